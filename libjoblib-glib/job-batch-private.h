@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "job-batch.h"
+
+G_BEGIN_DECLS
+
+/* Monotonic time (µs) at which the task now running in the batch started,
+ * or 0 when none runs; read by the timeout watch from the dispatcher. */
+gint64   job_batch_get_running_since     (JobBatch *self,
+                                          guint    *position);
+void     job_batch_set_stop_on_error     (JobBatch *self,
+                                          gboolean  stop_on_error);
+void     job_batch_set_track_running     (JobBatch *self,
+                                          gboolean  track_running);
+gboolean job_batch_get_started           (JobBatch *self);
+
+G_END_DECLS

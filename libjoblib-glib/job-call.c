@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "job-call.h"
+
+/**
+ * JobCall:
+ *
+ * A function and the tuple of arguments to call it with: joblib's
+ * `delayed(f)(*args)`.
+ *
+ * Calls are immutable and reference counted atomically, so they can be
+ * shared between threads freely.
+ */
+struct _JobCall
+{
+  gatomicrefcount  ref_count;
+  JobFunction     *function;  /* (owned) */
+  GVariant        *args;      /* (owned) */
+};
+
+G_DEFINE_BOXED_TYPE (JobCall, job_call, job_call_ref, job_call_unref)
+
+/**
+ * job_call_new:
+ * @function: the function to call
+ * @args: (nullable): the arguments, a tuple (a floating reference is sunk);
+ *   %NULL means no arguments
+ *
+ * Creates a call of @function on @args. Passing arguments that are not a
+ * tuple is a programmer error.
+ *
+ * Returns: (transfer full): a new #JobCall
+ */
+JobCall *
+job_call_new (JobFunction *function,
+              GVariant    *args)
+{
+  JobCall *self;
+
+  g_return_val_if_fail (JOB_IS_FUNCTION (function), NULL);
+  g_return_val_if_fail (args == NULL ||
+                        g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), NULL);
+
+  self = g_new0 (JobCall, 1);
+  g_atomic_ref_count_init (&self->ref_count);
+  self->function = g_object_ref (function);
+  if (args != NULL)
+    self->args = g_variant_ref_sink (args);
+  else
+    self->args = g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+
+  return self;
+}
+
+/**
+ * job_call_ref:
+ * @self: a #JobCall
+ *
+ * Acquires a reference. Thread-safe.
+ *
+ * Returns: (transfer full): @self
+ */
+JobCall *
+job_call_ref (JobCall *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  g_atomic_ref_count_inc (&self->ref_count);
+  return self;
+}
+
+/**
+ * job_call_unref:
+ * @self: (transfer full): a #JobCall
+ *
+ * Releases a reference. Thread-safe.
+ */
+void
+job_call_unref (JobCall *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (g_atomic_ref_count_dec (&self->ref_count))
+    {
+      g_clear_object (&self->function);
+      g_clear_pointer (&self->args, g_variant_unref);
+      g_free (self);
+    }
+}
+
+/**
+ * job_call_get_function:
+ * @self: a #JobCall
+ *
+ * Returns: (transfer none): the function
+ */
+JobFunction *
+job_call_get_function (JobCall *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->function;
+}
+
+/**
+ * job_call_get_args:
+ * @self: a #JobCall
+ *
+ * Returns: (transfer none): the arguments, a tuple
+ */
+GVariant *
+job_call_get_args (JobCall *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return self->args;
+}
+
+/**
+ * job_call_invoke:
+ * @self: a #JobCall
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Runs the call in the calling thread, as [method@Joblib.Function.invoke].
+ *
+ * Returns: (transfer full): the result
+ */
+GVariant *
+job_call_invoke (JobCall       *self,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return job_function_invoke (self->function, self->args, cancellable, error);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#if !defined (JOBLIB_GLIB_INSIDE) && !defined (JOBLIB_GLIB_COMPILATION)
+# error "Only <joblib-glib.h> can be included directly."
+#endif
+
+#include "job-function.h"
+
+G_BEGIN_DECLS
+
+#define JOB_TYPE_CALL (job_call_get_type ())
+
+typedef struct _JobCall JobCall;
+
+JOB_AVAILABLE_IN_ALL
+GType        job_call_get_type     (void) G_GNUC_CONST;
+JOB_AVAILABLE_IN_ALL
+JobCall     *job_call_new          (JobFunction *function,
+                                    GVariant    *args);
+JOB_AVAILABLE_IN_ALL
+JobCall     *job_call_ref          (JobCall     *self);
+JOB_AVAILABLE_IN_ALL
+void         job_call_unref        (JobCall     *self);
+JOB_AVAILABLE_IN_ALL
+JobFunction *job_call_get_function (JobCall     *self);
+JOB_AVAILABLE_IN_ALL
+GVariant    *job_call_get_args     (JobCall     *self);
+JOB_AVAILABLE_IN_ALL
+GVariant    *job_call_invoke       (JobCall       *self,
+                                    GCancellable  *cancellable,
+                                    GError       **error);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobCall, job_call_unref)
+
+G_END_DECLS

@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "job-batch-private.h"
+#include "job-batch-sizer-private.h"
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-outcome.h"
+#include "job-parallel-private.h"
+#include "job-parallel-run-private.h"
+#include "job-progress-printer-private.h"
+
+/* One run of a JobParallel: the dispatcher.
+ *
+ * All of the run's state lives on one main context (the caller's
+ * thread-default context when the run started) and is only touched there:
+ * batches come back through GAsyncReadyCallbacks on that context, the
+ * cancellable and the timeout watch are GSources attached to it. Worker
+ * threads only ever see a JobBatch. So no lock guards this struct, and the
+ * reference count is not atomic. */
+typedef struct
+{
+  grefcount           ref_count;
+  GTask              *task;              /* (owned) (nullable): NULL once completed */
+  JobParallel        *parallel;          /* (owned) */
+  GMainContext       *context;           /* (owned) */
+  JobRunOptions       options;
+  JobBatchSizer       sizer;
+
+  /* input */
+  GPtrArray          *calls;             /* (owned) (nullable) (element-type JobCall) */
+  JobCallSourceFunc   source;
+  gpointer            source_data;
+  GDestroyNotify      source_destroy;
+  JobCall            *pending_call;      /* (owned) (nullable): pulled, not dispatched */
+  guint               n_dispatched_tasks;
+  guint               n_dispatched_batches;
+  gboolean            exhausted;
+
+  /* output */
+  GPtrArray          *values;            /* (owned) (element-type GVariant) (nullable items) */
+  GPtrArray          *errors;            /* (owned) (nullable) (element-type GError) */
+  guint               n_completed;
+  GPtrArray          *in_flight;         /* (owned) (element-type JobBatch) */
+
+  /* stopping */
+  GError             *error;             /* (owned) (nullable) */
+  gboolean            stopping;
+  gboolean            dispatching;
+  GCancellable       *tasks_cancellable; /* (owned): what the tasks see */
+  GCancellable       *cancellable;       /* (owned) (nullable): the caller's */
+  GSource            *cancel_source;     /* (owned) (nullable) */
+  GSource            *timeout_source;    /* (owned) (nullable) */
+  JobProgressPrinter *printer;           /* (owned) */
+} JobParallelRun;
+
+typedef struct
+{
+  JobParallelRun *run;    /* (owned) */
+  JobBatch       *batch;  /* (owned) */
+} BatchInFlight;
+
+static void dispatch_more  (JobParallelRun *run);
+static void maybe_complete (JobParallelRun *run);
+
+void
+job_run_options_clear (JobRunOptions *options)
+{
+  g_clear_object (&options->backend);
+}
+
+static JobParallelRun *
+job_parallel_run_ref (JobParallelRun *run)
+{
+  g_ref_count_inc (&run->ref_count);
+  return run;
+}
+
+static void
+job_parallel_run_unref (JobParallelRun *run)
+{
+  if (!g_ref_count_dec (&run->ref_count))
+    return;
+
+  g_assert (run->task == NULL);
+  g_assert (run->cancel_source == NULL && run->timeout_source == NULL);
+
+  if (run->source_destroy != NULL)
+    run->source_destroy (run->source_data);
+  g_clear_pointer (&run->pending_call, job_call_unref);
+  g_clear_pointer (&run->calls, g_ptr_array_unref);
+  g_clear_pointer (&run->values, g_ptr_array_unref);
+  g_clear_pointer (&run->errors, g_ptr_array_unref);
+  g_clear_pointer (&run->in_flight, g_ptr_array_unref);
+  g_clear_error (&run->error);
+  g_clear_object (&run->tasks_cancellable);
+  g_clear_object (&run->cancellable);
+  g_clear_pointer (&run->printer, job_progress_printer_free);
+  g_clear_object (&run->parallel);
+  g_clear_pointer (&run->context, g_main_context_unref);
+  job_run_options_clear (&run->options);
+  g_free (run);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobParallelRun, job_parallel_run_unref)
+
+static void
+write_verbose_line (const char *line,
+                    gpointer    user_data)
+{
+  g_printerr ("%s", line);
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+/* The error that ends the run names the task and the function, keeping
+ * the original domain and code so that callers can still match on them. */
+static GError *
+describe_task_error (JobParallelRun *run,
+                     JobBatch       *batch,
+                     guint           position,
+                     const GError   *error)
+{
+  JobCall *call = job_batch_get_call (batch, position);
+  GError *copy = g_error_copy (error);
+
+  g_prefix_error (&copy, _("task %u (%s): "),
+                  job_batch_get_first_index (batch) + position,
+                  job_function_get_name (job_call_get_function (call)));
+  return copy;
+}
+
+static int
+known_total (JobParallelRun *run)
+{
+  if (run->calls != NULL)
+    return (int) MIN (run->calls->len, (guint) G_MAXINT);
+  if (run->exhausted)
+    return (int) MIN (run->n_dispatched_tasks, (guint) G_MAXINT);
+  return -1;
+}
+
+static void
+complete (JobParallelRun *run)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&run->task);
+
+  g_assert (task != NULL);
+
+  destroy_source (&run->cancel_source);
+  destroy_source (&run->timeout_source);
+
+  if (run->error != NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&run->error));
+      return;
+    }
+
+  job_progress_printer_finished (run->printer, run->n_completed);
+
+  if (run->options.collect)
+    {
+      GPtrArray *outcomes = g_ptr_array_new_full (run->values->len,
+                                                  (GDestroyNotify) job_outcome_unref);
+
+      for (guint i = 0; i < run->values->len; i++)
+        {
+          GVariant *value = g_ptr_array_index (run->values, i);
+          GError *error = run->errors ? g_ptr_array_index (run->errors, i) : NULL;
+
+          if (value != NULL)
+            g_ptr_array_add (outcomes, job_outcome_new_value (i, value));
+          else if (error != NULL)
+            g_ptr_array_add (outcomes, job_outcome_new_error (i, error));
+          else
+            {
+              g_autoptr(GError) missing =
+                g_error_new_literal (JOB_ERROR, JOB_ERROR_FAILED,
+                                     _("The backend reported no outcome for this task"));
+              g_ptr_array_add (outcomes, job_outcome_new_error (i, missing));
+            }
+        }
+      g_task_return_pointer (task, outcomes, (GDestroyNotify) g_ptr_array_unref);
+    }
+  else
+    {
+      g_task_return_pointer (task, g_steal_pointer (&run->values),
+                             (GDestroyNotify) g_ptr_array_unref);
+    }
+}
+
+static void
+maybe_complete (JobParallelRun *run)
+{
+  if (run->task == NULL || run->dispatching)
+    return;
+  if (run->in_flight->len > 0)
+    return;
+  if (run->stopping || (run->exhausted && run->pending_call == NULL))
+    complete (run);
+}
+
+/* Stops dispatching and tells running tasks to stop. The first reason
+ * given wins. With @now, the run completes at once even though batches are
+ * still running (a timeout on threads, which cannot be killed). */
+static void
+stop (JobParallelRun *run,
+      GError         *reason,
+      gboolean        now)
+{
+  if (run->error == NULL)
+    run->error = reason;
+  else
+    g_error_free (reason);
+
+  if (!run->stopping)
+    {
+      run->stopping = TRUE;
+      g_cancellable_cancel (run->tasks_cancellable);
+      job_backend_abort (run->options.backend);
+    }
+
+  if (now && run->task != NULL)
+    complete (run);
+  else
+    maybe_complete (run);
+}
+
+static gboolean
+on_cancelled (GCancellable *cancellable,
+              gpointer      user_data)
+{
+  JobParallelRun *run = user_data;
+  GError *error = NULL;
+
+  g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                       _("The parallel run was cancelled"));
+  g_clear_pointer (&run->cancel_source, g_source_unref);
+  stop (run, error, FALSE);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+check_timeouts (gpointer user_data)
+{
+  JobParallelRun *run = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 limit = (gint64) (run->options.timeout * G_USEC_PER_SEC);
+
+  for (guint i = 0; i < run->in_flight->len; i++)
+    {
+      JobBatch *batch = g_ptr_array_index (run->in_flight, i);
+      guint position = 0;
+      gint64 since = job_batch_get_running_since (batch, &position);
+
+      if (since != 0 && now - since > limit)
+        {
+          JobCall *call = job_batch_get_call (batch, position);
+          GError *error = NULL;
+          gboolean can_kill;
+
+          g_set_error (&error, JOB_ERROR, JOB_ERROR_TIMEOUT,
+                       _("task %u (%s): still running after the timeout of %g s"),
+                       job_batch_get_first_index (batch) + position,
+                       job_function_get_name (job_call_get_function (call)),
+                       run->options.timeout);
+          /* Killable workers end their batches at once; threads may not,
+           * and a timeout that waits for them would not be one. */
+          can_kill = (job_backend_get_flags (run->options.backend) &
+                      JOB_BACKEND_FLAGS_CAN_KILL) != 0;
+          g_clear_pointer (&run->timeout_source, g_source_unref);
+          stop (run, error, !can_kill);
+          return G_SOURCE_REMOVE;
+        }
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+record_batch (JobParallelRun *run,
+              JobBatch       *batch,
+              const GError   *batch_error)
+{
+  guint first = job_batch_get_first_index (batch);
+  guint n_tasks = job_batch_get_n_tasks (batch);
+  gboolean emit = job_parallel_has_result_handlers (run->parallel);
+
+  for (guint i = 0; i < n_tasks; i++)
+    {
+      GVariant *value = job_batch_get_result (batch, i);
+      const GError *error = job_batch_get_error (batch, i);
+      g_autoptr(GError) missing = NULL;
+
+      if (value != NULL)
+        {
+          g_ptr_array_index (run->values, first + i) = g_variant_ref (value);
+          run->n_completed++;
+          if (emit)
+            job_parallel_emit_result (run->parallel, first + i, value);
+          continue;
+        }
+
+      if (error == NULL)
+        {
+          if (batch_error != NULL)
+            error = batch_error;
+          else
+            {
+              g_set_error_literal (&missing, JOB_ERROR, JOB_ERROR_FAILED,
+                                   _("The backend reported no outcome for this task"));
+              error = missing;
+            }
+        }
+
+      /* Tasks skipped because the run was stopping are not failures of
+       * their own. */
+      if (run->stopping)
+        continue;
+
+      if (run->options.collect)
+        {
+          if (run->errors == NULL)
+            {
+              run->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+              g_ptr_array_set_size (run->errors, run->values->len);
+            }
+          else if (run->errors->len < run->values->len)
+            g_ptr_array_set_size (run->errors, run->values->len);
+          g_ptr_array_index (run->errors, first + i) =
+            describe_task_error (run, batch, i, error);
+          run->n_completed++;
+        }
+      else
+        {
+          stop (run, describe_task_error (run, batch, i, error), FALSE);
+        }
+    }
+}
+
+static void
+batch_done (JobParallelRun *run,
+            JobBatch       *batch,
+            GError         *batch_error)
+{
+  g_ptr_array_remove_fast (run->in_flight, batch);
+
+  /* A run that already completed (timeout) only drops late batches. */
+  if (run->task == NULL)
+    return;
+
+  /* Nothing else may complete the run while this batch is recorded. */
+  run->dispatching = TRUE;
+  record_batch (run, batch, batch_error);
+  if (batch_error == NULL && run->options.batch_size == 0)
+    job_batch_sizer_batch_completed (&run->sizer, job_batch_get_n_tasks (batch),
+                                     job_batch_get_duration (batch));
+  run->dispatching = FALSE;
+
+  if (run->task == NULL)
+    return;
+
+  job_parallel_emit_progress (run->parallel, run->n_completed, known_total (run));
+  /* The final "finished" line is printed on completion instead. */
+  if ((int) run->n_completed != known_total (run))
+    job_progress_printer_batch_done (run->printer, run->n_completed,
+                                     run->n_dispatched_batches,
+                                     known_total (run),
+                                     run->options.pre_dispatch == G_MAXUINT
+                                       ? 0 : run->options.pre_dispatch);
+
+  dispatch_more (run);
+}
+
+static void
+on_backend_batch_done (GObject      *source_object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  BatchInFlight *flight = user_data;
+  g_autoptr(JobParallelRun) run = flight->run;
+  g_autoptr(JobBatch) batch = flight->batch;
+  g_autoptr(GError) error = NULL;
+
+  g_free (flight);
+  if (!job_backend_run_batch_finish (JOB_BACKEND (source_object), result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) && run->stopping)
+    g_clear_error (&error);
+
+  batch_done (run, batch, g_steal_pointer (&error));
+}
+
+static void
+on_owner_batch_done (GObject      *source_object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  BatchInFlight *flight = user_data;
+  g_autoptr(JobParallelRun) run = flight->run;
+  g_autoptr(JobBatch) batch = flight->batch;
+
+  g_free (flight);
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  batch_done (run, batch, NULL);
+}
+
+static gboolean
+execute_on_owner (gpointer user_data)
+{
+  GTask *task = user_data;
+
+  job_batch_execute (g_task_get_task_data (task));
+  g_task_return_boolean (task, TRUE);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Main-thread-only calls never go to the backend: they run on their
+ * function's owner context. When this thread can own that context (it is
+ * the caller's, or nobody iterates it), they run on the run's context, so
+ * that a synchronous run on the main thread works without a main loop. */
+static void
+submit_to_owner (JobParallelRun *run,
+                 JobBatch       *batch,
+                 BatchInFlight  *flight)
+{
+  JobFunction *function = job_call_get_function (job_batch_get_call (batch, 0));
+  GMainContext *owner = job_function_get_owner_context (function);
+  GMainContext *target = owner;
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GSource) idle = NULL;
+
+  if (g_main_context_acquire (owner))
+    {
+      g_main_context_release (owner);
+      target = run->context;
+    }
+
+  task = g_task_new (NULL, NULL, on_owner_batch_done, flight);
+  g_task_set_source_tag (task, submit_to_owner);
+  g_task_set_task_data (task, job_batch_ref (batch), (GDestroyNotify) job_batch_unref);
+
+  idle = g_idle_source_new ();
+  g_source_set_static_name (idle, "[joblib-glib] main-thread-only batch");
+  g_source_set_callback (idle, execute_on_owner, g_object_ref (task), g_object_unref);
+  g_source_attach (idle, target);
+}
+
+static void
+submit (JobParallelRun *run,
+        JobCall       **calls,
+        guint           n_calls)
+{
+  JobBatch *batch = job_batch_new (run->n_dispatched_tasks, calls, n_calls,
+                                   run->tasks_cancellable);
+  BatchInFlight *flight = g_new0 (BatchInFlight, 1);
+
+  job_batch_set_stop_on_error (batch, !run->options.collect);
+  job_batch_set_track_running (batch, run->options.timeout > 0);
+
+  run->n_dispatched_tasks += n_calls;
+  run->n_dispatched_batches++;
+  if (run->values->len < run->n_dispatched_tasks)
+    g_ptr_array_set_size (run->values, run->n_dispatched_tasks);
+  g_ptr_array_add (run->in_flight, job_batch_ref (batch));
+
+  flight->run = job_parallel_run_ref (run);
+  flight->batch = batch;
+
+  if (job_batch_get_main_thread_only (batch))
+    submit_to_owner (run, batch, flight);
+  else
+    job_backend_run_batch_async (run->options.backend, batch, run->tasks_cancellable,
+                                 on_backend_batch_done, flight);
+}
+
+/* The next call of a lazy input, or NULL at its end or on error. */
+static JobCall *
+next_call (JobParallelRun  *run,
+           GError         **error)
+{
+  if (run->pending_call != NULL)
+    return g_steal_pointer (&run->pending_call);
+
+  return run->source (run->source_data, error);
+}
+
+static guint
+next_batch_size (JobParallelRun *run)
+{
+  guint size;
+
+  if (run->options.batch_size > 0)
+    return run->options.batch_size;
+
+  size = job_batch_sizer_get_size (&run->sizer);
+  if (run->calls != NULL)
+    size = job_batch_sizer_tail_size (&run->sizer,
+                                      run->calls->len - run->n_dispatched_tasks,
+                                      run->options.n_workers);
+  return size;
+}
+
+/* Array input: the calls are already there, a batch is a slice of them;
+ * it only ends early where main-thread-only calls start or stop. */
+static gboolean
+dispatch_slice (JobParallelRun *run)
+{
+  guint start = run->n_dispatched_tasks;
+  guint size = MIN (next_batch_size (run), run->calls->len - start);
+  JobCall **calls = (JobCall **) run->calls->pdata + start;
+  gboolean main_thread_only;
+  guint n = 1;
+
+  if (size == 0)
+    {
+      run->exhausted = TRUE;
+      return FALSE;
+    }
+
+  main_thread_only = job_function_get_main_thread_only (job_call_get_function (calls[0]));
+  while (n < size &&
+         job_function_get_main_thread_only (job_call_get_function (calls[n])) == main_thread_only)
+    n++;
+
+  submit (run, calls, n);
+  if (run->n_dispatched_tasks == run->calls->len)
+    run->exhausted = TRUE;
+  return TRUE;
+}
+
+/* Lazy input: pull calls from the source, one batch at a time. */
+static gboolean
+dispatch_pulled (JobParallelRun *run)
+{
+  guint size = next_batch_size (run);
+  g_autoptr(GPtrArray) chunk = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  gboolean main_thread_only = FALSE;
+
+  while (chunk->len < size)
+    {
+      GError *error = NULL;
+      JobCall *call = next_call (run, &error);
+      gboolean call_main_thread_only;
+
+      if (call == NULL)
+        {
+          if (error != NULL)
+            {
+              g_prefix_error (&error, _("The input of the parallel run failed: "));
+              stop (run, error, FALSE);
+            }
+          else
+            run->exhausted = TRUE;
+          break;
+        }
+
+      call_main_thread_only = job_function_get_main_thread_only (job_call_get_function (call));
+      if (chunk->len == 0)
+        main_thread_only = call_main_thread_only;
+      else if (call_main_thread_only != main_thread_only)
+        {
+          run->pending_call = call;
+          break;
+        }
+      g_ptr_array_add (chunk, call);
+    }
+
+  if (chunk->len == 0 || run->stopping)
+    return FALSE;
+
+  submit (run, (JobCall **) chunk->pdata, chunk->len);
+  return TRUE;
+}
+
+static void
+dispatch_more (JobParallelRun *run)
+{
+  if (run->dispatching || run->task == NULL)
+    return;
+
+  run->dispatching = TRUE;
+  g_main_context_push_thread_default (run->context);
+
+  while (!run->stopping &&
+         !(run->exhausted && run->pending_call == NULL) &&
+         run->in_flight->len < run->options.pre_dispatch)
+    {
+      gboolean dispatched = run->calls != NULL ? dispatch_slice (run)
+                                               : dispatch_pulled (run);
+      if (!dispatched)
+        break;
+    }
+
+  g_main_context_pop_thread_default (run->context);
+  run->dispatching = FALSE;
+  maybe_complete (run);
+}
+
+void
+job_parallel_run_start (JobRunOptions     *options,
+                        GPtrArray         *calls,
+                        JobCallSourceFunc  source,
+                        gpointer           source_data,
+                        GDestroyNotify     source_destroy,
+                        GCancellable      *cancellable,
+                        GTask             *task)
+{
+  g_autoptr(JobParallelRun) run = g_new0 (JobParallelRun, 1);
+
+  g_assert ((calls == NULL) != (source == NULL));
+
+  g_ref_count_init (&run->ref_count);
+  run->task = g_object_ref (task);
+  run->parallel = g_object_ref (g_task_get_source_object (task));
+  run->context = g_main_context_ref_thread_default ();
+  run->options = *options;
+  memset (options, 0, sizeof *options);
+  job_batch_sizer_init (&run->sizer);
+
+  run->calls = calls ? g_ptr_array_ref (calls) : NULL;
+  run->source = source;
+  run->source_data = source_data;
+  run->source_destroy = source_destroy;
+
+  run->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  if (calls != NULL)
+    g_ptr_array_set_size (run->values, calls->len);
+  run->in_flight = g_ptr_array_new_with_free_func ((GDestroyNotify) job_batch_unref);
+  run->tasks_cancellable = g_cancellable_new ();
+  run->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  run->printer = job_progress_printer_new (run->options.n_jobs_requested,
+                                           run->options.verbose,
+                                           write_verbose_line, NULL);
+
+  job_progress_printer_started (run->printer,
+                                job_backend_get_display_name (run->options.backend),
+                                run->options.n_workers);
+
+  if (cancellable != NULL)
+    {
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          on_cancelled (cancellable, run);
+          return;
+        }
+      run->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (run->cancel_source, "[joblib-glib] run cancelled");
+      g_source_set_callback (run->cancel_source, G_SOURCE_FUNC (on_cancelled),
+                             job_parallel_run_ref (run),
+                             (GDestroyNotify) job_parallel_run_unref);
+      g_source_attach (run->cancel_source, run->context);
+    }
+
+  if (run->options.timeout > 0)
+    {
+      guint interval = (guint) CLAMP (run->options.timeout * 1000 / 10, 5, 100);
+
+      run->timeout_source = g_timeout_source_new (interval);
+      g_source_set_static_name (run->timeout_source, "[joblib-glib] task timeout watch");
+      g_source_set_callback (run->timeout_source, check_timeouts,
+                             job_parallel_run_ref (run),
+                             (GDestroyNotify) job_parallel_run_unref);
+      g_source_attach (run->timeout_source, run->context);
+    }
+
+  dispatch_more (run);
+}

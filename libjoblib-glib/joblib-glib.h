@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <glib-object.h>
+#include <gio/gio.h>
+
+#define JOBLIB_GLIB_INSIDE
+# include "job-version.h"
+# include "job-version-macros.h"
+# include "job-enums.h"
+# include "job-error.h"
+# include "job-cpu.h"
+# include "job-function.h"
+# include "job-call.h"
+# include "job-outcome.h"
+# include "job-batch.h"
+# include "job-backend.h"
+# include "job-sequential-backend.h"
+# include "job-thread-backend.h"
+# include "job-parallel-config.h"
+# include "job-parallel.h"
+/* persistence (issue 3) */
+/* memory (issue 4) */
+#undef JOBLIB_GLIB_INSIDE

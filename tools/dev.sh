@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# One entry point for a fresh Debian 12 machine:
+#   tools/dev.sh demo   install what is missing, build, run the tutorial demo
+#   tools/dev.sh test   install what is missing, build, run every test suite
+# Missing Debian packages are installed with apt-get when run as root;
+# otherwise the exact install line is printed and the script exits 1.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+top=$PWD
+build=${JOB_BUILD_DIR:-_build}
+
+packages=(
+  build-essential pkg-config meson ninja-build gettext
+  libglib2.0-dev libglib2.0-bin gobject-introspection libgirepository1.0-dev
+  zlib1g-dev liblzma-dev libbz2-dev liblz4-dev libzstd-dev libxxhash-dev
+  libjson-glib-dev valac gjs python3-gi python3-pytest python3-numpy
+  python3-joblib python3-cloudpickle
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if (( ${#missing[@]} > 0 )); then
+  line="apt-get -o DPkg::Lock::Timeout=600 install -y ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "joblib-glib needs these Debian packages; run as root:" >&2
+    echo "  apt-get update && $line" >&2
+    exit 1
+  fi
+  echo "Installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get -q -o DPkg::Lock::Timeout=600 install -y "${missing[@]}" >&2
+fi
+
+if [[ ! -f $build/build.ninja ]]; then
+  meson setup "$build" --buildtype=debugoptimized
+fi
+ninja -C "$build"
+
+case "${1:-demo}" in
+  demo)
+    exec "$build/examples/c/tutorial-parallel"
+    ;;
+  test)
+    # Every suite, the slow one included.
+    exec meson test -C "$build" --print-errorlogs --num-processes 2 "${@:2}"
+    ;;
+  *)
+    echo "usage: $0 demo|test" >&2
+    exit 2
+    ;;
+esac
