@@ -63,6 +63,22 @@ typedef struct
 } BatchInFlight;
 
 static void dispatch_more  (JobParallelRun *run);
+
+/* The result slots of tasks that did not complete stay NULL. */
+static void
+clear_value (gpointer value)
+{
+  if (value != NULL)
+    g_variant_unref (value);
+}
+
+static void
+clear_error (gpointer error)
+{
+  if (error != NULL)
+    g_error_free (error);
+}
+
 static void maybe_complete (JobParallelRun *run);
 
 void
@@ -333,7 +349,7 @@ record_batch (JobParallelRun *run,
         {
           if (run->errors == NULL)
             {
-              run->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+              run->errors = g_ptr_array_new_with_free_func (clear_error);
               g_ptr_array_set_size (run->errors, run->values->len);
             }
           else if (run->errors->len < run->values->len)
@@ -634,7 +650,7 @@ job_parallel_run_start (JobRunOptions     *options,
   run->source_data = source_data;
   run->source_destroy = source_destroy;
 
-  run->values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  run->values = g_ptr_array_new_with_free_func (clear_value);
   if (calls != NULL)
     g_ptr_array_set_size (run->values, calls->len);
   run->in_flight = g_ptr_array_new_with_free_func ((GDestroyNotify) job_batch_unref);

@@ -22,4 +22,5 @@
 # include "job-parallel.h"
 /* persistence (issue 3) */
 /* memory (issue 4) */
+/* process backend (issue 5) */
 #undef JOBLIB_GLIB_INSIDE
