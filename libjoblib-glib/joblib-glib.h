@@ -22,5 +22,6 @@
 # include "job-parallel.h"
 /* persistence (issue 3) */
 /* memory (issue 4) */
+# include "job-hash.h"
 /* process backend (issue 5) */
 #undef JOBLIB_GLIB_INSIDE
