@@ -842,7 +842,7 @@ wait_for (JobParallel         *self,
  * Cancelling @cancellable stops the dispatch, tells running tasks to stop
  * and fails with %G_IO_ERROR_CANCELLED once none runs any more.
  *
- * Returns: (transfer full) (element-type GVariant): the results in input
+ * Returns: (transfer container) (element-type GVariant): the results in input
  *   order, or %NULL with @error set
  */
 GPtrArray *
@@ -902,7 +902,7 @@ job_parallel_run_async (JobParallel         *self,
  * Completes [method@Joblib.Parallel.run_async] or
  * [method@Joblib.Parallel.run_source_async].
  *
- * Returns: (transfer full) (element-type GVariant): the results in input
+ * Returns: (transfer container) (element-type GVariant): the results in input
  *   order, or %NULL with @error set
  */
 GPtrArray *
@@ -934,7 +934,7 @@ job_parallel_run_finish (JobParallel   *self,
  * complete, so at most about [property@Joblib.Parallel:pre-dispatch]
  * batches of calls exist at once.
  *
- * Returns: (transfer full) (element-type GVariant): the results in input
+ * Returns: (transfer container) (element-type GVariant): the results in input
  *   order, or %NULL with @error set
  */
 GPtrArray *
@@ -997,7 +997,7 @@ job_parallel_run_source_async (JobParallel         *self,
  *
  * Completes [method@Joblib.Parallel.run_source_async].
  *
- * Returns: (transfer full) (element-type GVariant): the results in input
+ * Returns: (transfer container) (element-type GVariant): the results in input
  *   order, or %NULL with @error set
  */
 GPtrArray *
@@ -1020,7 +1020,7 @@ job_parallel_run_source_finish (JobParallel   *self,
  * function name). The run itself fails only when it cannot start, is
  * cancelled or times out.
  *
- * Returns: (transfer full) (element-type JobOutcome): one outcome per call,
+ * Returns: (transfer container) (element-type JobOutcome): one outcome per call,
  *   in input order, or %NULL with @error set
  */
 GPtrArray *
@@ -1078,7 +1078,7 @@ job_parallel_run_outcomes_async (JobParallel         *self,
  *
  * Completes [method@Joblib.Parallel.run_outcomes_async].
  *
- * Returns: (transfer full) (element-type JobOutcome): one outcome per
+ * Returns: (transfer container) (element-type JobOutcome): one outcome per
  *   call, in input order, or %NULL with @error set
  */
 GPtrArray *
