@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Python values <-> GVariant.
+
+Natural mappings where GVariant has them (int, float, bool, str, bytes,
+list, tuple, dict with str keys, None), and tagged ``(sv)`` pairs for the
+rest.  A ``(sv)`` never comes from user data, because user tuples become
+tuples of ``v``, so tags cannot be confused with values.  Objects with no
+mapping are pickled into a tagged value only when the caller allows it;
+loading never unpickles unless allowed: safe by default.
+"""
+
+import pickle
+
+from ._gi import GLib
+
+_TAG = "(sv)"
+
+
+class PickleNotAllowedError(ValueError):
+    """Pickled content met where pickling is not allowed."""
+
+
+def _tagged(tag, value):
+    return GLib.Variant(_TAG, (tag, value))
+
+
+def to_variant(obj, allow_pickle=True):
+    """Convert a Python value into a GLib.Variant."""
+    if isinstance(obj, GLib.Variant):
+        return _tagged("variant", GLib.Variant("v", obj))
+    if obj is None:
+        return GLib.Variant("mv", None)
+    if isinstance(obj, bool):
+        return GLib.Variant("b", obj)
+    if isinstance(obj, int):
+        if -(2 ** 63) <= obj < 2 ** 63:
+            return GLib.Variant("x", obj)
+        return _tagged("bigint", GLib.Variant("s", str(obj)))
+    if isinstance(obj, float):
+        return GLib.Variant("d", obj)
+    if isinstance(obj, complex):
+        return _tagged("complex", GLib.Variant("(dd)", (obj.real, obj.imag)))
+    if isinstance(obj, str):
+        return GLib.Variant("s", obj)
+    if isinstance(obj, bytes):
+        return GLib.Variant("ay", obj)
+    if isinstance(obj, bytearray):
+        return _tagged("bytearray", GLib.Variant("ay", bytes(obj)))
+    if isinstance(obj, list):
+        return GLib.Variant.new_array(GLib.VariantType("v"),
+                                      [GLib.Variant("v", to_variant(x, allow_pickle)) for x in obj])
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
+        return GLib.Variant.new_tuple(*[GLib.Variant("v", to_variant(x, allow_pickle)) for x in obj]) \
+            if obj else GLib.Variant("()", ())
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj):
+            return GLib.Variant("a{sv}", {k: to_variant(v, allow_pickle) for k, v in obj.items()})
+        pairs = [GLib.Variant("(vv)", (to_variant(k, allow_pickle), to_variant(v, allow_pickle)))
+                 for k, v in obj.items()]
+        return _tagged("dict", GLib.Variant.new_array(GLib.VariantType("(vv)"), pairs))
+    if isinstance(obj, (set, frozenset)):
+        tag = "set" if isinstance(obj, set) else "frozenset"
+        return _tagged(tag, to_variant(list(obj), allow_pickle))
+    array = _numpy_to_variant(obj, allow_pickle)
+    if array is not None:
+        return array
+    if not allow_pickle:
+        raise TypeError(f"cannot convert {type(obj).__name__} to a GVariant without pickling")
+    return _tagged("pickle", GLib.Variant("ay", pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
+
+
+def _numpy_to_variant(obj, allow_pickle):
+    try:
+        import numpy
+    except ImportError:
+        return None
+    if isinstance(obj, numpy.generic):
+        return to_variant(obj.item(), allow_pickle)
+    if isinstance(obj, numpy.ndarray) and obj.dtype.kind in "biufc":
+        contiguous = numpy.ascontiguousarray(obj)
+        payload = GLib.Variant("(satay)", (contiguous.dtype.str, list(contiguous.shape),
+                                           contiguous.tobytes()))
+        return _tagged("ndarray", payload)
+    return None
+
+
+def from_variant(value, allow_pickle=True):
+    """Convert a GLib.Variant made by :func:`to_variant` back to Python."""
+    type_string = value.get_type_string()
+    if type_string == "v":
+        return from_variant(value.get_variant(), allow_pickle)
+    if type_string == _TAG:
+        return _from_tagged(value, allow_pickle)
+    if type_string == "mv":
+        inner = value.get_maybe()
+        return None if inner is None else from_variant(inner, allow_pickle)
+    if type_string == "av":
+        return [from_variant(value.get_child_value(i), allow_pickle) for i in range(value.n_children())]
+    if type_string.startswith("("):
+        return tuple(from_variant(value.get_child_value(i), allow_pickle)
+                     for i in range(value.n_children()))
+    if type_string == "a{sv}":
+        return {value.get_child_value(i).get_child_value(0).get_string():
+                from_variant(value.get_child_value(i).get_child_value(1), allow_pickle)
+                for i in range(value.n_children())}
+    if type_string == "ay":
+        return bytes(value.get_data_as_bytes().get_data() or b"")
+    return value.unpack()
+
+
+def _from_tagged(value, allow_pickle):
+    tag = value.get_child_value(0).get_string()
+    payload = value.get_child_value(1).get_variant()
+    if tag == "variant":
+        return payload.get_variant()
+    if tag == "bigint":
+        return int(payload.get_string())
+    if tag == "complex":
+        real, imag = payload.unpack()
+        return complex(real, imag)
+    if tag == "bytearray":
+        return bytearray(from_variant(payload))
+    if tag in ("set", "frozenset"):
+        items = from_variant(payload, allow_pickle)
+        return set(items) if tag == "set" else frozenset(items)
+    if tag == "dict":
+        return {from_variant(pair.get_child_value(0), allow_pickle):
+                from_variant(pair.get_child_value(1), allow_pickle)
+                for pair in (payload.get_child_value(i) for i in range(payload.n_children()))}
+    if tag == "ndarray":
+        import numpy
+        dtype = payload.get_child_value(0).get_string()
+        shape = payload.get_child_value(1).unpack()
+        buffer = payload.get_child_value(2).get_data_as_bytes().get_data() or b""
+        return numpy.frombuffer(buffer, dtype=numpy.dtype(dtype)).reshape(shape).copy()
+    if tag == "pickle":
+        if not allow_pickle:
+            raise PickleNotAllowedError(
+                "the value holds pickled Python objects; pass allow_pickle=True to load "
+                "them only if you trust where they come from")
+        return pickle.loads(bytes(payload.get_data_as_bytes().get_data() or b""))
+    raise ValueError(f"unknown tagged value {tag!r}")
