@@ -16,7 +16,7 @@ G_BEGIN_DECLS
  * the active [class@Joblib.ParallelConfig] decides, else 1 (joblib's
  * `n_jobs=None`).
  */
-#define JOB_N_JOBS_DEFAULT G_MININT
+#define JOB_N_JOBS_DEFAULT (-2147483647 - 1)
 
 #define JOB_TYPE_PARALLEL_CONFIG (job_parallel_config_get_type ())
 
