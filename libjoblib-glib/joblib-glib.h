@@ -23,5 +23,9 @@
 /* persistence (issue 3) */
 /* memory (issue 4) */
 # include "job-hash.h"
+# include "job-cache-entry.h"
+# include "job-memory.h"
+# include "job-memorized-result.h"
+# include "job-memorized-function.h"
 /* process backend (issue 5) */
 #undef JOBLIB_GLIB_INSIDE

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The on-disk side of JobMemory, with plain POSIX calls on paths under a
+ * native location: a cache hit is open + fstat + read + close + one
+ * utimensat, a few microseconds, which GIO's GFile layers would multiply.
+ *
+ *   <root>/<function>/version                 the function's version
+ *   <root>/<function>/<hex>/output            the result
+ *   <root>/<function>/<hex>/metadata.json     duration, time, input args
+ *   <root>/<function>/<hex>.lock              single-flight across processes
+ *
+ * <root> is <location>/joblib-glib and <hex> the 32 hexadecimal digits of
+ * the arguments' hash. An entry folder appears whole (written in a
+ * temporary folder, then renamed) and disappears whole (renamed away, then
+ * deleted). Its modification time is the entry's last access: set
+ * explicitly on every hit, so LRU works on noatime and relatime mounts.
+ * The output file's modification time is the entry's creation time.
+ */
+
+typedef struct
+{
+  gboolean    use_mmap;
+  const char *compression;  /* (nullable) */
+} JobCacheOutputOptions;
+
+char       *job_cache_store_function_dir  (const char  *root,
+                                           const char  *function_name);
+/* Output format: the one pair of functions that reads and writes results. */
+gboolean    job_cache_store_write_output  (const char                  *path,
+                                           GVariant                    *value,
+                                           const JobCacheOutputOptions *options,
+                                           GError                     **error);
+GVariant   *job_cache_store_read_output   (const char                  *path,
+                                           const JobCacheOutputOptions *options,
+                                           gint64                      *created_usec,
+                                           GError                     **error);
+
+gboolean    job_cache_store_write_entry   (const char                  *function_dir,
+                                           const char                  *hex,
+                                           GVariant                    *output,
+                                           const char                  *metadata_json,
+                                           const JobCacheOutputOptions *options,
+                                           GError                     **error);
+gboolean    job_cache_store_entry_exists  (const char  *entry_dir);
+void        job_cache_store_touch         (const char  *entry_dir);
+gboolean    job_cache_store_remove_entry  (const char  *entry_dir,
+                                           GError     **error);
+gboolean    job_cache_store_remove_tree   (const char  *path,
+                                           GError     **error);
+guint       job_cache_store_check_version (const char  *function_dir,
+                                           const char  *function_name,
+                                           const char  *version);
+gboolean    job_cache_store_read_metadata (const char  *entry_dir,
+                                           double      *duration,
+                                           char       **input_args);
+
+int         job_cache_store_lock          (const char  *function_dir,
+                                           const char  *hex);
+void        job_cache_store_unlock        (int          fd);
+
+GPtrArray  *job_cache_store_scan          (const char  *root,
+                                           const char  *only_function,
+                                           gboolean     with_metadata);
+guint       job_cache_store_evict         (const char  *root,
+                                           guint64      bytes_limit,
+                                           guint        items_limit,
+                                           double       age_limit,
+                                           GError     **error);
+
+G_END_DECLS

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <xxhash.h>
+
+#include "job-cache-entry-private.h"
+#include "job-cache-store-private.h"
+#include "job-error.h"
+#include "job-i18n-private.h"
+
+/* Output format until results are written with the persistence format:
+ * a 32-byte header (magic, type string length, data size, XXH3-64 of the
+ * data; integers little-endian), the type string padded to 8 bytes, then
+ * the serialized GVariant, 8-byte aligned so that it loads in place. */
+#define OUTPUT_MAGIC       "JGVAR\0\0\1"
+#define OUTPUT_HEADER_SIZE 32
+#define ALIGN8(n)          (((n) + 7) & ~(gsize) 7)
+
+static gboolean
+set_errno_error (GError     **error,
+                 int          saved_errno,
+                 const char  *what,
+                 const char  *path)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "%s %s: %s", what, path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+char *
+job_cache_store_function_dir (const char *root,
+                              const char *function_name)
+{
+  g_autofree char *folder = g_strdup (function_name);
+
+  /* Names become one path component: no separators, no dot files. */
+  for (char *p = folder; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-' && *p != '.')
+      *p = '_';
+  if (folder[0] == '.' || folder[0] == '\0')
+    {
+      char *prefixed = g_strconcat ("_", folder, NULL);
+      g_free (folder);
+      folder = prefixed;
+    }
+
+  return g_build_filename (root, folder, NULL);
+}
+
+static gboolean
+write_all (int            fd,
+           gconstpointer  data,
+           gsize          size)
+{
+  const guint8 *p = data;
+
+  while (size > 0)
+    {
+      gssize n = write (fd, p, MIN (size, (gsize) 1 << 30));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      size -= n;
+    }
+
+  return TRUE;
+}
+
+gboolean
+job_cache_store_write_output (const char                  *path,
+                              GVariant                    *value,
+                              const JobCacheOutputOptions *options,
+                              GError                     **error)
+{
+  g_autoptr(GVariant) normal = NULL;
+  guint8 header[OUTPUT_HEADER_SIZE] = { 0 };
+  static const guint8 padding[8] = { 0 };
+  const char *type = g_variant_get_type_string (value);
+  gsize type_len = strlen (type);
+  gconstpointer data;
+  gsize size;
+  guint32 type_len_le;
+  guint64 size_le, checksum_le;
+  int fd;
+  gboolean ok;
+
+  normal = g_variant_is_normal_form (value) ? g_variant_ref (value)
+                                            : g_variant_get_normal_form (value);
+  data = g_variant_get_data (normal);
+  size = g_variant_get_size (normal);
+
+  type_len_le = GUINT32_TO_LE ((guint32) type_len);
+  size_le = GUINT64_TO_LE ((guint64) size);
+  checksum_le = GUINT64_TO_LE ((guint64) XXH3_64bits (data, size));
+  memcpy (header, OUTPUT_MAGIC, 8);
+  memcpy (header + 8, &type_len_le, 4);
+  memcpy (header + 16, &size_le, 8);
+  memcpy (header + 24, &checksum_le, 8);
+
+  fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return set_errno_error (error, errno, _("Cannot create"), path);
+
+  ok = write_all (fd, header, sizeof header) &&
+       write_all (fd, type, type_len) &&
+       write_all (fd, padding, ALIGN8 (type_len) - type_len) &&
+       write_all (fd, data, size);
+  if (!ok)
+    {
+      int saved_errno = errno;
+      close (fd);
+      return set_errno_error (error, saved_errno, _("Cannot write"), path);
+    }
+  if (close (fd) != 0)
+    return set_errno_error (error, errno, _("Cannot write"), path);
+
+  return TRUE;
+}
+
+static GBytes *
+read_file (const char  *path,
+           gboolean     use_mmap,
+           gint64      *mtime_usec,
+           GError     **error)
+{
+  struct stat st;
+  GBytes *bytes = NULL;
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, _("Cannot open"), path);
+      return NULL;
+    }
+
+  if (fstat (fd, &st) != 0)
+    {
+      set_errno_error (error, errno, _("Cannot read"), path);
+      close (fd);
+      return NULL;
+    }
+  if (mtime_usec != NULL)
+    *mtime_usec = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+
+  if (use_mmap && st.st_size > 0)
+    {
+      GMappedFile *mapped = g_mapped_file_new_from_fd (fd, FALSE, error);
+
+      if (mapped != NULL)
+        {
+          bytes = g_mapped_file_get_bytes (mapped);
+          g_mapped_file_unref (mapped);
+        }
+    }
+  else
+    {
+      gsize size = (gsize) st.st_size;
+      guint8 *buf = g_malloc (MAX (size, 1));
+      gsize done = 0;
+
+      while (done < size)
+        {
+          gssize n = read (fd, buf + done, size - done);
+
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            break;
+          done += n;
+        }
+      if (done == size)
+        bytes = g_bytes_new_take (buf, size);
+      else
+        {
+          g_free (buf);
+          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                       _("Cannot read %s: file changed while reading"), path);
+        }
+    }
+
+  close (fd);
+  return bytes;
+}
+
+GVariant *
+job_cache_store_read_output (const char                  *path,
+                             const JobCacheOutputOptions *options,
+                             gint64                      *created_usec,
+                             GError                     **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) data = NULL;
+  g_autofree char *type = NULL;
+  const guint8 *p;
+  gsize size, data_offset;
+  guint32 type_len;
+  guint64 data_size, checksum;
+
+  bytes = read_file (path, options->use_mmap, created_usec, error);
+  if (bytes == NULL)
+    return NULL;
+
+  p = g_bytes_get_data (bytes, &size);
+  if (size < OUTPUT_HEADER_SIZE || memcmp (p, OUTPUT_MAGIC, 8) != 0)
+    goto invalid;
+
+  memcpy (&type_len, p + 8, 4);
+  memcpy (&data_size, p + 16, 8);
+  memcpy (&checksum, p + 24, 8);
+  type_len = GUINT32_FROM_LE (type_len);
+  data_size = GUINT64_FROM_LE (data_size);
+  checksum = GUINT64_FROM_LE (checksum);
+
+  if (type_len == 0 || type_len > size - OUTPUT_HEADER_SIZE)
+    goto invalid;
+  data_offset = OUTPUT_HEADER_SIZE + ALIGN8 ((gsize) type_len);
+  if (data_offset > size || data_size != size - data_offset)
+    goto invalid;
+
+  type = g_strndup ((const char *) p + OUTPUT_HEADER_SIZE, type_len);
+  if (!g_variant_type_string_is_valid (type) ||
+      XXH3_64bits (p + data_offset, data_size) != checksum)
+    goto invalid;
+
+  data = g_bytes_new_from_bytes (bytes, data_offset, data_size);
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type), data, FALSE));
+
+invalid:
+  g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+               _("%s is not a valid cached result (truncated or corrupt)"), path);
+  return NULL;
+}
+
+gboolean
+job_cache_store_remove_tree (const char  *path,
+                             GError     **error)
+{
+  struct stat st;
+
+  if (g_lstat (path, &st) != 0)
+    return errno == ENOENT ? TRUE : set_errno_error (error, errno, _("Cannot remove"), path);
+
+  if (S_ISDIR (st.st_mode))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, error);
+      const char *name;
+
+      if (dir == NULL)
+        return FALSE;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+
+          if (!job_cache_store_remove_tree (child, error))
+            return FALSE;
+        }
+      if (g_rmdir (path) != 0 && errno != ENOENT)
+        return set_errno_error (error, errno, _("Cannot remove"), path);
+    }
+  else if (g_unlink (path) != 0 && errno != ENOENT)
+    return set_errno_error (error, errno, _("Cannot remove"), path);
+
+  return TRUE;
+}
+
+gboolean
+job_cache_store_remove_entry (const char  *entry_dir,
+                              GError     **error)
+{
+  g_autofree char *parent = g_path_get_dirname (entry_dir);
+  g_autofree char *trash = g_build_filename (parent, ".trash-XXXXXX", NULL);
+  g_autofree char *lock_path = g_strconcat (entry_dir, ".lock", NULL);
+  int lock_fd;
+
+  /* Rename first, so that readers see the entry whole or not at all. */
+  if (g_mkdtemp (trash) == NULL)
+    return set_errno_error (error, errno, _("Cannot remove"), entry_dir);
+  if (g_rename (entry_dir, trash) != 0)
+    {
+      int saved_errno = errno;
+
+      g_rmdir (trash);
+      if (saved_errno != ENOENT)
+        return set_errno_error (error, saved_errno, _("Cannot remove"), entry_dir);
+    }
+  else if (!job_cache_store_remove_tree (trash, error))
+    return FALSE;
+
+  /* The lock file goes too, unless someone holds it: lockers check that
+   * the file they locked is still the one at the path. */
+  lock_fd = g_open (lock_path, O_RDWR | O_CLOEXEC, 0);
+  if (lock_fd >= 0)
+    {
+      if (flock (lock_fd, LOCK_EX | LOCK_NB) == 0)
+        g_unlink (lock_path);
+      close (lock_fd);
+    }
+
+  return TRUE;
+}
+
+gboolean
+job_cache_store_write_entry (const char                  *function_dir,
+                             const char                  *hex,
+                             GVariant                    *output,
+                             const char                  *metadata_json,
+                             const JobCacheOutputOptions *options,
+                             GError                     **error)
+{
+  g_autofree char *tmp = g_build_filename (function_dir, ".tmp-XXXXXX", NULL);
+  g_autofree char *entry = g_build_filename (function_dir, hex, NULL);
+  g_autofree char *output_path = NULL;
+  g_autofree char *metadata_path = NULL;
+
+  if (g_mkdir_with_parents (function_dir, 0755) != 0)
+    return set_errno_error (error, errno, _("Cannot create"), function_dir);
+  if (g_mkdtemp_full (tmp, 0755) == NULL)
+    return set_errno_error (error, errno, _("Cannot create"), tmp);
+
+  /* No fsync: a cache entry lost in a crash is recomputed, and an entry
+   * cut short by one fails its checksum and is recomputed too. */
+  output_path = g_build_filename (tmp, "output", NULL);
+  metadata_path = g_build_filename (tmp, "metadata.json", NULL);
+  if (!job_cache_store_write_output (output_path, output, options, error) ||
+      !g_file_set_contents_full (metadata_path, metadata_json, -1,
+                                 G_FILE_SET_CONTENTS_NONE, 0644, error))
+    {
+      job_cache_store_remove_tree (tmp, NULL);
+      return FALSE;
+    }
+
+  if (g_rename (tmp, entry) != 0)
+    {
+      /* A corrupt entry is in the way: the caller holds the key's lock,
+       * so nobody else writes it meanwhile. */
+      if ((errno != ENOTEMPTY && errno != EEXIST) ||
+          !job_cache_store_remove_entry (entry, NULL) ||
+          g_rename (tmp, entry) != 0)
+        {
+          int saved_errno = errno;
+
+          job_cache_store_remove_tree (tmp, NULL);
+          return set_errno_error (error, saved_errno, _("Cannot create"), entry);
+        }
+    }
+
+  return TRUE;
+}
+
+gboolean
+job_cache_store_entry_exists (const char *entry_dir)
+{
+  return g_file_test (entry_dir, G_FILE_TEST_IS_DIR);
+}
+
+void
+job_cache_store_touch (const char *entry_dir)
+{
+  /* The folder's mtime is the LRU clock (see the header). */
+  utimensat (AT_FDCWD, entry_dir, NULL, 0);
+}
+
+static gboolean
+is_entry_name (const char *name)
+{
+  gsize i;
+
+  for (i = 0; name[i] != '\0'; i++)
+    if (!g_ascii_isxdigit (name[i]) || g_ascii_isupper (name[i]))
+      return FALSE;
+
+  return i == 32;
+}
+
+guint
+job_cache_store_check_version (const char *function_dir,
+                               const char *function_name,
+                               const char *version)
+{
+  g_autofree char *path = g_build_filename (function_dir, "version", NULL);
+  g_autofree char *old = NULL;
+  guint cleared = 0;
+
+  if (g_file_get_contents (path, &old, NULL, NULL))
+    {
+      g_autoptr(GDir) dir = NULL;
+      g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func (g_free);
+      const char *name;
+
+      if (g_strcmp0 (old, version) == 0)
+        return 0;
+
+      dir = g_dir_open (function_dir, 0, NULL);
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        if (is_entry_name (name))
+          g_ptr_array_add (entries, g_build_filename (function_dir, name, NULL));
+
+      g_warning (_("Function “%s” changed version (“%s” → “%s”): "
+                   "clearing its %u cached results"),
+                 function_name, old, version, entries->len);
+      for (guint i = 0; i < entries->len; i++)
+        if (job_cache_store_remove_entry (entries->pdata[i], NULL))
+          cleared++;
+    }
+  else if (g_mkdir_with_parents (function_dir, 0755) != 0)
+    return 0;
+
+  /* Failing to record the version only means checking again next time. */
+  g_file_set_contents_full (path, version, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                            0644, NULL);
+
+  return cleared;
+}
+
+gboolean
+job_cache_store_read_metadata (const char  *entry_dir,
+                               double      *duration,
+                               char       **input_args)
+{
+  g_autofree char *path = g_build_filename (entry_dir, "metadata.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonObject *object;
+
+  if (!json_parser_load_from_mapped_file (parser, path, NULL))
+    return FALSE;
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return FALSE;
+  object = json_node_get_object (root);
+
+  if (duration != NULL)
+    *duration = json_object_get_double_member_with_default (object, "duration", -1.0);
+
+  if (input_args != NULL)
+    {
+      JsonObject *args = json_object_get_member (object, "input_args") != NULL &&
+                         JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "input_args"))
+                         ? json_object_get_object_member (object, "input_args") : NULL;
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autoptr(GList) names = NULL;
+
+      if (args != NULL)
+        {
+          names = json_object_get_members (args);
+          for (GList *l = names; l != NULL; l = l->next)
+            {
+              JsonNode *node = json_object_get_member (args, l->data);
+
+              if (text->len > 0)
+                g_string_append (text, ", ");
+              g_string_append_printf (text, "%s=%s", (const char *) l->data,
+                                      JSON_NODE_HOLDS_VALUE (node) &&
+                                      json_node_get_value_type (node) == G_TYPE_STRING
+                                      ? json_node_get_string (node) : "?");
+            }
+        }
+      *input_args = args != NULL ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
+    }
+
+  return TRUE;
+}
+
+int
+job_cache_store_lock (const char *function_dir,
+                      const char *hex)
+{
+  g_autofree char *path = g_strconcat (function_dir, G_DIR_SEPARATOR_S, hex, ".lock", NULL);
+
+  if (g_mkdir_with_parents (function_dir, 0755) != 0)
+    return -1;
+
+  for (;;)
+    {
+      struct stat held, current;
+      int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+
+      if (fd < 0)
+        return -1;
+      while (flock (fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+          {
+            close (fd);
+            return -1;
+          }
+
+      /* The file may have been unlinked by a remover between our open and
+       * our lock: then the lock protects nothing, take the new file. */
+      if (fstat (fd, &held) == 0 && g_stat (path, &current) == 0 &&
+          held.st_dev == current.st_dev && held.st_ino == current.st_ino)
+        return fd;
+      close (fd);
+    }
+}
+
+void
+job_cache_store_unlock (int fd)
+{
+  if (fd >= 0)
+    close (fd);
+}
+
+static gint64
+stat_mtime_usec (const struct stat *st)
+{
+  return (gint64) st->st_mtim.tv_sec * G_USEC_PER_SEC + st->st_mtim.tv_nsec / 1000;
+}
+
+static void
+scan_function (GPtrArray  *out,
+               const char *function_dir,
+               const char *function_name,
+               gboolean    with_metadata)
+{
+  g_autoptr(GDir) dir = g_dir_open (function_dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *entry = NULL;
+      g_autofree char *output = NULL;
+      g_autofree char *metadata = NULL;
+      g_autofree char *hash = NULL;
+      g_autofree char *input_args = NULL;
+      struct stat st, output_st, metadata_st;
+      guint64 size = 0;
+      double duration = -1.0;
+      gint64 created = 0;
+
+      if (!is_entry_name (name))
+        continue;
+      entry = g_build_filename (function_dir, name, NULL);
+      if (g_stat (entry, &st) != 0 || !S_ISDIR (st.st_mode))
+        continue;
+
+      output = g_build_filename (entry, "output", NULL);
+      metadata = g_build_filename (entry, "metadata.json", NULL);
+      if (g_stat (output, &output_st) == 0)
+        {
+          size += output_st.st_size;
+          created = stat_mtime_usec (&output_st);
+        }
+      if (g_stat (metadata, &metadata_st) == 0)
+        size += metadata_st.st_size;
+      if (with_metadata)
+        job_cache_store_read_metadata (entry, &duration, &input_args);
+
+      hash = g_strconcat ("xxh3-128:", name, NULL);
+      g_ptr_array_add (out, job_cache_entry_new (entry, function_name, hash, size,
+                                                 stat_mtime_usec (&st), created,
+                                                 duration, input_args));
+    }
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+GPtrArray *
+job_cache_store_scan (const char *root,
+                      const char *only_function,
+                      gboolean    with_metadata)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) functions = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (name[0] != '.')
+      g_ptr_array_add (functions, g_strdup (name));
+  g_ptr_array_sort (functions, compare_names);
+
+  for (guint i = 0; i < functions->len; i++)
+    {
+      g_autofree char *function_dir = NULL;
+
+      if (only_function != NULL && strcmp (only_function, functions->pdata[i]) != 0)
+        continue;
+      function_dir = g_build_filename (root, functions->pdata[i], NULL);
+      scan_function (out, function_dir, functions->pdata[i], with_metadata);
+    }
+
+  return out;
+}
+
+static int
+compare_last_access (gconstpointer a,
+                     gconstpointer b)
+{
+  gint64 ta = job_cache_entry_get_last_access_usec (*(JobCacheEntry * const *) a);
+  gint64 tb = job_cache_entry_get_last_access_usec (*(JobCacheEntry * const *) b);
+
+  return ta < tb ? -1 : ta > tb;
+}
+
+guint
+job_cache_store_evict (const char  *root,
+                       guint64      bytes_limit,
+                       guint        items_limit,
+                       double       age_limit,
+                       GError     **error)
+{
+  g_autoptr(GPtrArray) entries = job_cache_store_scan (root, NULL, FALSE);
+  gint64 now = g_get_real_time ();
+  guint64 total = 0;
+  guint count = entries->len;
+  guint removed = 0;
+
+  for (guint i = 0; i < entries->len; i++)
+    total += job_cache_entry_get_size (entries->pdata[i]);
+  g_ptr_array_sort (entries, compare_last_access);
+
+  /* Least recently used first: the entries past the age limit are all at
+   * the front, then the ones that keep the cache over its size limits. */
+  for (guint i = 0; i < entries->len; i++)
+    {
+      JobCacheEntry *entry = entries->pdata[i];
+      gboolean too_old = age_limit > 0 &&
+        (double) (now - job_cache_entry_get_last_access_usec (entry)) > age_limit * G_USEC_PER_SEC;
+
+      if (!too_old &&
+          (bytes_limit == 0 || total <= bytes_limit) &&
+          (items_limit == 0 || count <= items_limit))
+        break;
+
+      if (!job_cache_store_remove_entry (job_cache_entry_get_path (entry), error))
+        return removed;
+      total -= job_cache_entry_get_size (entry);
+      count--;
+      removed++;
+    }
+
+  return removed;
+}

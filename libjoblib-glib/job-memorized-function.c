@@ -1,0 +1,952 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "job-cache-entry-private.h"
+#include "job-error.h"
+#include "job-hash.h"
+#include "job-i18n-private.h"
+#include "job-memorized-function-private.h"
+#include "job-memorized-result-private.h"
+#include "job-memory-private.h"
+#include "job-single-flight-private.h"
+
+/* Arguments bigger than this are described, not printed, in metadata. */
+#define MAX_PRINTED_ARG 1024
+
+/**
+ * JobMemorizedFunction:
+ *
+ * A [class@Joblib.Function] whose results are cached on disk by a
+ * [class@Joblib.Memory]; made with [method@Joblib.Memory.cache].
+ *
+ * Calling it ([method@Joblib.MemorizedFunction.call], or
+ * [method@Joblib.Function.invoke], or through [class@Joblib.Parallel])
+ * hashes the arguments (all but the ignored ones) with
+ * [func@Joblib.hash_variant], returns the stored result when there is one,
+ * and otherwise calls the wrapped function and stores its result.
+ *
+ * Concurrent calls with the same arguments compute once: in one process
+ * the later callers wait for the first one's result; across processes
+ * sharing the cache, a lock file next to the entry serializes them and the
+ * waiting process reads the stored result.
+ *
+ * Thread safety: calls may be made from any thread (unless the wrapped
+ * function is main-thread-only); set the properties before sharing it.
+ */
+struct _JobMemorizedFunction
+{
+  JobFunction           parent_instance;
+  JobMemory            *memory;            /* (owned) */
+  JobFunction          *function;          /* (owned) */
+  char                **ignore;            /* (owned) (nullable) */
+  GArray               *positions;         /* (owned) (element-type guint) */
+  char                 *function_dir;      /* (owned) (nullable) */
+  double                expires_after;
+  JobCacheValidateFunc  validate;
+  gpointer              validate_data;
+  GDestroyNotify        validate_destroy;
+
+  GMutex                version_lock;
+  char                 *checked_version;   /* (owned) (nullable) guarded by version_lock */
+  guint                 checked_generation; /* guarded by version_lock */
+};
+
+enum {
+  PROP_0,
+  PROP_FUNCTION,
+  PROP_MEMORY,
+  PROP_IGNORE,
+  PROP_EXPIRES_AFTER,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (JobMemorizedFunction, job_memorized_function, JOB_TYPE_FUNCTION)
+
+/* One call's key: the hash of the kept arguments and where it lives. */
+typedef struct
+{
+  char     *hash;        /* (owned) tagged */
+  char     *entry_dir;   /* (owned) (nullable) */
+} CallKey;
+
+static void
+call_key_clear (CallKey *key)
+{
+  g_free (key->hash);
+  g_free (key->entry_dir);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CallKey, call_key_clear)
+
+static gboolean
+is_ignored (JobMemorizedFunction *self,
+            gsize                 position)
+{
+  for (guint i = 0; i < self->positions->len; i++)
+    if (g_array_index (self->positions, guint, i) == position)
+      return TRUE;
+
+  return FALSE;
+}
+
+static GVariant *
+kept_args (JobMemorizedFunction *self,
+           GVariant             *args)
+{
+  g_autoptr(GPtrArray) kept = NULL;
+  gsize n = g_variant_n_children (args);
+
+  if (self->positions->len == 0)
+    return g_variant_ref (args);
+
+  kept = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  for (gsize i = 0; i < n; i++)
+    if (!is_ignored (self, i))
+      g_ptr_array_add (kept, g_variant_get_child_value (args, i));
+
+  return g_variant_ref_sink (g_variant_new_tuple ((GVariant **) kept->pdata, kept->len));
+}
+
+static void
+call_key_init (JobMemorizedFunction *self,
+               GVariant             *args,
+               CallKey              *key)
+{
+  g_autoptr(GVariant) kept = kept_args (self, args);
+
+  key->hash = job_hash_variant (kept);
+  key->entry_dir = self->function_dir != NULL
+    ? g_build_filename (self->function_dir, key->hash + strlen (JOB_HASH_ALGORITHM ":"), NULL)
+    : NULL;
+}
+
+static const char *
+key_hex (const CallKey *key)
+{
+  return key->hash + strlen (JOB_HASH_ALGORITHM ":");
+}
+
+static void
+ensure_version (JobMemorizedFunction *self)
+{
+  const char *version = job_function_get_version (self->function);
+  guint generation = job_memory_get_generation (self->memory);
+
+  g_mutex_lock (&self->version_lock);
+  if (g_strcmp0 (self->checked_version, version) != 0 ||
+      self->checked_generation != generation)
+    {
+      job_cache_store_check_version (self->function_dir,
+                                     job_function_get_name (self->function),
+                                     version);
+      g_free (self->checked_version);
+      self->checked_version = g_strdup (version);
+      self->checked_generation = generation;
+    }
+  g_mutex_unlock (&self->version_lock);
+}
+
+static char *
+describe_arg (GVariant *arg)
+{
+  gsize size = g_variant_get_size (arg);
+
+  if (size > MAX_PRINTED_ARG)
+    return g_strdup_printf ("<%s, %" G_GSIZE_FORMAT " bytes>",
+                            g_variant_get_type_string (arg), size);
+
+  return g_variant_print (arg, TRUE);
+}
+
+static char *
+build_metadata (JobMemorizedFunction *self,
+                GVariant             *args,
+                const CallKey        *key,
+                double                duration)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  const char * const *names = job_function_get_parameter_names (self->function);
+  guint n_names = names != NULL ? g_strv_length ((char **) names) : 0;
+  gsize n = g_variant_n_children (args);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "function");
+  json_builder_add_string_value (builder, job_function_get_name (self->function));
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, job_function_get_version (self->function));
+  json_builder_set_member_name (builder, "args_hash");
+  json_builder_add_string_value (builder, key->hash);
+  json_builder_set_member_name (builder, "duration");
+  json_builder_add_double_value (builder, duration);
+  json_builder_set_member_name (builder, "time");
+  json_builder_add_double_value (builder, g_get_real_time () / (double) G_USEC_PER_SEC);
+
+  json_builder_set_member_name (builder, "input_args");
+  json_builder_begin_object (builder);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) child = NULL;
+      g_autofree char *position = NULL;
+      g_autofree char *text = NULL;
+
+      if (is_ignored (self, i))
+        continue;
+      child = g_variant_get_child_value (args, i);
+      text = describe_arg (child);
+      position = g_strdup_printf ("%" G_GSIZE_FORMAT, i);
+      json_builder_set_member_name (builder, i < n_names ? names[i] : position);
+      json_builder_add_string_value (builder, text);
+    }
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+/* Whether a stored entry may serve the call (expiry and validation). */
+static gboolean
+entry_is_valid (JobMemorizedFunction *self,
+                const CallKey        *key,
+                gint64                created)
+{
+  if (self->expires_after > 0 &&
+      (double) (g_get_real_time () - created) > self->expires_after * G_USEC_PER_SEC)
+    return FALSE;
+
+  if (self->validate != NULL)
+    {
+      g_autoptr(JobCacheEntry) entry = NULL;
+      g_autofree char *input_args = NULL;
+      double duration = -1.0;
+
+      job_cache_store_read_metadata (key->entry_dir, &duration, &input_args);
+      entry = job_cache_entry_new (key->entry_dir, job_function_get_name (self->function),
+                                   key->hash, 0, g_get_real_time (), created,
+                                   duration, input_args);
+      return self->validate (entry, self->validate_data);
+    }
+
+  return TRUE;
+}
+
+/* Looks the key up. With @load, returns the stored value; without, only
+ * checks that a valid entry exists (and returns a placeholder). With
+ * @warn, says why an entry that is there cannot be used. */
+static GVariant *
+lookup (JobMemorizedFunction *self,
+        const CallKey        *key,
+        gboolean              load,
+        gboolean              warn)
+{
+  g_autofree char *output = g_build_filename (key->entry_dir, "output", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  gint64 created = 0;
+
+  if (load)
+    {
+      JobCacheOutputOptions options;
+
+      job_memory_get_output_options (self->memory, &options);
+      value = job_cache_store_read_output (output, &options, &created, &error);
+    }
+  else
+    {
+      GStatBuf st;
+
+      if (g_stat (output, &st) == 0)
+        {
+          created = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+          value = g_variant_ref_sink (g_variant_new_boolean (TRUE));
+        }
+      else
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, output);
+    }
+
+  if (value == NULL)
+    {
+      /* Other errors (ENOTDIR, EACCES) mean no usable cache: a plain miss,
+       * and the write that follows warns. */
+      if (!warn)
+        ;
+      else if (g_error_matches (error, JOB_ERROR, JOB_ERROR_INVALID_DATA))
+        g_warning (_("Cached result of %s is corrupt (%s): computing it again"),
+                   job_function_get_name (self->function), error->message);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
+               job_cache_store_entry_exists (key->entry_dir))
+        g_warning (_("Cached result of %s in %s is incomplete: computing it again"),
+                   job_function_get_name (self->function), key->entry_dir);
+      return NULL;
+    }
+
+  if (!entry_is_valid (self, key, created))
+    return NULL;
+
+  job_cache_store_touch (key->entry_dir);
+  if (job_memory_get_verbose (self->memory) >= 2)
+    g_print ("[Memory] Loading %s from %s\n", job_function_get_name (self->function),
+             key->entry_dir);
+
+  return g_steal_pointer (&value);
+}
+
+/* Computes under the key's cross-process lock, re-checking the cache once
+ * the lock is held. *@stored tells whether the result is on disk. */
+static GVariant *
+compute_and_store (JobMemorizedFunction  *self,
+                   GVariant              *args,
+                   const CallKey         *key,
+                   gboolean               load,
+                   GCancellable          *cancellable,
+                   gboolean              *stored,
+                   double                *duration,
+                   GError               **error)
+{
+  g_autoptr(GError) store_error = NULL;
+  g_autofree char *metadata = NULL;
+  JobCacheOutputOptions options;
+  GVariant *value;
+  gint64 start;
+  int lock_fd;
+
+  lock_fd = job_cache_store_lock (self->function_dir, key_hex (key));
+  /* Another process may have stored it while we waited for the lock; a
+   * broken entry was reported by the first lookup already. */
+  value = lookup (self, key, load, FALSE);
+  if (value != NULL)
+    {
+      job_cache_store_unlock (lock_fd);
+      *stored = TRUE;
+      return value;
+    }
+
+  if (job_memory_get_verbose (self->memory) >= 1)
+    g_print ("[Memory] Calling %s (%s)\n", job_function_get_name (self->function), key->hash);
+
+  start = g_get_monotonic_time ();
+  value = job_function_invoke (self->function, g_variant_ref (args), cancellable, error);
+  *duration = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  if (value == NULL)
+    {
+      job_cache_store_unlock (lock_fd);
+      return NULL;
+    }
+
+  if (job_memory_get_verbose (self->memory) >= 1)
+    g_print ("[Memory] %s - %.1fs\n", job_function_get_name (self->function), *duration);
+
+  metadata = build_metadata (self, args, key, *duration);
+  job_memory_get_output_options (self->memory, &options);
+  *stored = job_cache_store_write_entry (self->function_dir, key_hex (key), value,
+                                         metadata, &options, &store_error);
+  job_cache_store_unlock (lock_fd);
+
+  if (*stored)
+    job_memory_enforce_limits (self->memory);
+  else
+    job_memory_warn_unwritable (self->memory, job_function_get_name (self->function),
+                                store_error);
+
+  return value;
+}
+
+/* The cached call. Returns the result, or with !@load a non-NULL
+ * placeholder when the result is on disk. */
+static GVariant *
+cached_call (JobMemorizedFunction  *self,
+             GVariant              *args,
+             gboolean               load,
+             GCancellable          *cancellable,
+             CallKey               *key,
+             gboolean              *stored,
+             double                *duration,
+             GError               **error)
+{
+  *duration = -1.0;
+  *stored = FALSE;
+  call_key_init (self, args, key);
+
+  if (key->entry_dir == NULL)
+    {
+      job_memory_warn_unwritable (self->memory, job_function_get_name (self->function), NULL);
+      return job_function_invoke (self->function, g_variant_ref (args), cancellable, error);
+    }
+
+  ensure_version (self);
+
+  /* A waiter whose leader gave up (cancelled) or only checked the disk
+   * tries again, becoming the leader if nobody else is. */
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      GVariant *value;
+      JobFlight *flight;
+      gboolean leader;
+
+      value = lookup (self, key, load, TRUE);
+      if (value != NULL)
+        {
+          *stored = TRUE;
+          return value;
+        }
+
+      flight = job_flight_join (key->entry_dir, &leader);
+      if (leader)
+        {
+          value = compute_and_store (self, args, key, TRUE, cancellable,
+                                     stored, duration, &local_error);
+          job_flight_finish (flight, value, local_error);
+          if (value == NULL)
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          return value;
+        }
+
+      value = job_flight_wait (flight, &local_error);
+      if (value != NULL)
+        {
+          *stored = job_cache_store_entry_exists (key->entry_dir);
+          return value;
+        }
+      if (local_error != NULL &&
+          !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+    }
+}
+
+static GVariant *
+job_memorized_function_invoke (JobFunction   *function,
+                               GVariant      *args,
+                               GCancellable  *cancellable,
+                               GError       **error)
+{
+  JobMemorizedFunction *self = JOB_MEMORIZED_FUNCTION (function);
+  g_auto(CallKey) key = { NULL, NULL };
+  gboolean stored;
+  double duration;
+
+  return cached_call (self, args, TRUE, cancellable, &key, &stored, &duration, error);
+}
+
+static void
+job_memorized_function_finalize (GObject *object)
+{
+  JobMemorizedFunction *self = JOB_MEMORIZED_FUNCTION (object);
+
+  if (self->validate_destroy != NULL)
+    self->validate_destroy (self->validate_data);
+  g_clear_object (&self->memory);
+  g_clear_object (&self->function);
+  g_strfreev (self->ignore);
+  g_clear_pointer (&self->positions, g_array_unref);
+  g_free (self->function_dir);
+  g_free (self->checked_version);
+  g_mutex_clear (&self->version_lock);
+
+  G_OBJECT_CLASS (job_memorized_function_parent_class)->finalize (object);
+}
+
+static void
+job_memorized_function_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  JobMemorizedFunction *self = JOB_MEMORIZED_FUNCTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_FUNCTION:
+      g_value_set_object (value, self->function);
+      break;
+
+    case PROP_MEMORY:
+      g_value_set_object (value, self->memory);
+      break;
+
+    case PROP_IGNORE:
+      g_value_set_boxed (value, self->ignore);
+      break;
+
+    case PROP_EXPIRES_AFTER:
+      g_value_set_double (value, self->expires_after);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+job_memorized_function_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec)
+{
+  JobMemorizedFunction *self = JOB_MEMORIZED_FUNCTION (object);
+
+  switch (prop_id)
+    {
+    case PROP_EXPIRES_AFTER:
+      job_memorized_function_set_expires_after (self, g_value_get_double (value));
+      break;
+
+    case PROP_FUNCTION:
+    case PROP_MEMORY:
+    case PROP_IGNORE:
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+job_memorized_function_class_init (JobMemorizedFunctionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  JobFunctionClass *function_class = JOB_FUNCTION_CLASS (klass);
+
+  object_class->finalize = job_memorized_function_finalize;
+  object_class->get_property = job_memorized_function_get_property;
+  object_class->set_property = job_memorized_function_set_property;
+  function_class->invoke = job_memorized_function_invoke;
+
+  /**
+   * JobMemorizedFunction:function:
+   *
+   * The wrapped function, which computes results on a cache miss.
+   */
+  properties[PROP_FUNCTION] =
+    g_param_spec_object ("function", NULL, NULL, JOB_TYPE_FUNCTION,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * JobMemorizedFunction:memory:
+   *
+   * The cache that stores the results.
+   */
+  properties[PROP_MEMORY] =
+    g_param_spec_object ("memory", NULL, NULL, JOB_TYPE_MEMORY,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * JobMemorizedFunction:ignore:
+   *
+   * The arguments left out of the cache key, by name or position, as
+   * given to [method@Joblib.Memory.cache].
+   */
+  properties[PROP_IGNORE] =
+    g_param_spec_boxed ("ignore", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * JobMemorizedFunction:expires-after:
+   *
+   * Stored results older than this many seconds are computed again; 0
+   * (the default) keeps them until they are cleared or evicted.
+   */
+  properties[PROP_EXPIRES_AFTER] =
+    g_param_spec_double ("expires-after", NULL, NULL, 0, G_MAXDOUBLE, 0,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+job_memorized_function_init (JobMemorizedFunction *self)
+{
+  g_mutex_init (&self->version_lock);
+}
+
+JobMemorizedFunction *
+job_memorized_function_new (JobMemory          *memory,
+                            JobFunction        *function,
+                            const char * const *ignore,
+                            GArray             *positions)
+{
+  JobMemorizedFunction *self;
+  const char *root = job_memory_get_root (memory);
+
+  self = g_object_new (JOB_TYPE_MEMORIZED_FUNCTION,
+                       "name", job_function_get_name (function),
+                       "version", job_function_get_version (function),
+                       "parameter-names", job_function_get_parameter_names (function),
+                       "main-thread-only", job_function_get_main_thread_only (function),
+                       NULL);
+  self->memory = g_object_ref (memory);
+  self->function = g_object_ref (function);
+  self->ignore = ignore != NULL && ignore[0] != NULL ? g_strdupv ((char **) ignore) : NULL;
+  self->positions = g_array_ref (positions);
+  if (root != NULL)
+    self->function_dir = job_cache_store_function_dir (root, job_function_get_name (function));
+
+  return self;
+}
+
+/**
+ * job_memorized_function_get_function:
+ * @self: a #JobMemorizedFunction
+ *
+ * Gets the wrapped function.
+ *
+ * Returns: (transfer none): the function that computes results
+ */
+JobFunction *
+job_memorized_function_get_function (JobMemorizedFunction *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
+
+  return self->function;
+}
+
+/**
+ * job_memorized_function_get_memory:
+ * @self: a #JobMemorizedFunction
+ *
+ * Gets the cache that stores the results.
+ *
+ * Returns: (transfer none): the memory
+ */
+JobMemory *
+job_memorized_function_get_memory (JobMemorizedFunction *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
+
+  return self->memory;
+}
+
+/**
+ * job_memorized_function_get_ignore:
+ * @self: a #JobMemorizedFunction
+ *
+ * Gets the arguments left out of the cache key.
+ *
+ * Returns: (transfer none) (nullable) (array zero-terminated=1): the
+ *   ignored arguments, by name or position
+ */
+const char * const *
+job_memorized_function_get_ignore (JobMemorizedFunction *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
+
+  return (const char * const *) self->ignore;
+}
+
+/**
+ * job_memorized_function_get_expires_after:
+ * @self: a #JobMemorizedFunction
+ *
+ * Gets the lifetime of stored results.
+ *
+ * Returns: the lifetime in seconds, 0 for unlimited
+ */
+double
+job_memorized_function_get_expires_after (JobMemorizedFunction *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), 0);
+
+  return self->expires_after;
+}
+
+/**
+ * job_memorized_function_set_expires_after:
+ * @self: a #JobMemorizedFunction
+ * @seconds: the lifetime of stored results, 0 for unlimited
+ *
+ * Makes results older than @seconds count as missing: they are computed
+ * and stored again.
+ */
+void
+job_memorized_function_set_expires_after (JobMemorizedFunction *self,
+                                          double                seconds)
+{
+  g_return_if_fail (JOB_IS_MEMORIZED_FUNCTION (self));
+  g_return_if_fail (seconds >= 0);
+
+  if (self->expires_after == seconds)
+    return;
+  self->expires_after = seconds;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXPIRES_AFTER]);
+}
+
+/**
+ * job_memorized_function_set_validate_func:
+ * @self: a #JobMemorizedFunction
+ * @func: (nullable) (scope notified) (closure user_data) (destroy destroy):
+ *   decides whether a stored result may be used
+ * @user_data: data passed to @func
+ * @destroy: (nullable): frees @user_data
+ *
+ * Sets a function that is asked, for every stored result found, whether
+ * it is still valid; when it returns %FALSE the result is computed again.
+ * It runs in the calling thread. Set it before sharing @self.
+ */
+void
+job_memorized_function_set_validate_func (JobMemorizedFunction *self,
+                                          JobCacheValidateFunc  func,
+                                          gpointer              user_data,
+                                          GDestroyNotify        destroy)
+{
+  g_return_if_fail (JOB_IS_MEMORIZED_FUNCTION (self));
+
+  if (self->validate_destroy != NULL)
+    self->validate_destroy (self->validate_data);
+  self->validate = func;
+  self->validate_data = user_data;
+  self->validate_destroy = destroy;
+}
+
+/**
+ * job_memorized_function_get_args_hash:
+ * @self: a #JobMemorizedFunction
+ * @args: a tuple of arguments; a floating reference is consumed
+ *
+ * Computes the cache key of a call: the hash of @args without the ignored
+ * ones.
+ *
+ * Returns: (transfer full): the tagged hash (`xxh3-128:…`)
+ */
+char *
+job_memorized_function_get_args_hash (JobMemorizedFunction *self,
+                                      GVariant             *args)
+{
+  g_autoptr(GVariant) owned = NULL;
+  g_autoptr(GVariant) kept = NULL;
+
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
+  g_return_val_if_fail (args != NULL, NULL);
+  g_return_val_if_fail (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), NULL);
+
+  owned = g_variant_ref_sink (args);
+  kept = kept_args (self, owned);
+  return job_hash_variant (kept);
+}
+
+/**
+ * job_memorized_function_call:
+ * @self: a #JobMemorizedFunction
+ * @args: a tuple of arguments; a floating reference is consumed
+ * @cancellable: (nullable): passed to the wrapped function on a miss
+ * @error: return location for a #GError
+ *
+ * Returns the stored result of the call if there is a valid one, and
+ * otherwise computes it with the wrapped function and stores it. A call
+ * that another thread or process is already computing waits for that
+ * result instead of computing it again. Failures of the cache itself
+ * (unwritable location, corrupt entry) are warnings, never errors: the
+ * result is then computed.
+ *
+ * Thread safety: callable from any thread, unless the wrapped function is
+ * main-thread-only.
+ *
+ * Returns: (transfer full): the result
+ */
+GVariant *
+job_memorized_function_call (JobMemorizedFunction  *self,
+                             GVariant              *args,
+                             GCancellable          *cancellable,
+                             GError               **error)
+{
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
+  g_return_val_if_fail (args != NULL, NULL);
+  g_return_val_if_fail (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), NULL);
+
+  return job_function_invoke (JOB_FUNCTION (self), args, cancellable, error);
+}
+
+static void
+call_in_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  GError *error = NULL;
+  GVariant *value = job_function_invoke (source_object, g_variant_ref (task_data),
+                                         cancellable, &error);
+
+  if (value != NULL)
+    g_task_return_pointer (task, value, (GDestroyNotify) g_variant_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * job_memorized_function_call_async:
+ * @self: a #JobMemorizedFunction
+ * @args: a tuple of arguments; a floating reference is consumed
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the result is ready
+ * @user_data: (closure): data for @callback
+ *
+ * Starts [method@Joblib.MemorizedFunction.call] in a worker thread (or,
+ * for a main-thread-only function, right away in the calling thread).
+ * @callback runs on the thread-default main context of the caller.
+ */
+void
+job_memorized_function_call_async (JobMemorizedFunction *self,
+                                   GVariant             *args,
+                                   GCancellable         *cancellable,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (JOB_IS_MEMORIZED_FUNCTION (self));
+  g_return_if_fail (args != NULL);
+  g_return_if_fail (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, job_memorized_function_call_async);
+  g_task_set_task_data (task, g_variant_ref_sink (args), (GDestroyNotify) g_variant_unref);
+
+  if (job_function_get_main_thread_only (JOB_FUNCTION (self)))
+    call_in_thread (task, self, g_task_get_task_data (task), cancellable);
+  else
+    g_task_run_in_thread (task, call_in_thread);
+}
+
+/**
+ * job_memorized_function_call_finish:
+ * @self: a #JobMemorizedFunction
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Joblib.MemorizedFunction.call_async].
+ *
+ * Returns: (transfer full): the result
+ */
+GVariant *
+job_memorized_function_call_finish (JobMemorizedFunction  *self,
+                                    GAsyncResult          *result,
+                                    GError               **error)
+{
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
+                        job_memorized_function_call_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * job_memorized_function_check_call_in_cache:
+ * @self: a #JobMemorizedFunction
+ * @args: a tuple of arguments; a floating reference is consumed
+ *
+ * Whether a valid result of the call is stored (not expired, accepted by
+ * the validation function), without computing or loading it.
+ *
+ * Returns: %TRUE if the call would be served from the cache
+ */
+gboolean
+job_memorized_function_check_call_in_cache (JobMemorizedFunction *self,
+                                            GVariant             *args)
+{
+  g_autoptr(GVariant) owned = NULL;
+  g_autoptr(GVariant) found = NULL;
+  g_auto(CallKey) key = { NULL, NULL };
+
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), FALSE);
+  g_return_val_if_fail (args != NULL, FALSE);
+  g_return_val_if_fail (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), FALSE);
+
+  owned = g_variant_ref_sink (args);
+  call_key_init (self, owned, &key);
+  if (key.entry_dir == NULL)
+    return FALSE;
+
+  ensure_version (self);
+  found = lookup (self, &key, FALSE, FALSE);
+  return found != NULL;
+}
+
+/**
+ * job_memorized_function_call_and_shelve:
+ * @self: a #JobMemorizedFunction
+ * @args: a tuple of arguments; a floating reference is consumed
+ * @cancellable: (nullable): passed to the wrapped function on a miss
+ * @error: return location for a #GError
+ *
+ * Makes sure the result of the call is stored (computing it if needed)
+ * and returns a handle on it instead of the result itself: joblib's
+ * `call_and_shelve`. A stored result is not loaded.
+ *
+ * Returns: (transfer full): a handle on the stored result
+ */
+JobMemorizedResult *
+job_memorized_function_call_and_shelve (JobMemorizedFunction  *self,
+                                        GVariant              *args,
+                                        GCancellable          *cancellable,
+                                        GError               **error)
+{
+  g_autoptr(GVariant) owned = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_auto(CallKey) key = { NULL, NULL };
+  gboolean stored;
+  double duration;
+
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
+  g_return_val_if_fail (args != NULL, NULL);
+  g_return_val_if_fail (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  owned = g_variant_ref_sink (args);
+  value = cached_call (self, owned, FALSE, cancellable, &key, &stored, &duration, error);
+  if (value == NULL)
+    return NULL;
+
+  if (stored && duration < 0)
+    job_cache_store_read_metadata (key.entry_dir, &duration, NULL);
+
+  return job_memorized_result_new (self->memory, job_function_get_name (self->function),
+                                   key.hash, stored ? key.entry_dir : NULL, duration,
+                                   stored ? NULL : value);
+}
+
+/**
+ * job_memorized_function_clear:
+ * @self: a #JobMemorizedFunction
+ * @error: return location for a #GError
+ *
+ * Removes every stored result of the function (of any arguments).
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+job_memorized_function_clear (JobMemorizedFunction  *self,
+                              GError               **error)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autofree char *folder = NULL;
+  const char *root;
+
+  g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  root = job_memory_get_root (self->memory);
+  if (root == NULL)
+    return TRUE;
+
+  folder = g_path_get_basename (self->function_dir);
+  entries = job_cache_store_scan (root, folder, FALSE);
+  for (guint i = 0; i < entries->len; i++)
+    if (!job_cache_store_remove_entry (job_cache_entry_get_path (entries->pdata[i]), error))
+      return FALSE;
+
+  return TRUE;
+}

@@ -1,0 +1,768 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "job-cache-entry-private.h"
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-memorized-function-private.h"
+#include "job-memory-private.h"
+
+/**
+ * JobMemory:
+ *
+ * A disk cache of function results: joblib's `Memory`.
+ *
+ * ```c
+ * g_autoptr(JobMemory) memory = job_memory_new_for_path ("cache-dir");
+ * g_autoptr(JobMemorizedFunction) cached =
+ *   job_memory_cache (memory, my_function, NULL);
+ * // computes, stores, returns
+ * result = job_memorized_function_call (cached, g_variant_new ("(i)", 3), NULL, &error);
+ * // loads from the cache
+ * result = job_memorized_function_call (cached, g_variant_new ("(i)", 3), NULL, &error);
+ * ```
+ *
+ * Results live under [property@Joblib.Memory:location], in
+ * `joblib-glib/<function name>/<arguments hash>/`: the result in `output`
+ * and the call's description (duration, time, arguments as text) in
+ * `metadata.json`. The function's version is kept beside its entries in
+ * `version`; when it changes, the function's entries are cleared with a
+ * warning. Entries are written in a temporary folder and renamed in place,
+ * so a reader never sees half an entry; a corrupt entry is recomputed.
+ *
+ * Unlike joblib, the cache can bound itself
+ * ([property@Joblib.Memory:bytes-limit],
+ * [property@Joblib.Memory:items-limit], [property@Joblib.Memory:age-limit],
+ * checked after every write, least recently used entries first, with
+ * access times that the cache records itself so that they work on
+ * `noatime` mounts), and concurrent identical calls, from threads or from
+ * processes sharing the location, compute once while the others wait for
+ * the result.
+ *
+ * The location must be a local path ([method@Gio.File.get_path]); with
+ * any other location, or one that cannot be written, functions are still
+ * computed, with a warning, and nothing is cached.
+ *
+ * Thread safety: the properties are meant to be set before the memory is
+ * shared; the other methods may be called from any thread.
+ */
+struct _JobMemory
+{
+  GObject   parent_instance;
+  GFile    *location;       /* (owned) */
+  char     *root;           /* (owned) (nullable) */
+  char     *compression;    /* (owned) (nullable) */
+  guint64   bytes_limit;
+  guint     items_limit;
+  double    age_limit;
+  int       verbose;
+  gboolean  mmap;
+  guint     generation;     /* (atomic) */
+  gint      warned;         /* (atomic) */
+};
+
+enum {
+  PROP_0,
+  PROP_LOCATION,
+  PROP_COMPRESSION,
+  PROP_MMAP,
+  PROP_VERBOSE,
+  PROP_BYTES_LIMIT,
+  PROP_ITEMS_LIMIT,
+  PROP_AGE_LIMIT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (JobMemory, job_memory, G_TYPE_OBJECT)
+
+static void
+job_memory_finalize (GObject *object)
+{
+  JobMemory *self = JOB_MEMORY (object);
+
+  g_clear_object (&self->location);
+  g_free (self->root);
+  g_free (self->compression);
+
+  G_OBJECT_CLASS (job_memory_parent_class)->finalize (object);
+}
+
+static void
+job_memory_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  JobMemory *self = JOB_MEMORY (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOCATION:
+      g_value_set_object (value, self->location);
+      break;
+
+    case PROP_COMPRESSION:
+      g_value_set_string (value, self->compression);
+      break;
+
+    case PROP_MMAP:
+      g_value_set_boolean (value, self->mmap);
+      break;
+
+    case PROP_VERBOSE:
+      g_value_set_int (value, self->verbose);
+      break;
+
+    case PROP_BYTES_LIMIT:
+      g_value_set_uint64 (value, self->bytes_limit);
+      break;
+
+    case PROP_ITEMS_LIMIT:
+      g_value_set_uint (value, self->items_limit);
+      break;
+
+    case PROP_AGE_LIMIT:
+      g_value_set_double (value, self->age_limit);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+job_memory_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  JobMemory *self = JOB_MEMORY (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOCATION:
+      {
+        g_autofree char *path = NULL;
+
+        self->location = g_value_dup_object (value);
+        if (self->location != NULL && (path = g_file_get_path (self->location)) != NULL)
+          self->root = g_build_filename (path, "joblib-glib", NULL);
+      }
+      break;
+
+    case PROP_COMPRESSION:
+      job_memory_set_compression (self, g_value_get_string (value));
+      break;
+
+    case PROP_MMAP:
+      job_memory_set_mmap (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_VERBOSE:
+      job_memory_set_verbose (self, g_value_get_int (value));
+      break;
+
+    case PROP_BYTES_LIMIT:
+      job_memory_set_bytes_limit (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_ITEMS_LIMIT:
+      job_memory_set_items_limit (self, g_value_get_uint (value));
+      break;
+
+    case PROP_AGE_LIMIT:
+      job_memory_set_age_limit (self, g_value_get_double (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+job_memory_class_init (JobMemoryClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+  object_class->finalize = job_memory_finalize;
+  object_class->get_property = job_memory_get_property;
+  object_class->set_property = job_memory_set_property;
+
+  /**
+   * JobMemory:location:
+   *
+   * The folder that holds the cache (in its `joblib-glib` subfolder).
+   * It must have a local path for anything to be cached.
+   */
+  properties[PROP_LOCATION] =
+    g_param_spec_object ("location", NULL, NULL, G_TYPE_FILE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * JobMemory:compression:
+   *
+   * The codec that compresses stored results, by name (`zlib`, `zstd`,
+   * `lz4`…), or %NULL to store them uncompressed (the default, and the
+   * fastest to load).
+   */
+  properties[PROP_COMPRESSION] =
+    g_param_spec_string ("compression", NULL, NULL, NULL, flags);
+
+  /**
+   * JobMemory:mmap:
+   *
+   * Whether stored results are loaded by mapping their file into memory
+   * instead of reading it: big arrays then load without a copy.
+   */
+  properties[PROP_MMAP] =
+    g_param_spec_boolean ("mmap", NULL, NULL, FALSE, flags);
+
+  /**
+   * JobMemory:verbose:
+   *
+   * How much to print on standard output: 0 nothing, 1 every computation
+   * and its duration, 2 also every result loaded from the cache.
+   */
+  properties[PROP_VERBOSE] =
+    g_param_spec_int ("verbose", NULL, NULL, 0, G_MAXINT, 0, flags);
+
+  /**
+   * JobMemory:bytes-limit:
+   *
+   * The most bytes the cache keeps on disk, checked after every write
+   * (least recently used entries go first); 0 for no limit.
+   */
+  properties[PROP_BYTES_LIMIT] =
+    g_param_spec_uint64 ("bytes-limit", NULL, NULL, 0, G_MAXUINT64, 0, flags);
+
+  /**
+   * JobMemory:items-limit:
+   *
+   * The most entries the cache keeps, checked after every write (least
+   * recently used entries go first); 0 for no limit.
+   */
+  properties[PROP_ITEMS_LIMIT] =
+    g_param_spec_uint ("items-limit", NULL, NULL, 0, G_MAXUINT, 0, flags);
+
+  /**
+   * JobMemory:age-limit:
+   *
+   * Entries not used for longer than this many seconds are removed after
+   * every write; 0 for no limit.
+   */
+  properties[PROP_AGE_LIMIT] =
+    g_param_spec_double ("age-limit", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+job_memory_init (JobMemory *self)
+{
+}
+
+/**
+ * job_memory_new:
+ * @location: the folder of the cache
+ *
+ * Creates a cache in @location (created on first write).
+ *
+ * Returns: (transfer full): a new #JobMemory
+ */
+JobMemory *
+job_memory_new (GFile *location)
+{
+  g_return_val_if_fail (G_IS_FILE (location), NULL);
+
+  return g_object_new (JOB_TYPE_MEMORY, "location", location, NULL);
+}
+
+/**
+ * job_memory_new_for_path:
+ * @path: (type filename): the folder of the cache
+ *
+ * Creates a cache in the folder @path (created on first write).
+ *
+ * Returns: (transfer full): a new #JobMemory
+ */
+JobMemory *
+job_memory_new_for_path (const char *path)
+{
+  g_autoptr(GFile) location = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  location = g_file_new_for_path (path);
+  return job_memory_new (location);
+}
+
+/**
+ * job_memory_get_location:
+ * @self: a #JobMemory
+ *
+ * Gets the folder of the cache.
+ *
+ * Returns: (transfer none): the location
+ */
+GFile *
+job_memory_get_location (JobMemory *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORY (self), NULL);
+
+  return self->location;
+}
+
+/**
+ * job_memory_get_compression:
+ * @self: a #JobMemory
+ *
+ * Gets the codec of stored results.
+ *
+ * Returns: (transfer none) (nullable): the codec name, or %NULL
+ */
+const char *
+job_memory_get_compression (JobMemory *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORY (self), NULL);
+
+  return self->compression;
+}
+
+/**
+ * job_memory_set_compression:
+ * @self: a #JobMemory
+ * @compression: (nullable): a codec name, or %NULL for none
+ *
+ * Sets the codec of results stored from now on. Entries already stored
+ * keep theirs: loading detects it.
+ */
+void
+job_memory_set_compression (JobMemory  *self,
+                            const char *compression)
+{
+  g_return_if_fail (JOB_IS_MEMORY (self));
+
+  if (g_strcmp0 (self->compression, compression) == 0)
+    return;
+  g_free (self->compression);
+  self->compression = g_strdup (compression);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPRESSION]);
+}
+
+/**
+ * job_memory_get_mmap:
+ * @self: a #JobMemory
+ *
+ * Whether results are loaded by mapping their files.
+ *
+ * Returns: %TRUE if results are memory-mapped
+ */
+gboolean
+job_memory_get_mmap (JobMemory *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORY (self), FALSE);
+
+  return self->mmap;
+}
+
+/**
+ * job_memory_set_mmap:
+ * @self: a #JobMemory
+ * @mmap: whether to map result files
+ *
+ * Sets whether results are loaded by mapping their files into memory.
+ */
+void
+job_memory_set_mmap (JobMemory *self,
+                     gboolean   mmap)
+{
+  g_return_if_fail (JOB_IS_MEMORY (self));
+
+  mmap = !!mmap;
+  if (self->mmap == mmap)
+    return;
+  self->mmap = mmap;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MMAP]);
+}
+
+/**
+ * job_memory_get_verbose:
+ * @self: a #JobMemory
+ *
+ * Gets the verbosity level.
+ *
+ * Returns: the verbosity level
+ */
+int
+job_memory_get_verbose (JobMemory *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
+
+  return self->verbose;
+}
+
+/**
+ * job_memory_set_verbose:
+ * @self: a #JobMemory
+ * @verbose: the verbosity level
+ *
+ * Sets how much the cache prints (see [property@Joblib.Memory:verbose]).
+ */
+void
+job_memory_set_verbose (JobMemory *self,
+                        int        verbose)
+{
+  g_return_if_fail (JOB_IS_MEMORY (self));
+
+  if (self->verbose == verbose)
+    return;
+  self->verbose = verbose;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VERBOSE]);
+}
+
+/**
+ * job_memory_get_bytes_limit:
+ * @self: a #JobMemory
+ *
+ * Gets the size limit of the cache.
+ *
+ * Returns: the limit in bytes, 0 for none
+ */
+guint64
+job_memory_get_bytes_limit (JobMemory *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
+
+  return self->bytes_limit;
+}
+
+/**
+ * job_memory_set_bytes_limit:
+ * @self: a #JobMemory
+ * @bytes_limit: the limit in bytes, 0 for none
+ *
+ * Sets the size limit that every write enforces.
+ */
+void
+job_memory_set_bytes_limit (JobMemory *self,
+                            guint64    bytes_limit)
+{
+  g_return_if_fail (JOB_IS_MEMORY (self));
+
+  if (self->bytes_limit == bytes_limit)
+    return;
+  self->bytes_limit = bytes_limit;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_LIMIT]);
+}
+
+/**
+ * job_memory_get_items_limit:
+ * @self: a #JobMemory
+ *
+ * Gets the entry count limit of the cache.
+ *
+ * Returns: the most entries kept, 0 for no limit
+ */
+guint
+job_memory_get_items_limit (JobMemory *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
+
+  return self->items_limit;
+}
+
+/**
+ * job_memory_set_items_limit:
+ * @self: a #JobMemory
+ * @items_limit: the most entries kept, 0 for no limit
+ *
+ * Sets the entry count limit that every write enforces.
+ */
+void
+job_memory_set_items_limit (JobMemory *self,
+                            guint      items_limit)
+{
+  g_return_if_fail (JOB_IS_MEMORY (self));
+
+  if (self->items_limit == items_limit)
+    return;
+  self->items_limit = items_limit;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ITEMS_LIMIT]);
+}
+
+/**
+ * job_memory_get_age_limit:
+ * @self: a #JobMemory
+ *
+ * Gets the age limit of the cache's entries.
+ *
+ * Returns: the limit in seconds since last use, 0 for none
+ */
+double
+job_memory_get_age_limit (JobMemory *self)
+{
+  g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
+
+  return self->age_limit;
+}
+
+/**
+ * job_memory_set_age_limit:
+ * @self: a #JobMemory
+ * @age_limit: the limit in seconds since last use, 0 for none
+ *
+ * Sets the age limit that every write enforces.
+ */
+void
+job_memory_set_age_limit (JobMemory *self,
+                          double     age_limit)
+{
+  g_return_if_fail (JOB_IS_MEMORY (self));
+  g_return_if_fail (age_limit >= 0);
+
+  if (self->age_limit == age_limit)
+    return;
+  self->age_limit = age_limit;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AGE_LIMIT]);
+}
+
+/**
+ * job_memory_cache:
+ * @self: a #JobMemory
+ * @function: the function whose results to cache
+ * @ignore: (nullable) (array zero-terminated=1): arguments that do not
+ *   change the result (a verbosity flag, a worker count), by parameter name
+ *   (see [property@Joblib.Function:parameter-names]) or by position
+ *   (`"0"`, `"1"`…)
+ *
+ * Wraps @function in a function that caches its results in @self:
+ * joblib's `memory.cache(f, ignore=[…])`. The wrapper is a
+ * [class@Joblib.Function] with the same name, version and parameter
+ * names, so it can be called through [class@Joblib.Parallel] too.
+ *
+ * An @ignore name that is neither a parameter name of @function nor a
+ * position is a programming error.
+ *
+ * Returns: (transfer full): the cached function
+ */
+JobMemorizedFunction *
+job_memory_cache (JobMemory          *self,
+                  JobFunction        *function,
+                  const char * const *ignore)
+{
+  g_autoptr(GArray) positions = g_array_new (FALSE, FALSE, sizeof (guint));
+  const char * const *names;
+
+  g_return_val_if_fail (JOB_IS_MEMORY (self), NULL);
+  g_return_val_if_fail (JOB_IS_FUNCTION (function), NULL);
+
+  names = job_function_get_parameter_names (function);
+  for (guint i = 0; ignore != NULL && ignore[i] != NULL; i++)
+    {
+      guint64 position;
+      gboolean found = FALSE;
+
+      for (guint j = 0; names != NULL && names[j] != NULL; j++)
+        if (strcmp (names[j], ignore[i]) == 0)
+          {
+            position = j;
+            found = TRUE;
+            break;
+          }
+      if (!found && g_ascii_string_to_unsigned (ignore[i], 10, 0, G_MAXUINT, &position, NULL))
+        found = TRUE;
+
+      if (!found)
+        {
+          g_critical ("%s: “%s” is neither a parameter name of %s nor a position",
+                      G_STRFUNC, ignore[i], job_function_get_name (function));
+          return NULL;
+        }
+      g_array_append_vals (positions, &(guint) { (guint) position }, 1);
+    }
+
+  return job_memorized_function_new (self, function, ignore, positions);
+}
+
+/**
+ * job_memory_clear:
+ * @self: a #JobMemory
+ * @error: return location for a #GError
+ *
+ * Removes every cached result of every function of the cache.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+job_memory_clear (JobMemory  *self,
+                  GError    **error)
+{
+  g_autofree char *trash = NULL;
+  g_autofree char *parent = NULL;
+
+  g_return_val_if_fail (JOB_IS_MEMORY (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  g_atomic_int_inc (&self->generation);
+  if (self->root == NULL || !g_file_test (self->root, G_FILE_TEST_EXISTS))
+    return TRUE;
+
+  /* Move the tree away first, so that no call sees it half removed. */
+  parent = g_path_get_dirname (self->root);
+  trash = g_build_filename (parent, ".joblib-glib-trash-XXXXXX", NULL);
+  if (g_mkdtemp (trash) == NULL || g_rename (self->root, trash) != 0)
+    {
+      int saved_errno = errno;
+
+      if (trash != NULL)
+        g_rmdir (trash);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _("Cannot clear the cache in %s: %s"), self->root,
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  return job_cache_store_remove_tree (trash, error);
+}
+
+/**
+ * job_memory_reduce_size:
+ * @self: a #JobMemory
+ * @bytes_limit: the most bytes to keep, 0 for no limit
+ * @items_limit: the most entries to keep, 0 for no limit
+ * @age_limit: remove entries unused for longer than this many seconds,
+ *   0 for no limit
+ * @n_removed: (out) (optional): how many entries were removed
+ * @error: return location for a #GError
+ *
+ * Removes entries, least recently used first, until the cache fits the
+ * given limits: joblib's `reduce_size`. The memory's own limits are
+ * applied after every write; this applies other ones once.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+job_memory_reduce_size (JobMemory  *self,
+                        guint64     bytes_limit,
+                        guint       items_limit,
+                        double      age_limit,
+                        guint      *n_removed,
+                        GError    **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  guint removed = 0;
+
+  g_return_val_if_fail (JOB_IS_MEMORY (self), FALSE);
+  g_return_val_if_fail (age_limit >= 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->root != NULL)
+    removed = job_cache_store_evict (self->root, bytes_limit, items_limit,
+                                     age_limit, &local_error);
+  if (n_removed != NULL)
+    *n_removed = removed;
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static int
+compare_entries (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      user_data)
+{
+  JobCacheEntry *ea = *(JobCacheEntry * const *) a;
+  JobCacheEntry *eb = *(JobCacheEntry * const *) b;
+  int by_function = strcmp (job_cache_entry_get_function_name (ea),
+                            job_cache_entry_get_function_name (eb));
+
+  if (by_function != 0)
+    return by_function;
+  return strcmp (job_cache_entry_get_args_hash (ea), job_cache_entry_get_args_hash (eb));
+}
+
+/**
+ * job_memory_list_entries:
+ * @self: a #JobMemory
+ *
+ * Lists the entries of the cache, sorted by function name then arguments
+ * hash, for example to show them in a `GtkColumnView`. The list is a
+ * snapshot: it does not follow later changes.
+ *
+ * Thread safety: callable from any thread; it reads the disk, so a GUI
+ * should call it from a worker thread for big caches.
+ *
+ * Returns: (transfer full): a list of [class@Joblib.CacheEntry]
+ */
+GListModel *
+job_memory_list_entries (JobMemory *self)
+{
+  GListStore *store;
+  g_autoptr(GPtrArray) entries = NULL;
+
+  g_return_val_if_fail (JOB_IS_MEMORY (self), NULL);
+
+  store = g_list_store_new (JOB_TYPE_CACHE_ENTRY);
+  if (self->root == NULL)
+    return G_LIST_MODEL (store);
+
+  entries = job_cache_store_scan (self->root, NULL, TRUE);
+  g_ptr_array_sort_with_data (entries, (GCompareDataFunc) compare_entries, NULL);
+  g_list_store_splice (store, 0, 0, entries->pdata, entries->len);
+
+  return G_LIST_MODEL (store);
+}
+
+const char *
+job_memory_get_root (JobMemory *self)
+{
+  return self->root;
+}
+
+void
+job_memory_get_output_options (JobMemory             *self,
+                               JobCacheOutputOptions *options)
+{
+  options->use_mmap = self->mmap;
+  options->compression = self->compression;
+}
+
+guint
+job_memory_get_generation (JobMemory *self)
+{
+  return (guint) g_atomic_int_get (&self->generation);
+}
+
+void
+job_memory_warn_unwritable (JobMemory    *self,
+                            const char   *function_name,
+                            const GError *error)
+{
+  if (g_atomic_int_compare_and_exchange (&self->warned, 0, 1))
+    g_warning (_("Cannot store results of %s in the cache (%s): "
+                 "computing them without caching"),
+               function_name, error != NULL ? error->message : _("no local path"));
+}
+
+void
+job_memory_enforce_limits (JobMemory *self)
+{
+  if (self->root == NULL ||
+      (self->bytes_limit == 0 && self->items_limit == 0 && self->age_limit == 0))
+    return;
+
+  job_cache_store_evict (self->root, self->bytes_limit, self->items_limit,
+                         self->age_limit, NULL);
+}
