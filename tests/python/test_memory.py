@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""JobMemory from Python through PyGObject and the Joblib-1.0 typelib."""
+
+import json
+import os
+
+import gi
+import pytest
+
+gi.require_version('Joblib', '1.0')
+from gi.repository import Gio, GLib, Joblib  # noqa: E402
+
+
+@pytest.fixture
+def counted():
+    calls = []
+
+    def square(args, cancellable):
+        x, verbose = args.unpack()
+        calls.append(x)
+        return GLib.Variant('x', x * x)
+
+    function = Joblib.Function.new('square', square)
+    function.set_parameter_names(['x', 'verbose'])
+    return function, calls
+
+
+def test_hit_and_miss(tmp_path, counted):
+    function, calls = counted
+    memory = Joblib.Memory.new(Gio.File.new_for_path(str(tmp_path)))
+    cached = memory.cache(function, ['verbose'])
+
+    assert isinstance(cached, Joblib.Function)
+    args = GLib.Variant('(xb)', (3, True))
+    assert not cached.check_call_in_cache(args)
+    assert cached.call(args, None).unpack() == 9
+    assert calls == [3]
+    # a hit, also when only the ignored argument differs
+    assert cached.call(GLib.Variant('(xb)', (3, False)), None).unpack() == 9
+    assert calls == [3]
+    assert cached.check_call_in_cache(args)
+    assert cached.call(GLib.Variant('(xb)', (4, False)), None).unpack() == 16
+    assert calls == [3, 4]
+
+    entries = memory.list_entries()
+    assert entries.get_n_items() == 2
+    hashes = {entries.get_item(i).props.args_hash for i in range(2)}
+    assert cached.get_args_hash(args) in hashes
+
+    folder = tmp_path / 'joblib-glib' / 'square'
+    entry = folder / cached.get_args_hash(args).split(':')[1]
+    metadata = json.loads((entry / 'metadata.json').read_text())
+    assert metadata['input_args'] == {'x': 'int64 3'}  # g_variant_print, typed
+    assert metadata['duration'] >= 0
+    assert (folder / 'version').read_text() == '1'
+
+
+def test_shelve_and_clear(tmp_path, counted):
+    function, calls = counted
+    memory = Joblib.Memory.new_for_path(str(tmp_path))
+    cached = memory.cache(function, None)
+
+    shelved = cached.call_and_shelve(GLib.Variant('(xb)', (5, False)), None)
+    assert shelved.get().unpack() == 25
+    assert calls == [5]
+    memory.clear()
+    with pytest.raises(GLib.Error) as info:
+        shelved.get()
+    assert info.value.matches(Joblib.error_quark(), Joblib.Error.NOT_FOUND)
+    assert cached.call(GLib.Variant('(xb)', (5, False)), None).unpack() == 25
+    assert calls == [5, 5]
+
+
+def test_cached_function_in_parallel(tmp_path, counted):
+    function, calls = counted
+    memory = Joblib.Memory.new_for_path(str(tmp_path))
+    cached = memory.cache(function, None)
+    parallel = Joblib.Parallel.new(2)
+
+    for _ in range(2):
+        results = parallel.run([Joblib.Call.new(cached, GLib.Variant('(xb)', (x, False)))
+                                for x in range(6)], None)
+        assert [r.unpack() for r in results] == [x * x for x in range(6)]
+        assert sorted(calls) == list(range(6))
