@@ -279,21 +279,21 @@ gboolean
 job_cache_store_remove_entry (const char  *entry_dir,
                               GError     **error)
 {
+  static gint counter;  /* (atomic) */
   g_autofree char *parent = g_path_get_dirname (entry_dir);
-  g_autofree char *trash = g_build_filename (parent, ".trash-XXXXXX", NULL);
+  g_autofree char *base = g_path_get_basename (entry_dir);
+  g_autofree char *trash = NULL;
   g_autofree char *lock_path = g_strconcat (entry_dir, ".lock", NULL);
   int lock_fd;
 
-  /* Rename first, so that readers see the entry whole or not at all. */
-  if (g_mkdtemp (trash) == NULL)
-    return set_errno_error (error, errno, _("Cannot remove"), entry_dir);
+  /* Rename first, so that readers see the entry whole or not at all. The
+   * name is unique to this process and call, so no mkdtemp is needed. */
+  trash = g_strdup_printf ("%s/.trash-%s-%d-%d", parent, base, (int) getpid (),
+                           g_atomic_int_add (&counter, 1));
   if (g_rename (entry_dir, trash) != 0)
     {
-      int saved_errno = errno;
-
-      g_rmdir (trash);
-      if (saved_errno != ENOENT)
-        return set_errno_error (error, saved_errno, _("Cannot remove"), entry_dir);
+      if (errno != ENOENT)
+        return set_errno_error (error, errno, _("Cannot remove"), entry_dir);
     }
   else if (!job_cache_store_remove_tree (trash, error))
     return FALSE;
