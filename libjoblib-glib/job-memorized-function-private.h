@@ -2,8 +2,28 @@
 #pragma once
 
 #include "job-memorized-function.h"
+#include "job-memory.h"
 
 G_BEGIN_DECLS
+
+struct _JobMemorizedFunction
+{
+  JobFunction           parent_instance;
+  JobMemory            *memory;            /* (owned) */
+  JobFunction          *function;          /* (owned) */
+  char                **ignore;            /* (owned) (nullable) */
+  GArray               *positions;         /* (owned) (element-type guint) */
+  char                 *function_dir;      /* (owned) (nullable) */
+  double                expires_after;
+  JobCacheValidateFunc  validate;
+  gpointer              validate_data;
+  GDestroyNotify        validate_destroy;
+
+  GMutex                version_lock;
+  char                 *checked_version;   /* (owned) (nullable) guarded by version_lock */
+  guint                 checked_generation; /* guarded by version_lock */
+};
+
 
 /* @positions: (element-type guint) the resolved ignore positions. */
 JobMemorizedFunction *job_memorized_function_new (JobMemory          *memory,

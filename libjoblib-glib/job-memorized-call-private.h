@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "job-memorized-function-private.h"
+
+G_BEGIN_DECLS
+
+/* One call's key: the hash of the kept arguments and where it lives. */
+typedef struct
+{
+  char *hash;        /* (owned) tagged */
+  char *entry_dir;   /* (owned) (nullable) NULL when nothing is cached */
+} JobCallKey;
+
+void      job_call_key_init            (JobMemorizedFunction  *self,
+                                        GVariant              *args,
+                                        JobCallKey            *key);
+void      job_call_key_clear           (JobCallKey            *key);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobCallKey, job_call_key_clear)
+
+/* @args without the ignored arguments. */
+GVariant *job_memorized_kept_args      (JobMemorizedFunction  *self,
+                                        GVariant              *args);
+/* Checks the function's version once per version and memory clear. */
+void      job_memorized_ensure_version (JobMemorizedFunction  *self);
+/* With @load, the stored value; without, a placeholder if a valid entry
+ * exists. With @warn, says why an entry that is there is unusable. */
+GVariant *job_memorized_lookup         (JobMemorizedFunction  *self,
+                                        const JobCallKey      *key,
+                                        gboolean               load,
+                                        gboolean               warn);
+/* The whole cached call; see job-memorized-call.c. */
+GVariant *job_memorized_cached_call    (JobMemorizedFunction  *self,
+                                        GVariant              *args,
+                                        gboolean               load,
+                                        GCancellable          *cancellable,
+                                        JobCallKey            *key,
+                                        gboolean              *stored,
+                                        double                *duration,
+                                        GError               **error);
+
+G_END_DECLS

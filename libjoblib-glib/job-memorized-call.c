@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "job-cache-entry-private.h"
+#include "job-error.h"
+#include "job-hash.h"
+#include "job-i18n-private.h"
+#include "job-memorized-call-private.h"
+#include "job-memorized-function-private.h"
+#include "job-memory-private.h"
+#include "job-single-flight-private.h"
+
+/* The cached call of a JobMemorizedFunction: key, lookup, single-flight,
+ * compute and store. */
+
+/* Arguments bigger than this are described, not printed, in metadata. */
+#define MAX_PRINTED_ARG 1024
+
+void
+job_call_key_clear (JobCallKey *key)
+{
+  g_free (key->hash);
+  g_free (key->entry_dir);
+}
+
+static gboolean
+is_ignored (JobMemorizedFunction *self,
+            gsize                 position)
+{
+  for (guint i = 0; i < self->positions->len; i++)
+    if (g_array_index (self->positions, guint, i) == position)
+      return TRUE;
+
+  return FALSE;
+}
+
+GVariant *
+job_memorized_kept_args (JobMemorizedFunction *self,
+           GVariant             *args)
+{
+  g_autoptr(GPtrArray) kept = NULL;
+  gsize n = g_variant_n_children (args);
+
+  if (self->positions->len == 0)
+    return g_variant_ref (args);
+
+  kept = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  for (gsize i = 0; i < n; i++)
+    if (!is_ignored (self, i))
+      g_ptr_array_add (kept, g_variant_get_child_value (args, i));
+
+  return g_variant_ref_sink (g_variant_new_tuple ((GVariant **) kept->pdata, kept->len));
+}
+
+void
+job_call_key_init (JobMemorizedFunction *self,
+               GVariant             *args,
+               JobCallKey              *key)
+{
+  g_autoptr(GVariant) kept = job_memorized_kept_args (self, args);
+
+  key->hash = job_hash_variant (kept);
+  key->entry_dir = self->function_dir != NULL
+    ? g_build_filename (self->function_dir, key->hash + strlen (JOB_HASH_ALGORITHM ":"), NULL)
+    : NULL;
+}
+
+static const char *
+key_hex (const JobCallKey *key)
+{
+  return key->hash + strlen (JOB_HASH_ALGORITHM ":");
+}
+
+void
+job_memorized_ensure_version (JobMemorizedFunction *self)
+{
+  const char *version = job_function_get_version (self->function);
+  guint generation = job_memory_get_generation (self->memory);
+
+  g_mutex_lock (&self->version_lock);
+  if (g_strcmp0 (self->checked_version, version) != 0 ||
+      self->checked_generation != generation)
+    {
+      job_cache_store_check_version (self->function_dir,
+                                     job_function_get_name (self->function),
+                                     version);
+      g_free (self->checked_version);
+      self->checked_version = g_strdup (version);
+      self->checked_generation = generation;
+    }
+  g_mutex_unlock (&self->version_lock);
+}
+
+static char *
+describe_arg (GVariant *arg)
+{
+  gsize size = g_variant_get_size (arg);
+
+  if (size > MAX_PRINTED_ARG)
+    return g_strdup_printf ("<%s, %" G_GSIZE_FORMAT " bytes>",
+                            g_variant_get_type_string (arg), size);
+
+  return g_variant_print (arg, TRUE);
+}
+
+static char *
+build_metadata (JobMemorizedFunction *self,
+                GVariant             *args,
+                const JobCallKey        *key,
+                double                duration)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  const char * const *names = job_function_get_parameter_names (self->function);
+  guint n_names = names != NULL ? g_strv_length ((char **) names) : 0;
+  gsize n = g_variant_n_children (args);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "function");
+  json_builder_add_string_value (builder, job_function_get_name (self->function));
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, job_function_get_version (self->function));
+  json_builder_set_member_name (builder, "args_hash");
+  json_builder_add_string_value (builder, key->hash);
+  json_builder_set_member_name (builder, "duration");
+  json_builder_add_double_value (builder, duration);
+  json_builder_set_member_name (builder, "time");
+  json_builder_add_double_value (builder, g_get_real_time () / (double) G_USEC_PER_SEC);
+
+  json_builder_set_member_name (builder, "input_args");
+  json_builder_begin_object (builder);
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) child = NULL;
+      g_autofree char *position = NULL;
+      g_autofree char *text = NULL;
+
+      if (is_ignored (self, i))
+        continue;
+      child = g_variant_get_child_value (args, i);
+      text = describe_arg (child);
+      position = g_strdup_printf ("%" G_GSIZE_FORMAT, i);
+      json_builder_set_member_name (builder, i < n_names ? names[i] : position);
+      json_builder_add_string_value (builder, text);
+    }
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  return json_generator_to_data (generator, NULL);
+}
+
+/* Whether a stored entry may serve the call (expiry and validation). */
+static gboolean
+entry_is_valid (JobMemorizedFunction *self,
+                const JobCallKey        *key,
+                gint64                created)
+{
+  if (self->expires_after > 0 &&
+      (double) (g_get_real_time () - created) > self->expires_after * G_USEC_PER_SEC)
+    return FALSE;
+
+  if (self->validate != NULL)
+    {
+      g_autoptr(JobCacheEntry) entry = NULL;
+      g_autofree char *input_args = NULL;
+      double duration = -1.0;
+
+      job_cache_store_read_metadata (key->entry_dir, &duration, &input_args);
+      entry = job_cache_entry_new (key->entry_dir, job_function_get_name (self->function),
+                                   key->hash, 0, g_get_real_time (), created,
+                                   duration, input_args);
+      return self->validate (entry, self->validate_data);
+    }
+
+  return TRUE;
+}
+
+/* Looks the key up. With @load, returns the stored value; without, only
+ * checks that a valid entry exists (and returns a placeholder). With
+ * @warn, says why an entry that is there cannot be used. */
+GVariant *
+job_memorized_lookup (JobMemorizedFunction *self,
+        const JobCallKey        *key,
+        gboolean              load,
+        gboolean              warn)
+{
+  g_autofree char *output = g_build_filename (key->entry_dir, "output", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  gint64 created = 0;
+
+  if (load)
+    {
+      JobCacheOutputOptions options;
+
+      job_memory_get_output_options (self->memory, &options);
+      value = job_cache_store_read_output (output, &options, &created, &error);
+    }
+  else
+    {
+      GStatBuf st;
+
+      if (g_stat (output, &st) == 0)
+        {
+          created = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+          value = g_variant_ref_sink (g_variant_new_boolean (TRUE));
+        }
+      else
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, output);
+    }
+
+  if (value == NULL)
+    {
+      /* Other errors (ENOTDIR, EACCES) mean no usable cache: a plain miss,
+       * and the write that follows warns. */
+      if (!warn)
+        ;
+      else if (g_error_matches (error, JOB_ERROR, JOB_ERROR_INVALID_DATA))
+        g_warning (_("Cached result of %s is corrupt (%s): computing it again"),
+                   job_function_get_name (self->function), error->message);
+      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
+               job_cache_store_entry_exists (key->entry_dir))
+        g_warning (_("Cached result of %s in %s is incomplete: computing it again"),
+                   job_function_get_name (self->function), key->entry_dir);
+      return NULL;
+    }
+
+  if (!entry_is_valid (self, key, created))
+    return NULL;
+
+  job_cache_store_touch (key->entry_dir);
+  if (job_memory_get_verbose (self->memory) >= 2)
+    g_print ("[Memory] Loading %s from %s\n", job_function_get_name (self->function),
+             key->entry_dir);
+
+  return g_steal_pointer (&value);
+}
+
+/* Computes under the key's cross-process lock, re-checking the cache once
+ * the lock is held. *@stored tells whether the result is on disk. */
+static GVariant *
+compute_and_store (JobMemorizedFunction  *self,
+                   GVariant              *args,
+                   const JobCallKey         *key,
+                   gboolean               load,
+                   GCancellable          *cancellable,
+                   gboolean              *stored,
+                   double                *duration,
+                   GError               **error)
+{
+  g_autoptr(GError) store_error = NULL;
+  g_autofree char *metadata = NULL;
+  JobCacheOutputOptions options;
+  GVariant *value;
+  gint64 start;
+  int lock_fd;
+
+  lock_fd = job_cache_store_lock (self->function_dir, key_hex (key));
+  /* Another process may have stored it while we waited for the lock; a
+   * broken entry was reported by the first lookup already. */
+  value = job_memorized_lookup (self, key, load, FALSE);
+  if (value != NULL)
+    {
+      job_cache_store_unlock (lock_fd);
+      *stored = TRUE;
+      return value;
+    }
+
+  if (job_memory_get_verbose (self->memory) >= 1)
+    g_print ("[Memory] Calling %s (%s)\n", job_function_get_name (self->function), key->hash);
+
+  start = g_get_monotonic_time ();
+  value = job_function_invoke (self->function, g_variant_ref (args), cancellable, error);
+  *duration = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  if (value == NULL)
+    {
+      job_cache_store_unlock (lock_fd);
+      return NULL;
+    }
+
+  if (job_memory_get_verbose (self->memory) >= 1)
+    g_print ("[Memory] %s - %.1fs\n", job_function_get_name (self->function), *duration);
+
+  metadata = build_metadata (self, args, key, *duration);
+  job_memory_get_output_options (self->memory, &options);
+  *stored = job_cache_store_write_entry (self->function_dir, key_hex (key), value,
+                                         metadata, &options, &store_error);
+  job_cache_store_unlock (lock_fd);
+
+  if (*stored)
+    job_memory_enforce_limits (self->memory);
+  else
+    job_memory_warn_unwritable (self->memory, job_function_get_name (self->function),
+                                store_error);
+
+  return value;
+}
+
+/* The cached call. Returns the result, or with !@load a non-NULL
+ * placeholder when the result is on disk. */
+GVariant *
+job_memorized_cached_call (JobMemorizedFunction  *self,
+             GVariant              *args,
+             gboolean               load,
+             GCancellable          *cancellable,
+             JobCallKey               *key,
+             gboolean              *stored,
+             double                *duration,
+             GError               **error)
+{
+  *duration = -1.0;
+  *stored = FALSE;
+  job_call_key_init (self, args, key);
+
+  if (key->entry_dir == NULL)
+    {
+      job_memory_warn_unwritable (self->memory, job_function_get_name (self->function), NULL);
+      return job_function_invoke (self->function, g_variant_ref (args), cancellable, error);
+    }
+
+  job_memorized_ensure_version (self);
+
+  /* A waiter whose leader gave up (cancelled) or only checked the disk
+   * tries again, becoming the leader if nobody else is. */
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      GVariant *value;
+      JobFlight *flight;
+      gboolean leader;
+
+      value = job_memorized_lookup (self, key, load, TRUE);
+      if (value != NULL)
+        {
+          *stored = TRUE;
+          return value;
+        }
+
+      flight = job_flight_join (key->entry_dir, &leader);
+      if (leader)
+        {
+          value = compute_and_store (self, args, key, TRUE, cancellable,
+                                     stored, duration, &local_error);
+          job_flight_finish (flight, value, local_error);
+          if (value == NULL)
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          return value;
+        }
+
+      value = job_flight_wait (flight, &local_error);
+      if (value != NULL)
+        {
+          *stored = job_cache_store_entry_exists (key->entry_dir);
+          return value;
+        }
+      if (local_error != NULL &&
+          !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+    }
+}
+
