@@ -21,6 +21,14 @@
 # include "job-parallel-config.h"
 # include "job-parallel.h"
 /* persistence (issue 3) */
+# include "job-array.h"
+# include "job-compression.h"
+# include "job-codec-converter.h"
+# include "job-bz2-converter.h"
+# include "job-lzma-converter.h"
+# include "job-lz4-converter.h"
+# include "job-zstd-converter.h"
+# include "job-persist.h"
 /* memory (issue 4) */
 # include "job-hash.h"
 # include "job-cache-entry.h"

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <lz4frame.h>
+
+#include "job-codec-private.h"
+#include "job-codec-converter.h"
+#include "job-lz4-converter.h"
+
+/* Input handed to LZ4F_compressUpdate() at once. */
+#define CHUNK_SIZE (256 * 1024)
+
+/**
+ * JobLz4Converter:
+ *
+ * A [iface@Gio.Converter] that compresses to or decompresses from the LZ4
+ * frame format (what Python's `lz4.frame` and the `lz4` tool use) with
+ * liblz4, in streaming fashion. Decompression stops at the end of the
+ * first frame.
+ *
+ * A converter is used by one stream at a time; it is not thread-safe.
+ */
+struct _JobLz4Converter
+{
+  JobCodecConverter   parent_instance;
+  LZ4F_cctx          *cctx;      /* (owned) (nullable) */
+  LZ4F_dctx          *dctx;      /* (owned) (nullable) */
+  LZ4F_preferences_t  prefs;
+  gboolean            begun;     /* frame header emitted */
+  gboolean            ended;     /* frame footer emitted */
+  guint8             *pending;   /* (owned) compressed bytes not yet handed out */
+  gsize               pending_alloc;
+  gsize               pending_start;
+  gsize               pending_end;
+};
+
+static void job_lz4_converter_iface_init (GConverterIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (JobLz4Converter, job_lz4_converter, JOB_TYPE_CODEC_CONVERTER,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_CONVERTER,
+                                                      job_lz4_converter_iface_init))
+
+static void
+job_lz4_converter_end (JobLz4Converter *self)
+{
+  g_clear_pointer (&self->cctx, LZ4F_freeCompressionContext);
+  g_clear_pointer (&self->dctx, LZ4F_freeDecompressionContext);
+  self->begun = self->ended = FALSE;
+  self->pending_start = self->pending_end = 0;
+}
+
+static GConverterResult
+job_lz4_converter_decompress (JobLz4Converter  *self,
+                              const void       *inbuf,
+                              gsize             inbuf_size,
+                              void             *outbuf,
+                              gsize             outbuf_size,
+                              GConverterFlags   flags,
+                              gsize            *bytes_read,
+                              gsize            *bytes_written,
+                              GError          **error)
+{
+  JobCodecStep step = { 0, };
+  size_t src_size = inbuf_size;
+  size_t dst_size = outbuf_size;
+  size_t ret;
+
+  if (self->dctx == NULL &&
+      LZ4F_isError (LZ4F_createDecompressionContext (&self->dctx, LZ4F_VERSION)))
+    {
+      job_codec_set_error (error, FALSE, "lz4", "out of memory");
+      return G_CONVERTER_ERROR;
+    }
+
+  ret = LZ4F_decompress (self->dctx, outbuf, &dst_size, inbuf, &src_size, NULL);
+  if (LZ4F_isError (ret))
+    {
+      job_codec_set_error (error, TRUE, "lz4", LZ4F_getErrorName (ret));
+      return G_CONVERTER_ERROR;
+    }
+
+  step.consumed = src_size;
+  step.produced = dst_size;
+  step.stream_end = ret == 0;
+  *bytes_read = step.consumed;
+  *bytes_written = step.produced;
+
+  return job_codec_step_result (&step, TRUE, inbuf_size, outbuf_size, flags,
+                                "lz4", error);
+}
+
+/* Makes room for @needed more bytes after the pending ones. */
+static guint8 *
+job_lz4_converter_reserve (JobLz4Converter *self,
+                           gsize            needed)
+{
+  if (self->pending_start == self->pending_end)
+    self->pending_start = self->pending_end = 0;
+  if (self->pending_alloc - self->pending_end < needed)
+    {
+      self->pending_alloc = self->pending_end + needed;
+      self->pending = g_realloc (self->pending, self->pending_alloc);
+    }
+  return self->pending + self->pending_end;
+}
+
+static GConverterResult
+job_lz4_converter_compress (JobLz4Converter  *self,
+                            const guint8     *inbuf,
+                            gsize             inbuf_size,
+                            guint8           *outbuf,
+                            gsize             outbuf_size,
+                            GConverterFlags   flags,
+                            gsize            *bytes_read,
+                            gsize            *bytes_written,
+                            GError          **error)
+{
+  JobCodecStep step = { 0, };
+  size_t ret = 0;
+
+  if (self->cctx == NULL)
+    {
+      if (LZ4F_isError (LZ4F_createCompressionContext (&self->cctx, LZ4F_VERSION)))
+        {
+          job_codec_set_error (error, FALSE, "lz4", "out of memory");
+          return G_CONVERTER_ERROR;
+        }
+      memset (&self->prefs, 0, sizeof self->prefs);
+      self->prefs.compressionLevel = job_codec_clamp_level ("lz4", job_codec_converter_get_level (JOB_CODEC_CONVERTER (self)));
+      self->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+    }
+
+  /* Compressed bytes go to a pending buffer, then out as space allows:
+   * liblz4 wants room for the worst case of each update. */
+  for (;;)
+    {
+      gsize n = MIN (self->pending_end - self->pending_start,
+                     outbuf_size - step.produced);
+
+      memcpy (outbuf + step.produced, self->pending + self->pending_start, n);
+      self->pending_start += n;
+      step.produced += n;
+      if (self->pending_start < self->pending_end || self->ended)
+        break;
+
+      if (!self->begun)
+        {
+          ret = LZ4F_compressBegin (self->cctx,
+                                    job_lz4_converter_reserve (self, LZ4F_HEADER_SIZE_MAX),
+                                    LZ4F_HEADER_SIZE_MAX, &self->prefs);
+          self->begun = TRUE;
+        }
+      else if (step.consumed < inbuf_size)
+        {
+          gsize chunk = MIN (inbuf_size - step.consumed, CHUNK_SIZE);
+          gsize bound = LZ4F_compressBound (chunk, &self->prefs);
+
+          ret = LZ4F_compressUpdate (self->cctx, job_lz4_converter_reserve (self, bound),
+                                     bound, inbuf + step.consumed, chunk, NULL);
+          step.consumed += chunk;
+        }
+      else if ((flags & G_CONVERTER_INPUT_AT_END) != 0)
+        {
+          gsize bound = LZ4F_compressBound (0, &self->prefs);
+
+          ret = LZ4F_compressEnd (self->cctx, job_lz4_converter_reserve (self, bound),
+                                  bound, NULL);
+          self->ended = TRUE;
+        }
+      else if ((flags & G_CONVERTER_FLUSH) != 0 && !step.flushed)
+        {
+          gsize bound = LZ4F_compressBound (0, &self->prefs);
+
+          ret = LZ4F_flush (self->cctx, job_lz4_converter_reserve (self, bound),
+                            bound, NULL);
+          step.flushed = TRUE;
+        }
+      else
+        break;
+
+      if (LZ4F_isError (ret))
+        {
+          job_codec_set_error (error, FALSE, "lz4", LZ4F_getErrorName (ret));
+          return G_CONVERTER_ERROR;
+        }
+      self->pending_end += ret;
+      if (step.produced == outbuf_size)
+        break;
+    }
+
+  step.stream_end = self->ended && self->pending_start == self->pending_end;
+  step.flushed = step.flushed && self->pending_start == self->pending_end;
+  *bytes_read = step.consumed;
+  *bytes_written = step.produced;
+
+  return job_codec_step_result (&step, FALSE, inbuf_size, outbuf_size, flags,
+                                "lz4", error);
+}
+
+static GConverterResult
+job_lz4_converter_convert (GConverter       *converter,
+                           const void       *inbuf,
+                           gsize             inbuf_size,
+                           void             *outbuf,
+                           gsize             outbuf_size,
+                           GConverterFlags   flags,
+                           gsize            *bytes_read,
+                           gsize            *bytes_written,
+                           GError          **error)
+{
+  JobLz4Converter *self = JOB_LZ4_CONVERTER (converter);
+
+  if (job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS)
+    return job_lz4_converter_decompress (self, inbuf, inbuf_size, outbuf,
+                                         outbuf_size, flags, bytes_read,
+                                         bytes_written, error);
+  return job_lz4_converter_compress (self, inbuf, inbuf_size, outbuf,
+                                     outbuf_size, flags, bytes_read,
+                                     bytes_written, error);
+}
+
+static void
+job_lz4_converter_reset (GConverter *converter)
+{
+  job_lz4_converter_end (JOB_LZ4_CONVERTER (converter));
+}
+
+static void
+job_lz4_converter_iface_init (GConverterIface *iface)
+{
+  iface->convert = job_lz4_converter_convert;
+  iface->reset = job_lz4_converter_reset;
+}
+
+static void
+job_lz4_converter_finalize (GObject *object)
+{
+  job_lz4_converter_end (JOB_LZ4_CONVERTER (object));
+
+  G_OBJECT_CLASS (job_lz4_converter_parent_class)->finalize (object);
+}
+
+static void
+job_lz4_converter_class_init (JobLz4ConverterClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = job_lz4_converter_finalize;
+
+}
+
+static void
+job_lz4_converter_init (JobLz4Converter *self)
+{
+}
+
+/**
+ * job_lz4_converter_new:
+ * @mode: compress or decompress
+ * @level: the compression level, 0 to 12, or
+ *   %JOB_COMPRESSION_DEFAULT_LEVEL; ignored when decompressing
+ *
+ * Creates an LZ4 frame converter.
+ *
+ * Returns: (transfer full): a new #JobLz4Converter
+ */
+JobLz4Converter *
+job_lz4_converter_new (JobConverterMode mode,
+                       int              level)
+{
+  return g_object_new (JOB_TYPE_LZ4_CONVERTER,
+                       "mode", mode,
+                       "level", CLAMP (level, -1, 12),
+                       NULL);
+}

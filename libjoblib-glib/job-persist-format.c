@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-persist-private.h"
+
+void
+job_persist_layout_free (JobPersistLayout *layout)
+{
+  g_clear_pointer (&layout->skeleton, g_variant_unref);
+  g_clear_pointer (&layout->entries, g_array_unref);
+  g_free (layout);
+}
+
+guint64
+job_persist_align (guint64 offset)
+{
+  return (offset + JOB_PERSIST_ALIGNMENT - 1) & ~(guint64) (JOB_PERSIST_ALIGNMENT - 1);
+}
+
+guint64
+job_persist_checksum (gconstpointer data,
+                      gsize         size)
+{
+  return XXH3_64bits (data, size);
+}
+
+/* Physical memory: a value larger than that cannot be loaded anyway, and
+ * refusing it early turns a decompression bomb into an error. */
+guint64
+job_persist_default_max_size (void)
+{
+  long pages = sysconf (_SC_PHYS_PAGES);
+  long page_size = sysconf (_SC_PAGESIZE);
+
+  if (pages <= 0 || page_size <= 0)
+    return G_MAXUINT64;
+  return (guint64) pages * (guint64) page_size;
+}
+
+/* Arrays of fixed-size elements are stored as raw bytes and can be
+ * externalized; the element type decides, not the contents. */
+static gboolean
+is_fixed_array (GVariant *value)
+{
+  const char *type = g_variant_get_type_string (value);
+
+  return type[0] == 'a' && type[1 + strspn (type + 1, "bynqiuxthd(){}")] == '\0';
+}
+
+static gboolean
+check_depth (guint    depth,
+             GError **error)
+{
+  if (depth <= JOB_PERSIST_MAX_DEPTH)
+    return TRUE;
+  g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+               _("Values nest deeper than %d levels"), JOB_PERSIST_MAX_DEPTH);
+  return FALSE;
+}
+
+/* Rebuilds @value with its children replaced by what @map_child makes of
+ * them; returns @value itself when no child changed, so that untouched
+ * subtrees stay in their serialized form (no copy). */
+typedef GVariant *(*MapChild) (GVariant  *child,
+                               guint      depth,
+                               gpointer   data,
+                               gboolean  *changed,
+                               GError   **error);
+
+static GVariant *
+map_container (GVariant  *value,
+               guint      depth,
+               MapChild   map_child,
+               gpointer   data,
+               gboolean  *changed,
+               GError   **error)
+{
+  gsize n = g_variant_n_children (value);
+  g_autofree GVariant **children = g_new0 (GVariant *, MAX (n, 1));
+  gboolean any_changed = FALSE;
+  GVariant *result = NULL;
+  gsize i;
+
+  for (i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+      gboolean child_changed = FALSE;
+
+      children[i] = map_child (child, depth + 1, data, &child_changed, error);
+      if (children[i] == NULL)
+        goto out;
+      any_changed |= child_changed;
+    }
+
+  if (!any_changed)
+    result = g_variant_ref (value);
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+    result = g_variant_ref_sink (g_variant_new_variant (children[0]));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_MAYBE))
+    result = g_variant_ref_sink (g_variant_new_maybe (NULL, children[0]));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_ARRAY))
+    result = g_variant_ref_sink (g_variant_new_array (g_variant_type_element (g_variant_get_type (value)),
+                                                      children, n));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_DICT_ENTRY))
+    result = g_variant_ref_sink (g_variant_new_dict_entry (children[0], children[1]));
+  else
+    result = g_variant_ref_sink (g_variant_new_tuple (children, n));
+  *changed = any_changed;
+
+out:
+  for (gsize j = 0; j < i; j++)
+    g_variant_unref (children[j]);
+  return result;
+}
+
+typedef struct
+{
+  GPtrArray *externals;  /* (element-type GVariant) */
+  GArray    *entries;    /* (element-type JobPersistEntry) */
+  guint64    ordinal;
+  guint64    offset;
+} StripState;
+
+static GVariant *
+strip (GVariant  *value,
+       guint      depth,
+       gpointer   data,
+       gboolean  *changed,
+       GError   **error)
+{
+  StripState *state = data;
+
+  if (!check_depth (depth, error))
+    return NULL;
+
+  if (is_fixed_array (value))
+    {
+      g_autoptr(GVariant) stored = NULL;
+      JobPersistEntry entry;
+
+      entry.ordinal = state->ordinal++;
+      if (g_variant_get_size (value) < JOB_PERSIST_EXTERNAL_MIN)
+        return g_variant_ref (value);
+
+      /* The file is little-endian; only big-endian hosts pay a copy. */
+      if (G_BYTE_ORDER == G_BIG_ENDIAN)
+        stored = g_variant_byteswap (value);
+      else
+        stored = g_variant_ref (value);
+
+      entry.size = g_variant_get_size (stored);
+      entry.checksum = job_persist_checksum (g_variant_get_data (stored), entry.size);
+      entry.offset = 0;  /* placed once the header size is known */
+      g_array_append_val (state->entries, entry);
+      g_ptr_array_add (state->externals, g_steal_pointer (&stored));
+      *changed = TRUE;
+      return g_variant_ref_sink (g_variant_new_array (g_variant_type_element (g_variant_get_type (value)),
+                                                      NULL, 0));
+    }
+
+  if (!g_variant_is_container (value))
+    return g_variant_ref (value);
+
+  return map_container (value, depth, strip, state, changed, error);
+}
+
+static GVariant *
+make_header (GVariant *value,
+             GVariant *skeleton,
+             GArray   *entries)
+{
+  GVariantBuilder table;
+
+  g_variant_builder_init (&table, G_VARIANT_TYPE ("a(tttt)"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      JobPersistEntry *e = &g_array_index (entries, JobPersistEntry, i);
+
+      g_variant_builder_add (&table, "(tttt)", e->ordinal, e->offset, e->size, e->checksum);
+    }
+  return g_variant_ref_sink (g_variant_new ("(s@va(tttt))",
+                                            g_variant_get_type_string (value),
+                                            g_variant_new_variant (skeleton),
+                                            &table));
+}
+
+/* Builds preamble + header; fills @externals with the arrays to write
+ * after it, in order, each at the next 64-byte boundary. */
+GBytes *
+job_persist_encode (GVariant   *value,
+                    GPtrArray  *externals,
+                    GError    **error)
+{
+  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (JobPersistEntry));
+  g_autoptr(GVariant) skeleton = NULL;
+  g_autoptr(GVariant) header = NULL;
+  StripState state = { externals, entries, 0, 0 };
+  gboolean changed = FALSE;
+  guint64 offset, header_size;
+  guint8 *buffer;
+
+  skeleton = strip (value, 0, &state, &changed, error);
+  if (skeleton == NULL)
+    return NULL;
+
+  /* Table entries are fixed-size: the header size does not depend on the
+   * offsets, so measure it once with zeros, then fill them in. */
+  header = make_header (value, skeleton, entries);
+  header_size = g_variant_get_size (header);
+  offset = JOB_PERSIST_PREAMBLE_SIZE + header_size;
+  for (guint i = 0; i < entries->len; i++)
+    {
+      JobPersistEntry *e = &g_array_index (entries, JobPersistEntry, i);
+
+      e->offset = job_persist_align (offset);
+      offset = e->offset + e->size;
+    }
+  g_clear_pointer (&header, g_variant_unref);
+  header = make_header (value, skeleton, entries);
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (header);
+
+      g_variant_unref (header);
+      header = swapped;
+    }
+  g_assert (g_variant_get_size (header) == header_size);
+
+  buffer = g_malloc0 (JOB_PERSIST_PREAMBLE_SIZE + header_size);
+  memcpy (buffer, JOB_PERSIST_MAGIC, JOB_PERSIST_MAGIC_SIZE);
+  *(guint32 *) (buffer + 8) = GUINT32_TO_LE (JOB_PERSIST_FORMAT_VERSION);
+  *(guint32 *) (buffer + 12) = 0;
+  *(guint64 *) (buffer + 16) = GUINT64_TO_LE (header_size);
+  g_variant_store (header, buffer + JOB_PERSIST_PREAMBLE_SIZE);
+  *(guint64 *) (buffer + 24) =
+    GUINT64_TO_LE (job_persist_checksum (buffer + JOB_PERSIST_PREAMBLE_SIZE, header_size));
+
+  return g_bytes_new_take (buffer, JOB_PERSIST_PREAMBLE_SIZE + header_size);
+}
+
+gboolean
+job_persist_parse_preamble (const guint8  *data,
+                            guint64       *header_size,
+                            guint64       *header_checksum,
+                            GError       **error)
+{
+  guint32 version, flags;
+
+  if (memcmp (data, JOB_PERSIST_MAGIC, JOB_PERSIST_MAGIC_SIZE) != 0)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("Not a joblib-glib file (wrong magic bytes)"));
+      return FALSE;
+    }
+
+  memcpy (&version, data + 8, 4);
+  memcpy (&flags, data + 12, 4);
+  memcpy (header_size, data + 16, 8);
+  memcpy (header_checksum, data + 24, 8);
+  version = GUINT32_FROM_LE (version);
+  flags = GUINT32_FROM_LE (flags);
+  *header_size = GUINT64_FROM_LE (*header_size);
+  *header_checksum = GUINT64_FROM_LE (*header_checksum);
+
+  if (version != JOB_PERSIST_FORMAT_VERSION || flags != 0)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
+                   _("Unsupported file format version %u (flags 0x%x); this "
+                     "library reads version %d"),
+                   version, flags, JOB_PERSIST_FORMAT_VERSION);
+      return FALSE;
+    }
+  if (*header_size > JOB_PERSIST_MAX_HEADER)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("Invalid header size %" G_GUINT64_FORMAT), *header_size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_entries (GArray   *entries,
+               guint64   header_end,
+               guint64  *data_end,
+               GError  **error)
+{
+  guint64 offset = header_end;
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      JobPersistEntry *e = &g_array_index (entries, JobPersistEntry, i);
+
+      if ((i > 0 && e->ordinal <= g_array_index (entries, JobPersistEntry, i - 1).ordinal) ||
+          e->offset != job_persist_align (offset) ||
+          e->size > G_MAXSSIZE || e->offset > G_MAXUINT64 - e->size)
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                       _("Invalid array table entry %u (offset %" G_GUINT64_FORMAT
+                         ", size %" G_GUINT64_FORMAT ")"),
+                       i, e->offset, e->size);
+          return FALSE;
+        }
+      offset = e->offset + e->size;
+    }
+  *data_end = offset;
+  return TRUE;
+}
+
+JobPersistLayout *
+job_persist_parse_header (GBytes   *header_bytes,
+                          guint64   header_checksum,
+                          GError  **error)
+{
+  g_autoptr(JobPersistLayout) layout = g_new0 (JobPersistLayout, 1);
+  g_autoptr(GVariant) header = NULL;
+  g_autoptr(GVariant) table = NULL;
+  const char *type_string;
+  gsize size, n_entries;
+  gconstpointer data;
+
+  data = g_bytes_get_data (header_bytes, &size);
+  if (job_persist_checksum (data, size) != header_checksum)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("The file header fails its checksum"));
+      return NULL;
+    }
+
+  header = g_variant_ref_sink (g_variant_new_from_bytes (JOB_PERSIST_HEADER_TYPE,
+                                                         header_bytes, FALSE));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_byteswap (header);
+
+      g_variant_unref (header);
+      header = swapped;
+    }
+  /* The checksum only proves the header is what was written; whoever
+   * wrote it may be hostile, so check the serialized form too. */
+  if (!g_variant_is_normal_form (header))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("The file header is malformed"));
+      return NULL;
+    }
+
+  g_variant_get (header, "(&sv@a(tttt))", &type_string, &layout->skeleton, &table);
+  if (g_strcmp0 (type_string, g_variant_get_type_string (layout->skeleton)) != 0)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("The file says its value has type “%s” but holds a “%s”"),
+                   type_string, g_variant_get_type_string (layout->skeleton));
+      return NULL;
+    }
+
+  data = g_variant_get_fixed_array (table, &n_entries, sizeof (JobPersistEntry));
+  layout->entries = g_array_sized_new (FALSE, FALSE, sizeof (JobPersistEntry), n_entries);
+  g_array_append_vals (layout->entries, data, n_entries);
+  if (!check_entries (layout->entries, JOB_PERSIST_PREAMBLE_SIZE + size,
+                      &layout->data_end, error))
+    return NULL;
+
+  return g_steal_pointer (&layout);
+}
+
+typedef struct
+{
+  JobPersistLayout  *layout;
+  GBytes           **buffers;
+  guint64            ordinal;
+  guint              next;
+} RebuildState;
+
+static GVariant *
+rebuild (GVariant  *value,
+         guint      depth,
+         gpointer   data,
+         gboolean  *changed,
+         GError   **error)
+{
+  RebuildState *state = data;
+
+  if (!check_depth (depth, error))
+    return NULL;
+
+  if (is_fixed_array (value))
+    {
+      guint64 ordinal = state->ordinal++;
+      JobPersistEntry *e;
+      GVariant *array;
+
+      if (state->next >= state->layout->entries->len)
+        return g_variant_ref (value);
+      e = &g_array_index (state->layout->entries, JobPersistEntry, state->next);
+      if (e->ordinal != ordinal)
+        return g_variant_ref (value);
+
+      array = g_variant_new_from_bytes (g_variant_get_type (value),
+                                        state->buffers[state->next], FALSE);
+      g_variant_ref_sink (array);
+      state->next++;
+      /* A size that is not a multiple of the element size makes GVariant
+       * see an empty array: call that what it is. */
+      if (g_variant_n_children (value) != 0 ||
+          (e->size > 0 && g_variant_n_children (array) == 0))
+        {
+          g_variant_unref (array);
+          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                       _("Stored array %u does not match its place in the value"),
+                       state->next - 1);
+          return NULL;
+        }
+      if (G_BYTE_ORDER == G_BIG_ENDIAN)
+        {
+          GVariant *swapped = g_variant_byteswap (array);
+
+          g_variant_unref (array);
+          array = swapped;
+        }
+      *changed = TRUE;
+      return array;
+    }
+
+  if (!g_variant_is_container (value))
+    return g_variant_ref (value);
+
+  return map_container (value, depth, rebuild, state, changed, error);
+}
+
+/* Puts the stored arrays, one GBytes per table entry, back in place. */
+GVariant *
+job_persist_rebuild (JobPersistLayout  *layout,
+                     GBytes           **buffers,
+                     GError           **error)
+{
+  RebuildState state = { layout, buffers, 0, 0 };
+  g_autoptr(GVariant) value = NULL;
+  gboolean changed = FALSE;
+
+  value = rebuild (layout->skeleton, 0, &state, &changed, error);
+  if (value == NULL)
+    return NULL;
+  if (state.next != layout->entries->len)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("The file stores %u arrays but its value has room for %u"),
+                   layout->entries->len, state.next);
+      return NULL;
+    }
+  return g_steal_pointer (&value);
+}

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-persist-private.h"
+
+/* The codecs' complaints about their input become JOB_ERROR_INVALID_DATA. */
+static void
+propagate_read_error (GError **error,
+                      GError  *local_error)
+{
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ||
+      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("Corrupt compressed data: %s"), local_error->message);
+      g_error_free (local_error);
+    }
+  else
+    g_propagate_error (error, local_error);
+}
+
+/* Reads exactly @size bytes; a short read means the file is truncated,
+ * and the codecs' complaints become JOB_ERROR_INVALID_DATA. */
+static gboolean
+read_exact (GInputStream  *stream,
+            void          *buffer,
+            gsize          size,
+            GCancellable  *cancellable,
+            GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gsize n_read = 0;
+
+  if (g_input_stream_read_all (stream, buffer, size, &n_read, cancellable, &local_error) &&
+      n_read == size)
+    return TRUE;
+
+  if (local_error == NULL)
+    g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                 _("The file is truncated"));
+  else
+    propagate_read_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+static gboolean
+skip_padding (GInputStream  *stream,
+              gsize          size,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  guint8 padding[JOB_PERSIST_ALIGNMENT];
+
+  g_assert (size < sizeof padding);
+  return read_exact (stream, padding, size, cancellable, error);
+}
+
+static gboolean
+check_max_size (JobPersistLayout  *layout,
+                guint64            max_size,
+                GError           **error)
+{
+  if (max_size == 0)
+    max_size = job_persist_default_max_size ();
+  if (layout->data_end <= max_size)
+    return TRUE;
+  g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+               _("The value needs %" G_GUINT64_FORMAT " bytes, more than the "
+                 "limit of %" G_GUINT64_FORMAT),
+               layout->data_end, max_size);
+  return FALSE;
+}
+
+/* Wraps @base in the decompressor its first bytes call for. */
+static GInputStream *
+open_decoded (GInputStream  *base,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(GInputStream) buffered = NULL;
+  g_autoptr(GConverter) decompressor = NULL;
+  JobCompression compression;
+  const guint8 *peek;
+  gsize available;
+
+  /* The caller keeps its stream: closing ours must not close it. */
+  buffered = g_buffered_input_stream_new (base);
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (buffered), FALSE);
+  if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered),
+                                    JOB_PERSIST_MAGIC_SIZE, cancellable, error) < 0)
+    return NULL;
+  peek = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &available);
+  compression = job_compression_detect (peek, available);
+  if (compression == JOB_COMPRESSION_NONE)
+    return g_steal_pointer (&buffered);
+
+  decompressor = job_compression_new_decompressor (compression, error);
+  if (decompressor == NULL)
+    return NULL;
+  return g_converter_input_stream_new (buffered, decompressor);
+}
+
+static GBytes *
+read_array (GInputStream     *stream,
+            JobPersistEntry  *entry,
+            GCancellable     *cancellable,
+            GError          **error)
+{
+  g_autofree guint8 *buffer = NULL;
+
+  if (entry->size == 0)
+    return g_bytes_new (NULL, 0);
+
+  buffer = g_try_malloc (entry->size);
+  if (buffer == NULL)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                   _("Cannot allocate %" G_GUINT64_FORMAT " bytes for an array"),
+                   entry->size);
+      return NULL;
+    }
+  if (!read_exact (stream, buffer, entry->size, cancellable, error))
+    return NULL;
+  if (job_persist_checksum (buffer, entry->size) != entry->checksum)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("An array at offset %" G_GUINT64_FORMAT " fails its checksum"),
+                   entry->offset);
+      return NULL;
+    }
+  return g_bytes_new_take (g_steal_pointer (&buffer), entry->size);
+}
+
+/* A compressed stream must end where the value ends: reading on makes the
+ * codec check its own trailer (CRC, frame checksum), so a cut there is
+ * noticed too. An uncompressed stream may go on: the caller's business. */
+static gboolean
+check_end (GInputStream  *stream,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  GError *local_error = NULL;
+  guint8 extra;
+  gssize n;
+
+  if (!G_IS_CONVERTER_INPUT_STREAM (stream))
+    return TRUE;
+  n = g_input_stream_read (stream, &extra, 1, cancellable, &local_error);
+  if (n == 0)
+    return TRUE;
+  if (n > 0)
+    g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                 _("Unexpected data after the end of the value"));
+  else
+    propagate_read_error (error, local_error);
+  return FALSE;
+}
+
+static void
+free_buffers (GBytes **buffers,
+              guint    n)
+{
+  for (guint i = 0; i < n; i++)
+    g_clear_pointer (&buffers[i], g_bytes_unref);
+  g_free (buffers);
+}
+
+static GVariant *
+load_decoded (GInputStream  *stream,
+              guint64        max_size,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  guint8 preamble[JOB_PERSIST_PREAMBLE_SIZE];
+  g_autoptr(JobPersistLayout) layout = NULL;
+  g_autoptr(GBytes) header = NULL;
+  guint64 header_size, header_checksum, offset;
+  g_autofree guint8 *header_data = NULL;
+  GBytes **buffers;
+  GVariant *value = NULL;
+  guint i;
+
+  if (!read_exact (stream, preamble, sizeof preamble, cancellable, error) ||
+      !job_persist_parse_preamble (preamble, &header_size, &header_checksum, error))
+    return NULL;
+
+  if (max_size == 0)
+    max_size = job_persist_default_max_size ();
+  if (header_size > max_size)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                   _("The value needs %" G_GUINT64_FORMAT " bytes, more than the "
+                     "limit of %" G_GUINT64_FORMAT),
+                   header_size, max_size);
+      return NULL;
+    }
+  header_data = g_try_malloc (MAX (header_size, 1));
+  if (header_data == NULL)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                   _("Cannot allocate %" G_GUINT64_FORMAT " bytes for the header"),
+                   header_size);
+      return NULL;
+    }
+  if (!read_exact (stream, header_data, header_size, cancellable, error))
+    return NULL;
+  header = g_bytes_new_take (g_steal_pointer (&header_data), header_size);
+  layout = job_persist_parse_header (header, header_checksum, error);
+  if (layout == NULL || !check_max_size (layout, max_size, error))
+    return NULL;
+
+  buffers = g_new0 (GBytes *, layout->entries->len + 1);
+  offset = JOB_PERSIST_PREAMBLE_SIZE + header_size;
+  for (i = 0; i < layout->entries->len; i++)
+    {
+      JobPersistEntry *entry = &g_array_index (layout->entries, JobPersistEntry, i);
+
+      if (!skip_padding (stream, entry->offset - offset, cancellable, error))
+        break;
+      buffers[i] = read_array (stream, entry, cancellable, error);
+      if (buffers[i] == NULL)
+        break;
+      offset = entry->offset + entry->size;
+    }
+  if (i == layout->entries->len && check_end (stream, cancellable, error))
+    value = job_persist_rebuild (layout, buffers, error);
+  free_buffers (buffers, layout->entries->len);
+  return value;
+}
+
+/**
+ * job_load_from_stream:
+ * @stream: the stream to read, positioned at the start of a dump
+ * @max_size: the largest uncompressed size to accept, in bytes, or 0 for
+ *   the amount of physical memory
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Reads a value written by [func@Joblib.dump_to_stream] or
+ * [func@Joblib.dump]. The compression is recognized by its magic bytes
+ * ([func@Joblib.Compression.detect]).
+ *
+ * Loading is safe on untrusted input: it runs no code, checks every
+ * checksum and size before use, and reports bad input as
+ * [error@Joblib.Error.INVALID_DATA] (wrong magic, truncated, corrupt,
+ * failed checksum, malformed header), [error@Joblib.Error.UNSUPPORTED]
+ * (another format version) or [error@Joblib.Error.TOO_LARGE] (more than
+ * @max_size bytes, the guard against decompression bombs, or nesting
+ * deeper than %JOB_PERSIST_MAX_DEPTH).
+ *
+ * This function blocks; it may be called from any thread, but @stream
+ * must not be used elsewhere at the same time. It does not close @stream.
+ *
+ * Returns: (transfer full): the value, or %NULL with @error set
+ */
+GVariant *
+job_load_from_stream (GInputStream  *stream,
+                      guint64        max_size,
+                      GCancellable  *cancellable,
+                      GError       **error)
+{
+  g_autoptr(GInputStream) decoded = NULL;
+
+  g_return_val_if_fail (G_IS_INPUT_STREAM (stream), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  decoded = open_decoded (stream, cancellable, error);
+  if (decoded == NULL)
+    return NULL;
+  return load_decoded (decoded, max_size, cancellable, error);
+}
+
+static GVariant *
+load_mapped (GMappedFile  *mapped,
+             guint64       max_size,
+             GError      **error)
+{
+  g_autoptr(GBytes) contents = g_mapped_file_get_bytes (mapped);
+  g_autoptr(JobPersistLayout) layout = NULL;
+  g_autoptr(GBytes) header = NULL;
+  guint64 header_size, header_checksum;
+  const guint8 *data;
+  gsize length;
+  GBytes **buffers;
+  GVariant *value;
+
+  data = g_bytes_get_data (contents, &length);
+  if (length < JOB_PERSIST_PREAMBLE_SIZE)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
+      return NULL;
+    }
+  if (!job_persist_parse_preamble (data, &header_size, &header_checksum, error))
+    return NULL;
+  if (header_size > length - JOB_PERSIST_PREAMBLE_SIZE)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
+      return NULL;
+    }
+
+  header = g_bytes_new_from_bytes (contents, JOB_PERSIST_PREAMBLE_SIZE, header_size);
+  layout = job_persist_parse_header (header, header_checksum, error);
+  if (layout == NULL)
+    return NULL;
+  if (layout->data_end > length)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
+      return NULL;
+    }
+  /* Mapped arrays cost no memory; only the header counts. */
+  if (max_size == 0)
+    max_size = job_persist_default_max_size ();
+  if (header_size > max_size)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                   _("The value needs %" G_GUINT64_FORMAT " bytes, more than the "
+                     "limit of %" G_GUINT64_FORMAT),
+                   header_size, max_size);
+      return NULL;
+    }
+
+  buffers = g_new0 (GBytes *, layout->entries->len + 1);
+  for (guint i = 0; i < layout->entries->len; i++)
+    {
+      JobPersistEntry *entry = &g_array_index (layout->entries, JobPersistEntry, i);
+
+      buffers[i] = g_bytes_new_from_bytes (contents, entry->offset, entry->size);
+    }
+  value = job_persist_rebuild (layout, buffers, error);
+  free_buffers (buffers, layout->entries->len);
+  return value;
+}
+
+/* Maps @file when it is a local, uncompressed dump; sets *@fallback when
+ * a normal load should be done instead. */
+static GVariant *
+try_load_mapped (GFile     *file,
+                 guint64    max_size,
+                 gboolean  *fallback,
+                 GError   **error)
+{
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GMappedFile) mapped = NULL;
+  const guint8 *data;
+  gsize length;
+
+  *fallback = FALSE;
+  if (path == NULL)
+    {
+      g_warning ("Cannot map %s, which has no local path: loading it into memory",
+                 g_file_peek_path (file) ?: "a file");
+      *fallback = TRUE;
+      return NULL;
+    }
+
+  mapped = g_mapped_file_new (path, FALSE, error);
+  if (mapped == NULL)
+    return NULL;
+
+  data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  length = g_mapped_file_get_length (mapped);
+  if (job_compression_detect (data, length) != JOB_COMPRESSION_NONE)
+    {
+      g_warning ("Cannot map %s, which is compressed (%s): loading it into memory",
+                 path, job_compression_get_name (job_compression_detect (data, length)));
+      *fallback = TRUE;
+      return NULL;
+    }
+  return load_mapped (mapped, max_size, error);
+}
+
+/**
+ * job_load:
+ * @file: the file to read
+ * @flags: %JOB_LOAD_MMAP to map an uncompressed file instead of reading it
+ * @max_size: the largest uncompressed size to accept, in bytes, or 0 for
+ *   the amount of physical memory; with %JOB_LOAD_MMAP mapped arrays do
+ *   not count
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Loads a value stored by [func@Joblib.dump], as joblib's `load(filename,
+ * mmap_mode="r")`, whatever the file is called; see
+ * [func@Joblib.load_from_stream] for the checks made on the way.
+ *
+ * This function blocks; it may be called from any thread.
+ *
+ * Returns: (transfer full): the value, or %NULL with @error set
+ */
+GVariant *
+job_load (GFile         *file,
+          JobLoadFlags   flags,
+          guint64        max_size,
+          GCancellable  *cancellable,
+          GError       **error)
+{
+  g_autoptr(GFileInputStream) stream = NULL;
+
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if ((flags & JOB_LOAD_MMAP) != 0)
+    {
+      gboolean fallback;
+      GVariant *value = try_load_mapped (file, max_size, &fallback, error);
+
+      if (!fallback)
+        return value;
+    }
+
+  stream = g_file_read (file, cancellable, error);
+  if (stream == NULL)
+    return NULL;
+  return job_load_from_stream (G_INPUT_STREAM (stream), max_size, cancellable, error);
+}
+
+typedef struct
+{
+  GObject      *source;  /* (owned) GFile or GInputStream */
+  JobLoadFlags  flags;
+  guint64       max_size;
+} LoadData;
+
+static void
+load_data_free (LoadData *data)
+{
+  g_object_unref (data->source);
+  g_free (data);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  GError *error = NULL;
+  GVariant *value;
+
+  if (G_IS_FILE (data->source))
+    value = job_load (G_FILE (data->source), data->flags, data->max_size,
+                      cancellable, &error);
+  else
+    value = job_load_from_stream (G_INPUT_STREAM (data->source), data->max_size,
+                                  cancellable, &error);
+  if (value != NULL)
+    g_task_return_pointer (task, value, (GDestroyNotify) g_variant_unref);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+load_async (GObject             *source,
+            JobLoadFlags         flags,
+            guint64              max_size,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data,
+            gpointer             source_tag)
+{
+  g_autoptr(GTask) task = NULL;
+  LoadData *data;
+
+  data = g_new0 (LoadData, 1);
+  data->source = g_object_ref (source);
+  data->flags = flags;
+  data->max_size = max_size;
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
+  g_task_run_in_thread (task, load_thread);
+}
+
+/**
+ * job_load_async:
+ * @file: the file to read
+ * @flags: load flags
+ * @max_size: the largest uncompressed size to accept, or 0
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the value is loaded
+ * @user_data: (closure): data for @callback
+ *
+ * Runs [func@Joblib.load] in a GIO worker thread. @callback runs in the
+ * thread-default main context of the caller; call
+ * [func@Joblib.load_finish] there.
+ */
+void
+job_load_async (GFile               *file,
+                JobLoadFlags         flags,
+                guint64              max_size,
+                GCancellable        *cancellable,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  g_return_if_fail (G_IS_FILE (file));
+
+  load_async (G_OBJECT (file), flags, max_size, cancellable, callback,
+              user_data, job_load_async);
+}
+
+/**
+ * job_load_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [func@Joblib.load_async].
+ *
+ * Returns: (transfer full): the value, or %NULL with @error set
+ */
+GVariant *
+job_load_finish (GAsyncResult  *result,
+                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == job_load_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * job_load_from_stream_async:
+ * @stream: the stream to read
+ * @max_size: the largest uncompressed size to accept, or 0
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the value is loaded
+ * @user_data: (closure): data for @callback
+ *
+ * Runs [func@Joblib.load_from_stream] in a GIO worker thread. @callback
+ * runs in the thread-default main context of the caller; call
+ * [func@Joblib.load_from_stream_finish] there. Do not use @stream
+ * meanwhile.
+ */
+void
+job_load_from_stream_async (GInputStream        *stream,
+                            guint64              max_size,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_return_if_fail (G_IS_INPUT_STREAM (stream));
+
+  load_async (G_OBJECT (stream), JOB_LOAD_NONE, max_size, cancellable, callback,
+              user_data, job_load_from_stream_async);
+}
+
+/**
+ * job_load_from_stream_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [func@Joblib.load_from_stream_async].
+ *
+ * Returns: (transfer full): the value, or %NULL with @error set
+ */
+GVariant *
+job_load_from_stream_finish (GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == job_load_from_stream_async,
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "job-persist.h"
+
+G_BEGIN_DECLS
+
+/* File layout, all integers little-endian:
+ *
+ *   0  magic "\x89JOBGLIB"
+ *   8  guint32 format version
+ *  12  guint32 flags (none defined: must be 0)
+ *  16  guint64 size of the header
+ *  24  guint64 xxh3-64 of the header
+ *  32  header: a GVariant "(sva(tttt))" in little-endian serialized form:
+ *      the value's type string, the skeleton (the value with every
+ *      externalized array left empty), and one (ordinal, offset, size,
+ *      xxh3-64) per externalized array, where ordinal counts the
+ *      fixed-element arrays of the skeleton in depth-first order
+ *  then each array's bytes at its offset: the end of what precedes it
+ *      rounded up to 64, zero padding in between.
+ */
+#define JOB_PERSIST_MAGIC          "\x89JOBGLIB"
+#define JOB_PERSIST_MAGIC_SIZE     8
+#define JOB_PERSIST_PREAMBLE_SIZE  32
+#define JOB_PERSIST_ALIGNMENT      64
+#define JOB_PERSIST_HEADER_TYPE    ((const GVariantType *) "(sva(tttt))")
+/* Arrays from this size up are stored out of the skeleton. */
+#define JOB_PERSIST_EXTERNAL_MIN   1024
+/* A header this large is not a header. */
+#define JOB_PERSIST_MAX_HEADER     ((guint64) 1 << 32)
+
+typedef struct
+{
+  guint64 ordinal;
+  guint64 offset;
+  guint64 size;
+  guint64 checksum;
+} JobPersistEntry;
+
+typedef struct
+{
+  GVariant *skeleton;   /* (owned) */
+  GArray   *entries;    /* (owned) (element-type JobPersistEntry) */
+  guint64   data_end;   /* end of the last array, or of the header */
+} JobPersistLayout;
+
+void              job_persist_layout_free     (JobPersistLayout  *layout);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobPersistLayout, job_persist_layout_free)
+
+guint64           job_persist_align           (guint64            offset);
+guint64           job_persist_checksum        (gconstpointer      data,
+                                               gsize              size);
+
+/* Dump side. */
+GBytes           *job_persist_encode          (GVariant          *value,
+                                               GPtrArray         *externals,
+                                               GError           **error);
+
+/* Load side. */
+gboolean          job_persist_parse_preamble  (const guint8      *data,
+                                               guint64           *header_size,
+                                               guint64           *header_checksum,
+                                               GError           **error);
+JobPersistLayout *job_persist_parse_header    (GBytes            *header,
+                                               guint64            header_checksum,
+                                               GError           **error);
+GVariant         *job_persist_rebuild         (JobPersistLayout  *layout,
+                                               GBytes           **buffers,
+                                               GError           **error);
+guint64           job_persist_default_max_size (void);
+
+G_END_DECLS

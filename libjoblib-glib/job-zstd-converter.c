@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <zstd.h>
+
+#include "job-codec-private.h"
+#include "job-codec-converter.h"
+#include "job-zstd-converter.h"
+
+/**
+ * JobZstdConverter:
+ *
+ * A [iface@Gio.Converter] that compresses to or decompresses from the
+ * Zstandard format with libzstd, in streaming fashion. Decompression stops
+ * at the end of the first frame.
+ *
+ * A converter is used by one stream at a time; it is not thread-safe.
+ */
+struct _JobZstdConverter
+{
+  JobCodecConverter  parent_instance;
+  ZSTD_CCtx        *cctx;  /* (owned) (nullable) */
+  ZSTD_DCtx        *dctx;  /* (owned) (nullable) */
+};
+
+static void job_zstd_converter_iface_init (GConverterIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (JobZstdConverter, job_zstd_converter, JOB_TYPE_CODEC_CONVERTER,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_CONVERTER,
+                                                      job_zstd_converter_iface_init))
+
+static void
+job_zstd_converter_end (JobZstdConverter *self)
+{
+  g_clear_pointer (&self->cctx, ZSTD_freeCCtx);
+  g_clear_pointer (&self->dctx, ZSTD_freeDCtx);
+}
+
+static GConverterResult
+job_zstd_converter_convert (GConverter       *converter,
+                            const void       *inbuf,
+                            gsize             inbuf_size,
+                            void             *outbuf,
+                            gsize             outbuf_size,
+                            GConverterFlags   flags,
+                            gsize            *bytes_read,
+                            gsize            *bytes_written,
+                            GError          **error)
+{
+  JobZstdConverter *self = JOB_ZSTD_CONVERTER (converter);
+  gboolean decompressing = job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS;
+  ZSTD_inBuffer in = { inbuf, inbuf_size, 0 };
+  ZSTD_outBuffer out = { outbuf, outbuf_size, 0 };
+  JobCodecStep step = { 0, };
+  size_t ret;
+
+  if (decompressing)
+    {
+      if (self->dctx == NULL)
+        self->dctx = ZSTD_createDCtx ();
+      ret = ZSTD_decompressStream (self->dctx, &out, &in);
+      if (ZSTD_isError (ret))
+        {
+          job_codec_set_error (error, TRUE, "zstd", ZSTD_getErrorName (ret));
+          return G_CONVERTER_ERROR;
+        }
+      step.stream_end = ret == 0;
+    }
+  else
+    {
+      ZSTD_EndDirective directive = ZSTD_e_continue;
+
+      if (self->cctx == NULL)
+        {
+          self->cctx = ZSTD_createCCtx ();
+          ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_compressionLevel,
+                                  job_codec_clamp_level ("zstd", job_codec_converter_get_level (JOB_CODEC_CONVERTER (self))));
+          ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_checksumFlag, 1);
+        }
+      if ((flags & G_CONVERTER_INPUT_AT_END) != 0)
+        directive = ZSTD_e_end;
+      else if ((flags & G_CONVERTER_FLUSH) != 0)
+        directive = ZSTD_e_flush;
+      ret = ZSTD_compressStream2 (self->cctx, &out, &in, directive);
+      if (ZSTD_isError (ret))
+        {
+          job_codec_set_error (error, FALSE, "zstd", ZSTD_getErrorName (ret));
+          return G_CONVERTER_ERROR;
+        }
+      step.stream_end = directive == ZSTD_e_end && ret == 0;
+      step.flushed = directive == ZSTD_e_flush && ret == 0;
+    }
+
+  step.consumed = in.pos;
+  step.produced = out.pos;
+  *bytes_read = step.consumed;
+  *bytes_written = step.produced;
+
+  return job_codec_step_result (&step, decompressing, inbuf_size, outbuf_size,
+                                flags, "zstd", error);
+}
+
+static void
+job_zstd_converter_reset (GConverter *converter)
+{
+  job_zstd_converter_end (JOB_ZSTD_CONVERTER (converter));
+}
+
+static void
+job_zstd_converter_iface_init (GConverterIface *iface)
+{
+  iface->convert = job_zstd_converter_convert;
+  iface->reset = job_zstd_converter_reset;
+}
+
+static void
+job_zstd_converter_finalize (GObject *object)
+{
+  job_zstd_converter_end (JOB_ZSTD_CONVERTER (object));
+
+  G_OBJECT_CLASS (job_zstd_converter_parent_class)->finalize (object);
+}
+
+static void
+job_zstd_converter_class_init (JobZstdConverterClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = job_zstd_converter_finalize;
+
+}
+
+static void
+job_zstd_converter_init (JobZstdConverter *self)
+{
+}
+
+/**
+ * job_zstd_converter_new:
+ * @mode: compress or decompress
+ * @level: the compression level, 1 to 19, or
+ *   %JOB_COMPRESSION_DEFAULT_LEVEL; ignored when decompressing
+ *
+ * Creates a Zstandard converter.
+ *
+ * Returns: (transfer full): a new #JobZstdConverter
+ */
+JobZstdConverter *
+job_zstd_converter_new (JobConverterMode mode,
+                        int              level)
+{
+  return g_object_new (JOB_TYPE_ZSTD_CONVERTER,
+                       "mode", mode,
+                       "level", CLAMP (level, -1, 19),
+                       NULL);
+}
