@@ -13,7 +13,8 @@ G_BEGIN_DECLS
  *   <root>/<function>/version                 the function's version
  *   <root>/<function>/<hex>/output            the result
  *   <root>/<function>/<hex>/metadata.json     duration, time, input args
- *   <root>/<function>/<hex>.lock              single-flight across processes
+ *   <root>/<function>/<hex>.lock              single-flight across processes,
+ *                                             only while a call computes
  *
  * <root> is <location>/joblib-glib and <hex> the 32 hexadecimal digits of
  * the arguments' hash. An entry folder appears whole (written in a
@@ -62,7 +63,9 @@ gboolean    job_cache_store_read_metadata (const char  *entry_dir,
 
 int         job_cache_store_lock          (const char  *function_dir,
                                            const char  *hex);
-void        job_cache_store_unlock        (int          fd);
+void        job_cache_store_unlock        (const char  *function_dir,
+                                           const char  *hex,
+                                           int          fd);
 
 GPtrArray  *job_cache_store_scan          (const char  *root,
                                            const char  *only_function,

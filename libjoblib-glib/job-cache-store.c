@@ -507,10 +507,21 @@ job_cache_store_lock (const char *function_dir,
 }
 
 void
-job_cache_store_unlock (int fd)
+job_cache_store_unlock (const char *function_dir,
+                        const char *hex,
+                        int         fd)
 {
-  if (fd >= 0)
-    close (fd);
+  g_autofree char *path = NULL;
+
+  if (fd < 0)
+    return;
+
+  /* Unlink while still holding the lock: waiters wake up on the old
+   * inode, see that it is no longer at the path and lock a fresh file.
+   * So a cache keeps no lock files between calls. */
+  path = g_strconcat (function_dir, G_DIR_SEPARATOR_S, hex, ".lock", NULL);
+  g_unlink (path);
+  close (fd);
 }
 
 static gint64

@@ -269,7 +269,7 @@ compute_and_store (JobMemorizedFunction  *self,
   value = job_memorized_lookup (self, key, load, FALSE);
   if (value != NULL)
     {
-      job_cache_store_unlock (lock_fd);
+      job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
       *stored = TRUE;
       return value;
     }
@@ -282,7 +282,7 @@ compute_and_store (JobMemorizedFunction  *self,
   *duration = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   if (value == NULL)
     {
-      job_cache_store_unlock (lock_fd);
+      job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
       return NULL;
     }
 
@@ -293,7 +293,7 @@ compute_and_store (JobMemorizedFunction  *self,
   job_memory_get_output_options (self->memory, &options);
   *stored = job_cache_store_write_entry (self->function_dir, key_hex (key), value,
                                          metadata, &options, &store_error);
-  job_cache_store_unlock (lock_fd);
+  job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
 
   if (*stored)
     job_memory_enforce_limits (self->memory);
