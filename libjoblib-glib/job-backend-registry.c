@@ -4,6 +4,7 @@
 #include "job-backend.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
+#include "job-process-backend.h"
 #include "job-sequential-backend.h"
 #include "job-thread-backend.h"
 
@@ -25,6 +26,10 @@ ensure_registry_locked (void)
                        GSIZE_TO_POINTER (JOB_TYPE_THREAD_BACKEND));
   g_hash_table_insert (registry, g_strdup ("threads"),
                        GSIZE_TO_POINTER (JOB_TYPE_THREAD_BACKEND));
+  g_hash_table_insert (registry, g_strdup ("processes"),
+                       GSIZE_TO_POINTER (JOB_TYPE_PROCESS_BACKEND));
+  g_hash_table_insert (registry, g_strdup ("loky"),
+                       GSIZE_TO_POINTER (JOB_TYPE_PROCESS_BACKEND));
 }
 
 /**

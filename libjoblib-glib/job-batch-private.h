@@ -14,5 +14,11 @@ void     job_batch_set_stop_on_error     (JobBatch *self,
 void     job_batch_set_track_running     (JobBatch *self,
                                           gboolean  track_running);
 gboolean job_batch_get_started           (JobBatch *self);
+/* For backends that do not run job_batch_execute() in this process
+ * (processes): what job_batch_execute() records itself. */
+void     job_batch_set_running           (JobBatch *self,
+                                          guint     position,
+                                          gint64    since);
+gboolean job_batch_get_stop_on_error     (JobBatch *self);
 
 G_END_DECLS

@@ -412,3 +412,23 @@ job_batch_get_started (JobBatch *self)
 {
   return self->started;
 }
+
+/* Marks the task at @position as running since @since (monotonic µs; 0:
+ * none runs), when the batch tracks running tasks. */
+void
+job_batch_set_running (JobBatch *self,
+                       guint     position,
+                       gint64    since)
+{
+  if (!self->track_running)
+    return;
+
+  g_atomic_int_set (&self->running_position, position);
+  __atomic_store_n (&self->running_since, since, __ATOMIC_RELEASE);
+}
+
+gboolean
+job_batch_get_stop_on_error (JobBatch *self)
+{
+  return self->stop_on_error;
+}

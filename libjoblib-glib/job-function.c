@@ -4,6 +4,7 @@
 #include "job-error.h"
 #include "job-function.h"
 #include "job-i18n-private.h"
+#include "job-native-symbol-private.h"
 
 /**
  * JobFunction:
@@ -39,6 +40,7 @@ typedef struct
   gpointer        user_data;
   GDestroyNotify  destroy;
   guint           main_thread_only : 1;
+  GVariant       *reference;            /* (owned) (nullable) "(sa{sv})" */
 } JobFunctionPrivate;
 
 enum {
@@ -85,6 +87,7 @@ job_function_finalize (GObject *object)
   g_clear_pointer (&priv->version, g_free);
   g_clear_pointer (&priv->parameter_names, g_strfreev);
   g_clear_pointer (&priv->owner_context, g_main_context_unref);
+  g_clear_pointer (&priv->reference, g_variant_unref);
 
   G_OBJECT_CLASS (job_function_parent_class)->finalize (object);
 }
@@ -488,4 +491,160 @@ job_function_invoke (JobFunction   *self,
     }
 
   return g_variant_take_ref (result);
+}
+
+/* References (issue 5): a reference is a small tagged value, `(sa{sv})`:
+ * a kind and the fields that kind needs. Process backends pick the worker
+ * program from the kind and hand the whole value to the worker, so new
+ * kinds (python, gjs) need no change in the backend. */
+
+typedef struct
+{
+  char    *module_path;
+  char    *symbol;
+  JobFunc  func;        /* (atomic) (nullable): resolved on first call */
+} NativeSymbol;
+
+static void
+native_symbol_free (gpointer data)
+{
+  NativeSymbol *native = data;
+
+  g_free (native->module_path);
+  g_free (native->symbol);
+  g_free (native);
+}
+
+static GVariant *
+native_symbol_invoke (GVariant      *args,
+                      GCancellable  *cancellable,
+                      gpointer       user_data,
+                      GError       **error)
+{
+  NativeSymbol *native = user_data;
+  JobFunc func = g_atomic_pointer_get (&native->func);
+
+  if (func == NULL)
+    {
+      func = job_native_symbol_resolve (native->module_path, native->symbol,
+                                        error);
+      if (func == NULL)
+        return NULL;
+      g_atomic_pointer_set (&native->func, func);
+    }
+
+  return func (args, cancellable, NULL, error);
+}
+
+/**
+ * job_function_new_for_symbol:
+ * @module_path: the path of a shared object (a plugin or library)
+ * @symbol: the name of a [callback@Joblib.Func] exported by it; it is
+ *   called with %NULL user data
+ * @name: (nullable): the name of the function; %NULL means @symbol
+ *
+ * Creates a function whose body is a symbol of a shared object. It carries
+ * a [const@Joblib.FUNCTION_REFERENCE_NATIVE] reference, so process
+ * backends can run it in their workers; in the calling process it is
+ * resolved with #GModule on its first call (the module stays loaded).
+ *
+ * Returns: (transfer full): a new #JobFunction
+ */
+JobFunction *
+job_function_new_for_symbol (const char *module_path,
+                             const char *symbol,
+                             const char *name)
+{
+  JobFunction *self;
+  NativeSymbol *native;
+  GVariantDict fields;
+
+  g_return_val_if_fail (module_path != NULL && module_path[0] != '\0', NULL);
+  g_return_val_if_fail (symbol != NULL && symbol[0] != '\0', NULL);
+
+  native = g_new0 (NativeSymbol, 1);
+  native->module_path = g_strdup (module_path);
+  native->symbol = g_strdup (symbol);
+  self = job_function_new (name != NULL ? name : symbol,
+                           native_symbol_invoke, native, native_symbol_free);
+
+  g_variant_dict_init (&fields, NULL);
+  g_variant_dict_insert (&fields, "module", "s", module_path);
+  g_variant_dict_insert (&fields, "symbol", "s", symbol);
+  job_function_set_reference (self,
+                              g_variant_new ("(s@a{sv})",
+                                             JOB_FUNCTION_REFERENCE_NATIVE,
+                                             g_variant_dict_end (&fields)));
+  return self;
+}
+
+/**
+ * job_function_get_reference:
+ * @self: a #JobFunction
+ *
+ * Gets the reference by which another process can find the function: a
+ * `(sa{sv})` value holding its kind (`"native"`, and later `"python"` or
+ * `"gjs"`) and the fields that kind needs.
+ *
+ * Returns: (transfer none) (nullable): the reference, or %NULL for a
+ *   function that only exists in this process
+ */
+GVariant *
+job_function_get_reference (JobFunction *self)
+{
+  JobFunctionPrivate *priv = job_function_get_instance_private (self);
+
+  g_return_val_if_fail (JOB_IS_FUNCTION (self), NULL);
+
+  return priv->reference;
+}
+
+/**
+ * job_function_set_reference:
+ * @self: a #JobFunction
+ * @reference: (nullable): a `(sa{sv})` reference, or %NULL
+ *
+ * Sets the reference by which worker processes resolve the function.
+ * Language bindings use it for their own kinds; C code usually calls
+ * [ctor@Joblib.Function.new_for_symbol] instead. A floating @reference is
+ * consumed. Call it before the function is shared with other threads.
+ */
+void
+job_function_set_reference (JobFunction *self,
+                            GVariant    *reference)
+{
+  JobFunctionPrivate *priv = job_function_get_instance_private (self);
+
+  g_return_if_fail (JOB_IS_FUNCTION (self));
+  g_return_if_fail (reference == NULL ||
+                    g_variant_is_of_type (reference, G_VARIANT_TYPE ("(sa{sv})")));
+
+  if (reference != NULL)
+    reference = g_variant_ref_sink (reference);
+  g_clear_pointer (&priv->reference, g_variant_unref);
+  priv->reference = reference;
+}
+
+/**
+ * job_function_get_reference_kind:
+ * @self: a #JobFunction
+ *
+ * Gets the kind of the function's reference, which selects the worker
+ * program that can run it.
+ *
+ * Returns: (transfer none) (nullable): the kind, or %NULL without a
+ *   reference
+ */
+const char *
+job_function_get_reference_kind (JobFunction *self)
+{
+  JobFunctionPrivate *priv = job_function_get_instance_private (self);
+  const char *kind = NULL;
+
+  g_return_val_if_fail (JOB_IS_FUNCTION (self), NULL);
+
+  if (priv->reference == NULL)
+    return NULL;
+  g_variant_get_child (priv->reference, 0, "&s", &kind);
+  return kind;
 }

@@ -93,4 +93,27 @@ GVariant     *job_function_invoke                (JobFunction    *self,
                                                   GCancellable   *cancellable,
                                                   GError        **error);
 
+/* References that other processes can resolve (issue 5) */
+
+/**
+ * JOB_FUNCTION_REFERENCE_NATIVE:
+ *
+ * The kind of references to a symbol of a shared object, resolved with
+ * #GModule. Its fields are `module` (the path of the shared object) and
+ * `symbol` (a [callback@Joblib.Func]).
+ */
+#define JOB_FUNCTION_REFERENCE_NATIVE "native"
+
+JOB_AVAILABLE_IN_ALL
+JobFunction  *job_function_new_for_symbol        (const char     *module_path,
+                                                  const char     *symbol,
+                                                  const char     *name);
+JOB_AVAILABLE_IN_ALL
+GVariant     *job_function_get_reference         (JobFunction    *self);
+JOB_AVAILABLE_IN_ALL
+void          job_function_set_reference         (JobFunction    *self,
+                                                  GVariant       *reference);
+JOB_AVAILABLE_IN_ALL
+const char   *job_function_get_reference_kind    (JobFunction    *self);
+
 G_END_DECLS

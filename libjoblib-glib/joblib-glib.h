@@ -36,4 +36,5 @@
 # include "job-memorized-result.h"
 # include "job-memorized-function.h"
 /* process backend (issue 5) */
+# include "job-process-backend.h"
 #undef JOBLIB_GLIB_INSIDE

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "job-batch.h"
+
+G_BEGIN_DECLS
+
+/* The worker pool of JobProcessBackend. All of its state lives on a
+ * thread of its own, which runs the pool's main context: the worker pipes,
+ * the queue and the timers are only touched there. The functions below may
+ * be called from any thread; they hand their work to that thread. */
+
+typedef struct _JobProcessPool JobProcessPool;
+
+JobProcessPool *job_process_pool_new           (void);
+void            job_process_pool_free          (JobProcessPool *pool);
+
+/* Settings, read when workers start and calls are built. @inner_threads
+ * is the value of the BLAS and OpenMP variables of new workers; it
+ * replaces values set in the environment only when @inner_explicit. */
+void            job_process_pool_configure     (JobProcessPool *pool,
+                                                int             n_jobs,
+                                                int             inner_threads,
+                                                gboolean        inner_explicit);
+void            job_process_pool_set_limits    (JobProcessPool *pool,
+                                                guint64         max_nbytes,
+                                                double          idle_timeout,
+                                                const char     *temp_folder);
+
+/* Runs @batch; @task (on the caller's context) returns TRUE once every
+ * task of the batch has an outcome. */
+void            job_process_pool_submit        (JobProcessPool *pool,
+                                                JobBatch       *batch,
+                                                GTask          *task);
+/* Kills the workers running batches whose cancellable is cancelled and
+ * ends those batches; other batches continue. Returns at once. */
+void            job_process_pool_abort         (JobProcessPool *pool);
+/* Ends every batch and every worker; returns once all are reaped. */
+void            job_process_pool_shutdown      (JobProcessPool *pool);
+GArray         *job_process_pool_get_pids      (JobProcessPool *pool);
+
+G_END_DECLS

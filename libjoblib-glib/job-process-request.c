@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "job-batch-private.h"
+#include "job-error.h"
+#include "job-function.h"
+#include "job-i18n-private.h"
+#include "job-process-request-private.h"
+#include "job-shm-private.h"
+#include "job-worker-protocol-private.h"
+
+/* Worker programs by reference kind. */
+static GMutex commands_mutex;
+static GHashTable *commands; /* (owned) kind → GStrv */
+
+void
+job_worker_command_set (const char         *kind,
+                              const char * const *argv)
+{
+  g_mutex_lock (&commands_mutex);
+  if (commands == NULL)
+    commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_strfreev);
+  if (argv == NULL || argv[0] == NULL)
+    g_hash_table_remove (commands, kind);
+  else
+    g_hash_table_insert (commands, g_strdup (kind), g_strdupv ((char **) argv));
+  g_mutex_unlock (&commands_mutex);
+}
+
+char **
+job_worker_command_dup (const char  *kind,
+                              GError     **error)
+{
+  char **argv = NULL;
+
+  g_mutex_lock (&commands_mutex);
+  if (commands != NULL)
+    argv = g_strdupv (g_hash_table_lookup (commands, kind));
+  g_mutex_unlock (&commands_mutex);
+  if (argv != NULL)
+    return argv;
+
+  if (g_strcmp0 (kind, JOB_FUNCTION_REFERENCE_NATIVE) == 0)
+    {
+      /* JOB_WORKER_PATH: uninstalled builds and tests. */
+      const char *path = g_getenv ("JOB_WORKER_PATH");
+      char *default_argv[] = { NULL, NULL };
+
+      default_argv[0] = (char *) (path != NULL && path[0] != '\0'
+                                  ? path : JOB_LIBEXECDIR "/joblib-glib-worker");
+      return g_strdupv (default_argv);
+    }
+  if (g_strcmp0 (kind, "python") == 0)
+    {
+      const char * const python_argv[] = { "/usr/bin/python3", "-m", "joblib_glib.worker", NULL };
+
+      return g_strdupv ((char **) python_argv);
+    }
+
+  g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
+               _("No worker program is known for “%s” function references"),
+               kind);
+  return NULL;
+}
+
+/* Requests and batches. */
+
+static void
+batch_complete (JobProcessBatch *op)
+{
+  guint n_tasks = job_batch_get_n_tasks (op->batch);
+  g_autoptr(GError) skipped = NULL;
+
+  for (guint i = 0; i < n_tasks; i++)
+    if (job_batch_get_result (op->batch, i) == NULL &&
+        job_batch_get_error (op->batch, i) == NULL)
+      {
+        if (skipped == NULL)
+          skipped = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                         _("The run was stopped before this task started"));
+        job_batch_set_error (op->batch, i, skipped);
+      }
+
+  job_batch_set_running (op->batch, 0, 0);
+  job_batch_set_duration (op->batch, op->duration);
+  g_task_return_boolean (op->task, TRUE);
+  g_object_unref (op->task);
+  job_batch_unref (op->batch);
+  g_free (op);
+}
+
+static void
+remove_shared_files (JobProcessRequest *request)
+{
+  for (guint i = 0; request->shm_paths != NULL && i < request->shm_paths->len; i++)
+    g_unlink (g_ptr_array_index (request->shm_paths, i));
+  g_clear_pointer (&request->shm_paths, g_ptr_array_unref);
+}
+
+void
+job_process_request_free (JobProcessRequest *request)
+{
+  remove_shared_files (request);
+  g_clear_pointer (&request->frame, g_bytes_unref);
+  g_array_unref (request->positions);
+  g_free (request->kind);
+  g_free (request);
+}
+
+/* Gives @error to every task of @request that has no outcome yet and
+ * completes the batch once all its requests are done. The request stays
+ * with its worker (its answers are then ignored) until it is freed. */
+void
+job_process_request_abandon (JobProcessRequest *request,
+                             const GError      *error)
+{
+  JobProcessBatch *op = g_steal_pointer (&request->op);
+
+  if (op == NULL)
+    return;
+
+  for (guint i = 0; error != NULL && i < request->positions->len; i++)
+    {
+      guint position = g_array_index (request->positions, guint, i);
+
+      if (job_batch_get_result (op->batch, position) == NULL &&
+          job_batch_get_error (op->batch, position) == NULL)
+        job_batch_set_error (op->batch, position, error);
+    }
+
+  if (--op->n_requests == 0)
+    batch_complete (op);
+}
+
+void
+job_process_request_finish (JobProcessRequest *request,
+                            const GError      *error)
+{
+  /* Before the batch completes: its caller may look for the files. */
+  remove_shared_files (request);
+  job_process_request_abandon (request, error);
+  job_process_request_free (request);
+}
+
+gboolean
+job_process_request_is_cancelled (JobProcessRequest *request)
+{
+  return request->op == NULL ||
+         g_cancellable_is_cancelled (job_batch_get_cancellable (request->op->batch));
+}
+
+/* Replaces the arguments larger than max-nbytes by `()` and writes them to
+ * shared-memory files listed in @shared. */
+static GVariant *
+share_large_arguments (JobProcessRequest *request,
+                       GVariant          *args,
+                       guint64            max_nbytes,
+                       const char        *folder,
+                       GVariantBuilder   *shared,
+                       GError           **error)
+{
+  g_autoptr(GPtrArray) children = NULL;
+  gsize n = g_variant_n_children (args);
+
+  if (g_variant_get_size (args) <= max_nbytes)
+    return g_variant_ref (args);
+
+  children = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  for (gsize i = 0; i < n; i++)
+    {
+      GVariant *child = g_variant_get_child_value (args, i);
+      gsize size = g_variant_get_size (child);
+      char *path;
+
+      if (size <= max_nbytes)
+        {
+          g_ptr_array_add (children, child);
+          continue;
+        }
+
+      path = job_shm_write_variant (folder, child, error);
+      if (path == NULL)
+        {
+          g_variant_unref (child);
+          return NULL;
+        }
+      if (request->shm_paths == NULL)
+        request->shm_paths = g_ptr_array_new_with_free_func (g_free);
+      g_ptr_array_add (request->shm_paths, path);
+      g_variant_builder_add (shared, "(usst)", (guint32) i, path,
+                             g_variant_get_type_string (child), (guint64) size);
+      g_ptr_array_add (children, g_variant_ref_sink (g_variant_new_tuple (NULL, 0)));
+      g_variant_unref (child);
+    }
+
+  return g_variant_ref_sink (g_variant_new_tuple ((GVariant **) children->pdata, n));
+}
+
+gboolean
+job_process_request_build (JobProcessRequest  *request,
+                           guint64             max_nbytes,
+                           const char         *folder,
+                           GError            **error)
+{
+  g_autoptr(GHashTable) indexes = g_hash_table_new (NULL, NULL);
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  GVariantBuilder references;
+  GVariantBuilder tasks;
+  guint n_refs = 0;
+
+  g_variant_builder_init (&references, G_VARIANT_TYPE ("a(sa{sv})"));
+  g_variant_builder_init (&tasks, G_VARIANT_TYPE ("a(uva(usst))"));
+
+  for (guint i = 0; i < request->positions->len; i++)
+    {
+      guint position = g_array_index (request->positions, guint, i);
+      JobCall *call = job_batch_get_call (request->op->batch, position);
+      JobFunction *function = job_call_get_function (call);
+      g_autoptr(GVariant) args = NULL;
+      GVariantBuilder shared;
+      gpointer index;
+
+      if (!g_hash_table_lookup_extended (indexes, function, NULL, &index))
+        {
+          index = GUINT_TO_POINTER (n_refs++);
+          g_hash_table_insert (indexes, function, index);
+          g_variant_builder_add_value (&references, job_function_get_reference (function));
+        }
+
+      g_variant_builder_init (&shared, G_VARIANT_TYPE ("a(usst)"));
+      args = share_large_arguments (request, job_call_get_args (call),
+                                    max_nbytes, folder, &shared, error);
+      if (args == NULL)
+        {
+          g_variant_builder_clear (&shared);
+          g_variant_builder_clear (&tasks);
+          g_variant_builder_clear (&references);
+          return FALSE;
+        }
+      g_variant_builder_add (&tasks, "(u@va(usst))", GPOINTER_TO_UINT (index),
+                             g_variant_new_variant (args), &shared);
+    }
+
+  job_worker_frame_append (frame, JOB_WORKER_MESSAGE_CALL,
+                           g_variant_new ("(tba(sa{sv})a(uva(usst)))",
+                                          request->id,
+                                          job_batch_get_stop_on_error (request->op->batch),
+                                          &references, &tasks));
+  request->frame = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+  return TRUE;
+}
+
+
+JobProcessBatch *
+job_process_batch_new (GTask    *task,
+                       JobBatch *batch)
+{
+  JobProcessBatch *op = g_new0 (JobProcessBatch, 1);
+
+  op->task = g_object_ref (task);
+  op->batch = job_batch_ref (batch);
+  return op;
+}
+
+/* Splits the batch into one request per reference kind; tasks of
+ * functions without a reference fail here. A guard keeps the batch from
+ * completing until job_process_batch_release(). */
+GPtrArray *
+job_process_batch_split (JobProcessBatch *op,
+                         guint64         *next_id)
+{
+  g_autoptr(GHashTable) by_kind = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *requests = g_ptr_array_new ();
+  guint n_tasks = job_batch_get_n_tasks (op->batch);
+
+  op->n_requests = 1;
+  for (guint i = 0; i < n_tasks; i++)
+    {
+      JobFunction *function = job_call_get_function (job_batch_get_call (op->batch, i));
+      const char *kind = job_function_get_reference_kind (function);
+      JobProcessRequest *request;
+
+      if (kind == NULL)
+        {
+          g_autoptr(GError) error =
+            g_error_new (JOB_ERROR, JOB_ERROR_UNSUPPORTED,
+                         _("“%s” has no reference that a worker process can resolve; "
+                           "create it with job_function_new_for_symbol() or use "
+                           "the threading backend"),
+                         job_function_get_name (function));
+          job_batch_set_error (op->batch, i, error);
+          continue;
+        }
+
+      request = g_hash_table_lookup (by_kind, kind);
+      if (request == NULL)
+        {
+          request = g_new0 (JobProcessRequest, 1);
+          request->op = op;
+          request->kind = g_strdup (kind);
+          request->positions = g_array_new (FALSE, FALSE, sizeof (guint));
+          request->id = ++*next_id;
+          op->n_requests++;
+          g_hash_table_insert (by_kind, request->kind, request);
+          g_ptr_array_add (requests, request);
+        }
+      g_array_append_val (request->positions, i);
+    }
+
+  return requests;
+}
+
+void
+job_process_batch_release (JobProcessBatch *op)
+{
+  if (--op->n_requests == 0)
+    batch_complete (op);
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* The worker protocol: how a parent and a worker process talk over a byte
+ * stream (pipes for local workers, a socket later). It knows nothing of
+ * the transport; docs/worker-protocol.md is its reference for workers in
+ * other languages.
+ *
+ * A frame is an 8-byte header followed by a payload:
+ *
+ *   offset 0  u32 little-endian  payload length in bytes
+ *   offset 4  u8                 protocol version (JOB_WORKER_PROTOCOL_VERSION)
+ *   offset 5  u8                 message type (JobWorkerMessage)
+ *   offset 6  u16                reserved, 0
+ *
+ * The payload is one GVariant in normal form, serialized little-endian,
+ * whose type is fixed by the message type:
+ *
+ *   HELLO      worker → parent  (sxa{sv})  kind, pid, extra info
+ *   CALL       parent → worker  (tba(sa{sv})a(uva(usst)))
+ *                 batch id, stop after the first error, the function
+ *                 references, then per task: index of its reference, the
+ *                 argument tuple (arguments sent through shared memory are
+ *                 `()` there) and the shared-memory arguments (position,
+ *                 file path, GVariant type string, size in bytes)
+ *   RESULT     worker → parent  (tuv)      batch id, task position, value
+ *   ERROR      worker → parent  (tusis)    batch id, task position, error
+ *                 domain (quark string), code, message
+ *   DONE       worker → parent  (td)       batch id, seconds spent on it
+ *   GOODBYE    either way       (s)        reason; empty when normal
+ *
+ * The worker sends HELLO first, then answers each CALL with a RESULT or
+ * ERROR per task it ran, then DONE; calls are answered in order. A task
+ * not reported before DONE was skipped (stop after the first error).
+ */
+
+#define JOB_WORKER_PROTOCOL_VERSION 1
+#define JOB_WORKER_FRAME_HEADER_SIZE 8
+/* Frames above this are refused unless a reader asks for more. */
+#define JOB_WORKER_FRAME_DEFAULT_MAX (1u << 30)
+
+typedef enum
+{
+  JOB_WORKER_MESSAGE_HELLO = 1,
+  JOB_WORKER_MESSAGE_CALL,
+  JOB_WORKER_MESSAGE_RESULT,
+  JOB_WORKER_MESSAGE_ERROR,
+  JOB_WORKER_MESSAGE_DONE,
+  JOB_WORKER_MESSAGE_GOODBYE,
+} JobWorkerMessage;
+
+/* The status page: a worker that finds JOB_WORKER_STATUS_FD in its
+ * environment maps that fd (shared, 4096 bytes) and stores, before each
+ * task, the batch id (u64 at offset 0) then the task position (u32 at
+ * offset 8). The parent reads it when the worker dies to name the task
+ * that was running, even when results before it were still buffered. */
+#define JOB_WORKER_STATUS_FD_ENV "JOB_WORKER_STATUS_FD"
+#define JOB_WORKER_STATUS_SIZE 4096
+
+typedef struct
+{
+  volatile guint64 batch_id;
+  volatile guint32 position;
+  volatile guint32 running;
+} JobWorkerStatus;
+
+const GVariantType *job_worker_message_get_type (JobWorkerMessage   message);
+const char         *job_worker_message_get_name (JobWorkerMessage   message);
+
+void      job_worker_frame_append       (GByteArray        *out,
+                                         JobWorkerMessage   message,
+                                         GVariant          *body);
+gboolean  job_worker_frame_parse_header (const guint8      *header,
+                                         gsize              max_length,
+                                         guint32           *length,
+                                         JobWorkerMessage  *message,
+                                         GError           **error);
+GVariant *job_worker_frame_decode       (JobWorkerMessage   message,
+                                         GBytes            *payload,
+                                         GError           **error);
+
+/* Blocking helpers for workers. read_frame returns NULL without an error
+ * at a clean end of stream. */
+GVariant *job_worker_read_frame         (GInputStream      *in,
+                                         gsize              max_length,
+                                         JobWorkerMessage  *message,
+                                         GCancellable      *cancellable,
+                                         GError           **error);
+gboolean  job_worker_write_frame        (GOutputStream     *out,
+                                         JobWorkerMessage   message,
+                                         GVariant          *body,
+                                         GCancellable      *cancellable,
+                                         GError           **error);
+
+G_END_DECLS

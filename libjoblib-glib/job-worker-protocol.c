@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-worker-protocol-private.h"
+
+static const struct
+{
+  const char *name;
+  const char *type;
+} messages[] = {
+  [JOB_WORKER_MESSAGE_HELLO]   = { "hello",   "(sxa{sv})" },
+  [JOB_WORKER_MESSAGE_CALL]    = { "call",    "(tba(sa{sv})a(uva(usst)))" },
+  [JOB_WORKER_MESSAGE_RESULT]  = { "result",  "(tuv)" },
+  [JOB_WORKER_MESSAGE_ERROR]   = { "error",   "(tusis)" },
+  [JOB_WORKER_MESSAGE_DONE]    = { "done",    "(td)" },
+  [JOB_WORKER_MESSAGE_GOODBYE] = { "goodbye", "(s)" },
+};
+
+static gboolean
+message_is_valid (guint message)
+{
+  return message >= JOB_WORKER_MESSAGE_HELLO &&
+         message <= JOB_WORKER_MESSAGE_GOODBYE;
+}
+
+const GVariantType *
+job_worker_message_get_type (JobWorkerMessage message)
+{
+  g_return_val_if_fail (message_is_valid (message), NULL);
+
+  return G_VARIANT_TYPE (messages[message].type);
+}
+
+const char *
+job_worker_message_get_name (JobWorkerMessage message)
+{
+  return message_is_valid (message) ? messages[message].name : "unknown";
+}
+
+/* Appends header and payload to @out: one copy of the serialized body,
+ * which the caller then writes in as few syscalls as it can. */
+void
+job_worker_frame_append (GByteArray       *out,
+                         JobWorkerMessage  message,
+                         GVariant         *body)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (body);
+  g_autoptr(GVariant) wire = NULL;
+  guint8 header[JOB_WORKER_FRAME_HEADER_SIZE];
+  gsize size;
+  guint32 le_size;
+
+  g_return_if_fail (g_variant_is_of_type (owned, job_worker_message_get_type (message)));
+
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  wire = g_variant_byteswap (owned);
+#else
+  wire = g_variant_ref (owned);
+#endif
+  size = g_variant_get_size (wire);
+  g_return_if_fail (size <= G_MAXUINT32);
+
+  le_size = GUINT32_TO_LE ((guint32) size);
+  memcpy (header, &le_size, 4);
+  header[4] = JOB_WORKER_PROTOCOL_VERSION;
+  header[5] = message;
+  header[6] = 0;
+  header[7] = 0;
+
+  g_byte_array_append (out, header, sizeof header);
+  if (size > 0 && out->len % 8 == 0)
+    {
+      guint old_len = out->len;
+
+      /* g_variant_store() needs a destination aligned for the type: the
+       * array's data is malloc-aligned, so an offset multiple of 8 is. */
+      g_byte_array_set_size (out, old_len + size);
+      g_variant_store (wire, out->data + old_len);
+    }
+  else if (size > 0)
+    g_byte_array_append (out, g_variant_get_data (wire), size);
+}
+
+gboolean
+job_worker_frame_parse_header (const guint8      *header,
+                               gsize              max_length,
+                               guint32           *length,
+                               JobWorkerMessage  *message,
+                               GError           **error)
+{
+  guint32 le_size;
+
+  memcpy (&le_size, header, 4);
+  *length = GUINT32_FROM_LE (le_size);
+
+  if (header[4] != JOB_WORKER_PROTOCOL_VERSION)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("Frame of protocol version %u, expected %u"),
+                   header[4], JOB_WORKER_PROTOCOL_VERSION);
+      return FALSE;
+    }
+  if (!message_is_valid (header[5]) || header[6] != 0 || header[7] != 0)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("Frame with unknown message type %u"), header[5]);
+      return FALSE;
+    }
+  if (*length > max_length)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("Frame of %u bytes is larger than the limit of %" G_GSIZE_FORMAT),
+                   *length, max_length);
+      return FALSE;
+    }
+
+  *message = header[5];
+  return TRUE;
+}
+
+/* Peers are not trusted: the payload must be in normal form, so that a
+ * malformed frame is an error rather than a value silently replaced by
+ * defaults. */
+GVariant *
+job_worker_frame_decode (JobWorkerMessage   message,
+                         GBytes            *payload,
+                         GError           **error)
+{
+  g_autoptr(GVariant) body = NULL;
+
+  body = g_variant_new_from_bytes (job_worker_message_get_type (message),
+                                   payload, FALSE);
+  g_variant_ref_sink (body);
+  if (!g_variant_is_normal_form (body))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("Malformed “%s” frame (%" G_GSIZE_FORMAT " bytes)"),
+                   job_worker_message_get_name (message),
+                   g_bytes_get_size (payload));
+      return NULL;
+    }
+
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  return g_variant_byteswap (body);
+#else
+  return g_steal_pointer (&body);
+#endif
+}
+
+GVariant *
+job_worker_read_frame (GInputStream      *in,
+                       gsize              max_length,
+                       JobWorkerMessage  *message,
+                       GCancellable      *cancellable,
+                       GError           **error)
+{
+  guint8 header[JOB_WORKER_FRAME_HEADER_SIZE];
+  g_autoptr(GBytes) payload = NULL;
+  guint32 length;
+  gsize n_read = 0;
+  guint8 *data;
+
+  if (!g_input_stream_read_all (in, header, sizeof header, &n_read,
+                                cancellable, error))
+    return NULL;
+  if (n_read == 0)
+    return NULL;
+  if (n_read < sizeof header)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("The stream ended inside a frame header"));
+      return NULL;
+    }
+  if (!job_worker_frame_parse_header (header, max_length, &length, message, error))
+    return NULL;
+
+  data = g_malloc (length);
+  if (!g_input_stream_read_all (in, data, length, &n_read, cancellable, error))
+    {
+      g_free (data);
+      return NULL;
+    }
+  if (n_read < length)
+    {
+      g_free (data);
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("The stream ended inside a “%s” frame (%" G_GSIZE_FORMAT " of %u bytes)"),
+                   job_worker_message_get_name (*message), n_read, length);
+      return NULL;
+    }
+
+  payload = g_bytes_new_take (data, length);
+  return job_worker_frame_decode (*message, payload, error);
+}
+
+gboolean
+job_worker_write_frame (GOutputStream     *out,
+                        JobWorkerMessage   message,
+                        GVariant          *body,
+                        GCancellable      *cancellable,
+                        GError           **error)
+{
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+
+  job_worker_frame_append (frame, message, body);
+  return g_output_stream_write_all (out, frame->data, frame->len, NULL,
+                                    cancellable, error);
+}

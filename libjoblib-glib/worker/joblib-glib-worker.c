@@ -1,0 +1,368 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* joblib-glib-worker: the native worker of JobProcessBackend.
+ *
+ * It speaks the worker protocol (job-worker-protocol-private.h) on its
+ * standard input and output, resolves "native" function references with
+ * GModule (cached for its lifetime), and runs the tasks of each call in
+ * order. Anything tasks print to stdout goes to stderr: stdout carries
+ * the protocol. It exits when its input ends, on GOODBYE, and with a
+ * message on stderr (and a GOODBYE frame) when it receives a malformed
+ * frame. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+
+#include <joblib-glib.h>
+
+#include "job-native-symbol-private.h"
+#include "job-worker-protocol-private.h"
+
+/* Results are buffered so that a batch of small tasks costs one write;
+ * the buffer is flushed when it is large or old, so that the parent sees
+ * progress of long batches (its timeout watch relies on that). */
+#define FLUSH_BYTES (64 * 1024)
+#define FLUSH_USEC  (10 * 1000)
+
+typedef struct
+{
+  GOutputStream   *out;
+  GByteArray      *buffer;
+  gint64           last_flush;
+  JobWorkerStatus *status;
+} Worker;
+
+static gboolean
+flush (Worker  *worker,
+       GError **error)
+{
+  gboolean ok = TRUE;
+
+  if (worker->buffer->len > 0)
+    ok = g_output_stream_write_all (worker->out, worker->buffer->data,
+                                    worker->buffer->len, NULL, NULL, error);
+  g_byte_array_set_size (worker->buffer, 0);
+  worker->last_flush = g_get_monotonic_time ();
+  return ok;
+}
+
+static GVariant *
+map_argument (const char  *path,
+              const char  *type_string,
+              guint64      size,
+              GError     **error)
+{
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (!g_variant_type_string_is_valid (type_string))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   "invalid type “%s” for a shared-memory argument", type_string);
+      return NULL;
+    }
+
+  /* Read-only: the worker must not change what the parent wrote. */
+  mapped = g_mapped_file_new (path, FALSE, error);
+  if (mapped == NULL)
+    return NULL;
+  if (g_mapped_file_get_length (mapped) != size)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   "shared-memory argument “%s” has %" G_GSIZE_FORMAT
+                   " bytes, expected %" G_GUINT64_FORMAT,
+                   path, g_mapped_file_get_length (mapped), size);
+      return NULL;
+    }
+
+  bytes = g_mapped_file_get_bytes (mapped);
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type_string),
+                                                       bytes, FALSE));
+}
+
+static GVariant *
+build_arguments (GVariant  *args,
+                 GVariant  *shared,
+                 GError   **error)
+{
+  g_autoptr(GPtrArray) children = NULL;
+  GVariantIter iter;
+  const char *path;
+  const char *type_string;
+  guint32 position;
+  guint64 size;
+  gsize n;
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   "arguments of type “%s” are not a tuple",
+                   g_variant_get_type_string (args));
+      return NULL;
+    }
+  if (g_variant_n_children (shared) == 0)
+    return g_variant_ref (args);
+
+  n = g_variant_n_children (args);
+  children = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  for (gsize i = 0; i < n; i++)
+    g_ptr_array_add (children, g_variant_get_child_value (args, i));
+
+  g_variant_iter_init (&iter, shared);
+  while (g_variant_iter_next (&iter, "(u&s&st)", &position, &path, &type_string, &size))
+    {
+      GVariant *mapped;
+
+      if (position >= n)
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                       "shared-memory argument %u of %" G_GSIZE_FORMAT,
+                       position, n);
+          return NULL;
+        }
+      mapped = map_argument (path, type_string, size, error);
+      if (mapped == NULL)
+        return NULL;
+      g_variant_unref (g_ptr_array_index (children, position));
+      g_ptr_array_index (children, position) = mapped;
+    }
+
+  return g_variant_ref_sink (g_variant_new_tuple ((GVariant **) children->pdata, n));
+}
+
+static void
+append_error (Worker       *worker,
+              guint64       batch_id,
+              guint32       position,
+              const GError *error)
+{
+  job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_ERROR,
+                           g_variant_new ("(tusis)", batch_id, position,
+                                          g_quark_to_string (error->domain),
+                                          error->code, error->message));
+}
+
+static gboolean
+run_call (Worker    *worker,
+          GVariant  *call,
+          GError   **error)
+{
+  g_autoptr(GVariant) references = NULL;
+  g_autoptr(GVariant) tasks = NULL;
+  g_autofree JobFunc *funcs = NULL;
+  g_autofree char **symbols = NULL;
+  g_autoptr(GPtrArray) resolve_errors = NULL;
+  gint64 start = g_get_monotonic_time ();
+  guint64 batch_id;
+  gboolean stop_on_error;
+  gsize n_refs, n_tasks;
+
+  g_variant_get (call, "(tb@a(sa{sv})@a(uva(usst)))", &batch_id, &stop_on_error,
+                 &references, &tasks);
+
+  n_refs = g_variant_n_children (references);
+  funcs = g_new0 (JobFunc, n_refs);
+  symbols = g_new0 (char *, n_refs);
+  resolve_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_clear_error);
+  g_ptr_array_set_size (resolve_errors, n_refs);
+  for (gsize i = 0; i < n_refs; i++)
+    {
+      g_autoptr(GVariant) reference = g_variant_get_child_value (references, i);
+      g_autoptr(GVariant) fields = g_variant_get_child_value (reference, 1);
+      GError *resolve_error = NULL;
+
+      funcs[i] = job_native_symbol_resolve_reference (reference, &resolve_error);
+      g_ptr_array_index (resolve_errors, i) = resolve_error;
+      g_variant_lookup (fields, "symbol", "&s", &symbols[i]);
+    }
+
+  n_tasks = g_variant_n_children (tasks);
+  for (gsize i = 0; i < n_tasks; i++)
+    {
+      g_autoptr(GVariant) args = NULL;
+      g_autoptr(GVariant) shared = NULL;
+      g_autoptr(GVariant) full_args = NULL;
+      g_autoptr(GVariant) result = NULL;
+      g_autoptr(GError) task_error = NULL;
+      guint32 ref_index;
+
+      g_variant_get_child (tasks, i, "(u@v@a(usst))", &ref_index, &args, &shared);
+      {
+        GVariant *inner = g_variant_get_variant (args);
+        g_variant_unref (args);
+        args = inner;
+      }
+
+      if (worker->status != NULL)
+        {
+          worker->status->batch_id = batch_id;
+          worker->status->position = i;
+          worker->status->running = 1;
+        }
+
+      if (ref_index >= n_refs)
+        g_set_error (&task_error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                     "task %" G_GSIZE_FORMAT " names function %u of %" G_GSIZE_FORMAT,
+                     i, ref_index, n_refs);
+      else if (g_ptr_array_index (resolve_errors, ref_index) != NULL)
+        task_error = g_error_copy (g_ptr_array_index (resolve_errors, ref_index));
+      else if ((full_args = build_arguments (args, shared, &task_error)) != NULL)
+        {
+          result = funcs[ref_index] (full_args, NULL, NULL, &task_error);
+          if (result != NULL)
+            g_variant_ref_sink (result);
+          else if (task_error == NULL)
+            g_set_error (&task_error, JOB_ERROR, JOB_ERROR_TASK_FAILED,
+                         "%s returned no value and no error",
+                         symbols[ref_index] ? symbols[ref_index] : "function");
+        }
+
+      if (worker->status != NULL)
+        worker->status->running = 0;
+
+      if (result != NULL)
+        job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_RESULT,
+                                 g_variant_new ("(tuv)", batch_id, (guint32) i, result));
+      else
+        append_error (worker, batch_id, i, task_error);
+
+      /* Arguments mapped from shared memory are unmapped here, with the
+       * last reference to them. */
+      g_clear_pointer (&full_args, g_variant_unref);
+
+      if (worker->buffer->len >= FLUSH_BYTES ||
+          g_get_monotonic_time () - worker->last_flush >= FLUSH_USEC)
+        {
+          if (!flush (worker, error))
+            return FALSE;
+        }
+
+      if (result == NULL && stop_on_error)
+        break;
+    }
+
+  job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_DONE,
+                           g_variant_new ("(td)", batch_id,
+                                          (g_get_monotonic_time () - start) /
+                                          (double) G_USEC_PER_SEC));
+  return flush (worker, error);
+}
+
+static JobWorkerStatus *
+map_status_page (void)
+{
+  const char *fd_string = g_getenv (JOB_WORKER_STATUS_FD_ENV);
+  gint64 fd;
+  void *page;
+
+  if (fd_string == NULL || !g_ascii_string_to_signed (fd_string, 10, 3, G_MAXINT,
+                                                      &fd, NULL))
+    return NULL;
+
+  page = mmap (NULL, JOB_WORKER_STATUS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+               (int) fd, 0);
+  close ((int) fd);
+  g_unsetenv (JOB_WORKER_STATUS_FD_ENV);
+  return page == MAP_FAILED ? NULL : page;
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GInputStream) in = NULL;
+  g_autoptr(GError) error = NULL;
+  Worker worker = { 0, };
+  int in_fd, out_fd, null_fd;
+  int status = 0;
+
+  setlocale (LC_ALL, "");
+
+  /* A worker never outlives its parent, even one killed by SIGKILL. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () == 1)
+    return 1;
+
+  /* Keep the protocol on private descriptors: what tasks print to stdout
+   * goes to stderr, and they read nothing from the parent's pipe. */
+  in_fd = dup (STDIN_FILENO);
+  out_fd = dup (STDOUT_FILENO);
+  if (in_fd < 0 || out_fd < 0 || dup2 (STDERR_FILENO, STDOUT_FILENO) < 0)
+    {
+      g_printerr ("joblib-glib-worker: %s\n", g_strerror (errno));
+      return 1;
+    }
+  null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd >= 0)
+    {
+      dup2 (null_fd, STDIN_FILENO);
+      close (null_fd);
+    }
+  fcntl (in_fd, F_SETFD, FD_CLOEXEC);
+  fcntl (out_fd, F_SETFD, FD_CLOEXEC);
+
+  in = g_unix_input_stream_new (in_fd, TRUE);
+  worker.out = g_unix_output_stream_new (out_fd, TRUE);
+  worker.buffer = g_byte_array_sized_new (FLUSH_BYTES + 4096);
+  worker.status = map_status_page ();
+
+  job_worker_frame_append (worker.buffer, JOB_WORKER_MESSAGE_HELLO,
+                           g_variant_new ("(sx@a{sv})", "native", (gint64) getpid (),
+                                          g_variant_new_array (G_VARIANT_TYPE ("{sv}"),
+                                                               NULL, 0)));
+  if (!flush (&worker, &error))
+    goto out;
+
+  for (;;)
+    {
+      g_autoptr(GVariant) body = NULL;
+      JobWorkerMessage message = 0;
+
+      body = job_worker_read_frame (in, JOB_WORKER_FRAME_DEFAULT_MAX, &message,
+                                    NULL, &error);
+      if (body == NULL)
+        break;
+
+      if (message == JOB_WORKER_MESSAGE_GOODBYE)
+        break;
+      if (message != JOB_WORKER_MESSAGE_CALL)
+        {
+          g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                       "unexpected “%s” frame from the parent",
+                       job_worker_message_get_name (message));
+          break;
+        }
+      if (!run_call (&worker, body, &error))
+        break;
+    }
+
+out:
+  if (error != NULL)
+    {
+      g_printerr ("joblib-glib-worker[%d]: %s\n", (int) getpid (), error->message);
+      if (g_error_matches (error, JOB_ERROR, JOB_ERROR_PROTOCOL))
+        {
+          g_byte_array_set_size (worker.buffer, 0);
+          job_worker_frame_append (worker.buffer, JOB_WORKER_MESSAGE_GOODBYE,
+                                   g_variant_new ("(s)", error->message));
+          flush (&worker, NULL);
+        }
+      status = 2;
+    }
+
+  g_byte_array_unref (worker.buffer);
+  g_clear_object (&worker.out);
+  return status;
+}

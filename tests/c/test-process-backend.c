@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include <joblib-glib.h>
+
+/* JobParallel runs n_jobs=1 in the caller whatever the backend, as
+ * joblib does, so every run here uses 2 workers. A run of two batches or
+ * more starts both: the second batch finds the first worker busy.
+ *
+ * The tests run uninstalled: meson sets JOB_WORKER_PATH to the built
+ * worker and JOB_TEST_TASKS_MODULE to test-tasks-module.c, built as a
+ * shared module. */
+
+static const char *
+tasks_module (void)
+{
+  const char *path = g_getenv ("JOB_TEST_TASKS_MODULE");
+
+  g_assert_nonnull (path);
+  return path;
+}
+
+static JobFunction *
+task (const char *symbol)
+{
+  return job_function_new_for_symbol (tasks_module (), symbol, NULL);
+}
+
+static JobBackend *
+new_backend (void)
+{
+  JobBackend *backend = job_process_backend_new ();
+
+  job_process_backend_set_idle_timeout (JOB_PROCESS_BACKEND (backend), -1);
+  return backend;
+}
+
+/* @n calls of @symbol, with args built by printf-like @format and i */
+static GPtrArray *
+calls_of (const char *symbol,
+          guint       n,
+          GVariant *(*make_args) (guint i))
+{
+  g_autoptr(JobFunction) function = task (symbol);
+  GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (calls, job_call_new (function, make_args (i)));
+  return calls;
+}
+
+static GVariant *
+no_args (guint i)
+{
+  return g_variant_new ("()");
+}
+
+static GVariant *
+index_arg (guint i)
+{
+  return g_variant_new ("(x)", (gint64) i);
+}
+
+static GVariant *
+forever_arg (guint i)
+{
+  return g_variant_new ("(d)", 3600.0);
+}
+
+static GPtrArray *
+run_calls (JobBackend  *backend,
+           int          n_jobs,
+           GPtrArray   *calls,
+           guint        batch_size,
+           double       timeout,
+           GError     **error)
+{
+  g_autoptr(JobParallel) parallel = job_parallel_new (n_jobs);
+
+  job_parallel_set_backend (parallel, backend);
+  job_parallel_set_batch_size (parallel, batch_size);
+  job_parallel_set_timeout (parallel, timeout);
+  return job_parallel_run (parallel, calls, NULL, error);
+}
+
+static GArray *
+worker_pids (JobBackend *backend)
+{
+  guint n = 0;
+  int *pids = job_process_backend_get_worker_pids (JOB_PROCESS_BACKEND (backend), &n);
+  GArray *array = g_array_new (FALSE, FALSE, sizeof (int));
+
+  g_array_append_vals (array, pids, n);
+  g_free (pids);
+  return array;
+}
+
+static gboolean
+pids_contain (GArray *pids,
+              gint64  pid)
+{
+  for (guint i = 0; i < pids->len; i++)
+    if (g_array_index (pids, int, i) == pid)
+      return TRUE;
+  return FALSE;
+}
+
+/* A reaped process is gone: kill() fails with ESRCH (a zombie would still
+ * accept signal 0). */
+static gboolean
+process_is_gone (int pid)
+{
+  return kill (pid, 0) == -1 && errno == ESRCH;
+}
+
+/* Processes are killed asynchronously when a run ends by force: wait for
+ * the end, bounded so that a leak fails the test instead of hanging it. */
+static void
+assert_gone_soon (int pid)
+{
+  for (int i = 0; i < 2000 && !process_is_gone (pid); i++)
+    g_usleep (5000);
+  g_assert_true (process_is_gone (pid));
+}
+
+static gint64
+run_pid (JobBackend *backend)
+{
+  g_autoptr(GPtrArray) calls = calls_of ("task_pid", 1, no_args);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 0, 0, &error);
+
+  g_assert_no_error (error);
+  return g_variant_get_int64 (g_ptr_array_index (values, 0));
+}
+
+static void
+test_ordered_results (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JobBackend) by_name = job_backend_new_for_name ("processes", &error);
+  g_autoptr(JobBackend) loky = job_backend_new_for_name ("loky", &error);
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GPtrArray) calls = calls_of ("task_square", 3000, index_arg);
+  g_autoptr(GPtrArray) values = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (JOB_IS_PROCESS_BACKEND (by_name));
+  g_assert_true (JOB_IS_PROCESS_BACKEND (loky));
+  g_assert_cmpint (job_backend_get_flags (backend) &
+                   (JOB_BACKEND_FLAGS_CAN_KILL | JOB_BACKEND_FLAGS_NEEDS_REFERENCE), ==,
+                   JOB_BACKEND_FLAGS_CAN_KILL | JOB_BACKEND_FLAGS_NEEDS_REFERENCE);
+
+  /* auto batching, then one task per batch */
+  for (guint batch_size = 0; batch_size < 2; batch_size++)
+    {
+      values = run_calls (backend, 2, calls, batch_size, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (values->len, ==, calls->len);
+      for (guint i = 0; i < values->len; i++)
+        g_assert_cmpint (g_variant_get_int64 (g_ptr_array_index (values, i)), ==,
+                         (gint64) i * i);
+      g_clear_pointer (&values, g_ptr_array_unref);
+    }
+
+  job_backend_shutdown (backend);
+}
+
+static void
+test_in_process_reference (void)
+{
+  g_autoptr(JobFunction) function = task ("task_square");
+  g_autoptr(JobFunction) missing = job_function_new_for_symbol (tasks_module (),
+                                                                "no_such_task", NULL);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *kind, *module, *symbol;
+  g_autoptr(GVariant) fields = NULL;
+
+  g_variant_get (job_function_get_reference (function), "(&s@a{sv})", &kind, &fields);
+  g_assert_cmpstr (kind, ==, "native");
+  g_assert_cmpstr (job_function_get_reference_kind (function), ==, "native");
+  g_assert_true (g_variant_lookup (fields, "module", "&s", &module));
+  g_assert_true (g_variant_lookup (fields, "symbol", "&s", &symbol));
+  g_assert_cmpstr (module, ==, tasks_module ());
+  g_assert_cmpstr (symbol, ==, "task_square");
+  g_assert_cmpstr (job_function_get_name (function), ==, "task_square");
+
+  /* the same function runs in this process too */
+  value = job_function_invoke (function, g_variant_new ("(x)", (gint64) 12), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, 144);
+
+  g_assert_null (job_function_invoke (missing, g_variant_new ("()"), NULL, &error));
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "no_such_task"));
+}
+
+static void
+test_reuse_workers (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GArray) first = NULL;
+  g_autoptr(GArray) second = NULL;
+
+  for (int run = 0; run < 2; run++)
+    {
+      g_autoptr(GPtrArray) calls = calls_of ("task_pid", 50, no_args);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 1, 0, &error);
+      GArray *pids;
+
+      g_assert_no_error (error);
+      pids = worker_pids (backend);
+      g_assert_cmpuint (pids->len, >=, 1);
+      g_assert_cmpuint (pids->len, <=, 2);
+      for (guint i = 0; i < values->len; i++)
+        g_assert_true (pids_contain (pids, g_variant_get_int64 (g_ptr_array_index (values, i))));
+      if (run == 0)
+        first = pids;
+      else
+        second = pids;
+    }
+
+  /* the second run used the workers of the first */
+  for (guint i = 0; i < second->len; i++)
+    g_assert_true (pids_contain (first, g_array_index (second, int, i)));
+
+  job_backend_shutdown (backend);
+}
+
+/* Starts both workers and returns their pids. */
+static GArray *
+warm_up (JobBackend *backend)
+{
+  g_autoptr(GPtrArray) calls = calls_of ("task_square", 8, index_arg);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 1, 0, &error);
+  GArray *pids;
+
+  g_assert_no_error (error);
+  pids = worker_pids (backend);
+  g_assert_cmpuint (pids->len, ==, 2);
+  return pids;
+}
+
+static void
+assert_same_pids (GArray *a,
+                  GArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    g_assert_true (pids_contain (b, g_array_index (a, int, i)));
+}
+
+static void
+test_error_keeps_worker (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GPtrArray) calls = calls_of ("task_fail", 3, no_args);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GArray) before = warm_up (backend);
+  g_autoptr(GArray) after = NULL;
+
+  values = run_calls (backend, 2, calls, 1, 0, &error);
+  g_assert_null (values);
+  g_assert_error (error, g_quark_from_string ("test-tasks-error"), 7);
+  g_assert_nonnull (strstr (error->message, "(task_fail)"));
+  g_assert_nonnull (strstr (error->message, "failed on purpose"));
+
+  /* unlike loky, no worker was lost, and the next run uses the same */
+  after = worker_pids (backend);
+  assert_same_pids (before, after);
+  g_assert_true (pids_contain (before, run_pid (backend)));
+  g_clear_pointer (&after, g_array_unref);
+  after = worker_pids (backend);
+  assert_same_pids (before, after);
+
+  job_backend_shutdown (backend);
+}
+
+static void
+check_crash (const char *symbol,
+             const char *expected)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobFunction) square = task ("task_square");
+  g_autoptr(JobFunction) crash = task (symbol);
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GArray) before = warm_up (backend);
+  g_autoptr(GArray) after = NULL;
+  g_autofree char *task_name = g_strdup_printf ("task 2 (%s)", symbol);
+  const char *worker;
+  int dead_pid;
+
+  g_ptr_array_add (calls, job_call_new (square, g_variant_new ("(x)", (gint64) 1)));
+  g_ptr_array_add (calls, job_call_new (square, g_variant_new ("(x)", (gint64) 2)));
+  g_ptr_array_add (calls, job_call_new (crash, g_variant_new ("()")));
+  g_ptr_array_add (calls, job_call_new (square, g_variant_new ("(x)", (gint64) 3)));
+
+  /* one batch: the results before the crash are still buffered in the
+   * worker, and the message must still name the task that crashed */
+  values = run_calls (backend, 2, calls, 4, 0, &error);
+  g_assert_null (values);
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_WORKER_DIED);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, task_name));
+  g_assert_nonnull (strstr (error->message, expected));
+  worker = strstr (error->message, "worker ");
+  g_assert_nonnull (worker);
+  dead_pid = atoi (worker + strlen ("worker "));
+  g_assert_true (pids_contain (before, dead_pid));
+
+  /* the worker is reaped, the other one lives on, the pool works */
+  assert_gone_soon (dead_pid);
+  for (guint i = 0; i < before->len; i++)
+    if (g_array_index (before, int, i) != dead_pid)
+      g_assert_false (process_is_gone (g_array_index (before, int, i)));
+  g_clear_pointer (&before, g_array_unref);
+  before = warm_up (backend);
+  g_assert_false (pids_contain (before, dead_pid));
+
+  job_backend_shutdown (backend);
+}
+
+static void
+test_crash_segv (void)
+{
+  check_crash ("task_crash", "killed by signal 11");
+}
+
+static void
+test_crash_exit (void)
+{
+  check_crash ("task_exit", "exited with status 3");
+}
+
+static void
+test_crash_kill (void)
+{
+  check_crash ("task_kill", "killed by signal 9");
+}
+
+static void
+on_run_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static void
+test_cancel_kills (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobParallel) parallel = job_parallel_new (2);
+  g_autoptr(GPtrArray) calls = calls_of ("task_sleep", 4, forever_arg);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GArray) pids = NULL;
+
+  job_parallel_set_backend (parallel, backend);
+  job_parallel_run_async (parallel, calls, cancellable, on_run_done, &result);
+
+  /* cancel once both workers run a task that would last an hour */
+  while ((pids = worker_pids (backend))->len < 2)
+    {
+      g_clear_pointer (&pids, g_array_unref);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_cancellable_cancel (cancellable);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  values = job_parallel_run_finish (parallel, result, &error);
+  g_assert_null (values);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  for (guint i = 0; i < pids->len; i++)
+    assert_gone_soon (g_array_index (pids, int, i));
+  g_assert_false (pids_contain (pids, run_pid (backend)));
+
+  job_backend_shutdown (backend);
+}
+
+static void
+test_timeout_kills (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GPtrArray) calls = calls_of ("task_sleep", 2, forever_arg);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GArray) before = warm_up (backend);
+
+  /* tasks of an hour: a timeout that does not kill would hang the test */
+  values = run_calls (backend, 2, calls, 1, 0.3, &error);
+  g_assert_null (values);
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_TIMEOUT);
+  g_assert_nonnull (strstr (error->message, "(task_sleep)"));
+  for (guint i = 0; i < before->len; i++)
+    assert_gone_soon (g_array_index (before, int, i));
+  g_assert_false (pids_contain (before, run_pid (backend)));
+
+  job_backend_shutdown (backend);
+}
+
+static void
+test_shutdown_reaps (void)
+{
+  g_autoptr(GArray) pids = NULL;
+  g_autoptr(GArray) finalized_pids = NULL;
+  g_autoptr(GError) error = NULL;
+  JobBackend *backend = new_backend ();
+
+  for (int round = 0; round < 2; round++)
+    {
+      g_autoptr(GPtrArray) calls = calls_of ("task_square", 40, index_arg);
+      g_autoptr(GPtrArray) values = NULL;
+
+      values = run_calls (backend, 2, calls, 1, 0, &error);
+      g_assert_no_error (error);
+      pids = worker_pids (backend);
+      g_assert_cmpuint (pids->len, >, 0);
+
+      if (round == 0)
+        {
+          /* shutdown returns once every worker was reaped */
+          job_backend_shutdown (backend);
+          for (guint i = 0; i < pids->len; i++)
+            g_assert_true (process_is_gone (g_array_index (pids, int, i)));
+          g_clear_pointer (&pids, g_array_unref);
+        }
+    }
+
+  /* so does finalization */
+  g_object_unref (backend);
+  for (guint i = 0; i < pids->len; i++)
+    g_assert_true (process_is_gone (g_array_index (pids, int, i)));
+}
+
+static GVariant *
+big_bytes_arg (guint i)
+{
+  gsize size = 4 * 1024 * 1024 + i;
+  guint8 *data = g_malloc (size);
+
+  for (gsize j = 0; j < size; j++)
+    data[j] = (guint8) (j * 7 + i);
+  return g_variant_new ("(@ay)",
+                        g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
+                                                 TRUE, g_free, data));
+}
+
+static guint64
+expected_sum (guint i)
+{
+  gsize size = 4 * 1024 * 1024 + i;
+  guint64 sum = 0;
+
+  for (gsize j = 0; j < size; j++)
+    sum += (guint8) (j * 7 + i);
+  return sum;
+}
+
+static GVariant *
+small_bytes_arg (guint i)
+{
+  static const guint8 data[] = { 1, 2, 3, 250 };
+
+  return g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data,
+                                                            sizeof data, 1));
+}
+
+static void
+test_shared_memory (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autofree char *folder = g_dir_make_tmp ("joblib-shm-test-XXXXXX", NULL);
+  g_autoptr(GPtrArray) calls = calls_of ("task_sum_bytes", 3, big_bytes_arg);
+  g_autoptr(GPtrArray) small = calls_of ("task_sum_bytes", 1, small_bytes_arg);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GDir) dir = NULL;
+
+  g_assert_nonnull (folder);
+  job_process_backend_set_temp_folder (JOB_PROCESS_BACKEND (backend), folder);
+
+  values = run_calls (backend, 2, calls, 1, 0, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < values->len; i++)
+    {
+      guint64 sum;
+      g_autoptr(GVariant) paths = NULL;
+      const char *path;
+
+      g_variant_get (g_ptr_array_index (values, i), "(t@as)", &sum, &paths);
+      g_assert_cmpuint (sum, ==, expected_sum (i));
+      /* the argument was mapped from a file of the folder, during the task */
+      g_assert_cmpuint (g_variant_n_children (paths), ==, 1);
+      g_variant_get_child (paths, 0, "&s", &path);
+      g_assert_true (g_str_has_prefix (path, folder));
+      /* and the file is gone now */
+      g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+    }
+  g_clear_pointer (&values, g_ptr_array_unref);
+
+  /* small arguments use the pipe */
+  values = run_calls (backend, 2, small, 1, 0, &error);
+  g_assert_no_error (error);
+  {
+    guint64 sum;
+    g_autoptr(GVariant) paths = NULL;
+
+    g_variant_get (g_ptr_array_index (values, 0), "(t@as)", &sum, &paths);
+    g_assert_cmpuint (sum, ==, 256);
+    g_assert_cmpuint (g_variant_n_children (paths), ==, 0);
+  }
+  g_clear_pointer (&values, g_ptr_array_unref);
+
+  /* a crash while the worker maps the file leaves no file either */
+  {
+    g_autoptr(JobFunction) crash = task ("task_crash");
+    g_autoptr(GPtrArray) crashing = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+
+    g_ptr_array_add (crashing, job_call_new (crash, big_bytes_arg (0)));
+    values = run_calls (backend, 2, crashing, 1, 0, &error);
+    g_assert_error (error, JOB_ERROR, JOB_ERROR_WORKER_DIED);
+    g_clear_error (&error);
+  }
+
+  dir = g_dir_open (folder, 0, &error);
+  g_assert_no_error (error);
+  g_assert_null (g_dir_read_name (dir));
+  g_rmdir (folder);
+
+  job_backend_shutdown (backend);
+}
+
+static char *
+worker_getenv (JobBackend *backend,
+               int         n_jobs,
+               const char *name)
+{
+  g_autoptr(JobFunction) function = task ("task_getenv");
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+
+  g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(s)", name)));
+  values = run_calls (backend, n_jobs, calls, 0, 0, &error);
+  g_assert_no_error (error);
+  return g_variant_dup_string (g_ptr_array_index (values, 0), NULL);
+}
+
+static void
+test_thread_limits (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autofree char *expected = g_strdup_printf ("%d", MAX (job_cpu_count () / 2, 1));
+  g_autoptr(JobParallelConfig) config = job_parallel_config_new ();
+  char *value;
+
+  /* main() set OMP_NUM_THREADS=7 and unset the others */
+  value = worker_getenv (backend, 2, "OPENBLAS_NUM_THREADS");
+  g_assert_cmpstr (value, ==, expected);
+  g_free (value);
+  /* the caller's own setting wins over the default */
+  value = worker_getenv (backend, 2, "OMP_NUM_THREADS");
+  g_assert_cmpstr (value, ==, "7");
+  g_free (value);
+
+  /* an explicit limit wins over both; workers are replaced for it */
+  job_parallel_config_set_inner_max_num_threads (config, 5);
+  job_parallel_config_push (config);
+  value = worker_getenv (backend, 2, "OMP_NUM_THREADS");
+  g_assert_cmpstr (value, ==, "5");
+  g_free (value);
+  job_parallel_config_pop (config);
+
+  job_process_backend_set_inner_max_num_threads (JOB_PROCESS_BACKEND (backend), 3);
+  value = worker_getenv (backend, 2, "MKL_NUM_THREADS");
+  g_assert_cmpstr (value, ==, "3");
+  g_free (value);
+
+  job_backend_shutdown (backend);
+}
+
+static GVariant *
+local_body (GVariant      *args,
+            GCancellable  *cancellable,
+            gpointer       user_data,
+            GError       **error)
+{
+  return g_variant_ref (args);
+}
+
+static void
+test_no_reference (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobFunction) local = job_function_new ("local_only",
+                                                   local_body, NULL, NULL);
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+
+  g_assert_null (job_function_get_reference (local));
+  g_ptr_array_add (calls, job_call_new (local, g_variant_new ("()")));
+  values = run_calls (backend, 2, calls, 0, 0, &error);
+  g_assert_null (values);
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED);
+  g_assert_nonnull (strstr (error->message, "local_only"));
+
+  job_backend_shutdown (backend);
+}
+
+static void
+check_worker_failure (const char * const *argv,
+                      GQuark              domain,
+                      int                 code,
+                      const char         *expected)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GPtrArray) calls = calls_of ("task_square", 5, index_arg);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+
+  job_process_backend_set_worker_command ("native", argv);
+  values = run_calls (backend, 2, calls, 0, 0, &error);
+  job_process_backend_set_worker_command ("native", NULL);
+
+  g_assert_null (values);
+  g_assert_error (error, domain, code);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, expected));
+
+  /* the default worker works again */
+  g_clear_error (&error);
+  g_clear_pointer (&calls, g_ptr_array_unref);
+  calls = calls_of ("task_square", 5, index_arg);
+  values = run_calls (backend, 2, calls, 0, 0, &error);
+  g_assert_no_error (error);
+  job_backend_shutdown (backend);
+}
+
+static void
+test_missing_worker (void)
+{
+  const char * const argv[] = { "/nonexistent/joblib-glib-worker", NULL };
+
+  check_worker_failure (argv, JOB_ERROR, JOB_ERROR_NOT_FOUND,
+                        "/nonexistent/joblib-glib-worker");
+}
+
+static void
+test_protocol_garbage (void)
+{
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "fake-worker-garbage.sh", NULL);
+  const char * const argv[] = { script, NULL };
+
+  check_worker_failure (argv, JOB_ERROR, JOB_ERROR_PROTOCOL, "protocol");
+}
+
+static void
+test_idle_timeout (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GArray) pids = NULL;
+  gint64 pid;
+
+  job_process_backend_set_idle_timeout (JOB_PROCESS_BACKEND (backend), 0.05);
+  pid = run_pid (backend);
+  for (int i = 0; i < 2000; i++)
+    {
+      g_clear_pointer (&pids, g_array_unref);
+      pids = worker_pids (backend);
+      if (pids->len == 0)
+        break;
+      g_usleep (5000);
+    }
+  g_assert_cmpuint (pids->len, ==, 0);
+  assert_gone_soon ((int) pid);
+  job_backend_shutdown (backend);
+}
+
+static void
+test_stdout_is_not_the_pipe (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GPtrArray) calls = calls_of ("task_print", 3, no_args);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 0, 0, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (values->len, ==, 3);
+  g_assert_cmpint (g_variant_get_int32 (g_ptr_array_index (values, 2)), ==, 1);
+  job_backend_shutdown (backend);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  /* before any thread starts: what /joblib/process/thread-limits expects
+   * from the caller's environment */
+  g_setenv ("OMP_NUM_THREADS", "7", TRUE);
+  g_unsetenv ("OPENBLAS_NUM_THREADS");
+  g_unsetenv ("MKL_NUM_THREADS");
+
+  g_test_add_func ("/joblib/process/ordered-results", test_ordered_results);
+  g_test_add_func ("/joblib/process/in-process-reference", test_in_process_reference);
+  g_test_add_func ("/joblib/process/reuse-workers", test_reuse_workers);
+  g_test_add_func ("/joblib/process/error-keeps-worker", test_error_keeps_worker);
+  g_test_add_func ("/joblib/process/crash/segv", test_crash_segv);
+  g_test_add_func ("/joblib/process/crash/exit", test_crash_exit);
+  g_test_add_func ("/joblib/process/crash/kill", test_crash_kill);
+  g_test_add_func ("/joblib/process/cancel-kills", test_cancel_kills);
+  g_test_add_func ("/joblib/process/timeout-kills", test_timeout_kills);
+  g_test_add_func ("/joblib/process/shutdown-reaps", test_shutdown_reaps);
+  g_test_add_func ("/joblib/process/shared-memory", test_shared_memory);
+  g_test_add_func ("/joblib/process/thread-limits", test_thread_limits);
+  g_test_add_func ("/joblib/process/no-reference", test_no_reference);
+  g_test_add_func ("/joblib/process/missing-worker", test_missing_worker);
+  g_test_add_func ("/joblib/process/protocol-garbage", test_protocol_garbage);
+  g_test_add_func ("/joblib/process/idle-timeout", test_idle_timeout);
+  g_test_add_func ("/joblib/process/stdout-is-not-the-pipe", test_stdout_is_not_the_pipe);
+
+  return g_test_run ();
+}

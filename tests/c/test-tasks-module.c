@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* Task functions for the process backend tests, loaded by the native
+ * worker (and by the tests themselves) with GModule. */
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <joblib-glib.h>
+
+#define TASK_EXPORT G_MODULE_EXPORT GVariant *
+#define TASK_ARGS GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error
+
+TASK_EXPORT task_square (TASK_ARGS);
+TASK_EXPORT task_pid (TASK_ARGS);
+TASK_EXPORT task_sleep (TASK_ARGS);
+TASK_EXPORT task_fail (TASK_ARGS);
+TASK_EXPORT task_crash (TASK_ARGS);
+TASK_EXPORT task_exit (TASK_ARGS) G_GNUC_NORETURN;
+TASK_EXPORT task_kill (TASK_ARGS);
+TASK_EXPORT task_sum_bytes (TASK_ARGS);
+TASK_EXPORT task_getenv (TASK_ARGS);
+TASK_EXPORT task_print (TASK_ARGS);
+
+/* (x) → x² */
+TASK_EXPORT
+task_square (TASK_ARGS)
+{
+  gint64 x;
+
+  g_variant_get (args, "(x)", &x);
+  return g_variant_new_int64 (x * x);
+}
+
+/* () → the pid of the process that ran the task */
+TASK_EXPORT
+task_pid (TASK_ARGS)
+{
+  return g_variant_new_int64 (getpid ());
+}
+
+/* (d) → sleeps that many seconds, returns the pid */
+TASK_EXPORT
+task_sleep (TASK_ARGS)
+{
+  double seconds;
+
+  g_variant_get (args, "(d)", &seconds);
+  g_usleep ((gulong) (seconds * G_USEC_PER_SEC));
+  return g_variant_new_int64 (getpid ());
+}
+
+/* () → an error of a domain the parent does not know */
+TASK_EXPORT
+task_fail (TASK_ARGS)
+{
+  g_set_error_literal (error, g_quark_from_static_string ("test-tasks-error"), 7,
+                       "failed on purpose");
+  return NULL;
+}
+
+TASK_EXPORT
+task_crash (TASK_ARGS)
+{
+  raise (SIGSEGV);
+  return NULL;
+}
+
+TASK_EXPORT
+task_exit (TASK_ARGS)
+{
+  exit (3);
+}
+
+TASK_EXPORT
+task_kill (TASK_ARGS)
+{
+  kill (getpid (), SIGKILL);
+  g_usleep (G_USEC_PER_SEC);
+  return NULL;
+}
+
+/* (ay) → (sum of the bytes, the joblib-glib files this process maps) */
+TASK_EXPORT
+task_sum_bytes (TASK_ARGS)
+{
+  g_autoptr(GVariant) array = NULL;
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  GVariantBuilder paths;
+  const guint8 *data;
+  gsize n;
+  guint64 sum = 0;
+
+  g_variant_get (args, "(@ay)", &array);
+  data = g_variant_get_fixed_array (array, &n, 1);
+  for (gsize i = 0; i < n; i++)
+    sum += data[i];
+
+  g_variant_builder_init (&paths, G_VARIANT_TYPE ("as"));
+  if (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL))
+    {
+      lines = g_strsplit (maps, "\n", -1);
+      for (gsize i = 0; lines[i] != NULL; i++)
+        {
+          const char *path = strchr (lines[i], '/');
+
+          if (path != NULL && strstr (path, "/joblib-glib-") != NULL &&
+              strstr (path, ".so") == NULL && strstr (path, "worker") == NULL)
+            g_variant_builder_add (&paths, "s", path);
+        }
+    }
+
+  return g_variant_new ("(tas)", sum, &paths);
+}
+
+/* (s) → the value of that environment variable, or "" */
+TASK_EXPORT
+task_getenv (TASK_ARGS)
+{
+  const char *name;
+  const char *value;
+
+  g_variant_get (args, "(&s)", &name);
+  value = g_getenv (name);
+  return g_variant_new_string (value != NULL ? value : "");
+}
+
+/* () → prints to stdout (which must not reach the protocol) and returns 1 */
+TASK_EXPORT
+task_print (TASK_ARGS)
+{
+  printf ("JOBW garbage on stdout\n");
+  fflush (stdout);
+  return g_variant_new_int32 (1);
+}
