@@ -87,7 +87,7 @@ run_calls (JobBackend  *backend,
   job_parallel_set_backend (parallel, backend);
   job_parallel_set_batch_size (parallel, batch_size);
   job_parallel_set_timeout (parallel, timeout);
-  return job_parallel_run (parallel, calls, NULL, error);
+  return job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, error);
 }
 
 static GArray *
@@ -374,7 +374,7 @@ test_cancel_kills (void)
   g_autoptr(GArray) pids = NULL;
 
   job_parallel_set_backend (parallel, backend);
-  job_parallel_run_async (parallel, calls, cancellable, on_run_done, &result);
+  job_parallel_run_async (parallel, (JobCall **) calls->pdata, calls->len, cancellable, on_run_done, &result);
 
   /* cancel once both workers run a task that would last an hour */
   while ((pids = worker_pids (backend))->len < 2)
