@@ -10,20 +10,14 @@
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
-#include <xxhash.h>
 
 #include "job-cache-entry-private.h"
 #include "job-cache-store-private.h"
 #include "job-error.h"
+#include "job-compression.h"
+#include "job-persist.h"
 #include "job-i18n-private.h"
 
-/* Output format until results are written with the persistence format:
- * a 32-byte header (magic, type string length, data size, XXH3-64 of the
- * data; integers little-endian), the type string padded to 8 bytes, then
- * the serialized GVariant, 8-byte aligned so that it loads in place. */
-#define OUTPUT_MAGIC       "JGVAR\0\0\1"
-#define OUTPUT_HEADER_SIZE 32
-#define ALIGN8(n)          (((n) + 7) & ~(gsize) 7)
 
 static gboolean
 set_errno_error (GError     **error,
@@ -56,142 +50,51 @@ job_cache_store_function_dir (const char *root,
   return g_build_filename (root, folder, NULL);
 }
 
+/* Reads "name" or "name:level" (NULL or "none" for no compression). */
 static gboolean
-write_all (int            fd,
-           gconstpointer  data,
-           gsize          size)
+parse_compression (const char      *text,
+                   JobCompression  *compression,
+                   int             *level,
+                   GError         **error)
 {
-  const guint8 *p = data;
+  g_autofree char *name = g_strdup (text != NULL ? text : "none");
+  char *colon = strchr (name, ':');
+  gint64 parsed = JOB_COMPRESSION_DEFAULT_LEVEL;
 
-  while (size > 0)
+  if (colon != NULL)
     {
-      gssize n = write (fd, p, MIN (size, (gsize) 1 << 30));
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      p += n;
-      size -= n;
+      *colon = '\0';
+      if (!g_ascii_string_to_signed (colon + 1, 10, -1, 100, &parsed, NULL))
+        name[0] = '\0';
+    }
+  *level = (int) parsed;
+  if (!job_compression_from_name (name, compression) || *compression == JOB_COMPRESSION_AUTO)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                   _("Unknown compression “%s”"), text);
+      return FALSE;
     }
 
   return TRUE;
 }
 
+/* Results are written with the persistence format (job_dump): one
+ * self-describing file, arrays 64-byte aligned so that an uncompressed
+ * result loads as zero-copy views with JobMemory:mmap. */
 gboolean
 job_cache_store_write_output (const char                  *path,
                               GVariant                    *value,
                               const JobCacheOutputOptions *options,
                               GError                     **error)
 {
-  g_autoptr(GVariant) normal = NULL;
-  guint8 header[OUTPUT_HEADER_SIZE] = { 0 };
-  static const guint8 padding[8] = { 0 };
-  const char *type = g_variant_get_type_string (value);
-  gsize type_len = strlen (type);
-  gconstpointer data;
-  gsize size;
-  guint32 type_len_le;
-  guint64 size_le, checksum_le;
-  int fd;
-  gboolean ok;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  JobCompression compression;
+  int level;
 
-  normal = g_variant_is_normal_form (value) ? g_variant_ref (value)
-                                            : g_variant_get_normal_form (value);
-  data = g_variant_get_data (normal);
-  size = g_variant_get_size (normal);
+  if (!parse_compression (options->compression, &compression, &level, error))
+    return FALSE;
 
-  type_len_le = GUINT32_TO_LE ((guint32) type_len);
-  size_le = GUINT64_TO_LE ((guint64) size);
-  checksum_le = GUINT64_TO_LE ((guint64) XXH3_64bits (data, size));
-  memcpy (header, OUTPUT_MAGIC, 8);
-  memcpy (header + 8, &type_len_le, 4);
-  memcpy (header + 16, &size_le, 8);
-  memcpy (header + 24, &checksum_le, 8);
-
-  fd = g_open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    return set_errno_error (error, errno, _("Cannot create"), path);
-
-  ok = write_all (fd, header, sizeof header) &&
-       write_all (fd, type, type_len) &&
-       write_all (fd, padding, ALIGN8 (type_len) - type_len) &&
-       write_all (fd, data, size);
-  if (!ok)
-    {
-      int saved_errno = errno;
-      close (fd);
-      return set_errno_error (error, saved_errno, _("Cannot write"), path);
-    }
-  if (close (fd) != 0)
-    return set_errno_error (error, errno, _("Cannot write"), path);
-
-  return TRUE;
-}
-
-static GBytes *
-read_file (const char  *path,
-           gboolean     use_mmap,
-           gint64      *mtime_usec,
-           GError     **error)
-{
-  struct stat st;
-  GBytes *bytes = NULL;
-  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
-
-  if (fd < 0)
-    {
-      set_errno_error (error, errno, _("Cannot open"), path);
-      return NULL;
-    }
-
-  if (fstat (fd, &st) != 0)
-    {
-      set_errno_error (error, errno, _("Cannot read"), path);
-      close (fd);
-      return NULL;
-    }
-  if (mtime_usec != NULL)
-    *mtime_usec = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
-
-  if (use_mmap && st.st_size > 0)
-    {
-      GMappedFile *mapped = g_mapped_file_new_from_fd (fd, FALSE, error);
-
-      if (mapped != NULL)
-        {
-          bytes = g_mapped_file_get_bytes (mapped);
-          g_mapped_file_unref (mapped);
-        }
-    }
-  else
-    {
-      gsize size = (gsize) st.st_size;
-      guint8 *buf = g_malloc (MAX (size, 1));
-      gsize done = 0;
-
-      while (done < size)
-        {
-          gssize n = read (fd, buf + done, size - done);
-
-          if (n < 0 && errno == EINTR)
-            continue;
-          if (n <= 0)
-            break;
-          done += n;
-        }
-      if (done == size)
-        bytes = g_bytes_new_take (buf, size);
-      else
-        {
-          g_free (buf);
-          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                       _("Cannot read %s: file changed while reading"), path);
-        }
-    }
-
-  close (fd);
-  return bytes;
+  return job_dump (value, file, compression, level, NULL, error);
 }
 
 GVariant *
@@ -200,47 +103,28 @@ job_cache_store_read_output (const char                  *path,
                              gint64                      *created_usec,
                              GError                     **error)
 {
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GBytes) data = NULL;
-  g_autofree char *type = NULL;
-  const guint8 *p;
-  gsize size, data_offset;
-  guint32 type_len;
-  guint64 data_size, checksum;
+  g_autoptr(GFile) file = NULL;
+  JobCompression compression = JOB_COMPRESSION_NONE;
+  JobLoadFlags flags = JOB_LOAD_NONE;
+  int level;
+  GStatBuf st;
 
-  bytes = read_file (path, options->use_mmap, created_usec, error);
-  if (bytes == NULL)
-    return NULL;
+  if (g_stat (path, &st) != 0)
+    {
+      set_errno_error (error, errno, _("Cannot open"), path);
+      return NULL;
+    }
+  if (created_usec != NULL)
+    *created_usec = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
 
-  p = g_bytes_get_data (bytes, &size);
-  if (size < OUTPUT_HEADER_SIZE || memcmp (p, OUTPUT_MAGIC, 8) != 0)
-    goto invalid;
+  /* Only uncompressed files map; asking for a map of a compressed one
+   * would warn on every hit. */
+  parse_compression (options->compression, &compression, &level, NULL);
+  if (options->use_mmap && compression == JOB_COMPRESSION_NONE)
+    flags = JOB_LOAD_MMAP;
 
-  memcpy (&type_len, p + 8, 4);
-  memcpy (&data_size, p + 16, 8);
-  memcpy (&checksum, p + 24, 8);
-  type_len = GUINT32_FROM_LE (type_len);
-  data_size = GUINT64_FROM_LE (data_size);
-  checksum = GUINT64_FROM_LE (checksum);
-
-  if (type_len == 0 || type_len > size - OUTPUT_HEADER_SIZE)
-    goto invalid;
-  data_offset = OUTPUT_HEADER_SIZE + ALIGN8 ((gsize) type_len);
-  if (data_offset > size || data_size != size - data_offset)
-    goto invalid;
-
-  type = g_strndup ((const char *) p + OUTPUT_HEADER_SIZE, type_len);
-  if (!g_variant_type_string_is_valid (type) ||
-      XXH3_64bits (p + data_offset, data_size) != checksum)
-    goto invalid;
-
-  data = g_bytes_new_from_bytes (bytes, data_offset, data_size);
-  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type), data, FALSE));
-
-invalid:
-  g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-               _("%s is not a valid cached result (truncated or corrupt)"), path);
-  return NULL;
+  file = g_file_new_for_path (path);
+  return job_load (file, flags, 0, NULL, error);
 }
 
 gboolean

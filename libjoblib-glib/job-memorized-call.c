@@ -223,7 +223,7 @@ job_memorized_lookup (JobMemorizedFunction *self,
        * and the write that follows warns. */
       if (!warn)
         ;
-      else if (g_error_matches (error, JOB_ERROR, JOB_ERROR_INVALID_DATA))
+      else if (error->domain == JOB_ERROR)
         g_warning (_("Cached result of %s is corrupt (%s): computing it again"),
                    job_function_get_name (self->function), error->message);
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&

@@ -192,6 +192,60 @@ test_mid_arrays_builder (void)
   g_assert_cmpstr (h_fixed, !=, h_small);
 }
 
+/* A JobArray's variant shares its buffer, and hashes like the same
+ * tuple built by hand; type string and shape are part of the hash. */
+static void
+test_job_array (void)
+{
+  const gsize n = 1000 * 1000;
+  const gsize shape[] = { 1000, 1000 };
+  const gsize flat[] = { 1000 * 1000 };
+  const guint64 dims[] = { 1000, 1000 };
+  double *values = g_new (double, n);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JobArray) array = NULL;
+  g_autoptr(JobArray) as_ints = NULL;
+  g_autoptr(JobArray) as_flat = NULL;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GVariant) data = NULL;
+  g_autofree char *h_array = NULL;
+  g_autofree char *h_manual = NULL;
+  g_autofree char *h_ints = NULL;
+  g_autofree char *h_flat = NULL;
+
+  for (gsize i = 0; i < n; i++)
+    values[i] = i / 3.0;
+  bytes = g_bytes_new_take (values, n * sizeof (double));
+  array = job_array_new ("<f8", shape, 2, bytes, &error);
+  g_assert_no_error (error);
+  as_ints = job_array_new ("<i8", shape, 2, bytes, &error);
+  g_assert_no_error (error);
+  as_flat = job_array_new ("<f8", flat, 1, bytes, &error);
+  g_assert_no_error (error);
+
+  variant = job_array_to_variant (array);
+  data = g_variant_get_child_value (variant, 3);
+  g_assert_true (g_variant_get_data (data) == g_bytes_get_data (bytes, NULL));
+
+  h_array = job_hash_variant (g_variant_new ("(@(ssatay)i)", variant, 5));
+  h_manual = job_hash_variant (g_variant_new ("((ss@at@ay)i)", "joblib.array", "<f8",
+                                              g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64,
+                                                                         dims, 2, sizeof (guint64)),
+                                              g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
+                                                                         values, n * sizeof (double), 1),
+                                              5));
+  h_ints = job_hash_variant (g_variant_new ("(@(ssatay)i)", job_array_to_variant (as_ints), 5));
+  h_flat = job_hash_variant (g_variant_new ("(@(ssatay)i)", job_array_to_variant (as_flat), 5));
+
+  g_assert_cmpstr (h_array, ==, h_manual);
+  g_assert_cmpstr (h_array, !=, h_ints);
+  g_assert_cmpstr (h_array, !=, h_flat);
+  /* The buffer is still shared after hashing: nothing was serialized
+   * into a copy. */
+  g_assert_true (g_variant_get_data (data) == g_bytes_get_data (bytes, NULL));
+}
+
 static void
 test_null_value (void)
 {
@@ -219,6 +273,7 @@ main (int   argc,
   g_test_add_func ("/joblib/hash/content-differs", test_content_differs);
   g_test_add_func ("/joblib/hash/big-arrays", test_big_arrays);
   g_test_add_func ("/joblib/hash/builder-vs-fixed-array", test_mid_arrays_builder);
+  g_test_add_func ("/joblib/hash/job-array", test_job_array);
   g_test_add_func ("/joblib/hash/null-value", test_null_value);
 
   return g_test_run ();

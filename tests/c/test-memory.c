@@ -625,6 +625,25 @@ test_single_flight_processes (Fixture       *f,
   g_assert_cmpstr (counts, ==, "x");
 }
 
+typedef struct
+{
+  JobFunction *function;
+  int          next;
+} SquareSource;
+
+/* Calls f(0) … f(5), lazily: run_source keeps this test independent of
+ * how the eager run methods take their array of calls. */
+static JobCall *
+next_square (gpointer   user_data,
+             GError   **error)
+{
+  SquareSource *source = user_data;
+
+  if (source->next >= 6)
+    return NULL;
+  return job_call_new (source->function, g_variant_new ("(i)", source->next++));
+}
+
 static void
 test_in_parallel (Fixture       *f,
                   gconstpointer  data)
@@ -633,13 +652,11 @@ test_in_parallel (Fixture       *f,
 
   for (int round = 0; round < 2; round++)
     {
-      g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+      SquareSource source = { JOB_FUNCTION (f->cached), 0 };
       g_autoptr(GPtrArray) results = NULL;
       g_autoptr(GError) error = NULL;
 
-      for (int i = 0; i < 6; i++)
-        g_ptr_array_add (calls, job_call_new (JOB_FUNCTION (f->cached), g_variant_new ("(i)", i)));
-      results = job_parallel_run (parallel, calls, NULL, &error);
+      results = job_parallel_run_source (parallel, next_square, &source, NULL, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (results->len, ==, 6);
       for (int i = 0; i < 6; i++)
@@ -733,6 +750,45 @@ test_big_result_mmap (Fixture       *f,
       g_assert_cmpfloat (d[999999], ==, 999999 * 0.25);
     }
   g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+}
+
+/* Results are written with the persistence format, compressed with the
+ * memory's codec; loading detects it, also with mmap set. */
+static void
+test_compression (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(JobFunction) function = job_function_new ("ramp", ramp, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached = job_memory_cache (f->memory, function, NULL);
+  g_autofree char *dir = entry_dir (f, cached, g_variant_new ("(i)", 100000));
+  g_autofree char *output = g_build_filename (dir, "output", NULL);
+  g_autofree char *contents = NULL;
+  const guint8 zstd_magic[] = { 0x28, 0xb5, 0x2f, 0xfd };
+  gsize len;
+
+  job_memory_set_compression (f->memory, "zstd:5");
+  job_memory_set_mmap (f->memory, TRUE);
+  for (int round = 0; round < 2; round++)
+    {
+      g_autoptr(GVariant) r = job_memorized_function_call (cached, g_variant_new ("(i)", 100000),
+                                                           NULL, NULL);
+      gsize n;
+      const double *d = g_variant_get_fixed_array (r, &n, sizeof (double));
+
+      g_assert_cmpuint (n, ==, 100000);
+      g_assert_cmpfloat (d[99999], ==, 99999 * 0.25);
+    }
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+
+  g_assert_true (g_file_get_contents (output, &contents, &len, NULL));
+  g_assert_cmpuint (len, <, 100000 * sizeof (double));
+  g_assert_cmpmem (contents, 4, zstd_magic, 4);
+
+  /* An unknown codec cannot store anything: computed, with a warning. */
+  job_memory_set_compression (f->memory, "snappy");
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING, "*Unknown compression*snappy*");
+  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
+  g_test_assert_expected_messages ();
 }
 
 static void
@@ -838,6 +894,7 @@ main (int   argc,
   ADD ("async", test_async, NULL);
   ADD ("big-result/read", test_big_result_mmap, GINT_TO_POINTER (FALSE));
   ADD ("big-result/mmap", test_big_result_mmap, GINT_TO_POINTER (TRUE));
+  ADD ("compression", test_compression, NULL);
   g_test_add_func ("/joblib/memory/unwritable-location", test_unwritable_location);
   g_test_add_func ("/joblib/memory/null-location", test_null_location);
   g_test_add_func ("/joblib/memory/non-tuple-args", test_non_tuple_args);
