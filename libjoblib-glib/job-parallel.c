@@ -757,6 +757,7 @@ start (JobParallel         *self,
        gpointer             user_data,
        gpointer             source_tag)
 {
+  g_autoptr(GPtrArray) owned_calls = calls;  /* (transfer full) from the callers */
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   JobRunOptions options = { 0 };
   g_autoptr(GError) error = NULL;
@@ -781,12 +782,27 @@ start (JobParallel         *self,
 
 /* A NULL call in the input is a programmer error. */
 static gboolean
-check_calls (GPtrArray *calls)
+check_calls (JobCall **calls,
+             guint     n_calls)
 {
-  for (guint i = 0; i < calls->len; i++)
-    if (g_ptr_array_index (calls, i) == NULL)
+  if (calls == NULL && n_calls > 0)
+    return FALSE;
+  for (guint i = 0; i < n_calls; i++)
+    if (calls[i] == NULL)
       return FALSE;
   return TRUE;
+}
+
+/* The run keeps its own references: the caller's array may go away. */
+static GPtrArray *
+copy_calls (JobCall **calls,
+            guint     n_calls)
+{
+  GPtrArray *copy = g_ptr_array_new_full (n_calls, (GDestroyNotify) job_call_unref);
+
+  for (guint i = 0; i < n_calls; i++)
+    g_ptr_array_add (copy, job_call_ref (calls[i]));
+  return copy;
 }
 
 typedef struct
@@ -832,7 +848,8 @@ wait_for (JobParallel         *self,
 /**
  * job_parallel_run:
  * @self: a #JobParallel
- * @calls: (element-type JobCall): the calls to run
+ * @calls: (array length=n_calls): the calls to run
+ * @n_calls: the number of calls
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
@@ -847,27 +864,28 @@ wait_for (JobParallel         *self,
  */
 GPtrArray *
 job_parallel_run (JobParallel   *self,
-                  GPtrArray     *calls,
+                  JobCall      **calls,
+                  guint          n_calls,
                   GCancellable  *cancellable,
                   GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
   g_return_val_if_fail (JOB_IS_PARALLEL (self), NULL);
-  g_return_val_if_fail (calls != NULL, NULL);
-  g_return_val_if_fail (check_calls (calls), NULL);
+  g_return_val_if_fail (check_calls (calls, n_calls), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  result = wait_for (self, calls, NULL, NULL, NULL, FALSE, cancellable,
-                     job_parallel_run_async);
+  result = wait_for (self, copy_calls (calls, n_calls), NULL, NULL, NULL, FALSE,
+                     cancellable, job_parallel_run_async);
   return job_parallel_run_finish (self, result, error);
 }
 
 /**
  * job_parallel_run_async:
  * @self: a #JobParallel
- * @calls: (element-type JobCall): the calls to run
+ * @calls: (array length=n_calls): the calls to run
+ * @n_calls: the number of calls
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the run completes, on the
  *   thread-default main context of the caller
@@ -879,18 +897,18 @@ job_parallel_run (JobParallel   *self,
  */
 void
 job_parallel_run_async (JobParallel         *self,
-                        GPtrArray           *calls,
+                        JobCall            **calls,
+                        guint                n_calls,
                         GCancellable        *cancellable,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
   g_return_if_fail (JOB_IS_PARALLEL (self));
-  g_return_if_fail (calls != NULL);
-  g_return_if_fail (check_calls (calls));
+  g_return_if_fail (check_calls (calls, n_calls));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  start (self, calls, NULL, NULL, NULL, FALSE, cancellable, callback, user_data,
-         job_parallel_run_async);
+  start (self, copy_calls (calls, n_calls), NULL, NULL, NULL, FALSE, cancellable,
+         callback, user_data, job_parallel_run_async);
 }
 
 /**
@@ -1011,7 +1029,8 @@ job_parallel_run_source_finish (JobParallel   *self,
 /**
  * job_parallel_run_outcomes:
  * @self: a #JobParallel
- * @calls: (element-type JobCall): the calls to run
+ * @calls: (array length=n_calls): the calls to run
+ * @n_calls: the number of calls
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
@@ -1025,27 +1044,28 @@ job_parallel_run_source_finish (JobParallel   *self,
  */
 GPtrArray *
 job_parallel_run_outcomes (JobParallel   *self,
-                           GPtrArray     *calls,
+                           JobCall      **calls,
+                           guint          n_calls,
                            GCancellable  *cancellable,
                            GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
   g_return_val_if_fail (JOB_IS_PARALLEL (self), NULL);
-  g_return_val_if_fail (calls != NULL, NULL);
-  g_return_val_if_fail (check_calls (calls), NULL);
+  g_return_val_if_fail (check_calls (calls, n_calls), NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  result = wait_for (self, calls, NULL, NULL, NULL, TRUE, cancellable,
-                     job_parallel_run_outcomes_async);
+  result = wait_for (self, copy_calls (calls, n_calls), NULL, NULL, NULL, TRUE,
+                     cancellable, job_parallel_run_outcomes_async);
   return job_parallel_run_outcomes_finish (self, result, error);
 }
 
 /**
  * job_parallel_run_outcomes_async:
  * @self: a #JobParallel
- * @calls: (element-type JobCall): the calls to run
+ * @calls: (array length=n_calls): the calls to run
+ * @n_calls: the number of calls
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the run completes, on the
  *   thread-default main context of the caller
@@ -1056,18 +1076,18 @@ job_parallel_run_outcomes (JobParallel   *self,
  */
 void
 job_parallel_run_outcomes_async (JobParallel         *self,
-                                 GPtrArray           *calls,
+                                 JobCall            **calls,
+                                 guint                n_calls,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
   g_return_if_fail (JOB_IS_PARALLEL (self));
-  g_return_if_fail (calls != NULL);
-  g_return_if_fail (check_calls (calls));
+  g_return_if_fail (check_calls (calls, n_calls));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  start (self, calls, NULL, NULL, NULL, TRUE, cancellable, callback, user_data,
-         job_parallel_run_outcomes_async);
+  start (self, copy_calls (calls, n_calls), NULL, NULL, NULL, TRUE, cancellable,
+         callback, user_data, job_parallel_run_outcomes_async);
 }
 
 /**

@@ -72,12 +72,14 @@ void         job_parallel_set_verbose         (JobParallel          *self,
 
 JOB_AVAILABLE_IN_ALL
 GPtrArray   *job_parallel_run                 (JobParallel          *self,
-                                               GPtrArray            *calls,
+                                               JobCall             **calls,
+                                               guint                 n_calls,
                                                GCancellable         *cancellable,
                                                GError              **error);
 JOB_AVAILABLE_IN_ALL
 void         job_parallel_run_async           (JobParallel          *self,
-                                               GPtrArray            *calls,
+                                               JobCall             **calls,
+                                               guint                 n_calls,
                                                GCancellable         *cancellable,
                                                GAsyncReadyCallback   callback,
                                                gpointer              user_data);
@@ -108,12 +110,14 @@ GPtrArray   *job_parallel_run_source_finish   (JobParallel          *self,
 
 JOB_AVAILABLE_IN_ALL
 GPtrArray   *job_parallel_run_outcomes        (JobParallel          *self,
-                                               GPtrArray            *calls,
+                                               JobCall             **calls,
+                                               guint                 n_calls,
                                                GCancellable         *cancellable,
                                                GError              **error);
 JOB_AVAILABLE_IN_ALL
 void         job_parallel_run_outcomes_async  (JobParallel          *self,
-                                               GPtrArray            *calls,
+                                               JobCall             **calls,
+                                               guint                 n_calls,
                                                GCancellable         *cancellable,
                                                GAsyncReadyCallback   callback,
                                                gpointer              user_data);

@@ -60,7 +60,7 @@ main (int   argc,
   job_parallel_set_backend_name (parallel, "threading");
   job_parallel_set_verbose (parallel, 10);
   start = g_get_monotonic_time ();
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   if (results == NULL)
     {
       g_printerr ("Parallel run failed: %s\n", error->message);

@@ -156,7 +156,7 @@ test_ordered_results (void)
   g_autoptr(GError) error = NULL;
 
   job_parallel_set_backend_name (parallel, "threading");
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 5000);
   for (guint i = 0; i < results->len; i++)
@@ -171,7 +171,7 @@ test_empty_input (void)
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
 
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 0);
 }
@@ -190,7 +190,7 @@ test_tasks_overlap (void)
 
   reset_state ();
   calls = make_calls (function, 6, "(ii)", 100);
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (results->len, ==, 6);
   g_assert_cmpuint (state.stamps->len, ==, 6);
@@ -220,7 +220,7 @@ test_n_jobs_one_runs_inline (void)
   reset_state ();
   calls = make_calls (function, 50, "(i)", 0);
   job_parallel_set_backend_name (parallel, "threading");
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (state.stamps->len, ==, 50);
   for (guint i = 0; i < state.stamps->len; i++)
@@ -243,7 +243,7 @@ test_n_jobs_zero (void)
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
 
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT);
   g_assert_null (results);
 }
@@ -278,7 +278,7 @@ test_first_error_stops (void)
   reset_state ();
   calls = make_calls (function, 400, "(ii)", 2);
   job_parallel_set_batch_size (parallel, 1);
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_null (results);
   /* the task's own domain and code, its index and function in the message */
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
@@ -297,7 +297,7 @@ test_null_without_error (void)
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
 
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_null (results);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_TASK_FAILED);
   g_assert_nonnull (strstr (error->message, "(silent)"));
@@ -317,7 +317,7 @@ test_outcomes_collect_every_failure (void)
   for (int i = 0; i < 30; i++)
     g_ptr_array_add (calls, job_call_new (i % 3 == 1 ? bad : ok, g_variant_new ("(ii)", i, 0)));
 
-  outcomes = job_parallel_run_outcomes (parallel, calls, NULL, &error);
+  outcomes = job_parallel_run_outcomes (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (outcomes->len, ==, 30);
   for (guint i = 0; i < outcomes->len; i++)
@@ -377,7 +377,7 @@ test_cancel_stops_promptly (void)
   calls = make_calls (function, 200, "(ii)", 50);
   job_parallel_set_batch_size (parallel, 1);
   canceller = g_thread_new ("canceller", cancel_from_thread, cancellable);
-  results = job_parallel_run (parallel, calls, cancellable, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, cancellable, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (results);
 
@@ -402,7 +402,7 @@ test_cancel_before_start (void)
   reset_state ();
   calls = make_calls (function, 10, "(ii)", 10);
   g_cancellable_cancel (cancellable);
-  results = job_parallel_run (parallel, calls, cancellable, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, cancellable, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (g_atomic_int_get (&state.started), ==, 0);
 }
@@ -421,7 +421,7 @@ test_timeout (void)
   g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(ii)", 1, 10000)));
   g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(ii)", 2, 1)));
   job_parallel_set_timeout (parallel, 0.2);
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_TIMEOUT);
   g_assert_nonnull (strstr (error->message, "task 1 (slow_fit)"));
   /* the task saw its cancellable and stops; wait for it to leave */
@@ -497,7 +497,7 @@ test_async_signals_on_caller_context (void)
   data.loop = g_main_loop_new (NULL, FALSE);
   g_signal_connect (parallel, "result", G_CALLBACK (on_result), &data);
   g_signal_connect (parallel, "progress", G_CALLBACK (on_progress), &data);
-  job_parallel_run_async (parallel, calls, NULL, on_run_done, &data);
+  job_parallel_run_async (parallel, (JobCall **) calls->pdata, calls->len, NULL, on_run_done, &data);
   g_main_loop_run (data.loop);
 
   g_assert_no_error (data.error);
@@ -528,7 +528,7 @@ test_async_cancel (void)
   calls = make_calls (function, 100, "(ii)", 20);
   data.loop = g_main_loop_new (NULL, FALSE);
   job_parallel_set_batch_size (parallel, 1);
-  job_parallel_run_async (parallel, calls, cancellable, on_run_done, &data);
+  job_parallel_run_async (parallel, (JobCall **) calls->pdata, calls->len, cancellable, on_run_done, &data);
   g_timeout_add (100, cancel_later, cancellable);
   g_main_loop_run (data.loop);
 
@@ -647,7 +647,7 @@ test_pre_dispatch_invalid (void)
       g_autoptr(GError) error = NULL;
 
       job_parallel_set_pre_dispatch (parallel, good[i]);
-      results = job_parallel_run (parallel, calls, NULL, &error);
+      results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
       g_assert_no_error (error);
       g_assert_cmpint (g_variant_get_int64 (g_ptr_array_index (results, 2)), ==, 4);
     }
@@ -657,7 +657,7 @@ test_pre_dispatch_invalid (void)
       g_autoptr(GError) error = NULL;
 
       job_parallel_set_pre_dispatch (parallel, bad[i]);
-      results = job_parallel_run (parallel, calls, NULL, &error);
+      results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
       g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT);
     }
 }
@@ -679,7 +679,7 @@ test_main_thread_only (void)
   for (int i = 0; i < 200; i++)
     g_ptr_array_add (calls, job_call_new (i % 2 ? js_like : native, g_variant_new ("(i)", i)));
 
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < results->len; i++)
     g_assert_cmpint (g_variant_get_int32 (g_ptr_array_index (results, i)), ==, (int) i * 10);
@@ -712,7 +712,7 @@ test_config_scope (void)
 
   /* no config: n_jobs defaults to 1, in the caller */
   reset_state ();
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < state.stamps->len; i++)
     g_assert_true (g_array_index (state.stamps, Stamp, i).thread == state.main_thread);
@@ -723,7 +723,7 @@ test_config_scope (void)
   job_parallel_config_set_backend_name (outer, "threading");
   job_parallel_config_push (outer);
   reset_state ();
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   for (guint i = 0; i < state.stamps->len; i++)
     g_assert_true (g_array_index (state.stamps, Stamp, i).thread != state.main_thread);
@@ -742,7 +742,7 @@ test_config_scope (void)
   {
     g_autoptr(JobParallel) fresh = job_parallel_new (JOB_N_JOBS_DEFAULT);
 
-    results = job_parallel_run (fresh, calls, NULL, &error);
+    results = job_parallel_run (fresh, (JobCall **) calls->pdata, calls->len, NULL, &error);
   }
   g_assert_no_error (error);
   for (guint i = 0; i < state.stamps->len; i++)
@@ -768,7 +768,7 @@ test_unknown_backend (void)
   g_autoptr(GError) error = NULL;
 
   job_parallel_set_backend_name (parallel, "dask");
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_UNKNOWN_BACKEND);
   g_assert_nonnull (strstr (error->message, "dask"));
 }
@@ -782,7 +782,7 @@ test_null_call_is_critical (void)
       g_autoptr(JobParallel) parallel = job_parallel_new (2);
 
       g_ptr_array_add (calls, NULL);
-      job_parallel_run (parallel, calls, NULL, NULL);
+      job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, NULL);
       return;
     }
 
@@ -804,7 +804,7 @@ test_verbose_lines (void)
       reset_state ();
       calls = make_calls (function, 6, "(ii)", 1);
       job_parallel_set_verbose (parallel, 10);
-      results = job_parallel_run (parallel, calls, NULL, NULL);
+      results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, NULL);
       g_assert_nonnull (results);
       return;
     }

@@ -22,7 +22,7 @@ main (void)
 
   for (int i = 0; i < 100; i++)
     g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(i)", i)));
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   if (results == NULL)
     g_error ("%s", error->message);
   for (guint i = 0; i < results->len; i++)
