@@ -187,7 +187,7 @@ test_fixed_batch_size (void)
   job_parallel_set_backend_name (parallel, "test-recording");
   job_parallel_set_batch_size (parallel, 7);
 
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   assert_results (results, 50);
 
@@ -222,7 +222,7 @@ test_auto_batch_growth (void)
   job_parallel_set_backend_name (parallel, "test-recording");
   g_assert_cmpuint (job_parallel_get_batch_size (parallel), ==, 0);
 
-  results = job_parallel_run (parallel, calls, NULL, &error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_no_error (error);
   assert_results (results, 20000);
 
@@ -277,7 +277,7 @@ test_thread_shutdown_then_reuse (void)
 
   for (int round = 0; round < 3; round++)
     {
-      g_autoptr(GPtrArray) results = job_parallel_run (parallel, calls, NULL, &error);
+      g_autoptr(GPtrArray) results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
 
       g_assert_no_error (error);
       assert_results (results, 100);
