@@ -278,7 +278,7 @@ compute_and_store (JobMemorizedFunction  *self,
     g_print ("[Memory] Calling %s (%s)\n", job_function_get_name (self->function), key->hash);
 
   start = g_get_monotonic_time ();
-  value = job_function_invoke (self->function, g_variant_ref (args), cancellable, error);
+  value = job_function_invoke (self->function, args, cancellable, error);
   *duration = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   if (value == NULL)
     {
@@ -323,7 +323,7 @@ job_memorized_cached_call (JobMemorizedFunction  *self,
   if (key->entry_dir == NULL)
     {
       job_memory_warn_unwritable (self->memory, job_function_get_name (self->function), NULL);
-      return job_function_invoke (self->function, g_variant_ref (args), cancellable, error);
+      return job_function_invoke (self->function, args, cancellable, error);
     }
 
   job_memorized_ensure_version (self);

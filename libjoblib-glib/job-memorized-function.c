@@ -393,7 +393,7 @@ call_in_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   GError *error = NULL;
-  GVariant *value = job_function_invoke (source_object, g_variant_ref (task_data),
+  GVariant *value = job_function_invoke (source_object, task_data,
                                          cancellable, &error);
 
   if (value != NULL)

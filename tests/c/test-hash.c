@@ -235,8 +235,14 @@ test_job_array (void)
                                               g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
                                                                          values, n * sizeof (double), 1),
                                               5));
-  h_ints = job_hash_variant (g_variant_new ("(@(ssatay)i)", job_array_to_variant (as_ints), 5));
-  h_flat = job_hash_variant (g_variant_new ("(@(ssatay)i)", job_array_to_variant (as_flat), 5));
+  {
+    /* job_array_to_variant() returns a full, not floating, reference. */
+    g_autoptr(GVariant) ints = job_array_to_variant (as_ints);
+    g_autoptr(GVariant) flat_variant = job_array_to_variant (as_flat);
+
+    h_ints = job_hash_variant (g_variant_new ("(@(ssatay)i)", ints, 5));
+    h_flat = job_hash_variant (g_variant_new ("(@(ssatay)i)", flat_variant, 5));
+  }
 
   g_assert_cmpstr (h_array, ==, h_manual);
   g_assert_cmpstr (h_array, !=, h_ints);
