@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Per-task overhead of JobParallel on the thread backend: trivial native
+ * tasks (x + 1), n_jobs=2, auto batching, for N = 1 000, 10 000, 100 000.
+ *
+ *   parallel-overhead [REPETITIONS]
+ *
+ * Prints one JSON object per line:
+ *   {"impl": "joblib-glib", "mode": "dispatch"|"end-to-end", "n": N,
+ *    "us_per_task": median, "runs": [...]}
+ * "dispatch" times job_parallel_run over prebuilt calls; "end-to-end" also
+ * builds the N JobCalls and frees the calls and the results, as a caller
+ * of `Parallel(n_jobs=2)(delayed(f)(x) for x in range(N))` would pay. */
+#include <stdlib.h>
+
+#include <joblib-glib.h>
+
+static GVariant *
+add_one (GVariant      *args,
+         GCancellable  *cancellable,
+         gpointer       user_data,
+         GError       **error)
+{
+  gint32 x;
+
+  g_variant_get (args, "(i)", &x);
+  return g_variant_new_int32 (x + 1);
+}
+
+static GPtrArray *
+build_calls (JobFunction *function,
+             guint        n)
+{
+  GPtrArray *calls = g_ptr_array_new_full (n, (GDestroyNotify) job_call_unref);
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(i)", (gint32) i)));
+  return calls;
+}
+
+static void
+check_results (GPtrArray *results,
+               guint      n)
+{
+  if (results == NULL || results->len != n ||
+      g_variant_get_int32 (g_ptr_array_index (results, n - 1)) != (gint32) n)
+    g_error ("wrong results");
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+static void
+report (const char *mode,
+        guint       n,
+        double     *runs,
+        guint       n_runs)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+  g_autofree double *sorted = g_memdup2 (runs, n_runs * sizeof (double));
+  double median;
+
+  qsort (sorted, n_runs, sizeof (double), compare_doubles);
+  median = n_runs % 2 ? sorted[n_runs / 2]
+                      : (sorted[n_runs / 2 - 1] + sorted[n_runs / 2]) / 2;
+
+  g_string_append_printf (line,
+                          "{\"impl\": \"joblib-glib\", \"backend\": \"threading\", "
+                          "\"mode\": \"%s\", \"n\": %u, \"us_per_task\": %.4f, \"runs\": [",
+                          mode, n, median);
+  for (guint i = 0; i < n_runs; i++)
+    g_string_append_printf (line, "%s%.4f", i ? ", " : "", runs[i]);
+  g_string_append (line, "]}");
+  g_print ("%s\n", line->str);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const guint sizes[] = { 1000, 10000, 100000 };
+  guint repetitions = argc > 1 ? (guint) atoi (argv[1]) : 9;
+  g_autoptr(JobFunction) function = job_function_new ("add_one", add_one, NULL, NULL);
+  g_autoptr(JobParallel) parallel = NULL;
+  g_autoptr(JobBackend) backend = job_thread_backend_new ();
+
+  if (repetitions == 0)
+    repetitions = 1;
+
+  parallel = job_parallel_new (2);
+  job_parallel_set_backend (parallel, backend);  /* one warm pool, as joblib's */
+
+  /* warm up the pool and the allocator */
+  {
+    g_autoptr(GPtrArray) calls = build_calls (function, 10000);
+    g_autoptr(GPtrArray) results = job_parallel_run (parallel, (JobCall **) calls->pdata,
+                                                     calls->len, NULL, NULL);
+    check_results (results, 10000);
+  }
+
+  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      guint n = sizes[s];
+      g_autofree double *dispatch = g_new0 (double, repetitions);
+      g_autofree double *end_to_end = g_new0 (double, repetitions);
+
+      for (guint r = 0; r < repetitions; r++)
+        {
+          gint64 start, built, ran, freed;
+          GPtrArray *calls;
+          GPtrArray *results;
+
+          start = g_get_monotonic_time ();
+          calls = build_calls (function, n);
+          built = g_get_monotonic_time ();
+          results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len,
+                                      NULL, NULL);
+          ran = g_get_monotonic_time ();
+          check_results (results, n);
+          g_ptr_array_unref (results);
+          g_ptr_array_unref (calls);
+          freed = g_get_monotonic_time ();
+
+          dispatch[r] = (double) (ran - built) / n;
+          end_to_end[r] = (double) (freed - start) / n;
+        }
+
+      report ("dispatch", n, dispatch, repetitions);
+      report ("end-to-end", n, end_to_end, repetitions);
+    }
+
+  return EXIT_SUCCESS;
+}
