@@ -43,7 +43,7 @@ for n in sizes:
     e = get('joblib-glib', 'threading', 'end-to-end', n)
     t = get('joblib', 'threading', 'end-to-end', n)
     l = get('joblib', 'loky', 'end-to-end', n)
-    ratio = lambda x: '%.0f×' % (x / e) if x and e else 'n/a'
+    ratio = lambda x: ('%.1f×' if x / e < 10 else '%.0f×') % (x / e) if x and e else 'n/a'
     print('| %s | %.3f | %.3f | %.2f | %.2f | %s | %s |'
           % (f'{n:,}'.replace(',', ' '), d, e, t, l, ratio(t), ratio(l)))
 print()
