@@ -43,6 +43,7 @@ GVariant   *job_cache_store_read_output   (const char                  *path,
                                            GError                     **error);
 
 gboolean    job_cache_store_write_entry   (const char                  *function_dir,
+                                           const char                  *version,
                                            const char                  *hex,
                                            GVariant                    *output,
                                            const char                  *metadata_json,

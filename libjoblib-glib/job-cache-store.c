@@ -230,6 +230,7 @@ job_cache_store_remove_entry (const char  *entry_dir,
 
 gboolean
 job_cache_store_write_entry (const char                  *function_dir,
+                             const char                  *version,
                              const char                  *hex,
                              GVariant                    *output,
                              const char                  *metadata_json,
@@ -238,11 +239,15 @@ job_cache_store_write_entry (const char                  *function_dir,
 {
   g_autofree char *tmp = g_build_filename (function_dir, ".tmp-XXXXXX", NULL);
   g_autofree char *entry = g_build_filename (function_dir, hex, NULL);
+  g_autofree char *version_path = g_build_filename (function_dir, "version", NULL);
   g_autofree char *output_path = NULL;
   g_autofree char *metadata_path = NULL;
 
   if (g_mkdir_with_parents (function_dir, 0755) != 0)
     return set_errno_error (error, errno, _("Cannot create"), function_dir);
+  if (!g_file_test (version_path, G_FILE_TEST_EXISTS))
+    g_file_set_contents_full (version_path, version, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                              0644, NULL);
   if (g_mkdtemp_full (tmp, 0755) == NULL)
     return set_errno_error (error, errno, _("Cannot create"), tmp);
 
@@ -331,8 +336,12 @@ job_cache_store_check_version (const char *function_dir,
         if (job_cache_store_remove_entry (entries->pdata[i], NULL))
           cleared++;
     }
-  else if (g_mkdir_with_parents (function_dir, 0755) != 0)
-    return 0;
+  else
+    {
+      /* No version yet: the first stored entry writes it. Checking must
+       * not create folders (check_call_in_cache on an empty cache). */
+      return 0;
+    }
 
   /* Failing to record the version only means checking again next time. */
   g_file_set_contents_full (path, version, -1, G_FILE_SET_CONTENTS_CONSISTENT,

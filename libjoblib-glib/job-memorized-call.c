@@ -291,7 +291,9 @@ compute_and_store (JobMemorizedFunction  *self,
 
   metadata = build_metadata (self, args, key, *duration);
   job_memory_get_output_options (self->memory, &options);
-  *stored = job_cache_store_write_entry (self->function_dir, key_hex (key), value,
+  *stored = job_cache_store_write_entry (self->function_dir,
+                                         job_function_get_version (self->function),
+                                         key_hex (key), value,
                                          metadata, &options, &store_error);
   job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
 
