@@ -190,6 +190,14 @@ job_memorized_function_init (JobMemorizedFunction *self)
   g_mutex_init (&self->version_lock);
 }
 
+/* Keeps JobFunction:version equal to the wrapped function's, which is
+ * the one the cache checks. */
+static void
+sync_version (JobMemorizedFunction *self)
+{
+  job_function_set_version (JOB_FUNCTION (self), job_function_get_version (self->function));
+}
+
 JobMemorizedFunction *
 job_memorized_function_new (JobMemory          *memory,
                             JobFunction        *function,
@@ -211,6 +219,8 @@ job_memorized_function_new (JobMemory          *memory,
   self->positions = g_array_ref (positions);
   if (root != NULL)
     self->function_dir = job_cache_store_function_dir (root, job_function_get_name (function));
+  g_signal_connect_object (function, "notify::version", G_CALLBACK (sync_version),
+                           self, G_CONNECT_SWAPPED);
 
   return self;
 }

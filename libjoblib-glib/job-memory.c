@@ -210,8 +210,10 @@ job_memory_class_init (JobMemoryClass *klass)
    * JobMemory:compression:
    *
    * The codec that compresses stored results, by name (`zlib`, `zstd`,
-   * `lz4`…), or %NULL to store them uncompressed (the default, and the
-   * fastest to load).
+   * `lz4`…, see [enum@Joblib.Compression]), optionally with a level
+   * (`zstd:9`), or %NULL to store them uncompressed (the default, the
+   * fastest to load, and the only form that [property@Joblib.Memory:mmap]
+   * maps). An unknown name makes every store fail with a warning.
    */
   properties[PROP_COMPRESSION] =
     g_param_spec_string ("compression", NULL, NULL, NULL, flags);

@@ -258,6 +258,7 @@ test_version_change (Fixture       *f,
   g_clear_pointer (&version, g_free);
 
   job_function_set_version (f->function, "2");
+  g_assert_cmpstr (job_function_get_version (JOB_FUNCTION (f->cached)), ==, "2");
   g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING,
                          "*square*changed version*1*2*clearing its 2 cached results*");
   g_assert_cmpint (call_int (f->cached, 4), ==, 16);
