@@ -48,6 +48,7 @@ gboolean    job_cache_store_write_entry   (const char                  *function
                                            GVariant                    *output,
                                            const char                  *metadata_json,
                                            const JobCacheOutputOptions *options,
+                                           guint64                     *size,
                                            GError                     **error);
 gboolean    job_cache_store_entry_exists  (const char  *entry_dir);
 void        job_cache_store_touch         (const char  *entry_dir);
@@ -75,6 +76,8 @@ guint       job_cache_store_evict         (const char  *root,
                                            guint64      bytes_limit,
                                            guint        items_limit,
                                            double       age_limit,
+                                           guint64     *remaining_bytes,
+                                           guint       *remaining_items,
                                            GError     **error);
 
 G_END_DECLS

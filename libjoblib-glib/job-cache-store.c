@@ -235,6 +235,7 @@ job_cache_store_write_entry (const char                  *function_dir,
                              GVariant                    *output,
                              const char                  *metadata_json,
                              const JobCacheOutputOptions *options,
+                             guint64                     *size,
                              GError                     **error)
 {
   g_autofree char *tmp = g_build_filename (function_dir, ".tmp-XXXXXX", NULL);
@@ -261,6 +262,17 @@ job_cache_store_write_entry (const char                  *function_dir,
     {
       job_cache_store_remove_tree (tmp, NULL);
       return FALSE;
+    }
+
+  if (size != NULL)
+    {
+      GStatBuf st;
+
+      *size = 0;
+      if (g_stat (output_path, &st) == 0)
+        *size += st.st_size;
+      if (g_stat (metadata_path, &st) == 0)
+        *size += st.st_size;
     }
 
   if (g_rename (tmp, entry) != 0)
@@ -552,6 +564,8 @@ job_cache_store_evict (const char  *root,
                        guint64      bytes_limit,
                        guint        items_limit,
                        double       age_limit,
+                       guint64     *remaining_bytes,
+                       guint       *remaining_items,
                        GError     **error)
 {
   g_autoptr(GPtrArray) entries = job_cache_store_scan (root, NULL, FALSE);
@@ -578,11 +592,16 @@ job_cache_store_evict (const char  *root,
         break;
 
       if (!job_cache_store_remove_entry (job_cache_entry_get_path (entry), error))
-        return removed;
+        break;
       total -= job_cache_entry_get_size (entry);
       count--;
       removed++;
     }
+
+  if (remaining_bytes != NULL)
+    *remaining_bytes = total;
+  if (remaining_items != NULL)
+    *remaining_items = count;
 
   return removed;
 }

@@ -260,6 +260,7 @@ compute_and_store (JobMemorizedFunction  *self,
   g_autofree char *metadata = NULL;
   JobCacheOutputOptions options;
   GVariant *value;
+  guint64 size = 0;
   gint64 start;
   int lock_fd;
 
@@ -294,11 +295,11 @@ compute_and_store (JobMemorizedFunction  *self,
   *stored = job_cache_store_write_entry (self->function_dir,
                                          job_function_get_version (self->function),
                                          key_hex (key), value,
-                                         metadata, &options, &store_error);
+                                         metadata, &options, &size, &store_error);
   job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
 
   if (*stored)
-    job_memory_enforce_limits (self->memory);
+    job_memory_enforce_limits (self->memory, size);
   else
     job_memory_warn_unwritable (self->memory, job_function_get_name (self->function),
                                 store_error);

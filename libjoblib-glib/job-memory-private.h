@@ -17,7 +17,8 @@ guint       job_memory_get_generation       (JobMemory             *self);
 void        job_memory_warn_unwritable      (JobMemory             *self,
                                              const char            *function_name,
                                              const GError          *error);
-/* Applies the memory's limits, if any, after a write. */
-void        job_memory_enforce_limits       (JobMemory             *self);
+/* Applies the memory's limits, if any, after a write of @size bytes. */
+void        job_memory_enforce_limits       (JobMemory             *self,
+                                             guint64                size);
 
 G_END_DECLS

@@ -64,6 +64,13 @@ struct _JobMemory
   gboolean  mmap;
   guint     generation;     /* (atomic) */
   gint      warned;         /* (atomic) */
+
+  /* Estimate of the cache's totals (see job_memory_enforce_limits()). */
+  GMutex    limits_lock;
+  guint64   estimated_bytes;    /* guarded by limits_lock */
+  guint     estimated_items;    /* guarded by limits_lock */
+  gint64    last_scan;          /* guarded by limits_lock, monotonic µs */
+  guint     scanned_generation; /* guarded by limits_lock */
 };
 
 enum {
@@ -90,6 +97,7 @@ job_memory_finalize (GObject *object)
   g_clear_object (&self->location);
   g_free (self->root);
   g_free (self->compression);
+  g_mutex_clear (&self->limits_lock);
 
   G_OBJECT_CLASS (job_memory_parent_class)->finalize (object);
 }
@@ -269,6 +277,7 @@ job_memory_class_init (JobMemoryClass *klass)
 static void
 job_memory_init (JobMemory *self)
 {
+  g_mutex_init (&self->limits_lock);
 }
 
 /**
@@ -668,7 +677,7 @@ job_memory_reduce_size (JobMemory  *self,
 
   if (self->root != NULL)
     removed = job_cache_store_evict (self->root, bytes_limit, items_limit,
-                                     age_limit, &local_error);
+                                     age_limit, NULL, NULL, &local_error);
   if (n_removed != NULL)
     *n_removed = removed;
   if (local_error != NULL)
@@ -758,13 +767,50 @@ job_memory_warn_unwritable (JobMemory    *self,
                function_name, error != NULL ? error->message : _("no local path"));
 }
 
+/* Checking the limits means listing the whole cache (a few stats per
+ * entry: milliseconds for a thousand entries), too slow to do on every
+ * write. So a full pass evicts down to a tenth below the limits
+ * (LOW_WATER_DIVISOR) and records the totals; later writes add their
+ * size to that estimate and trigger the next pass only when it crosses a
+ * limit. A pass also runs every RESCAN_USEC, to count the writes of other
+ * processes, and often enough for the age limit. */
+#define LOW_WATER_DIVISOR 10
+#define RESCAN_USEC (30 * G_USEC_PER_SEC)
+
 void
-job_memory_enforce_limits (JobMemory *self)
+job_memory_enforce_limits (JobMemory *self,
+                           guint64    size)
 {
+  gint64 now = g_get_monotonic_time ();
+  gint64 rescan = RESCAN_USEC;
+  gboolean over;
+
   if (self->root == NULL ||
       (self->bytes_limit == 0 && self->items_limit == 0 && self->age_limit == 0))
     return;
 
-  job_cache_store_evict (self->root, self->bytes_limit, self->items_limit,
-                         self->age_limit, NULL);
+  if (self->age_limit > 0)
+    rescan = MIN (rescan, (gint64) (self->age_limit * G_USEC_PER_SEC / 4));
+
+  g_mutex_lock (&self->limits_lock);
+  self->estimated_bytes += size;
+  self->estimated_items++;
+  over = (self->bytes_limit > 0 && self->estimated_bytes > self->bytes_limit) ||
+         (self->items_limit > 0 && self->estimated_items > self->items_limit);
+  if (over || self->last_scan == 0 || now - self->last_scan >= rescan ||
+      self->scanned_generation != job_memory_get_generation (self))
+    {
+      /* Rounded so that small limits stay exact (and never become 0,
+       * which means no limit). */
+      guint64 bytes = over ? self->bytes_limit - self->bytes_limit / LOW_WATER_DIVISOR
+                           : self->bytes_limit;
+      guint items = over ? self->items_limit - self->items_limit / LOW_WATER_DIVISOR
+                         : self->items_limit;
+
+      job_cache_store_evict (self->root, bytes, items, self->age_limit,
+                             &self->estimated_bytes, &self->estimated_items, NULL);
+      self->last_scan = now;
+      self->scanned_generation = job_memory_get_generation (self);
+    }
+  g_mutex_unlock (&self->limits_lock);
 }

@@ -452,6 +452,23 @@ test_limits_on_write (Fixture       *f,
   entries = job_memory_list_entries (f->memory);
   g_assert_cmpuint (g_list_model_get_n_items (entries), ==, 2);
   assert_cached (f, "00011");
+
+  /* Bigger limits are kept with some slack: a pass evicts a tenth below
+   * the limit, so that not every write has to list the cache. */
+  job_memory_set_items_limit (f->memory, 20);
+  for (int i = 100; i < 160; i++)
+    {
+      g_autoptr(GListModel) now = NULL;
+
+      call_int (f->cached, i);
+      now = job_memory_list_entries (f->memory);
+      g_assert_cmpuint (g_list_model_get_n_items (now), <=, 20);
+    }
+  g_clear_object (&entries);
+  entries = job_memory_list_entries (f->memory);
+  g_assert_cmpuint (g_list_model_get_n_items (entries), >=, 18);
+  /* The most recent write always survives. */
+  g_assert_true (job_memorized_function_check_call_in_cache (f->cached, g_variant_new ("(i)", 159)));
 }
 
 static gboolean
