@@ -247,8 +247,9 @@ job_memory_class_init (JobMemoryClass *klass)
   /**
    * JobMemory:bytes-limit:
    *
-   * The most bytes the cache keeps on disk, checked after every write
-   * (least recently used entries go first); 0 for no limit.
+   * The most bytes the cache keeps on disk; 0 for no limit. Checked
+   * after every write: past it, the least recently used entries are
+   * removed down to a tenth below it.
    */
   properties[PROP_BYTES_LIMIT] =
     g_param_spec_uint64 ("bytes-limit", NULL, NULL, 0, G_MAXUINT64, 0, flags);
@@ -256,8 +257,9 @@ job_memory_class_init (JobMemoryClass *klass)
   /**
    * JobMemory:items-limit:
    *
-   * The most entries the cache keeps, checked after every write (least
-   * recently used entries go first); 0 for no limit.
+   * The most entries the cache keeps; 0 for no limit. Checked after
+   * every write: past it, the least recently used entries are removed
+   * down to a tenth below it.
    */
   properties[PROP_ITEMS_LIMIT] =
     g_param_spec_uint ("items-limit", NULL, NULL, 0, G_MAXUINT, 0, flags);
@@ -265,8 +267,9 @@ job_memory_class_init (JobMemoryClass *klass)
   /**
    * JobMemory:age-limit:
    *
-   * Entries not used for longer than this many seconds are removed after
-   * every write; 0 for no limit.
+   * Entries not used for longer than this many seconds are removed by
+   * the writes that follow (checked at least every quarter of the limit);
+   * 0 for no limit.
    */
   properties[PROP_AGE_LIMIT] =
     g_param_spec_double ("age-limit", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
