@@ -14,6 +14,10 @@ void     job_batch_set_stop_on_error     (JobBatch *self,
 void     job_batch_set_track_running     (JobBatch *self,
                                           gboolean  track_running);
 gboolean job_batch_get_started           (JobBatch *self);
+/* Moves the result out of the batch: the dispatcher keeps it without a
+ * reference round trip. */
+GVariant *job_batch_steal_result         (JobBatch *self,
+                                          guint     position);
 /* For backends that do not run job_batch_execute() in this process
  * (processes): what job_batch_execute() records itself. */
 void     job_batch_set_running           (JobBatch *self,

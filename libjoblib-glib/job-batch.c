@@ -432,3 +432,10 @@ job_batch_get_stop_on_error (JobBatch *self)
 {
   return self->stop_on_error;
 }
+
+GVariant *
+job_batch_steal_result (JobBatch *self,
+                        guint     position)
+{
+  return g_steal_pointer (&self->results[position]);
+}

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "job-call.h"
+#include "job-function-private.h"
 
 /**
  * JobCall:
@@ -133,6 +134,8 @@ job_call_invoke (JobCall       *self,
                  GError       **error)
 {
   g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return job_function_invoke (self->function, self->args, cancellable, error);
+  /* the call owns its checked argument tuple for its whole life */
+  return job_function_invoke_owned (self->function, self->args, cancellable, error);
 }

@@ -315,13 +315,13 @@ record_batch (JobParallelRun *run,
 
   for (guint i = 0; i < n_tasks; i++)
     {
-      GVariant *value = job_batch_get_result (batch, i);
+      GVariant *value = job_batch_steal_result (batch, i);
       const GError *error = job_batch_get_error (batch, i);
       g_autoptr(GError) missing = NULL;
 
       if (value != NULL)
         {
-          g_ptr_array_index (run->values, first + i) = g_variant_ref (value);
+          g_ptr_array_index (run->values, first + i) = value;
           run->n_completed++;
           if (emit)
             job_parallel_emit_result (run->parallel, first + i, value);
