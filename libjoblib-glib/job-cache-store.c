@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <glib/gstdio.h>
 #include <gio/gunixinputstream.h>
@@ -39,16 +40,31 @@ job_cache_store_function_dir (const char *root,
                               const char *function_name)
 {
   g_autofree char *folder = g_strdup (function_name);
+  gboolean changed = FALSE;
 
   /* Names become one path component: no separators, no dot files. */
   for (char *p = folder; *p; p++)
     if (!g_ascii_isalnum (*p) && *p != '_' && *p != '-' && *p != '.')
-      *p = '_';
+      {
+        *p = '_';
+        changed = TRUE;
+      }
   if (folder[0] == '.' || folder[0] == '\0')
     {
       char *prefixed = g_strconcat ("_", folder, NULL);
       g_free (folder);
       folder = prefixed;
+      changed = TRUE;
+    }
+
+  /* Two names that sanitize alike ("a/b" and "a_b") must not share their
+   * entries: a changed name gets a hash of the exact name. */
+  if (changed)
+    {
+      char *tagged = g_strdup_printf ("%s-%016" G_GINT64_MODIFIER "x", folder,
+                                      (guint64) XXH3_64bits (function_name, strlen (function_name)));
+      g_free (folder);
+      folder = tagged;
     }
 
   return g_build_filename (root, folder, NULL);

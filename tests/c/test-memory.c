@@ -879,6 +879,45 @@ test_non_tuple_args (void)
   g_test_trap_assert_stderr ("*CRITICAL*G_VARIANT_TYPE_TUPLE*");
 }
 
+static GVariant *
+cube (GVariant      *args,
+      GCancellable  *cancellable,
+      gpointer       user_data,
+      GError       **error)
+{
+  g_autoptr(GVariant) first = g_variant_get_child_value (args, 0);
+  gint32 x = g_variant_get_int32 (first);
+
+  return g_variant_new_int32 (x * x * x);
+}
+
+/* "a/b" and "a_b" sanitize to the same folder name: they must still keep
+ * their entries apart, or one function would return the other's results. */
+static void
+test_similar_names_kept_apart (Fixture       *f,
+                               gconstpointer  data)
+{
+  g_autoptr(JobFunction) slash = job_function_new ("model/fit", square, NULL, NULL);
+  g_autoptr(JobFunction) underscore = job_function_new ("model_fit", cube, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached_slash = job_memory_cache (f->memory, slash, NULL);
+  g_autoptr(JobMemorizedFunction) cached_underscore = job_memory_cache (f->memory, underscore, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) a = NULL;
+  g_autoptr(GVariant) b = NULL;
+  g_autoptr(GVariant) again = NULL;
+
+  a = job_memorized_function_call (cached_slash, g_variant_new ("(i)", 3), NULL, &error);
+  g_assert_no_error (error);
+  b = job_memorized_function_call (cached_underscore, g_variant_new ("(i)", 3), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (a), ==, 9);
+  g_assert_cmpint (g_variant_get_int32 (b), ==, 27);
+  g_assert_true (job_memorized_function_check_call_in_cache (cached_slash, g_variant_new ("(i)", 3)));
+  again = job_memorized_function_call (cached_slash, g_variant_new ("(i)", 3), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (again), ==, 9);
+}
+
 #define ADD(path, func, data) \
   g_test_add ("/joblib/memory/" path, Fixture, data, fixture_set_up, func, fixture_tear_down)
 
@@ -889,6 +928,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   ADD ("hit-miss", test_hit_miss, NULL);
+  ADD ("similar-names-kept-apart", test_similar_names_kept_apart, NULL);
   ADD ("ignore-by-name", test_ignore, "verbose");
   ADD ("ignore-by-position", test_ignore, "1");
   g_test_add_func ("/joblib/memory/ignore-unknown-name", test_ignore_unknown);
