@@ -424,6 +424,8 @@ job_array_get_typestr (JobArray *self)
  * @self: a #JobArray
  * @n_dims: (out) (optional): return location for the number of dimensions
  *
+ * Gets the shape.
+ *
  * Returns: (array length=n_dims) (transfer none): the shape
  */
 const gsize *
@@ -441,6 +443,8 @@ job_array_get_shape (JobArray *self,
  * job_array_get_n_dims:
  * @self: a #JobArray
  *
+ * Gets the number of dimensions, 0 for a scalar array.
+ *
  * Returns: the number of dimensions, 0 for a scalar array
  */
 guint
@@ -455,6 +459,8 @@ job_array_get_n_dims (JobArray *self)
  * job_array_get_n_elements:
  * @self: a #JobArray
  *
+ * Gets the number of elements, the product of the shape.
+ *
  * Returns: the number of elements, the product of the shape
  */
 gsize
@@ -468,6 +474,8 @@ job_array_get_n_elements (JobArray *self)
 /**
  * job_array_get_item_size:
  * @self: a #JobArray
+ *
+ * Gets the size of one element in bytes.
  *
  * Returns: the size of one element in bytes
  */

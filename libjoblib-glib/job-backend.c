@@ -87,6 +87,8 @@ job_backend_default_init (JobBackendInterface *iface)
  * job_backend_get_flags:
  * @self: a #JobBackend
  *
+ * Gets what the backend can do.
+ *
  * Returns: what the backend can do
  */
 JobBackendFlags
@@ -100,6 +102,8 @@ job_backend_get_flags (JobBackend *self)
 /**
  * job_backend_get_display_name:
  * @self: a #JobBackend
+ *
+ * Gets the name shown in verbose lines.
  *
  * Returns: (transfer none): the name shown in verbose lines
  */
@@ -115,6 +119,8 @@ job_backend_get_display_name (JobBackend *self)
  * job_backend_effective_n_jobs:
  * @self: a #JobBackend
  * @n_jobs: a positive number of jobs
+ *
+ * Computes how many workers @self would use for @n_jobs.
  *
  * Returns: the number of workers the backend will use for @n_jobs
  */

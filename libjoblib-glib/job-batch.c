@@ -87,6 +87,8 @@ job_batch_new (guint          first_index,
  * job_batch_ref:
  * @self: a #JobBatch
  *
+ * Takes a reference on @self. Thread-safe: the count is atomic.
+ *
  * Returns: (transfer full): @self
  */
 JobBatch *
@@ -129,6 +131,8 @@ job_batch_unref (JobBatch *self)
  * job_batch_get_first_index:
  * @self: a #JobBatch
  *
+ * Gets the input position of the batch's first task.
+ *
  * Returns: the input position of the batch's first task
  */
 guint
@@ -142,6 +146,8 @@ job_batch_get_first_index (JobBatch *self)
 /**
  * job_batch_get_n_tasks:
  * @self: a #JobBatch
+ *
+ * Gets the number of tasks in the batch.
  *
  * Returns: the number of tasks in the batch
  */
@@ -157,6 +163,8 @@ job_batch_get_n_tasks (JobBatch *self)
  * job_batch_get_call:
  * @self: a #JobBatch
  * @position: a position in the batch, below its number of tasks
+ *
+ * Gets the call at @position.
  *
  * Returns: (transfer none): the call at @position
  */
@@ -253,6 +261,8 @@ job_batch_set_error (JobBatch     *self,
  * @self: a #JobBatch
  * @position: a position in the batch
  *
+ * Gets the result recorded at @position.
+ *
  * Returns: (transfer none) (nullable): the result recorded at @position
  */
 GVariant *
@@ -269,6 +279,8 @@ job_batch_get_result (JobBatch *self,
  * job_batch_get_error:
  * @self: a #JobBatch
  * @position: a position in the batch
+ *
+ * Gets the error recorded at @position.
  *
  * Returns: (transfer none) (nullable): the error recorded at @position
  */
@@ -354,6 +366,8 @@ job_batch_execute (JobBatch *self)
 /**
  * job_batch_get_duration:
  * @self: a #JobBatch
+ *
+ * Gets how long the batch took to execute, in seconds.
  *
  * Returns: how long the batch took to execute, in seconds
  */

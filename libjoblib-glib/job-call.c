@@ -94,6 +94,8 @@ job_call_unref (JobCall *self)
  * job_call_get_function:
  * @self: a #JobCall
  *
+ * Gets the function.
+ *
  * Returns: (transfer none): the function
  */
 JobFunction *
@@ -107,6 +109,8 @@ job_call_get_function (JobCall *self)
 /**
  * job_call_get_args:
  * @self: a #JobCall
+ *
+ * Gets the arguments, a tuple.
  *
  * Returns: (transfer none): the arguments, a tuple
  */

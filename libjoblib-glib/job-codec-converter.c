@@ -128,6 +128,8 @@ job_codec_converter_init (JobCodecConverter *self)
  * job_codec_converter_get_mode:
  * @self: a #JobCodecConverter
  *
+ * Gets whether @self compresses or decompresses.
+ *
  * Returns: whether @self compresses or decompresses
  */
 JobConverterMode
@@ -143,6 +145,8 @@ job_codec_converter_get_mode (JobCodecConverter *self)
 /**
  * job_codec_converter_get_level:
  * @self: a #JobCodecConverter
+ *
+ * Gets the compression level given at construction.
  *
  * Returns: the level as given at construction, possibly
  *   %JOB_COMPRESSION_DEFAULT_LEVEL

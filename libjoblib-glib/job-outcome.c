@@ -27,6 +27,8 @@ G_DEFINE_BOXED_TYPE (JobOutcome, job_outcome, job_outcome_ref, job_outcome_unref
  * @index: the task's position in the input
  * @value: the task's result (a floating reference is sunk)
  *
+ * Creates the outcome of a task that succeeded with @value.
+ *
  * Returns: (transfer full): a successful outcome
  */
 JobOutcome *
@@ -50,6 +52,8 @@ job_outcome_new_value (guint     index,
  * @index: the task's position in the input
  * @error: the task's error (copied)
  *
+ * Creates the outcome of a task that failed with @error.
+ *
  * Returns: (transfer full): a failed outcome
  */
 JobOutcome *
@@ -71,6 +75,8 @@ job_outcome_new_error (guint         index,
 /**
  * job_outcome_ref:
  * @self: a #JobOutcome
+ *
+ * Takes a reference on @self. Thread-safe: the count is atomic.
  *
  * Returns: (transfer full): @self
  */
@@ -106,6 +112,8 @@ job_outcome_unref (JobOutcome *self)
  * job_outcome_get_index:
  * @self: a #JobOutcome
  *
+ * Gets the task's position in the input.
+ *
  * Returns: the task's position in the input
  */
 guint
@@ -119,6 +127,8 @@ job_outcome_get_index (JobOutcome *self)
 /**
  * job_outcome_is_success:
  * @self: a #JobOutcome
+ *
+ * Tells whether the task succeeded.
  *
  * Returns: %TRUE if the task returned a value
  */
@@ -134,6 +144,8 @@ job_outcome_is_success (JobOutcome *self)
  * job_outcome_get_value:
  * @self: a #JobOutcome
  *
+ * Gets the value, or %NULL if the task failed.
+ *
  * Returns: (transfer none) (nullable): the value, or %NULL if the task failed
  */
 GVariant *
@@ -147,6 +159,8 @@ job_outcome_get_value (JobOutcome *self)
 /**
  * job_outcome_get_error:
  * @self: a #JobOutcome
+ *
+ * Gets the error of a failed task.
  *
  * Returns: (transfer none) (nullable): the error, or %NULL if the task
  *   succeeded

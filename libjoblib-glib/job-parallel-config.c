@@ -325,6 +325,8 @@ job_parallel_config_get_current (void)
  * job_parallel_config_get_backend_name:
  * @self: a #JobParallelConfig
  *
+ * Gets the backend name.
+ *
  * Returns: (transfer none) (nullable): the backend name
  */
 const char *
@@ -360,6 +362,8 @@ job_parallel_config_set_backend_name (JobParallelConfig *self,
  * job_parallel_config_get_backend:
  * @self: a #JobParallelConfig
  *
+ * Gets the backend instance.
+ *
  * Returns: (transfer none) (nullable): the backend instance
  */
 JobBackend *
@@ -391,6 +395,8 @@ job_parallel_config_set_backend (JobParallelConfig *self,
 /**
  * job_parallel_config_get_n_jobs:
  * @self: a #JobParallelConfig
+ *
+ * Gets the number of jobs, or %JOB_N_JOBS_DEFAULT if unset.
  *
  * Returns: the number of jobs, or %JOB_N_JOBS_DEFAULT if unset
  */
@@ -426,6 +432,8 @@ job_parallel_config_set_n_jobs (JobParallelConfig *self,
  * job_parallel_config_get_verbose:
  * @self: a #JobParallelConfig
  *
+ * Gets the verbosity, or -1 if unset.
+ *
  * Returns: the verbosity, or -1 if unset
  */
 int
@@ -460,6 +468,8 @@ job_parallel_config_set_verbose (JobParallelConfig *self,
 /**
  * job_parallel_config_get_inner_max_num_threads:
  * @self: a #JobParallelConfig
+ *
+ * Gets the thread limit for native pools in workers.
  *
  * Returns: the thread limit for native pools in workers, or 0 for the
  *   default

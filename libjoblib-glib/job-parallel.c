@@ -359,6 +359,8 @@ job_parallel_new (int n_jobs)
  * job_parallel_get_n_jobs:
  * @self: a #JobParallel
  *
+ * Gets the requested number of jobs, as set.
+ *
  * Returns: the requested number of jobs, as set
  */
 int
@@ -394,6 +396,8 @@ job_parallel_set_n_jobs (JobParallel *self,
  * job_parallel_get_backend:
  * @self: a #JobParallel
  *
+ * Gets the backend instance, if one was set.
+ *
  * Returns: (transfer none) (nullable): the backend instance, if one was set
  */
 JobBackend *
@@ -425,6 +429,8 @@ job_parallel_set_backend (JobParallel *self,
 /**
  * job_parallel_get_backend_name:
  * @self: a #JobParallel
+ *
+ * Gets the backend name, if one was set.
  *
  * Returns: (transfer none) (nullable): the backend name, if one was set
  */
@@ -461,6 +467,8 @@ job_parallel_set_backend_name (JobParallel *self,
 /**
  * job_parallel_get_pre_dispatch:
  * @self: a #JobParallel
+ *
+ * Gets the pre-dispatch expression.
  *
  * Returns: (transfer none): the pre-dispatch expression
  */
@@ -500,6 +508,8 @@ job_parallel_set_pre_dispatch (JobParallel *self,
  * job_parallel_get_batch_size:
  * @self: a #JobParallel
  *
+ * Gets the fixed batch size, or 0 for auto.
+ *
  * Returns: the fixed batch size, or 0 for auto
  */
 guint
@@ -533,6 +543,8 @@ job_parallel_set_batch_size (JobParallel *self,
 /**
  * job_parallel_get_timeout:
  * @self: a #JobParallel
+ *
+ * Gets the per-task timeout in seconds, 0 for none.
  *
  * Returns: the per-task timeout in seconds, 0 for none
  */
@@ -568,6 +580,8 @@ job_parallel_set_timeout (JobParallel *self,
 /**
  * job_parallel_get_verbose:
  * @self: a #JobParallel
+ *
+ * Gets the verbosity, -1 if unset.
  *
  * Returns: the verbosity, -1 if unset
  */

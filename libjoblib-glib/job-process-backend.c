@@ -343,6 +343,8 @@ job_process_backend_new (void)
  * job_process_backend_get_max_nbytes:
  * @self: a #JobProcessBackend
  *
+ * Gets the size above which arguments go through shared memory.
+ *
  * Returns: the size above which arguments go through shared memory
  */
 guint64
@@ -377,6 +379,8 @@ job_process_backend_set_max_nbytes (JobProcessBackend *self,
 /**
  * job_process_backend_get_idle_timeout:
  * @self: a #JobProcessBackend
+ *
+ * Gets the seconds after which idle workers leave.
  *
  * Returns: the seconds after which idle workers leave
  */
@@ -415,6 +419,8 @@ job_process_backend_set_idle_timeout (JobProcessBackend *self,
  * job_process_backend_get_inner_max_num_threads:
  * @self: a #JobProcessBackend
  *
+ * Gets the thread count imposed on native pools in workers.
+ *
  * Returns: the imposed thread count of native pools in workers, or 0
  */
 int
@@ -449,6 +455,8 @@ job_process_backend_set_inner_max_num_threads (JobProcessBackend *self,
 /**
  * job_process_backend_get_temp_folder:
  * @self: a #JobProcessBackend
+ *
+ * Gets the folder of the shared-memory files.
  *
  * Returns: (nullable): the folder of shared-memory files, or %NULL for
  *   the default

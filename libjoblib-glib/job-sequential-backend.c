@@ -88,6 +88,8 @@ job_sequential_backend_init (JobSequentialBackend *self)
 /**
  * job_sequential_backend_new:
  *
+ * Creates a backend that runs every task in the calling thread, one after the other.
+ *
  * Returns: (transfer full): a new sequential backend
  */
 JobBackend *

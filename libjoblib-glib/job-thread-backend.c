@@ -197,6 +197,8 @@ job_thread_backend_init (JobThreadBackend *self)
 /**
  * job_thread_backend_new:
  *
+ * Creates a backend that runs tasks on its own pool of threads.
+ *
  * Returns: (transfer full): a new thread backend; its threads start with
  *   the first batch
  */
@@ -209,6 +211,8 @@ job_thread_backend_new (void)
 /**
  * job_thread_backend_get_max_threads:
  * @self: a #JobThreadBackend
+ *
+ * Gets the largest number of threads the pool may run now.
  *
  * Returns: the largest number of threads the pool may run now, 0 before
  *   the first run
