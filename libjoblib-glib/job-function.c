@@ -208,7 +208,11 @@ job_function_class_init (JobFunctionClass *klass)
    * [method@Joblib.Function.get_owner_context] (the thread-default main
    * context when the function was created). [class@Joblib.Parallel] runs
    * such functions there, never on a worker thread. Set it for closures of
-   * GJS, which refuses calls from other threads.
+   * GJS, which refuses calls from other threads. On a backend that runs
+   * calls in other processes (%JOB_BACKEND_FLAGS_NEEDS_REFERENCE), a
+   * function with a [method@Joblib.Function.get_reference] runs there
+   * instead, never here: a GJS function with a `"gjs"` reference runs in
+   * parallel in GJS workers.
    */
   properties[PROP_MAIN_THREAD_ONLY] =
     g_param_spec_boolean ("main-thread-only", NULL, NULL,

@@ -473,6 +473,26 @@ submit_to_owner (JobParallelRun *run,
   g_source_attach (idle, target);
 }
 
+/* Main-thread-only functions (JS closures) run on their owner context,
+ * unless the backend runs every call of the batch in other processes
+ * through the functions' references (GJS workers): the closure is then
+ * never called here, and the run is really parallel. */
+static gboolean
+runs_on_owner (JobParallelRun *run,
+               JobBatch       *batch)
+{
+  guint n_tasks = job_batch_get_n_tasks (batch);
+
+  if (!job_batch_get_main_thread_only (batch))
+    return FALSE;
+  if ((job_backend_get_flags (run->options.backend) & JOB_BACKEND_FLAGS_NEEDS_REFERENCE) == 0)
+    return TRUE;
+  for (guint i = 0; i < n_tasks; i++)
+    if (job_function_get_reference (job_call_get_function (job_batch_get_call (batch, i))) == NULL)
+      return TRUE;
+  return FALSE;
+}
+
 static void
 submit (JobParallelRun *run,
         JobCall       **calls,
@@ -494,7 +514,7 @@ submit (JobParallelRun *run,
   flight->run = job_parallel_run_ref (run);
   flight->batch = batch;
 
-  if (job_batch_get_main_thread_only (batch))
+  if (runs_on_owner (run, batch))
     submit_to_owner (run, batch, flight);
   else
     job_backend_run_batch_async (run->options.backend, batch, run->tasks_cancellable,

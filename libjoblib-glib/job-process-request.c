@@ -60,6 +60,25 @@ job_worker_command_dup (const char  *kind,
       return g_strdupv ((char **) python_argv);
     }
 
+  if (g_strcmp0 (kind, "gjs") == 0)
+    {
+      /* bindings/gjs/worker.js; JOB_GJS_WORKER_PATH: uninstalled builds.
+       * setpriv: the worker dies with us, as the native one does (prctl);
+       * sh moves the protocol to fds 4 and 5 and points stdout at stderr,
+       * which JS cannot do itself; the worker speaks our version. */
+      const char *path = g_getenv ("JOB_GJS_WORKER_PATH");
+      g_autofree char *script =
+        g_strdup_printf ("exec 4<&0 5>&1 </dev/null >&2; JOB_GJS_WORKER_FDS=4,5 "
+                         "JOB_WORKER_PROTOCOL=%d exec gjs -m \"$0\"",
+                         JOB_WORKER_PROTOCOL_VERSION);
+      const char * const gjs_argv[] = {
+        "setpriv", "--pdeathsig", "KILL", "/bin/sh", "-c", script,
+        path != NULL && path[0] != '\0' ? path : JOB_GJS_WORKER, NULL
+      };
+
+      return g_strdupv ((char **) gjs_argv);
+    }
+
   g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
                _("No worker program is known for “%s” function references"),
                kind);

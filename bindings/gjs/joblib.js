@@ -2,86 +2,53 @@
 //
 // Promise-based helpers over the Joblib-1.0 GIR for GJS:
 //
-//   import {map, run} from './joblib.js';
+//   import {map, run, gjsFunction, dump, load, cache} from './joblib.js';
 //   const squares = await map(x => x * x, [1, 2, 3], {nJobs: 2});
+//   const f = await gjsFunction('/path/to/tasks.js', 'fit');   // exported
+//   const fits = await map(f, inputs, {nJobs: 2, backend: 'processes'});
 //
 // JS closures cannot be called from worker threads, so functions made here
 // are main-thread-only: they run on the main context, one batch per main
 // loop iteration, and the window stays responsive. Real parallelism for JS
-// comes from process workers.
+// comes from process workers: gjsFunction() names an exported function of
+// a module file, which GJS worker processes (worker.js) import and run.
+//
+// Values: numbers, strings, booleans, null, arrays, plain objects and typed
+// arrays (Float64Array, Int32Array, Uint8Array… as JobArray) convert to
+// GLib.Variant and back (values.js).
 
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';
 
+import {fromVariant, toVariant} from './values.js';
+
+export {fromVariant, toVariant, typedArrayToVariant, typedArrayFromVariant,
+    isArrayVariant} from './values.js';
+
 Gio._promisify(Joblib.Parallel.prototype, 'run_async', 'run_finish');
 Gio._promisify(Joblib.Parallel.prototype, 'run_outcomes_async', 'run_outcomes_finish');
+Gio._promisify(Joblib.MemorizedFunction.prototype, 'call_async', 'call_finish');
+Gio._promisify(Joblib, 'dump_async', 'dump_finish');
+Gio._promisify(Joblib, 'load_async', 'load_finish');
 
-/** Converts a JS value to a GLib.Variant (numbers, strings, booleans,
- *  null, arrays, plain objects, and GLib.Variant as is). */
-export function toVariant(value) {
-    if (value instanceof GLib.Variant)
-        return value;
-    if (value === null || value === undefined)
-        return new GLib.Variant('mv', null);
-    switch (typeof value) {
-    case 'boolean':
-        return new GLib.Variant('b', value);
-    case 'number':
-        return Number.isSafeInteger(value)
-            ? new GLib.Variant('x', value) : new GLib.Variant('d', value);
-    case 'bigint':
-        return new GLib.Variant('x', Number(value));
-    case 'string':
-        return new GLib.Variant('s', value);
-    default:
-        break;
-    }
-    if (value instanceof Uint8Array)
-        return new GLib.Variant('ay', value);
-    if (Array.isArray(value))
-        return new GLib.Variant('av', value.map(toVariant));
-    if (typeof value === 'object') {
-        const dict = {};
-        for (const [k, v] of Object.entries(value))
-            dict[k] = toVariant(v);
-        return new GLib.Variant('a{sv}', dict);
-    }
-    throw new TypeError(`cannot convert ${typeof value} to a GLib.Variant`);
+/** The argument tuple of a call: one `v` per argument. */
+export function argsVariant(args) {
+    return new GLib.Variant('(' + 'v'.repeat(args.length) + ')', args.map(a => toVariant(a)));
 }
 
-/** Converts a GLib.Variant back to a JS value. */
-export function fromVariant(variant) {
-    const type = variant.get_type_string();
-    if (type === 'mv') {
-        const inner = variant.get_maybe();
-        return inner === null ? null : fromVariant(inner);
-    }
-    if (type === 'v')
-        return fromVariant(variant.get_variant());
-    if (type === 'av')
-        return variant.deepUnpack().map(fromVariant);
-    if (type === 'a{sv}') {
-        const out = {};
-        for (const [k, v] of Object.entries(variant.deepUnpack()))
-            out[k] = fromVariant(v);
-        return out;
-    }
-    if (type === 'x' || type === 't')
-        return Number(variant.deepUnpack());
-    return variant.recursiveUnpack();
+function argsOf(variant) {
+    const values = [];
+    for (let i = 0; i < variant.n_children(); i++)
+        values.push(fromVariant(variant.get_child_value(i)));
+    return values;
 }
 
 /** Wraps a JS function as a main-thread-only Joblib.Function whose
  *  arguments and result go through toVariant/fromVariant. A thrown error
  *  reaches the run as a GLib.Error with the error's name and message. */
 export function jsFunction(fn, name = fn.name || 'anonymous') {
-    const func = Joblib.Function.new(name, args => {
-        const values = [];
-        for (let i = 0; i < args.n_children(); i++)
-            values.push(fromVariant(args.get_child_value(i)));
-        return toVariant(fn(...values));
-    });
+    const func = Joblib.Function.new(name, args => toVariant(fn(...argsOf(args))));
     func.set_main_thread_only(true);
     return func;
 }
@@ -96,9 +63,23 @@ function makeParallel({nJobs = 2, backend = 'threading', verbose = 0, timeout = 
     return parallel;
 }
 
-/** Runs Joblib.Call objects; resolves to their GLib.Variant results. */
-export function run(calls, options = {}, cancellable = null) {
-    return makeParallel(options).run_async(calls, cancellable);
+/** Runs Joblib.Call objects; resolves to their GLib.Variant results.
+ *  options: nJobs, backend ("threading", "processes", "sequential"),
+ *  verbose, timeout, batchSize, and callbacks on the main context:
+ *  onProgress(done, total) from the `progress` signal, onResult(index,
+ *  GLib.Variant) from the `result` signal as tasks complete. */
+export async function run(calls, options = {}, cancellable = null) {
+    const parallel = makeParallel(options);
+    const ids = [];
+    if (options.onProgress)
+        ids.push(parallel.connect('progress', (_p, done, total) => options.onProgress(done, total)));
+    if (options.onResult)
+        ids.push(parallel.connect('result', (_p, index, value) => options.onResult(index, value)));
+    try {
+        return await parallel.run_async(calls, cancellable);
+    } finally {
+        ids.forEach(id => parallel.disconnect(id));
+    }
 }
 
 /** Calls fn on each input (an array of argument arrays, or of single
@@ -108,9 +89,83 @@ export async function map(fn, inputs, options = {}, cancellable = null) {
     const func = fn instanceof Joblib.Function ? fn : jsFunction(fn);
     const calls = inputs.map(input => {
         const args = Array.isArray(input) ? input : [input];
-        return Joblib.Call.new(func, new GLib.Variant('(' + 'v'.repeat(args.length) + ')',
-            args.map(a => toVariant(a))));
+        return Joblib.Call.new(func, argsVariant(args));
     });
     const results = await run(calls, options, cancellable);
     return results.map(fromVariant);
+}
+
+/** The path of a module: a file:// URI or a path (relative to the current
+ *  folder) made absolute, as workers in other folders need it. */
+function modulePathOf(module) {
+    if (typeof module !== 'string' || module === '')
+        throw new TypeError('gjsFunction: the module must be a path or a file:// URI');
+    if (module.startsWith('file://'))
+        return GLib.filename_from_uri(module)[0];
+    return GLib.canonicalize_filename(module, null);
+}
+
+/** Makes a Joblib.Function from a function exported by a JS module file,
+ *  with a "gjs" reference ({file, export}): on the "processes" backend it
+ *  runs really in parallel, in GJS worker processes that import the
+ *  module; on other backends it runs here, main-thread-only. Its arguments
+ *  and result convert as in map(). Resolves once the module is imported;
+ *  rejects with a TypeError when it exports no such function.
+ *  @param {string} module the module's path or file:// URI
+ *  @param {string} exportName the name of the exported function
+ *  @param {object} [options] {name: the function's name, version} */
+export async function gjsFunction(module, exportName, {name = exportName, version = null} = {}) {
+    const file = modulePathOf(module);
+    if (typeof exportName !== 'string' || exportName === '')
+        throw new TypeError('gjsFunction: the export name must be a non-empty string');
+    const loaded = await import(GLib.filename_to_uri(file, null));
+    const fn = loaded[exportName];
+    if (typeof fn !== 'function')
+        throw new TypeError(`gjsFunction: ${file} exports no function “${exportName}”`);
+    // Async exports are awaited by the worker; here only synchronous
+    // results can be returned from the main-thread call.
+    const func = jsFunction(fn, name);
+    if (version !== null)
+        func.set_version(version);
+    func.set_reference(new GLib.Variant('(sa{sv})', ['gjs', {
+        file: new GLib.Variant('s', file),
+        export: new GLib.Variant('s', exportName),
+    }]));
+    return func;
+}
+
+/** Saves a JS value (typed arrays included) or a GLib.Variant with
+ *  Joblib.dump_async. compression: a Joblib.Compression, or AUTO (from the
+ *  file's extension). Resolves to true. */
+export async function dump(value, path, {compression = Joblib.Compression.AUTO, level = -1} = {},
+    cancellable = null) {
+    const file = path instanceof Gio.File ? path : Gio.File.new_for_path(path);
+    return await Joblib.dump_async(toVariant(value), file, compression, level, cancellable);
+}
+
+/** Loads a file written by dump (or by any joblib-glib language) with
+ *  Joblib.load_async; resolves to the JS value, or to the GLib.Variant
+ *  with {raw: true}. mmap: map an uncompressed file instead of reading
+ *  it (arrays are then views of the mapping). */
+export async function load(path, {mmap = false, maxSize = 0, raw = false} = {},
+    cancellable = null) {
+    const file = path instanceof Gio.File ? path : Gio.File.new_for_path(path);
+    const variant = await Joblib.load_async(file,
+        mmap ? Joblib.LoadFlags.MMAP : Joblib.LoadFlags.NONE, maxSize, cancellable);
+    return raw ? variant : fromVariant(variant);
+}
+
+/** Wraps fn (a JS function or a Joblib.Function) in memory's disk cache:
+ *  returns an async function that resolves to the (cached) result, with
+ *  the Joblib.MemorizedFunction as its `memorized` property.
+ *  @param {Joblib.Memory} memory the cache
+ *  @param {Function|Joblib.Function} fn what to cache
+ *  @param {object} [options] {ignore: argument names or positions} */
+export function cache(memory, fn, {ignore = null} = {}) {
+    const func = fn instanceof Joblib.Function ? fn : jsFunction(fn);
+    const memorized = memory.cache(func, ignore);
+    const call = async (...args) =>
+        fromVariant(await memorized.call_async(argsVariant(args), null));
+    call.memorized = memorized;
+    return call;
 }

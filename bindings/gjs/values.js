@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// JS values ⇄ GLib.Variant, shared by the promise helpers (joblib.js) and
+// the GJS worker (worker.js). It needs only GLib, so the worker starts
+// without loading the Joblib typelib.
+//
+// Typed arrays travel as the variant form of a JobArray,
+// ("joblib.array", typestr, shape, data) of type (ssatay): the form that
+// Joblib.Array.new_from_variant, job_dump and the C and Python sides use.
+
+import GLib from 'gi://GLib';
+
+const ARRAY_TAG = 'joblib.array';
+const ARRAY_TYPE = '(ssatay)';
+
+// numpy typestr kind + item size → typed array class. This machine is
+// little-endian, so "<" (and "|" for bytes) is the native order.
+const TYPED_ARRAYS = [
+    ['f8', Float64Array], ['f4', Float32Array],
+    ['i4', Int32Array], ['u4', Uint32Array],
+    ['i2', Int16Array], ['u2', Uint16Array],
+    ['i1', Int8Array], ['u1', Uint8Array],
+    ['i8', BigInt64Array], ['u8', BigUint64Array],
+];
+
+function typestrOf(typed) {
+    for (const [code, klass] of TYPED_ARRAYS) {
+        if (typed instanceof klass)
+            return (klass.BYTES_PER_ELEMENT === 1 ? '|' : '<') + code;
+    }
+    return null;
+}
+
+function classOf(typestr) {
+    if (typestr.length < 3 || !'<|='.includes(typestr[0]))
+        return null;
+    const entry = TYPED_ARRAYS.find(([code]) => code === typestr.slice(1));
+    return entry ? entry[1] : null;
+}
+
+/** The shape of a typed array: its `shape` property when it has one
+ *  whose product is its length, else [length]. */
+function shapeOf(typed) {
+    const shape = typed.shape;
+    if (Array.isArray(shape) && shape.reduce((a, b) => a * b, 1) === typed.length)
+        return shape;
+    return [typed.length];
+}
+
+/** Wraps a typed array (Float64Array, Int32Array, Uint8Array…) as the
+ *  variant form of a JobArray; an optional `shape` property (an array of
+ *  sizes whose product is the length) gives it n dimensions. */
+export function typedArrayToVariant(typed) {
+    const typestr = typestrOf(typed);
+    if (typestr === null)
+        throw new TypeError(`${typed.constructor.name} has no JobArray element type`);
+    const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
+    return new GLib.Variant(ARRAY_TYPE, [ARRAY_TAG, typestr, shapeOf(typed), bytes]);
+}
+
+/** Whether a variant is the variant form of a JobArray. */
+export function isArrayVariant(variant) {
+    return variant.get_type_string() === ARRAY_TYPE &&
+        variant.get_child_value(0).get_string()[0] === ARRAY_TAG;
+}
+
+/** Makes a typed array from the variant form of a JobArray. Arrays of more
+ *  than one dimension get a non-enumerable `shape` property. Element types
+ *  without a typed array (big-endian, complex…) give a plain object
+ *  {typestr, shape, bytes}. */
+export function typedArrayFromVariant(variant) {
+    const typestr = variant.get_child_value(1).get_string()[0];
+    const shape = variant.get_child_value(2).deepUnpack().map(Number);
+    const bytes = variant.get_child_value(3).get_data_as_bytes().toArray();
+    const klass = classOf(typestr);
+    if (klass === null)
+        return {typestr, shape, bytes};
+    if (bytes.byteLength % klass.BYTES_PER_ELEMENT !== 0)
+        throw new TypeError(`${bytes.byteLength} bytes are not whole ${typestr} items`);
+    // A view when aligned, else one copy.
+    const source = bytes.byteOffset % klass.BYTES_PER_ELEMENT === 0 ? bytes : bytes.slice();
+    const typed = new klass(source.buffer, source.byteOffset,
+        source.byteLength / klass.BYTES_PER_ELEMENT);
+    if (shape.length !== 1)
+        Object.defineProperty(typed, 'shape', {value: shape, enumerable: false});
+    return typed;
+}
+
+/** Converts a JS value to a GLib.Variant: numbers (`x` when a safe
+ *  integer, else `d`), strings, booleans, null, arrays (`av`), plain
+ *  objects (`a{sv}`), typed arrays (JobArray form), GLib.Bytes (`ay`), and
+ *  GLib.Variant as is. */
+export function toVariant(value) {
+    if (value instanceof GLib.Variant)
+        return value;
+    if (value === null || value === undefined)
+        return new GLib.Variant('mv', null);
+    switch (typeof value) {
+    case 'boolean':
+        return new GLib.Variant('b', value);
+    case 'number':
+        return Number.isSafeInteger(value)
+            ? new GLib.Variant('x', value) : new GLib.Variant('d', value);
+    case 'bigint':
+        return new GLib.Variant('x', Number(value));
+    case 'string':
+        return new GLib.Variant('s', value);
+    default:
+        break;
+    }
+    if (ArrayBuffer.isView(value))
+        return typedArrayToVariant(value);
+    if (value instanceof GLib.Bytes)
+        return new GLib.Variant('ay', value.toArray());
+    if (Array.isArray(value))
+        return new GLib.Variant('av', value.map(toVariant));
+    const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+    if (proto === Object.prototype || proto === null) {
+        const dict = {};
+        for (const [k, v] of Object.entries(value))
+            dict[k] = toVariant(v);
+        return new GLib.Variant('a{sv}', dict);
+    }
+    throw new TypeError(`cannot convert ${value?.constructor?.name ?? typeof value} to a GLib.Variant`);
+}
+
+/** Converts a GLib.Variant back to a JS value (JobArray forms become
+ *  typed arrays). */
+export function fromVariant(variant) {
+    const type = variant.get_type_string();
+    if (type === 'mv') {
+        const inner = variant.get_maybe();
+        return inner === null ? null : fromVariant(inner);
+    }
+    if (type === 'v')
+        return fromVariant(variant.get_variant());
+    if (type === ARRAY_TYPE && isArrayVariant(variant))
+        return typedArrayFromVariant(variant);
+    if (type === 'av')
+        return variant.deepUnpack().map(fromVariant);
+    if (type === 'a{sv}') {
+        const out = {};
+        for (const [k, v] of Object.entries(variant.deepUnpack()))
+            out[k] = fromVariant(v);
+        return out;
+    }
+    if (type === 'x' || type === 't')
+        return Number(variant.deepUnpack());
+    if (type.startsWith('(')) {
+        const out = [];
+        for (let i = 0; i < variant.n_children(); i++)
+            out.push(fromVariant(variant.get_child_value(i)));
+        return out;
+    }
+    return variant.recursiveUnpack();
+}

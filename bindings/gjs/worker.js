@@ -1,0 +1,419 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// The GJS worker of JobProcessBackend: `gjs -m worker.js`.
+//
+// It speaks the worker protocol (docs/worker-protocol.md) and runs "gjs"
+// function references: {file: a JS module's path, export: the name of a
+// function it exports}. The module is loaded once with import(); the
+// function gets the task's arguments as JS values (values.js) and returns
+// a JS value or a promise of one. A thrown error goes back as a GError of
+// GJS's own JS error domain, so that a GJS parent sees the same error
+// class, with the error's name, message and stack in its message.
+//
+// The protocol's descriptors come from JOB_GJS_WORKER_FDS ("in,out");
+// without it, standard input and output. The library's default command
+// starts this module through /bin/sh so that the protocol is on private
+// descriptors and what tasks print goes to stderr. JOB_WORKER_STATUS_FD
+// names the status page (a memfd) that the parent reads if we die.
+
+import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
+import System from 'system';
+
+import {fromVariant, toVariant} from './values.js';
+
+// The parent's protocol version: the default command passes it in
+// JOB_WORKER_PROTOCOL. Version 1 sent one task tuple per task and one
+// RESULT frame per value; version 2 sends parallel arrays and RESULTS
+// frames holding the values of consecutive tasks.
+const VERSION = Number(GLib.getenv('JOB_WORKER_PROTOCOL') ?? 1);
+const HEADER_SIZE = 8;
+const MAX_FRAME = 1 << 30;
+const FLUSH_BYTES = 64 * 1024;
+const FLUSH_USEC = 10 * 1000;
+const MESSAGE = {HELLO: 1, CALL: 2, RESULT: 3, ERROR: 4, DONE: 5, GOODBYE: 6};
+const TYPES = {
+    [MESSAGE.HELLO]: '(sxa{sv})',
+    [MESSAGE.CALL]: VERSION === 1 ? '(tba(sa{sv})a(uva(usst)))' : '(tba(sa{sv})auava(uusst))',
+    [MESSAGE.RESULT]: VERSION === 1 ? '(tuv)' : '(tuav)',
+    [MESSAGE.ERROR]: '(tusis)',
+    [MESSAGE.DONE]: '(td)',
+    [MESSAGE.GOODBYE]: '(s)',
+};
+const JOB_ERROR = 'job-error-quark';
+const JOB_ERROR_TASK_FAILED = 3;
+const JOB_ERROR_NOT_FOUND = 9;
+const JOB_ERROR_PROTOCOL = 10;
+// GJS's JS error domain: a GError of it turns back into the JS class of
+// the same code when it reaches JS (gjs/error-types.h, GjsJSError).
+const GJS_JS_ERROR = 'gjs-js-error-quark';
+const GJS_JS_ERROR_CODES = {
+    Error: 0, EvalError: 1, InternalError: 2, RangeError: 3, ReferenceError: 4,
+    StopIteration: 5, SyntaxError: 6, TypeError: 7, URIError: 8,
+};
+
+Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async', 'read_bytes_finish');
+
+class ProtocolError extends Error {}
+
+Object.defineProperty(ProtocolError.prototype, 'name', {value: 'ProtocolError'});
+
+function channelFds() {
+    const fds = GLib.getenv('JOB_GJS_WORKER_FDS');
+    if (fds === null)
+        return [0, 1];
+    const [input, output] = fds.split(',').map(Number);
+    if (!Number.isInteger(input) || !Number.isInteger(output))
+        throw new Error(`JOB_GJS_WORKER_FDS=${fds}: expected "in,out"`);
+    return [input, output];
+}
+
+// The status page: a shared memfd; we write it through /proc so that the
+// bytes land in the same pages the parent maps.
+class StatusPage {
+    constructor() {
+        const fd = Number(GLib.getenv('JOB_WORKER_STATUS_FD'));
+        this._stream = null;
+        if (!Number.isInteger(fd) || fd < 3)
+            return;
+        try {
+            const file = Gio.File.new_for_path(`/proc/self/fd/${fd}`);
+            this._stream = file.open_readwrite(null);
+        } catch (e) {
+            printerr(`joblib-glib gjs worker: no status page: ${e.message}`);
+        }
+        GLib.close(fd);
+    }
+
+    _write(offset, bytes) {
+        this._stream.seek(offset, GLib.SeekType.SET, null);
+        this._stream.get_output_stream().write_all(bytes, null);
+    }
+
+    start(batchId, position) {
+        if (this._stream === null)
+            return;
+        const record = new DataView(new ArrayBuffer(16));
+        record.setBigUint64(0, BigInt(batchId), true);
+        record.setUint32(8, position, true);
+        record.setUint32(12, 1, true);
+        this._write(0, new Uint8Array(record.buffer));
+    }
+
+    stop() {
+        if (this._stream !== null)
+            this._write(12, new Uint8Array(4));
+    }
+}
+
+function encodeFrame(message, body) {
+    if (!body.is_normal_form())
+        body = body.get_normal_form();
+    const payload = body.get_data_as_bytes().toArray();
+    const frame = new Uint8Array(HEADER_SIZE + payload.byteLength);
+    const header = new DataView(frame.buffer);
+    header.setUint32(0, payload.byteLength, true);
+    header.setUint8(4, VERSION);
+    header.setUint8(5, message);
+    frame.set(payload, HEADER_SIZE);
+    return frame;
+}
+
+class Worker {
+    constructor(input, output) {
+        this._input = input;
+        this._output = output;
+        this._pending = new Uint8Array(0);
+        this._buffer = [];
+        this._buffered = 0;
+        this._lastFlush = GLib.get_monotonic_time();
+        this._status = new StatusPage();
+        this._modules = new Map();   // file → Promise of the module
+    }
+
+    send(message, body) {
+        const frame = encodeFrame(message, body);
+        this._buffer.push(frame);
+        this._buffered += frame.byteLength;
+    }
+
+    flush() {
+        if (this._buffered > 0) {
+            const all = new Uint8Array(this._buffered);
+            let offset = 0;
+            for (const chunk of this._buffer) {
+                all.set(chunk, offset);
+                offset += chunk.byteLength;
+            }
+            this._output.write_all(all, null);
+        }
+        this._buffer = [];
+        this._buffered = 0;
+        this._lastFlush = GLib.get_monotonic_time();
+    }
+
+    // Resolves to [message, body], or null at a clean end of input.
+    async readFrame() {
+        const header = await this._readExactly(HEADER_SIZE, true);
+        if (header === null)
+            return null;
+        const view = new DataView(header.buffer, header.byteOffset, HEADER_SIZE);
+        const length = view.getUint32(0, true);
+        const version = view.getUint8(4), message = view.getUint8(5);
+        if (version !== VERSION)
+            throw new ProtocolError(`frame of protocol version ${version}, expected ${VERSION}`);
+        if (!(message in TYPES))
+            throw new ProtocolError(`unknown message type ${message}`);
+        if (view.getUint16(6, true) !== 0)
+            throw new ProtocolError('reserved header bytes are not zero');
+        if (length > MAX_FRAME)
+            throw new ProtocolError(`frame of ${length} bytes is over the limit`);
+        const payload = await this._readExactly(length, false);
+        const body = GLib.Variant.new_from_bytes(new GLib.VariantType(TYPES[message]),
+            new GLib.Bytes(payload), false);
+        if (!body.is_normal_form())
+            throw new ProtocolError('frame payload is not in normal form');
+        return [message, body];
+    }
+
+    async _readExactly(n, atFrameStart) {
+        while (this._pending.byteLength < n) {
+            // eslint-disable-next-line no-await-in-loop
+            const bytes = await this._input.read_bytes_async(Math.max(n - this._pending.byteLength,
+                64 * 1024), GLib.PRIORITY_DEFAULT, null);
+            const chunk = bytes.toArray();
+            if (chunk.byteLength === 0) {
+                if (atFrameStart && this._pending.byteLength === 0)
+                    return null;
+                throw new ProtocolError('the stream ends inside a frame');
+            }
+            const joined = new Uint8Array(this._pending.byteLength + chunk.byteLength);
+            joined.set(this._pending, 0);
+            joined.set(chunk, this._pending.byteLength);
+            this._pending = joined;
+        }
+        const out = this._pending.slice(0, n);
+        this._pending = this._pending.subarray(n);
+        return out;
+    }
+
+    _resolve(reference) {
+        const [kind, fields] = reference.deepUnpack();
+        if (kind !== 'gjs')
+            return Promise.reject(new ProtocolError(`cannot run a “${kind}” reference`));
+        const file = fields.file?.deepUnpack(), name = fields.export?.deepUnpack();
+        if (typeof file !== 'string' || typeof name !== 'string')
+            return Promise.reject(new ProtocolError('a gjs reference needs "file" and "export" strings'));
+        if (!this._modules.has(file)) {
+            const uri = GLib.filename_to_uri(GLib.canonicalize_filename(file, null), null);
+            this._modules.set(file, import(uri));
+        }
+        return this._modules.get(file).then(module => {
+            const fn = module[name];
+            if (typeof fn !== 'function') {
+                throw Object.assign(new Error(`${file} exports no function “${name}”`),
+                    {jobCode: JOB_ERROR_NOT_FOUND});
+            }
+            return fn;
+        });
+    }
+
+    sendError(batchId, position, error) {
+        let domain, code, text;
+        if (error instanceof GLib.Error) {
+            domain = GLib.quark_to_string(error.domain);
+            code = error.code;
+            text = error.message;
+        } else if (error instanceof ProtocolError) {
+            domain = JOB_ERROR;
+            code = JOB_ERROR_PROTOCOL;
+            text = error.message;
+        } else if (error instanceof Error && error.jobCode !== undefined) {
+            domain = JOB_ERROR;
+            code = error.jobCode;
+            text = error.message;
+        } else if (error instanceof Error) {
+            const name = error.name ?? error.constructor.name;
+            domain = GJS_JS_ERROR;
+            code = GJS_JS_ERROR_CODES[name] ?? 0;
+            text = `${name}: ${error.message}\n${error.stack ?? ''}`.trimEnd();
+        } else {
+            domain = JOB_ERROR;
+            code = JOB_ERROR_TASK_FAILED;
+            text = `threw a non-error value: ${String(error)}`;
+        }
+        this.send(MESSAGE.ERROR, new GLib.Variant('(tusis)', [batchId, position, domain, code, text]));
+    }
+
+    // The tasks of a CALL, whichever the version: [{refIndex, args (a
+    // tuple variant), shared: [[position, path, type, size]…]}].
+    static tasksOf(body) {
+        const tasks = [];
+        if (VERSION === 1) {
+            const list = body.get_child_value(3);
+            for (let i = 0; i < list.n_children(); i++) {
+                const task = list.get_child_value(i);
+                const shared = task.get_child_value(2);
+                const sharedArgs = [];
+                for (let j = 0; j < shared.n_children(); j++)
+                    sharedArgs.push(shared.get_child_value(j).deepUnpack());
+                tasks.push({
+                    refIndex: task.get_child_value(0).get_uint32(),
+                    args: task.get_child_value(1).get_variant(),
+                    shared: sharedArgs,
+                });
+            }
+            return tasks;
+        }
+        const refs = body.get_child_value(3).deepUnpack();
+        const args = body.get_child_value(4);
+        if (args.n_children() !== refs.length)
+            throw new ProtocolError(`${refs.length} function indexes for ${args.n_children()} argument tuples`);
+        for (let i = 0; i < refs.length; i++)
+            tasks.push({refIndex: refs[i], args: args.get_child_value(i).get_variant(), shared: []});
+        const shared = body.get_child_value(5);
+        for (let j = 0; j < shared.n_children(); j++) {
+            const [task, ...rest] = shared.get_child_value(j).deepUnpack();
+            if (task >= tasks.length)
+                throw new ProtocolError(`shared-memory argument of task ${task} of ${tasks.length}`);
+            tasks[task].shared.push(rest);
+        }
+        return tasks;
+    }
+
+    // Version 2 batches the values of consecutive tasks in one frame.
+    _sendResult(batchId, position, value) {
+        if (VERSION === 1) {
+            this.send(MESSAGE.RESULT, new GLib.Variant('(tuv)', [batchId, position, value]));
+            return;
+        }
+        if (this._results.length === 0)
+            this._resultsStart = position;
+        this._results.push(value);
+    }
+
+    _sendResults(batchId) {
+        if (this._results.length > 0) {
+            this.send(MESSAGE.RESULT, new GLib.Variant('(tuav)', [batchId, this._resultsStart,
+                this._results]));
+        }
+        this._results = [];
+    }
+
+    async runCall(body) {
+        const start = GLib.get_monotonic_time();
+        const batchId = body.get_child_value(0).get_uint64();
+        const stopOnError = body.get_child_value(1).get_boolean();
+        const references = body.get_child_value(2);
+        const tasks = Worker.tasksOf(body);
+        const functions = [];
+        for (let i = 0; i < references.n_children(); i++) {
+            const promise = this._resolve(references.get_child_value(i));
+            promise.catch(() => {});   // reported per task
+            functions.push(promise);
+        }
+
+        this._results = [];
+        for (let i = 0; i < tasks.length; i++) {
+            const task = tasks[i];
+            let ok = true;
+            this._status.start(batchId, i);
+            try {
+                if (task.refIndex >= functions.length)
+                    throw new ProtocolError(`task ${i} names function ${task.refIndex} of ${functions.length}`);
+                // eslint-disable-next-line no-await-in-loop
+                const fn = await functions[task.refIndex];
+                let result = fn(...Worker.argumentsOf(task));
+                if (result !== null && typeof result?.then === 'function')
+                    // eslint-disable-next-line no-await-in-loop
+                    result = await result;
+                this._sendResult(batchId, i, toVariant(result));
+            } catch (e) {
+                ok = false;
+                this._sendResults(batchId);
+                this.sendError(batchId, i, e);
+            }
+            this._status.stop();
+            if (this._buffered >= FLUSH_BYTES ||
+                GLib.get_monotonic_time() - this._lastFlush >= FLUSH_USEC) {
+                this._sendResults(batchId);
+                this.flush();
+            }
+            if (!ok && stopOnError)
+                break;
+        }
+
+        this._sendResults(batchId);
+        this.send(MESSAGE.DONE, new GLib.Variant('(td)', [batchId,
+            (GLib.get_monotonic_time() - start) / 1e6]));
+        this.flush();
+    }
+
+    // The task's arguments as JS values; those sent through shared memory
+    // are mapped read-only from their files.
+    static argumentsOf(task) {
+        const args = task.args;
+        if (!args.get_type_string().startsWith('('))
+            throw new ProtocolError(`arguments of type “${args.get_type_string()}” are not a tuple`);
+        const values = [];
+        for (let i = 0; i < args.n_children(); i++)
+            values.push(args.get_child_value(i));
+        for (const [position, path, typeString, size] of task.shared) {
+            if (position >= values.length)
+                throw new ProtocolError(`shared-memory argument ${position} of ${values.length}`);
+            if (!GLib.variant_type_string_is_valid(typeString))
+                throw new ProtocolError(`invalid type “${typeString}” for a shared-memory argument`);
+            const mapped = GLib.MappedFile.new(path, false);
+            if (mapped.get_length() !== Number(size))
+                throw new ProtocolError(`shared-memory argument “${path}” has ${mapped.get_length()} bytes, expected ${size}`);
+            values[position] = GLib.Variant.new_from_bytes(new GLib.VariantType(typeString),
+                mapped.get_bytes(), false);
+        }
+        return values.map(fromVariant);
+    }
+
+    async serve() {
+        this.send(MESSAGE.HELLO, new GLib.Variant('(sxa{sv})', ['gjs', getPid(), {}]));
+        this.flush();
+        for (;;) {
+            // eslint-disable-next-line no-await-in-loop
+            const frame = await this.readFrame();
+            if (frame === null)
+                return;
+            const [message, body] = frame;
+            if (message === MESSAGE.GOODBYE)
+                return;
+            if (message !== MESSAGE.CALL)
+                throw new ProtocolError(`unexpected message type ${message} from the parent`);
+            // eslint-disable-next-line no-await-in-loop
+            await this.runCall(body);
+        }
+    }
+}
+
+function getPid() {
+    // /proc/self is this process (gjs itself, after sh's exec).
+    return Number(GLib.file_read_link('/proc/self'));
+}
+
+const [inFd, outFd] = channelFds();
+const worker = new Worker(new Gio.UnixInputStream({fd: inFd, closeFd: true}),
+    new Gio.UnixOutputStream({fd: outFd, closeFd: true}));
+const loop = new GLib.MainLoop(null, false);
+let status = 0;
+worker.serve().catch(e => {
+    printerr(`joblib-glib gjs worker[${getPid()}]: ${e.message}`);
+    if (e instanceof ProtocolError) {
+        worker._buffer = [];
+        worker._buffered = 0;
+        worker.send(MESSAGE.GOODBYE, new GLib.Variant('(s)', [e.message]));
+        try {
+            worker.flush();
+        } catch (flushError) {
+            printerr(`joblib-glib gjs worker: ${flushError.message}`);
+        }
+    }
+    status = 2;
+}).finally(() => loop.quit());
+loop.run();
+System.exit(status);
