@@ -8,10 +8,14 @@ exception's type name, message and traceback text; the original exception
 is kept so that Parallel can re-raise it as joblib does.
 """
 
+import importlib
 import inspect
 import itertools
+import pickle
+import sys
 import threading
 import traceback
+import types
 import weakref
 
 from ._gi import GLib, Joblib
@@ -65,11 +69,142 @@ def forget_exceptions(errors):
         take_exception(error)
 
 
-def _qualified_name(func):
+def qualified_name(func):
     module = getattr(func, "__module__", None) or "__main__"
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) \
         or type(func).__name__
     return f"{module}.{name}"
+
+
+_qualified_name = qualified_name
+
+# Exceptions from worker processes: the message ends with this marker line,
+# the exception type, then the exception's args as a printed GVariant
+# (parsed back with GLib.Variant.parse: no code runs).
+_REMOTE_MARKER = "[joblib-glib remote exception "
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an exception raised in a worker process; set as the
+    ``__cause__`` of the exception raised in the caller."""
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self):
+        return "\n" + self.text
+
+
+class WorkerError(RuntimeError):
+    """An exception from a worker process whose type cannot be imported or
+    rebuilt here; ``type_name`` names it and the message is its text."""
+
+    def __init__(self, type_name, message):
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+
+
+def format_remote_exception(exc):
+    """The GError message that carries an exception out of a worker."""
+    from ._values import to_variant
+    kind = type(exc)
+    text = "".join(traceback.format_exception(kind, exc, exc.__traceback__))
+    try:
+        args = to_variant(tuple(exc.args), allow_pickle=False).print_(True)
+    except (TypeError, ValueError):
+        args = ""
+    return f"{kind.__name__}: {exc}\n{text}{_REMOTE_MARKER}{kind.__module__}:{kind.__qualname__}]" \
+           f"\n{args}"
+
+
+def _find_class(module_name, qualname):
+    try:
+        obj = sys.modules.get(module_name) or importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return obj if isinstance(obj, type) and issubclass(obj, BaseException) else None
+
+
+def remote_exception(error):
+    """The exception a worker process reported in a GLib.Error, or None."""
+    from ._values import from_variant
+    message = getattr(error, "message", "") or ""
+    start = message.rfind(_REMOTE_MARKER)
+    if start < 0:
+        return None
+    end = message.find("]", start)
+    type_name = message[start + len(_REMOTE_MARKER):end]
+    module_name, _, qualname = type_name.partition(":")
+    args_text = message[end + 2:]
+    text = message[:start]
+    first_line = text.split("\n", 1)[0]
+    cls = _find_class(module_name, qualname)
+    exc = None
+    if cls is not None:
+        try:
+            args = from_variant(GLib.Variant.parse(None, args_text, None, None),
+                                allow_pickle=False) if args_text else (first_line,)
+            exc = cls(*args)
+        except Exception:  # noqa: BLE001 -- any failure: fall back to WorkerError
+            exc = None
+    if exc is None:
+        exc = WorkerError(type_name.replace(":", "."), first_line.partition(": ")[2])
+    exc.__cause__ = RemoteTraceback(text)
+    return exc
+
+
+def reraise(error):
+    """Raise the Python exception behind a GLib.Error, else the error."""
+    original = take_exception(error)
+    if original is None:
+        original = remote_exception(error)
+    if original is not None:
+        raise original
+    raise error
+
+
+def _resolve(module_name, qualname):
+    obj = sys.modules.get(module_name)
+    if obj is None:
+        return None
+    try:
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except AttributeError:
+        return None
+    return obj
+
+
+def _dumps_function(func):
+    try:
+        import cloudpickle
+    except ImportError:
+        return pickle.dumps(func, protocol=pickle.HIGHEST_PROTOCOL)
+    return cloudpickle.dumps(func, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def python_reference(func, extra=None):
+    """The "python" reference by which a worker process finds ``func``:
+    module + qualified name when that names this very function, else the
+    function pickled by value (cloudpickle: lambdas, closures, functions of
+    ``__main__`` or a notebook) in the ``pickle`` field."""
+    module = getattr(func, "__module__", None) or "__main__"
+    qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or ""
+    fields = {"module": GLib.Variant("s", module), "qualname": GLib.Variant("s", qualname)}
+    found = None
+    if module != "__main__" and qualname and "<" not in qualname:
+        found = _resolve(module, qualname)
+        if getattr(found, "_joblib_glib_memorized", False):
+            found = found.func
+    if found is not func:
+        fields["pickle"] = GLib.Variant.new_from_bytes(
+            GLib.VariantType("ay"), GLib.Bytes.new(_dumps_function(func)), True)
+    for key, value in (extra or {}).items():
+        fields[key] = GLib.Variant("a{sv}", value) if isinstance(value, dict) else value
+    return GLib.Variant("(sa{sv})", ("python", fields))
 
 
 class _Signature:
@@ -123,13 +258,28 @@ class _Signature:
         return func(*args, **kwargs)
 
 
+def _weak_invoke(ref):
+    def invoke(args, cancellable):
+        function = ref()
+        if function is None:
+            raise GLib.Error("the Python callable of this function was released",
+                             ERROR_DOMAIN, ERROR_CODE)
+        return function._invoke(args, cancellable)
+    return invoke
+
+
 class PythonFunction:
     """A Python callable and the Joblib.Function that runs it."""
 
     def __init__(self, func, name=None, version=None):
         self.func = func
         self.signature = _Signature(func)
-        self.gfunction = Joblib.Function.new(name or _qualified_name(func), self._invoke)
+        # The C function holds a weak reference only: a strong one would
+        # make a cycle through C (self -> gfunction -> closure -> self) that
+        # Python's collector cannot see, leaking self and func.
+        self.gfunction = Joblib.Function.new(name or _qualified_name(func),
+                                             _weak_invoke(weakref.ref(self)))
+        self.has_reference = False
         if version is not None:
             self.gfunction.set_version(str(version))
         if self.signature.names:
@@ -141,36 +291,53 @@ class PythonFunction:
         children.append(GLib.Variant("b", opaque))
         return GLib.Variant.new_tuple(*children)
 
-    def make_call(self, args, kwargs):
+    def make_call(self, args, kwargs, need_reference=False):
+        if need_reference and not self.has_reference:
+            self.gfunction.set_reference(python_reference(self.func))
+            self.has_reference = True
         return Joblib.Call.new(self.gfunction, self.make_args(args, kwargs))
+
+    def call_variant(self, args):
+        """Run the function on an argument tuple made by make_args."""
+        n = args.n_children()
+        opaque = args.get_child_value(n - 1).get_boolean()
+        values = [from_variant(args.get_child_value(i)) for i in range(n - 1)]
+        return to_variant(self.signature.call(self.func, values, opaque))
 
     def _invoke(self, args, cancellable):
         try:
-            n = args.n_children()
-            opaque = args.get_child_value(n - 1).get_boolean()
-            values = [from_variant(args.get_child_value(i)) for i in range(n - 1)]
-            result = self.signature.call(self.func, values, opaque)
-            return to_variant(result)
+            return self.call_variant(args)
         except GLib.Error:
             raise
         except BaseException as exc:  # noqa: BLE001 -- every exception must reach C
             raise_as_glib_error(exc)
 
 
-_wrapped = weakref.WeakKeyDictionary()
-_wrapped_lock = threading.Lock()
+class FunctionCache:
+    """The PythonFunction of each callable of one Parallel run.
 
+    Per run rather than global: a PythonFunction holds its callable, so a
+    global table would keep every lambda and closure ever run alive.
+    Module-level builtins (immortal anyway) are shared by all runs."""
 
-def python_function(func):
-    """The PythonFunction of a callable, made once per callable."""
-    if isinstance(func, PythonFunction):
-        return func
-    try:
-        with _wrapped_lock:
-            wrapped = _wrapped.get(func)
-            if wrapped is None:
-                wrapped = PythonFunction(func)
-                _wrapped[func] = wrapped
-            return wrapped
-    except TypeError:  # not weak-referenceable (e.g. a builtin bound method)
-        return PythonFunction(func)
+    _builtins = {}
+    _builtins_lock = threading.Lock()
+
+    def __init__(self):
+        self._functions = {}
+
+    def get(self, func):
+        if isinstance(func, PythonFunction):
+            return func
+        if isinstance(func, types.BuiltinFunctionType) and \
+                (func.__self__ is None or isinstance(func.__self__, types.ModuleType)):
+            with self._builtins_lock:
+                wrapped = self._builtins.get(func)
+                if wrapped is None:
+                    wrapped = self._builtins[func] = PythonFunction(func)
+                return wrapped
+        # keyed by id: the entry holds the callable, so the id stays its own
+        entry = self._functions.get(id(func))
+        if entry is None:
+            entry = self._functions[id(func)] = PythonFunction(func)
+        return entry

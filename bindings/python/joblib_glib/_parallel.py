@@ -1,23 +1,31 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """joblib's Parallel, delayed and parallel_config over Joblib.Parallel."""
 
+import asyncio
+import atexit
 import contextlib
 import functools
+import json
+import sys
+import threading
 import warnings
 
-from ._functions import forget_exceptions, python_function, raise_as_glib_error, take_exception
-from ._gi import GLib, Joblib
+from ._functions import FunctionCache, forget_exceptions, raise_as_glib_error, reraise
+from ._gi import Gio, GLib, Joblib
 from ._values import from_variant
 
 _BACKEND_NAMES = {
     "threading": "threading",
     "threads": "threading",
     "sequential": "sequential",
+    "loky": "loky",
+    "processes": "processes",
+    "multiprocessing": "processes",
 }
-# joblib's process backends. Python functions run on threads until the
-# Python process worker is available: the GIL is released by sleeping,
-# I/O and numpy, which is what the tutorial's workloads do.
+# joblib's process backends: JobProcessBackend with the Python worker
+# (python3 -m joblib_glib.worker), the default as in joblib.
 _PROCESS_BACKENDS = ("loky", "multiprocessing", "processes")
+_DEFAULT_BACKEND = "loky"
 
 
 def delayed(function):
@@ -51,22 +59,81 @@ def _current_config_n_jobs():
 
 
 def _backend_name(backend, prefer, require):
+    """The backend (name or object) for these arguments; None: the
+    parallel_config in force decides."""
     if isinstance(backend, Joblib.Backend):
         return backend
     if backend is None:
         if require == "sharedmem" or prefer == "threads":
             return "threading"
         return None
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a name or a Joblib.Backend, not "
+                        f"{type(backend).__name__}")
     if backend in _PROCESS_BACKENDS:
-        registered = Joblib.Backend.list_names()
-        if require != "sharedmem" and backend in registered and _python_worker_available():
-            return backend
-        return "threading"
+        # Processes share no memory: joblib falls back to threads too.
+        if require == "sharedmem" or backend not in Joblib.Backend.list_names():
+            return "threading"
     return _BACKEND_NAMES.get(backend, backend)
 
 
-def _python_worker_available():
-    return False
+_shared = {}
+_shared_lock = threading.Lock()
+
+
+def _shared_process_backend():
+    """One JobProcessBackend for the whole interpreter, as joblib reuses
+    loky's executor: its Python workers (about 0.1 s to start, importing
+    gi) serve every Parallel call, and leave at exit."""
+    with _shared_lock:
+        backend = _shared.get("processes")
+        if backend is None:
+            backend = _shared["processes"] = Joblib.Backend.new_for_name("processes")
+            atexit.register(backend.shutdown)
+        return backend
+
+
+def _backend_object(name):
+    """Process backends by name -> the shared instance; others unchanged."""
+    if isinstance(name, str) and name in _PROCESS_BACKENDS and \
+            name in Joblib.Backend.list_names():
+        return _shared_process_backend()
+    return name
+
+
+def _is_process_backend(backend):
+    if isinstance(backend, Joblib.Backend):
+        return isinstance(backend, Joblib.ProcessBackend)
+    return backend in _PROCESS_BACKENDS
+
+
+_worker_path = {"value": None}
+_worker_lock = threading.Lock()
+
+# Run by the worker's interpreter: the caller's sys.path first, so that
+# the worker imports the same modules (the script's folder, pytest's
+# rootdir, a virtualenv), then the worker itself.
+_WORKER_BOOTSTRAP = (
+    "import json, sys; "
+    "sys.path[:0] = [p for p in json.loads(sys.argv.pop(1)) if p not in sys.path]; "
+    "from joblib_glib.worker import main; sys.exit(main())"
+)
+
+
+def _python_executable():
+    return sys.executable or "/usr/bin/python3"
+
+
+def _prepare_python_worker():
+    """Point the process backend's "python" workers at this interpreter
+    and this sys.path (done again when sys.path changes)."""
+    path = [p or "." for p in sys.path]
+    with _worker_lock:
+        if _worker_path["value"] == path:
+            return
+        _worker_path["value"] = path
+        Joblib.ProcessBackend.set_worker_command(
+            "python", [_python_executable(), "-c", _WORKER_BOOTSTRAP, json.dumps(path)])
 
 
 @contextlib.contextmanager
@@ -74,7 +141,7 @@ def parallel_config(backend=None, n_jobs=None, verbose=None, inner_max_num_threa
                     prefer=None, require=None):
     """Scoped defaults for Parallel, as joblib.parallel_config (per thread)."""
     config = Joblib.ParallelConfig.new()
-    name = _backend_name(backend, prefer, require)
+    name = _backend_object(_backend_name(backend, prefer, require))
     if isinstance(name, Joblib.Backend):
         config.set_backend(name)
     elif name is not None:
@@ -130,10 +197,18 @@ class Parallel:
         self.return_as = return_as
         self._parallel = Joblib.Parallel.new(Joblib.N_JOBS_DEFAULT if n_jobs is None else n_jobs)
         name = _backend_name(backend, prefer, require)
+        if name is None:
+            config = Joblib.ParallelConfig.get_current()
+            name = config.get_backend() or config.get_backend_name() or _DEFAULT_BACKEND
+            if isinstance(name, str):
+                name = _backend_name(name, prefer, require)
+        name = _backend_object(name)
         if isinstance(name, Joblib.Backend):
             self._parallel.set_backend(name)
-        elif name is not None:
+        else:
             self._parallel.set_backend_name(name)
+        self.backend = name
+        self._processes = _is_process_backend(name)
         if verbose:
             self._parallel.set_verbose(int(verbose))
         if timeout is not None:
@@ -155,17 +230,40 @@ class Parallel:
 
     def __call__(self, iterable):
         source = self._make_source(iter(iterable))
+        if self._processes:
+            _prepare_python_worker()
         if self.return_as == "list":
-            return self._run_list(source)
+            return self._run_list(source, None)
         return self._run_generator(source, ordered=self.return_as == "generator")
+
+    async def run_async(self, iterable):
+        """``await parallel.run_async(calls)``: the results as a list,
+        computed without blocking the asyncio event loop (the dispatcher
+        runs in the loop's default executor).  Cancelling the awaiting task
+        cancels the run: queued tasks are dropped, running workers stopped."""
+        loop = asyncio.get_running_loop()
+        cancellable = Gio.Cancellable.new()
+        source = self._make_source(iter(iterable))
+        if self._processes:
+            _prepare_python_worker()
+        future = loop.run_in_executor(None, self._run_list, source, cancellable)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            cancellable.cancel()
+            with contextlib.suppress(BaseException):
+                await future
+            raise
 
     def _make_source(self, iterator):
         # The input is consumed lazily, as workers free up (pre_dispatch),
         # like joblib does with generators.
+        functions = FunctionCache()
+
         def next_call(*_user_data):
             try:
                 task = next(iterator)
-                return self._to_call(task)
+                return self._to_call(task, functions)
             except StopIteration:
                 return None
             except BaseException as exc:  # noqa: BLE001 -- must reach C as an error
@@ -173,26 +271,29 @@ class Parallel:
 
         return next_call
 
-    @staticmethod
-    def _to_call(task):
+    def _to_call(self, task, functions):
         try:
             function, args, kwargs = task
         except (TypeError, ValueError):
             raise TypeError("Parallel expects an iterable of delayed(f)(...) calls") from None
+        if not callable(function):
+            raise TypeError(f"delayed() needs a callable, not {type(function).__name__}")
         make_call = getattr(function, "_joblib_glib_make_call", None)
         if make_call is not None:
-            return make_call(args, kwargs)
-        return python_function(function).make_call(args, kwargs)
+            return make_call(args, kwargs, self._processes)
+        return functions.get(function).make_call(args, kwargs, self._processes)
 
-    def _run_list(self, source):
+    def _run_list(self, source, cancellable):
         try:
-            results = self._parallel.run_source(source, cancellable=None)
+            results = self._parallel.run_source(source, cancellable=cancellable)
         except GLib.Error as error:
             _reraise(error)
-        return [from_variant(value) for value in results]
+        # Results are ours alone: arrays in them may be written to.
+        return [from_variant(value, writable=True) for value in results]
 
     def _run_generator(self, source, ordered):
         context = GLib.MainContext.new()
+        cancellable = Gio.Cancellable.new()
         state = {"done": False, "error": None}
         ready = {}
         arrived = []
@@ -213,7 +314,7 @@ class Parallel:
         handler = self._parallel.connect("result", on_result)
         context.push_thread_default()
         try:
-            self._parallel.run_source_async(source, cancellable=None, callback=on_done)
+            self._parallel.run_source_async(source, cancellable=cancellable, callback=on_done)
         finally:
             context.pop_thread_default()
         next_index = 0
@@ -221,11 +322,11 @@ class Parallel:
             while True:
                 if ordered:
                     while next_index in ready:
-                        yield from_variant(ready.pop(next_index))
+                        yield from_variant(ready.pop(next_index), writable=True)
                         next_index += 1
                 else:
                     while arrived:
-                        yield from_variant(arrived.pop(0))
+                        yield from_variant(arrived.pop(0), writable=True)
                 if state["done"]:
                     break
                 context.push_thread_default()
@@ -236,17 +337,27 @@ class Parallel:
             if state["error"] is not None:
                 _reraise(state["error"])
             while ordered and next_index in ready:
-                yield from_variant(ready.pop(next_index))
+                yield from_variant(ready.pop(next_index), writable=True)
                 next_index += 1
         finally:
+            # Dropped half way (close(), garbage collection, an exception
+            # in the consumer): cancel the rest and wait until the run has
+            # released its tasks and workers.
+            if not state["done"]:
+                cancellable.cancel()
+                context.push_thread_default()
+                try:
+                    while not state["done"]:
+                        context.iteration(True)
+                finally:
+                    context.pop_thread_default()
+                if state["error"] is not None:
+                    forget_exceptions([state["error"]])
             self._parallel.disconnect(handler)
 
 
 def _reraise(error):
-    original = take_exception(error)
-    if original is not None:
-        raise original
-    raise error
+    reraise(error)
 
 
 def _warn_once(message):

@@ -11,9 +11,17 @@ loading never unpickles unless allowed: safe by default.
 
 import pickle
 
+from . import _buffers
+
 from ._gi import GLib
 
 _TAG = "(sv)"
+# JobArray's variant form ("joblib.array", typestr, shape, data): what
+# job_dump writes as an aligned, mmap-able buffer (JOB_ARRAY_VARIANT_TYPE).
+_ARRAY = "(ssatay)"
+_ARRAY_TAG = "joblib.array"
+_ARRAY_TYPES = frozenset(["b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8",
+                          "f2", "f4", "f8", "c8", "c16"])
 
 
 class PickleNotAllowedError(ValueError):
@@ -76,39 +84,61 @@ def _numpy_to_variant(obj, allow_pickle):
         return None
     if isinstance(obj, numpy.generic):
         return to_variant(obj.item(), allow_pickle)
-    if isinstance(obj, numpy.ndarray) and obj.dtype.kind in "biufc":
-        contiguous = numpy.ascontiguousarray(obj)
-        payload = GLib.Variant("(satay)", (contiguous.dtype.str, list(contiguous.shape),
-                                           contiguous.tobytes()))
-        return _tagged("ndarray", payload)
+    if isinstance(obj, numpy.ndarray) and obj.dtype.str[1:] in _ARRAY_TYPES:
+        return array_to_variant(obj)
     return None
 
 
-def from_variant(value, allow_pickle=True):
-    """Convert a GLib.Variant made by :func:`to_variant` back to Python."""
+def array_to_variant(array):
+    """The JobArray variant form of a numpy array, sharing its buffer when
+    it is C-contiguous (else of a contiguous copy)."""
+    import numpy
+    contiguous = numpy.require(array, requirements="C")  # keeps 0-d arrays 0-d
+    data = _buffers.bytes_for_array(contiguous)
+    return GLib.Variant.new_tuple(
+        GLib.Variant("s", _ARRAY_TAG), GLib.Variant("s", contiguous.dtype.str),
+        GLib.Variant("at", list(contiguous.shape)),
+        GLib.Variant.new_from_bytes(GLib.VariantType("ay"), data, True))
+
+
+def array_from_variant(value, writable=False):
+    """The numpy array viewing a JobArray variant's bytes."""
+    typestr = value.get_child_value(1).get_string()
+    shape = value.get_child_value(2).unpack()
+    data = value.get_child_value(3).get_data_as_bytes()
+    return _buffers.array_from_bytes(data, typestr, shape, writable)
+
+
+def from_variant(value, allow_pickle=True, writable=False):
+    """Convert a GLib.Variant made by :func:`to_variant` back to Python.
+
+    numpy arrays view the variant's buffer: read-only unless ``writable``
+    (for values whose buffer nobody else holds, such as results)."""
     type_string = value.get_type_string()
     if type_string == "v":
-        return from_variant(value.get_variant(), allow_pickle)
+        return from_variant(value.get_variant(), allow_pickle, writable)
     if type_string == _TAG:
-        return _from_tagged(value, allow_pickle)
+        return _from_tagged(value, allow_pickle, writable)
+    if type_string == _ARRAY and value.get_child_value(0).get_string() == _ARRAY_TAG:
+        return array_from_variant(value, writable)
     if type_string == "mv":
         inner = value.get_maybe()
-        return None if inner is None else from_variant(inner, allow_pickle)
+        return None if inner is None else from_variant(inner, allow_pickle, writable)
     if type_string == "av":
-        return [from_variant(value.get_child_value(i), allow_pickle) for i in range(value.n_children())]
+        return [from_variant(value.get_child_value(i), allow_pickle, writable) for i in range(value.n_children())]
     if type_string.startswith("("):
-        return tuple(from_variant(value.get_child_value(i), allow_pickle)
+        return tuple(from_variant(value.get_child_value(i), allow_pickle, writable)
                      for i in range(value.n_children()))
     if type_string == "a{sv}":
         return {value.get_child_value(i).get_child_value(0).get_string():
-                from_variant(value.get_child_value(i).get_child_value(1), allow_pickle)
+                from_variant(value.get_child_value(i).get_child_value(1), allow_pickle, writable)
                 for i in range(value.n_children())}
     if type_string == "ay":
         return bytes(value.get_data_as_bytes().get_data() or b"")
     return value.unpack()
 
 
-def _from_tagged(value, allow_pickle):
+def _from_tagged(value, allow_pickle, writable):
     tag = value.get_child_value(0).get_string()
     payload = value.get_child_value(1).get_variant()
     if tag == "variant":
@@ -121,18 +151,12 @@ def _from_tagged(value, allow_pickle):
     if tag == "bytearray":
         return bytearray(from_variant(payload))
     if tag in ("set", "frozenset"):
-        items = from_variant(payload, allow_pickle)
+        items = from_variant(payload, allow_pickle, writable)
         return set(items) if tag == "set" else frozenset(items)
     if tag == "dict":
-        return {from_variant(pair.get_child_value(0), allow_pickle):
-                from_variant(pair.get_child_value(1), allow_pickle)
+        return {from_variant(pair.get_child_value(0), allow_pickle, writable):
+                from_variant(pair.get_child_value(1), allow_pickle, writable)
                 for pair in (payload.get_child_value(i) for i in range(payload.n_children()))}
-    if tag == "ndarray":
-        import numpy
-        dtype = payload.get_child_value(0).get_string()
-        shape = payload.get_child_value(1).unpack()
-        buffer = payload.get_child_value(2).get_data_as_bytes().get_data() or b""
-        return numpy.frombuffer(buffer, dtype=numpy.dtype(dtype)).reshape(shape).copy()
     if tag == "pickle":
         if not allow_pickle:
             raise PickleNotAllowedError(

@@ -1,0 +1,363 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The Python worker of JobProcessBackend: ``python3 -m joblib_glib.worker``.
+
+It speaks the worker protocol (docs/worker-protocol.md) on the descriptors
+it was started with as stdin/stdout, moved aside first so that what tasks
+print goes to stderr and what they read is /dev/null.  It resolves
+"python" function references: by module + qualified name, or by value
+(the ``pickle`` field, written with cloudpickle by the caller); with a
+``memory`` field it runs the function through that cache.  A task's
+exception is sent back as an error whose message holds the exception's
+type, message, traceback and arguments (see _functions.format_remote_exception).
+"""
+
+import ctypes
+import importlib
+import mmap
+import os
+import pickle
+import struct
+import sys
+import time
+
+_HEADER = struct.Struct("<IBBH")
+_HELLO, _CALL, _RESULT, _ERROR, _DONE, _GOODBYE = range(1, 7)
+# Frame types by protocol version. Version 2 sends the tasks of a call as
+# parallel arrays and answers consecutive results in one RESULTS frame.
+_TYPES = {
+    1: {_HELLO: "(sxa{sv})", _CALL: "(tba(sa{sv})a(uva(usst)))", _RESULT: "(tuv)",
+        _ERROR: "(tusis)", _DONE: "(td)", _GOODBYE: "(s)"},
+    2: {_HELLO: "(sxa{sv})", _CALL: "(tba(sa{sv})auava(uusst))", _RESULT: "(tuav)",
+        _ERROR: "(tusis)", _DONE: "(td)", _GOODBYE: "(s)"},
+}
+_MAX_FRAME = 1 << 30
+# Answers are buffered so that a batch of small tasks costs one write;
+# flushed when large or old so that the parent sees progress.
+_FLUSH_BYTES = 64 * 1024
+_FLUSH_SECONDS = 0.01
+_STATUS = struct.Struct("=QII")
+ERROR_DOMAIN = "joblib-glib-python-error-quark"
+
+
+class ProtocolError(Exception):
+    """A malformed frame or conversation."""
+
+
+class _Channel:
+    def __init__(self, in_fd, out_fd):
+        self.in_fd = in_fd
+        self.out_fd = out_fd
+        self.pending = bytearray()
+        self.last_flush = time.monotonic()
+        self.version = None   # the parent's, learnt from its first frame
+        self.results = None   # version 2: (call id, first task, [values])
+
+    def _read_exactly(self, n):
+        chunks = []
+        while n > 0:
+            chunk = os.read(self.in_fd, min(n, 1 << 20))
+            if not chunk:
+                if chunks:
+                    raise ProtocolError("the stream ended inside a frame")
+                return None
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def read(self, GLib):
+        header = self._read_exactly(_HEADER.size)
+        if header is None:
+            return None, None
+        length, version, kind, reserved = _HEADER.unpack(header)
+        if self.version is None and version in _TYPES:
+            self.version = version
+        if version != self.version or reserved != 0 or kind not in _TYPES[version] or \
+                length > _MAX_FRAME:
+            raise ProtocolError(f"bad frame header (version {version}, type {kind}, "
+                                f"length {length})")
+        payload = self._read_exactly(length) if length else b""
+        if payload is None:
+            raise ProtocolError("the stream ended inside a frame")
+        # Untrusted bytes are safe to read as a GVariant (trusted=False):
+        # malformed parts read as default values, never outside the buffer.
+        body = GLib.Variant.new_from_bytes(GLib.VariantType(_TYPES[version][kind]),
+                                           GLib.Bytes.new(payload), False)
+        return kind, body
+
+    def append(self, GLib, kind, body):
+        if kind != _RESULT:
+            self._end_results(GLib)
+        if sys.byteorder != "little":
+            body = body.byteswap()
+        data = body.get_data_as_bytes().get_data() or b""
+        self.pending += _HEADER.pack(len(data), self.version, kind, 0)
+        self.pending += data
+
+    def result(self, GLib, call_id, position, value):
+        if self.version == 1:
+            self.append(GLib, _RESULT, GLib.Variant("(tuv)", (call_id, position, value)))
+            return
+        if self.results is None:
+            self.results = (call_id, position, [])
+        self.results[2].append(GLib.Variant("v", value))
+
+    def _end_results(self, GLib):
+        if self.results is not None:
+            call_id, first, values = self.results
+            self.results = None
+            self.append(GLib, _RESULT, GLib.Variant.new_tuple(
+                GLib.Variant("t", call_id), GLib.Variant("u", first),
+                GLib.Variant.new_array(GLib.VariantType("v"), values)))
+
+    def flush(self, GLib=None):
+        if GLib is not None:
+            self._end_results(GLib)
+        with memoryview(self.pending) as whole:
+            view = whole
+            while view:
+                written = os.write(self.out_fd, view)
+                view = view[written:]
+            del view
+        del self.pending[:]
+        self.last_flush = time.monotonic()
+
+    def maybe_flush(self, GLib):
+        if len(self.pending) >= _FLUSH_BYTES or \
+                time.monotonic() - self.last_flush >= _FLUSH_SECONDS:
+            self.flush(GLib)
+
+
+def _map_status_page():
+    fd_text = os.environ.pop("JOB_WORKER_STATUS_FD", None)
+    if not fd_text:
+        return None
+    try:
+        fd = int(fd_text)
+        page = mmap.mmap(fd, 4096, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    except (ValueError, OSError):
+        return None
+    finally:
+        try:
+            os.close(int(fd_text))
+        except (ValueError, OSError):
+            pass
+    return page
+
+
+class _Resolver:
+    """Function references -> callables from an argument tuple to a value."""
+
+    def __init__(self):
+        self.cache = {}
+
+    def resolve(self, reference):
+        key = reference.print_(False)
+        found = self.cache.get(key)
+        if found is None:
+            found = self._resolve(reference)
+            self.cache[key] = found
+        return found
+
+    def _resolve(self, reference):
+        from ._functions import PythonFunction
+        kind = reference.get_child_value(0).get_string()
+        fields = reference.get_child_value(1)
+        if kind != "python":
+            raise ProtocolError(f"the Python worker cannot run {kind!r} references")
+        module = fields.lookup_value("module", None)
+        qualname = fields.lookup_value("qualname", None)
+        pickled = fields.lookup_value("pickle", None)
+        memory = fields.lookup_value("memory", None)
+        if pickled is not None:
+            func = pickle.loads(bytes(pickled.get_data_as_bytes().get_data() or b""))
+        elif module is not None and qualname is not None:
+            func = importlib.import_module(module.get_string())
+            for part in qualname.get_string().split("."):
+                func = getattr(func, part)
+        else:
+            raise ProtocolError("a python reference needs module and qualname, or pickle")
+        if getattr(func, "_joblib_glib_memorized", False):
+            func = func.func
+        if memory is None:
+            return PythonFunction(func).call_variant
+        return _cached_call(func, memory)
+
+
+def _cached_call(func, settings):
+    from ._functions import PythonFunction, qualified_name
+    from ._gi import Joblib
+    location = settings.lookup_value("location", None).get_string()
+    compression = settings.lookup_value("compression", None).get_string()
+    version = settings.lookup_value("version", None).get_string()
+    ignore = settings.lookup_value("ignore", None).unpack()
+    memory = Joblib.Memory.new_for_path(location)
+    memory.set_compression(compression or None)
+    memory.set_mmap(settings.lookup_value("mmap", None).get_boolean())
+    python = PythonFunction(func, name=qualified_name(func), version=version)
+    cached = memory.cache(python.gfunction, ignore)
+    # Keep the PythonFunction alive with the cached function.
+    cached._joblib_glib_python = python
+
+    def call(args):
+        return cached.call(args, None)
+    return call
+
+
+def _arguments(GLib, args, shared):
+    if not shared:
+        return args, []
+    children = [args.get_child_value(i) for i in range(args.n_children())]
+    mapped = []
+    for position, path, type_string, size in shared:
+        if position >= len(children):
+            raise ProtocolError(f"shared-memory argument {position} of {len(children)}")
+        if not GLib.VariantType.string_is_valid(type_string):
+            raise ProtocolError(f"invalid type {type_string!r} for a shared-memory argument")
+        data = GLib.MappedFile.new(path, False)
+        if data.get_length() != size:
+            raise ProtocolError(f"shared-memory argument {path!r} has {data.get_length()} "
+                                f"bytes, expected {size}")
+        mapped.append(data)
+        children[position] = GLib.Variant.new_from_bytes(GLib.VariantType(type_string),
+                                                          data.get_bytes(), False)
+    return GLib.Variant.new_tuple(*children), mapped
+
+
+def _error_message(exc):
+    from ._functions import format_remote_exception, take_exception
+    from ._gi import GLib
+    if isinstance(exc, GLib.Error):
+        original = take_exception(exc)
+        if original is None:
+            return exc.domain, exc.code, exc.message
+        exc = original
+    return ERROR_DOMAIN, 1, format_remote_exception(exc)
+
+
+def _tasks(channel, body):
+    """(reference index, argument tuple, shared-memory arguments) per task."""
+    if channel.version == 1:
+        tasks = body.get_child_value(3)
+        for position in range(tasks.n_children()):
+            task = tasks.get_child_value(position)
+            shared = task.get_child_value(2)
+            yield (task.get_child_value(0).get_uint32(), task.get_child_value(1).get_variant(),
+                   [shared.get_child_value(i).unpack() for i in range(shared.n_children())])
+        return
+    indexes = body.get_child_value(3).unpack()
+    args = body.get_child_value(4)
+    if args.n_children() != len(indexes):
+        raise ProtocolError(f"a call of {len(indexes)} tasks with {args.n_children()} "
+                            f"argument tuples")
+    shared = {}
+    table = body.get_child_value(5)
+    for i in range(table.n_children()):
+        task, position, path, type_string, size = table.get_child_value(i).unpack()
+        shared.setdefault(task, []).append((position, path, type_string, size))
+    for position, index in enumerate(indexes):
+        yield index, args.get_child_value(position).get_variant(), shared.get(position, [])
+
+
+def _run_call(GLib, channel, resolver, status, body):
+    start = time.monotonic()
+    batch_id = body.get_child_value(0).get_uint64()
+    stop_on_error = body.get_child_value(1).get_boolean()
+    references = body.get_child_value(2)
+    funcs = []
+    for i in range(references.n_children()):
+        try:
+            funcs.append(resolver.resolve(references.get_child_value(i)))
+        except ProtocolError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 -- reported per task
+            funcs.append(exc)
+    for position, (index, task_args, shared) in enumerate(_tasks(channel, body)):
+        if status is not None:
+            _STATUS.pack_into(status, 0, batch_id, position, 1)
+        result = None
+        error = None
+        mapped = []
+        try:
+            if index >= len(funcs):
+                raise ProtocolError(f"task {position} names function {index} of {len(funcs)}")
+            func = funcs[index]
+            if isinstance(func, BaseException):
+                raise func
+            args, mapped = _arguments(GLib, task_args, shared)
+            result = func(args)
+        except ProtocolError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 -- every exception goes back
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            error = _error_message(exc)
+        finally:
+            if status is not None:
+                _STATUS.pack_into(status, 0, batch_id, position, 0)
+        if error is None:
+            channel.result(GLib, batch_id, position, result)
+        else:
+            channel.append(GLib, _ERROR, GLib.Variant("(tusis)", (batch_id, position) + error))
+        del mapped
+        channel.maybe_flush(GLib)
+        if error is not None and stop_on_error:
+            break
+    channel.append(GLib, _DONE, GLib.Variant("(td)", (batch_id, time.monotonic() - start)))
+    channel.flush(GLib)
+
+
+def _die_with_parent():
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        pass
+    return os.getppid() != 1
+
+
+def main():
+    if not _die_with_parent():
+        return 1
+    # Keep the protocol on private descriptors: what tasks print to stdout
+    # goes to stderr, and they read nothing from the parent's pipe.
+    in_fd = os.dup(0)
+    out_fd = os.dup(1)
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    null_fd = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null_fd, 0)
+    os.close(null_fd)
+
+    from ._gi import GLib
+    channel = _Channel(in_fd, out_fd)
+    status = _map_status_page()
+    resolver = _Resolver()
+    first = True
+    try:
+        while True:
+            kind, body = channel.read(GLib)
+            if kind is None or kind == _GOODBYE:
+                return 0
+            if first:
+                # HELLO goes out once the parent's first frame told which
+                # protocol version it speaks (pipes buffer either way).
+                first = False
+                channel.append(GLib, _HELLO,
+                               GLib.Variant("(sxa{sv})", ("python", os.getpid(), {})))
+            if kind != _CALL:
+                raise ProtocolError(f"unexpected frame of type {kind} from the parent")
+            _run_call(GLib, channel, resolver, status, body)
+    except ProtocolError as error:
+        sys.stderr.write(f"joblib_glib.worker[{os.getpid()}]: {error}\n")
+        del channel.pending[:]
+        channel.results = None
+        channel.version = channel.version or max(_TYPES)
+        channel.append(GLib, _GOODBYE, GLib.Variant("(s)", (str(error),)))
+        channel.flush()
+        return 2
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""joblib_glib.Memory: joblib's decorator semantics over JobMemory."""
+
+import importlib
+import os
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from joblib_glib import Memory, MemorizedResult, Parallel, delayed
+
+calls = []
+
+
+def counted(x, y=1, verbose=False):
+    calls.append((x, y))
+    return {"sum": x + y, "array": np.full(3, x)}
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    calls.clear()
+
+
+def test_hit_miss_and_ignore(tmp_path):
+    memory = Memory(tmp_path, verbose=0)
+    cached = memory.cache(counted, ignore=["verbose"])
+    first = cached(1, y=2)
+    assert first["sum"] == 3 and calls == [(1, 2)]
+    np.testing.assert_array_equal(first["array"], [1, 1, 1])
+    assert cached(1, 2, verbose=True)["sum"] == 3  # same call: y positional, verbose ignored
+    assert calls == [(1, 2)]
+    cached(2)
+    assert calls == [(1, 2), (2, 1)]
+    assert cached.check_call_in_cache(1, y=2)
+    assert not cached.check_call_in_cache(5)
+    folder = tmp_path / "joblib-glib" / "test_memory_api.counted"
+    assert len([p for p in folder.iterdir() if p.is_dir()]) == 2
+
+
+def test_decorator_forms(tmp_path):
+    memory = Memory(str(tmp_path), verbose=0)
+
+    @memory.cache
+    def plain(x):
+        calls.append(x)
+        return x * 2
+
+    @memory.cache(ignore=["debug"])
+    def with_ignore(x, debug=False):
+        calls.append(x)
+        return -x
+
+    assert plain(3) == 6 and plain(3) == 6
+    assert with_ignore(4) == -4 and with_ignore(4, debug=True) == -4
+    assert calls == [3, 4]
+    assert plain.__name__ == "plain"
+
+
+def test_call_and_shelve_and_clear(tmp_path):
+    memory = Memory(tmp_path, verbose=0)
+    cached = memory.cache(counted)
+    shelved = cached.call_and_shelve(4)
+    assert isinstance(shelved, MemorizedResult)
+    assert shelved.get()["sum"] == 5
+    shelved.clear()
+    with pytest.raises(KeyError):
+        shelved.get()
+    cached(4)
+    cached.clear()
+    assert not cached.check_call_in_cache(4)
+    cached(4)
+    memory.clear()
+    assert not cached.check_call_in_cache(4)
+    assert calls == [(4, 1), (4, 1), (4, 1)]
+
+
+def test_reduce_size(tmp_path):
+    memory = Memory(tmp_path, verbose=0)
+    cached = memory.cache(counted)
+    for i in range(5):
+        cached(i)
+    assert memory.reduce_size(items_limit=2) == 3
+    assert sum(cached.check_call_in_cache(i) for i in range(5)) == 2
+
+
+def test_editing_the_source_invalidates_the_cache(tmp_path, monkeypatch):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    module_file = package / "edited_module.py"
+    module_file.write_text("def f(x):\n    return x + 1\n")
+    monkeypatch.syspath_prepend(str(package))
+    module = importlib.import_module("edited_module")
+    memory = Memory(tmp_path / "cache", verbose=0)
+    assert memory.cache(module.f)(1) == 2
+    assert memory.cache(module.f).check_call_in_cache(1)
+
+    module_file.write_text("def f(x):\n    return x + 100\n")
+    os.utime(module_file, (0, 0))  # force a fresh import despite equal mtimes
+    importlib.invalidate_caches()
+    module = importlib.reload(module)
+    edited = memory.cache(module.f)
+    assert not edited.check_call_in_cache(1)
+    assert edited(1) == 101
+    sys.modules.pop("edited_module", None)
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_cached_function_in_parallel(tmp_path, backend):
+    memory = Memory(tmp_path, verbose=0)
+    cached = memory.cache(counted)
+    out = Parallel(n_jobs=2, backend=backend)(delayed(cached)(i) for i in range(6))
+    assert [o["sum"] for o in out] == [i + 1 for i in range(6)]
+    assert all(cached.check_call_in_cache(i) for i in range(6))
+    calls.clear()
+    out = Parallel(n_jobs=2, backend=backend)(delayed(cached)(i) for i in range(6))
+    assert [o["sum"] for o in out] == [i + 1 for i in range(6)]
+    assert calls == []  # hits only (on threads calls would show here)
+
+
+def test_cached_lambda_in_worker_processes(tmp_path):
+    memory = Memory(tmp_path, verbose=0)
+    cached = memory.cache(lambda x: x * 10)
+    assert Parallel(n_jobs=2)(delayed(cached)(i) for i in range(4)) == [0, 10, 20, 30]
+    assert all(cached.check_call_in_cache(i) for i in range(4))
+
+
+def test_compress_and_mmap(tmp_path):
+    for options in [{"compress": 3}, {"compress": ("zstd", 3)}, {"mmap_mode": "r"}]:
+        memory = Memory(tmp_path / str(len(os.listdir(tmp_path))), verbose=0, **options)
+        cached = memory.cache(counted)
+        cached(7)
+        again = cached(7)
+        np.testing.assert_array_equal(again["array"], [7, 7, 7])
+        assert again["array"].flags.writeable == ("mmap_mode" not in options)
+
+
+def test_memory_without_location_does_not_cache():
+    cached = Memory(None).cache(counted)
+    cached(1)
+    cached(1)
+    assert calls == [(1, 1), (1, 1)]
+    assert cached.call_and_shelve(2).get()["sum"] == 3
+    assert not cached.check_call_in_cache(1)
+
+
+def test_bad_input(tmp_path):
+    memory = Memory(tmp_path, verbose=0)
+    with pytest.raises(ValueError, match="nope"):
+        memory.cache(counted, ignore=["nope"])
+    with pytest.raises(TypeError):
+        memory.cache(counted, ignore="verbose")
+    with pytest.raises(TypeError):
+        memory.cache(42)
+    with pytest.raises(ValueError):
+        Memory(tmp_path, mmap_mode="w+")
+    with pytest.raises(ValueError):
+        Memory(tmp_path, backend="s3")
+    with pytest.raises(ValueError):
+        Memory(tmp_path, bytes_limit="lots")
+    with pytest.raises(ValueError):
+        Memory(tmp_path, compress=("nope", 3))
+    with pytest.raises(TypeError):
+        memory.cache(counted)(1, 2, 3, 4)

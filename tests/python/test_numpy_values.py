@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""numpy arrays <-> JobArray's GVariant form without copying the buffer."""
+
+import numpy as np
+import pytest
+
+from gi.repository import GLib, Joblib
+from joblib_glib import Parallel, delayed, from_variant, to_variant
+from joblib_glib import _buffers
+
+
+def test_buffers_are_shared_here():
+    assert _buffers.shares_buffers()
+
+
+def test_ndarray_becomes_a_job_array_variant_without_a_copy():
+    a = np.arange(24, dtype="<f8").reshape(2, 3, 4)
+    v = to_variant(a)
+    assert v.get_type_string() == "(ssatay)"
+    assert Joblib.Array.is_array_variant(v)
+    array = Joblib.Array.new_from_variant(v)
+    assert array.get_typestr() == "<f8"
+    assert list(array.get_shape()) == [2, 3, 4]
+    assert array.get_double(23) == 23.0
+    back = from_variant(v)
+    assert np.shares_memory(back, a)
+    assert not back.flags.writeable
+    np.testing.assert_array_equal(back, a)
+
+
+def test_job_array_becomes_an_ndarray_view():
+    data = GLib.Bytes.new(np.arange(6, dtype="<i4").tobytes())
+    v = Joblib.Array.new("<i4", [2, 3], data).to_variant()
+    a = from_variant(v)
+    assert a.dtype == np.dtype("<i4") and a.shape == (2, 3)
+    assert a.ctypes.data == _buffers._address_of_data(data)
+    del v, data
+    assert a.sum() == 15  # the array keeps the buffer alive
+
+
+def test_buffer_outlives_the_variant_and_the_array():
+    a = np.ones(1000)
+    v = to_variant(a)
+    del a
+    back = from_variant(v)
+    del v
+    assert back.sum() == 1000.0
+
+
+@pytest.mark.parametrize("dtype", ["<f8", "<f4", "<i8", "|u1", "|b1", "<c16", ">f8", "<f2"])
+def test_dtypes_round_trip(dtype):
+    a = (np.arange(12) % 3).astype(dtype).reshape(3, 4)
+    back = from_variant(to_variant(a))
+    assert back.dtype == a.dtype and back.shape == a.shape
+    np.testing.assert_array_equal(back, a)
+
+
+@pytest.mark.parametrize("a", [np.array(2.5), np.zeros((0, 3)),
+                               np.arange(10)[::2], np.asfortranarray(np.eye(3))])
+def test_odd_shapes_and_layouts(a):
+    back = from_variant(to_variant(a))
+    assert back.shape == a.shape
+    np.testing.assert_array_equal(back, a)
+
+
+def test_results_on_threads_share_the_returned_buffer():
+    big = np.arange(100000.0)
+    out = Parallel(n_jobs=2, backend="threading")(delayed(lambda: big)() for _ in range(2))
+    assert all(np.shares_memory(o, big) for o in out)
+    assert all(o.flags.writeable for o in out)  # results are the caller's
+
+
+def test_arrays_through_worker_processes():
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((300, 300)) for _ in range(3)]  # 720 KB each
+    arrays.append(rng.standard_normal((600, 600)))  # over max_nbytes: shared memory
+    out = Parallel(n_jobs=2)(delayed(np.linalg.norm)(a) for a in arrays)
+    assert out == pytest.approx([np.linalg.norm(a) for a in arrays])
+    doubled = Parallel(n_jobs=2)(delayed(np.multiply)(a, 2) for a in arrays)
+    for d, a in zip(doubled, arrays):
+        np.testing.assert_array_equal(d, a * 2)
+
+
+def test_object_arrays_need_pickling():
+    a = np.array([object(), 1], dtype=object)
+    with pytest.raises(TypeError):
+        to_variant(a, allow_pickle=False)
