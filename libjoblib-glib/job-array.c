@@ -170,8 +170,7 @@ job_array_new_checked (const char  *typestr,
   else
     {
       g_set_error (error, JOB_ERROR, code,
-                   _("An array of %" G_GSIZE_FORMAT " elements of type %s needs %"
-                     G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT),
+                   _("An array of %zu elements of type %s needs %zu bytes, not %zu"),
                    self->n_elements, self->typestr, n_bytes,
                    data != NULL ? g_bytes_get_size (data) : 0);
       return NULL;
@@ -242,7 +241,7 @@ job_array_new_zeros (const char   *typestr,
   if (mem == NULL && n_bytes > 0)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("Cannot allocate %" G_GSIZE_FORMAT " bytes for an array"),
+                   _("Cannot allocate %zu bytes for an array"),
                    n_bytes);
       return NULL;
     }
@@ -316,7 +315,7 @@ job_array_new_from_variant (GVariant  *variant,
   if (n_dims > JOB_ARRAY_MAX_DIMS)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                   _("An array has at most %d dimensions, not %" G_GSIZE_FORMAT),
+                   _("An array has at most %d dimensions, not %zu"),
                    JOB_ARRAY_MAX_DIMS, n_dims);
       return NULL;
     }

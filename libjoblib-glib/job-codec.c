@@ -38,11 +38,11 @@ job_codec_step_result (const JobCodecStep  *step,
           (flags & (G_CONVERTER_INPUT_AT_END | G_CONVERTER_FLUSH)) == 0)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                               "Need more input");
+                               _ ("Need more input"));
           return G_CONVERTER_ERROR;
         }
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                           "Need more output space");
+                           _ ("Need more output space"));
       return G_CONVERTER_ERROR;
     }
 

@@ -12,7 +12,13 @@ job_gettext (const char *msgid)
 
   if (g_once_init_enter (&initialised))
     {
-      bindtextdomain (GETTEXT_PACKAGE, JOB_LOCALEDIR);
+      /* JOB_LOCALEDIR points uninstalled runs (the tests, the CLI in the
+       * build tree) at the catalogs built in <builddir>/po. */
+      const char *localedir = g_getenv ("JOB_LOCALEDIR");
+
+      if (localedir == NULL || localedir[0] == '\0')
+        localedir = JOB_LOCALEDIR;
+      bindtextdomain (GETTEXT_PACKAGE, localedir);
       bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
       g_once_init_leave (&initialised, 1);
     }

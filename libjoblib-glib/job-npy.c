@@ -311,7 +311,7 @@ job_array_load_npy (GFile         *file,
   if (data == NULL)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("Cannot allocate %" G_GSIZE_FORMAT " bytes for an array"),
+                   _("Cannot allocate %zu bytes for an array"),
                    data_size);
       return NULL;
     }

@@ -280,7 +280,7 @@ job_persist_parse_preamble (const guint8  *data,
   if (*header_size > JOB_PERSIST_MAX_HEADER)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                   _("Invalid header size %" G_GUINT64_FORMAT), *header_size);
+                   _("Invalid header size %" PRIu64), *header_size);
       return FALSE;
     }
   return TRUE;
@@ -303,8 +303,8 @@ check_entries (GArray   *entries,
           e->size > G_MAXSSIZE || e->offset > G_MAXUINT64 - e->size)
         {
           g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                       _("Invalid array table entry %u (offset %" G_GUINT64_FORMAT
-                         ", size %" G_GUINT64_FORMAT ")"),
+                       _("Invalid array table entry %u (offset %" PRIu64
+                         ", size %" PRIu64 ")"),
                        i, e->offset, e->size);
           return FALSE;
         }

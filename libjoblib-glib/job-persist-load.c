@@ -69,8 +69,8 @@ check_max_size (JobPersistLayout  *layout,
   if (layout->data_end <= max_size)
     return TRUE;
   g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-               _("The value needs %" G_GUINT64_FORMAT " bytes, more than the "
-                 "limit of %" G_GUINT64_FORMAT),
+               _("The value needs %" PRIu64 " bytes, more than the "
+                 "limit of %" PRIu64),
                layout->data_end, max_size);
   return FALSE;
 }
@@ -119,7 +119,7 @@ read_array (GInputStream     *stream,
   if (buffer == NULL)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("Cannot allocate %" G_GUINT64_FORMAT " bytes for an array"),
+                   _("Cannot allocate %" PRIu64 " bytes for an array"),
                    entry->size);
       return NULL;
     }
@@ -128,7 +128,7 @@ read_array (GInputStream     *stream,
   if (job_persist_checksum (buffer, entry->size) != entry->checksum)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                   _("An array at offset %" G_GUINT64_FORMAT " fails its checksum"),
+                   _("An array at offset %" PRIu64 " fails its checksum"),
                    entry->offset);
       return NULL;
     }
@@ -193,8 +193,8 @@ load_decoded (GInputStream  *stream,
   if (header_size > max_size)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("The value needs %" G_GUINT64_FORMAT " bytes, more than the "
-                     "limit of %" G_GUINT64_FORMAT),
+                   _("The value needs %" PRIu64 " bytes, more than the "
+                     "limit of %" PRIu64),
                    header_size, max_size);
       return NULL;
     }
@@ -202,7 +202,7 @@ load_decoded (GInputStream  *stream,
   if (header_data == NULL)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("Cannot allocate %" G_GUINT64_FORMAT " bytes for the header"),
+                   _("Cannot allocate %" PRIu64 " bytes for the header"),
                    header_size);
       return NULL;
     }
@@ -317,8 +317,8 @@ load_mapped (GMappedFile  *mapped,
   if (header_size > max_size)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("The value needs %" G_GUINT64_FORMAT " bytes, more than the "
-                     "limit of %" G_GUINT64_FORMAT),
+                   _("The value needs %" PRIu64 " bytes, more than the "
+                     "limit of %" PRIu64),
                    header_size, max_size);
       return NULL;
     }
@@ -351,7 +351,7 @@ try_load_mapped (GFile     *file,
   *fallback = FALSE;
   if (path == NULL)
     {
-      g_warning ("Cannot map %s, which has no local path: loading it into memory",
+      g_warning (_ ("Cannot map %s, which has no local path: loading it into memory"),
                  g_file_peek_path (file) ?: "a file");
       *fallback = TRUE;
       return NULL;
@@ -365,7 +365,7 @@ try_load_mapped (GFile     *file,
   length = g_mapped_file_get_length (mapped);
   if (job_compression_detect (data, length) != JOB_COMPRESSION_NONE)
     {
-      g_warning ("Cannot map %s, which is compressed (%s): loading it into memory",
+      g_warning (_ ("Cannot map %s, which is compressed (%s): loading it into memory"),
                  path, job_compression_get_name (job_compression_detect (data, length)));
       *fallback = TRUE;
       return NULL;

@@ -310,7 +310,7 @@ on_worker_frame (JobProcessWorker *process,
        (index < head->n_reported || index >= head->positions->len)))
     {
       g_free (worker->goodbye);
-      worker->goodbye = g_strdup_printf (_("answer to an unknown call %" G_GUINT64_FORMAT
+      worker->goodbye = g_strdup_printf (_("answer to an unknown call %" PRIu64
                                            " (task %u)"), id, index);
       job_process_worker_kill (process);
       return;

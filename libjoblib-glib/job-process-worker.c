@@ -98,7 +98,7 @@ set_pipe (int fd)
   (void) fcntl (fd, F_SETPIPE_SZ, PIPE_SIZE);
   if (!g_unix_set_fd_nonblocking (fd, TRUE, &error))
     {
-      g_warning ("Could not make a worker pipe non-blocking: %s", error->message);
+      g_warning (_ ("Could not make a worker pipe non-blocking: %s"), error->message);
       g_error_free (error);
     }
 }

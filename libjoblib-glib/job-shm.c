@@ -74,7 +74,7 @@ job_shm_write_variant (const char  *folder,
           int saved_errno = errno;
 
           g_set_error (error, JOB_ERROR, JOB_ERROR_FAILED,
-                       _("Could not write %" G_GSIZE_FORMAT " bytes to “%s”: %s"),
+                       _("Could not write %zu bytes to “%s”: %s"),
                        size, path, g_strerror (saved_errno));
           close (fd);
           g_unlink (path);

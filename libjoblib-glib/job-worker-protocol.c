@@ -113,7 +113,7 @@ job_worker_frame_parse_header (const guint8      *header,
   if (*length > max_length)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
-                   _("Frame of %u bytes is larger than the limit of %" G_GSIZE_FORMAT),
+                   _("Frame of %u bytes is larger than the limit of %zu"),
                    *length, max_length);
       return FALSE;
     }
@@ -138,7 +138,7 @@ job_worker_frame_decode (JobWorkerMessage   message,
   if (!g_variant_is_normal_form (body))
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
-                   _("Malformed “%s” frame (%" G_GSIZE_FORMAT " bytes)"),
+                   _("Malformed “%s” frame (%zu bytes)"),
                    job_worker_message_get_name (message),
                    g_bytes_get_size (payload));
       return NULL;
@@ -188,7 +188,7 @@ job_worker_read_frame (GInputStream      *in,
     {
       g_free (data);
       g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
-                   _("The stream ended inside a “%s” frame (%" G_GSIZE_FORMAT " of %u bytes)"),
+                   _("The stream ended inside a “%s” frame (%zu of %u bytes)"),
                    job_worker_message_get_name (*message), n_read, length);
       return NULL;
     }
