@@ -18,6 +18,8 @@ import traceback
 import types
 import weakref
 
+from gi.module import get_introspection_module
+
 from ._gi import GLib, Joblib
 from ._values import from_variant, to_variant
 
@@ -225,9 +227,16 @@ class _Signature:
                 else:
                     names.append(parameter.name)
         self.names = names
+        # Plain positional parameters only: a call with one value for each
+        # needs no binding (the common case, and inspect's bind is slow).
+        self.n_plain = len(names) if self.signature is not None and all(
+            p.kind == p.POSITIONAL_OR_KEYWORD or p.kind == p.POSITIONAL_ONLY
+            for p in self.signature.parameters.values()) else -1
 
     def bind(self, args, kwargs):
         """Canonical list of values in parameter order."""
+        if not kwargs and len(args) == self.n_plain:
+            return args, False
         if self.signature is None:
             return [list(args), dict(kwargs)], True
         bound = self.signature.bind(*args, **kwargs)
@@ -256,6 +265,13 @@ class _Signature:
             else:
                 args.append(value)
         return func(*args, **kwargs)
+
+
+_new_variant = GLib.Variant.new_variant
+# the introspected constructor takes a list (the override, *args)
+_new_tuple = get_introspection_module("GLib").Variant.new_tuple
+_TRUE = GLib.Variant.new_boolean(True)
+_FALSE = GLib.Variant.new_boolean(False)
 
 
 def _weak_invoke(ref):
@@ -287,9 +303,9 @@ class PythonFunction:
 
     def make_args(self, args, kwargs):
         values, opaque = self.signature.bind(args, kwargs)
-        children = [GLib.Variant("v", to_variant(v)) for v in values]
-        children.append(GLib.Variant("b", opaque))
-        return GLib.Variant.new_tuple(*children)
+        children = [_new_variant(to_variant(v)) for v in values]
+        children.append(_TRUE if opaque else _FALSE)
+        return _new_tuple(children)
 
     def make_call(self, args, kwargs, need_reference=False):
         if need_reference and not self.has_reference:

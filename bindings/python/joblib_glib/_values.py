@@ -13,6 +13,8 @@ import pickle
 
 from . import _buffers
 
+from gi.module import get_introspection_module
+
 from ._gi import GLib
 
 _TAG = "(sv)"
@@ -32,8 +34,29 @@ def _tagged(tag, value):
     return GLib.Variant(_TAG, (tag, value))
 
 
+# Direct constructors: GLib.Variant(type, value) parses its type string on
+# every call, several times slower for the scalars that most tasks take.
+_new_int64 = GLib.Variant.new_int64
+_new_double = GLib.Variant.new_double
+_new_string = GLib.Variant.new_string
+_new_boolean = GLib.Variant.new_boolean
+_new_variant = GLib.Variant.new_variant
+_new_tuple = get_introspection_module("GLib").Variant.new_tuple
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+_V = GLib.VariantType.new("v")
+
+
 def to_variant(obj, allow_pickle=True):
     """Convert a Python value into a GLib.Variant."""
+    kind = type(obj)
+    if kind is int and _INT64_MIN <= obj <= _INT64_MAX:
+        return _new_int64(obj)
+    if kind is float:
+        return _new_double(obj)
+    if kind is str:
+        return _new_string(obj)
+    if kind is bool:
+        return _new_boolean(obj)
     if isinstance(obj, GLib.Variant):
         return _tagged("variant", GLib.Variant("v", obj))
     if obj is None:
@@ -55,10 +78,9 @@ def to_variant(obj, allow_pickle=True):
     if isinstance(obj, bytearray):
         return _tagged("bytearray", GLib.Variant("ay", bytes(obj)))
     if isinstance(obj, list):
-        return GLib.Variant.new_array(GLib.VariantType("v"),
-                                      [GLib.Variant("v", to_variant(x, allow_pickle)) for x in obj])
+        return GLib.Variant.new_array(_V, [_new_variant(to_variant(x, allow_pickle)) for x in obj])
     if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
-        return GLib.Variant.new_tuple(*[GLib.Variant("v", to_variant(x, allow_pickle)) for x in obj]) \
+        return _new_tuple([_new_variant(to_variant(x, allow_pickle)) for x in obj]) \
             if obj else GLib.Variant("()", ())
     if isinstance(obj, dict):
         if all(isinstance(k, str) for k in obj):
