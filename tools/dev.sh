@@ -18,6 +18,7 @@ packages=(
   zlib1g-dev liblzma-dev libbz2-dev liblz4-dev libzstd-dev libxxhash-dev
   libjson-glib-dev valac gjs python3-gi python3-pytest python3-numpy
   python3-joblib python3-cloudpickle
+  libgtk-4-dev gir1.2-gtk-4.0 xvfb
 )
 
 missing=()
