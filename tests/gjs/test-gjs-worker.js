@@ -3,6 +3,7 @@
 // function of tasks-module.js, which GJS worker processes (worker.js)
 // import and run on the "processes" backend (issue 7).
 import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';
 
 import {assert, assertEqual, rejection, runMain} from './harness.js';
@@ -10,6 +11,47 @@ import {gjsFunction, map} from '../../bindings/gjs/joblib.js';
 
 const MODULE = GLib.build_filenamev([GLib.getenv('G_TEST_SRCDIR') ?? '.', 'gjs', 'tasks-module.js']);
 const processes = {nJobs: 2, backend: 'processes'};
+
+Gio._promisify(Gio.Subprocess.prototype, 'wait_async', 'wait_finish');
+Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async', 'read_bytes_finish');
+
+async function readFrame(stream) {
+    const header = (await stream.read_bytes_async(8, GLib.PRIORITY_DEFAULT, null)).toArray();
+    const view = new DataView(header.buffer, header.byteOffset, 8);
+    const payload = (await stream.read_bytes_async(view.getUint32(0, true),
+        GLib.PRIORITY_DEFAULT, null)).toArray();
+    return {version: view.getUint8(4), type: view.getUint8(5), payload};
+}
+
+/** The worker alone on pipes: its HELLO, then a frame of an unknown
+ *  version makes it answer GOODBYE with the reason and exit with 2. */
+async function malformedFrame() {
+    const launcher = new Gio.SubprocessLauncher({
+        flags: Gio.SubprocessFlags.STDIN_PIPE | Gio.SubprocessFlags.STDOUT_PIPE |
+            Gio.SubprocessFlags.STDERR_SILENCE,
+    });
+    launcher.setenv('JOB_WORKER_PROTOCOL', '2', true);
+    launcher.unsetenv('JOB_GJS_WORKER_FDS');
+    const worker = launcher.spawnv(['gjs', '-m', GLib.getenv('JOB_GJS_WORKER_PATH')]);
+    try {
+        const hello = await readFrame(worker.get_stdout_pipe());
+        assertEqual([hello.version, hello.type], [2, 1], 'HELLO of version 2');
+        const body = GLib.Variant.new_from_bytes(new GLib.VariantType('(sxa{sv})'),
+            new GLib.Bytes(hello.payload), false).deepUnpack();
+        assertEqual([body[0], Number(body[1])], ['gjs', Number(worker.get_identifier())], 'kind and pid');
+
+        worker.get_stdin_pipe().write_all(Uint8Array.from([0, 0, 0, 0, 9, 2, 0, 0]), null);
+        const goodbye = await readFrame(worker.get_stdout_pipe());
+        assertEqual(goodbye.type, 6, 'GOODBYE after a malformed frame');
+        const reason = GLib.Variant.new_from_bytes(new GLib.VariantType('(s)'),
+            new GLib.Bytes(goodbye.payload), false).deepUnpack()[0];
+        assert(reason.includes('version 9'), `the reason names the version: ${reason}`);
+        await worker.wait_async(null);
+        assertEqual(worker.get_exit_status(), 2, 'exit status 2');
+    } finally {
+        worker.force_exit();
+    }
+}
 
 async function main() {
     const square = await gjsFunction(MODULE, 'square');
@@ -77,6 +119,8 @@ async function main() {
     caught = await rejection(map(forged, [1], processes));
     assert(caught instanceof GLib.Error && caught.matches(Joblib.error_quark(), Joblib.Error.PROTOCOL),
         `worker: a reference without export is PROTOCOL: ${caught}`);
+
+    await malformedFrame();
 
     // the pool survived the errors
     assertEqual(await map(square, [5, 6], processes), [25, 36], 'workers still answer');
