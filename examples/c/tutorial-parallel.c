@@ -6,6 +6,8 @@
  */
 #include <joblib-glib.h>
 
+static gulong sleep_us = G_USEC_PER_SEC / 2;
+
 static GVariant *
 my_function (GVariant      *args,
              GCancellable  *cancellable,
@@ -16,22 +18,29 @@ my_function (GVariant      *args,
 
   g_variant_get (args, "(i)", &i);
   /* Simulate a long computation; a real one could be an SVD. */
-  g_usleep (G_USEC_PER_SEC / 2);
+  g_usleep (sleep_us);
   return g_variant_new_int32 (i);
 }
 
-static void
+/* Prints the results and says whether they are [0, 1, …, 9]. */
+static gboolean
 print_results (const char *label,
                GPtrArray  *results,
                double      seconds)
 {
   g_autoptr(GString) text = g_string_new ("[");
+  gboolean right = TRUE;
 
   for (guint i = 0; i < results->len; i++)
-    g_string_append_printf (text, "%s%d", i ? ", " : "",
-                            g_variant_get_int32 (g_ptr_array_index (results, i)));
+    {
+      int value = g_variant_get_int32 (g_ptr_array_index (results, i));
+
+      g_string_append_printf (text, "%s%d", i ? ", " : "", value);
+      right = right && value == (int) i;
+    }
   g_string_append (text, "]");
   g_print ("%-28s %s  %.2f s\n", label, text->str, seconds);
+  return right && results->len == 10;
 }
 
 int
@@ -45,6 +54,10 @@ main (int   argc,
   g_autoptr(JobParallel) parallel = NULL;
   g_autoptr(GError) error = NULL;
   gint64 start;
+  gboolean right;
+
+  if (argc > 1 && g_str_equal (argv[1], "--quick"))
+    sleep_us = G_USEC_PER_SEC / 20;
 
   for (int i = 0; i < 10; i++)
     g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(i)", i)));
@@ -53,7 +66,7 @@ main (int   argc,
   start = g_get_monotonic_time ();
   for (guint i = 0; i < calls->len; i++)
     g_ptr_array_add (serial, job_call_invoke (g_ptr_array_index (calls, i), NULL, NULL));
-  print_results ("serial:", serial, (g_get_monotonic_time () - start) / 1e6);
+  right = print_results ("serial:", serial, (g_get_monotonic_time () - start) / 1e6);
 
   /* Parallel(n_jobs=2, backend='threading', verbose=10)(delayed(my_function)(arg) ...) */
   parallel = job_parallel_new (2);
@@ -66,7 +79,8 @@ main (int   argc,
       g_printerr ("Parallel run failed: %s\n", error->message);
       return 1;
     }
-  print_results ("Parallel(n_jobs=2) threads:", results, (g_get_monotonic_time () - start) / 1e6);
+  right = print_results ("Parallel(n_jobs=2) threads:", results,
+                         (g_get_monotonic_time () - start) / 1e6) && right;
 
-  return 0;
+  return right ? 0 : 1;
 }
