@@ -35,6 +35,18 @@ status_bytes (const char *key)
   return line ? g_ascii_strtoull (line + strlen (key) + 1, NULL, 10) * 1024 : 0;
 }
 
+/* g_variant_equal prints containers to text to compare them: a minute for
+ * 80 MB of doubles. Equal serialized bytes are the same value, as both are
+ * in normal form. */
+static gboolean
+same_bytes (GVariant *a, GVariant *b)
+{
+  gsize n = g_variant_get_size (a);
+
+  return g_variant_is_of_type (a, g_variant_get_type (b)) && n == g_variant_get_size (b) &&
+         memcmp (g_variant_get_data (a), g_variant_get_data (b), n) == 0;
+}
+
 static void
 reset_peak (void)
 {
@@ -101,7 +113,7 @@ bench (const char *data_name,
       t0 = g_get_monotonic_time ();
       loaded = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
       loads[r] = (g_get_monotonic_time () - t0) / 1e6;
-      g_assert (loaded != NULL && g_variant_equal (loaded, value));
+      g_assert (loaded != NULL && same_bytes (loaded, value));
       g_clear_pointer (&loaded, g_variant_unref);
 
       t0 = g_get_monotonic_time ();

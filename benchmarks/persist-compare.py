@@ -3,8 +3,12 @@
 """job_dump/job_load next to joblib.dump/load, same data, same run.
 
 Usage: /usr/bin/python3 benchmarks/persist-compare.py _build/benchmarks/persist-bench
-Prints a markdown table (medians; MB/s over the uncompressed size).
+           [--mib MIB] [--codecs none,zlib,...]
+Prints a markdown table (medians; MB/s over the uncompressed size). The
+array is 80 MiB of float64 unless --mib says otherwise; --codecs keeps
+only the named codecs (benchmarks/run --quick uses both).
 """
+import argparse
 import json
 import os
 import statistics
@@ -63,9 +67,19 @@ def bench_joblib(name, value, nbytes, tmp, codec, level, repeats):
 
 
 def main():
-    bench_exe = sys.argv[1]
+    parser = argparse.ArgumentParser()
+    parser.add_argument("bench_exe")
+    parser.add_argument("--mib", type=float, default=80)
+    parser.add_argument("--codecs", default=",".join(c for c, _ in CODECS))
+    args = parser.parse_args()
+    keep = args.codecs.split(",")
+    if "none" not in keep or not set(keep) <= {c for c, _ in CODECS}:
+        parser.error("--codecs takes names from %s, 'none' included"
+                     % ",".join(c for c, _ in CODECS))
+    CODECS[:] = [(c, l) for c, l in CODECS if c in keep]
+    bench_exe = args.bench_exe
     rng = np.random.default_rng(0)
-    array = rng.standard_normal(10 * 1024 * 1024)  # 80 MiB of float64
+    array = rng.standard_normal(max(int(args.mib * 1024 * 1024 / 8), 1))  # float64
     dicts = [{"id": i, "name": f"item{i}", "value": i * 0.5, "tags": ["a", "b"]} for i in range(1000)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
