@@ -4,8 +4,8 @@
 import numpy as np
 import pytest
 
-from gi.repository import GLib
 from joblib_glib import PickleNotAllowedError, dump, load
+from joblib_glib._gi import GLib
 
 
 def nested():

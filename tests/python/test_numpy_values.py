@@ -4,7 +4,8 @@
 import numpy as np
 import pytest
 
-from gi.repository import GLib, Joblib
+from joblib_glib import _gi  # noqa: F401 -- requires the GIR versions first
+from gi.repository import GLib, Joblib  # noqa: E402
 from joblib_glib import Parallel, delayed, from_variant, to_variant
 from joblib_glib import _buffers
 
