@@ -305,8 +305,11 @@ on_worker_frame (JobProcessWorker *process,
   if (message != JOB_WORKER_MESSAGE_DONE)
     g_variant_get_child (body, 1, "u", &index);
 
+  /* Answers come in task order: a RESULTS frame starts right after the
+   * last answered task, an ERROR is at or after it. */
   if (head == NULL || head->id != id ||
-      (message != JOB_WORKER_MESSAGE_DONE &&
+      (message == JOB_WORKER_MESSAGE_RESULTS && index != head->n_reported) ||
+      (message == JOB_WORKER_MESSAGE_ERROR &&
        (index < head->n_reported || index >= head->positions->len)))
     {
       g_free (worker->goodbye);
@@ -318,16 +321,32 @@ on_worker_frame (JobProcessWorker *process,
 
   switch (message)
     {
-    case JOB_WORKER_MESSAGE_RESULT:
+    case JOB_WORKER_MESSAGE_RESULTS:
       {
-        g_autoptr(GVariant) boxed = g_variant_get_child_value (body, 2);
-        g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+        g_autoptr(GVariant) values = g_variant_get_child_value (body, 2);
+        gsize n = g_variant_n_children (values);
 
-        head->n_reported = index + 1;
+        if (n > head->positions->len - index)
+          {
+            g_free (worker->goodbye);
+            worker->goodbye = g_strdup_printf (_("%zu results for the %u "
+                                                 "tasks left of call %" PRIu64),
+                                               n, head->positions->len - index, id);
+            job_process_worker_kill (process);
+            return;
+          }
+
+        head->n_reported = index + n;
         if (head->op == NULL)
           break;
-        job_batch_set_result (head->op->batch,
-                              g_array_index (head->positions, guint, index), value);
+        for (gsize i = 0; i < n; i++)
+          {
+            g_autoptr(GVariant) boxed = g_variant_get_child_value (values, i);
+            g_autoptr(GVariant) value = g_variant_get_variant (boxed);
+
+            job_batch_set_result (head->op->batch,
+                                  g_array_index (head->positions, guint, index + i), value);
+          }
         mark_running (worker);
         break;
       }

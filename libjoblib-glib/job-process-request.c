@@ -175,6 +175,7 @@ job_process_request_is_cancelled (JobProcessRequest *request)
  * shared-memory files listed in @shared. */
 static GVariant *
 share_large_arguments (JobProcessRequest *request,
+                       guint32            task,
                        GVariant          *args,
                        guint64            max_nbytes,
                        const char        *folder,
@@ -183,9 +184,6 @@ share_large_arguments (JobProcessRequest *request,
 {
   g_autoptr(GPtrArray) children = NULL;
   gsize n = g_variant_n_children (args);
-
-  if (g_variant_get_size (args) <= max_nbytes)
-    return g_variant_ref (args);
 
   children = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   for (gsize i = 0; i < n; i++)
@@ -209,69 +207,103 @@ share_large_arguments (JobProcessRequest *request,
       if (request->shm_paths == NULL)
         request->shm_paths = g_ptr_array_new_with_free_func (g_free);
       g_ptr_array_add (request->shm_paths, path);
-      g_variant_builder_add (shared, "(usst)", (guint32) i, path,
+      g_variant_builder_add (shared, "(uusst)", task, (guint32) i, path,
                              g_variant_get_type_string (child), (guint64) size);
       g_ptr_array_add (children, g_variant_ref_sink (g_variant_new_tuple (NULL, 0)));
       g_variant_unref (child);
     }
 
-  return g_variant_ref_sink (g_variant_new_tuple ((GVariant **) children->pdata, n));
+  return g_variant_new_tuple ((GVariant **) children->pdata, n);
 }
 
+/* Builds the CALL frame. Per task it costs one `v` box around the
+ * arguments (no format strings, no builder): with tiny tasks this frame is
+ * most of what the parent does per task. */
 gboolean
 job_process_request_build (JobProcessRequest  *request,
                            guint64             max_nbytes,
                            const char         *folder,
                            GError            **error)
 {
-  g_autoptr(GHashTable) indexes = g_hash_table_new (NULL, NULL);
   g_autoptr(GByteArray) frame = g_byte_array_new ();
+  g_autoptr(GPtrArray) boxed = NULL;
+  g_autoptr(GHashTable) more = NULL;
+  g_autofree guint32 *indexes = NULL;
   GVariantBuilder references;
-  GVariantBuilder tasks;
+  GVariantBuilder shared;
+  JobFunction *functions[8];
+  GVariant *fields[6];
+  guint n_tasks = request->positions->len;
   guint n_refs = 0;
+  JobBatch *batch = request->op->batch;
 
   g_variant_builder_init (&references, G_VARIANT_TYPE ("a(sa{sv})"));
-  g_variant_builder_init (&tasks, G_VARIANT_TYPE ("a(uva(usst))"));
+  g_variant_builder_init (&shared, G_VARIANT_TYPE ("a(uusst)"));
+  boxed = g_ptr_array_new_full (n_tasks, (GDestroyNotify) g_variant_unref);
+  indexes = g_new (guint32, MAX (n_tasks, 1));
 
-  for (guint i = 0; i < request->positions->len; i++)
+  for (guint i = 0; i < n_tasks; i++)
     {
       guint position = g_array_index (request->positions, guint, i);
-      JobCall *call = job_batch_get_call (request->op->batch, position);
+      JobCall *call = job_batch_get_call (batch, position);
       JobFunction *function = job_call_get_function (call);
-      g_autoptr(GVariant) args = NULL;
-      GVariantBuilder shared;
-      gpointer index;
+      GVariant *args = job_call_get_args (call);
+      guint index;
 
-      if (!g_hash_table_lookup_extended (indexes, function, NULL, &index))
+      /* Batches mostly call one function or a few: a linear search over
+       * the first ones beats hashing; a table takes the others. */
+      for (index = 0; index < MIN (n_refs, G_N_ELEMENTS (functions)); index++)
+        if (functions[index] == function)
+          break;
+      if (index == G_N_ELEMENTS (functions))
         {
-          index = GUINT_TO_POINTER (n_refs++);
-          g_hash_table_insert (indexes, function, index);
+          gpointer found;
+
+          if (more == NULL)
+            more = g_hash_table_new (NULL, NULL);
+          if (g_hash_table_lookup_extended (more, function, NULL, &found))
+            index = GPOINTER_TO_UINT (found);
+          else
+            index = n_refs;
+        }
+      if (index == n_refs)
+        {
+          n_refs++;
+          if (index < G_N_ELEMENTS (functions))
+            functions[index] = function;
+          else
+            g_hash_table_insert (more, function, GUINT_TO_POINTER (index));
           g_variant_builder_add_value (&references, job_function_get_reference (function));
         }
+      indexes[i] = index;
 
-      g_variant_builder_init (&shared, G_VARIANT_TYPE ("a(usst)"));
-      args = share_large_arguments (request, job_call_get_args (call),
-                                    max_nbytes, folder, &shared, error);
-      if (args == NULL)
+      if (g_variant_get_size (args) > max_nbytes)
         {
-          g_variant_builder_clear (&shared);
-          g_variant_builder_clear (&tasks);
-          g_variant_builder_clear (&references);
-          return FALSE;
+          args = share_large_arguments (request, i, args, max_nbytes, folder,
+                                        &shared, error);
+          if (args == NULL)
+            {
+              g_variant_builder_clear (&shared);
+              g_variant_builder_clear (&references);
+              return FALSE;
+            }
         }
-      g_variant_builder_add (&tasks, "(u@va(usst))", GPOINTER_TO_UINT (index),
-                             g_variant_new_variant (args), &shared);
+      g_ptr_array_add (boxed, g_variant_ref_sink (g_variant_new_variant (args)));
     }
 
+  fields[0] = g_variant_new_uint64 (request->id);
+  fields[1] = g_variant_new_boolean (job_batch_get_stop_on_error (batch));
+  fields[2] = g_variant_builder_end (&references);
+  fields[3] = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, indexes, n_tasks,
+                                         sizeof (guint32));
+  fields[4] = g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                   (GVariant **) boxed->pdata, boxed->len);
+  fields[5] = g_variant_builder_end (&shared);
   job_worker_frame_append (frame, JOB_WORKER_MESSAGE_CALL,
-                           g_variant_new ("(tba(sa{sv})a(uva(usst)))",
-                                          request->id,
-                                          job_batch_get_stop_on_error (request->op->batch),
-                                          &references, &tasks));
+                           g_variant_new_tuple (fields, G_N_ELEMENTS (fields)));
   request->frame = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
   return TRUE;
 }
-
 
 JobProcessBatch *
 job_process_batch_new (GTask    *task,
@@ -294,13 +326,24 @@ job_process_batch_split (JobProcessBatch *op,
   g_autoptr(GHashTable) by_kind = g_hash_table_new (g_str_hash, g_str_equal);
   GPtrArray *requests = g_ptr_array_new ();
   guint n_tasks = job_batch_get_n_tasks (op->batch);
+  JobFunction *last_function = NULL;
+  const char *last_kind = NULL;
 
   op->n_requests = 1;
   for (guint i = 0; i < n_tasks; i++)
     {
       JobFunction *function = job_call_get_function (job_batch_get_call (op->batch, i));
-      const char *kind = job_function_get_reference_kind (function);
       JobProcessRequest *request;
+      const char *kind;
+
+      /* Reading the kind parses the reference: once per run of tasks of
+       * one function, not per task. */
+      if (function != last_function)
+        {
+          last_function = function;
+          last_kind = job_function_get_reference_kind (function);
+        }
+      kind = last_kind;
 
       if (kind == NULL)
         {

@@ -171,7 +171,7 @@ dispatch_frames (JobProcessWorker  *worker,
                              length);
       pos += JOB_WORKER_FRAME_HEADER_SIZE + length;
 
-      body = job_worker_frame_decode (message, payload, error);
+      body = job_worker_frame_decode (message, payload, TRUE, error);
       if (body == NULL)
         {
           ok = FALSE;

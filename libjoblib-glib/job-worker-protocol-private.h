@@ -17,28 +17,33 @@ G_BEGIN_DECLS
  *   offset 5  u8                 message type (JobWorkerMessage)
  *   offset 6  u16                reserved, 0
  *
- * The payload is one GVariant in normal form, serialized little-endian,
- * whose type is fixed by the message type:
+ * The payload is one GVariant, serialized little-endian, whose type is
+ * fixed by the message type:
  *
  *   HELLO      worker → parent  (sxa{sv})  kind, pid, extra info
- *   CALL       parent → worker  (tba(sa{sv})a(uva(usst)))
- *                 batch id, stop after the first error, the function
- *                 references, then per task: index of its reference, the
- *                 argument tuple (arguments sent through shared memory are
- *                 `()` there) and the shared-memory arguments (position,
- *                 file path, GVariant type string, size in bytes)
- *   RESULT     worker → parent  (tuv)      batch id, task position, value
- *   ERROR      worker → parent  (tusis)    batch id, task position, error
+ *   CALL       parent → worker  (tba(sa{sv})auava(uusst))
+ *                 call id, stop after the first error, the function
+ *                 references, per task the index of its reference, per
+ *                 task its argument tuple (arguments sent through shared
+ *                 memory are `()` there), then the shared-memory arguments
+ *                 in task order (task, position, file path, GVariant type
+ *                 string, size in bytes)
+ *   RESULTS    worker → parent  (tuav)     call id, index of the first
+ *                 task, the values of consecutive tasks from there
+ *   ERROR      worker → parent  (tusis)    call id, task index, error
  *                 domain (quark string), code, message
- *   DONE       worker → parent  (td)       batch id, seconds spent on it
+ *   DONE       worker → parent  (td)       call id, seconds spent on it
  *   GOODBYE    either way       (s)        reason; empty when normal
  *
- * The worker sends HELLO first, then answers each CALL with a RESULT or
- * ERROR per task it ran, then DONE; calls are answered in order. A task
- * not reported before DONE was skipped (stop after the first error).
+ * The worker sends HELLO first, then answers each CALL with RESULTS and
+ * ERROR frames that together cover the tasks it ran, in task order, then
+ * DONE; calls are answered in order. A task not reported before DONE was
+ * skipped (stop after the first error). Version 2 replaced the RESULT
+ * frame per task of version 1 by RESULTS, and the task tuples of CALL by
+ * parallel arrays: per-task GVariant work dominated small tasks.
  */
 
-#define JOB_WORKER_PROTOCOL_VERSION 1
+#define JOB_WORKER_PROTOCOL_VERSION 2
 #define JOB_WORKER_FRAME_HEADER_SIZE 8
 /* Frames above this are refused unless a reader asks for more. */
 #define JOB_WORKER_FRAME_DEFAULT_MAX (1u << 30)
@@ -47,7 +52,7 @@ typedef enum
 {
   JOB_WORKER_MESSAGE_HELLO = 1,
   JOB_WORKER_MESSAGE_CALL,
-  JOB_WORKER_MESSAGE_RESULT,
+  JOB_WORKER_MESSAGE_RESULTS,
   JOB_WORKER_MESSAGE_ERROR,
   JOB_WORKER_MESSAGE_DONE,
   JOB_WORKER_MESSAGE_GOODBYE,
@@ -81,6 +86,7 @@ gboolean  job_worker_frame_parse_header (const guint8      *header,
                                          GError           **error);
 GVariant *job_worker_frame_decode       (JobWorkerMessage   message,
                                          GBytes            *payload,
+                                         gboolean           check_normal,
                                          GError           **error);
 
 /* Blocking helpers for workers. read_frame returns NULL without an error

@@ -13,8 +13,8 @@ static const struct
   const char *type;
 } messages[] = {
   [JOB_WORKER_MESSAGE_HELLO]   = { "hello",   "(sxa{sv})" },
-  [JOB_WORKER_MESSAGE_CALL]    = { "call",    "(tba(sa{sv})a(uva(usst)))" },
-  [JOB_WORKER_MESSAGE_RESULT]  = { "result",  "(tuv)" },
+  [JOB_WORKER_MESSAGE_CALL]    = { "call",    "(tba(sa{sv})auava(uusst))" },
+  [JOB_WORKER_MESSAGE_RESULTS] = { "results", "(tuav)" },
   [JOB_WORKER_MESSAGE_ERROR]   = { "error",   "(tusis)" },
   [JOB_WORKER_MESSAGE_DONE]    = { "done",    "(td)" },
   [JOB_WORKER_MESSAGE_GOODBYE] = { "goodbye", "(s)" },
@@ -122,12 +122,16 @@ job_worker_frame_parse_header (const guint8      *header,
   return TRUE;
 }
 
-/* Peers are not trusted: the payload must be in normal form, so that a
- * malformed frame is an error rather than a value silently replaced by
- * defaults. */
+/* Peers are not trusted. GVariant never reads outside a payload whatever
+ * its bytes (trusted = FALSE), so a malformed frame cannot crash the
+ * reader; @check_normal also refuses a payload that is not in normal form,
+ * so that it is an error rather than values silently replaced by
+ * defaults. That check walks every value of the frame, so readers skip it
+ * for bulk frames whose structure they check themselves. */
 GVariant *
 job_worker_frame_decode (JobWorkerMessage   message,
                          GBytes            *payload,
+                         gboolean           check_normal,
                          GError           **error)
 {
   g_autoptr(GVariant) body = NULL;
@@ -135,7 +139,7 @@ job_worker_frame_decode (JobWorkerMessage   message,
   body = g_variant_new_from_bytes (job_worker_message_get_type (message),
                                    payload, FALSE);
   g_variant_ref_sink (body);
-  if (!g_variant_is_normal_form (body))
+  if (check_normal && !g_variant_is_normal_form (body))
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
                    _("Malformed “%s” frame (%zu bytes)"),
@@ -194,7 +198,7 @@ job_worker_read_frame (GInputStream      *in,
     }
 
   payload = g_bytes_new_take (data, length);
-  return job_worker_frame_decode (*message, payload, error);
+  return job_worker_frame_decode (*message, payload, TRUE, error);
 }
 
 gboolean

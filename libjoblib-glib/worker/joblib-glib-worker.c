@@ -42,7 +42,32 @@ typedef struct
   GByteArray      *buffer;
   gint64           last_flush;
   JobWorkerStatus *status;
+  /* Results not yet in the buffer: consecutive tasks of one call from
+   * pending_first, boxed as `v`. One RESULTS frame carries them all. */
+  GPtrArray       *pending;
+  guint64          pending_call;
+  guint32          pending_first;
+  gsize            pending_bytes;
 } Worker;
+
+static void
+append_results (Worker *worker)
+{
+  GVariant *fields[3];
+
+  if (worker->pending->len == 0)
+    return;
+
+  fields[0] = g_variant_new_uint64 (worker->pending_call);
+  fields[1] = g_variant_new_uint32 (worker->pending_first);
+  fields[2] = g_variant_new_array (G_VARIANT_TYPE_VARIANT,
+                                   (GVariant **) worker->pending->pdata,
+                                   worker->pending->len);
+  job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_RESULTS,
+                           g_variant_new_tuple (fields, 3));
+  g_ptr_array_set_size (worker->pending, 0);
+  worker->pending_bytes = 0;
+}
 
 static gboolean
 flush (Worker  *worker,
@@ -50,6 +75,7 @@ flush (Worker  *worker,
 {
   gboolean ok = TRUE;
 
+  append_results (worker);
   if (worker->buffer->len > 0)
     ok = g_output_stream_write_all (worker->out, worker->buffer->data,
                                     worker->buffer->len, NULL, NULL, error);
@@ -92,17 +118,18 @@ map_argument (const char  *path,
                                                        bytes, FALSE));
 }
 
+/* Replaces the `()` placeholders of task @task in @args by the values of
+ * its shared-memory arguments: the entries of @shared from *@cursor on
+ * whose task is @task (entries come in task order). */
 static GVariant *
 build_arguments (GVariant  *args,
+                 guint32    task,
                  GVariant  *shared,
+                 gsize     *cursor,
                  GError   **error)
 {
   g_autoptr(GPtrArray) children = NULL;
-  GVariantIter iter;
-  const char *path;
-  const char *type_string;
-  guint32 position;
-  guint64 size;
+  gsize n_shared = g_variant_n_children (shared);
   gsize n;
 
   if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
@@ -112,19 +139,36 @@ build_arguments (GVariant  *args,
                    g_variant_get_type_string (args));
       return NULL;
     }
-  if (g_variant_n_children (shared) == 0)
-    return g_variant_ref (args);
 
   n = g_variant_n_children (args);
-  children = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  for (gsize i = 0; i < n; i++)
-    g_ptr_array_add (children, g_variant_get_child_value (args, i));
-
-  g_variant_iter_init (&iter, shared);
-  while (g_variant_iter_next (&iter, "(u&s&st)", &position, &path, &type_string, &size))
+  while (*cursor < n_shared)
     {
+      const char *path;
+      const char *type_string;
+      guint32 entry_task;
+      guint32 position;
+      guint64 size;
       GVariant *mapped;
 
+      g_variant_get_child (shared, *cursor, "(uu&s&st)", &entry_task, &position,
+                           &path, &type_string, &size);
+      if (entry_task < task)
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                       "shared-memory arguments are not in task order (task %u after %u)",
+                       entry_task, task);
+          return NULL;
+        }
+      if (entry_task > task)
+        break;
+      ++*cursor;
+
+      if (children == NULL)
+        {
+          children = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+          for (gsize i = 0; i < n; i++)
+            g_ptr_array_add (children, g_variant_get_child_value (args, i));
+        }
       if (position >= n)
         {
           g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
@@ -139,19 +183,42 @@ build_arguments (GVariant  *args,
       g_ptr_array_index (children, position) = mapped;
     }
 
+  if (children == NULL)
+    return g_variant_ref (args);
   return g_variant_ref_sink (g_variant_new_tuple ((GVariant **) children->pdata, n));
 }
 
 static void
 append_error (Worker       *worker,
-              guint64       batch_id,
+              guint64       call_id,
               guint32       position,
               const GError *error)
 {
+  /* Results before the error go first: answers stay in task order. */
+  append_results (worker);
   job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_ERROR,
-                           g_variant_new ("(tusis)", batch_id, position,
+                           g_variant_new ("(tusis)", call_id, position,
                                           g_quark_to_string (error->domain),
                                           error->code, error->message));
+}
+
+static void
+add_result (Worker   *worker,
+            guint64   call_id,
+            guint32   position,
+            GVariant *result)
+{
+  if (worker->pending->len > 0 &&
+      (worker->pending_call != call_id ||
+       worker->pending_first + worker->pending->len != position))
+    append_results (worker);
+  if (worker->pending->len == 0)
+    {
+      worker->pending_call = call_id;
+      worker->pending_first = position;
+    }
+  g_ptr_array_add (worker->pending, g_variant_ref_sink (g_variant_new_variant (result)));
+  worker->pending_bytes += g_variant_get_size (result) + 16;
 }
 
 static gboolean
@@ -160,21 +227,36 @@ run_call (Worker    *worker,
           GError   **error)
 {
   g_autoptr(GVariant) references = NULL;
-  g_autoptr(GVariant) tasks = NULL;
+  g_autoptr(GVariant) ref_indexes = NULL;
+  g_autoptr(GVariant) all_args = NULL;
+  g_autoptr(GVariant) shared = NULL;
   g_autofree JobFunc *funcs = NULL;
-  g_autofree char **symbols = NULL;
+  g_autofree const char **symbols = NULL;
   g_autoptr(GPtrArray) resolve_errors = NULL;
   gint64 start = g_get_monotonic_time ();
-  guint64 batch_id;
+  const guint32 *indexes;
+  guint64 call_id;
   gboolean stop_on_error;
-  gsize n_refs, n_tasks;
+  gsize n_refs, n_tasks, n_indexes;
+  gsize cursor = 0;
 
-  g_variant_get (call, "(tb@a(sa{sv})@a(uva(usst)))", &batch_id, &stop_on_error,
-                 &references, &tasks);
+  g_variant_get (call, "(tb@a(sa{sv})@au@av@a(uusst))", &call_id, &stop_on_error,
+                 &references, &ref_indexes, &all_args, &shared);
+
+  indexes = g_variant_get_fixed_array (ref_indexes, &n_indexes, sizeof (guint32));
+  n_tasks = g_variant_n_children (all_args);
+  if (n_indexes != n_tasks)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   "call %" G_GUINT64_FORMAT " has %" G_GSIZE_FORMAT
+                   " function indexes for %" G_GSIZE_FORMAT " tasks",
+                   call_id, n_indexes, n_tasks);
+      return FALSE;
+    }
 
   n_refs = g_variant_n_children (references);
   funcs = g_new0 (JobFunc, n_refs);
-  symbols = g_new0 (char *, n_refs);
+  symbols = g_new0 (const char *, n_refs);
   resolve_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_clear_error);
   g_ptr_array_set_size (resolve_errors, n_refs);
   for (gsize i = 0; i < n_refs; i++)
@@ -185,29 +267,25 @@ run_call (Worker    *worker,
 
       funcs[i] = job_native_symbol_resolve_reference (reference, &resolve_error);
       g_ptr_array_index (resolve_errors, i) = resolve_error;
+      /* The string lives in the call, which outlives the loop below. */
       g_variant_lookup (fields, "symbol", "&s", &symbols[i]);
     }
 
-  n_tasks = g_variant_n_children (tasks);
   for (gsize i = 0; i < n_tasks; i++)
     {
+      g_autoptr(GVariant) boxed = NULL;
       g_autoptr(GVariant) args = NULL;
-      g_autoptr(GVariant) shared = NULL;
       g_autoptr(GVariant) full_args = NULL;
       g_autoptr(GVariant) result = NULL;
       g_autoptr(GError) task_error = NULL;
-      guint32 ref_index;
+      guint32 ref_index = indexes[i];
 
-      g_variant_get_child (tasks, i, "(u@v@a(usst))", &ref_index, &args, &shared);
-      {
-        GVariant *inner = g_variant_get_variant (args);
-        g_variant_unref (args);
-        args = inner;
-      }
+      boxed = g_variant_get_child_value (all_args, i);
+      args = g_variant_get_variant (boxed);
 
       if (worker->status != NULL)
         {
-          worker->status->batch_id = batch_id;
+          worker->status->batch_id = call_id;
           worker->status->position = i;
           worker->status->running = 1;
         }
@@ -218,7 +296,7 @@ run_call (Worker    *worker,
                      i, ref_index, n_refs);
       else if (g_ptr_array_index (resolve_errors, ref_index) != NULL)
         task_error = g_error_copy (g_ptr_array_index (resolve_errors, ref_index));
-      else if ((full_args = build_arguments (args, shared, &task_error)) != NULL)
+      else if ((full_args = build_arguments (args, i, shared, &cursor, &task_error)) != NULL)
         {
           result = funcs[ref_index] (full_args, NULL, NULL, &task_error);
           if (result != NULL)
@@ -233,16 +311,15 @@ run_call (Worker    *worker,
         worker->status->running = 0;
 
       if (result != NULL)
-        job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_RESULT,
-                                 g_variant_new ("(tuv)", batch_id, (guint32) i, result));
+        add_result (worker, call_id, i, result);
       else
-        append_error (worker, batch_id, i, task_error);
+        append_error (worker, call_id, i, task_error);
 
       /* Arguments mapped from shared memory are unmapped here, with the
        * last reference to them. */
       g_clear_pointer (&full_args, g_variant_unref);
 
-      if (worker->buffer->len >= FLUSH_BYTES ||
+      if (worker->buffer->len + worker->pending_bytes >= FLUSH_BYTES ||
           g_get_monotonic_time () - worker->last_flush >= FLUSH_USEC)
         {
           if (!flush (worker, error))
@@ -253,8 +330,9 @@ run_call (Worker    *worker,
         break;
     }
 
+  append_results (worker);
   job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_DONE,
-                           g_variant_new ("(td)", batch_id,
+                           g_variant_new ("(td)", call_id,
                                           (g_get_monotonic_time () - start) /
                                           (double) G_USEC_PER_SEC));
   return flush (worker, error);
@@ -317,6 +395,7 @@ main (int    argc,
   worker.out = g_unix_output_stream_new (out_fd, TRUE);
   worker.buffer = g_byte_array_sized_new (FLUSH_BYTES + 4096);
   worker.status = map_status_page ();
+  worker.pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
 
   job_worker_frame_append (worker.buffer, JOB_WORKER_MESSAGE_HELLO,
                            g_variant_new ("(sx@a{sv})", "native", (gint64) getpid (),
@@ -355,6 +434,7 @@ out:
       if (g_error_matches (error, JOB_ERROR, JOB_ERROR_PROTOCOL))
         {
           g_byte_array_set_size (worker.buffer, 0);
+          g_ptr_array_set_size (worker.pending, 0);
           job_worker_frame_append (worker.buffer, JOB_WORKER_MESSAGE_GOODBYE,
                                    g_variant_new ("(s)", error->message));
           flush (&worker, NULL);
@@ -363,6 +443,7 @@ out:
     }
 
   g_byte_array_unref (worker.buffer);
+  g_ptr_array_unref (worker.pending);
   g_clear_object (&worker.out);
   return status;
 }
