@@ -19,6 +19,7 @@ packages=(
   libjson-glib-dev valac gjs python3-gi python3-pytest python3-numpy
   python3-joblib python3-cloudpickle gi-docgen
   libgtk-4-dev gir1.2-gtk-4.0 xvfb
+  python3-matplotlib liblapacke-dev libopenblas-dev
 )
 
 missing=()
