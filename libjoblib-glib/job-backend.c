@@ -62,7 +62,8 @@ job_backend_real_run_batch (JobBackend    *self,
 }
 
 static void
-job_backend_real_abort (JobBackend *self)
+job_backend_real_abort (JobBackend   *self,
+                        const GError *reason)
 {
 }
 
@@ -259,17 +260,28 @@ job_backend_run_batch_finish (JobBackend    *self,
 /**
  * job_backend_abort:
  * @self: a #JobBackend
+ * @reason: (nullable): the error that stopped the run: %G_IO_ERROR_CANCELLED
+ *   when it was cancelled, [error@Joblib.Error.TIMEOUT] when a task ran
+ *   too long, else the task error (or input error) that ended it
  *
- * Stops the work in progress by force, where the backend can (worker
- * processes are killed and replaced). Threads cannot be stopped by force:
- * their tasks see the run's cancellable instead.
+ * Stops the work in progress of the runs that were stopped (those whose
+ * batches' cancellable is cancelled), where the backend can. @reason says
+ * what to do with tasks already running: after a cancellation or a
+ * timeout, a backend that can kill them does (worker processes are killed
+ * and replaced); after a task error they may finish, their outcomes
+ * ignored, so that an error costs no worker. Threads cannot be stopped by
+ * force: their tasks see the run's cancellable instead.
+ *
+ * Called on the thread that runs the dispatcher; @reason is only borrowed
+ * for the call.
  */
 void
-job_backend_abort (JobBackend *self)
+job_backend_abort (JobBackend   *self,
+                   const GError *reason)
 {
   g_return_if_fail (JOB_IS_BACKEND (self));
 
-  JOB_BACKEND_GET_IFACE (self)->abort (self);
+  JOB_BACKEND_GET_IFACE (self)->abort (self, reason);
 }
 
 /**

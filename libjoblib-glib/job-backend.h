@@ -54,8 +54,9 @@ G_DECLARE_INTERFACE (JobBackend, job_backend, JOB, BACKEND, GObject)
  * @run_batch_finish: completes @run_batch_async; an error here means the
  *   whole batch failed (for example a worker died) and applies to every
  *   task without an outcome
- * @abort: stops work in progress by force where the backend can; called on
- *   the caller's thread when a run is cancelled, times out or fails
+ * @abort: stops work in progress where the backend can; called on the
+ *   caller's thread when a run is cancelled, times out or fails, with the
+ *   error that stopped it
  * @shutdown: releases the workers; the backend may be used again later
  *
  * The vtable of [iface@Joblib.Backend]. Only @run_batch_async and
@@ -84,7 +85,8 @@ struct _JobBackendInterface
   gboolean        (*run_batch_finish)  (JobBackend           *self,
                                         GAsyncResult         *result,
                                         GError              **error);
-  void            (*abort)             (JobBackend           *self);
+  void            (*abort)             (JobBackend           *self,
+                                        const GError         *reason);
   void            (*shutdown)          (JobBackend           *self);
 
   /*< private >*/
@@ -118,7 +120,8 @@ gboolean        job_backend_run_batch_finish (JobBackend           *self,
                                               GAsyncResult         *result,
                                               GError              **error);
 JOB_AVAILABLE_IN_ALL
-void            job_backend_abort            (JobBackend           *self);
+void            job_backend_abort            (JobBackend           *self,
+                                              const GError         *reason);
 JOB_AVAILABLE_IN_ALL
 void            job_backend_shutdown         (JobBackend           *self);
 

@@ -243,7 +243,7 @@ stop (JobParallelRun *run,
     {
       run->stopping = TRUE;
       g_cancellable_cancel (run->tasks_cancellable);
-      job_backend_abort (run->options.backend);
+      job_backend_abort (run->options.backend, run->error);
     }
 
   if (now && run->task != NULL)

@@ -35,7 +35,8 @@
  * [error@Joblib.Error.WORKER_DIED], whose message names the signal or the
  * exit status; calls queued behind it go to other workers and the pool
  * starts a new worker when needed. Cancellation and timeouts kill the
- * workers that run the stopped tasks.
+ * workers that run the stopped tasks; after a task error that stops a run,
+ * the tasks already sent to workers finish (their outcomes are dropped).
  *
  * Arguments larger than [property@Joblib.ProcessBackend:max-nbytes] travel
  * through files in a memory-backed folder (`/dev/shm`) that the worker maps
@@ -153,10 +154,19 @@ job_process_backend_run_batch_finish (JobBackend    *backend,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* Workers are killed only when their tasks must stop now: after a task
+ * error the tasks already sent run to the end (their answers are
+ * dropped), so that the error costs no worker and the next run no
+ * respawn. */
 static void
-job_process_backend_abort (JobBackend *backend)
+job_process_backend_abort (JobBackend   *backend,
+                           const GError *reason)
 {
-  job_process_pool_abort (JOB_PROCESS_BACKEND (backend)->pool);
+  gboolean kill = reason == NULL ||
+                  g_error_matches (reason, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+                  g_error_matches (reason, JOB_ERROR, JOB_ERROR_TIMEOUT);
+
+  job_process_pool_abort (JOB_PROCESS_BACKEND (backend)->pool, kill);
 }
 
 static void
@@ -397,8 +407,9 @@ job_process_backend_get_idle_timeout (JobProcessBackend *self)
  * @self: a #JobProcessBackend
  * @seconds: the timeout; negative keeps workers until shutdown
  *
- * Sets [property@Joblib.ProcessBackend:idle-timeout]; it applies from the
- * next time a worker becomes idle.
+ * Sets [property@Joblib.ProcessBackend:idle-timeout]. Workers idle now
+ * leave once idle for @seconds from now; the others when they become idle
+ * for that long.
  */
 void
 job_process_backend_set_idle_timeout (JobProcessBackend *self,

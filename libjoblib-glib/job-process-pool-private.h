@@ -34,9 +34,12 @@ void            job_process_pool_set_limits    (JobProcessPool *pool,
 void            job_process_pool_submit        (JobProcessPool *pool,
                                                 JobBatch       *batch,
                                                 GTask          *task);
-/* Kills the workers running batches whose cancellable is cancelled and
- * ends those batches; other batches continue. Returns at once. */
-void            job_process_pool_abort         (JobProcessPool *pool);
+/* Ends the batches whose cancellable is cancelled; other batches
+ * continue. With @kill, the workers running them are killed (and replaced
+ * when there is work); without, they finish the calls they have, whose
+ * answers are dropped. Returns at once. */
+void            job_process_pool_abort         (JobProcessPool *pool,
+                                                gboolean        kill);
 /* Ends every batch and every worker; returns once all are reaped. */
 void            job_process_pool_shutdown      (JobProcessPool *pool);
 GArray         *job_process_pool_get_pids      (JobProcessPool *pool);

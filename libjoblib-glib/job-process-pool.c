@@ -15,12 +15,6 @@
 #define MAX_IN_FLIGHT 4
 /* How long shutdown waits for workers asked to leave before killing them. */
 #define GRACE_MSEC 1000
-/* How long a worker may go on with the tasks of a stopped run before it
- * is killed. Enough for the queued tasks of a run stopped by a task error
- * (they take microseconds), so that an error costs no worker; far below
- * what a cancelled or timed-out task would take. */
-#define ABANDON_GRACE_MSEC 100
-
 static const char * const thread_variables[] = {
   "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
   "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
@@ -32,7 +26,6 @@ typedef struct
   GQueue            requests;  /* (element-type JobProcessRequest) in flight, in order */
   int               inner_threads;
   GSource          *idle_source; /* (owned) (nullable) */
-  GSource          *kill_source; /* (owned) (nullable) abandoned work */
   char             *goodbye;   /* (owned) (nullable) reason the worker gave */
 } PoolWorker;
 
@@ -86,11 +79,6 @@ pool_worker_free (PoolWorker *worker)
     {
       g_source_destroy (worker->idle_source);
       g_source_unref (worker->idle_source);
-    }
-  if (worker->kill_source != NULL)
-    {
-      g_source_destroy (worker->kill_source);
-      g_source_unref (worker->kill_source);
     }
   job_process_worker_unref (worker->process);
   g_free (worker->goodbye);
@@ -499,7 +487,6 @@ pump (JobProcessPool *pool)
           PoolWorker *worker = g_ptr_array_index (pool->workers, i);
 
           if (!job_process_worker_is_alive (worker->process) ||
-              worker->kill_source != NULL ||
               g_strcmp0 (job_process_worker_get_kind (worker->process), request->kind) != 0)
             continue;
           n_of_kind++;
@@ -653,6 +640,17 @@ job_process_pool_configure (JobProcessPool *pool,
   g_mutex_unlock (&pool->mutex);
 }
 
+/* A new idle timeout applies to the workers already idle too. */
+static gboolean
+rearm_idle_in_thread (gpointer data)
+{
+  JobProcessPool *pool = data;
+
+  for (guint i = 0; i < pool->workers->len; i++)
+    set_idle (pool, g_ptr_array_index (pool->workers, i));
+  return G_SOURCE_REMOVE;
+}
+
 void
 job_process_pool_set_limits (JobProcessPool *pool,
                              guint64         max_nbytes,
@@ -665,6 +663,7 @@ job_process_pool_set_limits (JobProcessPool *pool,
   g_free (pool->temp_folder);
   pool->temp_folder = g_strdup (temp_folder);
   g_mutex_unlock (&pool->mutex);
+  g_main_context_invoke (pool->context, rearm_idle_in_thread, pool);
 }
 
 typedef struct
@@ -718,54 +717,35 @@ job_process_pool_submit (JobProcessPool *pool,
   g_main_context_invoke (pool->context, submit_in_thread, submission);
 }
 
-static gboolean
-on_abandoned_too_long (gpointer data)
+typedef struct
 {
-  JobProcessPool *pool = data;
-  gint64 now = g_get_monotonic_time ();
+  JobProcessPool *pool;
+  gboolean        kill;
+} Abort;
 
-  for (guint i = pool->workers->len; i > 0; i--)
-    {
-      PoolWorker *worker = g_ptr_array_index (pool->workers, i - 1);
-      gboolean abandoned = FALSE;
-
-      if (worker->kill_source == NULL || g_source_get_ready_time (worker->kill_source) > now)
-        continue;
-      g_clear_pointer (&worker->kill_source, g_source_unref);
-
-      for (GList *l = worker->requests.head; l != NULL; l = l->next)
-        abandoned = abandoned || ((JobProcessRequest *) l->data)->op == NULL;
-      if (!abandoned)
-        continue;
-
-      /* Still busy with a stopped run: kill it; the pool replaces it when
-       * there is work. */
-      job_process_worker_kill (worker->process);
-      requeue_requests (pool, worker);
-      detach_worker (pool, worker);
-    }
-
-  pump (pool);
-  return G_SOURCE_REMOVE;
-}
-
-/* Ends the batches of stopped runs at once. Workers still running their
- * tasks are killed after a short grace, which the few queued tasks of a
- * run stopped by an ordinary task error do not need. */
+/* Ends the batches of stopped runs at once. With kill (cancellation,
+ * timeout), the workers running their calls are killed and replaced;
+ * without (a task error), they finish those calls, whose answers are
+ * dropped. */
 static gboolean
 abort_in_thread (gpointer data)
 {
-  JobProcessPool *pool = data;
+  Abort *abort = data;
+  JobProcessPool *pool = abort->pool;
+  gboolean kill = abort->kill;
   g_autoptr(GError) cancelled =
     g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                          _("The task was stopped: its run was cancelled, timed out or failed"));
   GList *link = pool->queue.head;
+  JobProcessRequest *request;
+
+  g_free (abort);
 
   while (link != NULL)
     {
       GList *next = link->next;
-      JobProcessRequest *request = link->data;
 
+      request = link->data;
       if (job_process_request_is_cancelled (request))
         {
           g_queue_delete_link (&pool->queue, link);
@@ -774,29 +754,37 @@ abort_in_thread (gpointer data)
       link = next;
     }
 
-  for (guint i = 0; i < pool->workers->len; i++)
+  for (guint i = pool->workers->len; i > 0; i--)
     {
-      PoolWorker *worker = g_ptr_array_index (pool->workers, i);
-      gboolean abandoned = FALSE;
+      PoolWorker *worker = g_ptr_array_index (pool->workers, i - 1);
+      gboolean stopped = FALSE;
 
       for (GList *l = worker->requests.head; l != NULL; l = l->next)
         {
-          JobProcessRequest *request = l->data;
-
+          request = l->data;
           if (request->op != NULL && job_process_request_is_cancelled (request))
             {
-              job_process_request_abandon (request, cancelled);
-              abandoned = TRUE;
+              stopped = TRUE;
+              /* The worker goes on: the request (and its files) stays
+               * with it until its DONE. */
+              if (!kill)
+                job_process_request_abandon (request, cancelled);
             }
         }
+      if (!stopped || !kill)
+        continue;
 
-      if (abandoned && worker->kill_source == NULL)
+      /* Killed first, so that the files are unused when they are removed,
+       * before the batch completes. Calls of other runs go elsewhere. */
+      job_process_worker_kill (worker->process);
+      while ((request = g_queue_pop_head (&worker->requests)) != NULL)
         {
-          worker->kill_source = g_timeout_source_new (ABANDON_GRACE_MSEC);
-          g_source_set_static_name (worker->kill_source, "[joblib-glib] abandoned work");
-          g_source_set_callback (worker->kill_source, on_abandoned_too_long, pool, NULL);
-          g_source_attach (worker->kill_source, pool->context);
+          if (job_process_request_is_cancelled (request))
+            job_process_request_finish (request, cancelled);
+          else
+            g_queue_push_tail (&pool->queue, request);
         }
+      detach_worker (pool, worker);
     }
 
   pump (pool);
@@ -804,9 +792,14 @@ abort_in_thread (gpointer data)
 }
 
 void
-job_process_pool_abort (JobProcessPool *pool)
+job_process_pool_abort (JobProcessPool *pool,
+                        gboolean        kill)
 {
-  g_main_context_invoke (pool->context, abort_in_thread, pool);
+  Abort *abort = g_new0 (Abort, 1);
+
+  abort->pool = pool;
+  abort->kill = kill;
+  g_main_context_invoke (pool->context, abort_in_thread, abort);
 }
 
 static gboolean

@@ -287,6 +287,42 @@ test_error_keeps_worker (void)
   job_backend_shutdown (backend);
 }
 
+static GVariant *
+fail_then_sleep_arg (guint i)
+{
+  return i == 0 ? g_variant_new ("()") : g_variant_new ("(d)", 0.5);
+}
+
+/* A task error that stops a run does not kill the workers still running
+ * tasks of that run: they finish (outcomes dropped) and stay. */
+static void
+test_error_spares_running (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobFunction) fail = task ("task_fail");
+  g_autoptr(JobFunction) sleep = task ("task_sleep");
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GArray) before = warm_up (backend);
+  g_autoptr(GArray) after = NULL;
+
+  for (guint i = 0; i < 6; i++)
+    g_ptr_array_add (calls, job_call_new (i == 0 ? fail : sleep, fail_then_sleep_arg (i)));
+  values = run_calls (backend, 2, calls, 1, 0, &error);
+  g_assert_null (values);
+  g_assert_error (error, g_quark_from_string ("test-tasks-error"), 7);
+
+  /* the sleeping tasks were not killed: same workers, no respawn */
+  g_assert_true (pids_contain (before, run_pid (backend)));
+  after = worker_pids (backend);
+  assert_same_pids (before, after);
+  for (guint i = 0; i < before->len; i++)
+    g_assert_false (process_is_gone (g_array_index (before, int, i)));
+
+  job_backend_shutdown (backend);
+}
+
 static void
 check_crash (const char *symbol,
              const char *expected)
@@ -393,6 +429,78 @@ test_cancel_kills (void)
   for (guint i = 0; i < pids->len; i++)
     assert_gone_soon (g_array_index (pids, int, i));
   g_assert_false (pids_contain (pids, run_pid (backend)));
+
+  job_backend_shutdown (backend);
+}
+
+static GVariant *
+sleep_big_arg (guint i)
+{
+  gsize size = 2 * 1024 * 1024;
+
+  return g_variant_new ("(d@ay)", 3600.0,
+                        g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING,
+                                                 g_malloc0 (size), size, TRUE,
+                                                 g_free, NULL));
+}
+
+static guint
+count_files (const char *folder)
+{
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* Cancelling a run whose tasks hold shared-memory arguments kills the
+ * busy workers and removes the files: nothing is left busy or on disk. */
+static void
+test_cancel_removes_files (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobParallel) parallel = job_parallel_new (2);
+  g_autofree char *folder = g_dir_make_tmp ("joblib-cancel-test-XXXXXX", NULL);
+  g_autoptr(GPtrArray) calls = calls_of ("task_sleep", 4, sleep_big_arg);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GArray) pids = NULL;
+  gint64 pid;
+
+  job_process_backend_set_temp_folder (JOB_PROCESS_BACKEND (backend), folder);
+  job_parallel_set_backend (parallel, backend);
+  job_parallel_set_batch_size (parallel, 1);
+  job_parallel_run_async (parallel, (JobCall **) calls->pdata, calls->len,
+                          cancellable, on_run_done, &result);
+
+  /* both workers run a task; the files of the arguments exist meanwhile */
+  while ((pids = worker_pids (backend))->len < 2 || count_files (folder) < 2)
+    {
+      g_clear_pointer (&pids, g_array_unref);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  g_cancellable_cancel (cancellable);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  values = job_parallel_run_finish (parallel, result, &error);
+  g_assert_null (values);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpuint (count_files (folder), ==, 0);
+  for (guint i = 0; i < pids->len; i++)
+    assert_gone_soon (g_array_index (pids, int, i));
+
+  /* no worker is left busy: a new run is served at once by a new one */
+  pid = run_pid (backend);
+  g_assert_false (pids_contain (pids, pid));
+  g_assert_cmpuint (count_files (folder), ==, 0);
+  g_rmdir (folder);
 
   job_backend_shutdown (backend);
 }
@@ -697,6 +805,47 @@ test_idle_timeout (void)
   job_backend_shutdown (backend);
 }
 
+/* The idle timeout applies per worker: while one worker runs a long task,
+ * the idle one leaves and the pool shrinks to one. */
+static void
+test_idle_timeout_shrinks (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobParallel) parallel = job_parallel_new (2);
+  g_autoptr(GPtrArray) calls = calls_of ("task_sleep", 1, forever_arg);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GArray) before = warm_up (backend);
+  g_autoptr(GArray) pids = NULL;
+
+  job_process_backend_set_idle_timeout (JOB_PROCESS_BACKEND (backend), 0.1);
+  job_parallel_set_backend (parallel, backend);
+  job_parallel_run_async (parallel, (JobCall **) calls->pdata, calls->len,
+                          cancellable, on_run_done, &result);
+
+  /* the task takes an hour: bounded wait for the idle worker to leave */
+  for (int i = 0; i < 2000; i++)
+    {
+      g_clear_pointer (&pids, g_array_unref);
+      g_main_context_iteration (NULL, FALSE);
+      pids = worker_pids (backend);
+      if (pids->len == 1)
+        break;
+      g_usleep (5000);
+    }
+  g_assert_null (result);
+  g_assert_cmpuint (pids->len, ==, 1);
+  g_assert_true (pids_contain (before, g_array_index (pids, int, 0)));
+  for (guint i = 0; i < before->len; i++)
+    if (g_array_index (before, int, i) != g_array_index (pids, int, 0))
+      assert_gone_soon (g_array_index (before, int, i));
+
+  g_cancellable_cancel (cancellable);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  job_backend_shutdown (backend);
+}
+
 static void
 test_stdout_is_not_the_pipe (void)
 {
@@ -727,10 +876,12 @@ main (int    argc,
   g_test_add_func ("/joblib/process/in-process-reference", test_in_process_reference);
   g_test_add_func ("/joblib/process/reuse-workers", test_reuse_workers);
   g_test_add_func ("/joblib/process/error-keeps-worker", test_error_keeps_worker);
+  g_test_add_func ("/joblib/process/error-spares-running", test_error_spares_running);
   g_test_add_func ("/joblib/process/crash/segv", test_crash_segv);
   g_test_add_func ("/joblib/process/crash/exit", test_crash_exit);
   g_test_add_func ("/joblib/process/crash/kill", test_crash_kill);
   g_test_add_func ("/joblib/process/cancel-kills", test_cancel_kills);
+  g_test_add_func ("/joblib/process/cancel-removes-files", test_cancel_removes_files);
   g_test_add_func ("/joblib/process/timeout-kills", test_timeout_kills);
   g_test_add_func ("/joblib/process/shutdown-reaps", test_shutdown_reaps);
   g_test_add_func ("/joblib/process/shared-memory", test_shared_memory);
@@ -739,6 +890,7 @@ main (int    argc,
   g_test_add_func ("/joblib/process/missing-worker", test_missing_worker);
   g_test_add_func ("/joblib/process/protocol-garbage", test_protocol_garbage);
   g_test_add_func ("/joblib/process/idle-timeout", test_idle_timeout);
+  g_test_add_func ("/joblib/process/idle-timeout-shrinks", test_idle_timeout_shrinks);
   g_test_add_func ("/joblib/process/stdout-is-not-the-pipe", test_stdout_is_not_the_pipe);
 
   return g_test_run ();
