@@ -36,5 +36,6 @@
 # include "job-memorized-result.h"
 # include "job-memorized-function.h"
 /* process backend (issue 5) */
+# include "job-native-library.h"
 # include "job-process-backend.h"
 #undef JOBLIB_GLIB_INSIDE
