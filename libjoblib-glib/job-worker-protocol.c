@@ -182,8 +182,12 @@ job_worker_read_frame (GInputStream      *in,
   if (!job_worker_frame_parse_header (header, max_length, &length, message, error))
     return NULL;
 
-  data = g_malloc (length);
-  if (!g_input_stream_read_all (in, data, length, &n_read, cancellable, error))
+  /* g_malloc (0) is NULL, which read_all refuses: an empty payload (bad
+   * for every message type) still reaches the decoder's check. */
+  data = g_malloc (MAX (length, 1));
+  n_read = 0;
+  if (length > 0 &&
+      !g_input_stream_read_all (in, data, length, &n_read, cancellable, error))
     {
       g_free (data);
       return NULL;

@@ -716,6 +716,108 @@ local_body (GVariant      *args,
   return g_variant_ref (args);
 }
 
+static int
+worker_blas_threads (JobBackend *backend)
+{
+  g_autoptr(GPtrArray) calls = calls_of ("task_blas_threads", 1, no_args);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 0, 0, &error);
+
+  g_assert_no_error (error);
+  return g_variant_get_int32 (g_ptr_array_index (values, 0));
+}
+
+/* The limit reaches the BLAS library itself, as the worker's task sees it
+ * through JobNativeLibrary; a new limit gives new workers. */
+static void
+test_blas_limit_in_worker (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  JobProcessBackend *process = JOB_PROCESS_BACKEND (backend);
+
+  job_process_backend_set_inner_max_num_threads (process, 1);
+  if (worker_blas_threads (backend) == -1)
+    {
+      g_test_skip ("OpenBLAS is not installed");
+      job_backend_shutdown (backend);
+      return;
+    }
+  g_assert_cmpint (worker_blas_threads (backend), ==, 1);
+  job_process_backend_set_inner_max_num_threads (process, 2);
+  g_assert_cmpint (worker_blas_threads (backend), ==, 2);
+
+  job_backend_shutdown (backend);
+}
+
+/* Writes @frame to a fresh worker after its HELLO and checks that it
+ * exits with status 2, says why on stderr and, for a frame it could
+ * read, leaves with a GOODBYE giving the same reason. */
+static void
+check_worker_rejects (const guint8 *frame,
+                      gsize         size,
+                      const char   *message)
+{
+  const char *path = g_getenv ("JOB_WORKER_PATH");
+  g_autoptr(GSubprocess) worker = NULL;
+  g_autoptr(GBytes) input = g_bytes_new (frame, size);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint8 *data;
+  gsize n;
+  guint32 hello_length;
+
+  g_assert_nonnull (path);
+  worker = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                             G_SUBPROCESS_FLAGS_STDERR_PIPE, &error, path, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate (worker, input, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+
+  if (!g_subprocess_get_if_exited (worker))
+    g_error ("worker killed by signal %d for “%s”", g_subprocess_get_term_sig (worker), message);
+  g_assert_cmpint (g_subprocess_get_exit_status (worker), ==, 2);
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (err, NULL), g_bytes_get_size (err), message));
+
+  /* HELLO (version 2, type 1), then GOODBYE (type 6) */
+  data = g_bytes_get_data (out, &n);
+  g_assert_cmpuint (n, >=, 8);
+  g_assert_cmpuint (data[4], ==, 2);
+  g_assert_cmpuint (data[5], ==, 1);
+  memcpy (&hello_length, data, 4);
+  hello_length = GUINT32_FROM_LE (hello_length);
+  g_assert_cmpuint (n, >, 8 + hello_length + 8);
+  g_assert_cmpuint (data[8 + hello_length + 5], ==, 6);
+}
+
+static void
+test_worker_frame_reader (void)
+{
+  /* a payload that is no (tba(sa{sv})auava(uusst)) in normal form */
+  static const guint8 bad_payload[] = { 4, 0, 0, 0, 2, 2, 0, 0, 'a', 'b', 'c', 'd' };
+  /* a length above the 1 GiB limit */
+  static const guint8 too_long[] = { 0, 0, 0, 0x50, 2, 2, 0, 0 };
+  /* a frame cut short by the end of the stream */
+  static const guint8 truncated[] = { 100, 0, 0, 0, 2, 2, 0, 0, 1, 2, 3 };
+  /* an unknown message type, another version, reserved bytes */
+  static const guint8 bad_type[] = { 0, 0, 0, 0, 2, 42, 0, 0 };
+  static const guint8 bad_version[] = { 0, 0, 0, 0, 1, 2, 0, 0 };
+  static const guint8 reserved[] = { 0, 0, 0, 0, 2, 6, 1, 0 };
+  /* a well-formed RESULTS frame (call 0, task 0, no value): not for workers */
+  static const guint8 wrong_way[8 + 16] = { 16, 0, 0, 0, 2, 3, 0, 0 };
+  /* an empty payload, which no message type has */
+  static const guint8 empty[] = { 0, 0, 0, 0, 2, 2, 0, 0 };
+
+  check_worker_rejects (bad_payload, sizeof bad_payload, "Malformed");
+  check_worker_rejects (too_long, sizeof too_long, "larger than the limit");
+  check_worker_rejects (truncated, sizeof truncated, "ended inside");
+  check_worker_rejects (bad_type, sizeof bad_type, "unknown message type");
+  check_worker_rejects (bad_version, sizeof bad_version, "protocol version 1");
+  check_worker_rejects (reserved, sizeof reserved, "unknown message type");
+  check_worker_rejects (wrong_way, sizeof wrong_way, "unexpected “results” frame");
+  check_worker_rejects (empty, sizeof empty, "Malformed “call” frame (0 bytes)");
+}
+
 static void
 test_no_reference (void)
 {
@@ -886,6 +988,8 @@ main (int    argc,
   g_test_add_func ("/joblib/process/shutdown-reaps", test_shutdown_reaps);
   g_test_add_func ("/joblib/process/shared-memory", test_shared_memory);
   g_test_add_func ("/joblib/process/thread-limits", test_thread_limits);
+  g_test_add_func ("/joblib/process/blas-limit-in-worker", test_blas_limit_in_worker);
+  g_test_add_func ("/joblib/process/worker-frame-reader", test_worker_frame_reader);
   g_test_add_func ("/joblib/process/no-reference", test_no_reference);
   g_test_add_func ("/joblib/process/missing-worker", test_missing_worker);
   g_test_add_func ("/joblib/process/protocol-garbage", test_protocol_garbage);

@@ -3,6 +3,7 @@
 /* Task functions for the process backend tests, loaded by the native
  * worker (and by the tests themselves) with GModule. */
 
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,4 +138,29 @@ task_print (TASK_ARGS)
   printf ("JOBW garbage on stdout\n");
   fflush (stdout);
   return g_variant_new_int32 (1);
+}
+
+/* () → the thread count of the OpenBLAS loaded by this task, as
+ * JobNativeLibrary reads it, or -1 when OpenBLAS is not installed */
+TASK_EXPORT task_blas_threads (TASK_ARGS);
+
+TASK_EXPORT
+task_blas_threads (TASK_ARGS)
+{
+  JobNativeLibrary **libraries;
+  guint n = 0;
+  int threads = -1;
+
+  if (dlopen ("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL) == NULL)
+    return g_variant_new_int32 (-1);
+
+  libraries = job_native_library_list_loaded (&n);
+  for (guint i = 0; i < n; i++)
+    {
+      if (g_str_equal (job_native_library_get_internal_api (libraries[i]), "openblas"))
+        threads = job_native_library_get_num_threads (libraries[i]);
+      job_native_library_unref (libraries[i]);
+    }
+  g_free (libraries);
+  return g_variant_new_int32 (threads);
 }
