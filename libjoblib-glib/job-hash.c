@@ -69,7 +69,10 @@ hasher_write (Hasher        *h,
           return;
         }
     }
-  memcpy (h->buf + h->len, data, n);
+  /* n == 0 comes with data == NULL (an empty array): memcpy's arguments
+   * must not be NULL even then */
+  if (n > 0)
+    memcpy (h->buf + h->len, data, n);
   h->len += n;
 }
 

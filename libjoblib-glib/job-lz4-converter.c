@@ -139,7 +139,8 @@ job_lz4_converter_compress (JobLz4Converter  *self,
       gsize n = MIN (self->pending_end - self->pending_start,
                      outbuf_size - step.produced);
 
-      memcpy (outbuf + step.produced, self->pending + self->pending_start, n);
+      if (n > 0)  /* pending is NULL before the first update */
+        memcpy (outbuf + step.produced, self->pending + self->pending_start, n);
       self->pending_start += n;
       step.produced += n;
       if (self->pending_start < self->pending_end || self->ended)

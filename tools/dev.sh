@@ -3,7 +3,9 @@
 #
 # One entry point for a fresh Debian 12 machine:
 #   tools/dev.sh demo   install what is missing, build, run the tutorial demo
-#   tools/dev.sh test   install what is missing, build, run every test suite
+#   tools/dev.sh test   install what is missing, build, run every test suite,
+#                       then tools/reliability.sh (sanitizers, valgrind)
+#   tools/dev.sh test --full   the same with the longer reliability runs
 # Missing Debian packages are installed with apt-get when run as root;
 # otherwise the exact install line is printed and the script exits 1.
 set -euo pipefail
@@ -20,6 +22,7 @@ packages=(
   python3-joblib python3-cloudpickle gi-docgen
   libgtk-4-dev gir1.2-gtk-4.0 xvfb
   python3-matplotlib liblapacke-dev libopenblas-dev
+  valgrind
 )
 
 missing=()
@@ -52,8 +55,17 @@ case "${1:-demo}" in
     exec "$build/examples/c/tutorial-parallel"
     ;;
   test)
-    # Every suite, the slow one included.
-    exec meson test -C "$build" --print-errorlogs --num-processes 2 "${@:2}"
+    # Every suite, the slow one included, then the reliability runs
+    # (tools/reliability.sh: ASan+UBSan, valgrind, TSan). `test --full`
+    # runs those over more suites; `test ARGS...` only runs meson test.
+    if [[ ${2:-} == --full ]]; then
+      meson test -C "$build" --print-errorlogs --num-processes 2
+      exec tools/reliability.sh --full
+    elif (( $# > 1 )); then
+      exec meson test -C "$build" --print-errorlogs --num-processes 2 "${@:2}"
+    fi
+    meson test -C "$build" --print-errorlogs --num-processes 2
+    exec tools/reliability.sh
     ;;
   *)
     echo "usage: $0 demo|test" >&2

@@ -2,16 +2,11 @@
 /* Fuzz target for job_load_from_stream() and the mapped loader.
  *
  * Built with -fsanitize=fuzzer it is a libFuzzer target; otherwise the
- * main() below runs it once over every file of the directories or files
- * given on the command line (the seed corpus), as a plain test.
+ * main() of fuzz-main.h runs it once over every file of the directories
+ * or files given on the command line (the seed corpus), as a plain test.
  *
- * To fuzz, from a configured build directory _b:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -DJOB_FUZZING_LIBFUZZER \
- *     -DJOBLIB_GLIB_COMPILATION -I_b -I_b/libjoblib-glib -Ilibjoblib-glib \
- *     $(pkg-config --cflags --libs gio-2.0) libjoblib-glib/job-*.c (the
- *     persistence sources, job-error.c, job-i18n.c) _b/libjoblib-glib/job-enums.c \
- *     tests/fuzz/fuzz-load.c -lxxhash -lz -llzma -llz4 -lzstd -lbz2 -o fuzz-load
- *   ASAN_OPTIONS=allocator_may_return_null=1 ./fuzz-load -max_total_time=300 corpus/
+ * To fuzz it with libFuzzer (clang, ASan and UBSan), see tools/fuzz.sh:
+ *   tools/fuzz.sh fuzz-load 300
  */
 #include <glib/gstdio.h>
 #include <joblib-glib.h>
@@ -72,42 +67,5 @@ LLVMFuzzerTestOneInput (const guint8 *data,
 }
 
 #ifndef JOB_FUZZING_LIBFUZZER
-static void
-run_path (const char *path,
-          guint      *n_inputs)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_autofree char *contents = NULL;
-      gsize length;
-      g_autoptr(GError) error = NULL;
-
-      if (!g_file_get_contents (path, &contents, &length, &error))
-        g_error ("%s", error->message);
-      LLVMFuzzerTestOneInput ((const guint8 *) contents, length);
-      (*n_inputs)++;
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      run_path (child, n_inputs);
-    }
-}
-
-int
-main (int   argc,
-      char *argv[])
-{
-  guint n_inputs = 0;
-
-  for (int i = 1; i < argc; i++)
-    run_path (argv[i], &n_inputs);
-  g_print ("ran %u inputs without a crash\n", n_inputs);
-  return n_inputs > 0 ? 0 : 1;
-}
+#include "fuzz-main.h"
 #endif
