@@ -238,7 +238,10 @@ job_lz4_converter_iface_init (GConverterIface *iface)
 static void
 job_lz4_converter_finalize (GObject *object)
 {
-  job_lz4_converter_end (JOB_LZ4_CONVERTER (object));
+  JobLz4Converter *self = JOB_LZ4_CONVERTER (object);
+
+  job_lz4_converter_end (self);
+  g_free (self->pending);
 
   G_OBJECT_CLASS (job_lz4_converter_parent_class)->finalize (object);
 }

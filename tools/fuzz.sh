@@ -47,7 +47,7 @@ for t in "${targets[@]}"; do
   # allocate it anyway still shows as a report (-rss_limit_mb).
   if ! ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-       G_DEBUG=gc-friendly G_SLICE=always-malloc \
+       G_DEBUG=gc-friendly,fatal-criticals G_SLICE=always-malloc \
        "$build/tests/fuzz/$t" -max_total_time="$seconds" -print_final_stats=1 \
          -rss_limit_mb=2048 -artifact_prefix="$work/" "$work/corpus" \
          2> "$work/log"; then

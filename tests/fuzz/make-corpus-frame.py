@@ -46,6 +46,9 @@ def frames(version):
         "header-only": hello[:8],
         "huge-length": struct.pack("<IBBH", 0xFFFFFFF0, version, CALL, 0) + b"\0" * 8,
         "bad-type": struct.pack("<IBBH", 0, version, 99, 0),
+        # found by fuzz-frame: an empty payload made the reader pass a NULL
+        # buffer to g_input_stream_read_all()
+        "empty-payload": struct.pack("<IBBH", 0, version, DONE, 0),
         "not-normal": struct.pack("<IBBH", 4, version, GOODBYE, 0) + b"ab\xff\0",
     }
 
