@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <string.h>
 
 #include "job-cpu.h"
 #include "job-error.h"
@@ -63,6 +64,9 @@ struct _JobProcessBackend
   double          idle_timeout;
   int             inner_max_num_threads;
   char           *temp_folder;   /* (owned) (nullable) */
+  JobFunction    *initializer;   /* (owned) (nullable) */
+  GVariant       *init_args;     /* (owned) (nullable) */
+  char          **environment;   /* (owned) (nullable) */
 };
 
 enum {
@@ -86,6 +90,16 @@ update_limits (JobProcessBackend *self)
 {
   job_process_pool_set_limits (self->pool, self->max_nbytes, self->idle_timeout,
                                self->temp_folder);
+}
+
+static void
+update_setup (JobProcessBackend *self)
+{
+  job_process_pool_set_setup (self->pool,
+                              self->initializer ? job_function_get_reference (self->initializer)
+                                                : NULL,
+                              self->init_args,
+                              (const char * const *) self->environment);
 }
 
 static JobBackendFlags
@@ -194,6 +208,9 @@ job_process_backend_finalize (GObject *object)
 
   g_clear_pointer (&self->pool, job_process_pool_free);
   g_clear_pointer (&self->temp_folder, g_free);
+  g_clear_object (&self->initializer);
+  g_clear_pointer (&self->init_args, g_variant_unref);
+  g_clear_pointer (&self->environment, g_strfreev);
 
   G_OBJECT_CLASS (job_process_backend_parent_class)->finalize (object);
 }
@@ -499,6 +516,71 @@ job_process_backend_set_temp_folder (JobProcessBackend *self,
   self->temp_folder = g_strdup (folder);
   update_limits (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEMP_FOLDER]);
+}
+
+/**
+ * job_process_backend_set_initializer:
+ * @self: a #JobProcessBackend
+ * @initializer: (nullable): a function with a reference (see
+ *   [ctor@Joblib.Function.new_for_symbol]), or %NULL for none
+ * @args: (nullable): its argument tuple; %NULL for `()`
+ *
+ * Sets a function that each new worker runs once, before its first task,
+ * like loky's `initializer` and `initargs`: to load a model, open a
+ * database, seed a generator. Only workers of the reference's kind run
+ * it. If it fails, the tasks sent to that worker fail with its error
+ * (domain and code kept, the message says "the initializer of worker …
+ * failed") and the worker leaves.
+ *
+ * Applies to workers started afterwards: workers started before leave
+ * once idle, so the next run starts with new workers. Thread-safe.
+ */
+void
+job_process_backend_set_initializer (JobProcessBackend *self,
+                                     JobFunction       *initializer,
+                                     GVariant          *args)
+{
+  g_autoptr(GVariant) owned_args = args ? g_variant_ref_sink (args) : NULL;
+
+  g_return_if_fail (JOB_IS_PROCESS_BACKEND (self));
+  g_return_if_fail (initializer == NULL || JOB_IS_FUNCTION (initializer));
+  g_return_if_fail (initializer == NULL || job_function_get_reference (initializer) != NULL);
+  g_return_if_fail (args == NULL || g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE));
+
+  g_clear_object (&self->initializer);
+  g_clear_pointer (&self->init_args, g_variant_unref);
+  if (initializer != NULL)
+    {
+      self->initializer = g_object_ref (initializer);
+      self->init_args = owned_args ? g_variant_ref (owned_args)
+                                   : g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+    }
+  update_setup (self);
+}
+
+/**
+ * job_process_backend_set_environment:
+ * @self: a #JobProcessBackend
+ * @environment: (nullable) (array zero-terminated=1): `NAME=VALUE`
+ *   strings added to the environment of new workers, or %NULL for none
+ *
+ * Sets environment variables for the workers, like the `env` of loky's
+ * executor; they override the inherited environment and the thread
+ * limits (`OMP_NUM_THREADS`…). Set it before a run to give that run its
+ * own environment: workers started with another one leave once idle, and
+ * the run starts new ones. Thread-safe.
+ */
+void
+job_process_backend_set_environment (JobProcessBackend  *self,
+                                     const char * const *environment)
+{
+  g_return_if_fail (JOB_IS_PROCESS_BACKEND (self));
+  for (gsize i = 0; environment != NULL && environment[i] != NULL; i++)
+    g_return_if_fail (strchr (environment[i], '=') != NULL && environment[i][0] != '=');
+
+  g_strfreev (self->environment);
+  self->environment = g_strdupv ((char **) environment);
+  update_setup (self);
 }
 
 /**

@@ -6,6 +6,7 @@
 #endif
 
 #include "job-backend.h"
+#include "job-function.h"
 
 G_BEGIN_DECLS
 
@@ -36,6 +37,13 @@ const char  *job_process_backend_get_temp_folder           (JobProcessBackend  *
 JOB_AVAILABLE_IN_ALL
 void         job_process_backend_set_temp_folder           (JobProcessBackend  *self,
                                                             const char         *folder);
+JOB_AVAILABLE_IN_ALL
+void         job_process_backend_set_initializer           (JobProcessBackend  *self,
+                                                            JobFunction        *initializer,
+                                                            GVariant           *args);
+JOB_AVAILABLE_IN_ALL
+void         job_process_backend_set_environment           (JobProcessBackend  *self,
+                                                            const char * const *environment);
 JOB_AVAILABLE_IN_ALL
 int         *job_process_backend_get_worker_pids           (JobProcessBackend  *self,
                                                             guint              *n_pids);

@@ -29,6 +29,16 @@ void            job_process_pool_set_limits    (JobProcessPool *pool,
                                                 double          idle_timeout,
                                                 const char     *temp_folder);
 
+/* The setup of workers started from now on: an initializer (a reference
+ * `(sa{sv})` and its argument tuple, both floating or owned; NULL for none)
+ * run once by each new worker of the reference's kind, and NAME=VALUE
+ * variables added to their environment. Workers of an older setup leave
+ * once idle. */
+void            job_process_pool_set_setup     (JobProcessPool     *pool,
+                                                GVariant           *init_reference,
+                                                GVariant           *init_args,
+                                                const char * const *environment);
+
 /* Runs @batch; @task (on the caller's context) returns TRUE once every
  * task of the batch has an outcome. */
 void            job_process_pool_submit        (JobProcessPool *pool,

@@ -25,6 +25,8 @@ typedef struct
   JobProcessWorker *process;   /* (owned) */
   GQueue            requests;  /* (element-type JobProcessRequest) in flight, in order */
   int               inner_threads;
+  guint             setup;       /* the pool's setup when it started */
+  GError           *init_error;  /* (owned) (nullable) its initializer failed */
   GSource          *idle_source; /* (owned) (nullable) */
   char             *goodbye;   /* (owned) (nullable) reason the worker gave */
 } PoolWorker;
@@ -36,6 +38,11 @@ struct _JobProcessPool
   int           n_jobs;
   int           inner_threads;
   gboolean      inner_explicit;
+  /* the worker setup: initializer and environment; setup counts changes */
+  GVariant     *init_reference; /* (owned) (nullable) (sa{sv}) */
+  GVariant     *init_args;      /* (owned) (nullable) */
+  char        **environment;    /* (owned) (nullable) NAME=VALUE */
+  guint         setup;
   guint64       max_nbytes;
   double        idle_timeout;
   char         *temp_folder;
@@ -81,6 +88,7 @@ pool_worker_free (PoolWorker *worker)
       g_source_unref (worker->idle_source);
     }
   job_process_worker_unref (worker->process);
+  g_clear_error (&worker->init_error);
   g_free (worker->goodbye);
   g_free (worker);
 }
@@ -245,7 +253,18 @@ fail_worker_requests (JobProcessPool *pool,
       running = MIN (running, head->positions->len - 1);
       crashed_position = g_array_index (head->positions, guint, running);
 
-      if (error != NULL)
+      if (worker->init_error != NULL)
+        {
+          /* No worker of this setup can run the call: every task of it
+           * gets the initializer's error, none runs again. */
+          for (guint i = head->n_reported; i < head->positions->len; i++)
+            job_batch_set_error (batch, g_array_index (head->positions, guint, i),
+                                 worker->init_error);
+          job_process_request_finish (head, NULL);
+          requeue_requests (pool, worker);
+          return;
+        }
+      else if (error != NULL)
         crashed = g_error_new (JOB_ERROR, JOB_ERROR_PROTOCOL,
                                _("worker %d broke the worker protocol: %s"),
                                (int) job_process_worker_get_pid (worker->process),
@@ -292,6 +311,20 @@ on_worker_frame (JobProcessWorker *process,
   g_variant_get_child (body, 0, "t", &id);
   if (message != JOB_WORKER_MESSAGE_DONE)
     g_variant_get_child (body, 1, "u", &index);
+
+  /* Call 0 is the initializer: its error comes before the worker leaves. */
+  if (id == 0 && message == JOB_WORKER_MESSAGE_ERROR && worker->init_error == NULL)
+    {
+      const char *domain;
+      const char *text;
+      int code;
+
+      g_variant_get (body, "(tu&si&s)", NULL, NULL, &domain, &code, &text);
+      worker->init_error = g_error_new (g_quark_from_string (domain), code,
+                                        _("the initializer of worker %d failed: %s"),
+                                        (int) job_process_worker_get_pid (process), text);
+      return;
+    }
 
   /* Answers come in task order: a RESULTS frame starts right after the
    * last answered task, an ERROR is at or after it. */
@@ -378,6 +411,7 @@ on_worker_frame (JobProcessWorker *process,
     case JOB_WORKER_MESSAGE_HELLO:
     case JOB_WORKER_MESSAGE_CALL:
     case JOB_WORKER_MESSAGE_GOODBYE:
+    case JOB_WORKER_MESSAGE_INIT:
     default:
       g_assert_not_reached ();
     }
@@ -410,8 +444,12 @@ spawn_worker (JobProcessPool  *pool,
 {
   g_auto(GStrv) argv = NULL;
   g_autofree char *threads = NULL;
+  g_auto(GStrv) user_environment = NULL;
+  g_autoptr(GVariant) init_reference = NULL;
+  g_autoptr(GVariant) init_args = NULL;
   const char *environment[2 * G_N_ELEMENTS (thread_variables) + 1];
   gboolean inner_explicit;
+  guint setup;
   PoolWorker *worker;
   JobProcessWorker *process;
   int inner_threads;
@@ -423,6 +461,13 @@ spawn_worker (JobProcessPool  *pool,
   g_mutex_lock (&pool->mutex);
   inner_threads = pool->inner_threads;
   inner_explicit = pool->inner_explicit;
+  setup = pool->setup;
+  user_environment = g_strdupv (pool->environment);
+  if (pool->init_reference != NULL)
+    {
+      init_reference = g_variant_ref (pool->init_reference);
+      init_args = g_variant_ref (pool->init_args);
+    }
   g_mutex_unlock (&pool->mutex);
 
   threads = g_strdup_printf ("%d", inner_threads);
@@ -435,6 +480,7 @@ spawn_worker (JobProcessPool  *pool,
 
   process = job_process_worker_spawn (kind, (const char * const *) argv,
                                       environment, inner_explicit,
+                                      (const char * const *) user_environment,
                                       on_worker_frame, on_worker_end, pool, error);
   if (process == NULL)
     return NULL;
@@ -442,7 +488,28 @@ spawn_worker (JobProcessPool  *pool,
   worker = g_new0 (PoolWorker, 1);
   worker->process = process;
   worker->inner_threads = inner_threads;
+  worker->setup = setup;
   g_queue_init (&worker->requests);
+
+  /* Queued before any call: the worker runs it first. Workers of other
+   * kinds cannot resolve the reference and get none. */
+  if (init_reference != NULL)
+    {
+      const char *init_kind = NULL;
+
+      g_variant_get_child (init_reference, 0, "&s", &init_kind);
+      if (g_strcmp0 (init_kind, kind) == 0)
+        {
+          g_autoptr(GByteArray) frame = g_byte_array_new ();
+          g_autoptr(GBytes) bytes = NULL;
+          GVariant *fields[2] = { init_reference, g_variant_new_variant (init_args) };
+
+          job_worker_frame_append (frame, JOB_WORKER_MESSAGE_INIT,
+                                   g_variant_new_tuple (fields, 2));
+          bytes = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+          job_process_worker_send (process, bytes);
+        }
+    }
   g_ptr_array_add (pool->workers, worker);
   g_ptr_array_add (pool->processes, job_process_worker_ref (process));
   return worker;
@@ -457,10 +524,12 @@ pump (JobProcessPool *pool)
   GList *link = pool->queue.head;
   int n_jobs;
   int inner_threads;
+  guint setup;
 
   g_mutex_lock (&pool->mutex);
   n_jobs = pool->n_jobs;
   inner_threads = pool->inner_threads;
+  setup = pool->setup;
   g_mutex_unlock (&pool->mutex);
 
   /* Workers started for other settings leave once idle. */
@@ -468,7 +537,8 @@ pump (JobProcessPool *pool)
     {
       PoolWorker *worker = g_ptr_array_index (pool->workers, i - 1);
 
-      if (worker->inner_threads != inner_threads && g_queue_is_empty (&worker->requests))
+      if ((worker->inner_threads != inner_threads || worker->setup != setup) &&
+          g_queue_is_empty (&worker->requests))
         {
           job_process_worker_close (worker->process);
           detach_worker (pool, worker);
@@ -490,7 +560,8 @@ pump (JobProcessPool *pool)
               g_strcmp0 (job_process_worker_get_kind (worker->process), request->kind) != 0)
             continue;
           n_of_kind++;
-          if (worker->inner_threads != inner_threads)
+          if (worker->inner_threads != inner_threads || worker->setup != setup ||
+              worker->init_error != NULL)
             continue;
           if (best == NULL || worker->requests.length < best->requests.length)
             best = worker;
@@ -588,6 +659,9 @@ pool_free_now (JobProcessPool *pool)
   g_main_loop_unref (pool->loop);
   g_main_context_unref (pool->context);
   g_free (pool->temp_folder);
+  g_clear_pointer (&pool->init_reference, g_variant_unref);
+  g_clear_pointer (&pool->init_args, g_variant_unref);
+  g_strfreev (pool->environment);
   g_mutex_clear (&pool->mutex);
   g_free (pool);
 }
@@ -637,6 +711,26 @@ job_process_pool_configure (JobProcessPool *pool,
   pool->n_jobs = MAX (n_jobs, 1);
   pool->inner_threads = MAX (inner_threads, 1);
   pool->inner_explicit = inner_explicit;
+  g_mutex_unlock (&pool->mutex);
+}
+
+void
+job_process_pool_set_setup (JobProcessPool     *pool,
+                            GVariant           *init_reference,
+                            GVariant           *init_args,
+                            const char * const *environment)
+{
+  g_mutex_lock (&pool->mutex);
+  g_clear_pointer (&pool->init_reference, g_variant_unref);
+  g_clear_pointer (&pool->init_args, g_variant_unref);
+  if (init_reference != NULL)
+    {
+      pool->init_reference = g_variant_ref_sink (init_reference);
+      pool->init_args = g_variant_ref_sink (init_args);
+    }
+  g_strfreev (pool->environment);
+  pool->environment = g_strdupv ((char **) environment);
+  pool->setup++;
   g_mutex_unlock (&pool->mutex);
 }
 

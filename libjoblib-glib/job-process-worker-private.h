@@ -33,6 +33,7 @@ JobProcessWorker *job_process_worker_spawn        (const char                *ki
                                                    const char * const        *argv,
                                                    const char * const        *environment,
                                                    gboolean                   overwrite,
+                                                   const char * const        *extra_environment,
                                                    JobProcessWorkerFrameFunc  frame_func,
                                                    JobProcessWorkerEndFunc    end_func,
                                                    gpointer                   user_data,

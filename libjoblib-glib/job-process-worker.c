@@ -188,7 +188,8 @@ dispatch_frames (JobProcessWorker  *worker,
           continue;
         }
 
-      if (message == JOB_WORKER_MESSAGE_HELLO || message == JOB_WORKER_MESSAGE_CALL)
+      if (message == JOB_WORKER_MESSAGE_HELLO || message == JOB_WORKER_MESSAGE_CALL ||
+          message == JOB_WORKER_MESSAGE_INIT)
         {
           g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
                        _("The worker sent an unexpected “%s” frame"),
@@ -409,6 +410,7 @@ job_process_worker_spawn (const char                *kind,
                           const char * const        *argv,
                           const char * const        *environment,
                           gboolean                   overwrite,
+                          const char * const        *extra_environment,
                           JobProcessWorkerFrameFunc  frame_func,
                           JobProcessWorkerEndFunc    end_func,
                           gpointer                   user_data,
@@ -427,6 +429,17 @@ job_process_worker_spawn (const char                *kind,
                     environment[i + 1] != NULL; i += 2)
     g_subprocess_launcher_setenv (launcher, environment[i], environment[i + 1],
                                   overwrite);
+  /* The caller's own variables win, even over the thread limits. */
+  for (gsize i = 0; extra_environment != NULL && extra_environment[i] != NULL; i++)
+    {
+      g_autofree char *name = g_strdup (extra_environment[i]);
+      char *equal = strchr (name, '=');
+
+      if (equal == NULL)
+        continue;
+      *equal = '\0';
+      g_subprocess_launcher_setenv (launcher, name, equal + 1, TRUE);
+    }
 
   /* The status page; anonymous, so nothing is left behind. */
   status_fd = memfd_create ("joblib-glib-worker-status", MFD_CLOEXEC);

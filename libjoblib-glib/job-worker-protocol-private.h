@@ -34,6 +34,9 @@ G_BEGIN_DECLS
  *                 domain (quark string), code, message
  *   DONE       worker → parent  (td)       call id, seconds spent on it
  *   GOODBYE    either way       (s)        reason; empty when normal
+ *   INIT       parent → worker  ((sa{sv})v) an initializer: a function
+ *                 reference and its argument tuple, run once; on failure
+ *                 the worker sends ERROR for call 0, task 0, and exits
  *
  * The worker sends HELLO first, then answers each CALL with RESULTS and
  * ERROR frames that together cover the tasks it ran, in task order, then
@@ -56,6 +59,7 @@ typedef enum
   JOB_WORKER_MESSAGE_ERROR,
   JOB_WORKER_MESSAGE_DONE,
   JOB_WORKER_MESSAGE_GOODBYE,
+  JOB_WORKER_MESSAGE_INIT,
 } JobWorkerMessage;
 
 /* The status page: a worker that finds JOB_WORKER_STATUS_FD in its

@@ -18,13 +18,14 @@ static const struct
   [JOB_WORKER_MESSAGE_ERROR]   = { "error",   "(tusis)" },
   [JOB_WORKER_MESSAGE_DONE]    = { "done",    "(td)" },
   [JOB_WORKER_MESSAGE_GOODBYE] = { "goodbye", "(s)" },
+  [JOB_WORKER_MESSAGE_INIT]    = { "init",    "((sa{sv})v)" },
 };
 
 static gboolean
 message_is_valid (guint message)
 {
   return message >= JOB_WORKER_MESSAGE_HELLO &&
-         message <= JOB_WORKER_MESSAGE_GOODBYE;
+         message <= JOB_WORKER_MESSAGE_INIT;
 }
 
 const GVariantType *

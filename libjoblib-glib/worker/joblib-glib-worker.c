@@ -338,6 +338,44 @@ run_call (Worker    *worker,
   return flush (worker, error);
 }
 
+/* Runs the initializer of an INIT frame. On failure the error goes to the
+ * parent as the error of task 0 of call 0, and the worker leaves. */
+static gboolean
+run_init (Worker    *worker,
+          GVariant  *init,
+          GError   **error)
+{
+  g_autoptr(GVariant) reference = g_variant_get_child_value (init, 0);
+  g_autoptr(GVariant) boxed = g_variant_get_child_value (init, 1);
+  g_autoptr(GVariant) args = g_variant_get_variant (boxed);
+  g_autoptr(GVariant) result = NULL;
+  g_autoptr(GError) init_error = NULL;
+  JobFunc func;
+
+  func = job_native_symbol_resolve_reference (reference, &init_error);
+  if (func != NULL && !g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+    g_set_error (&init_error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                 "initializer arguments of type “%s” are not a tuple",
+                 g_variant_get_type_string (args));
+  else if (func != NULL)
+    {
+      result = func (args, NULL, NULL, &init_error);
+      if (result != NULL)
+        g_variant_ref_sink (result);
+      else if (init_error == NULL)
+        g_set_error_literal (&init_error, JOB_ERROR, JOB_ERROR_TASK_FAILED,
+                             "the initializer returned no value and no error");
+    }
+  if (init_error == NULL)
+    return TRUE;
+
+  append_error (worker, 0, 0, init_error);
+  flush (worker, NULL);
+  g_set_error (error, JOB_ERROR, JOB_ERROR_TASK_FAILED,
+               "initializer failed: %s", init_error->message);
+  return FALSE;
+}
+
 static JobWorkerStatus *
 map_status_page (void)
 {
@@ -416,6 +454,12 @@ main (int    argc,
 
       if (message == JOB_WORKER_MESSAGE_GOODBYE)
         break;
+      if (message == JOB_WORKER_MESSAGE_INIT)
+        {
+          if (!run_init (&worker, body, &error))
+            break;
+          continue;
+        }
       if (message != JOB_WORKER_MESSAGE_CALL)
         {
           g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
@@ -439,7 +483,8 @@ out:
                                    g_variant_new ("(s)", error->message));
           flush (&worker, NULL);
         }
-      status = 2;
+      /* 3: the initializer failed; 2: the protocol broke */
+      status = g_error_matches (error, JOB_ERROR, JOB_ERROR_TASK_FAILED) ? 3 : 2;
     }
 
   g_byte_array_unref (worker.buffer);

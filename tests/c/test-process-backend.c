@@ -818,6 +818,147 @@ test_worker_frame_reader (void)
   check_worker_rejects (empty, sizeof empty, "Malformed “call” frame (0 bytes)");
 }
 
+static GPtrArray *
+run_strings (JobBackend *backend,
+             const char *symbol,
+             guint       n,
+             GVariant *(*make_args) (guint i),
+             GError    **error)
+{
+  g_autoptr(GPtrArray) calls = calls_of (symbol, n, make_args);
+
+  return run_calls (backend, 2, calls, 1, 0, error);
+}
+
+/* Every worker runs the initializer once before its tasks; a new one
+ * applies to new workers; a failing one fails the tasks, with its error. */
+static void
+test_initializer (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  JobProcessBackend *process = JOB_PROCESS_BACKEND (backend);
+  g_autoptr(JobFunction) init = task ("task_init");
+  g_autoptr(JobFunction) fail = task ("task_fail");
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) first = NULL;
+
+  job_process_backend_set_initializer (process, init, g_variant_new ("(s)", "model-1"));
+  values = run_strings (backend, "task_read_init", 8, no_args, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < values->len; i++)
+    g_assert_cmpstr (g_variant_get_string (g_ptr_array_index (values, i), NULL), ==, "model-1");
+  g_clear_pointer (&values, g_ptr_array_unref);
+  first = worker_pids (backend);
+  g_assert_cmpuint (first->len, ==, 2);
+
+  /* another initializer: the next run gets new workers that ran it */
+  job_process_backend_set_initializer (process, init, g_variant_new ("(s)", "model-2"));
+  values = run_strings (backend, "task_read_init", 8, no_args, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < values->len; i++)
+    g_assert_cmpstr (g_variant_get_string (g_ptr_array_index (values, i), NULL), ==, "model-2");
+  g_clear_pointer (&values, g_ptr_array_unref);
+  for (guint i = 0; i < first->len; i++)
+    assert_gone_soon (g_array_index (first, int, i));
+
+  /* a failing initializer: its error, named as such, for the tasks */
+  job_process_backend_set_initializer (process, fail, NULL);
+  values = run_strings (backend, "task_square", 4, index_arg, &error);
+  g_assert_null (values);
+  g_assert_error (error, g_quark_from_string ("test-tasks-error"), 7);
+  g_assert_nonnull (strstr (error->message, "initializer"));
+  g_clear_error (&error);
+
+  /* none: plain workers again */
+  job_process_backend_set_initializer (process, NULL, NULL);
+  values = run_strings (backend, "task_read_init", 2, no_args, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (g_ptr_array_index (values, 0), NULL), ==, "");
+
+  job_backend_shutdown (backend);
+}
+
+static GVariant *
+env_name_arg (guint i)
+{
+  return g_variant_new ("(s)", i % 2 ? "OMP_NUM_THREADS" : "JOB_TEST_RUN");
+}
+
+/* A run's environment reaches its workers, over the thread limits. */
+static void
+test_environment (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  JobProcessBackend *process = JOB_PROCESS_BACKEND (backend);
+  const char * const first[] = { "JOB_TEST_RUN=first", NULL };
+  const char * const second[] = { "JOB_TEST_RUN=second", "OMP_NUM_THREADS=7", NULL };
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GError) error = NULL;
+
+  job_process_backend_set_environment (process, first);
+  values = run_strings (backend, "task_getenv", 4, env_name_arg, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (g_ptr_array_index (values, 0), NULL), ==, "first");
+  g_assert_cmpstr (g_variant_get_string (g_ptr_array_index (values, 2), NULL), ==, "first");
+  g_clear_pointer (&values, g_ptr_array_unref);
+
+  job_process_backend_set_environment (process, second);
+  values = run_strings (backend, "task_getenv", 4, env_name_arg, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < values->len; i++)
+    g_assert_cmpstr (g_variant_get_string (g_ptr_array_index (values, i), NULL), ==,
+                     i % 2 ? "7" : "second");
+  g_clear_pointer (&values, g_ptr_array_unref);
+
+  job_process_backend_set_environment (process, NULL);
+  values = run_strings (backend, "task_getenv", 2, env_name_arg, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (g_ptr_array_index (values, 0), NULL), ==, "");
+
+  job_backend_shutdown (backend);
+}
+
+static GVariant *
+dummy_func (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  return g_variant_new ("()");
+}
+
+/* Programmer errors are criticals and change nothing. */
+static void
+test_setup_bad_input (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(JobBackend) backend = new_backend ();
+      g_autoptr(JobFunction) local = job_function_new ("local", dummy_func, NULL, NULL);
+
+      /* a function no worker can resolve */
+      job_process_backend_set_initializer (JOB_PROCESS_BACKEND (backend), local, NULL);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*job_function_get_reference*");
+}
+
+static void
+test_environment_bad_input (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(JobBackend) backend = new_backend ();
+      const char * const bad[] = { "GOOD=1", "NO_EQUAL_SIGN", NULL };
+
+      job_process_backend_set_environment (JOB_PROCESS_BACKEND (backend), bad);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*strchr*");
+}
+
 static void
 test_no_reference (void)
 {
@@ -990,6 +1131,10 @@ main (int    argc,
   g_test_add_func ("/joblib/process/thread-limits", test_thread_limits);
   g_test_add_func ("/joblib/process/blas-limit-in-worker", test_blas_limit_in_worker);
   g_test_add_func ("/joblib/process/worker-frame-reader", test_worker_frame_reader);
+  g_test_add_func ("/joblib/process/initializer", test_initializer);
+  g_test_add_func ("/joblib/process/environment", test_environment);
+  g_test_add_func ("/joblib/process/initializer-bad-input", test_setup_bad_input);
+  g_test_add_func ("/joblib/process/environment-bad-input", test_environment_bad_input);
   g_test_add_func ("/joblib/process/no-reference", test_no_reference);
   g_test_add_func ("/joblib/process/missing-worker", test_missing_worker);
   g_test_add_func ("/joblib/process/protocol-garbage", test_protocol_garbage);

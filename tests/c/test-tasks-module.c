@@ -164,3 +164,24 @@ task_blas_threads (TASK_ARGS)
   g_free (libraries);
   return g_variant_new_int32 (threads);
 }
+
+/* (s) → () and remembers the string: the worker initializer of the tests */
+static char *init_value;
+
+TASK_EXPORT task_init (TASK_ARGS);
+TASK_EXPORT task_read_init (TASK_ARGS);
+
+TASK_EXPORT
+task_init (TASK_ARGS)
+{
+  g_free (init_value);
+  g_variant_get (args, "(s)", &init_value);
+  return g_variant_new ("()");
+}
+
+/* () → what task_init remembered in this process, or "" */
+TASK_EXPORT
+task_read_init (TASK_ARGS)
+{
+  return g_variant_new_string (init_value != NULL ? init_value : "");
+}
