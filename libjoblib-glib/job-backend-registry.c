@@ -6,6 +6,7 @@
 #include "job-i18n-private.h"
 #include "job-process-backend.h"
 #include "job-sequential-backend.h"
+#include "job-slurm-backend.h"
 #include "job-thread-backend.h"
 
 /* Backends by name, as joblib's register_parallel_backend. Guarded by a
@@ -30,6 +31,8 @@ ensure_registry_locked (void)
                        GSIZE_TO_POINTER (JOB_TYPE_PROCESS_BACKEND));
   g_hash_table_insert (registry, g_strdup ("loky"),
                        GSIZE_TO_POINTER (JOB_TYPE_PROCESS_BACKEND));
+  g_hash_table_insert (registry, g_strdup ("slurm"),
+                       GSIZE_TO_POINTER (JOB_TYPE_SLURM_BACKEND));
 }
 
 /**

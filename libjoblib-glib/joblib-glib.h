@@ -38,4 +38,5 @@
 /* process backend (issue 5) */
 # include "job-native-library.h"
 # include "job-process-backend.h"
+# include "job-slurm-backend.h"
 #undef JOBLIB_GLIB_INSIDE

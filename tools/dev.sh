@@ -23,6 +23,7 @@ packages=(
   libgtk-4-dev gir1.2-gtk-4.0 xvfb
   python3-matplotlib liblapacke-dev libopenblas-dev
   valgrind
+  slurmctld slurmd slurm-client munge glib-networking
 )
 
 missing=()

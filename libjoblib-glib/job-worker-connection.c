@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-worker-connection-private.h"
+
+/* Reads ask for at least this much: a batch of small results arrives in
+ * one read. */
+#define READ_CHUNK (64 * 1024)
+
+struct _JobWorkerConnection
+{
+  gatomicrefcount               ref_count;
+  char                         *kind;
+  gint64                        pid;          /* from the HELLO */
+  GIOStream                    *stream;       /* (owned) */
+  GInputStream                 *in;           /* (unowned) pollable */
+  GOutputStream                *out;          /* (unowned) pollable */
+  GSource                      *in_source;    /* (owned) (nullable) */
+  GSource                      *out_source;   /* (owned) (nullable) */
+  GSource                      *end_source;   /* (owned) (nullable) */
+  GByteArray                   *rbuf;         /* (owned) */
+  GQueue                        wqueue;       /* (element-type GBytes) (owned) */
+  gsize                         wpos;         /* written of the head */
+  GError                       *error;        /* (owned) (nullable) why it ended */
+  JobWorkerConnectionFrameFunc  frame_func;
+  JobWorkerConnectionEndFunc    end_func;
+  gpointer                      user_data;
+  guint                         hello : 1;
+  guint                         closing : 1;  /* the connection is over */
+};
+
+static void connection_lost (JobWorkerConnection *connection,
+                             GError              *error);
+
+JobWorkerConnection *
+job_worker_connection_ref (JobWorkerConnection *connection)
+{
+  g_atomic_ref_count_inc (&connection->ref_count);
+  return connection;
+}
+
+static void
+destroy_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+void
+job_worker_connection_unref (JobWorkerConnection *connection)
+{
+  if (!g_atomic_ref_count_dec (&connection->ref_count))
+    return;
+
+  destroy_source (&connection->in_source);
+  destroy_source (&connection->out_source);
+  destroy_source (&connection->end_source);
+  g_io_stream_close (connection->stream, NULL, NULL);
+  g_clear_object (&connection->stream);
+  g_byte_array_unref (connection->rbuf);
+  g_queue_clear_full (&connection->wqueue, (GDestroyNotify) g_bytes_unref);
+  g_clear_error (&connection->error);
+  g_free (connection->kind);
+  g_free (connection);
+}
+
+static gboolean
+handle_hello (JobWorkerConnection  *connection,
+              JobWorkerMessage      message,
+              GVariant             *body,
+              GError              **error)
+{
+  const char *kind;
+
+  if (message == JOB_WORKER_MESSAGE_GOODBYE)
+    {
+      const char *reason;
+
+      g_variant_get (body, "(&s)", &reason);
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("The worker left before its handshake: %s"), reason);
+      return FALSE;
+    }
+  if (message != JOB_WORKER_MESSAGE_HELLO)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("The worker sent a “%s” frame before its handshake"),
+                   job_worker_message_get_name (message));
+      return FALSE;
+    }
+
+  g_variant_get (body, "(&sx@a{sv})", &kind, &connection->pid, NULL);
+  if (g_strcmp0 (kind, connection->kind) != 0)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("The worker says it is a “%s” worker, expected “%s”"),
+                   kind, connection->kind);
+      return FALSE;
+    }
+
+  connection->hello = TRUE;
+  return TRUE;
+}
+
+/* Hands every complete frame of the read buffer to the owner. */
+static gboolean
+dispatch_frames (JobWorkerConnection  *connection,
+                 GError              **error)
+{
+  gsize pos = 0;
+  gboolean ok = TRUE;
+
+  while (!connection->closing &&
+         connection->rbuf->len - pos >= JOB_WORKER_FRAME_HEADER_SIZE)
+    {
+      g_autoptr(GBytes) payload = NULL;
+      g_autoptr(GVariant) body = NULL;
+      JobWorkerMessage message;
+      guint32 length;
+
+      if (!job_worker_frame_parse_header (connection->rbuf->data + pos,
+                                          JOB_WORKER_FRAME_DEFAULT_MAX,
+                                          &length, &message, error))
+        {
+          ok = FALSE;
+          break;
+        }
+      if (connection->rbuf->len - pos - JOB_WORKER_FRAME_HEADER_SIZE < length)
+        break;
+
+      payload = g_bytes_new (connection->rbuf->data + pos + JOB_WORKER_FRAME_HEADER_SIZE,
+                             length);
+      pos += JOB_WORKER_FRAME_HEADER_SIZE + length;
+
+      body = job_worker_frame_decode (message, payload, TRUE, error);
+      if (body == NULL)
+        {
+          ok = FALSE;
+          break;
+        }
+
+      if (!connection->hello)
+        {
+          if (!handle_hello (connection, message, body, error))
+            {
+              ok = FALSE;
+              break;
+            }
+          continue;
+        }
+
+      if (message == JOB_WORKER_MESSAGE_HELLO || message == JOB_WORKER_MESSAGE_CALL ||
+          message == JOB_WORKER_MESSAGE_INIT)
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                       _("The worker sent an unexpected “%s” frame"),
+                       job_worker_message_get_name (message));
+          ok = FALSE;
+          break;
+        }
+
+      connection->frame_func (connection, message, body, connection->user_data);
+    }
+
+  if (pos > 0 && !connection->closing)
+    g_byte_array_remove_range (connection->rbuf, 0, pos);
+  return ok;
+}
+
+static gboolean
+on_readable (GObject  *stream,
+             gpointer  user_data)
+{
+  g_autoptr(JobWorkerConnection) connection = job_worker_connection_ref (user_data);
+
+  while (!connection->closing)
+    {
+      GError *error = NULL;
+      guint old_len = connection->rbuf->len;
+      gsize want = READ_CHUNK;
+      gssize n;
+
+      /* A large frame is read in one go once its header is known. */
+      if (old_len >= JOB_WORKER_FRAME_HEADER_SIZE)
+        {
+          guint32 length;
+
+          memcpy (&length, connection->rbuf->data, 4);
+          length = GUINT32_FROM_LE (length);
+          if (length <= JOB_WORKER_FRAME_DEFAULT_MAX &&
+              length + JOB_WORKER_FRAME_HEADER_SIZE > old_len)
+            want = MAX (want, length + JOB_WORKER_FRAME_HEADER_SIZE - old_len);
+        }
+
+      g_byte_array_set_size (connection->rbuf, old_len + want);
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (connection->in),
+                                                    connection->rbuf->data + old_len,
+                                                    want, NULL, &error);
+      g_byte_array_set_size (connection->rbuf, old_len + MAX (n, 0));
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_error_free (error);
+          break;
+        }
+      if (n < 0)
+        {
+          connection_lost (connection, error);
+          break;
+        }
+      if (n == 0)
+        {
+          if (connection->rbuf->len > 0)
+            g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                         _("The connection ended inside a frame"));
+          else if (!connection->hello)
+            g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                         _("The connection ended before the worker’s handshake"));
+          connection_lost (connection, error);
+          break;
+        }
+
+      if (!dispatch_frames (connection, &error))
+        {
+          connection_lost (connection, error);
+          break;
+        }
+      if ((gsize) n < want)
+        break;
+    }
+
+  if (connection->closing)
+    {
+      g_clear_pointer (&connection->in_source, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Returns TRUE once everything queued was written. */
+static gboolean
+flush_output (JobWorkerConnection *connection)
+{
+  while (!connection->closing && !g_queue_is_empty (&connection->wqueue))
+    {
+      GBytes *head = g_queue_peek_head (&connection->wqueue);
+      gsize size;
+      const guint8 *data = g_bytes_get_data (head, &size);
+      GError *error = NULL;
+      gssize n;
+
+      n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (connection->out),
+                                                      data + connection->wpos,
+                                                      size - connection->wpos,
+                                                      NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_error_free (error);
+          return FALSE;
+        }
+      if (n < 0)
+        {
+          connection_lost (connection, error);
+          break;
+        }
+      connection->wpos += n;
+      if (connection->wpos == size)
+        {
+          g_bytes_unref (g_queue_pop_head (&connection->wqueue));
+          connection->wpos = 0;
+        }
+    }
+
+  return TRUE;
+}
+
+static gboolean
+on_writable (GObject  *stream,
+             gpointer  user_data)
+{
+  JobWorkerConnection *connection = user_data;
+
+  if (!flush_output (connection))
+    return G_SOURCE_CONTINUE;
+
+  g_clear_pointer (&connection->out_source, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+/* Queues @frames (a reference is taken) for the worker. */
+void
+job_worker_connection_send (JobWorkerConnection *connection,
+                            GBytes              *frames)
+{
+  if (connection->closing)
+    return;
+
+  g_queue_push_tail (&connection->wqueue, g_bytes_ref (frames));
+  if (connection->out_source == NULL && !flush_output (connection))
+    {
+      connection->out_source =
+        g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (connection->out),
+                                                NULL);
+      g_source_set_static_name (connection->out_source, "[joblib-glib] worker connection output");
+      g_source_set_callback (connection->out_source, G_SOURCE_FUNC (on_writable),
+                             connection, NULL);
+      g_source_attach (connection->out_source, g_main_context_get_thread_default ());
+    }
+}
+
+static gboolean
+report_end (gpointer user_data)
+{
+  JobWorkerConnection *connection = user_data;
+
+  g_clear_pointer (&connection->end_source, g_source_unref);
+  connection->end_func (connection, connection->error, connection->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* The connection is over: close it now, report from an idle callback. */
+static void
+connection_lost (JobWorkerConnection *connection,
+                 GError              *error)
+{
+  if (connection->closing)
+    {
+      g_clear_error (&error);
+      return;
+    }
+
+  connection->closing = TRUE;
+  connection->error = error;
+  destroy_source (&connection->out_source);
+  g_io_stream_close (connection->stream, NULL, NULL);
+
+  connection->end_source = g_idle_source_new ();
+  g_source_set_static_name (connection->end_source, "[joblib-glib] worker connection end");
+  g_source_set_callback (connection->end_source, report_end,
+                         job_worker_connection_ref (connection),
+                         (GDestroyNotify) job_worker_connection_unref);
+  g_source_attach (connection->end_source, g_main_context_get_thread_default ());
+}
+
+JobWorkerConnection *
+job_worker_connection_new (GIOStream                    *stream,
+                           const char                   *kind,
+                           JobWorkerConnectionFrameFunc  frame_func,
+                           JobWorkerConnectionEndFunc    end_func,
+                           gpointer                      user_data)
+{
+  JobWorkerConnection *connection = g_new0 (JobWorkerConnection, 1);
+
+  g_return_val_if_fail (G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream)), NULL);
+
+  g_atomic_ref_count_init (&connection->ref_count);
+  connection->kind = g_strdup (kind);
+  connection->stream = g_object_ref (stream);
+  connection->in = g_io_stream_get_input_stream (stream);
+  connection->out = g_io_stream_get_output_stream (stream);
+  connection->rbuf = g_byte_array_sized_new (READ_CHUNK);
+  g_queue_init (&connection->wqueue);
+  connection->frame_func = frame_func;
+  connection->end_func = end_func;
+  connection->user_data = user_data;
+
+  connection->in_source =
+    g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (connection->in), NULL);
+  g_source_set_static_name (connection->in_source, "[joblib-glib] worker connection input");
+  g_source_set_callback (connection->in_source, G_SOURCE_FUNC (on_readable), connection, NULL);
+  g_source_attach (connection->in_source, g_main_context_get_thread_default ());
+
+  return connection;
+}
+
+const char *
+job_worker_connection_get_kind (JobWorkerConnection *connection)
+{
+  return connection->kind;
+}
+
+gint64
+job_worker_connection_get_pid (JobWorkerConnection *connection)
+{
+  return connection->pid;
+}
+
+gboolean
+job_worker_connection_is_alive (JobWorkerConnection *connection)
+{
+  return !connection->closing;
+}
+
+/* Asks the worker to leave: GOODBYE, then the end of the connection;
+ * whatever the socket does not take at once is dropped. */
+void
+job_worker_connection_close (JobWorkerConnection *connection)
+{
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (connection->closing)
+    return;
+
+  job_worker_frame_append (frame, JOB_WORKER_MESSAGE_GOODBYE, g_variant_new ("(s)", ""));
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+  job_worker_connection_send (connection, bytes);
+  flush_output (connection);
+  connection_lost (connection, NULL);
+}
+
+void
+job_worker_connection_kill (JobWorkerConnection *connection)
+{
+  connection_lost (connection, NULL);
+}
