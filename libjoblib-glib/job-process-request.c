@@ -85,6 +85,68 @@ job_worker_command_dup (const char  *kind,
   return NULL;
 }
 
+/* Function references, serialized once. A reference built in tree form
+ * (a dictionary of variants) costs thousands of instructions to
+ * serialize, on every call frame it goes into; its serialized normal form
+ * is copied as bytes. Keyed by the reference (held, so that its address
+ * is not reused while cached); shared by the pools of all backends. */
+#define MAX_CACHED_REFERENCES 256
+
+typedef struct
+{
+  GVariant *serialized;  /* (owned) */
+  char     *kind;        /* (owned) */
+} CachedReference;
+
+static GMutex references_mutex;
+static GHashTable *serialized_references; /* (owned) reference → CachedReference */
+
+static void
+cached_reference_free (CachedReference *cached)
+{
+  g_variant_unref (cached->serialized);
+  g_free (cached->kind);
+  g_free (cached);
+}
+
+/* Returns the serialized reference of @function (a new reference) and
+ * copies its kind into @kind (NULL without a reference) */
+static GVariant *
+serialized_reference (JobFunction  *function,
+                      char        **kind)
+{
+  GVariant *reference = job_function_get_reference (function);
+  CachedReference *cached;
+  GVariant *serialized;
+
+  if (reference == NULL)
+    {
+      *kind = NULL;
+      return NULL;
+    }
+
+  g_mutex_lock (&references_mutex);
+  if (serialized_references == NULL)
+    serialized_references = g_hash_table_new_full (NULL, NULL,
+                                                   (GDestroyNotify) g_variant_unref,
+                                                   (GDestroyNotify) cached_reference_free);
+  cached = g_hash_table_lookup (serialized_references, reference);
+  if (cached == NULL)
+    {
+      if (g_hash_table_size (serialized_references) >= MAX_CACHED_REFERENCES)
+        g_hash_table_remove_all (serialized_references);
+      cached = g_new0 (CachedReference, 1);
+      cached->serialized = g_variant_take_ref (g_variant_get_normal_form (reference));
+      cached->kind = g_strdup (job_function_get_reference_kind (function));
+      g_hash_table_insert (serialized_references, g_variant_ref (reference), cached);
+    }
+  serialized = g_variant_ref (cached->serialized);
+  *kind = g_strdup (cached->kind);
+  g_mutex_unlock (&references_mutex);
+
+  return serialized;
+}
+
 /* Requests and batches. */
 
 static void
@@ -216,9 +278,9 @@ share_large_arguments (JobProcessRequest *request,
   return g_variant_new_tuple ((GVariant **) children->pdata, n);
 }
 
-/* Builds the CALL frame. Per task it costs one `v` box around the
- * arguments (no format strings, no builder): with tiny tasks this frame is
- * most of what the parent does per task. */
+/* Builds the CALL frame: serialized by hand from the arguments and the
+ * cached serialized references (job_worker_frame_append_call()); with
+ * tiny tasks this frame is most of what the parent does per task. */
 gboolean
 job_process_request_build (JobProcessRequest  *request,
                            guint64             max_nbytes,
@@ -229,16 +291,16 @@ job_process_request_build (JobProcessRequest  *request,
   g_autoptr(GPtrArray) boxed = NULL;
   g_autoptr(GHashTable) more = NULL;
   g_autofree guint32 *indexes = NULL;
-  GVariantBuilder references;
+  g_autoptr(GPtrArray) references = NULL;
   GVariantBuilder shared;
+  gboolean any_shared = FALSE;
   JobFunction *functions[8];
-  GVariant *fields[6];
+  g_autoptr(GVariant) shared_array = NULL;
   guint n_tasks = request->positions->len;
   guint n_refs = 0;
   JobBatch *batch = request->op->batch;
 
-  g_variant_builder_init (&references, G_VARIANT_TYPE ("a(sa{sv})"));
-  g_variant_builder_init (&shared, G_VARIANT_TYPE ("a(uusst)"));
+  references = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   boxed = g_ptr_array_new_full (n_tasks, (GDestroyNotify) g_variant_unref);
   indexes = g_new (guint32, MAX (n_tasks, 1));
 
@@ -273,34 +335,34 @@ job_process_request_build (JobProcessRequest  *request,
             functions[index] = function;
           else
             g_hash_table_insert (more, function, GUINT_TO_POINTER (index));
-          g_variant_builder_add_value (&references, job_function_get_reference (function));
+          g_autofree char *kind = NULL;
+
+          g_ptr_array_add (references, serialized_reference (function, &kind));
         }
       indexes[i] = index;
 
       if (g_variant_get_size (args) > max_nbytes)
         {
+          if (!any_shared)
+            g_variant_builder_init (&shared, G_VARIANT_TYPE ("a(uusst)"));
+          any_shared = TRUE;
           args = share_large_arguments (request, i, args, max_nbytes, folder,
                                         &shared, error);
           if (args == NULL)
             {
               g_variant_builder_clear (&shared);
-              g_variant_builder_clear (&references);
               return FALSE;
             }
         }
-      g_ptr_array_add (boxed, g_variant_ref_sink (g_variant_new_variant (args)));
+      g_ptr_array_add (boxed, g_variant_ref_sink (args));
     }
 
-  fields[0] = g_variant_new_uint64 (request->id);
-  fields[1] = g_variant_new_boolean (job_batch_get_stop_on_error (batch));
-  fields[2] = g_variant_builder_end (&references);
-  fields[3] = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, indexes, n_tasks,
-                                         sizeof (guint32));
-  fields[4] = g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                   (GVariant **) boxed->pdata, boxed->len);
-  fields[5] = g_variant_builder_end (&shared);
-  job_worker_frame_append (frame, JOB_WORKER_MESSAGE_CALL,
-                           g_variant_new_tuple (fields, G_N_ELEMENTS (fields)));
+  if (any_shared)
+    shared_array = g_variant_ref_sink (g_variant_builder_end (&shared));
+  job_worker_frame_append_call (frame, request->id, job_batch_get_stop_on_error (batch),
+                                (GVariant * const *) references->pdata, references->len,
+                                indexes, (GVariant * const *) boxed->pdata, boxed->len,
+                                shared_array);
   request->frame = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
   return TRUE;
 }
@@ -323,11 +385,10 @@ GPtrArray *
 job_process_batch_split (JobProcessBatch *op,
                          guint64         *next_id)
 {
-  g_autoptr(GHashTable) by_kind = g_hash_table_new (g_str_hash, g_str_equal);
   GPtrArray *requests = g_ptr_array_new ();
   guint n_tasks = job_batch_get_n_tasks (op->batch);
   JobFunction *last_function = NULL;
-  const char *last_kind = NULL;
+  g_autofree char *last_kind = NULL;
 
   op->n_requests = 1;
   for (guint i = 0; i < n_tasks; i++)
@@ -340,8 +401,11 @@ job_process_batch_split (JobProcessBatch *op,
        * one function, not per task. */
       if (function != last_function)
         {
+          g_autoptr(GVariant) serialized = NULL;
+
           last_function = function;
-          last_kind = job_function_get_reference_kind (function);
+          g_clear_pointer (&last_kind, g_free);
+          serialized = serialized_reference (function, &last_kind);
         }
       kind = last_kind;
 
@@ -357,7 +421,11 @@ job_process_batch_split (JobProcessBatch *op,
           continue;
         }
 
-      request = g_hash_table_lookup (by_kind, kind);
+      /* Batches hold one kind, rarely a few: a linear search. */
+      request = NULL;
+      for (guint r = 0; r < requests->len && request == NULL; r++)
+        if (g_str_equal (((JobProcessRequest *) g_ptr_array_index (requests, r))->kind, kind))
+          request = g_ptr_array_index (requests, r);
       if (request == NULL)
         {
           request = g_new0 (JobProcessRequest, 1);
@@ -366,7 +434,6 @@ job_process_batch_split (JobProcessBatch *op,
           request->positions = g_array_new (FALSE, FALSE, sizeof (guint));
           request->id = ++*next_id;
           op->n_requests++;
-          g_hash_table_insert (by_kind, request->kind, request);
           g_ptr_array_add (requests, request);
         }
       g_array_append_val (request->positions, i);

@@ -83,6 +83,15 @@ const char         *job_worker_message_get_name (JobWorkerMessage   message);
 void      job_worker_frame_append       (GByteArray        *out,
                                          JobWorkerMessage   message,
                                          GVariant          *body);
+void      job_worker_frame_append_call  (GByteArray        *out,
+                                         guint64            call_id,
+                                         gboolean           stop_on_error,
+                                         GVariant * const  *references,
+                                         guint              n_references,
+                                         const guint32     *indexes,
+                                         GVariant * const  *args,
+                                         guint              n_tasks,
+                                         GVariant          *shared);
 gboolean  job_worker_frame_parse_header (const guint8      *header,
                                          gsize              max_length,
                                          guint32           *length,
