@@ -114,10 +114,15 @@ def _backend_object(name):
     return name
 
 
+# Backends whose workers are other processes (local or on a Slurm
+# cluster): calls carry Python references that the Python worker imports.
+_REMOTE_BACKENDS = _PROCESS_BACKENDS + ("slurm",)
+
+
 def _is_process_backend(backend):
     if isinstance(backend, Joblib.Backend):
-        return isinstance(backend, Joblib.ProcessBackend)
-    return backend in _PROCESS_BACKENDS
+        return isinstance(backend, (Joblib.ProcessBackend, Joblib.SlurmBackend))
+    return backend in _REMOTE_BACKENDS
 
 
 _worker_path = {"value": None}
