@@ -33,3 +33,13 @@ bench_sum_bytes (GVariant *args, GCancellable *cancellable, gpointer user_data, 
     sum += data[i];
   return g_variant_new_uint64 (sum);
 }
+
+G_MODULE_EXPORT GVariant *bench_fail (GVariant *args, GCancellable *cancellable,
+                                      gpointer user_data, GError **error);
+
+G_MODULE_EXPORT GVariant *
+bench_fail (GVariant *args, GCancellable *cancellable, gpointer user_data, GError **error)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "failed on purpose");
+  return NULL;
+}

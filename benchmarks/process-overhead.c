@@ -6,8 +6,9 @@
  *   process-overhead TASKS_MODULE [benchmarks/process-overhead.py]
  *
  * (meson sets JOB_WORKER_PATH for `meson test --benchmark`). Prints
- * markdown rows: workload, joblib-glib, and joblib when the script is
- * given. */
+ * markdown rows: workload, joblib-glib, joblib on loky and on
+ * multiprocessing when the script is given, and the ratios. Medians of 5
+ * runs except the cold start; the load average before and after. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <joblib-glib.h>
 
 static const char *module_path;
+
+#define REPEATS 5
 
 static double
 run (JobBackend *backend,
@@ -38,7 +41,7 @@ run (JobBackend *backend,
   job_parallel_set_batch_size (parallel, batch_size);
   start = g_get_monotonic_time ();
   values = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
-  if (values == NULL)
+  if (values == NULL && strcmp (symbol, "bench_fail") != 0)
     g_error ("%s", error->message);
   return (g_get_monotonic_time () - start) / 1e6;
 }
@@ -49,29 +52,108 @@ index_arg (guint i)
   return g_variant_new ("(x)", (gint64) i);
 }
 
+/* 16 MB, like numpy.full(16e6, i % 256, dtype=uint8); built before the
+ * clock starts, as the Python side builds its arrays first. */
 static GVariant *
-big_arg (guint i)
+array_arg (guint i)
 {
-  gsize size = 100 * 1000 * 1000;
+  gsize size = 16 * 1000 * 1000;
   guint8 *data = g_malloc (size);
 
-  memset (data, (int) i + 1, size);
+  memset (data, (int) (i % 256), size);
   return g_variant_new ("(@ay)", g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data,
                                                           size, TRUE, g_free, data));
 }
 
-static double
-best_of (int          repeats,
-         JobBackend  *backend,
-         const char  *symbol,
-         guint        n,
-         guint        batch_size)
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
 {
-  double best = G_MAXDOUBLE;
+  double x = *(const double *) a, y = *(const double *) b;
 
-  for (int r = 0; r < repeats; r++)
-    best = MIN (best, run (backend, symbol, n, batch_size, index_arg));
-  return best;
+  return (x > y) - (x < y);
+}
+
+static double
+median_of (JobBackend  *backend,
+           const char  *symbol,
+           guint        n,
+           guint        batch_size,
+           GVariant  *(*make_args) (guint i))
+{
+  double times[REPEATS];
+
+  for (int r = 0; r < REPEATS; r++)
+    times[r] = run (backend, symbol, n, batch_size, make_args);
+  qsort (times, REPEATS, sizeof (double), compare_doubles);
+  return times[REPEATS / 2];
+}
+
+static double
+after_error (JobBackend *backend)
+{
+  double times[REPEATS];
+
+  for (int r = 0; r < REPEATS; r++)
+    {
+      run (backend, "bench_fail", 2, 1, index_arg);
+      times[r] = run (backend, "bench_square", 1000, 0, index_arg);
+    }
+  qsort (times, REPEATS, sizeof (double), compare_doubles);
+  return times[REPEATS / 2];
+}
+
+static GHashTable *
+run_python (const char *script,
+            const char *backend)
+{
+  const char *py_argv[] = { "/usr/bin/python3", script, backend, NULL };
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autofree char *out = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_spawn_sync (NULL, (char **) py_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                     &out, NULL, NULL, &error))
+    g_error ("%s", error->message);
+  lines = g_strsplit (out, "\n", -1);
+  for (gsize i = 0; lines[i] != NULL; i++)
+    {
+      char *tab = strchr (lines[i], '\t');
+
+      if (tab != NULL)
+        {
+          *tab = '\0';
+          g_hash_table_insert (table, g_strdup (lines[i]), g_strdup (tab + 1));
+        }
+    }
+  return table;
+}
+
+static GHashTable *loky;
+static GHashTable *mp;
+
+static void
+row (const char *key,
+     double      ours)
+{
+  const char *l = loky ? g_hash_table_lookup (loky, key) : NULL;
+  const char *m = mp ? g_hash_table_lookup (mp, key) : NULL;
+  g_autofree char *lr = l ? g_strdup_printf ("%.1f×", g_ascii_strtod (l, NULL) / ours) : NULL;
+  g_autofree char *mr = m ? g_strdup_printf ("%.1f×", g_ascii_strtod (m, NULL) / ours) : NULL;
+
+  printf ("| %s | %.2f | %s | %s | %s | %s |\n", key, ours,
+          l ? l : "–", m ? m : "–", lr ? lr : "–", mr ? mr : "–");
+  fflush (stdout);
+}
+
+static void
+print_load (const char *when)
+{
+  g_autofree char *load = NULL;
+
+  if (g_file_get_contents ("/proc/loadavg", &load, NULL, NULL))
+    printf ("load average %s: %s", when, load);
 }
 
 int
@@ -79,9 +161,8 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(JobBackend) backend = NULL;
-  g_autoptr(GHashTable) python = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   static const guint sizes[] = { 1000, 10000, 100000 };
-  double seconds;
+  char key[96];
 
   if (argc < 2)
     {
@@ -90,64 +171,42 @@ main (int    argc,
     }
   module_path = argv[1];
 
-  /* Python joblib first, so that the two never compete for the CPUs. */
+  print_load ("before");
+  /* Python joblib first, so that the runs never compete for the CPUs. */
   if (argc > 2)
     {
-      const char *py_argv[] = { "/usr/bin/python3", argv[2], NULL };
-      g_autofree char *out = NULL;
-      g_auto(GStrv) lines = NULL;
-      g_autoptr(GError) error = NULL;
-
-      if (!g_spawn_sync (NULL, (char **) py_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                         &out, NULL, NULL, &error))
-        g_error ("%s", error->message);
-      lines = g_strsplit (out, "\n", -1);
-      for (gsize i = 0; lines[i] != NULL; i++)
-        {
-          char *tab = strchr (lines[i], '\t');
-
-          if (tab != NULL)
-            {
-              *tab = '\0';
-              g_hash_table_insert (python, g_strdup (lines[i]), g_strdup (tab + 1));
-            }
-        }
+      loky = run_python (argv[2], "loky");
+      mp = run_python (argv[2], "multiprocessing");
     }
 
-#define ROW(key, fmt, value) \
-  printf ("| %-38s | " fmt " | %s |\n", key, value, \
-          g_hash_table_contains (python, key) ? (char *) g_hash_table_lookup (python, key) : "–")
-
-  printf ("| workload (n_jobs=2) | joblib-glib processes | joblib %s |\n|---|---|---|\n",
-          g_hash_table_contains (python, "version") ?
-          (char *) g_hash_table_lookup (python, "version") : "");
+  printf ("| workload (n_jobs=2) | joblib-glib processes | joblib %s loky | "
+          "joblib multiprocessing | loky / ours | multiprocessing / ours |\n"
+          "|---|---:|---:|---:|---:|---:|\n",
+          loky && g_hash_table_contains (loky, "version")
+            ? (char *) g_hash_table_lookup (loky, "version") : "");
 
   backend = job_process_backend_new ();
-  seconds = run (backend, "bench_square", 1000, 0, index_arg);
-  ROW ("cold start: first run of 1000 tasks (ms)", "%.1f", seconds * 1e3);
-  seconds = run (backend, "bench_square", 1000, 0, index_arg);
-  ROW ("warm: same run again (ms)", "%.1f", seconds * 1e3);
+  row ("cold start: 2 workers, first run of 1000 tasks (ms)",
+       run (backend, "bench_square", 1000, 0, index_arg) * 1e3);
+  row ("warm: same run again (ms)",
+       median_of (backend, "bench_square", 1000, 0, index_arg) * 1e3);
 
   for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
     {
-      char key[64];
-
       g_snprintf (key, sizeof key, "µs per task, N=%u, auto batching", sizes[s]);
-      ROW (key, "%.2f", best_of (3, backend, "bench_square", sizes[s], 0) * 1e6 / sizes[s]);
+      row (key, median_of (backend, "bench_square", sizes[s], 0, index_arg) * 1e6 / sizes[s]);
     }
   for (gsize s = 0; s < 2; s++)
     {
-      char key[64];
-
       g_snprintf (key, sizeof key, "µs per task, N=%u, batch_size=1", sizes[s]);
-      ROW (key, "%.2f", best_of (3, backend, "bench_square", sizes[s], 1) * 1e6 / sizes[s]);
+      row (key, median_of (backend, "bench_square", sizes[s], 1, index_arg) * 1e6 / sizes[s]);
     }
 
-  seconds = G_MAXDOUBLE;
-  for (int r = 0; r < 3; r++)
-    seconds = MIN (seconds, run (backend, "bench_sum_bytes", 2, 1, big_arg));
-  ROW ("2 tasks × 100 MB argument (ms, incl. building it)", "%.0f", seconds * 1e3);
+  row ("first run of 1000 tasks after a task error (ms)", after_error (backend) * 1e3);
+  row ("20 tasks × 16 MB array (ms)",
+       median_of (backend, "bench_sum_bytes", 20, 1, array_arg) * 1e3);
 
   job_backend_shutdown (backend);
+  print_load ("after");
   return 0;
 }

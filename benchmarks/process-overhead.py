@@ -1,16 +1,26 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Python joblib (loky) side of benchmarks/process-overhead.c: the same
-workloads; prints `key<TAB>value` lines that the C program merges."""
+"""Python joblib side of benchmarks/process-overhead.c: the same workloads
+on one joblib backend (argv[1]: loky or multiprocessing); prints
+`key<TAB>value` lines that the C program merges. Medians of REPEATS runs
+except the cold start."""
 
+import statistics
+import sys
 import time
 
 import joblib
 import numpy as np
 from joblib import Parallel, delayed
 
+REPEATS = 5
+
 
 def square(x):
     return x * x
+
+
+def fail(x):
+    raise ValueError("failed on purpose")
 
 
 def sum_bytes(a):
@@ -23,28 +33,38 @@ def timed(f):
     return time.perf_counter() - start
 
 
-def run(n, batch_size="auto", fn=square, args=None):
-    args = range(n) if args is None else args
-    return timed(lambda: Parallel(n_jobs=2, backend="loky", batch_size=batch_size)(
-        delayed(fn)(x) for x in args))
-
-
 def main():
-    print("version\t%s" % joblib.__version__)
-    print("cold start: first run of 1000 tasks (ms)\t%.1f" % (run(1000) * 1e3))
-    print("warm: same run again (ms)\t%.1f" % (run(1000) * 1e3))
-    for n in (1000, 10000, 100000):
-        best = min(run(n) for _ in range(3))
-        print("µs per task, N=%d, auto batching\t%.2f" % (n, best * 1e6 / n))
-    for n in (1000, 10000):
-        best = min(run(n, batch_size=1) for _ in range(3))
-        print("µs per task, N=%d, batch_size=1\t%.2f" % (n, best * 1e6 / n))
+    backend = sys.argv[1] if len(sys.argv) > 1 else "loky"
 
-    def big():
-        arrays = [np.full(100 * 1000 * 1000, i + 1, dtype=np.uint8) for i in range(2)]
-        Parallel(n_jobs=2, backend="loky", batch_size=1)(delayed(sum_bytes)(a) for a in arrays)
-    best = min(timed(big) for _ in range(3))
-    print("2 tasks × 100 MB argument (ms, incl. building it)\t%.0f" % (best * 1e3))
+    def run(args, batch_size="auto", fn=square):
+        return timed(lambda: Parallel(n_jobs=2, backend=backend, batch_size=batch_size)(
+            delayed(fn)(x) for x in args))
+
+    def median(f):
+        return statistics.median(f() for _ in range(REPEATS))
+
+    print("version\t%s" % joblib.__version__)
+    print("cold start: 2 workers, first run of 1000 tasks (ms)\t%.1f" % (run(range(1000)) * 1e3))
+    print("warm: same run again (ms)\t%.1f" % (median(lambda: run(range(1000))) * 1e3))
+    for n in (1000, 10000, 100000):
+        print("µs per task, N=%d, auto batching\t%.2f"
+              % (n, median(lambda: run(range(n))) * 1e6 / n))
+    for n in (1000, 10000):
+        print("µs per task, N=%d, batch_size=1\t%.2f"
+              % (n, median(lambda: run(range(n), batch_size=1)) * 1e6 / n))
+
+    def after_error():
+        try:
+            run(range(2), batch_size=1, fn=fail)
+        except ValueError:
+            pass
+        return run(range(1000))
+    print("first run of 1000 tasks after a task error (ms)\t%.1f"
+          % (median(after_error) * 1e3))
+
+    arrays = [np.full(16 * 1000 * 1000, i % 256, dtype=np.uint8) for i in range(20)]
+    print("20 tasks × 16 MB array (ms)\t%.1f"
+          % (median(lambda: run(arrays, batch_size=1, fn=sum_bytes)) * 1e3))
 
 
 if __name__ == "__main__":
