@@ -47,10 +47,18 @@ same_bytes (GVariant *a, GVariant *b)
          memcmp (g_variant_get_data (a), g_variant_get_data (b), n) == 0;
 }
 
+/* Resets VmHWM to the current RSS (Linux 4.0+). Not g_file_set_contents:
+ * that writes a temporary file and renames it, which /proc refuses. */
 static void
 reset_peak (void)
 {
-  g_file_set_contents ("/proc/self/clear_refs", "5", 1, NULL);
+  FILE *f = fopen ("/proc/self/clear_refs", "w");
+
+  if (f != NULL)
+    {
+      fputs ("5", f);
+      fclose (f);
+    }
 }
 
 static GVariant *
