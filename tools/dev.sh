@@ -19,7 +19,7 @@ packages=(
   libglib2.0-dev libglib2.0-bin gobject-introspection libgirepository1.0-dev
   zlib1g-dev liblzma-dev libbz2-dev liblz4-dev libzstd-dev libxxhash-dev
   libjson-glib-dev valac gjs python3-gi python3-pytest python3-numpy
-  python3-joblib python3-cloudpickle gi-docgen
+  python3-joblib python3-cloudpickle gi-docgen python3-lz4
   libgtk-4-dev gir1.2-gtk-4.0 xvfb
   python3-matplotlib liblapacke-dev libopenblas-dev
   valgrind
