@@ -38,7 +38,21 @@
 
 typedef struct
 {
+  JobFunc  func;
+  char    *symbol;  /* (owned) */
+} Resolved;
+
+static void
+resolved_free (Resolved *resolved)
+{
+  g_free (resolved->symbol);
+  g_free (resolved);
+}
+
+typedef struct
+{
   GOutputStream   *out;
+  GHashTable      *resolved;       /* (owned) GBytes → Resolved */
   GByteArray      *buffer;
   gint64           last_flush;
   JobWorkerStatus *status;
@@ -221,6 +235,36 @@ add_result (Worker   *worker,
   worker->pending_bytes += g_variant_get_size (result) + 16;
 }
 
+/* Resolves a reference, cached by its serialized bytes: the parent sends
+ * the same references with every call, and looking fields up in their
+ * dictionary costs more than a small task. Failures are not cached (the
+ * module may appear later). */
+static Resolved *
+resolve (Worker    *worker,
+         GVariant  *reference,
+         GError   **error)
+{
+  g_autoptr(GBytes) key = g_variant_get_data_as_bytes (reference);
+  g_autoptr(GVariant) fields = NULL;
+  Resolved *resolved = g_hash_table_lookup (worker->resolved, key);
+  JobFunc func;
+
+  if (resolved != NULL)
+    return resolved;
+
+  func = job_native_symbol_resolve_reference (reference, error);
+  if (func == NULL)
+    return NULL;
+
+  resolved = g_new0 (Resolved, 1);
+  resolved->func = func;
+  fields = g_variant_get_child_value (reference, 1);
+  if (!g_variant_lookup (fields, "symbol", "s", &resolved->symbol))
+    resolved->symbol = g_strdup ("function");
+  g_hash_table_insert (worker->resolved, g_steal_pointer (&key), resolved);
+  return resolved;
+}
+
 static gboolean
 run_call (Worker    *worker,
           GVariant  *call,
@@ -240,8 +284,18 @@ run_call (Worker    *worker,
   gsize n_refs, n_tasks, n_indexes;
   gsize cursor = 0;
 
-  g_variant_get (call, "(tb@a(sa{sv})@au@av@a(uusst))", &call_id, &stop_on_error,
-                 &references, &ref_indexes, &all_args, &shared);
+  /* Children one by one: a format string costs more than a small task. */
+  {
+    g_autoptr(GVariant) id_value = g_variant_get_child_value (call, 0);
+    g_autoptr(GVariant) stop_value = g_variant_get_child_value (call, 1);
+
+    call_id = g_variant_get_uint64 (id_value);
+    stop_on_error = g_variant_get_boolean (stop_value);
+    references = g_variant_get_child_value (call, 2);
+    ref_indexes = g_variant_get_child_value (call, 3);
+    all_args = g_variant_get_child_value (call, 4);
+    shared = g_variant_get_child_value (call, 5);
+  }
 
   indexes = g_variant_get_fixed_array (ref_indexes, &n_indexes, sizeof (guint32));
   n_tasks = g_variant_n_children (all_args);
@@ -262,13 +316,16 @@ run_call (Worker    *worker,
   for (gsize i = 0; i < n_refs; i++)
     {
       g_autoptr(GVariant) reference = g_variant_get_child_value (references, i);
-      g_autoptr(GVariant) fields = g_variant_get_child_value (reference, 1);
       GError *resolve_error = NULL;
+      Resolved *resolved = resolve (worker, reference, &resolve_error);
 
-      funcs[i] = job_native_symbol_resolve_reference (reference, &resolve_error);
       g_ptr_array_index (resolve_errors, i) = resolve_error;
-      /* The string lives in the call, which outlives the loop below. */
-      g_variant_lookup (fields, "symbol", "&s", &symbols[i]);
+
+      if (resolved != NULL)
+        {
+          funcs[i] = resolved->func;
+          symbols[i] = resolved->symbol;
+        }
     }
 
   for (gsize i = 0; i < n_tasks; i++)
@@ -331,10 +388,15 @@ run_call (Worker    *worker,
     }
 
   append_results (worker);
-  job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_DONE,
-                           g_variant_new ("(td)", call_id,
-                                          (g_get_monotonic_time () - start) /
-                                          (double) G_USEC_PER_SEC));
+  {
+    GVariant *done[2] = {
+      g_variant_new_uint64 (call_id),
+      g_variant_new_double ((g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC),
+    };
+
+    job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_DONE,
+                             g_variant_new_tuple (done, 2));
+  }
   return flush (worker, error);
 }
 
@@ -434,6 +496,9 @@ main (int    argc,
   worker.buffer = g_byte_array_sized_new (FLUSH_BYTES + 4096);
   worker.status = map_status_page ();
   worker.pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  worker.resolved = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                           (GDestroyNotify) g_bytes_unref,
+                                           (GDestroyNotify) resolved_free);
 
   job_worker_frame_append (worker.buffer, JOB_WORKER_MESSAGE_HELLO,
                            g_variant_new ("(sx@a{sv})", "native", (gint64) getpid (),
@@ -489,6 +554,7 @@ out:
 
   g_byte_array_unref (worker.buffer);
   g_ptr_array_unref (worker.pending);
+  g_hash_table_unref (worker.resolved);
   g_clear_object (&worker.out);
   return status;
 }
