@@ -345,6 +345,7 @@ try_load_mapped (GFile     *file,
 {
   g_autofree char *path = g_file_get_path (file);
   g_autoptr(GMappedFile) mapped = NULL;
+  g_autoptr(GError) map_error = NULL;
   const guint8 *data;
   gsize length;
 
@@ -357,9 +358,14 @@ try_load_mapped (GFile     *file,
       return NULL;
     }
 
-  mapped = g_mapped_file_new (path, FALSE, error);
+  mapped = g_mapped_file_new (path, FALSE, &map_error);
   if (mapped == NULL)
-    return NULL;
+    {
+      /* Same errors as a normal load: GIO's domain, not GFileError. */
+      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_file_error (map_error->code),
+                           map_error->message);
+      return NULL;
+    }
 
   data = (const guint8 *) g_mapped_file_get_contents (mapped);
   length = g_mapped_file_get_length (mapped);

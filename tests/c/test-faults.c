@@ -328,10 +328,12 @@ check_cancel_runs (gboolean processes)
           if (processes)
             {
               g_autoptr(GPtrArray) squares = NULL;
+              g_autoptr(GError) check_error = NULL;
 
               job_parallel_set_backend (check, backend);
-              squares = job_parallel_run (check, (JobCall **) again->pdata, again->len, NULL, &error);
-              g_assert_no_error (error);
+              squares = job_parallel_run (check, (JobCall **) again->pdata, again->len, NULL,
+                                          &check_error);
+              g_assert_no_error (check_error);
               assert_squares (squares, 20);
             }
         }

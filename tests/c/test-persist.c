@@ -636,6 +636,23 @@ test_async (void)
   g_clear_object (&result);
 }
 
+/* A missing file is G_IO_ERROR_NOT_FOUND whether it is read or mapped. */
+static void
+test_missing_file (void)
+{
+  g_autoptr(GFile) file = g_file_new_for_path ("/nonexistent/joblib-glib/value.job");
+  JobLoadFlags flags[] = { JOB_LOAD_NONE, JOB_LOAD_MMAP };
+
+  for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) value = job_load (file, flags[i], 0, NULL, &error);
+
+      g_assert_null (value);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -647,6 +664,7 @@ main (int argc, char *argv[])
   g_assert_no_error (error);
 
   g_test_add_func ("/joblib/persist/round-trip-file", test_round_trip_file);
+  g_test_add_func ("/joblib/persist/missing-file", test_missing_file);
   g_test_add_func ("/joblib/persist/arrays-come-back", test_arrays_come_back);
   g_test_add_func ("/joblib/persist/extension-mapping", test_extension_mapping);
   g_test_add_func ("/joblib/persist/memory-stream", test_memory_stream);
