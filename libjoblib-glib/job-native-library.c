@@ -200,6 +200,8 @@ job_native_library_limit_all (const char *user_api,
  * job_native_library_ref:
  * @self: a #JobNativeLibrary
  *
+ * Acquires a reference. Thread-safe.
+ *
  * Returns: (transfer full): @self
  */
 JobNativeLibrary *
