@@ -1103,6 +1103,29 @@ test_stdout_is_not_the_pipe (void)
   job_backend_shutdown (backend);
 }
 
+/* A backend chosen by name belongs to its JobParallel: dropping the
+ * Parallel right after a run must free the backend and its pool cleanly,
+ * whichever thread lets go of it last, and leave no worker behind. */
+static void
+test_backend_by_name_per_run (void)
+{
+  for (guint run = 0; run < 20; run++)
+    {
+      g_autoptr(GPtrArray) calls = calls_of ("task_square", 50, index_arg);
+      g_autoptr(JobParallel) parallel = job_parallel_new (2);
+      g_autoptr(GPtrArray) values = NULL;
+      g_autoptr(GError) error = NULL;
+
+      job_parallel_set_backend_name (parallel, "processes");
+      job_parallel_set_batch_size (parallel, run % 3);
+      values = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (values->len, ==, 50);
+      for (guint i = 0; i < values->len; i++)
+        g_assert_cmpint (g_variant_get_int64 (g_ptr_array_index (values, i)), ==, (gint64) i * i);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1116,6 +1139,7 @@ main (int    argc,
   g_unsetenv ("MKL_NUM_THREADS");
 
   g_test_add_func ("/joblib/process/ordered-results", test_ordered_results);
+  g_test_add_func ("/joblib/process/backend-by-name-per-run", test_backend_by_name_per_run);
   g_test_add_func ("/joblib/process/in-process-reference", test_in_process_reference);
   g_test_add_func ("/joblib/process/reuse-workers", test_reuse_workers);
   g_test_add_func ("/joblib/process/error-keeps-worker", test_error_keeps_worker);
