@@ -991,21 +991,37 @@ quit_in_thread (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The pool's own thread let go of the backend (the last reference to a
+ * finished run's task dropped in a frame callback): the callback still
+ * uses the worker it handles, so shut down only once it has returned. */
+static gboolean
+shutdown_and_quit_in_thread (gpointer data)
+{
+  JobProcessPool *pool = data;
+
+  shutdown_in_thread (pool);
+  g_main_loop_quit (pool->loop);
+  return G_SOURCE_REMOVE;
+}
+
 void
 job_process_pool_free (JobProcessPool *pool)
 {
-  job_process_pool_shutdown (pool);
-
   if (g_thread_self () == pool->thread)
     {
-      /* Freed from a callback on its own thread: the thread frees the
-       * pool when its loop returns. */
+      g_autoptr(GSource) later = g_idle_source_new ();
+
+      /* The thread frees the pool when its loop returns. */
       pool->free_on_exit = TRUE;
-      g_main_loop_quit (pool->loop);
+      g_source_set_priority (later, G_PRIORITY_HIGH);
+      g_source_set_static_name (later, "[joblib-glib] pool freed from its thread");
+      g_source_set_callback (later, shutdown_and_quit_in_thread, pool, NULL);
+      g_source_attach (later, pool->context);
       g_thread_unref (pool->thread);
       return;
     }
 
+  job_process_pool_shutdown (pool);
   invoke_sync (pool, quit_in_thread, pool);
   g_thread_join (pool->thread);
   pool_free_now (pool);
