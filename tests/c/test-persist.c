@@ -588,7 +588,14 @@ test_decompression_bomb (void)
   expect_load_error (bomb, JOB_ERROR, JOB_ERROR_TOO_LARGE, 1024 * 1024);
   loaded = job_load_from_stream (in, 128 * 1024 * 1024, NULL, &error);
   g_assert_no_error (error);
-  g_assert_true (g_variant_equal (loaded, value));
+  /* Not g_variant_equal(): on untrusted values it compares printed text,
+   * 64 MiB of it. */
+  {
+    g_autoptr(JobArray) back = job_array_new_from_variant (loaded, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_bytes_equal (job_array_get_data (back), job_array_get_data (zeros)));
+  }
 }
 
 static void
