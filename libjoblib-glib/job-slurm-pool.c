@@ -69,6 +69,7 @@ struct _JobSlurmPool
   GSource            *poll_source; /* (owned) (nullable) */
   gboolean            querying;
   gboolean            shutting_down; /* scancel waits */
+  gboolean            free_on_exit;  /* freed from its own thread */
   char               *start_error;   /* (owned) (nullable) why workers failed */
   guint64             next_id;
 };
@@ -929,6 +930,8 @@ invoke_sync (JobSlurmPool *pool,
   g_cond_clear (&call.cond);
 }
 
+static void pool_free_now (JobSlurmPool *pool);
+
 static gpointer
 pool_thread (gpointer data)
 {
@@ -937,6 +940,8 @@ pool_thread (gpointer data)
   g_main_context_push_thread_default (pool->context);
   g_main_loop_run (pool->loop);
   g_main_context_pop_thread_default (pool->context);
+  if (pool->free_on_exit)
+    pool_free_now (pool);
   return NULL;
 }
 
@@ -1207,14 +1212,9 @@ quit_in_thread (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-void
-job_slurm_pool_free (JobSlurmPool *pool)
+static void
+pool_free_now (JobSlurmPool *pool)
 {
-  job_slurm_pool_shutdown (pool);
-  g_return_if_fail (g_thread_self () != pool->thread);
-
-  invoke_sync (pool, quit_in_thread, pool);
-  g_thread_join (pool->thread);
   /* Connections report their end from idle callbacks that hold them. */
   while (g_main_context_iteration (pool->context, FALSE))
     ;
@@ -1228,6 +1228,27 @@ job_slurm_pool_free (JobSlurmPool *pool)
   g_free (pool->start_error);
   g_mutex_clear (&pool->mutex);
   g_free (pool);
+}
+
+void
+job_slurm_pool_free (JobSlurmPool *pool)
+{
+  job_slurm_pool_shutdown (pool);
+
+  if (g_thread_self () == pool->thread)
+    {
+      /* The last reference went away on the pool's own thread (a batch
+       * completing there held it): the thread frees the pool when its
+       * loop returns. */
+      pool->free_on_exit = TRUE;
+      g_main_loop_quit (pool->loop);
+      g_thread_unref (pool->thread);
+      return;
+    }
+
+  invoke_sync (pool, quit_in_thread, pool);
+  g_thread_join (pool->thread);
+  pool_free_now (pool);
 }
 
 typedef struct
