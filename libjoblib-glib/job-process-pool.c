@@ -8,6 +8,7 @@
 #include "job-process-pool-private.h"
 #include "job-process-request-private.h"
 #include "job-process-worker-private.h"
+#include "job-worker-answers-private.h"
 
 /* Calls queued on one worker at most. A pipe round trip costs ~39 µs
  * here while 32 messages in flight cost 2 µs each: a worker that always
@@ -101,20 +102,6 @@ detach_worker (JobProcessPool *pool,
 {
   g_ptr_array_remove_fast (pool->workers, worker);
   pool_worker_free (worker);
-}
-
-/* Marks the next task the worker will run as running, for the timeout
- * watch of the run. Results arrive in order, so that is the first task
- * without an outcome of the oldest request. */
-static void
-mark_running (PoolWorker *worker)
-{
-  JobProcessRequest *head = g_queue_peek_head (&worker->requests);
-
-  if (head != NULL && head->op != NULL && head->n_reported < head->positions->len)
-    job_batch_set_running (head->op->batch,
-                           g_array_index (head->positions, guint, head->n_reported),
-                           g_get_monotonic_time ());
 }
 
 static gboolean
@@ -294,8 +281,8 @@ on_worker_frame (JobProcessWorker *process,
   JobProcessPool *pool = user_data;
   PoolWorker *worker = find_worker (pool, process);
   JobProcessRequest *head;
+  char *problem = NULL;
   guint64 id = 0;
-  guint32 index = 0;
 
   if (worker == NULL)
     return;
@@ -307,12 +294,8 @@ on_worker_frame (JobProcessWorker *process,
       return;
     }
 
-  head = g_queue_peek_head (&worker->requests);
-  g_variant_get_child (body, 0, "t", &id);
-  if (message != JOB_WORKER_MESSAGE_DONE)
-    g_variant_get_child (body, 1, "u", &index);
-
   /* Call 0 is the initializer: its error comes before the worker leaves. */
+  g_variant_get_child (body, 0, "t", &id);
   if (id == 0 && message == JOB_WORKER_MESSAGE_ERROR && worker->init_error == NULL)
     {
       const char *domain;
@@ -326,94 +309,30 @@ on_worker_frame (JobProcessWorker *process,
       return;
     }
 
-  /* Answers come in task order: a RESULTS frame starts right after the
-   * last answered task, an ERROR is at or after it. */
-  if (head == NULL || head->id != id ||
-      (message == JOB_WORKER_MESSAGE_RESULTS && index != head->n_reported) ||
-      (message == JOB_WORKER_MESSAGE_ERROR &&
-       (index < head->n_reported || index >= head->positions->len)))
+  head = g_queue_peek_head (&worker->requests);
+  switch (job_worker_answer_apply (head, message, body, NULL, NULL, &problem))
     {
-      g_free (worker->goodbye);
-      worker->goodbye = g_strdup_printf (_("answer to an unknown call %" PRIu64
-                                           " (task %u)"), id, index);
-      job_process_worker_kill (process);
-      return;
-    }
+    case JOB_WORKER_ANSWER_TASKS:
+      job_worker_answer_mark_running (head);
+      break;
 
-  switch (message)
-    {
-    case JOB_WORKER_MESSAGE_RESULTS:
-      {
-        g_autoptr(GVariant) values = g_variant_get_child_value (body, 2);
-        gsize n = g_variant_n_children (values);
+    case JOB_WORKER_ANSWER_DONE:
+      g_queue_pop_head (&worker->requests);
+      if (head->op != NULL)
+        job_batch_set_running (head->op->batch, 0, 0);
+      job_process_request_finish (head, NULL);
+      job_worker_answer_mark_running (g_queue_peek_head (&worker->requests));
+      set_idle (pool, worker);
+      pump (pool);
+      break;
 
-        if (n > head->positions->len - index)
-          {
-            g_free (worker->goodbye);
-            worker->goodbye = g_strdup_printf (_("%zu results for the %u "
-                                                 "tasks left of call %" PRIu64),
-                                               n, head->positions->len - index, id);
-            job_process_worker_kill (process);
-            return;
-          }
-
-        head->n_reported = index + n;
-        if (head->op == NULL)
-          break;
-        for (gsize i = 0; i < n; i++)
-          {
-            g_autoptr(GVariant) boxed = g_variant_get_child_value (values, i);
-            g_autoptr(GVariant) value = g_variant_get_variant (boxed);
-
-            job_batch_set_result (head->op->batch,
-                                  g_array_index (head->positions, guint, index + i), value);
-          }
-        mark_running (worker);
-        break;
-      }
-
-    case JOB_WORKER_MESSAGE_ERROR:
-      {
-        g_autoptr(GError) error = NULL;
-        const char *domain;
-        const char *text;
-        int code;
-
-        head->n_reported = index + 1;
-        if (head->op == NULL)
-          break;
-        g_variant_get (body, "(tu&si&s)", NULL, NULL, &domain, &code, &text);
-        error = g_error_new_literal (g_quark_from_string (domain), code, text);
-        job_batch_set_error (head->op->batch,
-                             g_array_index (head->positions, guint, index), error);
-        mark_running (worker);
-        break;
-      }
-
-    case JOB_WORKER_MESSAGE_DONE:
-      {
-        double seconds;
-
-        g_variant_get (body, "(td)", NULL, &seconds);
-        g_queue_pop_head (&worker->requests);
-        if (head->op != NULL)
-          {
-            head->op->duration += MAX (seconds, 0.0);
-            job_batch_set_running (head->op->batch, 0, 0);
-          }
-        job_process_request_finish (head, NULL);
-        mark_running (worker);
-        set_idle (pool, worker);
-        pump (pool);
-        break;
-      }
-
-    case JOB_WORKER_MESSAGE_HELLO:
-    case JOB_WORKER_MESSAGE_CALL:
-    case JOB_WORKER_MESSAGE_GOODBYE:
-    case JOB_WORKER_MESSAGE_INIT:
+    case JOB_WORKER_ANSWER_UNKNOWN:
+    case JOB_WORKER_ANSWER_TOO_MANY:
     default:
-      g_assert_not_reached ();
+      g_free (worker->goodbye);
+      worker->goodbye = problem;
+      job_process_worker_kill (process);
+      break;
     }
 }
 
@@ -593,7 +512,7 @@ pump (JobProcessPool *pool)
       set_idle (pool, best);
       job_process_worker_send (best->process, request->frame);
       if (best->requests.length == 1)
-        mark_running (best);
+        job_worker_answer_mark_running (g_queue_peek_head (&best->requests));
       link = next;
     }
 }
