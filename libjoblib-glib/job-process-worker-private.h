@@ -9,9 +9,10 @@ G_BEGIN_DECLS
 
 /* One worker process of JobProcessBackend and its connection: spawns the
  * program, speaks the frame layer of the worker protocol over its pipes
- * (non-blocking, on the thread-default main context of the spawning
- * thread), checks the HELLO, and reports the end of the worker once the
- * process has been reaped. Not thread-safe: use it on that one context. */
+ * through a JobWorkerConnection (non-blocking, on the thread-default main
+ * context of the spawning thread), and reports the end of the worker once
+ * the process has been reaped. Not thread-safe: use it on that one
+ * context. */
 
 typedef struct _JobProcessWorker JobProcessWorker;
 

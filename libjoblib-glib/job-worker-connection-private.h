@@ -7,16 +7,23 @@
 
 G_BEGIN_DECLS
 
-/* A worker on a connection (TCP or TLS) rather than on the pipes of a
- * child process: the frame layer of the worker protocol over any pollable
- * GIOStream, non-blocking, on the thread-default main context of the
- * creating thread. It checks the worker's HELLO (its kind) and reports
- * the end of the connection once, from an idle callback, never from
- * inside a call of its owner. Not thread-safe: use it on that context.
- *
- * JobProcessWorker does the same over pipes and owns the process; the
- * two stay apart so that the process side can change (the protocol is
- * shared, job-worker-protocol.c). */
+/* The frame layer of the worker protocol on the driver's side, over a
+ * pair of pollable streams: a TCP or TLS connection (JobSlurmPool) or the
+ * pipes of a child process (JobProcessWorker). Non-blocking, on the
+ * thread-default main context of the creating thread. It checks the
+ * worker's HELLO (its kind) and reports the end of the connection once,
+ * from an idle callback, never from inside a call of its owner. Not
+ * thread-safe: use it on that context. */
+
+typedef enum
+{
+  JOB_WORKER_CONNECTION_FLAGS_NONE  = 0,
+  /* The pipes of a child process: a failed write only drops the output
+   * (reading tells how the worker ended), close() only ends the output,
+   * and the end of the input is clean even before the HELLO (the exit
+   * status says why). */
+  JOB_WORKER_CONNECTION_FLAGS_PIPES = 1 << 0,
+} JobWorkerConnectionFlags;
 
 typedef struct _JobWorkerConnection JobWorkerConnection;
 
@@ -32,6 +39,15 @@ typedef void (*JobWorkerConnectionEndFunc)   (JobWorkerConnection *connection,
                                               const GError        *error,
                                               gpointer             user_data);
 
+/* Over @in (pollable) and @out (pollable). */
+JobWorkerConnection *job_worker_connection_new_for_streams (GInputStream                 *in,
+                                                            GOutputStream                *out,
+                                                            JobWorkerConnectionFlags      flags,
+                                                            const char                   *kind,
+                                                            JobWorkerConnectionFrameFunc  frame_func,
+                                                            JobWorkerConnectionEndFunc    end_func,
+                                                            gpointer                      user_data);
+/* Over a TCP or TLS connection: the end closes it. */
 JobWorkerConnection *job_worker_connection_new       (GIOStream                    *stream,
                                                       const char                   *kind,
                                                       JobWorkerConnectionFrameFunc  frame_func,
@@ -46,6 +62,8 @@ void                 job_worker_connection_send      (JobWorkerConnection       
                                                       GBytes                       *frames);
 void                 job_worker_connection_close     (JobWorkerConnection          *connection);
 void                 job_worker_connection_kill      (JobWorkerConnection          *connection);
+/* Ends the connection and reports nothing more: no frame, no end. */
+void                 job_worker_connection_detach    (JobWorkerConnection          *connection);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobWorkerConnection, job_worker_connection_unref)
 

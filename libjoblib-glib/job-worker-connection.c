@@ -16,9 +16,10 @@ struct _JobWorkerConnection
   gatomicrefcount               ref_count;
   char                         *kind;
   gint64                        pid;          /* from the HELLO */
-  GIOStream                    *stream;       /* (owned) */
-  GInputStream                 *in;           /* (unowned) pollable */
-  GOutputStream                *out;          /* (unowned) pollable */
+  JobWorkerConnectionFlags      flags;
+  GIOStream                    *stream;       /* (owned) (nullable) */
+  GInputStream                 *in;           /* (owned) pollable */
+  GOutputStream                *out;          /* (owned) (nullable) pollable */
   GSource                      *in_source;    /* (owned) (nullable) */
   GSource                      *out_source;   /* (owned) (nullable) */
   GSource                      *end_source;   /* (owned) (nullable) */
@@ -62,8 +63,11 @@ job_worker_connection_unref (JobWorkerConnection *connection)
   destroy_source (&connection->in_source);
   destroy_source (&connection->out_source);
   destroy_source (&connection->end_source);
-  g_io_stream_close (connection->stream, NULL, NULL);
+  if (connection->stream != NULL)
+    g_io_stream_close (connection->stream, NULL, NULL);
   g_clear_object (&connection->stream);
+  g_clear_object (&connection->in);
+  g_clear_object (&connection->out);
   g_byte_array_unref (connection->rbuf);
   g_queue_clear_full (&connection->wqueue, (GDestroyNotify) g_bytes_unref);
   g_clear_error (&connection->error);
@@ -217,10 +221,16 @@ on_readable (GObject  *stream,
         }
       if (n == 0)
         {
-          if (connection->rbuf->len > 0)
+          gboolean pipes = (connection->flags & JOB_WORKER_CONNECTION_FLAGS_PIPES) != 0;
+
+          /* A process that ends early says why through its exit status. */
+          if (connection->rbuf->len > 0 && pipes)
+            g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                         _("The worker’s output ended inside a frame"));
+          else if (connection->rbuf->len > 0)
             g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
                          _("The connection ended inside a frame"));
-          else if (!connection->hello)
+          else if (!connection->hello && !pipes)
             g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
                          _("The connection ended before the worker’s handshake"));
           connection_lost (connection, error);
@@ -244,11 +254,13 @@ on_readable (GObject  *stream,
   return G_SOURCE_CONTINUE;
 }
 
-/* Returns TRUE once everything queued was written. */
+/* Frames are queued as they are (calls can be large) and written as the
+ * stream accepts them. Returns TRUE once everything queued was written. */
 static gboolean
 flush_output (JobWorkerConnection *connection)
 {
-  while (!connection->closing && !g_queue_is_empty (&connection->wqueue))
+  while (!connection->closing && connection->out != NULL &&
+         !g_queue_is_empty (&connection->wqueue))
     {
       GBytes *head = g_queue_peek_head (&connection->wqueue);
       gsize size;
@@ -264,6 +276,14 @@ flush_output (JobWorkerConnection *connection)
         {
           g_error_free (error);
           return FALSE;
+        }
+      if (n < 0 && (connection->flags & JOB_WORKER_CONNECTION_FLAGS_PIPES) != 0)
+        {
+          /* The worker is gone (EPIPE); reading tells how it ended. */
+          g_error_free (error);
+          g_queue_clear_full (&connection->wqueue, (GDestroyNotify) g_bytes_unref);
+          connection->wpos = 0;
+          break;
         }
       if (n < 0)
         {
@@ -299,7 +319,7 @@ void
 job_worker_connection_send (JobWorkerConnection *connection,
                             GBytes              *frames)
 {
-  if (connection->closing)
+  if (connection->closing || connection->out == NULL)
     return;
 
   g_queue_push_tail (&connection->wqueue, g_bytes_ref (frames));
@@ -339,7 +359,8 @@ connection_lost (JobWorkerConnection *connection,
   connection->closing = TRUE;
   connection->error = error;
   destroy_source (&connection->out_source);
-  g_io_stream_close (connection->stream, NULL, NULL);
+  if (connection->stream != NULL)
+    g_io_stream_close (connection->stream, NULL, NULL);
 
   connection->end_source = g_idle_source_new ();
   g_source_set_static_name (connection->end_source, "[joblib-glib] worker connection end");
@@ -350,21 +371,25 @@ connection_lost (JobWorkerConnection *connection,
 }
 
 JobWorkerConnection *
-job_worker_connection_new (GIOStream                    *stream,
-                           const char                   *kind,
-                           JobWorkerConnectionFrameFunc  frame_func,
-                           JobWorkerConnectionEndFunc    end_func,
-                           gpointer                      user_data)
+job_worker_connection_new_for_streams (GInputStream                 *in,
+                                       GOutputStream                *out,
+                                       JobWorkerConnectionFlags      flags,
+                                       const char                   *kind,
+                                       JobWorkerConnectionFrameFunc  frame_func,
+                                       JobWorkerConnectionEndFunc    end_func,
+                                       gpointer                      user_data)
 {
-  JobWorkerConnection *connection = g_new0 (JobWorkerConnection, 1);
+  JobWorkerConnection *connection;
 
-  g_return_val_if_fail (G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (stream)), NULL);
+  g_return_val_if_fail (G_IS_POLLABLE_INPUT_STREAM (in), NULL);
+  g_return_val_if_fail (G_IS_POLLABLE_OUTPUT_STREAM (out), NULL);
 
+  connection = g_new0 (JobWorkerConnection, 1);
   g_atomic_ref_count_init (&connection->ref_count);
   connection->kind = g_strdup (kind);
-  connection->stream = g_object_ref (stream);
-  connection->in = g_io_stream_get_input_stream (stream);
-  connection->out = g_io_stream_get_output_stream (stream);
+  connection->flags = flags;
+  connection->in = g_object_ref (in);
+  connection->out = g_object_ref (out);
   connection->rbuf = g_byte_array_sized_new (READ_CHUNK);
   g_queue_init (&connection->wqueue);
   connection->frame_func = frame_func;
@@ -377,6 +402,24 @@ job_worker_connection_new (GIOStream                    *stream,
   g_source_set_callback (connection->in_source, G_SOURCE_FUNC (on_readable), connection, NULL);
   g_source_attach (connection->in_source, g_main_context_get_thread_default ());
 
+  return connection;
+}
+
+JobWorkerConnection *
+job_worker_connection_new (GIOStream                    *stream,
+                           const char                   *kind,
+                           JobWorkerConnectionFrameFunc  frame_func,
+                           JobWorkerConnectionEndFunc    end_func,
+                           gpointer                      user_data)
+{
+  JobWorkerConnection *connection;
+
+  connection = job_worker_connection_new_for_streams (g_io_stream_get_input_stream (stream),
+                                                      g_io_stream_get_output_stream (stream),
+                                                      JOB_WORKER_CONNECTION_FLAGS_NONE,
+                                                      kind, frame_func, end_func, user_data);
+  if (connection != NULL)
+    connection->stream = g_object_ref (stream);
   return connection;
 }
 
@@ -399,25 +442,43 @@ job_worker_connection_is_alive (JobWorkerConnection *connection)
 }
 
 /* Asks the worker to leave: GOODBYE, then the end of the connection;
- * whatever the socket does not take at once is dropped. */
+ * whatever the stream does not take at once is dropped. Over pipes only
+ * the output ends: the end is reported once the worker closed its side. */
 void
 job_worker_connection_close (JobWorkerConnection *connection)
 {
   g_autoptr(GByteArray) frame = g_byte_array_new ();
   g_autoptr(GBytes) bytes = NULL;
 
-  if (connection->closing)
+  if (connection->closing || connection->out == NULL)
     return;
 
   job_worker_frame_append (frame, JOB_WORKER_MESSAGE_GOODBYE, g_variant_new ("(s)", ""));
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
   job_worker_connection_send (connection, bytes);
   flush_output (connection);
-  connection_lost (connection, NULL);
+  if ((connection->flags & JOB_WORKER_CONNECTION_FLAGS_PIPES) != 0)
+    {
+      destroy_source (&connection->out_source);
+      g_output_stream_close (connection->out, NULL, NULL);
+      g_clear_object (&connection->out);
+    }
+  else
+    connection_lost (connection, NULL);
 }
 
 void
 job_worker_connection_kill (JobWorkerConnection *connection)
 {
   connection_lost (connection, NULL);
+}
+
+/* Ends the connection like job_worker_connection_kill() but reports
+ * nothing more: neither frames nor the end reach the owner, which may be
+ * going away. */
+void
+job_worker_connection_detach (JobWorkerConnection *connection)
+{
+  connection_lost (connection, NULL);
+  destroy_source (&connection->end_source);
 }
