@@ -10,7 +10,7 @@
  * caller, BLAS uses every CPU) and outer parallelism (N_JOBS workers, BLAS
  * limited to one thread): on processes through
  * JobProcessBackend:inner-max-num-threads, which sets OPENBLAS_NUM_THREADS
- * & co. in the workers, and on threads with openblas_set_num_threads(1) in
+ * & co. in the workers, and on threads with job_native_library_limit_all() in
  * this process (the library has no in-process thread-limit call).
  *
  * mcmc: running time of TASKS iterative loops of N_ITER steps against
@@ -25,7 +25,6 @@
 
 #ifdef HAVE_OPENBLAS
 int  openblas_get_num_threads (void);
-void openblas_set_num_threads (int n_threads);
 #endif
 
 static const char *module_path;
@@ -40,12 +39,11 @@ blas_threads (void)
 #endif
 }
 
+/* The library's threadpoolctl-like call: every loaded BLAS, by name. */
 static void
 set_blas_threads (int n_threads)
 {
-#ifdef HAVE_OPENBLAS
-  openblas_set_num_threads (n_threads);
-#endif
+  job_native_library_limit_all ("blas", n_threads);
 }
 
 /* Runs bench_blas_threads once per worker, which also starts the workers
@@ -177,7 +175,7 @@ run_svd (guint64        size,
                                 "\"backend\": \"threading\", \"size\": %" G_GUINT64_FORMAT ", "
                                 "\"tasks\": %" G_GUINT64_FORMAT ", \"n_jobs\": %d, "
                                 "\"blas_threads\": %d, "
-                                "\"blas_limit\": \"openblas_set_num_threads\"",
+                                "\"blas_limit\": \"job_native_library_limit_all\"",
                                 size, *k, n_jobs, blas_threads ());
       measure (outer_t, svd, *k, svd_args, size, reps, fields);
     }
