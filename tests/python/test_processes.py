@@ -3,18 +3,25 @@
 references and cloudpickle, exceptions, stdout, generators, asyncio."""
 
 import asyncio
+import collections
+import enum
 import gc
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
 import time
 import weakref
 
+import numpy as np
 import pytest
 
 import joblib_glib
 from joblib_glib import Parallel, RemoteTraceback, WorkerError, delayed, parallel_config
+from joblib_glib._gi import GLib
+from joblib_glib._values import PickleNotAllowedError, from_variant, pickled_call_args, \
+    unpickle_call_args
 
 
 class ModelDiverged(Exception):
@@ -220,3 +227,54 @@ def test_functions_of_a_main_script(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert "printed by a task" in done.stderr
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
+Point = collections.namedtuple("Point", "x y")
+
+
+def describe(value, *rest, scale=2, **extra):
+    return type(value).__name__, value, rest, scale, extra
+
+
+def test_process_arguments_travel_as_one_pickled_value():
+    # Process backends send a call's bound arguments as one ("pickle", <ay>)
+    # value, the argument tuple itself: the same bytes as GLib writes.
+    values = ([1, "two", {3: 4.0}], False)
+    args = pickled_call_args(*values)
+    blob = pickle.dumps(values, protocol=pickle.HIGHEST_PROTOCOL)
+    expected = GLib.Variant("(sv)", ("pickle", GLib.Variant("ay", blob)))
+    assert args.get_type_string() == "(sv)"
+    assert args.get_data_as_bytes().get_data() == expected.get_data_as_bytes().get_data()
+    assert unpickle_call_args(args) == values
+    assert unpickle_call_args(expected) == values
+    # anything that loads variants refuses it unless pickles are allowed
+    with pytest.raises(PickleNotAllowedError):
+        from_variant(args, allow_pickle=False)
+    # framing offsets of 1, 2 and 4 bytes
+    for size in (0, 200, 300, 70000):
+        big = ([b"x" * size], False)
+        assert unpickle_call_args(pickled_call_args(*big)) == big
+    # arrays and variants keep their GVariant form (zero-copy, shared memory)
+    assert pickled_call_args([np.zeros(3)], False) is None
+    assert pickled_call_args([GLib.Variant("i", 1)], False) is None
+    assert pickled_call_args([[1], {"key": np.zeros(3)}], True) is None
+    assert unpickle_call_args(GLib.Variant("(vb)", (GLib.Variant("i", 1), False))) is None
+
+
+def test_process_arguments_keep_their_python_types():
+    out = Parallel(n_jobs=2)(delayed(describe)(v) for v in
+                             [Level.LOW, Point(1, 2), {1, 2}, {(1, 2): "pair"}, 2 ** 70, None])
+    assert out == [("Level", Level.LOW, (), 2, {}), ("Point", Point(1, 2), (), 2, {}),
+                   ("set", {1, 2}, (), 2, {}), ("dict", {(1, 2): "pair"}, (), 2, {}),
+                   ("int", 2 ** 70, (), 2, {}), ("NoneType", None, (), 2, {})]
+    assert Parallel(n_jobs=2)(delayed(describe)(i, 1, scale=3, tag="t") for i in range(2)) == \
+        [("int", i, (1,), 3, {"tag": "t"}) for i in range(2)]
+    # above max_nbytes (1 MiB) the pickled value goes through shared memory
+    big = b"y" * (3 << 20)
+    assert Parallel(n_jobs=2)(delayed(len)(big) for _ in range(3)) == [3 << 20] * 3
+    array = np.arange(10.0)
+    assert Parallel(n_jobs=2)(delayed(np.sum)(array) for _ in range(2)) == [45.0, 45.0]

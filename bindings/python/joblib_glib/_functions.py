@@ -21,7 +21,7 @@ import weakref
 from gi.module import get_introspection_module
 
 from ._gi import GLib, Joblib
-from ._values import from_variant, to_variant
+from ._values import from_variant, pickled_call_args, to_variant, unpickle_call_args
 
 # Python exceptions arrive in C as errors of this domain.
 ERROR_DOMAIN = "joblib-glib-python-error-quark"
@@ -271,6 +271,7 @@ _new_variant = GLib.Variant.new_variant
 # the introspected constructor takes a list (the override, *args)
 _new_tuple = get_introspection_module("GLib").Variant.new_tuple
 _TRUE = GLib.Variant.new_boolean(True)
+_new_call = Joblib.Call.new
 _FALSE = GLib.Variant.new_boolean(False)
 
 
@@ -308,17 +309,38 @@ class PythonFunction:
         return _new_tuple(children)
 
     def make_call(self, args, kwargs, need_reference=False):
-        if need_reference and not self.has_reference:
-            self.gfunction.set_reference(python_reference(self.func))
-            self.has_reference = True
-        return Joblib.Call.new(self.gfunction, self.make_args(args, kwargs))
+        if need_reference:
+            if not self.has_reference:
+                self.gfunction.set_reference(python_reference(self.func))
+                self.has_reference = True
+            # Bound for another process of ours: one pickled blob (see
+            # _values.pickled_call_args), bound to the signature there.
+            values, opaque = self.signature.bind(args, kwargs)
+            pickled = pickled_call_args(values, opaque)
+            if pickled is not None:
+                return _new_call(self.gfunction, pickled)
+        return _new_call(self.gfunction, self.make_args(args, kwargs))
+
+    def call_pickled(self, args):
+        """Run the function on an argument tuple made by make_call for a
+        process backend (pickled arguments) or by make_args."""
+        unpickled = unpickle_call_args(args)
+        if unpickled is None:
+            return self.call_variant(args)
+        return to_variant(self._call_values(*unpickled))
 
     def call_variant(self, args):
         """Run the function on an argument tuple made by make_args."""
         n = args.n_children()
         opaque = args.get_child_value(n - 1).get_boolean()
         values = [from_variant(args.get_child_value(i)) for i in range(n - 1)]
-        return to_variant(self.signature.call(self.func, values, opaque))
+        return to_variant(self._call_values(values, opaque))
+
+    def _call_values(self, values, opaque):
+        if not opaque and len(values) == self.signature.n_plain:
+            # positional parameters only: no binding to undo
+            return self.func(*values)
+        return self.signature.call(self.func, values, opaque)
 
     def _invoke(self, args, cancellable):
         try:

@@ -10,6 +10,7 @@ loading never unpickles unless allowed: safe by default.
 """
 
 import pickle
+import sys
 
 from . import _buffers
 
@@ -131,12 +132,24 @@ def array_from_variant(value, writable=False):
     return _buffers.array_from_bytes(data, typestr, shape, writable)
 
 
+# Scalars read with one call: Variant.unpack() is Python code that looks
+# the type up again, several times slower per value.
+_SCALAR_GETTERS = {"x": GLib.Variant.get_int64, "d": GLib.Variant.get_double,
+                   "s": GLib.Variant.get_string, "b": GLib.Variant.get_boolean}
+
+
 def from_variant(value, allow_pickle=True, writable=False):
     """Convert a GLib.Variant made by :func:`to_variant` back to Python.
 
     numpy arrays view the variant's buffer: read-only unless ``writable``
     (for values whose buffer nobody else holds, such as results)."""
     type_string = value.get_type_string()
+    if type_string == "v":
+        value = value.get_variant()
+        type_string = value.get_type_string()
+    getter = _SCALAR_GETTERS.get(type_string)
+    if getter is not None:
+        return getter(value)
     if type_string == "v":
         return from_variant(value.get_variant(), allow_pickle, writable)
     if type_string == _TAG:
@@ -186,3 +199,70 @@ def _from_tagged(value, allow_pickle, writable):
                 "them only if you trust where they come from")
         return pickle.loads(bytes(payload.get_data_as_bytes().get_data() or b""))
     raise ValueError(f"unknown tagged value {tag!r}")
+
+
+# Process backends: a call's bound arguments pickled as one tagged value,
+# ("pickle", <ay>) of type (sv), the argument tuple itself.  Pickling is
+# what joblib does between its own processes; here it replaces a GVariant
+# per argument, made and read through PyGObject, by one blob (written and
+# read here in GVariant's serialized form: no PyGObject call per value).
+# from_variant reads it as any ("pickle", ...) value: refused unless
+# allow_pickle, so nothing that loads variants unpickles it by default.
+_PICKLED_ARGS_TYPE = GLib.VariantType.new(_TAG)
+# "pickle\0", one byte of padding to align the variant to 8, then the
+# variant's body; the variant's own type ("ay") follows its value.
+_PICKLED_ARGS_HEAD = b"pickle\0\0"
+_PICKLED_ARGS_TAIL = b"\0ay"
+# Values that need no check before pickling; numpy arrays and GLib.Variants
+# keep the per-argument form (zero-copy buffers, shared memory).
+_PLAIN_TYPES = frozenset([int, float, str, bool, bytes, type(None), complex, tuple, list, dict])
+
+
+def _offset_size(body_size):
+    """GVariant's framing offset size for a container of this body."""
+    for size, limit in ((1, 0xff), (2, 0xffff), (4, 0xffffffff)):
+        if body_size + size <= limit:
+            return size
+    return 8
+
+
+def pickled_call_args(values, opaque):
+    """A call's bound arguments (see _functions._Signature.bind) as a
+    ("pickle", <ay>) argument tuple, or None when a value is an array or a
+    variant (those keep their GVariant form)."""
+    for value in (values[0] + list(values[1].values()) if opaque else values):
+        if type(value) not in _PLAIN_TYPES and _needs_variant(value):
+            return None
+    body = b"".join((_PICKLED_ARGS_HEAD,
+                     pickle.dumps((values, opaque), protocol=pickle.HIGHEST_PROTOCOL),
+                     _PICKLED_ARGS_TAIL))
+    # the end of the string child, little-endian as every framing offset
+    data = body + (7).to_bytes(_offset_size(len(body)), "little")
+    return GLib.Variant.new_from_bytes(_PICKLED_ARGS_TYPE, GLib.Bytes.new(data), True)
+
+
+def _needs_variant(value):
+    numpy = sys.modules.get("numpy")
+    return isinstance(value, GLib.Variant) or \
+        (numpy is not None and isinstance(value, numpy.ndarray))
+
+
+def unpickle_call_args(value):
+    """(values, opaque) of an argument tuple made by pickled_call_args, or
+    None for another tuple.  Only for calls from our own process (workers)."""
+    if value.get_type_string() != _TAG:
+        return None
+    data = value.get_data_as_bytes().get_data() or b""
+    # the offset size that a body of this total size was given
+    size = next(size for size in (1, 2, 4, 8) if _offset_size(len(data) - size) == size)
+    end = len(data) - size
+    if not (data.startswith(_PICKLED_ARGS_HEAD) and data[end:] == (7).to_bytes(size, "little")
+            and data.endswith(_PICKLED_ARGS_TAIL, 0, end)):
+        # not in the serialized form written above: read it by its parts
+        if value.get_child_value(0).get_string() != "pickle":
+            return None
+        payload = value.get_child_value(1).get_variant()
+        if payload.get_type_string() != "ay":
+            return None
+        return pickle.loads(bytes(payload.get_data_as_bytes().get_data() or b""))
+    return pickle.loads(data[len(_PICKLED_ARGS_HEAD):end - len(_PICKLED_ARGS_TAIL)])

@@ -99,7 +99,7 @@ class _Channel:
             return
         if self.results is None:
             self.results = (call_id, position, [])
-        self.results[2].append(GLib.Variant("v", value))
+        self.results[2].append(GLib.Variant.new_variant(value))
 
     def _end_results(self, GLib):
         if self.results is not None:
@@ -179,7 +179,7 @@ class _Resolver:
         if getattr(func, "_joblib_glib_memorized", False):
             func = func.func
         if memory is None:
-            return PythonFunction(func).call_variant
+            return PythonFunction(func).call_pickled
         return _cached_call(func, memory)
 
 
