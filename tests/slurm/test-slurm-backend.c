@@ -53,6 +53,22 @@ squeue_is_empty (gpointer data)
   return g_strstrip (out)[0] == '\0';
 }
 
+/* Every node can take a job: none is drained, down or still completing
+ * the previous test's jobs (on a loaded machine that can lag behind). */
+static gboolean
+nodes_are_idle (gpointer data)
+{
+  g_autofree char *out = run_command ("sinfo -h -N -o %T");
+  g_auto(GStrv) states = g_strsplit (g_strstrip (out), "\n", -1);
+
+  if (states[0] == NULL || states[0][0] == '\0')
+    return FALSE;
+  for (guint i = 0; states[i] != NULL; i++)
+    if (!g_str_equal (g_strstrip (states[i]), "idle"))
+      return FALSE;
+  return TRUE;
+}
+
 static JobFunction *
 task (const char *symbol)
 {
@@ -106,6 +122,7 @@ test_order_three_nodes (void)
 
   /* One job per node; all connected before the run, so that each gets
    * work whatever the scheduling latency. */
+  g_assert_true (wait_until (nodes_are_idle, NULL));
   g_object_set (backend, "sbatch-args", exclusive, NULL);
   job_slurm_backend_start_workers (backend, "native", 3, WAIT_SECONDS, &error);
   g_assert_no_error (error);
@@ -241,6 +258,7 @@ run_and_lose_a_worker (gboolean drain)
   const char * const exclusive[] = { "--exclusive", NULL };
 
   clear_markers ();
+  g_assert_true (wait_until (nodes_are_idle, NULL));
   g_object_set (backend, "sbatch-args", exclusive, NULL);
   job_slurm_backend_start_workers (backend, "native", 3, WAIT_SECONDS, &error);
   g_assert_no_error (error);
@@ -274,6 +292,7 @@ run_and_lose_a_worker (gboolean drain)
     }
   job_backend_shutdown (JOB_BACKEND (backend));
   g_assert_true (wait_until (squeue_is_empty, NULL));
+  g_assert_true (wait_until (nodes_are_idle, NULL));
   g_clear_pointer (&run.results, g_ptr_array_unref);
   g_free (marker.marker);
 }
