@@ -5,6 +5,7 @@
 #include <sys/random.h>
 
 #include "job-batch-private.h"
+#include "job-context-call-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-slurm-cli-private.h"
@@ -397,51 +398,13 @@ job_slurm_pool_pump (JobSlurmPool *pool)
     job_slurm_pool_submit_jobs (pool, wanted);
 }
 
-/* Running work on the pool's thread. */
-
-typedef struct
-{
-  GSourceFunc func;
-  gpointer    data;
-  GMutex      mutex;
-  GCond       cond;
-  gboolean    done;
-} SyncCall;
-
-static gboolean
-run_sync_call (gpointer user_data)
-{
-  SyncCall *call = user_data;
-
-  call->func (call->data);
-  g_mutex_lock (&call->mutex);
-  call->done = TRUE;
-  g_cond_signal (&call->cond);
-  g_mutex_unlock (&call->mutex);
-  return G_SOURCE_REMOVE;
-}
-
+/* Runs @func on the pool's thread and waits for it. */
 static void
 invoke_sync (JobSlurmPool *pool,
              GSourceFunc   func,
              gpointer      data)
 {
-  SyncCall call = { func, data, };
-
-  if (g_thread_self () == pool->thread)
-    {
-      func (data);
-      return;
-    }
-  g_mutex_init (&call.mutex);
-  g_cond_init (&call.cond);
-  g_main_context_invoke (pool->context, run_sync_call, &call);
-  g_mutex_lock (&call.mutex);
-  while (!call.done)
-    g_cond_wait (&call.cond, &call.mutex);
-  g_mutex_unlock (&call.mutex);
-  g_mutex_clear (&call.mutex);
-  g_cond_clear (&call.cond);
+  job_context_call_sync (pool->context, pool->thread, func, data);
 }
 
 static void pool_free_now (JobSlurmPool *pool);
