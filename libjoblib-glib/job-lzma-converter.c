@@ -38,6 +38,12 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (JobLzmaConverter, job_lzma_converter, JOB_TYPE_CO
                                G_IMPLEMENT_INTERFACE (G_TYPE_CONVERTER,
                                                       job_lzma_converter_iface_init))
 
+/* The decoder allocates what the stream header asks for (the dictionary
+ * size), before any data: a crafted 20-byte header can ask for 4 GiB.
+ * Every preset we write (9e at most, a 64 MiB dictionary) decodes in
+ * about 65 MiB; 256 MiB leaves room for files made by other tools. */
+#define JOB_LZMA_DECODER_MEMORY_LIMIT (G_GUINT64_CONSTANT (256) * 1024 * 1024)
+
 static void
 job_lzma_converter_end (JobLzmaConverter *self)
 {
@@ -56,7 +62,7 @@ job_lzma_converter_start (JobLzmaConverter  *self,
 
   self->strm = init;
   if (job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS)
-    ret = lzma_auto_decoder (&self->strm, UINT64_MAX, 0);
+    ret = lzma_auto_decoder (&self->strm, JOB_LZMA_DECODER_MEMORY_LIMIT, 0);
   else if (self->xz)
     ret = lzma_easy_encoder (&self->strm, preset, LZMA_CHECK_CRC64);
   else
@@ -110,7 +116,9 @@ job_lzma_converter_convert (GConverter       *converter,
   if (ret != LZMA_OK && ret != LZMA_STREAM_END && ret != LZMA_BUF_ERROR)
     {
       job_codec_set_error (error, decompressing, name,
-                           ret == LZMA_MEM_ERROR ? "out of memory" : "corrupt stream");
+                           ret == LZMA_MEM_ERROR ? "out of memory" :
+                           ret == LZMA_MEMLIMIT_ERROR ? "the stream needs more than 256 MiB of memory to decode" :
+                           "corrupt stream");
       return G_CONVERTER_ERROR;
     }
 

@@ -189,6 +189,21 @@ test_garbage (void)
     }
 }
 
+/* A legacy .lzma header asking for a 2 GiB dictionary (found by
+ * fuzz-load): the decoder must refuse it instead of allocating it. */
+static void
+test_memory_hungry_header (void)
+{
+  guint8 header[100] = { 0x5d, 0x00, 0x00, 0x00, 0x80, };
+  g_autoptr(GBytes) input = g_bytes_new (header, sizeof header);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) unpacked = decompress (JOB_COMPRESSION_LZMA, input, &error);
+
+  g_assert_null (unpacked);
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "256 MiB"));
+}
+
 static void
 test_names (void)
 {
@@ -257,6 +272,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/codecs/levels", test_levels);
   g_test_add_func ("/joblib/codecs/truncated", test_truncated);
   g_test_add_func ("/joblib/codecs/garbage", test_garbage);
+  g_test_add_func ("/joblib/codecs/memory-hungry-header", test_memory_hungry_header);
   g_test_add_func ("/joblib/codecs/names", test_names);
   g_test_add_func ("/joblib/codecs/detect", test_detect);
   g_test_add_func ("/joblib/codecs/properties", test_properties);
