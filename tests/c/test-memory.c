@@ -717,6 +717,51 @@ test_entries_model (Fixture       *f,
   g_assert_cmpuint (g_hash_table_size (hashes), ==, 0);
 }
 
+/* metadata.json is only read, never trusted: a file holding two JSON
+ * values (which json-glib 1.6 leaks) gives an entry of unknown duration,
+ * and brackets inside strings do not confuse the reader. */
+static void
+test_list_entries_odd_metadata (Fixture       *f,
+                                gconstpointer  data)
+{
+  static const struct { int x; const char *json; double duration; const char *args; } cases[] = {
+    { 1, "{\"duration\":1.5}{\"duration\":2}", -1.0, NULL },
+    { 2, "{\"duration\":2.5,\"input_args\":{\"s\":\"}{\\\"]\"}}\n", 2.5, "s=}{\"]" },
+    { 3, "{\"duration\":3.5,\"input_args\":{}} [1]", -1.0, NULL },
+  };
+  g_autoptr(GListModel) entries = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *dir = entry_dir (f, f->cached, g_variant_new ("(i)", cases[i].x));
+      g_autofree char *path = g_build_filename (dir, "metadata.json", NULL);
+
+      call_int (f->cached, cases[i].x);
+      g_assert_true (g_file_set_contents (path, cases[i].json, -1, NULL));
+    }
+
+  entries = job_memory_list_entries (f->memory);
+  g_assert_cmpuint (g_list_model_get_n_items (entries), ==, G_N_ELEMENTS (cases));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *hash = job_memorized_function_get_args_hash (f->cached,
+                                                                   g_variant_new ("(i)", cases[i].x));
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < g_list_model_get_n_items (entries); j++)
+        {
+          g_autoptr(JobCacheEntry) entry = g_list_model_get_item (entries, j);
+
+          if (g_strcmp0 (job_cache_entry_get_args_hash (entry), hash) != 0)
+            continue;
+          found = TRUE;
+          g_assert_cmpfloat (job_cache_entry_get_duration (entry), ==, cases[i].duration);
+          g_assert_cmpstr (job_cache_entry_get_input_args (entry), ==, cases[i].args);
+        }
+      g_assert_true (found);
+    }
+}
+
 static void
 async_done (GObject      *source,
             GAsyncResult *result,
@@ -928,6 +973,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   ADD ("hit-miss", test_hit_miss, NULL);
+  ADD ("list-entries-odd-metadata", test_list_entries_odd_metadata, NULL);
   ADD ("similar-names-kept-apart", test_similar_names_kept_apart, NULL);
   ADD ("ignore-by-name", test_ignore, "verbose");
   ADD ("ignore-by-position", test_ignore, "1");
