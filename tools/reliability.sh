@@ -6,9 +6,10 @@
 #   tools/reliability.sh [--full] [asan|valgrind|tsan]...
 # Without a step name it runs asan and valgrind; tsan runs when named.
 #
-#   asan      an ASan+UBSan build ($build-asan) running the 'c' and 'fuzz'
-#             suites; --full adds 'python', 'gjs' (libasan preloaded into
-#             the interpreters) and 'slow'
+#   asan      an ASan+UBSan build ($build-asan) running the 'c', 'fuzz'
+#             and 'slow' suites (the stress test for 20 s, 60 s with
+#             --full; not the benchmarks) and 'python', 'gjs', 'vala',
+#             'cli' (libasan preloaded into the interpreters)
 #   valgrind  the 'c' suite of the normal build under memcheck with GLib's
 #             suppressions (the 'valgrind' test setup of tests/meson.build)
 #   tsan      a ThreadSanitizer build ($build-tsan) running the thread
@@ -52,24 +53,24 @@ for step in "${steps[@]}"; do
           -Db_sanitize=address,undefined -Db_lundef=false -Ddocs=disabled
       fi
       ninja -C "$build-asan"
-      suites=(--suite c --suite fuzz)
-      if (( full )); then
-        suites+=(--suite slow)
-      fi
+      # Every C program (the slow ones with a shorter stress run) and,
+      # below, every binding suite. The benchmarks are left out: they
+      # would only time instrumented code.
       # GLib keeps some allocations for the life of the process (types,
       # quarks): only leaks reported through our own code count, which
       # LeakSanitizer cannot tell apart, so leaks are valgrind's job.
       # handle_segv=0: tests that crash a worker on purpose expect it to
       # die by SIGSEGV; a real crash still fails its test.
+      JOB_STRESS_SECONDS=$(( full ? 60 : 20 )) \
       ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_segv=0 \
-        meson test -C "$build-asan" --print-errorlogs --num-processes 2 "${suites[@]}"
-      if (( full )); then
-        # The interpreters are not built with ASan: preload its runtime.
-        ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_segv=0:verify_asan_link_order=0 \
-        LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
-          meson test -C "$build-asan" --print-errorlogs --num-processes 2 \
-            --suite python --suite gjs
-      fi
+        meson test -C "$build-asan" --print-errorlogs --num-processes 2 \
+          --suite c --suite fuzz --suite slow --no-suite benchmarks
+      # The interpreters (the cli suite drives the tool from Python) are
+      # not built with ASan: preload its runtime.
+      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_segv=0:verify_asan_link_order=0 \
+      LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
+        meson test -C "$build-asan" --print-errorlogs --num-processes 2 \
+          --suite python --suite gjs --suite vala --suite cli
       end "ASan+UBSan"
       ;;
     valgrind)
