@@ -51,6 +51,7 @@ typedef struct
   gboolean            dispatching;
   GCancellable       *tasks_cancellable; /* (owned): what the tasks see */
   GCancellable       *cancellable;       /* (owned) (nullable): the caller's */
+  gulong              cancelled_id;      /* on cancellable, 0 if not connected */
   GSource            *cancel_source;     /* (owned) (nullable) */
   GSource            *timeout_source;    /* (owned) (nullable) */
   JobProgressPrinter *printer;           /* (owned) */
@@ -129,6 +130,45 @@ write_verbose_line (const char *line,
   g_printerr ("%s", line);
 }
 
+/* The caller's cancellable wakes the run's context through a source that
+ * its "cancelled" handler makes ready. Not a g_cancellable_source_new():
+ * GLib 2.74 leaks a GCancellableSource whose last reference is dropped
+ * while another thread is still inside g_cancellable_cancel() (the source
+ * takes a reference for its signal handler, then disconnects the handler
+ * that would drop it), which is what happens when a run is cancelled from
+ * another thread. The handler here holds its own reference to the source,
+ * and g_cancellable_disconnect() waits for a running handler. */
+static gboolean
+cancel_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
+{
+  g_source_set_ready_time (source, -1);
+  return callback (user_data);
+}
+
+static GSourceFuncs cancel_source_funcs = {
+  NULL, NULL, cancel_source_dispatch, NULL, NULL, NULL
+};
+
+/* On the cancelling thread: only thread-safe GSource calls. */
+static void
+wake_cancel_source (GCancellable *cancellable,
+                    gpointer      user_data)
+{
+  g_source_set_ready_time (user_data, 0);
+}
+
+static void
+disconnect_cancellable (JobParallelRun *run)
+{
+  if (run->cancelled_id != 0)
+    {
+      g_cancellable_disconnect (run->cancellable, run->cancelled_id);
+      run->cancelled_id = 0;
+    }
+}
+
 static void
 destroy_source (GSource **source)
 {
@@ -173,6 +213,7 @@ complete (JobParallelRun *run)
 
   g_assert (task != NULL);
 
+  disconnect_cancellable (run);
   destroy_source (&run->cancel_source);
   destroy_source (&run->timeout_source);
 
@@ -253,14 +294,14 @@ stop (JobParallelRun *run,
 }
 
 static gboolean
-on_cancelled (GCancellable *cancellable,
-              gpointer      user_data)
+on_cancelled (gpointer user_data)
 {
   JobParallelRun *run = user_data;
   GError *error = NULL;
 
   g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                        _("The parallel run was cancelled"));
+  disconnect_cancellable (run);
   g_clear_pointer (&run->cancel_source, g_source_unref);
   stop (run, error, FALSE);
 
@@ -688,15 +729,20 @@ job_parallel_run_start (JobRunOptions     *options,
     {
       if (g_cancellable_is_cancelled (cancellable))
         {
-          on_cancelled (cancellable, run);
+          on_cancelled (run);
           return;
         }
-      run->cancel_source = g_cancellable_source_new (cancellable);
+      run->cancel_source = g_source_new (&cancel_source_funcs, sizeof (GSource));
       g_source_set_static_name (run->cancel_source, "[joblib-glib] run cancelled");
-      g_source_set_callback (run->cancel_source, G_SOURCE_FUNC (on_cancelled),
+      g_source_set_callback (run->cancel_source, on_cancelled,
                              job_parallel_run_ref (run),
                              (GDestroyNotify) job_parallel_run_unref);
       g_source_attach (run->cancel_source, run->context);
+      /* Connected once attached: a cancel from now on wakes the context. */
+      run->cancelled_id = g_cancellable_connect (cancellable,
+                                                 G_CALLBACK (wake_cancel_source),
+                                                 g_source_ref (run->cancel_source),
+                                                 (GDestroyNotify) g_source_unref);
     }
 
   if (run->options.timeout > 0)

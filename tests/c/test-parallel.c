@@ -389,6 +389,64 @@ test_cancel_stops_promptly (void)
   g_assert_cmpint (g_atomic_int_get (&state.started), ==, started_at_return);
 }
 
+typedef struct
+{
+  GCancellable *cancellable;
+  gint          handler_done;  /* (atomic) */
+} SlowCancel;
+
+static void
+slow_cancelled_handler (GCancellable *cancellable,
+                        gpointer      user_data)
+{
+  SlowCancel *slow = user_data;
+
+  g_usleep (300 * 1000);
+  g_atomic_int_set (&slow->handler_done, 1);
+}
+
+/* Connects its handler once the run has connected its own, so that it
+ * runs after the run's, then cancels. */
+static gpointer
+cancel_slowly_from_thread (gpointer data)
+{
+  SlowCancel *slow = data;
+
+  g_usleep (150 * 1000);
+  g_signal_connect (slow->cancellable, "cancelled", G_CALLBACK (slow_cancelled_handler), slow);
+  g_cancellable_cancel (slow->cancellable);
+  return NULL;
+}
+
+/* The run is woken while the cancelling thread is still inside
+ * g_cancellable_cancel(). The run watched its cancellable with a
+ * GCancellableSource once, which GLib 2.74 leaks when it is dropped at
+ * that moment (seen by the valgrind step). It now disconnects its own
+ * handler, which waits for the emission: when the run returns, nothing of
+ * it runs on the cancelling thread any more. */
+static void
+test_cancel_while_cancelling (void)
+{
+  g_autoptr(JobFunction) function = job_function_new ("nap", stamped_sleep, GINT_TO_POINTER (-1), NULL);
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(JobParallel) parallel = job_parallel_new (2);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  SlowCancel slow = { cancellable, 0 };
+  GThread *canceller;
+
+  reset_state ();
+  calls = make_calls (function, 200, "(ii)", 50);
+  job_parallel_set_batch_size (parallel, 1);
+  canceller = g_thread_new ("canceller", cancel_slowly_from_thread, &slow);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (results);
+  g_assert_cmpint (g_atomic_int_get (&slow.handler_done), ==, 1);
+  g_thread_join (canceller);
+}
+
 static void
 test_cancel_before_start (void)
 {
@@ -831,6 +889,7 @@ main (int   argc,
   g_test_add_func ("/joblib/parallel/null-without-error", test_null_without_error);
   g_test_add_func ("/joblib/parallel/outcomes", test_outcomes_collect_every_failure);
   g_test_add_func ("/joblib/parallel/cancel", test_cancel_stops_promptly);
+  g_test_add_func ("/joblib/parallel/cancel-while-cancelling", test_cancel_while_cancelling);
   g_test_add_func ("/joblib/parallel/cancel-before-start", test_cancel_before_start);
   g_test_add_func ("/joblib/parallel/timeout", test_timeout);
   g_test_add_func ("/joblib/parallel/async-signals", test_async_signals_on_caller_context);
