@@ -30,6 +30,12 @@
  * sharing the cache, a lock file next to the entry serializes them and the
  * waiting process reads the stored result.
  *
+ * When the wrapped function has a reference
+ * ([method@Joblib.Function.get_reference], set before caching it), so
+ * does the memorized function: process and Slurm workers then look up and
+ * store results in the same cache folder, with the memory's settings of
+ * the time the function was cached.
+ *
  * Thread safety: calls may be made from any thread (unless the wrapped
  * function is main-thread-only); set the properties before sharing it.
  */
@@ -192,10 +198,92 @@ job_memorized_function_init (JobMemorizedFunction *self)
 
 /* Keeps JobFunction:version equal to the wrapped function's, which is
  * the one the cache checks. */
+/* Worker processes run a memorized function through the wrapped
+ * function's reference with one more field, "memory": the cache's
+ * settings (location, compression, mmap, limits, the ignored parameters,
+ * the version and expires-after), so that the worker looks up and stores
+ * results in the same cache. Without a location (a cache that stores
+ * nothing) the wrapped function's reference is enough. Remade when the
+ * version or expires-after changes; the memory's settings are those it
+ * had when the function was cached. */
+static void
+update_reference (JobMemorizedFunction *self)
+{
+  GVariant *reference = job_function_get_reference (self->function);
+  GFile *location = job_memory_get_location (self->memory);
+  g_autofree char *path = NULL;
+  g_autoptr(GVariant) kind = NULL;
+  g_autoptr(GVariant) fields = NULL;
+  GVariantBuilder settings, builder, ignored;
+  const char *key;
+  GVariant *value;
+  GVariantIter iter;
+
+  if (reference == NULL)
+    {
+      job_function_set_reference (JOB_FUNCTION (self), NULL);
+      return;
+    }
+  path = location != NULL ? g_file_get_path (location) : NULL;
+  if (path == NULL)
+    {
+      job_function_set_reference (JOB_FUNCTION (self), reference);
+      return;
+    }
+
+  g_variant_builder_init (&settings, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&settings, "{sv}", "location", g_variant_new_string (path));
+  g_variant_builder_add (&settings, "{sv}", "compression",
+                         g_variant_new_string (job_memory_get_compression (self->memory) ?: ""));
+  g_variant_builder_add (&settings, "{sv}", "mmap",
+                         g_variant_new_boolean (job_memory_get_mmap (self->memory)));
+  g_variant_builder_add (&settings, "{sv}", "bytes-limit",
+                         g_variant_new_uint64 (job_memory_get_bytes_limit (self->memory)));
+  g_variant_builder_add (&settings, "{sv}", "items-limit",
+                         g_variant_new_uint32 (job_memory_get_items_limit (self->memory)));
+  g_variant_builder_add (&settings, "{sv}", "age-limit",
+                         g_variant_new_double (job_memory_get_age_limit (self->memory)));
+  /* the ignored parameters by position: the worker's function may not
+   * know their names */
+  g_variant_builder_init (&ignored, G_VARIANT_TYPE_STRING_ARRAY);
+  for (guint i = 0; i < self->positions->len; i++)
+    {
+      char position[16];
+
+      g_snprintf (position, sizeof position, "%u", g_array_index (self->positions, guint, i));
+      g_variant_builder_add (&ignored, "s", position);
+    }
+  g_variant_builder_add (&settings, "{sv}", "ignore", g_variant_builder_end (&ignored));
+  g_variant_builder_add (&settings, "{sv}", "name",
+                         g_variant_new_string (job_function_get_name (self->function)));
+  if (job_function_get_parameter_names (self->function) != NULL)
+    g_variant_builder_add (&settings, "{sv}", "parameter-names",
+                           g_variant_new_strv (job_function_get_parameter_names (self->function), -1));
+  g_variant_builder_add (&settings, "{sv}", "version",
+                         g_variant_new_string (job_function_get_version (self->function) ?: ""));
+  g_variant_builder_add (&settings, "{sv}", "expires-after",
+                         g_variant_new_double (self->expires_after));
+
+  kind = g_variant_get_child_value (reference, 0);
+  fields = g_variant_get_child_value (reference, 1);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_iter_init (&iter, fields);
+  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
+    {
+      if (g_strcmp0 (key, "memory") != 0)
+        g_variant_builder_add (&builder, "{sv}", key, value);
+      g_variant_unref (value);
+    }
+  g_variant_builder_add (&builder, "{sv}", "memory", g_variant_builder_end (&settings));
+  job_function_set_reference (JOB_FUNCTION (self),
+                              g_variant_new ("(@s@a{sv})", kind, g_variant_builder_end (&builder)));
+}
+
 static void
 sync_version (JobMemorizedFunction *self)
 {
   job_function_set_version (JOB_FUNCTION (self), job_function_get_version (self->function));
+  update_reference (self);
 }
 
 JobMemorizedFunction *
@@ -221,6 +309,7 @@ job_memorized_function_new (JobMemory          *memory,
     self->function_dir = job_cache_store_function_dir (root, job_function_get_name (function));
   g_signal_connect_object (function, "notify::version", G_CALLBACK (sync_version),
                            self, G_CONNECT_SWAPPED);
+  update_reference (self);
 
   return self;
 }
@@ -308,6 +397,7 @@ job_memorized_function_set_expires_after (JobMemorizedFunction *self,
   if (self->expires_after == seconds)
     return;
   self->expires_after = seconds;
+  update_reference (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXPIRES_AFTER]);
 }
 

@@ -38,15 +38,84 @@
 
 typedef struct
 {
-  JobFunc  func;
-  char    *symbol;  /* (owned) */
+  JobFunc      func;
+  char        *symbol;     /* (owned) */
+  JobFunction *memorized;  /* (owned) (nullable) runs func through a cache */
 } Resolved;
 
 static void
 resolved_free (Resolved *resolved)
 {
   g_free (resolved->symbol);
+  g_clear_object (&resolved->memorized);
   g_free (resolved);
+}
+
+/* A reference with a "memory" field is a memorized function (see
+ * JobMemorizedFunction): the same cache folder and settings here, so
+ * that results computed by any worker or by the parent are shared. */
+static JobFunction *
+memorize (const char  *symbol,
+          JobFunc      func,
+          GVariant    *settings,
+          GError     **error)
+{
+  g_autoptr(JobFunction) function = NULL;
+  g_autoptr(JobMemory) memory = NULL;
+  g_autoptr(JobMemorizedFunction) memorized = NULL;
+  g_autofree const char **ignore = NULL;
+  g_autofree const char **parameter_names = NULL;
+  const char *location = NULL, *compression = "", *version = "", *name = symbol;
+  gboolean mmap = FALSE;
+  guint64 bytes_limit = 0;
+  guint32 items_limit = 0;
+  double age_limit = 0, expires_after = 0;
+
+  if (!g_variant_lookup (settings, "location", "&s", &location) || location[0] == '\0')
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                   "the memory settings of %s name no location", symbol);
+      return NULL;
+    }
+  g_variant_lookup (settings, "compression", "&s", &compression);
+  g_variant_lookup (settings, "version", "&s", &version);
+  g_variant_lookup (settings, "mmap", "b", &mmap);
+  g_variant_lookup (settings, "bytes-limit", "t", &bytes_limit);
+  g_variant_lookup (settings, "items-limit", "u", &items_limit);
+  g_variant_lookup (settings, "age-limit", "d", &age_limit);
+  g_variant_lookup (settings, "expires-after", "d", &expires_after);
+  g_variant_lookup (settings, "ignore", "^a&s", &ignore);
+  g_variant_lookup (settings, "name", "&s", &name);
+  g_variant_lookup (settings, "parameter-names", "^a&s", &parameter_names);
+  if (age_limit < 0 || expires_after < 0 || name[0] == '\0')
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                   "the memory settings of %s hold a negative duration or no name", symbol);
+      return NULL;
+    }
+  /* ignored parameters travel as positions */
+  for (guint i = 0; ignore != NULL && ignore[i] != NULL; i++)
+    if (!g_ascii_string_to_unsigned (ignore[i], 10, 0, G_MAXUINT, NULL, NULL))
+      {
+        g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                     "the memory settings of %s ignore “%s”, not a position", symbol, ignore[i]);
+        return NULL;
+      }
+
+  function = job_function_new (name, func, NULL, NULL);
+  if (version[0] != '\0')
+    job_function_set_version (function, version);
+  if (parameter_names != NULL)
+    job_function_set_parameter_names (function, parameter_names);
+  memory = job_memory_new_for_path (location);
+  job_memory_set_compression (memory, compression[0] != '\0' ? compression : NULL);
+  job_memory_set_mmap (memory, mmap);
+  job_memory_set_bytes_limit (memory, bytes_limit);
+  job_memory_set_items_limit (memory, items_limit);
+  job_memory_set_age_limit (memory, age_limit);
+  memorized = job_memory_cache (memory, function, ignore);
+  job_memorized_function_set_expires_after (memorized, expires_after);
+  return JOB_FUNCTION (g_steal_pointer (&memorized));
 }
 
 typedef struct
@@ -246,6 +315,7 @@ resolve (Worker    *worker,
 {
   g_autoptr(GBytes) key = g_variant_get_data_as_bytes (reference);
   g_autoptr(GVariant) fields = NULL;
+  g_autoptr(GVariant) settings = NULL;
   Resolved *resolved = g_hash_table_lookup (worker->resolved, key);
   JobFunc func;
 
@@ -261,6 +331,13 @@ resolve (Worker    *worker,
   fields = g_variant_get_child_value (reference, 1);
   if (!g_variant_lookup (fields, "symbol", "s", &resolved->symbol))
     resolved->symbol = g_strdup ("function");
+  settings = g_variant_lookup_value (fields, "memory", G_VARIANT_TYPE_VARDICT);
+  if (settings != NULL &&
+      (resolved->memorized = memorize (resolved->symbol, func, settings, error)) == NULL)
+    {
+      resolved_free (resolved);
+      return NULL;
+    }
   g_hash_table_insert (worker->resolved, g_steal_pointer (&key), resolved);
   return resolved;
 }
@@ -275,6 +352,7 @@ run_call (Worker    *worker,
   g_autoptr(GVariant) all_args = NULL;
   g_autoptr(GVariant) shared = NULL;
   g_autofree JobFunc *funcs = NULL;
+  g_autofree JobFunction **memorized = NULL;
   g_autofree const char **symbols = NULL;
   g_autoptr(GPtrArray) resolve_errors = NULL;
   gint64 start = g_get_monotonic_time ();
@@ -310,6 +388,7 @@ run_call (Worker    *worker,
 
   n_refs = g_variant_n_children (references);
   funcs = g_new0 (JobFunc, n_refs);
+  memorized = g_new0 (JobFunction *, n_refs);
   symbols = g_new0 (const char *, n_refs);
   resolve_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_clear_error);
   g_ptr_array_set_size (resolve_errors, n_refs);
@@ -324,6 +403,7 @@ run_call (Worker    *worker,
       if (resolved != NULL)
         {
           funcs[i] = resolved->func;
+          memorized[i] = resolved->memorized;
           symbols[i] = resolved->symbol;
         }
     }
@@ -355,7 +435,10 @@ run_call (Worker    *worker,
         task_error = g_error_copy (g_ptr_array_index (resolve_errors, ref_index));
       else if ((full_args = build_arguments (args, i, shared, &cursor, &task_error)) != NULL)
         {
-          result = funcs[ref_index] (full_args, NULL, NULL, &task_error);
+          if (memorized[ref_index] != NULL)
+            result = job_function_invoke (memorized[ref_index], full_args, NULL, &task_error);
+          else
+            result = funcs[ref_index] (full_args, NULL, NULL, &task_error);
           if (result != NULL)
             g_variant_ref_sink (result);
           else if (task_error == NULL)
