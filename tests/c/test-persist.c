@@ -25,6 +25,8 @@ tmp_file (const char *name)
   return g_file_new_for_path (path);
 }
 
+/* (transfer full): not floating, like job_array_to_variant(); a constructor
+ * given it takes its own reference, so callers still unref it. */
 static GVariant *
 array_variant (const char  *typestr,
                const gsize *shape,
@@ -60,12 +62,14 @@ make_cases (void)
   static Case storage[16];
   guint n = 0;
   gdouble *doubles = g_new (gdouble, 5000);
+  g_autoptr(GVariant) dict_array = array_variant ("<f8", (gsize[]) { 300 }, 1, 1);
 
   for (guint i = 0; i < 5000; i++)
     doubles[i] = i * 0.5;
 
-#define ADD(n_, v_) G_STMT_START { storage[n].name = n_; storage[n].value = g_variant_ref_sink (v_); \
-                                   g_ptr_array_add (cases, &storage[n++]); } G_STMT_END
+#define ADD_OWNED(n_, v_) G_STMT_START { storage[n].name = n_; storage[n].value = (v_); \
+                                         g_ptr_array_add (cases, &storage[n++]); } G_STMT_END
+#define ADD(n_, v_) ADD_OWNED (n_, g_variant_ref_sink (v_))
   ADD ("scalar-int", g_variant_new_int64 (-42));
   ADD ("scalars", g_variant_new ("(ybnqiuxtdh)", 7, TRUE, -3, 3, -100000, 100000,
                                  G_MININT64, G_MAXUINT64, 3.25, 0));
@@ -74,23 +78,24 @@ make_cases (void)
   g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&dict, "{sv}", "n", g_variant_new_int32 (1));
   g_variant_builder_add (&dict, "{sv}", "s", g_variant_new_string ("two"));
-  g_variant_builder_add (&dict, "{sv}", "array", array_variant ("<f8", (gsize[]) { 300 }, 1, 1));
+  g_variant_builder_add (&dict, "{sv}", "array", dict_array);
   g_variant_builder_add (&dict, "{sv}", "maybe", g_variant_new ("mi", 5));
   ADD ("dict", g_variant_builder_end (&dict));
   ADD ("nested-tuples", g_variant_new ("((i(s(d)))(v))", 1, "deep", 2.5,
                                        g_variant_new_variant (g_variant_new_byte (9))));
-  ADD ("array-0d", array_variant ("<c16", NULL, 0, 2));
-  ADD ("array-1d", array_variant ("<f8", (gsize[]) { 5000 }, 1, 3));
-  ADD ("array-3d", array_variant ("<i4", (gsize[]) { 10, 20, 30 }, 3, 4));
-  ADD ("array-3d-small", array_variant ("|u1", (gsize[]) { 2, 3, 4 }, 3, 5));
-  ADD ("array-empty", array_variant ("<f4", (gsize[]) { 0 }, 1, 6));
-  ADD ("array-empty-3d", array_variant ("<f8", (gsize[]) { 3, 0, 2 }, 3, 7));
+  ADD_OWNED ("array-0d", array_variant ("<c16", NULL, 0, 2));
+  ADD_OWNED ("array-1d", array_variant ("<f8", (gsize[]) { 5000 }, 1, 3));
+  ADD_OWNED ("array-3d", array_variant ("<i4", (gsize[]) { 10, 20, 30 }, 3, 4));
+  ADD_OWNED ("array-3d-small", array_variant ("|u1", (gsize[]) { 2, 3, 4 }, 3, 5));
+  ADD_OWNED ("array-empty", array_variant ("<f4", (gsize[]) { 0 }, 1, 6));
+  ADD_OWNED ("array-empty-3d", array_variant ("<f8", (gsize[]) { 3, 0, 2 }, 3, 7));
   ADD ("fixed-arrays", g_variant_new ("(@ad@ay@a(ii))",
                                       g_variant_new_fixed_array (G_VARIANT_TYPE_DOUBLE, doubles, 5000, 8),
                                       g_variant_new_bytestring ("raw bytes"),
                                       g_variant_new_parsed ("[(1, 2), (3, 4)]")));
   ADD ("list-of-arrays", g_variant_new ("(avav)", NULL, NULL));
 #undef ADD
+#undef ADD_OWNED
   g_free (doubles);
   return cases;
 }
@@ -265,10 +270,10 @@ test_mmap_shares_pages (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GFile) file = tmp_file ("mapped.job");
   g_autofree char *path = g_file_get_path (file);
+  g_autoptr(GVariant) first = array_variant ("<f8", (gsize[]) { 100000 }, 1, 11);
+  g_autoptr(GVariant) second = array_variant ("<i2", (gsize[]) { 7, 1000 }, 2, 12);
   g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new ("(@(ssatay)s@(ssatay))",
-                                                                 array_variant ("<f8", (gsize[]) { 100000 }, 1, 11),
-                                                                 "between",
-                                                                 array_variant ("<i2", (gsize[]) { 7, 1000 }, 2, 12)));
+                                                                 first, "between", second));
   g_autoptr(GVariant) loaded = NULL;
   g_autoptr(GVariant) again = NULL;
   g_autoptr(GVariant) a_variant = NULL;
@@ -404,8 +409,8 @@ patched (GBytes *bytes,
 static void
 test_bad_truncated (void)
 {
-  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new ("(s@(ssatay))", "x",
-                                                                 array_variant ("<f8", (gsize[]) { 600 }, 1, 14)));
+  g_autoptr(GVariant) array = array_variant ("<f8", (gsize[]) { 600 }, 1, 14);
+  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new ("(s@(ssatay))", "x", array));
 
   for (guint c = 0; c < G_N_ELEMENTS (all_codecs); c++)
     {
@@ -425,8 +430,8 @@ test_bad_truncated (void)
 static void
 test_bad_magic_version_checksum (void)
 {
-  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new ("(s@(ssatay))", "x",
-                                                                 array_variant ("<f8", (gsize[]) { 600 }, 1, 15)));
+  g_autoptr(GVariant) array = array_variant ("<f8", (gsize[]) { 600 }, 1, 15);
+  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new ("(s@(ssatay))", "x", array));
   g_autoptr(GBytes) good = dump_to_bytes (value, JOB_COMPRESSION_NONE);
   g_autoptr(GBytes) magic = patched (good, 1, 0x20);
   g_autoptr(GBytes) version = patched (good, 8, 0x02);

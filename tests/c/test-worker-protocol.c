@@ -86,7 +86,7 @@ check_call (guint    n_tasks,
   fields[2] = g_variant_builder_end (&ref_builder);
   fields[3] = g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, indexes, n_tasks, 4);
   fields[4] = g_variant_builder_end (&arg_builder);
-  fields[5] = g_variant_ref (shared);
+  fields[5] = shared;  /* not floating: the tuple takes its own reference */
   job_worker_frame_append (expected, JOB_WORKER_MESSAGE_CALL, g_variant_new_tuple (fields, 6));
   job_worker_frame_append_call (written, 42 + n_tasks, n_tasks & 1,
                                 (GVariant * const *) refs->pdata, refs->len, indexes,
