@@ -433,15 +433,27 @@ test_cancel_kills (void)
   job_backend_shutdown (backend);
 }
 
+/* How many buffers of sleep_big_arg() were freed: a run, even cancelled,
+ * must not keep its arguments once it is over. */
+static gint big_args_freed;  /* (atomic) */
+
+static void
+free_big_arg (gpointer data)
+{
+  g_free (data);
+  g_atomic_int_inc (&big_args_freed);
+}
+
 static GVariant *
 sleep_big_arg (guint i)
 {
   gsize size = 2 * 1024 * 1024;
+  guint8 *data = g_malloc0 (size);
 
   return g_variant_new ("(d@ay)", 3600.0,
                         g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING,
-                                                 g_malloc0 (size), size, TRUE,
-                                                 g_free, NULL));
+                                                 data, size, TRUE,
+                                                 free_big_arg, data));
 }
 
 static guint
@@ -472,11 +484,14 @@ test_cancel_removes_files (void)
   g_autoptr(GArray) pids = NULL;
   gint64 pid;
 
+  g_atomic_int_set (&big_args_freed, 0);
   job_process_backend_set_temp_folder (JOB_PROCESS_BACKEND (backend), folder);
   job_parallel_set_backend (parallel, backend);
   job_parallel_set_batch_size (parallel, 1);
   job_parallel_run_async (parallel, (JobCall **) calls->pdata, calls->len,
                           cancellable, on_run_done, &result);
+  /* the run holds the only references to the arguments from now on */
+  g_clear_pointer (&calls, g_ptr_array_unref);
 
   /* both workers run a task; the files of the arguments exist meanwhile */
   while ((pids = worker_pids (backend))->len < 2 || count_files (folder) < 2)
@@ -495,6 +510,16 @@ test_cancel_removes_files (void)
   g_assert_cmpuint (count_files (folder), ==, 0);
   for (guint i = 0; i < pids->len; i++)
     assert_gone_soon (g_array_index (pids, int, i));
+
+  /* the run is over: nothing holds the 4 arguments of 2 MiB any more
+   * (a batch still finishing is given the time to come back) */
+  g_clear_object (&result);
+  for (int i = 0; i < 2000 && g_atomic_int_get (&big_args_freed) < 4; i++)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (5000);
+    }
+  g_assert_cmpint (g_atomic_int_get (&big_args_freed), ==, 4);
 
   /* no worker is left busy: a new run is served at once by a new one */
   pid = run_pid (backend);
