@@ -13,6 +13,7 @@
 static gint n_calls;       /* (atomic) */
 static int sleep_ms;       /* how long each computation takes */
 static char *count_file;   /* (nullable) computations are also appended here */
+static char *self_path;    /* this program, re-run as a cache caller */
 
 static GVariant *
 square (GVariant      *args,
@@ -607,28 +608,47 @@ test_single_flight_threads (Fixture       *f,
   g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
 }
 
+/* --single-flight-caller DIR COUNT_FILE: calls the fixture's function,
+ * square (21) taking 300 ms, on the cache in DIR; exits 0 on 441. */
+static int
+single_flight_caller_main (const char *dir,
+                           const char *count_path)
+{
+  const char * const names[] = { "x", NULL };
+  g_autoptr(JobMemory) memory = job_memory_new_for_path (dir);
+  g_autoptr(JobFunction) function = job_function_new ("square", square, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached = NULL;
+  g_autoptr(GVariant) r = NULL;
+
+  count_file = g_strdup (count_path);
+  sleep_ms = 300;
+  job_function_set_parameter_names (function, names);
+  cached = job_memory_cache (memory, function, NULL);
+  r = job_memorized_function_call (cached, g_variant_new ("(i)", 21), NULL, NULL);
+  g_clear_pointer (&count_file, g_free);
+  return r != NULL && g_variant_get_int32 (r) == 441 ? 0 : 1;
+}
+
+/* The callers are fresh processes (this program re-run), not forks: after
+ * fork() a multi-threaded program may only make async-signal-safe calls
+ * in the child, and a forked child under valgrind reports the parent's
+ * memory held by threads it does not have as leaks. */
 static void
 test_single_flight_processes (Fixture       *f,
                               gconstpointer  data)
 {
   g_autofree char *counts = NULL;
-  pid_t pids[4];
+  GPid pids[4];
 
   count_file = g_build_filename (f->dir, "computations", NULL);
-  sleep_ms = 300;
   for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
     {
-      pids[i] = fork ();
-      g_assert_cmpint (pids[i], >=, 0);
-      if (pids[i] == 0)
-        {
-          g_autoptr(JobMemory) memory = job_memory_new_for_path (f->dir);
-          g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, f->function, NULL);
-          g_autoptr(GVariant) r = job_memorized_function_call (cached, g_variant_new ("(i)", 21),
-                                                               NULL, NULL);
+      const char *argv[] = { self_path, "--single-flight-caller", f->dir, count_file, NULL };
+      g_autoptr(GError) error = NULL;
 
-          _exit (r != NULL && g_variant_get_int32 (r) == 441 ? 0 : 1);
-        }
+      g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                     NULL, NULL, &pids[i], &error);
+      g_assert_no_error (error);
     }
   for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
     {
@@ -970,6 +990,10 @@ int
 main (int   argc,
       char *argv[])
 {
+  if (argc == 4 && strcmp (argv[1], "--single-flight-caller") == 0)
+    return single_flight_caller_main (argv[2], argv[3]);
+
+  self_path = g_canonicalize_filename (argv[0], NULL);
   g_test_init (&argc, &argv, NULL);
 
   ADD ("hit-miss", test_hit_miss, NULL);
