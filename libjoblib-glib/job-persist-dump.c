@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "job-cpu.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
+#include "job-zstd-converter.h"
+
+/* From this size on a zstd dump compresses on every CPU: below it,
+ * starting libzstd's threads costs more than they save (a Memory entry
+ * is often a few bytes). */
+#define ZSTD_THREADED_MIN_SIZE (8 * 1024 * 1024)
 
 /* Large buffers go to the stream in pieces this big, so that a
  * compressing stream never holds more than one piece's output. */
@@ -81,7 +88,9 @@ write_value (GVariant       *value,
  * reads. Arrays of fixed-size elements (byte arrays, `ad`, the data of a
  * [struct@Joblib.Array]…) are written straight from their buffers: no
  * second copy of the data is made, compressed or not, and a compressing
- * dump holds at most about one megabyte of compressed output.
+ * dump holds at most about one megabyte of compressed output. A zstd
+ * dump of 8 MiB or more compresses on as many threads as there are CPUs
+ * ([func@Joblib.cpu_count]).
  *
  * This function blocks; it may be called from any thread, but @value and
  * @stream must not be used elsewhere at the same time.
@@ -116,6 +125,9 @@ job_dump_to_stream (GVariant       *value,
   compressor = job_compression_new_compressor (compression, level, error);
   if (compressor == NULL)
     return FALSE;
+  if (JOB_IS_ZSTD_CONVERTER (compressor) && g_variant_get_size (value) >= ZSTD_THREADED_MIN_SIZE)
+    job_zstd_converter_set_workers (JOB_ZSTD_CONVERTER (compressor),
+                                    (guint) MIN (job_cpu_count (), JOB_ZSTD_CONVERTER_MAX_WORKERS));
   converter_stream = g_converter_output_stream_new (stream, compressor);
   g_filter_output_stream_set_close_base_stream (G_FILTER_OUTPUT_STREAM (converter_stream),
                                                 FALSE);

@@ -262,6 +262,64 @@ test_properties (void)
   g_assert_cmpint (level, ==, 19);
 }
 
+static GBytes *
+compress_with (GConverter *compressor,
+               GBytes     *input)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) stream = g_converter_output_stream_new (memory, compressor);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (input, &size);
+
+  g_assert_true (g_output_stream_write_all (stream, data, size, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_close (stream, NULL, &error));
+  g_assert_no_error (error);
+  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+}
+
+/* zstd on several threads: the same bytes whatever the number of threads
+ * (libzstd's promise from one thread up), read back whole. */
+static void
+test_zstd_workers (void)
+{
+  g_autoptr(GBytes) input = make_data (12 * 1024 * 1024 + 123);
+  GBytes *packed[3] = { NULL, };
+  guint workers[3] = { 1, 2, 4 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (workers); i++)
+    {
+      g_autoptr(JobZstdConverter) zstd = job_zstd_converter_new (JOB_CONVERTER_COMPRESS, 3);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) unpacked = NULL;
+      guint read_back = 0;
+
+      job_zstd_converter_set_workers (zstd, workers[i]);
+      g_object_get (zstd, "workers", &read_back, NULL);
+      g_assert_cmpuint (read_back, ==, workers[i]);
+      packed[i] = compress_with (G_CONVERTER (zstd), input);
+      unpacked = decompress (JOB_COMPRESSION_ZSTD, packed[i], &error);
+      g_assert_no_error (error);
+      g_assert_true (g_bytes_equal (unpacked, input));
+      if (i > 0)
+        g_assert_true (g_bytes_equal (packed[i], packed[0]));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (packed); i++)
+    g_bytes_unref (packed[i]);
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(JobZstdConverter) zstd = job_zstd_converter_new (JOB_CONVERTER_COMPRESS, 3);
+
+      job_zstd_converter_set_workers (zstd, JOB_ZSTD_CONVERTER_MAX_WORKERS + 1);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*workers <= JOB_ZSTD_CONVERTER_MAX_WORKERS*");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -273,6 +331,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/codecs/truncated", test_truncated);
   g_test_add_func ("/joblib/codecs/garbage", test_garbage);
   g_test_add_func ("/joblib/codecs/memory-hungry-header", test_memory_hungry_header);
+  g_test_add_func ("/joblib/codecs/zstd-workers", test_zstd_workers);
   g_test_add_func ("/joblib/codecs/names", test_names);
   g_test_add_func ("/joblib/codecs/detect", test_detect);
   g_test_add_func ("/joblib/codecs/properties", test_properties);
