@@ -12,10 +12,17 @@
  *
  * Calls are immutable and reference counted atomically, so they can be
  * shared between threads freely.
+ *
+ * A call usually is one task. Bindings that group several of their tasks
+ * in one call, to cross into C once per group rather than once per task
+ * (the Python bindings do), make it with
+ * [ctor@Joblib.Call.new_with_task_count]: progress, verbose output and
+ * automatic batch sizing then count the tasks, not the calls.
  */
 struct _JobCall
 {
   gatomicrefcount  ref_count;
+  guint            task_count;
   JobFunction     *function;  /* (owned) */
   GVariant        *args;      /* (owned) */
 };
@@ -45,6 +52,7 @@ job_call_new (JobFunction *function,
 
   self = g_new0 (JobCall, 1);
   g_atomic_ref_count_init (&self->ref_count);
+  self->task_count = 1;
   self->function = g_object_ref (function);
   if (args != NULL)
     self->args = g_variant_ref_sink (args);
@@ -52,6 +60,55 @@ job_call_new (JobFunction *function,
     self->args = g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
 
   return self;
+}
+
+/**
+ * job_call_new_with_task_count:
+ * @function: the function to call
+ * @args: (nullable): the arguments, a tuple (a floating reference is sunk);
+ *   %NULL means no arguments
+ * @task_count: how many of the caller's tasks the call stands for, at
+ *   least 1
+ *
+ * Creates a call of @function on @args that does the work of @task_count
+ * tasks: typically @function runs a list of tasks held in @args and
+ * returns the list of their results. [class@Joblib.Parallel] still runs
+ * and returns it as one call (one result, one index), but counts
+ * @task_count tasks in its progress, its verbose output and its automatic
+ * batch size.
+ *
+ * Returns: (transfer full): a new #JobCall
+ */
+JobCall *
+job_call_new_with_task_count (JobFunction *function,
+                              GVariant    *args,
+                              guint        task_count)
+{
+  JobCall *self;
+
+  g_return_val_if_fail (task_count >= 1, NULL);
+
+  self = job_call_new (function, args);
+  if (self != NULL)
+    self->task_count = task_count;
+  return self;
+}
+
+/**
+ * job_call_get_task_count:
+ * @self: a #JobCall
+ *
+ * Gets how many tasks the call stands for; see
+ * [ctor@Joblib.Call.new_with_task_count].
+ *
+ * Returns: the number of tasks, 1 for a call made with [ctor@Joblib.Call.new]
+ */
+guint
+job_call_get_task_count (JobCall *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->task_count;
 }
 
 /**

@@ -19,6 +19,10 @@ JOB_AVAILABLE_IN_ALL
 JobCall     *job_call_new          (JobFunction *function,
                                     GVariant    *args);
 JOB_AVAILABLE_IN_ALL
+JobCall     *job_call_new_with_task_count (JobFunction *function,
+                                           GVariant    *args,
+                                           guint        task_count);
+JOB_AVAILABLE_IN_ALL
 JobCall     *job_call_ref          (JobCall     *self);
 JOB_AVAILABLE_IN_ALL
 void         job_call_unref        (JobCall     *self);
@@ -26,6 +30,8 @@ JOB_AVAILABLE_IN_ALL
 JobFunction *job_call_get_function (JobCall     *self);
 JOB_AVAILABLE_IN_ALL
 GVariant    *job_call_get_args     (JobCall     *self);
+JOB_AVAILABLE_IN_ALL
+guint        job_call_get_task_count (JobCall   *self);
 JOB_AVAILABLE_IN_ALL
 GVariant    *job_call_invoke       (JobCall       *self,
                                     GCancellable  *cancellable,

@@ -35,7 +35,11 @@ typedef struct
   gpointer            source_data;
   GDestroyNotify      source_destroy;
   JobCall            *pending_call;      /* (owned) (nullable): pulled, not dispatched */
+  guint               n_dispatched_calls;
+  /* Tasks count the calls' task counts (job_call_get_task_count): what
+   * progress, verbose lines and batch sizes are in. */
   guint               n_dispatched_tasks;
+  guint               total_tasks;       /* of the array input */
   guint               n_dispatched_batches;
   gboolean            exhausted;
 
@@ -196,11 +200,32 @@ describe_task_error (JobParallelRun *run,
   return copy;
 }
 
+/* @tasks plus the tasks of @call, saturated */
+static guint
+add_tasks (guint    tasks,
+           JobCall *call)
+{
+  guint count = job_call_get_task_count (call);
+
+  return tasks > G_MAXUINT - count ? G_MAXUINT : tasks + count;
+}
+
+static guint
+count_tasks (JobBatch *batch)
+{
+  guint n_calls = job_batch_get_n_tasks (batch);
+  guint tasks = 0;
+
+  for (guint i = 0; i < n_calls; i++)
+    tasks = add_tasks (tasks, job_batch_get_call (batch, i));
+  return tasks;
+}
+
 static int
 known_total (JobParallelRun *run)
 {
   if (run->calls != NULL)
-    return (int) MIN (run->calls->len, (guint) G_MAXINT);
+    return (int) MIN (run->total_tasks, (guint) G_MAXINT);
   if (run->exhausted)
     return (int) MIN (run->n_dispatched_tasks, (guint) G_MAXINT);
   return -1;
@@ -363,7 +388,7 @@ record_batch (JobParallelRun *run,
       if (value != NULL)
         {
           g_ptr_array_index (run->values, first + i) = value;
-          run->n_completed++;
+          run->n_completed += job_call_get_task_count (job_batch_get_call (batch, i));
           if (emit)
             job_parallel_emit_result (run->parallel, first + i, value);
           continue;
@@ -397,7 +422,7 @@ record_batch (JobParallelRun *run,
             g_ptr_array_set_size (run->errors, run->values->len);
           g_ptr_array_index (run->errors, first + i) =
             describe_task_error (run, batch, i, error);
-          run->n_completed++;
+          run->n_completed += job_call_get_task_count (job_batch_get_call (batch, i));
         }
       else
         {
@@ -421,7 +446,7 @@ batch_done (JobParallelRun *run,
   run->dispatching = TRUE;
   record_batch (run, batch, batch_error);
   if (batch_error == NULL && run->options.batch_size == 0)
-    job_batch_sizer_batch_completed (&run->sizer, job_batch_get_n_tasks (batch),
+    job_batch_sizer_batch_completed (&run->sizer, count_tasks (batch),
                                      job_batch_get_duration (batch));
   run->dispatching = FALSE;
 
@@ -539,17 +564,19 @@ submit (JobParallelRun *run,
         JobCall       **calls,
         guint           n_calls)
 {
-  JobBatch *batch = job_batch_new (run->n_dispatched_tasks, calls, n_calls,
+  JobBatch *batch = job_batch_new (run->n_dispatched_calls, calls, n_calls,
                                    run->tasks_cancellable);
   BatchInFlight *flight = g_new0 (BatchInFlight, 1);
 
   job_batch_set_stop_on_error (batch, !run->options.collect);
   job_batch_set_track_running (batch, run->options.timeout > 0);
 
-  run->n_dispatched_tasks += n_calls;
+  run->n_dispatched_calls += n_calls;
+  for (guint i = 0; i < n_calls; i++)
+    run->n_dispatched_tasks = add_tasks (run->n_dispatched_tasks, calls[i]);
   run->n_dispatched_batches++;
-  if (run->values->len < run->n_dispatched_tasks)
-    g_ptr_array_set_size (run->values, run->n_dispatched_tasks);
+  if (run->values->len < run->n_dispatched_calls)
+    g_ptr_array_set_size (run->values, run->n_dispatched_calls);
   g_ptr_array_add (run->in_flight, job_batch_ref (batch));
 
   flight->run = job_parallel_run_ref (run);
@@ -584,35 +611,38 @@ next_batch_size (JobParallelRun *run)
   size = job_batch_sizer_get_size (&run->sizer);
   if (run->calls != NULL)
     size = job_batch_sizer_tail_size (&run->sizer,
-                                      run->calls->len - run->n_dispatched_tasks,
+                                      run->total_tasks - run->n_dispatched_tasks,
                                       run->options.n_workers);
   return size;
 }
 
-/* Array input: the calls are already there, a batch is a slice of them;
- * it only ends early where main-thread-only calls start or stop. */
+/* Array input: the calls are already there, a batch is a slice of them
+ * holding the batch size in tasks (at least one call); it only ends early
+ * where main-thread-only calls start or stop. */
 static gboolean
 dispatch_slice (JobParallelRun *run)
 {
-  guint start = run->n_dispatched_tasks;
-  guint size = MIN (next_batch_size (run), run->calls->len - start);
+  guint start = run->n_dispatched_calls;
+  guint available = run->calls->len - start;
+  guint size = next_batch_size (run);
   JobCall **calls = (JobCall **) run->calls->pdata + start;
   gboolean main_thread_only;
-  guint n = 1;
+  guint tasks, n = 1;
 
-  if (size == 0)
+  if (available == 0)
     {
       run->exhausted = TRUE;
       return FALSE;
     }
 
   main_thread_only = job_function_get_main_thread_only (job_call_get_function (calls[0]));
-  while (n < size &&
+  tasks = job_call_get_task_count (calls[0]);
+  while (n < available && tasks < size &&
          job_function_get_main_thread_only (job_call_get_function (calls[n])) == main_thread_only)
-    n++;
+    tasks = add_tasks (tasks, calls[n++]);
 
   submit (run, calls, n);
-  if (run->n_dispatched_tasks == run->calls->len)
+  if (run->n_dispatched_calls == run->calls->len)
     run->exhausted = TRUE;
   return TRUE;
 }
@@ -624,8 +654,9 @@ dispatch_pulled (JobParallelRun *run)
   guint size = next_batch_size (run);
   g_autoptr(GPtrArray) chunk = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
   gboolean main_thread_only = FALSE;
+  guint tasks = 0;
 
-  while (chunk->len < size)
+  while (tasks < size)
     {
       GError *error = NULL;
       JobCall *call = next_call (run, &error);
@@ -651,6 +682,7 @@ dispatch_pulled (JobParallelRun *run)
           run->pending_call = call;
           break;
         }
+      tasks = add_tasks (tasks, call);
       g_ptr_array_add (chunk, call);
     }
 
@@ -713,7 +745,11 @@ job_parallel_run_start (JobRunOptions     *options,
 
   run->values = g_ptr_array_new_with_free_func (clear_value);
   if (calls != NULL)
-    g_ptr_array_set_size (run->values, calls->len);
+    {
+      g_ptr_array_set_size (run->values, calls->len);
+      for (guint i = 0; i < calls->len; i++)
+        run->total_tasks = add_tasks (run->total_tasks, g_ptr_array_index (calls, i));
+    }
   run->in_flight = g_ptr_array_new_with_free_func ((GDestroyNotify) job_batch_unref);
   run->tasks_cancellable = g_cancellable_new ();
   run->cancellable = cancellable ? g_object_ref (cancellable) : NULL;

@@ -320,7 +320,8 @@ job_parallel_class_init (JobParallelClass *klass)
    *   exhausted
    *
    * Emitted after each completed batch on the main context of the run;
-   * made for progress bars.
+   * made for progress bars. A call made with
+   * [ctor@Joblib.Call.new_with_task_count] counts as that many tasks.
    */
   signals[SIGNAL_PROGRESS] =
     g_signal_new ("progress",
