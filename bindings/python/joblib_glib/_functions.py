@@ -143,17 +143,26 @@ def remote_exception(error):
     args_text = message[end + 2:]
     text = message[:start]
     first_line = text.split("\n", 1)[0]
+    # The parent puts its context before the worker's "Kind: message" line
+    # ("task 3 (mod.f)", "the initializer of worker 1234 failed"): shown
+    # under the exception.
+    context, found, rest = first_line.partition(f"{qualname.rpartition('.')[2]}: ")
+    if not found:
+        context, rest = "", first_line.partition(": ")[2]
     cls = _find_class(module_name, qualname)
     exc = None
     if cls is not None:
         try:
             args = from_variant(GLib.Variant.parse(None, args_text, None, None),
-                                allow_pickle=False) if args_text else (first_line,)
+                                allow_pickle=False) if args_text else (rest,)
             exc = cls(*args)
         except Exception:  # noqa: BLE001 -- any failure: fall back to WorkerError
             exc = None
     if exc is None:
-        exc = WorkerError(type_name.replace(":", "."), first_line.partition(": ")[2])
+        exc = WorkerError(type_name.replace(":", "."), rest)
+    context = context.rstrip(": ")
+    if context and hasattr(exc, "add_note"):
+        exc.add_note(context)
     exc.__cause__ = RemoteTraceback(text)
     return exc
 
@@ -303,23 +312,36 @@ class PythonFunction:
             self.gfunction.set_parameter_names(self.signature.names)
 
     def make_args(self, args, kwargs):
-        values, opaque = self.signature.bind(args, kwargs)
+        return self._variant_args(*self.signature.bind(args, kwargs))
+
+    @staticmethod
+    def _variant_args(values, opaque):
         children = [_new_variant(to_variant(v)) for v in values]
         children.append(_TRUE if opaque else _FALSE)
         return _new_tuple(children)
 
     def make_call(self, args, kwargs, need_reference=False):
         if need_reference:
-            if not self.has_reference:
-                self.gfunction.set_reference(python_reference(self.func))
-                self.has_reference = True
-            # Bound for another process of ours: one pickled blob (see
-            # _values.pickled_call_args), bound to the signature there.
-            values, opaque = self.signature.bind(args, kwargs)
-            pickled = pickled_call_args(values, opaque)
-            if pickled is not None:
-                return _new_call(self.gfunction, pickled)
+            return _new_call(self.referenced(), self.remote_args(args, kwargs))
         return _new_call(self.gfunction, self.make_args(args, kwargs))
+
+    def referenced(self):
+        """The Joblib.Function, with the "python" reference by which worker
+        processes find the callable."""
+        if not self.has_reference:
+            self.gfunction.set_reference(python_reference(self.func))
+            self.has_reference = True
+        return self.gfunction
+
+    def remote_args(self, args, kwargs):
+        """The argument tuple for a worker process of ours: one pickled blob
+        (see _values.pickled_call_args), bound to the signature there; the
+        GVariant form when an argument is an array or a variant."""
+        values, opaque = self.signature.bind(args, kwargs)
+        pickled = pickled_call_args(values, opaque)
+        if pickled is not None:
+            return pickled
+        return self._variant_args(values, opaque)
 
     def call_pickled(self, args):
         """Run the function on an argument tuple made by make_call for a

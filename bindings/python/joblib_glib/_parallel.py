@@ -9,7 +9,8 @@ import sys
 import threading
 import warnings
 
-from ._functions import FunctionCache, forget_exceptions, raise_as_glib_error, reraise
+from ._functions import FunctionCache, PythonFunction, forget_exceptions, raise_as_glib_error, \
+    reraise
 from ._gi import Gio, GLib, Joblib
 from ._values import from_variant
 
@@ -85,7 +86,8 @@ def _backend_name(backend, prefer, require):
                         f"{type(backend).__name__}")
     if backend in _PROCESS_BACKENDS:
         # Processes share no memory: joblib falls back to threads too.
-        if require == "sharedmem" or backend not in Joblib.Backend.list_names():
+        if require == "sharedmem" or \
+                _BACKEND_NAMES[backend] not in Joblib.Backend.list_names():
             return "threading"
     return _BACKEND_NAMES.get(backend, backend)
 
@@ -109,7 +111,7 @@ def _shared_process_backend():
 def _backend_object(name):
     """Process backends by name -> the shared instance; others unchanged."""
     if isinstance(name, str) and name in _PROCESS_BACKENDS and \
-            name in Joblib.Backend.list_names():
+            _BACKEND_NAMES[name] in Joblib.Backend.list_names():
         return _shared_process_backend()
     return name
 
@@ -154,12 +156,59 @@ def _prepare_python_worker():
             "python", [_python_executable(), "-c", _WORKER_BOOTSTRAP, json.dumps(path)])
 
 
+def _initialized_process_backend(name, initializer, initargs):
+    """A JobProcessBackend of its own whose workers run
+    ``initializer(*initargs)`` once each (loky's initializer/initargs), or
+    None without an initializer.  Its own: the shared backend's workers
+    never see the initializer."""
+    if initializer is None:
+        if initargs:
+            raise ValueError("initargs given without an initializer")
+        return None
+    if not callable(initializer):
+        raise TypeError(f"initializer must be callable, not {type(initializer).__name__}")
+    if not isinstance(initargs, (tuple, list)):
+        raise TypeError(f"initargs must be a tuple, not {type(initargs).__name__}")
+    if name is None:
+        name = _DEFAULT_BACKEND
+    if not (isinstance(name, str) and name in _PROCESS_BACKENDS and
+            _BACKEND_NAMES[name] in Joblib.Backend.list_names()):
+        shown = type(name).__name__ if isinstance(name, Joblib.Backend) else repr(name)
+        raise ValueError(f"an initializer needs one of the process backends "
+                         f"{', '.join(_PROCESS_BACKENDS)}, not {shown} (on a "
+                         f"Joblib.ProcessBackend of your own, call set_initializer)")
+    function = PythonFunction(initializer)
+    args = function.remote_args(tuple(initargs), {})  # TypeError if they do not fit
+    backend = Joblib.ProcessBackend.new()
+    backend.set_initializer(function.referenced(), args)
+    # The Joblib.Function finds its PythonFunction through a weak reference.
+    backend._joblib_glib_initializer = function
+    return backend
+
+
 @contextlib.contextmanager
 def parallel_config(backend=None, n_jobs=None, verbose=None, inner_max_num_threads=None,
-                    prefer=None, require=None):
-    """Scoped defaults for Parallel, as joblib.parallel_config (per thread)."""
+                    prefer=None, require=None, initializer=None, initargs=()):
+    """Scoped defaults for Parallel, as joblib.parallel_config (per thread).
+
+    ``initializer`` and ``initargs`` work as loky's: each worker process of
+    the scope runs ``initializer(*initargs)`` once, before its first task
+    (to load a model, open a database, seed a generator, set a module
+    global that tasks read).  They need a process backend ("loky", the
+    default, "multiprocessing" or "processes") and give the scope a process
+    backend of its own, shut down when the scope ends: the interpreter's
+    shared workers never run the initializer, and Parallel runs of the scope
+    must finish inside it.  The initializer and its arguments travel as
+    tasks do (by module and name or pickled by value).  If it raises, the
+    tasks sent to that worker fail with its exception (its type kept, the
+    worker's traceback as ``__cause__``, a note naming the initializer).
+    ``Parallel(backend=...)`` with an explicit backend does not use it, as in
+    joblib.
+    """
     config = Joblib.ParallelConfig.new()
-    name = _backend_object(_backend_name(backend, prefer, require))
+    name = _backend_name(backend, prefer, require)
+    own = _initialized_process_backend(name, initializer, initargs)
+    name = own if own is not None else _backend_object(name)
     if isinstance(name, Joblib.Backend):
         config.set_backend(name)
     elif name is not None:
@@ -175,6 +224,8 @@ def parallel_config(backend=None, n_jobs=None, verbose=None, inner_max_num_threa
         yield config
     finally:
         config.pop()
+        if own is not None:
+            own.shutdown()
 
 
 parallel_backend = parallel_config

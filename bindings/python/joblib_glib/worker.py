@@ -9,6 +9,9 @@ print goes to stderr and what they read is /dev/null.  It resolves
 ``memory`` field it runs the function through that cache.  A task's
 exception is sent back as an error whose message holds the exception's
 type, message, traceback and arguments (see _functions.format_remote_exception).
+An INIT frame (the backend's worker initializer) runs its function once
+before the calls; if it fails, the worker sends its error as call 0, task 0
+and exits with status 3.
 """
 
 import ctypes
@@ -21,14 +24,15 @@ import sys
 import time
 
 _HEADER = struct.Struct("<IBBH")
-_HELLO, _CALL, _RESULT, _ERROR, _DONE, _GOODBYE = range(1, 7)
+_HELLO, _CALL, _RESULT, _ERROR, _DONE, _GOODBYE, _INIT = range(1, 8)
 # Frame types by protocol version. Version 2 sends the tasks of a call as
-# parallel arrays and answers consecutive results in one RESULTS frame.
+# parallel arrays and answers consecutive results in one RESULTS frame, and
+# may start with INIT: a worker initializer and its argument tuple.
 _TYPES = {
     1: {_HELLO: "(sxa{sv})", _CALL: "(tba(sa{sv})a(uva(usst)))", _RESULT: "(tuv)",
         _ERROR: "(tusis)", _DONE: "(td)", _GOODBYE: "(s)"},
     2: {_HELLO: "(sxa{sv})", _CALL: "(tba(sa{sv})auava(uusst))", _RESULT: "(tuav)",
-        _ERROR: "(tusis)", _DONE: "(td)", _GOODBYE: "(s)"},
+        _ERROR: "(tusis)", _DONE: "(td)", _GOODBYE: "(s)", _INIT: "((sa{sv})v)"},
 }
 _MAX_FRAME = 1 << 30
 # Answers are buffered so that a batch of small tasks costs one write;
@@ -37,6 +41,12 @@ _FLUSH_BYTES = 64 * 1024
 _FLUSH_SECONDS = 0.01
 _STATUS = struct.Struct("=QII")
 ERROR_DOMAIN = "joblib-glib-python-error-quark"
+# JOB_ERROR and JOB_ERROR_PROTOCOL (job-error.h), for a bad initializer
+# reference as the native worker reports it.
+_JOB_ERROR_DOMAIN = "job-error-quark"
+_JOB_ERROR_PROTOCOL = 10
+# Exit status of a worker whose initializer failed (2: the protocol broke).
+_EXIT_INIT_FAILED = 3
 
 
 class ProtocolError(Exception):
@@ -306,6 +316,29 @@ def _run_call(GLib, channel, resolver, status, body):
     channel.flush(GLib)
 
 
+def _run_init(GLib, channel, resolver, body):
+    """Runs the worker initializer of an INIT frame once, dropping its
+    value.  Returns None, or the error it sent as call 0, task 0 (its
+    (domain, code, message)): then the worker must leave."""
+    try:
+        func = resolver.resolve(body.get_child_value(0))
+        args = body.get_child_value(1).get_variant()
+        if not args.get_type_string().startswith("("):
+            raise ProtocolError(f"initializer arguments of type {args.get_type_string()!r} "
+                                f"are not a tuple")
+        func(args)
+    except ProtocolError as exc:
+        error = (_JOB_ERROR_DOMAIN, _JOB_ERROR_PROTOCOL, str(exc))
+    except BaseException as exc:  # noqa: BLE001 -- every exception goes back
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        error = _error_message(exc)
+    else:
+        return None
+    channel.append(GLib, _ERROR, GLib.Variant("(tusis)", (0, 0) + error))
+    return error
+
+
 def _die_with_parent():
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -344,6 +377,17 @@ def main():
                 first = False
                 channel.append(GLib, _HELLO,
                                GLib.Variant("(sxa{sv})", ("python", os.getpid(), {})))
+            if kind == _INIT:
+                error = _run_init(GLib, channel, resolver, body)
+                channel.flush(GLib)
+                if error is not None:
+                    from ._functions import _REMOTE_MARKER
+                    # the message without the marker lines that carry the type
+                    text = error[2].partition(_REMOTE_MARKER)[0].rstrip()
+                    sys.stderr.write(f"joblib_glib.worker[{os.getpid()}]: the initializer "
+                                     f"failed: {text}\n")
+                    return _EXIT_INIT_FAILED
+                continue
             if kind != _CALL:
                 raise ProtocolError(f"unexpected frame of type {kind} from the parent")
             _run_call(GLib, channel, resolver, status, body)
