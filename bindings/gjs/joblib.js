@@ -6,6 +6,10 @@
 //   const squares = await map(x => x * x, [1, 2, 3], {nJobs: 2});
 //   const f = await gjsFunction('/path/to/tasks.js', 'fit');   // exported
 //   const fits = await map(f, inputs, {nJobs: 2, backend: 'processes'});
+//   // each worker runs setUp(model) once first (loky's initializer/initargs)
+//   const backend = processBackend({initializer: await gjsFunction(path, 'setUp'),
+//       initArgs: [model]});
+//   const more = await map(f, inputs, {nJobs: 2, backend});
 //
 // JS closures cannot be called from worker threads, so functions made here
 // are main-thread-only: they run on the main context, one batch per main
@@ -53,10 +57,43 @@ export function jsFunction(fn, name = fn.name || 'anonymous') {
     return func;
 }
 
+/** A Joblib.ProcessBackend of its own, for the `backend` option of run()
+ *  and map(): its workers stay between runs (until backend.shutdown(), or
+ *  until they idle for idleTimeout seconds). With an initializer, each of
+ *  its worker processes runs initializer(...initArgs) once, before its
+ *  first task, as loky's initializer/initargs: to load a model, open a
+ *  database, set a module variable that the tasks read. The initializer is
+ *  a function made by gjsFunction() (a "gjs" reference: GJS workers import
+ *  it) or any Joblib.Function with a reference; its value is dropped. If
+ *  it throws, the tasks sent to that worker fail with its error (the same
+ *  JS error class, the message says "the initializer of worker … failed").
+ *  @param {object} [options] {initializer, initArgs: an array of
+ *    arguments (converted as in map()), idleTimeout: seconds} */
+export function processBackend({initializer = null, initArgs = [], idleTimeout = null} = {}) {
+    if (initializer !== null && !(initializer instanceof Joblib.Function &&
+        initializer.get_reference() !== null)) {
+        throw new TypeError('processBackend: the initializer must be a Joblib.Function with a ' +
+            'reference, such as gjsFunction() makes');
+    }
+    if (!Array.isArray(initArgs))
+        throw new TypeError('processBackend: initArgs must be an array of arguments');
+    if (initializer === null && initArgs.length > 0)
+        throw new TypeError('processBackend: initArgs given without an initializer');
+    const backend = Joblib.ProcessBackend.new();
+    if (idleTimeout !== null)
+        backend.set_idle_timeout(idleTimeout);
+    if (initializer !== null)
+        backend.set_initializer(initializer, argsVariant(initArgs));
+    return backend;
+}
+
 function makeParallel({nJobs = 2, backend = 'threading', verbose = 0, timeout = 0,
     batchSize = 0} = {}) {
     const parallel = Joblib.Parallel.new(nJobs);
-    parallel.set_backend_name(backend);
+    if (backend instanceof Joblib.Backend)
+        parallel.set_backend(backend);
+    else
+        parallel.set_backend_name(backend);
     parallel.set_verbose(verbose);
     parallel.set_timeout(timeout);
     parallel.set_batch_size(batchSize);
@@ -64,7 +101,8 @@ function makeParallel({nJobs = 2, backend = 'threading', verbose = 0, timeout = 
 }
 
 /** Runs Joblib.Call objects; resolves to their GLib.Variant results.
- *  options: nJobs, backend ("threading", "processes", "sequential"),
+ *  options: nJobs, backend ("threading", "processes", "sequential", or a
+ *  Joblib.Backend such as processBackend() makes),
  *  verbose, timeout, batchSize, and callbacks on the main context:
  *  onProgress(done, total) from the `progress` signal, onResult(index,
  *  GLib.Variant) from the `result` signal as tasks complete. */

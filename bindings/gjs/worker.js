@@ -8,7 +8,10 @@
 // function gets the task's arguments as JS values (values.js) and returns
 // a JS value or a promise of one. A thrown error goes back as a GError of
 // GJS's own JS error domain, so that a GJS parent sees the same error
-// class, with the error's name, message and stack in its message.
+// class, with the error's name, message and stack in its message. An INIT
+// frame (the backend's worker initializer) runs its function once before
+// the calls; if it fails, its error goes back as call 0, task 0 and the
+// worker exits with status 3.
 //
 // The protocol's descriptors come from JOB_GJS_WORKER_FDS ("in,out");
 // without it, standard input and output. The library's default command
@@ -31,7 +34,7 @@ const HEADER_SIZE = 8;
 const MAX_FRAME = 1 << 30;
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_USEC = 10 * 1000;
-const MESSAGE = {HELLO: 1, CALL: 2, RESULT: 3, ERROR: 4, DONE: 5, GOODBYE: 6};
+const MESSAGE = {HELLO: 1, CALL: 2, RESULT: 3, ERROR: 4, DONE: 5, GOODBYE: 6, INIT: 7};
 const TYPES = {
     [MESSAGE.HELLO]: '(sxa{sv})',
     [MESSAGE.CALL]: VERSION === 1 ? '(tba(sa{sv})a(uva(usst)))' : '(tba(sa{sv})auava(uusst))',
@@ -40,6 +43,11 @@ const TYPES = {
     [MESSAGE.DONE]: '(td)',
     [MESSAGE.GOODBYE]: '(s)',
 };
+// Version 2 may start with INIT: the backend's worker initializer.
+if (VERSION >= 2)
+    TYPES[MESSAGE.INIT] = '((sa{sv})v)';
+// Exit status of a worker whose initializer failed (2: the protocol broke).
+const EXIT_INIT_FAILED = 3;
 const JOB_ERROR = 'job-error-quark';
 const JOB_ERROR_TASK_FAILED = 3;
 const JOB_ERROR_NOT_FOUND = 9;
@@ -57,6 +65,9 @@ Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async', 'read_bytes_finish
 class ProtocolError extends Error {}
 
 Object.defineProperty(ProtocolError.prototype, 'name', {value: 'ProtocolError'});
+
+// The initializer failed: its error went to the parent; the worker leaves.
+class InitError extends Error {}
 
 function channelFds() {
     const fds = GLib.getenv('JOB_GJS_WORKER_FDS');
@@ -218,7 +229,8 @@ class Worker {
         });
     }
 
-    sendError(batchId, position, error) {
+    // [domain, code, message] of the GError that stands for a JS error.
+    static errorFields(error) {
         let domain, code, text;
         if (error instanceof GLib.Error) {
             domain = GLib.quark_to_string(error.domain);
@@ -242,7 +254,12 @@ class Worker {
             code = JOB_ERROR_TASK_FAILED;
             text = `threw a non-error value: ${String(error)}`;
         }
-        this.send(MESSAGE.ERROR, new GLib.Variant('(tusis)', [batchId, position, domain, code, text]));
+        return [domain, code, text];
+    }
+
+    sendError(batchId, position, error) {
+        this.send(MESSAGE.ERROR, new GLib.Variant('(tusis)', [batchId, position,
+            ...Worker.errorFields(error)]));
     }
 
     // The tasks of a CALL, whichever the version: [{refIndex, args (a
@@ -372,6 +389,23 @@ class Worker {
         return values.map(fromVariant);
     }
 
+    // Runs the worker initializer of an INIT frame once, dropping its
+    // value. If it fails, its error goes to the parent as call 0, task 0,
+    // mapped as a task's error, and an InitError ends the worker.
+    async runInit(body) {
+        try {
+            const fn = await this._resolve(body.get_child_value(0));
+            const result = fn(...Worker.argumentsOf({args: body.get_child_value(1).get_variant(),
+                shared: []}));
+            if (result !== null && typeof result?.then === 'function')
+                await result;
+        } catch (e) {
+            this.sendError(0, 0, e);
+            this.flush();
+            throw new InitError(`the initializer failed: ${Worker.errorFields(e)[2]}`);
+        }
+    }
+
     async serve() {
         this.send(MESSAGE.HELLO, new GLib.Variant('(sxa{sv})', ['gjs', getPid(), {}]));
         this.flush();
@@ -383,6 +417,11 @@ class Worker {
             const [message, body] = frame;
             if (message === MESSAGE.GOODBYE)
                 return;
+            if (message === MESSAGE.INIT) {
+                // eslint-disable-next-line no-await-in-loop
+                await this.runInit(body);
+                continue;
+            }
             if (message !== MESSAGE.CALL)
                 throw new ProtocolError(`unexpected message type ${message} from the parent`);
             // eslint-disable-next-line no-await-in-loop
@@ -413,7 +452,7 @@ worker.serve().catch(e => {
             printerr(`joblib-glib gjs worker: ${flushError.message}`);
         }
     }
-    status = 2;
+    status = e instanceof InitError ? EXIT_INIT_FAILED : 2;
 }).finally(() => loop.quit());
 loop.run();
 System.exit(status);

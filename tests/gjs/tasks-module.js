@@ -52,3 +52,26 @@ export function scale(values, factor) {
 }
 
 export const notAFunction = 42;
+
+// A worker initializer (processBackend({initializer})) and a task that
+// reads what it set: the worker's pid, the value, how often it ran.
+let initValue = null, initRuns = 0;
+
+export function setUp(value) {
+    initValue = value;
+    initRuns++;
+}
+
+export function initState(_i) {
+    GLib.usleep(20000);
+    return [Number(GLib.file_read_link('/proc/self')), initValue, initRuns];
+}
+
+export async function setUpLater(value) {
+    await later(0);
+    setUp(value);
+}
+
+export function failingSetUp(name) {
+    throw new RangeError(`no model called ${name}`);
+}

@@ -7,7 +7,8 @@ import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';
 
 import {assert, assertEqual, rejection, runMain} from './harness.js';
-import {gjsFunction, map} from '../../bindings/gjs/joblib.js';
+import {fromVariant, gjsFunction, jsFunction, map, processBackend, toVariant}
+    from '../../bindings/gjs/joblib.js';
 
 const MODULE = GLib.build_filenamev([GLib.getenv('G_TEST_SRCDIR') ?? '.', 'gjs', 'tasks-module.js']);
 const processes = {nJobs: 2, backend: 'processes'};
@@ -23,16 +24,129 @@ async function readFrame(stream) {
     return {version: view.getUint8(4), type: view.getUint8(5), payload};
 }
 
-/** The worker alone on pipes: its HELLO, then a frame of an unknown
- *  version makes it answer GOODBYE with the reason and exit with 2. */
-async function malformedFrame() {
+function decode(frame, type) {
+    return GLib.Variant.new_from_bytes(new GLib.VariantType(type), new GLib.Bytes(frame.payload),
+        false);
+}
+
+function writeFrame(worker, type, body) {
+    const payload = body.get_data_as_bytes().toArray();
+    const frame = new Uint8Array(8 + payload.byteLength);
+    const header = new DataView(frame.buffer);
+    header.setUint32(0, payload.byteLength, true);
+    header.setUint8(4, 2);
+    header.setUint8(5, type);
+    frame.set(payload, 8);
+    worker.get_stdin_pipe().write_all(frame, null);
+}
+
+/** The worker alone on pipes, speaking protocol version 2. */
+function spawnWorker() {
     const launcher = new Gio.SubprocessLauncher({
         flags: Gio.SubprocessFlags.STDIN_PIPE | Gio.SubprocessFlags.STDOUT_PIPE |
-            Gio.SubprocessFlags.STDERR_SILENCE,
+            Gio.SubprocessFlags.STDERR_PIPE,
     });
     launcher.setenv('JOB_WORKER_PROTOCOL', '2', true);
     launcher.unsetenv('JOB_GJS_WORKER_FDS');
-    const worker = launcher.spawnv(['gjs', '-m', GLib.getenv('JOB_GJS_WORKER_PATH')]);
+    return launcher.spawnv(['gjs', '-m', GLib.getenv('JOB_GJS_WORKER_PATH')]);
+}
+
+function reference(kind, file, name) {
+    return new GLib.Variant('(sa{sv})', [kind, {
+        file: new GLib.Variant('s', file), export: new GLib.Variant('s', name),
+    }]);
+}
+
+/** A CALL of one function on argument tuples of one value each. */
+function callBody(callId, ref, inputs) {
+    return GLib.Variant.new_tuple([new GLib.Variant('t', callId), new GLib.Variant('b', false),
+        GLib.Variant.new_array(new GLib.VariantType('(sa{sv})'), [ref]),
+        new GLib.Variant('au', inputs.map(() => 0)),
+        GLib.Variant.new_array(new GLib.VariantType('v'), inputs.map(x =>
+            GLib.Variant.new_variant(new GLib.Variant('(v)', [toVariant(x)])))),
+        new GLib.Variant('a(uusst)', [])]);
+}
+
+/** INIT: the initializer's reference and its argument tuple. */
+function initBody(ref, args) {
+    return GLib.Variant.new_tuple([ref,
+        GLib.Variant.new_variant(new GLib.Variant('(v)', [toVariant(args[0])]))]);
+}
+
+async function stderrOf(worker) {
+    const bytes = await worker.get_stderr_pipe().read_bytes_async(65536, GLib.PRIORITY_DEFAULT, null);
+    return new TextDecoder().decode(bytes.toArray());
+}
+
+/** INIT then a CALL: the task sees what the initializer set; a failing
+ *  initializer is answered with ERROR for call 0, task 0 and status 3. */
+async function initFrames() {
+    let worker = spawnWorker();
+    try {
+        const hello = await readFrame(worker.get_stdout_pipe());
+        assertEqual(hello.type, 1, 'HELLO first');
+        writeFrame(worker, 7, initBody(reference('gjs', MODULE, 'setUp'), ['model-a']));
+        writeFrame(worker, 2, callBody(1, reference('gjs', MODULE, 'initState'), [0, 1]));
+        const values = [];
+        let frame;
+        while ((frame = await readFrame(worker.get_stdout_pipe())).type === 3) {
+            const body = decode(frame, '(tuav)');
+            const answers = body.get_child_value(2);
+            assertEqual([Number(body.get_child_value(0).get_uint64()), body.get_child_value(1).get_uint32()],
+                [1, values.length], 'RESULTS of call 1, in order');
+            for (let i = 0; i < answers.n_children(); i++)
+                values.push(fromVariant(answers.get_child_value(i).get_variant()));
+        }
+        assertEqual(frame.type, 5, 'DONE after the results');
+        const pid = Number(worker.get_identifier());
+        assertEqual(values, [[pid, 'model-a', 1], [pid, 'model-a', 1]],
+            'tasks see what the initializer set, which ran once');
+        worker.get_stdin_pipe().close(null);
+        await worker.wait_async(null);
+        assertEqual(worker.get_exit_status(), 0, 'exit status 0 at the end of input');
+    } finally {
+        worker.force_exit();
+    }
+
+    // a failing initializer: its JS error as for tasks, then status 3; the
+    // CALL queued behind it is never answered
+    const failures = [
+        [reference('gjs', MODULE, 'failingSetUp'), 'gjs-js-error-quark', 3,
+            'RangeError: no model called model-b'],
+        [reference('gjs', MODULE, 'missing'), 'job-error-quark', Joblib.Error.NOT_FOUND,
+            'exports no function'],
+        [reference('native', MODULE, 'setUp'), 'job-error-quark', Joblib.Error.PROTOCOL,
+            'cannot run a “native” reference'],
+    ];
+    for (const [ref, domain, code, text] of failures) {
+        worker = spawnWorker();
+        try {
+            await readFrame(worker.get_stdout_pipe());
+            writeFrame(worker, 7, initBody(ref, ['model-b']));
+            writeFrame(worker, 2, callBody(1, reference('gjs', MODULE, 'square'), [3]));
+            const error = await readFrame(worker.get_stdout_pipe());
+            assertEqual(error.type, 4, `ERROR for a failing initializer (${text})`);
+            const [callId, task, errorDomain, errorCode, message] = decode(error, '(tusis)').deepUnpack();
+            assertEqual([Number(callId), task, errorDomain, errorCode], [0, 0, domain, code],
+                `call 0, task 0 and the error's domain and code (${text})`);
+            assert(message.includes(text), `the initializer's error: ${message}`);
+            const rest = await worker.get_stdout_pipe().read_bytes_async(8, GLib.PRIORITY_DEFAULT, null);
+            assertEqual(rest.get_size(), 0, 'nothing after the error: the call is not run');
+            const stderr = await stderrOf(worker);
+            await worker.wait_async(null);
+            assertEqual(worker.get_exit_status(), 3, `exit status 3 (${text})`);
+            assert(stderr.includes('the initializer failed') && stderr.includes(text),
+                `stderr names the failure: ${stderr}`);
+        } finally {
+            worker.force_exit();
+        }
+    }
+}
+
+/** The worker alone on pipes: its HELLO, then a frame of an unknown
+ *  version makes it answer GOODBYE with the reason and exit with 2. */
+async function malformedFrame() {
+    const worker = spawnWorker();
     try {
         const hello = await readFrame(worker.get_stdout_pipe());
         assertEqual([hello.version, hello.type], [2, 1], 'HELLO of version 2');
@@ -51,6 +165,71 @@ async function malformedFrame() {
     } finally {
         worker.force_exit();
     }
+}
+
+/** processBackend({initializer, initArgs}): every worker runs it once
+ *  before its tasks; it stays out of other backends; its errors come back
+ *  as the JS error class. */
+async function initializers() {
+    const setUp = await gjsFunction(MODULE, 'setUp');
+    const initState = await gjsFunction(MODULE, 'initState');
+    const self = Number(GLib.file_read_link('/proc/self'));
+    let backend = processBackend({initializer: setUp, initArgs: [{model: 'a', size: 3}]});
+    try {
+        const first = await map(initState, [...Array(8).keys()], {nJobs: 2, backend, batchSize: 1});
+        const second = await map(initState, [...Array(8).keys()], {nJobs: 2, backend, batchSize: 1});
+        const pids = new Set(first.map(([pid]) => pid));
+        assert(!pids.has(self) && pids.size >= 1 && pids.size <= 2, `one or two workers: ${[...pids]}`);
+        for (const [pid, value, runs] of [...first, ...second]) {
+            assertEqual([value, runs], [{model: 'a', size: 3}, 1],
+                `worker ${pid} ran the initializer once, with its arguments`);
+        }
+        assert(second.every(([pid]) => pids.has(pid)), 'the second run reuses the workers');
+    } finally {
+        backend.shutdown();
+    }
+
+    // not in this process, nor in the workers of other backends
+    const tasks = await import(GLib.filename_to_uri(MODULE, null));
+    assertEqual(tasks.initState(0).slice(1), [null, 0], 'the parent never runs the initializer');
+    const plain = await map(initState, [0, 1, 2], processes);
+    assertEqual(plain.map(([, value, runs]) => [value, runs]), [[null, 0], [null, 0], [null, 0]],
+        'the "processes" backend has no initializer');
+
+    // an async initializer is awaited before the first task
+    backend = processBackend({initializer: await gjsFunction(MODULE, 'setUpLater'), initArgs: ['b']});
+    try {
+        const states = await map(initState, [0, 1, 2, 3], {nJobs: 2, backend});
+        assertEqual(states.map(([, value, runs]) => [value, runs]), Array(4).fill(['b', 1]),
+            'an async initializer');
+    } finally {
+        backend.shutdown();
+    }
+
+    // a failing initializer: its error class, naming the initializer
+    backend = processBackend({initializer: await gjsFunction(MODULE, 'failingSetUp'),
+        initArgs: ['c']});
+    try {
+        const caught = await rejection(map(initState, [0, 1, 2, 3], {nJobs: 2, backend}));
+        assert(caught instanceof RangeError, `RangeError back, got ${caught}`);
+        assert(caught.message.includes('the initializer of worker') &&
+            caught.message.includes('RangeError: no model called c') &&
+            caught.message.includes('failingSetUp@'), `names the initializer: ${caught.message}`);
+    } finally {
+        backend.shutdown();
+    }
+
+    // bad input
+    let caught = await rejection((async () => processBackend({initializer: jsFunction(x => x)}))());
+    assert(caught instanceof TypeError && caught.message.includes('reference'),
+        `an initializer without a reference: ${caught}`);
+    caught = await rejection((async () => processBackend({initializer: 'setUp'}))());
+    assert(caught instanceof TypeError, `an initializer that is not a Joblib.Function: ${caught}`);
+    caught = await rejection((async () => processBackend({initializer: setUp, initArgs: 'a'}))());
+    assert(caught instanceof TypeError && caught.message.includes('initArgs'),
+        `initArgs not an array: ${caught}`);
+    caught = await rejection((async () => processBackend({initArgs: [1]}))());
+    assert(caught instanceof TypeError, `initArgs without an initializer: ${caught}`);
 }
 
 async function main() {
@@ -121,6 +300,8 @@ async function main() {
         `worker: a reference without export is PROTOCOL: ${caught}`);
 
     await malformedFrame();
+    await initFrames();
+    await initializers();
 
     // the pool survived the errors
     assertEqual(await map(square, [5, 6], processes), [25, 36], 'workers still answer');
