@@ -23,6 +23,20 @@ def test_results_in_input_order():
     assert Parallel(n_jobs=2)(delayed(square)(i) for i in range(200)) == [i * i for i in range(200)]
 
 
+@pytest.mark.parametrize("backend", [None, "loky", "processes", "threading", "sequential"])
+@pytest.mark.parametrize("n_jobs", [None, 1])
+def test_one_job_runs_here_on_every_backend(backend, n_jobs):
+    # n_jobs=1 (and the default, None) runs the tasks in this process
+    # whatever the backend, as joblib does: even arguments bound for
+    # worker processes come back right.
+    def f(a, b=10, *rest, scale=1):
+        return (a + b + sum(rest)) * scale, threading.get_ident()
+
+    out = Parallel(n_jobs=n_jobs, backend=backend)(delayed(f)(i, 1, 2, scale=2) for i in range(5))
+    assert [value for value, _ in out] == [(i + 3) * 2 for i in range(5)]
+    assert {thread for _, thread in out} == {threading.get_ident()}
+
+
 def test_threads_overlap_when_the_gil_is_released():
     spans = []
     lock = threading.Lock()

@@ -365,8 +365,11 @@ class PythonFunction:
         return self.signature.call(self.func, values, opaque)
 
     def _invoke(self, args, cancellable):
+        # Arguments bound for a process backend come back here when the run
+        # stays in this process (n_jobs=1 runs inline, as in joblib): they
+        # were pickled by this process, so reading them back is safe.
         try:
-            return self.call_variant(args)
+            return self.call_pickled(args)
         except GLib.Error:
             raise
         except BaseException as exc:  # noqa: BLE001 -- every exception must reach C
