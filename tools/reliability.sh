@@ -10,8 +10,9 @@
 #             and 'slow' suites (the stress test for 20 s, 60 s with
 #             --full; not the benchmarks) and 'python', 'gjs', 'vala',
 #             'cli' (libasan preloaded into the interpreters)
-#   valgrind  the 'c' suite of the normal build under memcheck with GLib's
-#             suppressions (the 'valgrind' test setup of tests/meson.build)
+#   valgrind  the 'c' and 'fuzz' suites of the normal build under memcheck
+#             with GLib's suppressions (the 'valgrind' test setup of
+#             tests/meson.build); no report is expected: about 4-5 min
 #   tsan      a ThreadSanitizer build ($build-tsan) running the thread
 #             backend and Memory (single-flight) tests and the memory
 #             stress test (10 s; 60 s with --full), GLib's locks swapped
@@ -74,8 +75,9 @@ for step in "${steps[@]}"; do
       end "ASan+UBSan"
       ;;
     valgrind)
-      begin "valgrind memcheck, suite c"
-      meson test -C "$build" --setup valgrind --print-errorlogs --num-processes 2 --suite c
+      begin "valgrind memcheck, suites c and fuzz"
+      meson test -C "$build" --setup valgrind --print-errorlogs --num-processes 2 \
+        --suite c --suite fuzz
       end "valgrind"
       ;;
     tsan)
