@@ -197,20 +197,40 @@ def _dumps_function(func):
     return cloudpickle.dumps(func, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def python_reference(func, extra=None):
-    """The "python" reference by which a worker process finds ``func``:
-    module + qualified name when that names this very function, else the
-    function pickled by value (cloudpickle: lambdas, closures, functions of
-    ``__main__`` or a notebook) in the ``pickle`` field."""
+def _module_and_qualname(func):
     module = getattr(func, "__module__", None) or "__main__"
     qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or ""
-    fields = {"module": GLib.Variant("s", module), "qualname": GLib.Variant("s", qualname)}
+    return module, qualname
+
+
+def _found_by_name(func, module, qualname):
+    """Whether importing module and qualname gives this very function."""
     found = None
     if module != "__main__" and qualname and "<" not in qualname:
         found = _resolve(module, qualname)
         if getattr(found, "_joblib_glib_memorized", False):
             found = found.func
-    if found is not func:
+    return found is func
+
+
+def pickled_function_or_name(func):
+    """How another process of ours finds ``func``: ("name", module,
+    qualname) when that names it, else ("pickle", bytes) by value; the
+    rule of python_reference."""
+    module, qualname = _module_and_qualname(func)
+    if _found_by_name(func, module, qualname):
+        return ("name", module, qualname)
+    return ("pickle", _dumps_function(func))
+
+
+def python_reference(func, extra=None):
+    """The "python" reference by which a worker process finds ``func``:
+    module + qualified name when that names this very function, else the
+    function pickled by value (cloudpickle: lambdas, closures, functions of
+    ``__main__`` or a notebook) in the ``pickle`` field."""
+    module, qualname = _module_and_qualname(func)
+    fields = {"module": GLib.Variant("s", module), "qualname": GLib.Variant("s", qualname)}
+    if not _found_by_name(func, module, qualname):
         fields["pickle"] = GLib.Variant.new_from_bytes(
             GLib.VariantType("ay"), GLib.Bytes.new(_dumps_function(func)), True)
     for key, value in (extra or {}).items():

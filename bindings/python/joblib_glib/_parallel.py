@@ -3,16 +3,17 @@
 
 import asyncio
 import atexit
+import collections
 import contextlib
 import json
+import re
 import sys
 import threading
 import warnings
 
-from ._functions import FunctionCache, PythonFunction, forget_exceptions, raise_as_glib_error, \
-    reraise
+from ._chunks import TaskSource, unpack_task
+from ._functions import FunctionCache, PythonFunction, forget_exceptions, reraise
 from ._gi import Gio, GLib, Joblib
-from ._values import from_variant
 
 _BACKEND_NAMES = {
     "threading": "threading",
@@ -278,6 +279,7 @@ class Parallel:
             self._parallel.set_backend_name(name)
         self.backend = name
         self._processes = _is_process_backend(name)
+        self._grouping = _grouping(name) if batch_size == "auto" else None
         if verbose:
             self._parallel.set_verbose(int(verbose))
         if timeout is not None:
@@ -326,52 +328,75 @@ class Parallel:
 
     def _make_source(self, iterator):
         # The input is consumed lazily, as workers free up (pre_dispatch),
-        # like joblib does with generators.
+        # like joblib does with generators; small tasks are grouped (see
+        # _chunks).
         functions = FunctionCache()
-
-        def next_call(*_user_data):
-            try:
-                task = next(iterator)
-                return self._to_call(task, functions)
-            except StopIteration:
-                return None
-            except BaseException as exc:  # noqa: BLE001 -- must reach C as an error
-                raise_as_glib_error(exc)
-
-        return next_call
+        return TaskSource(iterator, lambda task: self._to_call(task, functions), self._grouping)
 
     def _to_call(self, task, functions):
-        try:
-            function, args, kwargs = task
-        except (TypeError, ValueError):
-            raise TypeError("Parallel expects an iterable of delayed(f)(...) calls") from None
-        if not callable(function):
-            raise TypeError(f"delayed() needs a callable, not {type(function).__name__}")
+        function, args, kwargs = unpack_task(task)
         make_call = getattr(function, "_joblib_glib_make_call", None)
         if make_call is not None:
             return make_call(args, kwargs, self._processes)
         return functions.get(function).make_call(args, kwargs, self._processes)
 
     def _run_list(self, source, cancellable):
+        if source.grouping is None:
+            try:
+                results = self._parallel.run_source(source.next_call, cancellable=cancellable)
+            except GLib.Error as error:
+                _reraise(error)
+            finally:
+                source.close()
+            return [value for index, result in enumerate(results)
+                    for value in source.results_of(index, result)]
+        # Groups are read as they complete: their durations size the next
+        # groups.
+        per_call = {}
+        failures = []
+        run_cancellable = Gio.Cancellable.new()
+        if cancellable is not None:
+            cancellable.connect(run_cancellable.cancel)
+
+        def on_result(_parallel, index, value):
+            try:
+                per_call[index] = source.results_of(index, value)
+            except BaseException as exc:  # noqa: BLE001 -- raised after the run
+                failures.append(exc)
+                run_cancellable.cancel()
+
+        handler = self._parallel.connect("result", on_result)
         try:
-            results = self._parallel.run_source(source, cancellable=cancellable)
+            self._parallel.run_source(source.next_call, cancellable=run_cancellable)
         except GLib.Error as error:
+            if failures:
+                forget_exceptions([error])
+                raise failures[0] from None
             _reraise(error)
-        # Results are ours alone: arrays in them may be written to.
-        return [from_variant(value, writable=True) for value in results]
+        finally:
+            self._parallel.disconnect(handler)
+            source.close()
+        return [value for index in range(len(per_call)) for value in per_call[index]]
 
     def _run_generator(self, source, ordered):
         context = GLib.MainContext.new()
         cancellable = Gio.Cancellable.new()
-        state = {"done": False, "error": None}
+        state = {"done": False, "error": None, "failure": None}
         ready = {}
-        arrived = []
+        arrived = collections.deque()
 
         def on_result(_parallel, index, value):
+            try:
+                results = source.results_of(index, value)
+            except BaseException as exc:  # noqa: BLE001 -- raised by the generator
+                if state["failure"] is None:
+                    state["failure"] = exc
+                cancellable.cancel()
+                return
             if ordered:
-                ready[index] = value
+                ready[index] = results
             else:
-                arrived.append(value)
+                arrived.extend(results)
 
         def on_done(parallel, result):
             try:
@@ -383,7 +408,8 @@ class Parallel:
         handler = self._parallel.connect("result", on_result)
         context.push_thread_default()
         try:
-            self._parallel.run_source_async(source, cancellable=cancellable, callback=on_done)
+            self._parallel.run_source_async(source.next_call, cancellable=cancellable,
+                                            callback=on_done)
         finally:
             context.pop_thread_default()
         next_index = 0
@@ -391,11 +417,11 @@ class Parallel:
             while True:
                 if ordered:
                     while next_index in ready:
-                        yield from_variant(ready.pop(next_index), writable=True)
+                        yield from ready.pop(next_index)
                         next_index += 1
                 else:
                     while arrived:
-                        yield from_variant(arrived.pop(0), writable=True)
+                        yield arrived.popleft()
                 if state["done"]:
                     break
                 context.push_thread_default()
@@ -403,10 +429,14 @@ class Parallel:
                     context.iteration(True)
                 finally:
                     context.pop_thread_default()
+            if state["failure"] is not None:
+                if state["error"] is not None:
+                    forget_exceptions([state["error"]])
+                raise state["failure"]
             if state["error"] is not None:
                 _reraise(state["error"])
             while ordered and next_index in ready:
-                yield from_variant(ready.pop(next_index), writable=True)
+                yield from ready.pop(next_index)
                 next_index += 1
         finally:
             # Dropped half way (close(), garbage collection, an exception
@@ -423,10 +453,38 @@ class Parallel:
                 if state["error"] is not None:
                     forget_exceptions([state["error"]])
             self._parallel.disconnect(handler)
+            source.close()
+
+
+def _grouping(backend):
+    """How Parallel groups small tasks on this backend (see _chunks):
+    "remote" for Python worker processes, "local" for threads and the
+    sequential backend, None (one call per task) for other backends."""
+    if _is_process_backend(backend):
+        return "remote"
+    if isinstance(backend, (Joblib.ThreadBackend, Joblib.SequentialBackend)) or \
+            backend in ("threading", "sequential"):
+        return "local"
+    return None
+
+
+# The C run names the failed call ("task 27 (joblib_glib._chunks.run_chunk)"
+# for a group of tasks); the worker noted the task itself ("task 777
+# (module.f)", the last line of its traceback text; see _chunks).
+_GROUP_CONTEXT = re.compile(r"task \d+ \(joblib_glib\._chunks\.run_chunk\)")
+_TASK_NOTE = re.compile(r"^task \d+ \([^)\n]*\)$", re.MULTILINE)
 
 
 def _reraise(error):
-    reraise(error)
+    try:
+        reraise(error)
+    except BaseException as exc:
+        notes = getattr(exc, "__notes__", None)
+        if notes and any(_GROUP_CONTEXT.search(note) for note in notes):
+            found = _TASK_NOTE.findall(getattr(exc.__cause__, "text", "") or "")
+            task = found[-1] if found else "a task of the Parallel call"
+            notes[:] = [_GROUP_CONTEXT.sub(task, note) for note in notes]
+        raise
 
 
 def _warn_once(message):

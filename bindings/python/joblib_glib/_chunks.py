@@ -1,0 +1,326 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Groups of small tasks in one call: what makes Parallel cheap per task.
+
+Every ``Joblib.Call`` crosses from Python into C and back (a source
+callback, argument and result variants, a result signal): microseconds
+that dwarf a task like ``x + 1``.  joblib pays per task too, and batches
+for it.  Here ``Parallel`` groups consecutive tasks into one call made with
+``Joblib.Call.new_with_task_count`` (so progress, verbose lines and the
+automatic batch size still count tasks) and the group runs in a loop:
+
+* on process backends, ``run_chunk`` below runs in the Python worker on a
+  pickled list of tasks (functions by module and name, or pickled by
+  value as their references are) and returns its results pickled, with
+  the time they took;
+* on threads (and n_jobs=1), the group stays a Python list in this
+  process and ``run_local_chunk`` runs it: nothing is converted at all.
+
+The size of a group adapts as joblib's batches do: it starts at one task
+and aims at about 10 ms of work, growing at most twice at a time, so that
+slow tasks are never grouped and the C dispatcher keeps balancing the
+work between workers.
+"""
+
+import itertools
+import pickle
+import threading
+import time
+
+from ._functions import PythonFunction, pickled_function_or_name, qualified_name, \
+    raise_as_glib_error
+from ._gi import GLib, Joblib
+from ._values import _PLAIN_TYPES, _needs_variant, from_variant, pickled_call_args
+
+_AY = GLib.VariantType.new("ay")
+
+
+def _note_task(exc, index, func):
+    """The note a failed task gets, as the C run writes it for one call:
+    "task 12 (module.function)"."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"task {index} ({qualified_name(func)})")
+
+
+# --- in the worker process ------------------------------------------------
+
+_resolved = {}
+
+
+def _resolve(entry):
+    """A function table entry: ("name", module, qualname) or
+    ("pickle", bytes), as _FunctionTable makes them."""
+    found = _resolved.get(entry)
+    if found is None:
+        import importlib
+        kind = entry[0]
+        if kind == "name":
+            found = importlib.import_module(entry[1])
+            for part in entry[2].split("."):
+                found = getattr(found, part)
+        elif kind == "pickle":
+            found = pickle.loads(entry[1])
+        else:
+            raise ValueError(f"unknown function entry {kind!r}")
+        _resolved[entry] = found
+    return found
+
+
+def run_chunk(first, table, tasks):
+    """Run the tasks of a group in a worker process: (function index,
+    args, kwargs) each; the functions are in ``table``.  Returns the
+    pickled (seconds, results) as bytes of an ``ay`` variant."""
+    funcs = [_resolve(entry) for entry in table]
+    start = time.perf_counter()
+    results = []
+    for position, (index, args, kwargs) in enumerate(tasks):
+        try:
+            results.append(funcs[index](*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 -- re-raised with its task
+            _note_task(exc, first + position, funcs[index])
+            raise
+    elapsed = time.perf_counter() - start
+    data = pickle.dumps((elapsed, results), protocol=pickle.HIGHEST_PROTOCOL)
+    return GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(data), True)
+
+
+def read_chunk_result(value):
+    """(seconds, results) of a value returned by run_chunk, as the parent
+    gets it (a GLib.Variant of type ay)."""
+    return pickle.loads(value.get_data_as_bytes().get_data() or b"")
+
+
+# --- in this process (threads, n_jobs=1) ----------------------------------
+
+_local_chunks = {}
+_local_lock = threading.Lock()
+_local_ids = itertools.count(1)
+
+
+def add_local_chunk(first, tasks):
+    """Keep a group of (function, args, kwargs) for run_local_chunk; its id."""
+    chunk_id = next(_local_ids)
+    with _local_lock:
+        _local_chunks[chunk_id] = (first, tasks, None)
+    return chunk_id
+
+
+def run_local_chunk(chunk_id):
+    """Run a group kept by add_local_chunk (on a worker thread)."""
+    with _local_lock:
+        first, tasks, _ = _local_chunks[chunk_id]
+    start = time.perf_counter()
+    results = []
+    for position, (function, args, kwargs) in enumerate(tasks):
+        try:
+            results.append(function(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 -- re-raised with its task
+            _note_task(exc, first + position, function)
+            raise
+    elapsed = time.perf_counter() - start
+    with _local_lock:
+        _local_chunks[chunk_id] = (first, None, (elapsed, results))
+    return chunk_id
+
+
+def take_local_result(chunk_id):
+    """(seconds, results) of a group that ran, forgetting it."""
+    with _local_lock:
+        return _local_chunks.pop(chunk_id)[2]
+
+
+def forget_local_chunks(chunk_ids):
+    """Drop groups that never ran or whose results nobody took."""
+    with _local_lock:
+        for chunk_id in chunk_ids:
+            _local_chunks.pop(chunk_id, None)
+
+
+# --- in the parent ------------------------------------------------------------
+
+class ChunkSizer:
+    """How many tasks the next group holds: about TARGET seconds of work."""
+
+    TARGET = 0.01
+    MAX = 10000
+
+    def __init__(self):
+        self.size = 1
+
+    def update(self, n_tasks, seconds):
+        if n_tasks <= 0:
+            return
+        per_task = seconds / n_tasks
+        ideal = self.MAX if per_task <= 0 else int(self.TARGET / per_task)
+        if ideal > self.size:
+            # a short group says little about the next ones: grow slowly
+            if n_tasks >= self.size:
+                self.size = min(ideal, self.size * 2, self.MAX)
+        else:
+            self.size = max(1, ideal)
+
+
+class FunctionTable:
+    """The functions of a run's groups, as run_chunk finds them: by module
+    and qualified name when that names them, else pickled by value (the
+    same rule as function references)."""
+
+    def __init__(self):
+        self.entries = {}
+
+    def entry(self, func):
+        key = id(func)
+        found = self.entries.get(key)
+        if found is None:
+            found = self.entries[key] = (func, pickled_function_or_name(func))
+        return found[1]
+
+
+def unpack_task(task):
+    """(function, args, kwargs) of a delayed(f)(...) call, checked."""
+    try:
+        function, args, kwargs = task
+    except (TypeError, ValueError):
+        raise TypeError("Parallel expects an iterable of delayed(f)(...) calls") from None
+    if not callable(function):
+        raise TypeError(f"delayed() needs a callable, not {type(function).__name__}")
+    return function, args, kwargs
+
+
+_runners = {}
+_runners_lock = threading.Lock()
+
+
+def _runner(func):
+    """The PythonFunction of run_chunk or run_local_chunk, made once."""
+    with _runners_lock:
+        found = _runners.get(func)
+        if found is None:
+            found = _runners[func] = PythonFunction(func)
+        return found
+
+
+class TaskSource:
+    """The calls of one Parallel run, pulled by the C dispatcher one at a
+    time (``next_call``, its JobCallSourceFunc), and the results of each
+    call's tasks (``results_of``).
+
+    ``grouping`` is None (one call per task), "local" (groups run by
+    run_local_chunk in this process) or "remote" (groups run by run_chunk
+    in worker processes).  ``single_call`` makes the call of one task.
+    Tasks that cannot be grouped (cached functions, and for "remote"
+    arrays or variants as arguments, which keep their zero-copy path) get
+    their own call."""
+
+    def __init__(self, iterator, single_call, grouping):
+        self.iterator = iterator
+        self.single_call = single_call
+        self.grouping = grouping
+        self.sizer = ChunkSizer()
+        self.table = FunctionTable()
+        self.spans = []          # per call: (kind, first task, number of tasks)
+        self.n_tasks = 0
+        self.pending = None      # a task pulled but not yet in a call
+        self.exhausted = False
+        self.local_ids = set()
+
+    def next_call(self, *_user_data):
+        try:
+            return self._next_call()
+        except BaseException as exc:  # noqa: BLE001 -- must reach C as an error
+            raise_as_glib_error(exc)
+
+    def _pull(self):
+        if self.pending is not None:
+            task, self.pending = self.pending, None
+            return task
+        if self.exhausted:
+            return None
+        try:
+            return unpack_task(next(self.iterator))
+        except StopIteration:
+            self.exhausted = True
+            return None
+
+    def _next_call(self):
+        task = self._pull()
+        if task is None:
+            return None
+        if self.grouping is None or not self._groupable(*task):
+            first = self.n_tasks
+            call = self.single_call(task)
+            self.spans.append(("one", first, 1))
+            self.n_tasks += 1
+            return call
+        group = [task]
+        while len(group) < self.sizer.size:
+            task = self._pull()
+            if task is None:
+                break
+            if not self._groupable(*task):
+                self.pending = task
+                break
+            group.append(task)
+        return self._group_call(group)
+
+    def _groupable(self, function, args, kwargs):
+        if isinstance(function, PythonFunction) or \
+                getattr(function, "_joblib_glib_make_call", None) is not None:
+            return False
+        if self.grouping == "local":
+            return True
+        for value in args:
+            if type(value) not in _PLAIN_TYPES and _needs_variant(value):
+                return False
+        if kwargs:
+            for value in kwargs.values():
+                if type(value) not in _PLAIN_TYPES and _needs_variant(value):
+                    return False
+        return True
+
+    def _group_call(self, group):
+        first = self.n_tasks
+        if self.grouping == "remote":
+            table, positions, tasks = [], {}, []
+            last_function, position = None, 0
+            for function, args, kwargs in group:
+                if function is not last_function:
+                    entry = self.table.entry(function)
+                    position = positions.get(entry)
+                    if position is None:
+                        position = positions[entry] = len(table)
+                        table.append(entry)
+                    last_function = function
+                tasks.append((position, args, kwargs))
+            runner = _runner(run_chunk)
+            call = Joblib.Call.new_with_task_count(
+                runner.referenced(), pickled_call_args([first, table, tasks], False), len(group))
+        else:
+            chunk_id = add_local_chunk(first, group)
+            self.local_ids.add(chunk_id)
+            runner = _runner(run_local_chunk)
+            call = Joblib.Call.new_with_task_count(
+                runner.gfunction, runner.make_args((chunk_id,), {}), len(group))
+        self.spans.append((self.grouping, first, len(group)))
+        self.n_tasks += len(group)
+        return call
+
+    def results_of(self, index, value):
+        """The results of the tasks of call ``index`` (in task order), from
+        the call's result ``value``; groups also size the next ones."""
+        kind, _first, n_tasks = self.spans[index]
+        if kind == "one":
+            # Results are ours alone: arrays in them may be written to.
+            return [from_variant(value, writable=True)]
+        if kind == "remote":
+            seconds, results = read_chunk_result(from_variant(value))
+        else:
+            chunk_id = from_variant(value)
+            self.local_ids.discard(chunk_id)
+            seconds, results = take_local_result(chunk_id)
+        self.sizer.update(n_tasks, seconds)
+        return results
+
+    def close(self):
+        """Forget the groups of this process that never ran or were not read."""
+        forget_local_chunks(self.local_ids)
+        self.local_ids.clear()

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Parallel groups small tasks in one call (joblib_glib._chunks): results,
+orders, errors, verbose lines and group sizes."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import joblib_glib._parallel as parallel_module
+from joblib_glib import Parallel, delayed
+from joblib_glib._chunks import ChunkSizer
+
+BACKENDS = ["threading", "loky", "sequential"]
+
+
+def add(x, y=2):
+    return x + y
+
+
+def boom(x):
+    if x == 777:
+        raise ValueError(f"task {x} diverged")
+    return x
+
+
+def nap(x):
+    start = time.monotonic()
+    time.sleep(0.02)
+    return x, start, time.monotonic(), threading.get_ident()
+
+
+@pytest.fixture
+def sources(monkeypatch):
+    """The TaskSource of every Parallel call made in the test."""
+    made = []
+    original = parallel_module.Parallel._make_source
+
+    def make_source(self, iterator):
+        source = original(self, iterator)
+        made.append(source)
+        return source
+
+    monkeypatch.setattr(parallel_module.Parallel, "_make_source", make_source)
+    return made
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grouped_results_in_order(backend, sources):
+    n = 20000
+    assert Parallel(n_jobs=2, backend=backend)(delayed(add)(i, y=1) for i in range(n)) == \
+        [i + 1 for i in range(n)]
+    spans = sources[-1].spans
+    # a group covers consecutive tasks, all of them once
+    assert [first for _, first, _ in spans] == \
+        [sum(count for _, _, count in spans[:i]) for i in range(len(spans))]
+    assert sum(count for _, _, count in spans) == n
+    # trivial tasks are grouped: far fewer calls than tasks
+    assert len(spans) < n / 10
+    assert {kind for kind, _, _ in spans} == {"remote" if backend == "loky" else "local"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("return_as", ["generator", "generator_unordered"])
+def test_grouped_generators(backend, return_as):
+    out = list(Parallel(n_jobs=2, backend=backend, return_as=return_as)(
+        delayed(add)(i) for i in range(5000)))
+    if return_as == "generator":
+        assert out == [i + 2 for i in range(5000)]
+    else:
+        assert sorted(out) == [i + 2 for i in range(5000)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_arrays_lambdas_and_groups_mix(backend, sources):
+    tasks = [delayed(np.sum)(np.arange(i)) if i % 3 == 0 else delayed(lambda v: v * 3)(i)
+             for i in range(600)]
+    assert Parallel(n_jobs=2, backend=backend)(tasks) == \
+        [sum(range(i)) if i % 3 == 0 else i * 3 for i in range(600)]
+    kinds = {kind for kind, _, _ in sources[-1].spans}
+    if backend == "loky":
+        # array arguments keep their own zero-copy call
+        assert "one" in kinds and "remote" in kinds
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_error_names_the_task(backend):
+    with pytest.raises(ValueError, match="task 777 diverged") as info:
+        Parallel(n_jobs=2, backend=backend)(delayed(boom)(i) for i in range(3000))
+    assert "task 777 (test_groups.boom)" in info.value.__notes__
+
+
+def test_slow_tasks_are_not_grouped(sources):
+    out = Parallel(n_jobs=2, backend="threading")(delayed(nap)(i) for i in range(8))
+    assert [x for x, _, _, _ in out] == list(range(8))
+    assert all(count == 1 for _, _, count in sources[-1].spans)
+    # and still run side by side
+    assert any(a[3] != b[3] and a[1] < b[2] and b[1] < a[2] for a in out for b in out if a is not b)
+
+
+def test_verbose_counts_tasks(capfd):
+    Parallel(n_jobs=2, backend="loky", verbose=10)(delayed(add)(i) for i in range(3000))
+    err = capfd.readouterr().err
+    assert "Done 3000 out of 3000" in err
+
+
+def test_fixed_batch_size_is_not_grouped(sources):
+    assert Parallel(n_jobs=2, backend="threading", batch_size=4)(
+        delayed(add)(i) for i in range(100)) == [i + 2 for i in range(100)]
+    assert {kind for kind, _, _ in sources[-1].spans} == {"one"}
+
+
+def test_unpicklable_argument_is_reported():
+    lock = threading.Lock()
+    with pytest.raises(TypeError, match="pickle"):
+        Parallel(n_jobs=2, backend="loky")(delayed(add)(lock, i) for i in range(10))
+
+
+def test_bad_task_in_a_group():
+    tasks = [delayed(add)(i) for i in range(50)] + [42]
+    with pytest.raises(TypeError, match="delayed"):
+        Parallel(n_jobs=2, backend="threading")(tasks)
+
+
+def test_sizer_grows_by_doubling_and_shrinks_at_once():
+    sizer = ChunkSizer()
+    sizes = []
+    for _ in range(20):
+        sizer.update(sizer.size, sizer.size * 1e-7)   # 0.1 µs tasks
+        sizes.append(sizer.size)
+    assert sizes[:4] == [2, 4, 8, 16]
+    assert sizes[-1] == ChunkSizer.MAX
+    sizer.update(sizer.size, sizer.size * 0.002)        # 2 ms tasks
+    assert sizer.size == 5
+    sizer.update(5, 5 * 1.0)                            # 1 s tasks
+    assert sizer.size == 1
+    sizer.update(0, 0.0)
+    assert sizer.size == 1
