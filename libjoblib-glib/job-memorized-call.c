@@ -226,8 +226,11 @@ job_memorized_lookup (JobMemorizedFunction *self,
       else if (error->domain == JOB_ERROR)
         g_warning (_("Cached result of %s is corrupt (%s): computing it again"),
                    job_function_get_name (self->function), error->message);
+      /* The entry may have been stored (renamed into place, output and
+       * all) since the read: incomplete only if it lacks its output now. */
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
-               job_cache_store_entry_exists (key->entry_dir))
+               job_cache_store_entry_exists (key->entry_dir) &&
+               !g_file_test (output, G_FILE_TEST_EXISTS))
         g_warning (_("Cached result of %s in %s is incomplete: computing it again"),
                    job_function_get_name (self->function), key->entry_dir);
       return NULL;
