@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -88,7 +89,7 @@ open_decoded (GInputStream  *base,
   gsize available;
 
   /* The caller keeps its stream: closing ours must not close it. */
-  buffered = g_buffered_input_stream_new (base);
+  buffered = g_buffered_input_stream_new_sized (base, 256 * 1024);
   g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (buffered), FALSE);
   if (g_buffered_input_stream_fill (G_BUFFERED_INPUT_STREAM (buffered),
                                     JOB_PERSIST_MAGIC_SIZE, cancellable, error) < 0)
@@ -104,18 +105,66 @@ open_decoded (GInputStream  *base,
   return g_converter_input_stream_new (buffered, decompressor);
 }
 
+/* From this size on an array's buffer is its own mapping, with
+ * transparent huge pages asked for: reading 80 MiB into 4 KiB pages costs
+ * 20 000 page faults, about three times the copy itself (numpy does the
+ * same for its big arrays). */
+#define HUGE_PAGES_MIN_SIZE (4 * 1024 * 1024)
+
+typedef struct
+{
+  void  *data;
+  gsize  size;
+} Mapping;
+
+static void
+mapping_free (gpointer user_data)
+{
+  Mapping *mapping = user_data;
+
+  munmap (mapping->data, mapping->size);
+  g_free (mapping);
+}
+
+/* A buffer of @size bytes for an array, NULL when there is no memory;
+ * *@mapping is set when the buffer is a mapping (to free with
+ * mapping_free()), else it came from g_try_malloc(). */
+static guint8 *
+allocate_array (gsize     size,
+                Mapping **mapping)
+{
+  void *data;
+
+  *mapping = NULL;
+  if (size < HUGE_PAGES_MIN_SIZE)
+    return g_try_malloc (size);
+
+  data = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  /* only advice: without huge pages the buffer works the same */
+  madvise (data, size, MADV_HUGEPAGE);
+#endif
+  *mapping = g_new (Mapping, 1);
+  (*mapping)->data = data;
+  (*mapping)->size = size;
+  return data;
+}
+
 static GBytes *
 read_array (GInputStream     *stream,
             JobPersistEntry  *entry,
             GCancellable     *cancellable,
             GError          **error)
 {
-  g_autofree guint8 *buffer = NULL;
+  Mapping *mapping = NULL;
+  guint8 *buffer;
 
   if (entry->size == 0)
     return g_bytes_new (NULL, 0);
 
-  buffer = g_try_malloc (entry->size);
+  buffer = entry->size <= G_MAXSIZE ? allocate_array (entry->size, &mapping) : NULL;
   if (buffer == NULL)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
@@ -124,15 +173,24 @@ read_array (GInputStream     *stream,
       return NULL;
     }
   if (!read_exact (stream, buffer, entry->size, cancellable, error))
-    return NULL;
+    goto failed;
   if (job_persist_checksum (buffer, entry->size) != entry->checksum)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
                    _("An array at offset %" PRIu64 " fails its checksum"),
                    entry->offset);
-      return NULL;
+      goto failed;
     }
-  return g_bytes_new_take (g_steal_pointer (&buffer), entry->size);
+  if (mapping != NULL)
+    return g_bytes_new_with_free_func (buffer, entry->size, mapping_free, mapping);
+  return g_bytes_new_take (buffer, entry->size);
+
+failed:
+  if (mapping != NULL)
+    mapping_free (mapping);
+  else
+    g_free (buffer);
+  return NULL;
 }
 
 /* A compressed stream must end where the value ends: reading on makes the
