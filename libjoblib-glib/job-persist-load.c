@@ -152,6 +152,35 @@ allocate_array (gsize     size,
   return data;
 }
 
+/* A compressed array is read in pieces: GConverterInputStream reads as
+ * much compressed input as it is asked for output, into a buffer of its
+ * own, so one read of 80 MiB would cost a second 80 MiB of memory (and its
+ * page faults) for nothing. */
+#define DECODED_PIECE_SIZE (1024 * 1024)
+
+static gboolean
+read_array_data (GInputStream  *stream,
+                 guint8        *buffer,
+                 guint64        size,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  guint64 done = 0;
+
+  if (!G_IS_CONVERTER_INPUT_STREAM (stream))
+    return read_exact (stream, buffer, size, cancellable, error);
+
+  while (done < size)
+    {
+      gsize piece = (gsize) MIN (size - done, DECODED_PIECE_SIZE);
+
+      if (!read_exact (stream, buffer + done, piece, cancellable, error))
+        return FALSE;
+      done += piece;
+    }
+  return TRUE;
+}
+
 static GBytes *
 read_array (GInputStream     *stream,
             JobPersistEntry  *entry,
@@ -172,7 +201,7 @@ read_array (GInputStream     *stream,
                    entry->size);
       return NULL;
     }
-  if (!read_exact (stream, buffer, entry->size, cancellable, error))
+  if (!read_array_data (stream, buffer, entry->size, cancellable, error))
     goto failed;
   if (job_persist_checksum (buffer, entry->size) != entry->checksum)
     {
