@@ -62,6 +62,41 @@ command_context (const char *sub,
   return cli_option_context_new (command, parameters, summary);
 }
 
+/* Parses a cache command's options and checks its operands: LOCATION,
+ * then ENTRY when @n_operands is 2. FALSE with *@exit_code set when the
+ * command must stop (help printed, usage error). */
+static gboolean
+parse_command (GOptionContext   *context,
+               int              *argc,
+               char           ***argv,
+               int               n_operands,
+               int              *exit_code)
+{
+  if (!cli_parse (context, argc, argv, exit_code))
+    return FALSE;
+  if (*argc - 1 == n_operands)
+    return TRUE;
+  if (n_operands == 1)
+    *exit_code = cli_usage_error (context, _("Expected one LOCATION, got %d arguments"), *argc - 1);
+  else
+    *exit_code = cli_usage_error (context, _("Expected LOCATION and ENTRY, got %d arguments"),
+                                  *argc - 1);
+  return FALSE;
+}
+
+/* open_cache(), or NULL with the failure reported in *@exit_code */
+static JobMemory *
+open_cache_or_fail (const char *location,
+                    int        *exit_code)
+{
+  GError *error = NULL;
+  JobMemory *memory = open_cache (location, &error);
+
+  if (memory == NULL)
+    *exit_code = cli_fail (error, location);
+  return memory;
+}
+
 static int
 cache_ls (int    argc,
           char **argv)
@@ -69,19 +104,14 @@ cache_ls (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(JobMemory) memory = NULL;
   g_autoptr(GListModel) entries = NULL;
-  GError *error = NULL;
   int exit_code;
 
   context = command_context ("ls", _("LOCATION"),
                              _("List the entries of the cache at LOCATION: function, "
                                "arguments hash, size, last access and compute time."));
-  if (!cli_parse (context, &argc, &argv, &exit_code))
+  if (!parse_command (context, &argc, &argv, 1, &exit_code) ||
+      (memory = open_cache_or_fail (argv[1], &exit_code)) == NULL)
     return exit_code;
-  if (argc != 2)
-    return cli_usage_error (context, _("Expected one LOCATION, got %d arguments"), argc - 1);
-  memory = open_cache (argv[1], &error);
-  if (memory == NULL)
-    return cli_fail (error, argv[1]);
 
   entries = job_memory_list_entries (memory);
   g_print ("%-24s %-18s %10s  %-19s  %s\n", _("FUNCTION"), _("HASH"), _("SIZE"),
@@ -109,7 +139,6 @@ cache_du (int    argc,
   g_autoptr(GHashTable) sizes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   g_autofree char *total_text = NULL;
-  GError *error = NULL;
   guint64 total = 0;
   guint n;
   int exit_code;
@@ -117,13 +146,9 @@ cache_du (int    argc,
   context = command_context ("du", _("LOCATION"),
                              _("Show the disk usage of the cache at LOCATION, per function "
                                "and in total, with the number of entries."));
-  if (!cli_parse (context, &argc, &argv, &exit_code))
+  if (!parse_command (context, &argc, &argv, 1, &exit_code) ||
+      (memory = open_cache_or_fail (argv[1], &exit_code)) == NULL)
     return exit_code;
-  if (argc != 2)
-    return cli_usage_error (context, _("Expected one LOCATION, got %d arguments"), argc - 1);
-  memory = open_cache (argv[1], &error);
-  if (memory == NULL)
-    return cli_fail (error, argv[1]);
 
   /* Entries come sorted by function name: sum runs of equal names. */
   entries = job_memory_list_entries (memory);
@@ -172,7 +197,6 @@ cache_show (int    argc,
   g_autofree char *size = NULL;
   g_autofree char *access = NULL;
   g_autofree char *created = NULL;
-  GError *error = NULL;
   guint n_matches = 0;
   int exit_code;
 
@@ -180,13 +204,9 @@ cache_show (int    argc,
                              _("Show one entry of the cache at LOCATION: ENTRY is "
                                "FUNCTION/HASH, or the start of a hash that only one "
                                "entry has."));
-  if (!cli_parse (context, &argc, &argv, &exit_code))
+  if (!parse_command (context, &argc, &argv, 2, &exit_code) ||
+      (memory = open_cache_or_fail (argv[1], &exit_code)) == NULL)
     return exit_code;
-  if (argc != 3)
-    return cli_usage_error (context, _("Expected LOCATION and ENTRY, got %d arguments"), argc - 1);
-  memory = open_cache (argv[1], &error);
-  if (memory == NULL)
-    return cli_fail (error, argv[1]);
 
   entries = job_memory_list_entries (memory);
   for (guint i = 0, n = g_list_model_get_n_items (entries); i < n; i++)
@@ -245,13 +265,9 @@ cache_clear (int    argc,
   context = command_context ("clear", _("LOCATION"),
                              _("Remove every entry of the cache at LOCATION, as "
                                "Memory.clear() does."));
-  if (!cli_parse (context, &argc, &argv, &exit_code))
+  if (!parse_command (context, &argc, &argv, 1, &exit_code) ||
+      (memory = open_cache_or_fail (argv[1], &exit_code)) == NULL)
     return exit_code;
-  if (argc != 2)
-    return cli_usage_error (context, _("Expected one LOCATION, got %d arguments"), argc - 1);
-  memory = open_cache (argv[1], &error);
-  if (memory == NULL)
-    return cli_fail (error, argv[1]);
 
   entries = job_memory_list_entries (memory);
   n = g_list_model_get_n_items (entries);
@@ -292,10 +308,8 @@ cache_reduce (int    argc,
                                "first, until it fits every given limit: joblib’s "
                                "Memory.reduce_size(). Give at least one limit."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
-  if (!cli_parse (context, &argc, &argv, &exit_code))
+  if (!parse_command (context, &argc, &argv, 1, &exit_code))
     return exit_code;
-  if (argc != 2)
-    return cli_usage_error (context, _("Expected one LOCATION, got %d arguments"), argc - 1);
   if (bytes_text == NULL && items_text == NULL && age_text == NULL)
     return cli_usage_error (context, _("Give --bytes-limit, --items-limit or --age-limit"));
   if (bytes_text != NULL && !cli_parse_size (bytes_text, &bytes_limit))
@@ -309,9 +323,9 @@ cache_reduce (int    argc,
       (age_text != NULL && age_limit <= 0))
     return cli_usage_error (context, _("A limit must be above 0; use “cache clear” to remove everything"));
 
-  memory = open_cache (argv[1], &error);
+  memory = open_cache_or_fail (argv[1], &exit_code);
   if (memory == NULL)
-    return cli_fail (error, argv[1]);
+    return exit_code;
   if (!job_memory_reduce_size (memory, bytes_limit, items_limit, age_limit, &n_removed, &error))
     return cli_fail (error, argv[1]);
   g_print (ngettext ("Removed %u entry\n", "Removed %u entries\n", n_removed), n_removed);
