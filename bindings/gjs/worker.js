@@ -49,6 +49,7 @@ if (VERSION >= 2)
 // Exit status of a worker whose initializer failed (2: the protocol broke).
 const EXIT_INIT_FAILED = 3;
 const JOB_ERROR = 'job-error-quark';
+const JOB_ERROR_INVALID_ARGUMENT = 1;
 const JOB_ERROR_TASK_FAILED = 3;
 const JOB_ERROR_NOT_FOUND = 9;
 const JOB_ERROR_PROTOCOL = 10;
@@ -219,14 +220,51 @@ class Worker {
             const uri = GLib.filename_to_uri(GLib.canonicalize_filename(file, null), null);
             this._modules.set(file, import(uri));
         }
+        const memory = fields.memory?.recursiveUnpack();
         return this._modules.get(file).then(module => {
             const fn = module[name];
             if (typeof fn !== 'function') {
                 throw Object.assign(new Error(`${file} exports no function “${name}”`),
                     {jobCode: JOB_ERROR_NOT_FOUND});
             }
-            return fn;
+            return memory === undefined ? fn : Worker._memorize(fn, name, memory);
         });
+    }
+
+    // A reference with a "memory" field is a cached function (see
+    // JobMemorizedFunction): the worker looks results up and stores them in
+    // the parent's cache folder with the same settings. The cached
+    // function gets the task's argument tuple as the parent made it, so
+    // that both hash the same bytes; it must return its value (no promise).
+    static async _memorize(fn, name, settings) {
+        if (typeof settings.location !== 'string' || settings.location === '' ||
+            (settings.ignore ?? []).some(position => !/^[0-9]+$/.test(position))) {
+            throw Object.assign(new Error(`the memory settings of ${name} name no location or ` +
+                'ignore a parameter by another thing than its position'), {jobCode: JOB_ERROR_INVALID_ARGUMENT});
+        }
+        const {default: Joblib} = await import('gi://Joblib');
+        const inner = Joblib.Function.new(settings.name || name, args => {
+            const values = [];
+            for (let i = 0; i < args.n_children(); i++)
+                values.push(fromVariant(args.get_child_value(i)));
+            const result = fn(...values);
+            if (result !== null && typeof result?.then === 'function')
+                throw new TypeError(`${name} returned a promise: cached functions run in a worker must be synchronous`);
+            return toVariant(result);
+        });
+        if (settings.version)
+            inner.set_version(settings.version);
+        if (settings['parameter-names'])
+            inner.set_parameter_names(settings['parameter-names']);
+        const memory = Joblib.Memory.new_for_path(settings.location);
+        memory.set_compression(settings.compression || null);
+        memory.set_mmap(Boolean(settings.mmap));
+        memory.set_bytes_limit(settings['bytes-limit'] ?? 0);
+        memory.set_items_limit(settings['items-limit'] ?? 0);
+        memory.set_age_limit(settings['age-limit'] ?? 0);
+        const memorized = memory.cache(inner, settings.ignore?.length ? settings.ignore : null);
+        memorized.set_expires_after(settings['expires-after'] ?? 0);
+        return {jobMemorized: memorized};
     }
 
     // [domain, code, message] of the GError that stands for a JS error.
@@ -340,11 +378,16 @@ class Worker {
                     throw new ProtocolError(`task ${i} names function ${task.refIndex} of ${functions.length}`);
                 // eslint-disable-next-line no-await-in-loop
                 const fn = await functions[task.refIndex];
-                let result = fn(...Worker.argumentsOf(task));
-                if (result !== null && typeof result?.then === 'function')
-                    // eslint-disable-next-line no-await-in-loop
-                    result = await result;
-                this._sendResult(batchId, i, toVariant(result));
+                if (fn.jobMemorized !== undefined) {
+                    this._sendResult(batchId, i,
+                        fn.jobMemorized.call(GLib.Variant.new_tuple(Worker.argumentVariants(task)), null));
+                } else {
+                    let result = fn(...Worker.argumentsOf(task));
+                    if (result !== null && typeof result?.then === 'function')
+                        // eslint-disable-next-line no-await-in-loop
+                        result = await result;
+                    this._sendResult(batchId, i, toVariant(result));
+                }
             } catch (e) {
                 ok = false;
                 this._sendResults(batchId);
@@ -369,6 +412,11 @@ class Worker {
     // The task's arguments as JS values; those sent through shared memory
     // are mapped read-only from their files.
     static argumentsOf(task) {
+        return Worker.argumentVariants(task).map(fromVariant);
+    }
+
+    // The task's arguments as variants, shared-memory ones mapped.
+    static argumentVariants(task) {
         const args = task.args;
         if (!args.get_type_string().startsWith('('))
             throw new ProtocolError(`arguments of type “${args.get_type_string()}” are not a tuple`);
@@ -386,7 +434,7 @@ class Worker {
             values[position] = GLib.Variant.new_from_bytes(new GLib.VariantType(typeString),
                 mapped.get_bytes(), false);
         }
-        return values.map(fromVariant);
+        return values;
     }
 
     // Runs the worker initializer of an INIT frame once, dropping its

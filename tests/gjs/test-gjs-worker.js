@@ -7,7 +7,7 @@ import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';
 
 import {assert, assertEqual, rejection, runMain} from './harness.js';
-import {fromVariant, gjsFunction, jsFunction, map, processBackend, toVariant}
+import {fromVariant, gjsFunction, jsFunction, map, processBackend, run, toVariant}
     from '../../bindings/gjs/joblib.js';
 
 const MODULE = GLib.build_filenamev([GLib.getenv('G_TEST_SRCDIR') ?? '.', 'gjs', 'tasks-module.js']);
@@ -232,6 +232,43 @@ async function initializers() {
     assert(caught instanceof TypeError, `initArgs without an initializer: ${caught}`);
 }
 
+// A cached gjsFunction runs in the workers through the parent's cache:
+// the first run stores each worker's pid, a run on new workers reads them
+// back instead of computing its own, and so does this process.
+async function cachedInWorkers() {
+    const location = GLib.dir_make_tmp('gjs-worker-cache-XXXXXX');
+    const memory = Joblib.Memory.new_for_path(location);
+    const cached = memory.cache(await gjsFunction(MODULE, 'pid'), null);
+    const calls = [...Array(6).keys()].map(i => Joblib.Call.new(cached, new GLib.Variant('(x)', [i])));
+    const self = Number(GLib.file_read_link('/proc/self'));
+    const runOnNewWorkers = async () => {
+        const backend = processBackend({});
+        try {
+            return (await run(calls, {nJobs: 2, backend, batchSize: 1})).map(fromVariant);
+        } finally {
+            backend.shutdown();
+        }
+    };
+    const first = await runOnNewWorkers();
+    assert(first.every(p => p !== self), `computed in workers: ${first}`);
+    assertEqual(memory.list_entries().get_n_items(), 6, 'six entries stored by the workers');
+    const second = await runOnNewWorkers();
+    assertEqual(second, first, 'new workers read the stored pids');
+    assertEqual(fromVariant(cached.call(new GLib.Variant('(x)', [3]), null)), first[3], 'and so does the parent');
+
+    // settings a worker cannot use fail the tasks instead of running uncached
+    const broken = await gjsFunction(MODULE, 'pid');
+    const [kind, fields] = broken.get_reference().deepUnpack();
+    broken.set_reference(new GLib.Variant('(sa{sv})', [kind,
+        {...fields, memory: new GLib.Variant('a{sv}', {location: new GLib.Variant('s', '')})}]));
+    const caught = await rejection(run([Joblib.Call.new(broken, new GLib.Variant('(x)', [1]))],
+        processes));
+    assert(caught instanceof GLib.Error && caught.matches(Joblib.Error, Joblib.Error.INVALID_ARGUMENT),
+        `bad memory settings: ${caught}`);
+    memory.clear();
+    GLib.rmdir(location);
+}
+
 async function main() {
     const square = await gjsFunction(MODULE, 'square');
     assertEqual(square.get_reference_kind(), 'gjs', 'reference kind');
@@ -302,6 +339,7 @@ async function main() {
     await malformedFrame();
     await initFrames();
     await initializers();
+    await cachedInWorkers();
 
     // the pool survived the errors
     assertEqual(await map(square, [5, 6], processes), [25, 36], 'workers still answer');
