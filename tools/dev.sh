@@ -57,18 +57,19 @@ case "${1:-demo}" in
     ;;
   test)
     # Every suite, the slow one included, then the C and fuzz suites again
-    # in an ASan+UBSan build (tools/reliability.sh asan). `test --full`
+    # in an ASan+UBSan build and the threaded C tests in a ThreadSanitizer
+    # build (tools/reliability.sh asan tsan; tsan takes under a minute). `test --full`
     # adds valgrind and the bindings and slow suites under ASan; valgrind
     # still reports leaks (see tests/README.md), so it is not part of the
     # default run yet. `test ARGS...` only runs meson test with ARGS.
     if [[ ${2:-} == --full ]]; then
       meson test -C "$build" --print-errorlogs --num-processes 2
-      exec tools/reliability.sh --full asan valgrind
+      exec tools/reliability.sh --full asan valgrind tsan
     elif (( $# > 1 )); then
       exec meson test -C "$build" --print-errorlogs --num-processes 2 "${@:2}"
     fi
     meson test -C "$build" --print-errorlogs --num-processes 2
-    exec tools/reliability.sh asan
+    exec tools/reliability.sh asan tsan
     ;;
   *)
     echo "usage: $0 demo|test" >&2
