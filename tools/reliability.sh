@@ -12,7 +12,7 @@
 #             'cli' (libasan preloaded into the interpreters)
 #   valgrind  the 'c' and 'fuzz' suites of the normal build under memcheck
 #             with GLib's suppressions (the 'valgrind' test setup of
-#             tests/meson.build); no report is expected: about 4-5 min
+#             tests/meson.build); no report is expected: about 1.5 min
 #   tsan      a ThreadSanitizer build ($build-tsan) running the C tests
 #             that use threads (thread and process backends, Parallel,
 #             Memory single-flight, async persistence, hashing, fault
@@ -94,7 +94,7 @@ for step in "${steps[@]}"; do
       # (codecs, the worker protocol's parser...) would only be slower.
       tests=(test-backend test-parallel test-memory test-memory-stress
              test-process-backend test-process-memory test-faults
-             test-persist test-hash)
+             test-persist test-hash test-task-count)
       seconds=10
       if (( full )); then
         seconds=60
