@@ -174,7 +174,10 @@ def test_asyncio_run_async():
     assert asyncio.run(main()) == [i * i for i in range(20)]
 
 
-def test_asyncio_cancellation():
+@pytest.mark.parametrize("batch_size", [1, "auto"])
+def test_asyncio_cancellation(batch_size):
+    # "auto" groups tasks (joblib_glib._chunks): the cancellation goes
+    # through the run's own cancellable
     pulled = []
 
     def tasks():
@@ -183,7 +186,7 @@ def test_asyncio_cancellation():
             yield delayed(slow)(i)
 
     async def main():
-        job = asyncio.ensure_future(Parallel(n_jobs=2, batch_size=1).run_async(tasks()))
+        job = asyncio.ensure_future(Parallel(n_jobs=2, batch_size=batch_size).run_async(tasks()))
         await asyncio.sleep(0.3)
         job.cancel()
         with pytest.raises(asyncio.CancelledError):

@@ -355,8 +355,7 @@ class Parallel:
         per_call = {}
         failures = []
         run_cancellable = Gio.Cancellable.new()
-        if cancellable is not None:
-            cancellable.connect(run_cancellable.cancel)
+        forward = cancellable.connect(run_cancellable.cancel) if cancellable is not None else 0
 
         def on_result(_parallel, index, value):
             try:
@@ -375,6 +374,8 @@ class Parallel:
             _reraise(error)
         finally:
             self._parallel.disconnect(handler)
+            if forward:
+                cancellable.disconnect(forward)
             source.close()
         return [value for index in range(len(per_call)) for value in per_call[index]]
 
