@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -176,35 +177,77 @@ job_cache_store_read_output (const char                  *path,
   return job_load_from_stream (stream, 0, NULL, error);
 }
 
+/* Removes the contents of the directory open as @dir_fd (which it
+ * closes), relative to it: no path is built and no lstat() made per
+ * file (readdir() tells the type), as rm -r does. @path is for errors. */
+static gboolean
+remove_contents (int          dir_fd,
+                 const char  *path,
+                 GError     **error)
+{
+  DIR *dir = fdopendir (dir_fd);
+  struct dirent *entry;
+  gboolean ok = TRUE;
+
+  if (dir == NULL)
+    {
+      int saved = errno;
+
+      close (dir_fd);
+      return set_errno_error (error, saved, _("Cannot remove"), path);
+    }
+
+  while (ok && (entry = readdir (dir)) != NULL)
+    {
+      const char *name = entry->d_name;
+      gboolean is_dir = entry->d_type == DT_DIR;
+
+      if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+        continue;
+      if (entry->d_type == DT_UNKNOWN)
+        {
+          struct stat st;
+
+          is_dir = fstatat (dirfd (dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   S_ISDIR (st.st_mode);
+        }
+      if (is_dir)
+        {
+          int child = openat (dirfd (dir), name,
+                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+          if (child < 0)
+            ok = errno == ENOENT || set_errno_error (error, errno, _("Cannot remove"), path);
+          else
+            ok = remove_contents (child, path, error);
+        }
+      if (ok && unlinkat (dirfd (dir), name, is_dir ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
+        ok = set_errno_error (error, errno, _("Cannot remove"), path);
+    }
+  closedir (dir);
+  return ok;
+}
+
 gboolean
 job_cache_store_remove_tree (const char  *path,
                              GError     **error)
 {
-  struct stat st;
+  int fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 
-  if (g_lstat (path, &st) != 0)
-    return errno == ENOENT ? TRUE : set_errno_error (error, errno, _("Cannot remove"), path);
-
-  if (S_ISDIR (st.st_mode))
+  if (fd < 0)
     {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, error);
-      const char *name;
-
-      if (dir == NULL)
-        return FALSE;
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (!job_cache_store_remove_tree (child, error))
-            return FALSE;
-        }
-      if (g_rmdir (path) != 0 && errno != ENOENT)
-        return set_errno_error (error, errno, _("Cannot remove"), path);
+      if (errno == ENOENT)
+        return TRUE;
+      /* not a directory (or a link to one): a file to unlink */
+      if (errno == ENOTDIR || errno == ELOOP)
+        return g_unlink (path) == 0 || errno == ENOENT ||
+               set_errno_error (error, errno, _("Cannot remove"), path);
+      return set_errno_error (error, errno, _("Cannot remove"), path);
     }
-  else if (g_unlink (path) != 0 && errno != ENOENT)
+  if (!remove_contents (fd, path, error))
+    return FALSE;
+  if (g_rmdir (path) != 0 && errno != ENOENT)
     return set_errno_error (error, errno, _("Cannot remove"), path);
-
   return TRUE;
 }
 
