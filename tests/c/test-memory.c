@@ -358,6 +358,27 @@ test_clear (Fixture       *f,
   call_int (f->cached, 1);
   call_int (f->cached, 1);
   g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 4);
+
+  /* A symbolic link in the cache is removed, never followed: what it
+   * points to stays. */
+  {
+    g_autofree char *dir = entry_dir (f, f->cached, g_variant_new ("(i)", 1));
+    g_autofree char *outside = g_dir_make_tmp ("test-memory-outside-XXXXXX", &error);
+    g_autofree char *kept = g_build_filename (outside, "kept", NULL);
+    g_autofree char *link = g_build_filename (dir, "link", NULL);
+    g_autofree char *link_to_file = g_build_filename (dir, "link-to-file", NULL);
+
+    g_assert_no_error (error);
+    g_assert_true (g_file_set_contents (kept, "keep me", -1, NULL));
+    g_assert_cmpint (symlink (outside, link), ==, 0);
+    g_assert_cmpint (symlink (kept, link_to_file), ==, 0);
+    g_assert_true (job_memory_clear (f->memory, &error));
+    g_assert_no_error (error);
+    g_assert_false (g_file_test (dir, G_FILE_TEST_EXISTS));
+    g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+    g_assert_cmpint (g_remove (kept), ==, 0);
+    g_assert_cmpint (g_rmdir (outside), ==, 0);
+  }
 }
 
 /* Five entries, x = 0..4, x = i last accessed 100 - 10 i seconds ago. */
