@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <joblib-glib.h>
+
 #include "job-worker-protocol-private.h"
 
 /* job_worker_frame_append_call() writes CALL frames by hand; they must be
@@ -126,6 +128,43 @@ test_call_frame (void)
             check_call (sizes[i], refs, shared, shape);
 }
 
+/* A CALL frame over 64 KiB is checked part by part, its argument tuples
+ * excepted (GLib checks byte arrays one byte at a time): the other parts
+ * must still be in normal form. */
+static void
+test_big_call_frame_check (void)
+{
+  g_autofree guint8 *bytes = g_malloc0 (100 * 1024);
+  g_autoptr(GVariant) args = g_variant_ref_sink (
+    g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, bytes, 100 * 1024, 1)));
+  GVariant *arg = g_variant_new_variant (args);
+  g_autoptr(GVariant) call = g_variant_ref_sink (
+    g_variant_new ("(tb@a(sa{sv})@au@av@a(uusst))", (guint64) 7, TRUE,
+                   g_variant_new_array (G_VARIANT_TYPE ("(sa{sv})"), NULL, 0),
+                   g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, (guint32[]) { 0 }, 1, 4),
+                   g_variant_new_array (G_VARIANT_TYPE_VARIANT, &arg, 1),
+                   g_variant_new_array (G_VARIANT_TYPE ("(uusst)"), NULL, 0)));
+  g_autoptr(GBytes) good = g_variant_get_data_as_bytes (call);
+  g_autoptr(GByteArray) bad = g_byte_array_new ();
+  g_autoptr(GBytes) bad_bytes = NULL;
+  g_autoptr(GVariant) decoded = NULL;
+  g_autoptr(GVariant) refused = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (g_bytes_get_size (good), >, 64 * 1024);
+  decoded = job_worker_frame_decode (JOB_WORKER_MESSAGE_CALL, good, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_equal (decoded, call));
+
+  /* "stop after the first error" (offset 8) is 2: no boolean in normal form */
+  g_byte_array_append (bad, g_bytes_get_data (good, NULL), g_bytes_get_size (good));
+  bad->data[8] = 2;
+  bad_bytes = g_byte_array_free_to_bytes (g_steal_pointer (&bad));
+  refused = job_worker_frame_decode (JOB_WORKER_MESSAGE_CALL, bad_bytes, TRUE, &error);
+  g_assert_null (refused);
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -133,6 +172,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/joblib/worker-protocol/call-frame", test_call_frame);
+  g_test_add_func ("/joblib/worker-protocol/big-call-frame-check", test_big_call_frame_check);
 
   return g_test_run ();
 }
