@@ -183,9 +183,24 @@ class Worker {
         const payload = await this._readExactly(length, false);
         const body = GLib.Variant.new_from_bytes(new GLib.VariantType(TYPES[message]),
             new GLib.Bytes(payload), false);
-        if (!body.is_normal_form())
+        if (!Worker.isNormalFrame(message, body))
             throw new ProtocolError('frame payload is not in normal form');
         return [message, body];
+    }
+
+    // GLib checks byte arrays one byte at a time: a CALL frame over 64 KiB
+    // has its parts checked one by one, its argument tuples (any bytes are
+    // a normal array of numbers) left to GVariant's bounds-checked reads,
+    // as the native worker does.
+    static isNormalFrame(message, body) {
+        if (message !== MESSAGE.CALL || body.get_size() <= 64 * 1024)
+            return body.is_normal_form();
+        const n = body.n_children();
+        for (let i = 0; i < n; i++) {
+            if (i !== 4 && !body.get_child_value(i).is_normal_form())
+                return false;
+        }
+        return n === 6;
     }
 
     async _readExactly(n, atFrameStart) {
