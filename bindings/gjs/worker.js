@@ -193,7 +193,7 @@ class Worker {
     // a normal array of numbers) left to GVariant's bounds-checked reads,
     // as the native worker does.
     static isNormalFrame(message, body) {
-        if (message !== MESSAGE.CALL || body.get_size() <= 64 * 1024)
+        if (message !== MESSAGE.CALL || VERSION !== 2 || body.get_size() <= 64 * 1024)
             return body.is_normal_form();
         const n = body.n_children();
         for (let i = 0; i < n; i++) {
