@@ -270,20 +270,33 @@ job_worker_frame_parse_header (const guint8      *header,
 
 /* GLib checks the normal form of an array of bytes (or numbers) one
  * element at a time, about 10 ns each: three quarters of a worker's time
- * on a call carrying 1 MB arguments. Any bytes are a normal array of
- * numbers, so for the argument tuples of a big CALL frame (from the
- * parent that started the worker) only the other parts are checked, each
- * on its own; GVariant still never reads outside the payload. */
-#define CALL_FULL_CHECK_MAX (64 * 1024)
-#define CALL_ARGS_CHILD 4
+ * on a call carrying 1 MB arguments, and as much of the parent's pool
+ * thread for results holding big arrays. So in a CALL or RESULTS frame of
+ * more than 64 KiB, the bulk (the argument tuples, the result values) is
+ * left to GVariant's bounds-checked reads and only the other parts are
+ * checked, each on its own; smaller frames are checked whole. */
+#define FULL_CHECK_MAX (64 * 1024)
 
 static gboolean
 is_normal_frame (JobWorkerMessage  message,
                  GVariant         *body)
 {
-  gsize n_children;
+  gsize n_children, bulk, expected;
 
-  if (message != JOB_WORKER_MESSAGE_CALL || g_variant_get_size (body) <= CALL_FULL_CHECK_MAX)
+  switch ((int) message)
+    {
+    case JOB_WORKER_MESSAGE_CALL:
+      bulk = 4;       /* (tba(sa{sv})au @av a(uusst)) */
+      expected = 6;
+      break;
+    case JOB_WORKER_MESSAGE_RESULTS:
+      bulk = 2;       /* (tu @av) */
+      expected = 3;
+      break;
+    default:
+      return g_variant_is_normal_form (body);
+    }
+  if (g_variant_get_size (body) <= FULL_CHECK_MAX)
     return g_variant_is_normal_form (body);
 
   n_children = g_variant_n_children (body);
@@ -291,10 +304,10 @@ is_normal_frame (JobWorkerMessage  message,
     {
       g_autoptr(GVariant) child = g_variant_get_child_value (body, i);
 
-      if (i != CALL_ARGS_CHILD && !g_variant_is_normal_form (child))
+      if (i != bulk && !g_variant_is_normal_form (child))
         return FALSE;
     }
-  return n_children == 6;
+  return n_children == expected;
 }
 
 /* Peers are not trusted. GVariant never reads outside a payload whatever

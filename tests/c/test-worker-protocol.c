@@ -163,6 +163,20 @@ test_big_call_frame_check (void)
   refused = job_worker_frame_decode (JOB_WORKER_MESSAGE_CALL, bad_bytes, TRUE, &error);
   g_assert_null (refused);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL);
+  g_clear_error (&error);
+
+  /* a big RESULTS frame (a 100 KiB value) comes back whole */
+  {
+    GVariant *value = g_variant_new_variant (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, bytes,
+                                                                        100 * 1024, 1));
+    g_autoptr(GVariant) results = g_variant_ref_sink (
+      g_variant_new ("(tu@av)", (guint64) 7, 0, g_variant_new_array (G_VARIANT_TYPE_VARIANT, &value, 1)));
+    g_autoptr(GBytes) data = g_variant_get_data_as_bytes (results);
+    g_autoptr(GVariant) back = job_worker_frame_decode (JOB_WORKER_MESSAGE_RESULTS, data, TRUE, &error);
+
+    g_assert_no_error (error);
+    g_assert_true (g_variant_equal (back, results));
+  }
 }
 
 int
