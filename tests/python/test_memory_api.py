@@ -120,6 +120,15 @@ def test_cached_function_in_parallel(tmp_path, backend):
     assert calls == []  # hits only (on threads calls would show here)
 
 
+def test_items_limit_holds_for_worker_writes(tmp_path):
+    # entries written by worker processes obey the memory's limits too
+    memory = Memory(tmp_path, verbose=0, items_limit=3)
+    cached = memory.cache(counted)
+    Parallel(n_jobs=2, backend="loky", batch_size=1)(delayed(cached)(i) for i in range(8))
+    stored = [i for i in range(8) if cached.check_call_in_cache(i)]
+    assert 1 <= len(stored) <= 3
+
+
 def test_cached_lambda_in_worker_processes(tmp_path):
     memory = Memory(tmp_path, verbose=0)
     cached = memory.cache(lambda x: x * 10)

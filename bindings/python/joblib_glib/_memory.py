@@ -213,13 +213,18 @@ class MemorizedFunc:
 
     def _joblib_glib_make_call(self, args, kwargs, need_reference=False):
         if need_reference and not self._has_reference:
+            memory = self._cached.get_memory()
+            # the keys of JobMemorizedFunction's references, which the
+            # Python worker reads too
             settings = {
                 "location": GLib.Variant("s", self.memory.location),
-                "compression": GLib.Variant("s", self._cached.get_memory().get_compression()
-                                            or ""),
+                "compression": GLib.Variant("s", memory.get_compression() or ""),
                 "mmap": GLib.Variant("b", self.memory.mmap_mode is not None),
                 "ignore": GLib.Variant("as", self.ignore),
                 "version": GLib.Variant("s", self.version),
+                "bytes-limit": GLib.Variant("t", memory.get_bytes_limit()),
+                "items-limit": GLib.Variant("u", memory.get_items_limit()),
+                "age-limit": GLib.Variant("d", memory.get_age_limit()),
             }
             self._cached.set_reference(python_reference(self.func, {"memory": settings}))
             self._has_reference = True

@@ -203,6 +203,13 @@ def _cached_call(func, settings):
     memory = Joblib.Memory.new_for_path(location)
     memory.set_compression(compression or None)
     memory.set_mmap(settings.lookup_value("mmap", None).get_boolean())
+    # limits are enforced on every write, the workers' included
+    for key, setter in (("bytes-limit", memory.set_bytes_limit),
+                        ("items-limit", memory.set_items_limit),
+                        ("age-limit", memory.set_age_limit)):
+        value = settings.lookup_value(key, None)
+        if value is not None:
+            setter(value.unpack())
     python = PythonFunction(func, name=qualified_name(func), version=version)
     cached = memory.cache(python.gfunction, ignore)
     # Keep the PythonFunction alive with the cached function.
