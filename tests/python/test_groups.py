@@ -137,3 +137,32 @@ def test_sizer_grows_by_doubling_and_shrinks_at_once():
     assert sizer.size == 1
     sizer.update(0, 0.0)
     assert sizer.size == 1
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_runs_of_one_parallel_stay_apart(backend):
+    # interleaved generators and runs from two threads on one Parallel
+    # object: each run sees its own results only
+    parallel = Parallel(n_jobs=2, backend=backend, return_as="generator")
+    first = parallel(delayed(add)(i, y=0) for i in range(3000))
+    second = parallel(delayed(add)(i, y=100000) for i in range(3000))
+    out_first, out_second = [], []
+    for a, b in zip(first, second):
+        out_first.append(a)
+        out_second.append(b)
+    assert out_first == list(range(3000))
+    assert out_second == [i + 100000 for i in range(3000)]
+
+    listing = Parallel(n_jobs=2, backend=backend)
+    outs = {}
+
+    def run(offset):
+        outs[offset] = listing(delayed(add)(i, y=offset) for i in range(5000))
+
+    threads = [threading.Thread(target=run, args=(offset,)) for offset in (0, 10**6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outs[0] == list(range(5000))
+    assert outs[10**6] == [i + 10**6 for i in range(5000)]

@@ -278,6 +278,8 @@ class Parallel:
         else:
             self._parallel.set_backend_name(name)
         self.backend = name
+        self._backend_object = None
+        self._backend_lock = threading.Lock()
         self._processes = _is_process_backend(name)
         self._grouping = _grouping(name) if batch_size == "auto" else None
         if verbose:
@@ -292,6 +294,25 @@ class Parallel:
 
     def __repr__(self):
         return f"Parallel(n_jobs={self.n_jobs})"
+
+    def _run_parallel(self):
+        """A Joblib.Parallel for one run, configured as self._parallel and
+        sharing one backend object across runs (a thread backend keeps its
+        threads): each run connects its own result handler, so runs of one
+        Parallel (from several threads, or interleaved generators) never
+        see each other's results."""
+        with self._backend_lock:
+            if self._backend_object is None:
+                name = self._parallel.get_backend() or self._parallel.get_backend_name()
+                self._backend_object = name if isinstance(name, Joblib.Backend) \
+                    else Joblib.Backend.new_for_name(name)
+        parallel = Joblib.Parallel.new(self._parallel.get_n_jobs())
+        parallel.set_backend(self._backend_object)
+        parallel.set_verbose(self._parallel.get_verbose())
+        parallel.set_timeout(self._parallel.get_timeout())
+        parallel.set_pre_dispatch(self._parallel.get_pre_dispatch())
+        parallel.set_batch_size(self._parallel.get_batch_size())
+        return parallel
 
     def __enter__(self):
         return self
@@ -341,9 +362,10 @@ class Parallel:
         return functions.get(function).make_call(args, kwargs, self._processes)
 
     def _run_list(self, source, cancellable):
+        parallel = self._run_parallel()
         if source.grouping is None:
             try:
-                results = self._parallel.run_source(source.next_call, cancellable=cancellable)
+                results = parallel.run_source(source.next_call, cancellable=cancellable)
             except GLib.Error as error:
                 _reraise(error)
             finally:
@@ -364,22 +386,23 @@ class Parallel:
                 failures.append(exc)
                 run_cancellable.cancel()
 
-        handler = self._parallel.connect("result", on_result)
+        handler = parallel.connect("result", on_result)
         try:
-            self._parallel.run_source(source.next_call, cancellable=run_cancellable)
+            parallel.run_source(source.next_call, cancellable=run_cancellable)
         except GLib.Error as error:
             if failures:
                 forget_exceptions([error])
                 raise failures[0] from None
             _reraise(error)
         finally:
-            self._parallel.disconnect(handler)
+            parallel.disconnect(handler)
             if forward:
                 cancellable.disconnect(forward)
             source.close()
         return [value for index in range(len(per_call)) for value in per_call[index]]
 
     def _run_generator(self, source, ordered):
+        parallel = self._run_parallel()
         context = GLib.MainContext.new()
         cancellable = Gio.Cancellable.new()
         state = {"done": False, "error": None, "failure": None}
@@ -406,10 +429,10 @@ class Parallel:
                 state["error"] = error
             state["done"] = True
 
-        handler = self._parallel.connect("result", on_result)
+        handler = parallel.connect("result", on_result)
         context.push_thread_default()
         try:
-            self._parallel.run_source_async(source.next_call, cancellable=cancellable,
+            parallel.run_source_async(source.next_call, cancellable=cancellable,
                                             callback=on_done)
         finally:
             context.pop_thread_default()
@@ -453,7 +476,7 @@ class Parallel:
                     context.pop_thread_default()
                 if state["error"] is not None:
                     forget_exceptions([state["error"]])
-            self._parallel.disconnect(handler)
+            parallel.disconnect(handler)
             source.close()
 
 
