@@ -120,17 +120,62 @@ export async function run(calls, options = {}, cancellable = null) {
     }
 }
 
+// map() groups the inputs of a gjsFunction on process backends (see
+// groups.js): about this many groups per worker, so that a slow task
+// still leaves the others to the other workers.
+const GROUPS_PER_WORKER = 16;
+const GROUPS_MODULE = GLib.build_filenamev([
+    GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]), 'groups.js']);
+let groupRunner = null;
+
+// How many inputs go in one call: 1 unless fn runs in GJS workers (a plain
+// "gjs" reference, not a cached function) with an automatic batch size.
+function groupSize(func, n, {nJobs = 2, backend = 'threading', batchSize = 0}) {
+    if (batchSize !== 0 || func instanceof Joblib.MemorizedFunction ||
+        func.get_reference_kind() !== 'gjs' ||
+        func.get_reference().get_child_value(1).lookup_value('memory', null) !== null)
+        return 1;
+    if (backend !== 'processes' && backend !== 'loky' && !(backend instanceof Joblib.ProcessBackend))
+        return 1;
+    const workers = Math.max(1, Joblib.effective_n_jobs(nJobs));
+    return Math.max(1, Math.floor(n / (workers * GROUPS_PER_WORKER)));
+}
+
 /** Calls fn on each input (an array of argument arrays, or of single
  *  arguments) through Joblib.Parallel; resolves to the JS results in input
- *  order. */
+ *  order. On the "processes" backend, the inputs of a gjsFunction go to
+ *  the workers in groups (one call each, see groups.js); onResult still
+ *  gets each task's index and value. */
 export async function map(fn, inputs, options = {}, cancellable = null) {
     const func = fn instanceof Joblib.Function ? fn : jsFunction(fn);
-    const calls = inputs.map(input => {
-        const args = Array.isArray(input) ? input : [input];
-        return Joblib.Call.new(func, argsVariant(args));
-    });
-    const results = await run(calls, options, cancellable);
-    return results.map(fromVariant);
+    const argsList = inputs.map(input => Array.isArray(input) ? input : [input]);
+    const size = groupSize(func, argsList.length, options);
+    if (size === 1) {
+        const calls = argsList.map(args => Joblib.Call.new(func, argsVariant(args)));
+        const results = await run(calls, options, cancellable);
+        return results.map(fromVariant);
+    }
+
+    groupRunner ??= gjsFunction(GROUPS_MODULE, 'runGroup');
+    const runner = await groupRunner;
+    const fields = func.get_reference().get_child_value(1);
+    const file = fields.lookup_value('file', null).get_string()[0];
+    const exportName = fields.lookup_value('export', null).get_string()[0];
+    const calls = [];
+    for (let first = 0; first < argsList.length; first += size) {
+        const group = argsList.slice(first, first + size);
+        calls.push(Joblib.Call.new_with_task_count(runner,
+            argsVariant([file, exportName, first, group]), group.length));
+    }
+    const onResult = options.onResult;
+    const results = await run(calls, {
+        ...options,
+        onResult: onResult && ((index, value) => {
+            for (let i = 0; i < value.n_children(); i++)
+                onResult(index * size + i, value.get_child_value(i).get_variant());
+        }),
+    }, cancellable);
+    return results.flatMap(fromVariant);
 }
 
 /** The path of a module: a file:// URI or a path (relative to the current

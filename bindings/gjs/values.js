@@ -12,6 +12,7 @@ import GLib from 'gi://GLib';
 
 const ARRAY_TAG = 'joblib.array';
 const ARRAY_TYPE = '(ssatay)';
+const VARIANT_TYPE = new GLib.VariantType('v');
 
 // numpy typestr kind + item size → typed array class. This machine is
 // little-endian, so "<" (and "|" for bytes) is the native order.
@@ -95,16 +96,18 @@ export function toVariant(value) {
         return value;
     if (value === null || value === undefined)
         return new GLib.Variant('mv', null);
+    // The direct constructors: new GLib.Variant(type, value) parses its
+    // type string in JS on every call, several times slower.
     switch (typeof value) {
     case 'boolean':
-        return new GLib.Variant('b', value);
+        return GLib.Variant.new_boolean(value);
     case 'number':
         return Number.isSafeInteger(value)
-            ? new GLib.Variant('x', value) : new GLib.Variant('d', value);
+            ? GLib.Variant.new_int64(value) : GLib.Variant.new_double(value);
     case 'bigint':
-        return new GLib.Variant('x', Number(value));
+        return GLib.Variant.new_int64(Number(value));
     case 'string':
-        return new GLib.Variant('s', value);
+        return GLib.Variant.new_string(value);
     default:
         break;
     }
@@ -113,7 +116,7 @@ export function toVariant(value) {
     if (value instanceof GLib.Bytes)
         return new GLib.Variant('ay', value.toArray());
     if (Array.isArray(value))
-        return new GLib.Variant('av', value.map(toVariant));
+        return GLib.Variant.new_array(VARIANT_TYPE, value.map(v => GLib.Variant.new_variant(toVariant(v))));
     const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
     if (proto === Object.prototype || proto === null) {
         const dict = {};
@@ -128,6 +131,24 @@ export function toVariant(value) {
  *  typed arrays). */
 export function fromVariant(variant) {
     const type = variant.get_type_string();
+    switch (type) {
+    case 'x':
+        return variant.get_int64();
+    case 'd':
+        return variant.get_double();
+    case 's':
+        return variant.get_string()[0];
+    case 'b':
+        return variant.get_boolean();
+    case 'av': {
+        const out = [];
+        for (let i = 0, n = variant.n_children(); i < n; i++)
+            out.push(fromVariant(variant.get_child_value(i).get_variant()));
+        return out;
+    }
+    default:
+        break;
+    }
     if (type === 'mv') {
         const inner = variant.get_maybe();
         return inner === null ? null : fromVariant(inner);
@@ -136,8 +157,6 @@ export function fromVariant(variant) {
         return fromVariant(variant.get_variant());
     if (type === ARRAY_TYPE && isArrayVariant(variant))
         return typedArrayFromVariant(variant);
-    if (type === 'av')
-        return variant.deepUnpack().map(fromVariant);
     if (type === 'a{sv}') {
         const out = {};
         for (const [k, v] of Object.entries(variant.deepUnpack()))

@@ -269,6 +269,38 @@ async function cachedInWorkers() {
     GLib.rmdir(location);
 }
 
+// map() sends the inputs of a gjsFunction to GJS workers in groups
+// (groups.js): results in order, onResult once per task index, progress
+// counted in tasks, an error naming its task.
+async function groupedMap() {
+    const square = await gjsFunction(MODULE, 'square');
+    const inputs = [...Array(3000).keys()];
+    const seen = new Set();
+    let lastDone = 0, lastTotal = 0, signals = 0;
+    const out = await map(square, inputs, {
+        ...processes,
+        onResult: (index, value) => {
+            assert(!seen.has(index) && fromVariant(value) === index * index, `result ${index}`);
+            seen.add(index);
+        },
+        onProgress: (done, total) => {
+            lastDone = done;
+            lastTotal = total;
+            signals++;
+        },
+    });
+    assertEqual(out, inputs.map(x => x * x), 'grouped results in order');
+    assertEqual(seen.size, inputs.length, 'onResult once per task');
+    assertEqual([lastDone, lastTotal], [3000, 3000], 'progress counts tasks');
+    assert(signals < 200, `fewer calls than tasks (${signals} progress signals)`);
+
+    const fail = await gjsFunction(MODULE, 'failOnTwo');
+    const caught = await rejection(map(fail, [...Array(400).keys()].map(i => (i === 350 ? 2 : 1)),
+        processes));
+    assert(caught instanceof RangeError && caught.message.includes('task 350 (failOnTwo)'),
+        `the failed task is named: ${caught}`);
+}
+
 async function main() {
     const square = await gjsFunction(MODULE, 'square');
     assertEqual(square.get_reference_kind(), 'gjs', 'reference kind');
@@ -340,6 +372,7 @@ async function main() {
     await initFrames();
     await initializers();
     await cachedInWorkers();
+    await groupedMap();
 
     // the pool survived the errors
     assertEqual(await map(square, [5, 6], processes), [25, 36], 'workers still answer');
