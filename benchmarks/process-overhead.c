@@ -103,19 +103,31 @@ after_error (JobBackend *backend)
   return times[REPEATS / 2];
 }
 
+#define PYTHON_TIMEOUT "240"
+
 static GHashTable *
 run_python (const char *script,
             const char *backend)
 {
-  const char *py_argv[] = { "/usr/bin/python3", script, backend, NULL };
+  /* joblib's multiprocessing backend sometimes hangs for good after a
+   * task error (its pool's terminate() races, leaving a defunct worker):
+   * timeout(1) ends the whole process group after PYTHON_TIMEOUT, and
+   * the rows printed until then are kept ("–" for the others). */
+  const char *py_argv[] = { "timeout", "--kill-after=10", PYTHON_TIMEOUT,
+                            "/usr/bin/python3", script, backend, NULL };
   GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *out = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!g_spawn_sync (NULL, (char **) py_argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                     &out, NULL, NULL, &error))
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) py_argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                     &out, NULL, &status, &error))
     g_error ("%s", error->message);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_printerr ("joblib %s: the Python run ended early (hung and killed after %s s, or "
+                "failed); its missing rows are left empty\n", backend, PYTHON_TIMEOUT);
   lines = g_strsplit (out, "\n", -1);
   for (gsize i = 0; lines[i] != NULL; i++)
     {
