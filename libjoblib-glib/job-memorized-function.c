@@ -196,8 +196,6 @@ job_memorized_function_init (JobMemorizedFunction *self)
   g_mutex_init (&self->version_lock);
 }
 
-/* Keeps JobFunction:version equal to the wrapped function's, which is
- * the one the cache checks. */
 /* Worker processes run a memorized function through the wrapped
  * function's reference with one more field, "memory": the cache's
  * settings (location, compression, mmap, limits, the ignored parameters,
@@ -279,6 +277,8 @@ update_reference (JobMemorizedFunction *self)
                               g_variant_new ("(@s@a{sv})", kind, g_variant_builder_end (&builder)));
 }
 
+/* Keeps JobFunction:version equal to the wrapped function's, which is
+ * the one the cache checks (and the one the reference carries). */
 static void
 sync_version (JobMemorizedFunction *self)
 {
