@@ -9,6 +9,7 @@ job_dump/job_load, numpy arrays shared with JobArray without copies.
 """
 
 from ._functions import RemoteTraceback, WorkerError
+from ._mainloop import ParallelRun, start
 from ._memory import Memory, MemorizedFunc, MemorizedResult, NotMemorizedFunc
 from ._parallel import (Parallel, cpu_count, delayed, effective_n_jobs, parallel_backend,
                         parallel_config, register_parallel_backend)
@@ -19,6 +20,6 @@ __all__ = [
     "Parallel", "delayed", "cpu_count", "effective_n_jobs", "parallel_config",
     "parallel_backend", "register_parallel_backend",
     "Memory", "MemorizedFunc", "MemorizedResult", "NotMemorizedFunc",
-    "dump", "load",
+    "dump", "load", "start", "ParallelRun",
     "to_variant", "from_variant", "PickleNotAllowedError", "RemoteTraceback", "WorkerError",
 ]

@@ -347,6 +347,13 @@ class Parallel:
                 await future
             raise
 
+    def start(self, iterable, on_done, on_progress=None, cancellable=None):
+        """Start the run on the GLib main loop of this thread and return at
+        once: the form for GTK applications (see
+        :func:`joblib_glib.start`, which documents the arguments)."""
+        from ._mainloop import start
+        return start(self, iterable, on_done, on_progress, cancellable)
+
     def _make_source(self, iterator):
         # The input is consumed lazily, as workers free up (pre_dispatch),
         # like joblib does with generators; small tasks are grouped (see
