@@ -23,7 +23,9 @@ struct _JobWorkerConnection
   GSource                      *in_source;    /* (owned) (nullable) */
   GSource                      *out_source;   /* (owned) (nullable) */
   GSource                      *end_source;   /* (owned) (nullable) */
-  GByteArray                   *rbuf;         /* (owned) */
+  guint8                       *rbuf;         /* (owned) (nullable) */
+  gsize                         rlen;         /* bytes in rbuf */
+  gsize                         ralloc;       /* size of rbuf */
   GQueue                        wqueue;       /* (element-type GBytes) (owned) */
   gsize                         wpos;         /* written of the head */
   GError                       *error;        /* (owned) (nullable) why it ended */
@@ -68,7 +70,7 @@ job_worker_connection_unref (JobWorkerConnection *connection)
   g_clear_object (&connection->stream);
   g_clear_object (&connection->in);
   g_clear_object (&connection->out);
-  g_byte_array_unref (connection->rbuf);
+  g_free (connection->rbuf);
   g_queue_clear_full (&connection->wqueue, (GDestroyNotify) g_bytes_unref);
   g_clear_error (&connection->error);
   g_free (connection->kind);
@@ -122,26 +124,49 @@ dispatch_frames (JobWorkerConnection  *connection,
   gboolean ok = TRUE;
 
   while (!connection->closing &&
-         connection->rbuf->len - pos >= JOB_WORKER_FRAME_HEADER_SIZE)
+         connection->rlen - pos >= JOB_WORKER_FRAME_HEADER_SIZE)
     {
       g_autoptr(GBytes) payload = NULL;
       g_autoptr(GVariant) body = NULL;
       JobWorkerMessage message;
       guint32 length;
 
-      if (!job_worker_frame_parse_header (connection->rbuf->data + pos,
+      if (!job_worker_frame_parse_header (connection->rbuf + pos,
                                           JOB_WORKER_FRAME_DEFAULT_MAX,
                                           &length, &message, error))
         {
           ok = FALSE;
           break;
         }
-      if (connection->rbuf->len - pos - JOB_WORKER_FRAME_HEADER_SIZE < length)
+      if (connection->rlen - pos - JOB_WORKER_FRAME_HEADER_SIZE < length)
         break;
 
-      payload = g_bytes_new (connection->rbuf->data + pos + JOB_WORKER_FRAME_HEADER_SIZE,
-                             length);
-      pos += JOB_WORKER_FRAME_HEADER_SIZE + length;
+      if (pos == 0 && length > READ_CHUNK &&
+          connection->rlen == JOB_WORKER_FRAME_HEADER_SIZE + length)
+        {
+          /* A big frame alone in the buffer: hand the buffer over rather
+           * than copying it (a second copy of a 1 GiB frame may not fit). */
+          payload = g_bytes_new_with_free_func (connection->rbuf + JOB_WORKER_FRAME_HEADER_SIZE,
+                                                length, g_free, connection->rbuf);
+          connection->rbuf = NULL;
+          connection->rlen = connection->ralloc = 0;
+        }
+      else
+        {
+          guint8 *copy = g_try_malloc (MAX (length, 1));
+
+          if (copy == NULL)
+            {
+              g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                           _("Out of memory for a “%s” frame of %u bytes"),
+                           job_worker_message_get_name (message), length);
+              ok = FALSE;
+              break;
+            }
+          memcpy (copy, connection->rbuf + pos + JOB_WORKER_FRAME_HEADER_SIZE, length);
+          payload = g_bytes_new_take (copy, length);
+          pos += JOB_WORKER_FRAME_HEADER_SIZE + length;
+        }
 
       body = job_worker_frame_decode (message, payload, TRUE, error);
       if (body == NULL)
@@ -174,8 +199,38 @@ dispatch_frames (JobWorkerConnection  *connection,
     }
 
   if (pos > 0 && !connection->closing)
-    g_byte_array_remove_range (connection->rbuf, 0, pos);
+    {
+      memmove (connection->rbuf, connection->rbuf + pos, connection->rlen - pos);
+      connection->rlen -= pos;
+    }
   return ok;
+}
+
+/* Makes room for @want more bytes. The buffer grows with the data that
+ * arrived, never with what a header announces: a header promising 1 GiB
+ * followed by one byte costs 64 KiB, and an allocation that fails ends
+ * this connection, not the process. */
+static gboolean
+reserve (JobWorkerConnection  *connection,
+         gsize                 want,
+         GError              **error)
+{
+  gsize needed = connection->rlen + want;
+  guint8 *data;
+
+  if (needed <= connection->ralloc)
+    return TRUE;
+  data = g_try_realloc (connection->rbuf, needed);
+  if (data == NULL)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                   _("Out of memory for a frame: cannot grow the read buffer to %zu bytes"),
+                   needed);
+      return FALSE;
+    }
+  connection->rbuf = data;
+  connection->ralloc = needed;
+  return TRUE;
 }
 
 static gboolean
@@ -187,27 +242,33 @@ on_readable (GObject  *stream,
   while (!connection->closing)
     {
       GError *error = NULL;
-      guint old_len = connection->rbuf->len;
+      gsize old_len = connection->rlen;
       gsize want = READ_CHUNK;
       gssize n;
 
-      /* A large frame is read in one go once its header is known. */
+      /* A large frame is read in steps that double what arrived so far:
+       * few reads, and memory in proportion to the bytes received. */
       if (old_len >= JOB_WORKER_FRAME_HEADER_SIZE)
         {
           guint32 length;
 
-          memcpy (&length, connection->rbuf->data, 4);
+          memcpy (&length, connection->rbuf, 4);
           length = GUINT32_FROM_LE (length);
           if (length <= JOB_WORKER_FRAME_DEFAULT_MAX &&
-              length + JOB_WORKER_FRAME_HEADER_SIZE > old_len)
-            want = MAX (want, length + JOB_WORKER_FRAME_HEADER_SIZE - old_len);
+              (gsize) length + JOB_WORKER_FRAME_HEADER_SIZE > old_len)
+            want = MAX (want, MIN ((gsize) length + JOB_WORKER_FRAME_HEADER_SIZE - old_len,
+                                   old_len));
         }
 
-      g_byte_array_set_size (connection->rbuf, old_len + want);
+      if (!reserve (connection, want, &error))
+        {
+          connection_lost (connection, error);
+          break;
+        }
       n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (connection->in),
-                                                    connection->rbuf->data + old_len,
+                                                    connection->rbuf + old_len,
                                                     want, NULL, &error);
-      g_byte_array_set_size (connection->rbuf, old_len + MAX (n, 0));
+      connection->rlen = old_len + MAX (n, 0);
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
@@ -224,10 +285,10 @@ on_readable (GObject  *stream,
           gboolean pipes = (connection->flags & JOB_WORKER_CONNECTION_FLAGS_PIPES) != 0;
 
           /* A process that ends early says why through its exit status. */
-          if (connection->rbuf->len > 0 && pipes)
+          if (connection->rlen > 0 && pipes)
             g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
                          _("The worker’s output ended inside a frame"));
-          else if (connection->rbuf->len > 0)
+          else if (connection->rlen > 0)
             g_set_error (&error, JOB_ERROR, JOB_ERROR_PROTOCOL,
                          _("The connection ended inside a frame"));
           else if (!connection->hello && !pipes)
@@ -390,7 +451,6 @@ job_worker_connection_new_for_streams (GInputStream                 *in,
   connection->flags = flags;
   connection->in = g_object_ref (in);
   connection->out = g_object_ref (out);
-  connection->rbuf = g_byte_array_sized_new (READ_CHUNK);
   g_queue_init (&connection->wqueue);
   connection->frame_func = frame_func;
   connection->end_func = end_func;

@@ -343,6 +343,9 @@ job_worker_frame_decode (JobWorkerMessage   message,
 #endif
 }
 
+/* The first read of a payload; later ones double. */
+#define READ_STEP (64 * 1024)
+
 GVariant *
 job_worker_read_frame (GInputStream      *in,
                        gsize              max_length,
@@ -370,23 +373,47 @@ job_worker_read_frame (GInputStream      *in,
   if (!job_worker_frame_parse_header (header, max_length, &length, message, error))
     return NULL;
 
-  /* g_malloc (0) is NULL, which read_all refuses: an empty payload (bad
-   * for every message type) still reaches the decoder's check. */
-  data = g_malloc (MAX (length, 1));
-  n_read = 0;
-  if (length > 0 &&
-      !g_input_stream_read_all (in, data, length, &n_read, cancellable, error))
+  /* The buffer grows as the payload arrives (doubling), not to what the
+   * header announces: a header promising 1 GiB followed by one byte
+   * costs little, and a failed allocation is an error, not an abort.
+   * An empty payload (bad for every message type) still reaches the
+   * decoder's check. */
+  data = g_malloc (MAX (MIN (length, READ_STEP), 1));
+  for (gsize have = 0, size = MAX (MIN (length, READ_STEP), 1); have < length; )
     {
-      g_free (data);
-      return NULL;
-    }
-  if (n_read < length)
-    {
-      g_free (data);
-      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
-                   _("The stream ended inside a “%s” frame (%zu of %u bytes)"),
-                   job_worker_message_get_name (*message), n_read, length);
-      return NULL;
+      gsize want = MIN (length - have, size - have);
+
+      n_read = 0;
+      if (!g_input_stream_read_all (in, data + have, want, &n_read, cancellable, error))
+        {
+          g_free (data);
+          return NULL;
+        }
+      have += n_read;
+      if (n_read < want)
+        {
+          g_free (data);
+          g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                       _("The stream ended inside a “%s” frame (%zu of %u bytes)"),
+                       job_worker_message_get_name (*message), have, length);
+          return NULL;
+        }
+      if (have == size && have < length)
+        {
+          guint8 *grown;
+
+          size = MIN ((gsize) length, size * 2);
+          grown = g_try_realloc (data, size);
+          if (grown == NULL)
+            {
+              g_free (data);
+              g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
+                           _("Out of memory for a “%s” frame of %u bytes"),
+                           job_worker_message_get_name (*message), length);
+              return NULL;
+            }
+          data = grown;
+        }
     }
 
   payload = g_bytes_new_take (data, length);
