@@ -342,6 +342,13 @@ resolve (Worker    *worker,
   return resolved;
 }
 
+static void
+free_error (gpointer error)
+{
+  if (error != NULL)
+    g_error_free (error);
+}
+
 static gboolean
 run_call (Worker    *worker,
           GVariant  *call,
@@ -390,7 +397,10 @@ run_call (Worker    *worker,
   funcs = g_new0 (JobFunc, n_refs);
   memorized = g_new0 (JobFunction *, n_refs);
   symbols = g_new0 (const char *, n_refs);
-  resolve_errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_clear_error);
+  /* The elements are GError pointers, freed with g_error_free (not
+   * g_clear_error, which takes the address of one); NULL ones are
+   * skipped by the wrapper. */
+  resolve_errors = g_ptr_array_new_with_free_func (free_error);
   g_ptr_array_set_size (resolve_errors, n_refs);
   for (gsize i = 0; i < n_refs; i++)
     {
@@ -439,8 +449,10 @@ run_call (Worker    *worker,
             result = job_function_invoke (memorized[ref_index], full_args, NULL, &task_error);
           else
             result = funcs[ref_index] (full_args, NULL, NULL, &task_error);
+          /* Functions return (transfer full): a floating reference is
+           * sunk, a full one is taken over, not referenced again. */
           if (result != NULL)
-            g_variant_ref_sink (result);
+            g_variant_take_ref (result);
           else if (task_error == NULL)
             g_set_error (&task_error, JOB_ERROR, JOB_ERROR_TASK_FAILED,
                          "%s returned no value and no error",
@@ -506,7 +518,7 @@ run_init (Worker    *worker,
     {
       result = func (args, NULL, NULL, &init_error);
       if (result != NULL)
-        g_variant_ref_sink (result);
+        g_variant_take_ref (result);
       else if (init_error == NULL)
         g_set_error_literal (&init_error, JOB_ERROR, JOB_ERROR_TASK_FAILED,
                              "the initializer returned no value and no error");

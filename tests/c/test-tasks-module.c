@@ -25,6 +25,7 @@ TASK_EXPORT task_kill (TASK_ARGS);
 TASK_EXPORT task_sum_bytes (TASK_ARGS);
 TASK_EXPORT task_getenv (TASK_ARGS);
 TASK_EXPORT task_print (TASK_ARGS);
+TASK_EXPORT task_counted_result (TASK_ARGS);
 
 /* (x) → x² */
 TASK_EXPORT
@@ -67,6 +68,9 @@ task_fail (TASK_ARGS)
 TASK_EXPORT
 task_crash (TASK_ARGS)
 {
+  /* Die by the signal itself, even where a sanitizer catches SIGSEGV to
+   * report it: a crash on purpose is no finding. */
+  signal (SIGSEGV, SIG_DFL);
   raise (SIGSEGV);
   return NULL;
 }
@@ -184,4 +188,37 @@ TASK_EXPORT
 task_read_init (TASK_ARGS)
 {
   return g_variant_new_string (init_value != NULL ? init_value : "");
+}
+
+/* Results of task_counted_result in this process: made, and released by
+ * whoever held them last. */
+static gint n_counted_made;
+static gint n_counted_freed;
+
+static void
+counted_freed (gpointer data)
+{
+  g_atomic_int_inc (&n_counted_freed);
+  g_free (data);
+}
+
+/* (x) → (x, results made before this one, results released so far) in
+ * this process, as a full (not floating) reference: functions return
+ * (transfer full), and a caller that references such a result again
+ * leaks it. The value is serialized in bytes whose release is counted. */
+TASK_EXPORT
+task_counted_result (TASK_ARGS)
+{
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  gpointer data;
+  gint64 x;
+
+  g_variant_get (args, "(x)", &x);
+  value = g_variant_ref_sink (g_variant_new ("(xii)", x,
+                                             g_atomic_int_add (&n_counted_made, 1),
+                                             g_atomic_int_get (&n_counted_freed)));
+  data = g_memdup2 (g_variant_get_data (value), g_variant_get_size (value));
+  bytes = g_bytes_new_with_free_func (data, g_variant_get_size (value), counted_freed, data);
+  return g_variant_take_ref (g_variant_new_from_bytes (G_VARIANT_TYPE ("(xii)"), bytes, TRUE));
 }

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Failures of process workers that a run alone does not show: a worker
+ * that crashes after it answered, a worker that leaks the results it
+ * sent, a worker that dies while the pool had nothing for it. Each test
+ * asserts on what a user can see (outcomes, worker pids, released
+ * results, a warning), not on timing.
+ *
+ * The tests run uninstalled: meson sets JOB_WORKER_PATH to the built
+ * worker and JOB_TEST_TASKS_MODULE to test-tasks-module.c. */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include <joblib-glib.h>
+
+static const char *
+tasks_module (void)
+{
+  const char *path = g_getenv ("JOB_TEST_TASKS_MODULE");
+
+  g_assert_nonnull (path);
+  return path;
+}
+
+static JobFunction *
+task (const char *symbol)
+{
+  return job_function_new_for_symbol (tasks_module (), symbol, NULL);
+}
+
+static JobBackend *
+new_backend (void)
+{
+  JobBackend *backend = job_process_backend_new ();
+
+  job_process_backend_set_idle_timeout (JOB_PROCESS_BACKEND (backend), -1);
+  return backend;
+}
+
+static GArray *
+worker_pids (JobBackend *backend)
+{
+  guint n = 0;
+  g_autofree int *pids = job_process_backend_get_worker_pids (JOB_PROCESS_BACKEND (backend), &n);
+  GArray *array = g_array_new (FALSE, FALSE, sizeof (int));
+
+  g_array_append_vals (array, pids, n);
+  return array;
+}
+
+static void
+assert_same_pids (GArray *a,
+                  GArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < b->len; j++)
+        found = found || g_array_index (a, int, i) == g_array_index (b, int, j);
+      g_assert_true (found);
+    }
+}
+
+static GPtrArray *
+run_outcomes (JobBackend *backend,
+              GPtrArray  *calls,
+              guint       batch_size)
+{
+  g_autoptr(JobParallel) parallel = job_parallel_new (2);
+  g_autoptr(GError) error = NULL;
+  GPtrArray *outcomes;
+
+  job_parallel_set_backend (parallel, backend);
+  job_parallel_set_batch_size (parallel, batch_size);
+  outcomes = job_parallel_run_outcomes (parallel, (JobCall **) calls->pdata, calls->len,
+                                        NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outcomes->len, ==, calls->len);
+  return outcomes;
+}
+
+/* Starts both workers and returns their pids. */
+static GArray *
+warm_up (JobBackend *backend)
+{
+  g_autoptr(JobFunction) square = task ("task_square");
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GPtrArray) outcomes = NULL;
+  GArray *pids;
+
+  for (gint64 i = 0; i < 8; i++)
+    g_ptr_array_add (calls, job_call_new (square, g_variant_new ("(x)", i)));
+  outcomes = run_outcomes (backend, calls, 1);
+  for (guint i = 0; i < outcomes->len; i++)
+    g_assert_true (job_outcome_is_success (g_ptr_array_index (outcomes, i)));
+  pids = worker_pids (backend);
+  g_assert_cmpuint (pids->len, ==, 2);
+  return pids;
+}
+
+/* A function reference that no worker resolves fails its own tasks with
+ * NOT_FOUND; the workers live on, and the good tasks queued behind it on
+ * the same workers (one task per call, several calls in flight) succeed. */
+static void
+test_resolution_error_keeps_workers (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobFunction) square = task ("task_square");
+  g_autoptr(JobFunction) missing = task ("no_such_task");
+  g_autoptr(GArray) before = warm_up (backend);
+  g_autoptr(GArray) after = NULL;
+
+  for (int round = 0; round < 2; round++)
+    {
+      g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+      g_autoptr(GPtrArray) outcomes = NULL;
+
+      for (gint64 i = 0; i < 24; i++)
+        g_ptr_array_add (calls, job_call_new (i % 3 == 1 ? missing : square,
+                                              g_variant_new ("(x)", i)));
+      outcomes = run_outcomes (backend, calls, 1);
+      for (guint i = 0; i < outcomes->len; i++)
+        {
+          JobOutcome *outcome = g_ptr_array_index (outcomes, i);
+
+          if (i % 3 == 1)
+            {
+              const GError *error = job_outcome_get_error (outcome);
+
+              g_assert_false (job_outcome_is_success (outcome));
+              g_assert_error (error, JOB_ERROR, JOB_ERROR_NOT_FOUND);
+              g_assert_nonnull (strstr (error->message, "no_such_task"));
+            }
+          else
+            {
+              g_assert_true (job_outcome_is_success (outcome));
+              g_assert_cmpint (g_variant_get_int64 (job_outcome_get_value (outcome)), ==,
+                               (gint64) i * i);
+            }
+        }
+
+      after = worker_pids (backend);
+      assert_same_pids (before, after);
+      g_clear_pointer (&after, g_array_unref);
+    }
+
+  job_backend_shutdown (backend);
+}
+
+/* Runs task_counted_result (or a memorized @function of it) once per
+ * call and checks, for every result, that the worker had released each
+ * result it made before: a worker that keeps a reference to what a
+ * function returned leaks every result. */
+static void
+check_results_released (JobFunction *function)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GPtrArray) outcomes = NULL;
+  int n_reused = 0;
+
+  for (gint64 i = 0; i < 40; i++)
+    g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(x)", i)));
+  outcomes = run_outcomes (backend, calls, 1);
+  for (guint i = 0; i < outcomes->len; i++)
+    {
+      JobOutcome *outcome = g_ptr_array_index (outcomes, i);
+      gint64 x;
+      gint32 made, freed;
+
+      g_assert_true (job_outcome_is_success (outcome));
+      g_variant_get (job_outcome_get_value (outcome), "(xii)", &x, &made, &freed);
+      g_assert_cmpint (x, ==, i);
+      /* one call at a time per worker: all earlier results are gone */
+      g_assert_cmpint (freed, ==, made);
+      n_reused += made > 0;
+    }
+  /* two workers at most: most results came from a worker's later calls */
+  g_assert_cmpint (n_reused, >=, 38);
+
+  job_backend_shutdown (backend);
+}
+
+static void
+test_results_released (void)
+{
+  g_autoptr(JobFunction) counted = task ("task_counted_result");
+
+  check_results_released (counted);
+}
+
+static void
+test_memorized_results_released (void)
+{
+  static const char * const names[] = { "x", NULL };
+  g_autoptr(JobFunction) counted = task ("task_counted_result");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *location = g_dir_make_tmp ("test-worker-health-XXXXXX", &error);
+  g_autoptr(JobMemory) memory = NULL;
+  g_autoptr(JobMemorizedFunction) cached = NULL;
+
+  g_assert_no_error (error);
+  memory = job_memory_new_for_path (location);
+  job_function_set_parameter_names (counted, names);
+  cached = job_memory_cache (memory, counted, NULL);
+
+  check_results_released (JOB_FUNCTION (cached));
+
+  g_assert_true (job_memory_clear (memory, &error));
+  g_assert_no_error (error);
+  g_rmdir (location);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/joblib/worker-health/resolution-error-keeps-workers",
+                   test_resolution_error_keeps_workers);
+  g_test_add_func ("/joblib/worker-health/results-released", test_results_released);
+  g_test_add_func ("/joblib/worker-health/memorized-results-released",
+                   test_memorized_results_released);
+
+  return g_test_run ();
+}
