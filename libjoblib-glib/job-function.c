@@ -510,7 +510,7 @@ job_function_invoke_owned (JobFunction   *self,
   return g_variant_take_ref (result);
 }
 
-/* References (issue 5): a reference is a small tagged value, `(sa{sv})`:
+/* References: a reference is a small tagged value, `(sa{sv})`:
  * a kind and the fields that kind needs. Process backends pick the worker
  * program from the kind and hand the whole value to the worker, so new
  * kinds (python, gjs) need no change in the backend. */

@@ -93,7 +93,7 @@ GVariant     *job_function_invoke                (JobFunction    *self,
                                                   GCancellable   *cancellable,
                                                   GError        **error);
 
-/* References that other processes can resolve (issue 5) */
+/* References that other processes can resolve */
 
 /**
  * JOB_FUNCTION_REFERENCE_NATIVE:

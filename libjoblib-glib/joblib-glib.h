@@ -20,7 +20,7 @@
 # include "job-thread-backend.h"
 # include "job-parallel-config.h"
 # include "job-parallel.h"
-/* persistence (issue 3) */
+/* persistence */
 # include "job-array.h"
 # include "job-compression.h"
 # include "job-codec-converter.h"
@@ -29,13 +29,13 @@
 # include "job-lz4-converter.h"
 # include "job-zstd-converter.h"
 # include "job-persist.h"
-/* memory (issue 4) */
+/* memory */
 # include "job-hash.h"
 # include "job-cache-entry.h"
 # include "job-memory.h"
 # include "job-memorized-result.h"
 # include "job-memorized-function.h"
-/* process backend (issue 5) */
+/* process backend */
 # include "job-native-library.h"
 # include "job-process-backend.h"
 # include "job-slurm-backend.h"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# The reliability runs (issue 11), after the normal suites of
+# The reliability runs, after the normal suites of
 # `tools/dev.sh test`, which calls this script:
 #   tools/reliability.sh [--full] [asan|valgrind|tsan]...
 # Without a step name it runs all three.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //
-// A GTK 4 window over joblib-glib (issue 7): pick a workload of the
+// A GTK 4 window over joblib-glib: pick a workload of the
 // tutorial and n_jobs, run it with a progress bar on the `progress`
 // signal and a Cancel button on a GCancellable, see results arrive on the
 // `result` signal, and browse the Memory cache (Joblib.Memory's entries

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Fault injection (issue 11). Each test injects one kind of fault at
+/* Fault injection. Each test injects one kind of fault at
  * random points, many times, and checks that nothing is lost: every run
  * ends with the right result or a clear error, never a hang, no process
  * is left behind, and no half-written file is ever read as valid.

@@ -41,7 +41,7 @@ def frames(version):
     return {
         "hello": hello, "call": call, "result": result, "error": error,
         "done": done, "goodbye": goodbye,
-        "session": hello + call + result + error + done + goodbye,
+        "conversation": hello + call + result + error + done + goodbye,
         "truncated": (hello + call)[:-5],
         "header-only": hello[:8],
         "huge-length": struct.pack("<IBBH", 0xFFFFFFF0, version, CALL, 0) + b"\0" * 8,

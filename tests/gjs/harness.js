@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Shared by the GJS tests of issue 7: assertions that count, and a runner
+// Shared by the GJS tests: assertions that count, and a runner
 // for an async main() under a GLib.MainLoop (no top-level await: a module
 // still evaluating cannot run the promise jobs that the loop waits for).
 import GLib from 'gi://GLib';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The promise helpers of bindings/gjs/joblib.js beyond map/run (issue 7):
+// The promise helpers of bindings/gjs/joblib.js beyond map/run:
 // typed arrays ⇄ JobArray, dump/load, and Memory through cache().
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';

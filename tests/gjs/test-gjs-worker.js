@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // JS functions really in parallel: gjsFunction() references an exported
 // function of tasks-module.js, which GJS worker processes (worker.js)
-// import and run on the "processes" backend (issue 7).
+// import and run on the "processes" backend.
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// JobMemory from GJS through the typelib (issue 4): a JS closure cached on
+// JobMemory from GJS through the typelib: a JS closure cached on
 // disk, called synchronously and asynchronously on the main thread.
 imports.gi.versions.Joblib = '1.0';
 const {GLib, Joblib} = imports.gi;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// dump/load through the typelib from GJS (issue 3).
+// dump/load through the typelib from GJS.
 imports.gi.versions.Joblib = '1.0';
 const {GLib, Gio, Joblib} = imports.gi;
 
