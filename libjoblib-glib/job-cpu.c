@@ -31,7 +31,7 @@ cgroup_v2_cpu_limit (void)
   if (quota <= 0 || period <= 0)
     return 0;
 
-  return MAX (1, (int) ceil (quota / period));
+  return (int) CLAMP (ceil (quota / period), 1, G_MAXINT);
 }
 
 /* cgroup v1: cfs_quota_us is -1 when unlimited. */
@@ -51,7 +51,7 @@ cgroup_v1_cpu_limit (void)
   if (quota <= 0 || period <= 0)
     return 0;
 
-  return MAX (1, (int) ceil (quota / period));
+  return (int) CLAMP (ceil (quota / period), 1, G_MAXINT);
 }
 
 static int

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 
@@ -181,10 +182,11 @@ job_memorized_function_class_init (JobMemorizedFunctionClass *klass)
    * JobMemorizedFunction:expires-after:
    *
    * Stored results older than this many seconds are computed again; 0
-   * (the default) keeps them until they are cleared or evicted.
+   * (the default) keeps them until they are cleared or evicted, and so
+   * does infinity.
    */
   properties[PROP_EXPIRES_AFTER] =
-    g_param_spec_double ("expires-after", NULL, NULL, 0, G_MAXDOUBLE, 0,
+    g_param_spec_double ("expires-after", NULL, NULL, 0, INFINITY, 0,
                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);

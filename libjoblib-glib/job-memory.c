@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -11,6 +12,7 @@
 #include "job-i18n-private.h"
 #include "job-memorized-function-private.h"
 #include "job-memory-private.h"
+#include "job-time-private.h"
 
 /**
  * JobMemory:
@@ -269,10 +271,10 @@ job_memory_class_init (JobMemoryClass *klass)
    *
    * Entries not used for longer than this many seconds are removed by
    * the writes that follow (checked at least every quarter of the limit);
-   * 0 for no limit.
+   * 0 or infinity for no limit.
    */
   properties[PROP_AGE_LIMIT] =
-    g_param_spec_double ("age-limit", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
+    g_param_spec_double ("age-limit", NULL, NULL, 0, INFINITY, 0, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -793,7 +795,7 @@ job_memory_enforce_limits (JobMemory *self,
     return;
 
   if (self->age_limit > 0)
-    rescan = MIN (rescan, (gint64) (self->age_limit * G_USEC_PER_SEC / 4));
+    rescan = MIN (rescan, job_seconds_to_usec (self->age_limit) / 4);
 
   g_mutex_lock (&self->limits_lock);
   self->estimated_bytes += size;

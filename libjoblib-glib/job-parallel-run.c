@@ -11,6 +11,7 @@
 #include "job-parallel-private.h"
 #include "job-parallel-run-private.h"
 #include "job-progress-printer-private.h"
+#include "job-time-private.h"
 
 /* One run of a JobParallel: the dispatcher.
  *
@@ -338,7 +339,7 @@ check_timeouts (gpointer user_data)
 {
   JobParallelRun *run = user_data;
   gint64 now = g_get_monotonic_time ();
-  gint64 limit = (gint64) (run->options.timeout * G_USEC_PER_SEC);
+  gint64 limit = job_seconds_to_usec (run->options.timeout);
 
   for (guint i = 0; i < run->in_flight->len; i++)
     {
@@ -781,9 +782,10 @@ job_parallel_run_start (JobRunOptions     *options,
                                                  (GDestroyNotify) g_source_unref);
     }
 
-  if (run->options.timeout > 0)
+  /* An infinite (or absurdly long) timeout is no timeout. */
+  if (run->options.timeout > 0 && !job_seconds_unlimited (run->options.timeout))
     {
-      guint interval = (guint) CLAMP (run->options.timeout * 1000 / 10, 5, 100);
+      guint interval = CLAMP (job_seconds_to_msec (run->options.timeout) / 10, 5, 100);
 
       run->timeout_source = g_timeout_source_new (interval);
       g_source_set_static_name (run->timeout_source, "[joblib-glib] task timeout watch");

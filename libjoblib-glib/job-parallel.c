@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "job-cpu.h"
@@ -265,8 +266,9 @@ job_parallel_class_init (JobParallelClass *klass)
   /**
    * JobParallel:timeout:
    *
-   * The longest a single task may run, in seconds; 0 (the default) for no
-   * limit. A task over the limit fails the run with
+   * The longest a single task may run, in seconds; 0 (the default) or
+   * infinity for no limit, and so is any value too large to count in
+   * microseconds (from 9.2e12 s on). A task over the limit fails the run with
    * [error@Joblib.Error.TIMEOUT] at once. Backends that can kill their
    * workers do; a thread cannot be killed, so a task running on the thread
    * backend is told to stop through its cancellable and finishes in the
@@ -274,7 +276,7 @@ job_parallel_class_init (JobParallelClass *klass)
    */
   properties[PROP_TIMEOUT] =
     g_param_spec_double ("timeout", NULL, NULL,
-                         0.0, G_MAXDOUBLE, 0.0,
+                         0.0, INFINITY, 0.0,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS));
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <math.h>
 #include <string.h>
 
 #include "job-cpu.h"
@@ -307,11 +308,11 @@ job_process_backend_class_init (JobProcessBackendClass *klass)
    * JobProcessBackend:idle-timeout:
    *
    * Seconds after which an idle worker leaves the pool; negative keeps
-   * workers until shutdown. 300 by default, as loky.
+   * workers until shutdown, and so does infinity. 300 by default, as loky.
    */
   properties[PROP_IDLE_TIMEOUT] =
     g_param_spec_double ("idle-timeout", NULL, NULL,
-                         -1.0, G_MAXDOUBLE, 300.0,
+                         -1.0, INFINITY, 300.0,
                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS));
 

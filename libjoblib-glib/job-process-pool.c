@@ -9,6 +9,7 @@
 #include "job-process-pool-private.h"
 #include "job-process-request-private.h"
 #include "job-process-worker-private.h"
+#include "job-time-private.h"
 #include "job-worker-answers-private.h"
 
 /* Calls queued on one worker at most. A pipe round trip costs ~39 µs
@@ -147,10 +148,10 @@ set_idle (JobProcessPool *pool,
   g_mutex_lock (&pool->mutex);
   idle_timeout = pool->idle_timeout;
   g_mutex_unlock (&pool->mutex);
-  if (idle_timeout < 0)
+  if (idle_timeout < 0 || job_seconds_unlimited (idle_timeout))
     return;
 
-  worker->idle_source = g_timeout_source_new ((guint) MIN (idle_timeout * 1000, G_MAXUINT));
+  worker->idle_source = g_timeout_source_new (job_seconds_to_msec (idle_timeout));
   g_source_set_static_name (worker->idle_source, "[joblib-glib] worker idle timeout");
   g_source_set_callback (worker->idle_source, on_idle_timeout, pool, NULL);
   g_source_attach (worker->idle_source, pool->context);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <math.h>
+
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-slurm-backend.h"
@@ -420,18 +422,19 @@ job_slurm_backend_class_init (JobSlurmBackendClass *klass)
    * JobSlurmBackend:poll-interval:
    *
    * Seconds between two looks at the worker jobs and their nodes
-   * (`squeue`, `sinfo`).
+   * (`squeue`, `sinfo`). Intervals from 49 days on, infinity included,
+   * count as 49 days.
    */
   properties[PROP_POLL_INTERVAL] =
-    g_param_spec_double ("poll-interval", NULL, NULL, 0.01, G_MAXDOUBLE, 1.0, flags);
+    g_param_spec_double ("poll-interval", NULL, NULL, 0.01, INFINITY, 1.0, flags);
   /**
    * JobSlurmBackend:idle-timeout:
    *
    * Seconds after which an idle worker leaves and its job ends, freeing
-   * its allocation; negative: workers stay until shutdown.
+   * its allocation; negative or infinity: workers stay until shutdown.
    */
   properties[PROP_IDLE_TIMEOUT] =
-    g_param_spec_double ("idle-timeout", NULL, NULL, -1, G_MAXDOUBLE, 60.0, flags);
+    g_param_spec_double ("idle-timeout", NULL, NULL, -1, INFINITY, 60.0, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

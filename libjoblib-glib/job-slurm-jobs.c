@@ -5,6 +5,7 @@
 #include "job-i18n-private.h"
 #include "job-slurm-cli-private.h"
 #include "job-slurm-pool-state-private.h"
+#include "job-time-private.h"
 
 /* Worker jobs of one kind that may end in a row without ever connecting
  * before the queued calls of that kind fail: a wrong worker program or an
@@ -374,7 +375,7 @@ job_slurm_pool_ensure_polling (JobSlurmPool *pool)
   if (pool->poll_source != NULL || pool->jobs->len == 0)
     return;
   job_slurm_pool_get_settings (pool, &settings, NULL);
-  pool->poll_source = g_timeout_source_new ((guint) MAX (settings.poll_interval * 1000, 10));
+  pool->poll_source = g_timeout_source_new (MAX (job_seconds_to_msec (settings.poll_interval), 10));
   g_source_set_static_name (pool->poll_source, "[joblib-glib] Slurm poll");
   g_source_set_callback (pool->poll_source, on_poll, pool, NULL);
   g_source_attach (pool->poll_source, pool->context);

@@ -10,6 +10,7 @@
 #include "job-i18n-private.h"
 #include "job-slurm-cli-private.h"
 #include "job-slurm-pool-state-private.h"
+#include "job-time-private.h"
 #include "job-worker-answers-private.h"
 
 void
@@ -767,7 +768,7 @@ job_slurm_pool_start_workers (JobSlurmPool  *pool,
                               double         timeout,
                               GError       **error)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) (timeout * G_USEC_PER_SEC);
+  gint64 deadline = job_deadline_after (g_get_monotonic_time (), timeout);
   Start start = { pool, kind, 0, NULL };
 
   invoke_sync (pool, start_in_thread, &start);

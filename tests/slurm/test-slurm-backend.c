@@ -4,6 +4,7 @@
  * tests/slurm/with-slurm.sh, which starts a private cluster of three
  * nodes (node1..node3) and sets SLURM_CONF and JOB_SLURM_TEST_DIR. */
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -547,6 +548,61 @@ test_bad_input (void)
   g_assert_true (wait_until (squeue_is_empty, NULL));
 }
 
+/* A squeue that logs each run, first on the PATH of every test (set in
+ * main(), before any thread: setenv() is not thread-safe). */
+static char *squeue_log;
+
+static void
+log_squeue_runs (void)
+{
+  g_autofree char *bin = g_build_filename (test_dir (), "logging-bin", NULL);
+  g_autofree char *wrapper = g_build_filename (bin, "squeue", NULL);
+  g_autofree char *script = NULL;
+  g_autofree char *path = g_strdup_printf ("%s:%s", bin, g_getenv ("PATH"));
+
+  squeue_log = g_build_filename (test_dir (), "squeue.log", NULL);
+  script = g_strdup_printf ("#!/bin/sh\necho run >> '%s'\nexec /usr/bin/squeue \"$@\"\n",
+                            squeue_log);
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (wrapper, script, -1, NULL));
+  g_assert_cmpint (g_chmod (wrapper, 0755), ==, 0);
+  g_setenv ("PATH", path, TRUE);
+}
+
+/* Durations at the edge of a double's range mean "no limit": a start
+ * timeout of infinity waits for the workers instead of giving up at once,
+ * and a poll interval of 1e300 s does not become a 0 ms timer that runs
+ * squeue back to back. */
+static void
+test_unlimited_numbers (void)
+{
+  g_autoptr(JobSlurmBackend) backend = new_backend ();
+  g_autoptr(JobParallel) parallel = new_parallel (backend, 1);
+  g_autoptr(GPtrArray) calls = where_calls (4, 0.2);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *logged = NULL;
+  guint n_runs = 0;
+
+  g_assert_true (wait_until (nodes_are_idle, NULL));
+  g_unlink (squeue_log);
+
+  g_object_set (backend, "poll-interval", 1e300, "idle-timeout", INFINITY, NULL);
+  g_assert_true (job_slurm_backend_start_workers (backend, "native", 1, INFINITY, &error));
+  g_assert_no_error (error);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 4);
+  job_backend_shutdown (JOB_BACKEND (backend));
+
+  if (g_file_get_contents (squeue_log, &logged, NULL, NULL))
+    for (const char *p = logged; (p = strstr (p, "run")) != NULL; p++)
+      n_runs++;
+  /* the first poll is 49 days away: none, or one on start */
+  g_assert_cmpuint (n_runs, <=, 1);
+  g_assert_true (wait_until (squeue_is_empty, NULL));
+}
+
 static void
 test_registered (void)
 {
@@ -569,6 +625,7 @@ main (int    argc,
       g_printerr ("run through tests/slurm/with-slurm.sh\n");
       return 77;
     }
+  log_squeue_runs ();
 
   g_test_add_func ("/joblib/slurm/registered", test_registered);
   g_test_add_func ("/joblib/slurm/bad-input", test_bad_input);
@@ -580,5 +637,6 @@ main (int    argc,
   g_test_add_func ("/joblib/slurm/retry-limit", test_retry_limit);
   g_test_add_func ("/joblib/slurm/large-arguments", test_large_arguments);
   g_test_add_func ("/joblib/slurm/tls", test_tls);
+  g_test_add_func ("/joblib/slurm/unlimited-numbers", test_unlimited_numbers);
   return g_test_run ();
 }
