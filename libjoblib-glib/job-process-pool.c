@@ -17,7 +17,7 @@
  * has its next call waiting in the pipe never idles between calls. */
 #define MAX_IN_FLIGHT 4
 /* How long shutdown waits for workers asked to leave before killing them. */
-#define GRACE_MSEC 1000
+#define GRACE_MSEC JOB_PROCESS_WORKER_EXIT_GRACE_MSEC
 static const char * const thread_variables[] = {
   "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
   "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
@@ -349,6 +349,20 @@ on_worker_end (JobProcessWorker *process,
 
   if (worker != NULL)
     {
+      JobProcessRequest *head = g_queue_peek_head (&worker->requests);
+
+      /* A worker the pool still counted on is gone. When it was running
+       * a live call, that call's task gets the error; otherwise (idle,
+       * or finishing a call nobody waits for) no task will say it, and
+       * a crash after the answers would go unseen: say it here. A failed
+       * initializer is reported to the tasks instead. */
+      if ((head == NULL || head->op == NULL) && worker->init_error == NULL &&
+          !job_process_worker_ended_cleanly (process))
+        g_warning (_("A %s worker ended while it had nothing to run: %s%s%s"),
+                   job_process_worker_get_kind (process),
+                   error != NULL ? error->message : description,
+                   worker->goodbye != NULL && worker->goodbye[0] != '\0' ? ": " : "",
+                   worker->goodbye != NULL ? worker->goodbye : "");
       fail_worker_requests (pool, worker, error, description);
       detach_worker (pool, worker);
     }

@@ -16,6 +16,12 @@ G_BEGIN_DECLS
 
 typedef struct _JobProcessWorker JobProcessWorker;
 
+/* How long a worker that ended its side of the connection (or was asked
+ * to leave) has to exit on its own before it is killed: its exit status
+ * is then its own, and tools that report at exit (valgrind's leak check)
+ * get to finish. */
+#define JOB_PROCESS_WORKER_EXIT_GRACE_MSEC 3000
+
 /* Called for each frame after the HELLO. */
 typedef void (*JobProcessWorkerFrameFunc) (JobProcessWorker *worker,
                                            JobWorkerMessage  message,
@@ -51,6 +57,7 @@ gboolean          job_process_worker_get_running  (JobProcessWorker          *wo
                                                    guint32                   *position);
 void              job_process_worker_close        (JobProcessWorker          *worker);
 void              job_process_worker_kill         (JobProcessWorker          *worker);
+gboolean          job_process_worker_ended_cleanly (JobProcessWorker         *worker);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobProcessWorker, job_process_worker_unref)
 

@@ -31,10 +31,12 @@ struct _JobProcessWorker
   JobWorkerConnection       *connection;   /* (owned) over the pipes */
   JobWorkerStatus           *status;       /* (nullable) shared page */
   GError                    *error;        /* (owned) (nullable) why the connection ended */
+  GSource                   *grace_source; /* (owned) (nullable) kills it if it lingers */
   JobProcessWorkerFrameFunc  frame_func;
   JobProcessWorkerEndFunc    end_func;
   gpointer                   user_data;
   guint                      ended : 1;    /* the process was reaped */
+  guint                      killed : 1;   /* by its owner, or for a broken connection */
 };
 
 JobProcessWorker *
@@ -59,6 +61,7 @@ job_process_worker_unref (JobProcessWorker *worker)
    * this covers an owner that let go early. GLib reaps it. */
   if (!worker->ended)
     g_subprocess_force_exit (worker->process);
+  g_assert (worker->grace_source == NULL);
   g_clear_object (&worker->process);
   if (worker->status != NULL)
     munmap (worker->status, JOB_WORKER_STATUS_SIZE);
@@ -126,8 +129,24 @@ on_wait_done (GObject      *source_object,
   /* Without a cancellable the wait only ends with the process. */
   g_subprocess_wait_finish (G_SUBPROCESS (source_object), result, NULL);
   worker->ended = TRUE;
+  if (worker->grace_source != NULL)
+    {
+      g_source_destroy (worker->grace_source);
+      g_clear_pointer (&worker->grace_source, g_source_unref);
+    }
   description = describe_exit (worker);
   worker->end_func (worker, worker->error, description, worker->user_data);
+}
+
+static gboolean
+on_grace_expired (gpointer user_data)
+{
+  JobProcessWorker *worker = user_data;
+
+  g_clear_pointer (&worker->grace_source, g_source_unref);
+  worker->killed = TRUE;
+  g_subprocess_force_exit (worker->process);
+  return G_SOURCE_REMOVE;
 }
 
 /* The connection is over (end of stream, read error, bad frame, kill):
@@ -142,9 +161,25 @@ on_connection_end (JobWorkerConnection *connection,
 
   if (error != NULL)
     worker->error = g_error_copy (error);
-  /* A worker that stopped talking is of no use; SIGKILL does not change
-   * the status of one that already exited. */
-  g_subprocess_force_exit (worker->process);
+  if (error != NULL || worker->killed)
+    {
+      /* A worker that broke the protocol is of no use; SIGKILL does not
+       * change the status of one that already exited. */
+      worker->killed = TRUE;
+      g_subprocess_force_exit (worker->process);
+    }
+  else
+    {
+      /* The worker closed its side: it is leaving (asked to, or on its
+       * own, or it crashed). Its own exit status says which, unless it
+       * lingers. */
+      worker->grace_source = g_timeout_source_new (JOB_PROCESS_WORKER_EXIT_GRACE_MSEC);
+      g_source_set_static_name (worker->grace_source, "[joblib-glib] worker exit grace");
+      g_source_set_callback (worker->grace_source, on_grace_expired,
+                             job_process_worker_ref (worker),
+                             (GDestroyNotify) job_process_worker_unref);
+      g_source_attach (worker->grace_source, g_main_context_get_thread_default ());
+    }
   g_subprocess_wait_async (worker->process, NULL, on_wait_done,
                            job_process_worker_ref (worker));
 }
@@ -274,9 +309,22 @@ job_process_worker_close (JobProcessWorker *worker)
 void
 job_process_worker_kill (JobProcessWorker *worker)
 {
-  if (!job_worker_connection_is_alive (worker->connection))
+  if (worker->ended)
     return;
+  worker->killed = TRUE;
   job_worker_connection_kill (worker->connection);
-  /* At once: the end is reported once it was reaped. */
+  /* At once, even during the grace of a worker that is leaving: the end
+   * is reported once it was reaped. */
   g_subprocess_force_exit (worker->process);
+}
+
+/* Whether the reaped worker left as a worker should: it exited with
+ * status 0, after a connection that ended without error and without
+ * being killed. */
+gboolean
+job_process_worker_ended_cleanly (JobProcessWorker *worker)
+{
+  return worker->ended && !worker->killed && worker->error == NULL &&
+         g_subprocess_get_if_exited (worker->process) &&
+         g_subprocess_get_exit_status (worker->process) == 0;
 }

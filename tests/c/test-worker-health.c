@@ -7,11 +7,17 @@
  *
  * The tests run uninstalled: meson sets JOB_WORKER_PATH to the built
  * worker and JOB_TEST_TASKS_MODULE to test-tasks-module.c. */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
 #include <joblib-glib.h>
+
+#include "worker-deaths.h"
 
 static const char *
 tasks_module (void)
@@ -213,17 +219,48 @@ test_memorized_results_released (void)
   g_rmdir (location);
 }
 
+/* A worker that dies while the pool had nothing for it has no task to
+ * fail: the pool says so with a warning (fatal in tests unless
+ * tolerated), and replaces it when work comes. */
+static void
+test_idle_death_warns (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(GArray) before = warm_up (backend);
+  g_autoptr(GArray) after = NULL;
+  int seen = worker_deaths_get_seen ();
+  int victim = g_array_index (before, int, 0);
+  g_autofree char *pattern = g_strdup_printf ("worker %d killed by signal 9 (*)", victim);
+
+  worker_deaths_tolerate (pattern);
+  g_assert_cmpint (kill (victim, SIGKILL), ==, 0);
+  /* bounded by the test's timeout */
+  while (worker_deaths_get_seen () == seen)
+    g_usleep (2000);
+  worker_deaths_tolerate (NULL);
+  g_assert_cmpint (worker_deaths_get_seen (), ==, seen + 1);
+
+  /* the pool forgot the worker, and starts a new one for work */
+  after = warm_up (backend);
+  for (guint i = 0; i < after->len; i++)
+    g_assert_cmpint (g_array_index (after, int, i), !=, victim);
+
+  job_backend_shutdown (backend);
+}
+
 int
 main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  worker_deaths_install ();
 
   g_test_add_func ("/joblib/worker-health/resolution-error-keeps-workers",
                    test_resolution_error_keeps_workers);
   g_test_add_func ("/joblib/worker-health/results-released", test_results_released);
   g_test_add_func ("/joblib/worker-health/memorized-results-released",
                    test_memorized_results_released);
+  g_test_add_func ("/joblib/worker-health/idle-death-warns", test_idle_death_warns);
 
   return g_test_run ();
 }
