@@ -10,13 +10,13 @@ typedef struct
 {
   char *hash;        /* (owned) tagged */
   char *entry_dir;   /* (owned) (nullable) NULL when nothing is cached */
-} JobCallKey;
+} JobCacheKey;
 
-void      job_call_key_init            (JobMemorizedFunction  *self,
+void      job_cache_key_init           (JobMemorizedFunction  *self,
                                         GVariant              *args,
-                                        JobCallKey            *key);
-void      job_call_key_clear           (JobCallKey            *key);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobCallKey, job_call_key_clear)
+                                        JobCacheKey           *key);
+void      job_cache_key_clear          (JobCacheKey           *key);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobCacheKey, job_cache_key_clear)
 
 /* @args without the ignored arguments. */
 GVariant *job_memorized_kept_args      (JobMemorizedFunction  *self,
@@ -26,7 +26,7 @@ void      job_memorized_ensure_version (JobMemorizedFunction  *self);
 /* With @load, the stored value; without, a placeholder if a valid entry
  * exists. With @warn, says why an entry that is there is unusable. */
 GVariant *job_memorized_lookup         (JobMemorizedFunction  *self,
-                                        const JobCallKey      *key,
+                                        const JobCacheKey     *key,
                                         gboolean               load,
                                         gboolean               warn);
 /* The whole cached call; see job-memorized-call.c. */
@@ -34,7 +34,7 @@ GVariant *job_memorized_cached_call    (JobMemorizedFunction  *self,
                                         GVariant              *args,
                                         gboolean               load,
                                         GCancellable          *cancellable,
-                                        JobCallKey            *key,
+                                        JobCacheKey           *key,
                                         gboolean              *stored,
                                         double                *duration,
                                         GError               **error);

@@ -12,7 +12,6 @@
 #include "job-i18n-private.h"
 #include "job-memorized-call-private.h"
 #include "job-memorized-function-private.h"
-#include "job-memory-private.h"
 #include "job-single-flight-private.h"
 
 /* The cached call of a JobMemorizedFunction: key, lookup, single-flight,
@@ -22,7 +21,7 @@
 #define MAX_PRINTED_ARG 1024
 
 void
-job_call_key_clear (JobCallKey *key)
+job_cache_key_clear (JobCacheKey *key)
 {
   g_free (key->hash);
   g_free (key->entry_dir);
@@ -41,7 +40,7 @@ is_ignored (JobMemorizedFunction *self,
 
 GVariant *
 job_memorized_kept_args (JobMemorizedFunction *self,
-           GVariant             *args)
+                         GVariant             *args)
 {
   g_autoptr(GPtrArray) kept = NULL;
   gsize n = g_variant_n_children (args);
@@ -58,9 +57,9 @@ job_memorized_kept_args (JobMemorizedFunction *self,
 }
 
 void
-job_call_key_init (JobMemorizedFunction *self,
-               GVariant             *args,
-               JobCallKey              *key)
+job_cache_key_init (JobMemorizedFunction *self,
+                    GVariant             *args,
+                    JobCacheKey          *key)
 {
   g_autoptr(GVariant) kept = job_memorized_kept_args (self, args);
 
@@ -71,7 +70,7 @@ job_call_key_init (JobMemorizedFunction *self,
 }
 
 static const char *
-key_hex (const JobCallKey *key)
+key_hex (const JobCacheKey *key)
 {
   return key->hash + strlen (JOB_HASH_ALGORITHM ":");
 }
@@ -80,7 +79,7 @@ void
 job_memorized_ensure_version (JobMemorizedFunction *self)
 {
   const char *version = job_function_get_version (self->function);
-  guint generation = job_memory_get_generation (self->memory);
+  guint generation = job_cache_settings_get_generation (self->settings);
 
   g_mutex_lock (&self->version_lock);
   if (g_strcmp0 (self->checked_version, version) != 0 ||
@@ -111,7 +110,7 @@ describe_arg (GVariant *arg)
 static char *
 build_metadata (JobMemorizedFunction *self,
                 GVariant             *args,
-                const JobCallKey        *key,
+                const JobCacheKey    *key,
                 double                duration)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
@@ -160,7 +159,7 @@ build_metadata (JobMemorizedFunction *self,
 /* Whether a stored entry may serve the call (expiry and validation). */
 static gboolean
 entry_is_valid (JobMemorizedFunction *self,
-                const JobCallKey        *key,
+                const JobCacheKey    *key,
                 gint64                created)
 {
   if (self->expires_after > 0 &&
@@ -188,9 +187,9 @@ entry_is_valid (JobMemorizedFunction *self,
  * @warn, says why an entry that is there cannot be used. */
 GVariant *
 job_memorized_lookup (JobMemorizedFunction *self,
-        const JobCallKey        *key,
-        gboolean              load,
-        gboolean              warn)
+                      const JobCacheKey    *key,
+                      gboolean              load,
+                      gboolean              warn)
 {
   g_autofree char *output = g_build_filename (key->entry_dir, "output", NULL);
   g_autoptr(GError) error = NULL;
@@ -201,7 +200,7 @@ job_memorized_lookup (JobMemorizedFunction *self,
     {
       JobCacheOutputOptions options;
 
-      job_memory_get_output_options (self->memory, &options);
+      job_cache_settings_output_options (self->settings, &options);
       value = job_cache_store_read_output (output, &options, &created, &error);
     }
   else
@@ -240,7 +239,7 @@ job_memorized_lookup (JobMemorizedFunction *self,
     return NULL;
 
   job_cache_store_touch (key->entry_dir);
-  if (job_memory_get_verbose (self->memory) >= 2)
+  if (self->settings->verbose >= 2)
     g_print ("[Memory] Loading %s from %s\n", job_function_get_name (self->function),
              key->entry_dir);
 
@@ -252,7 +251,7 @@ job_memorized_lookup (JobMemorizedFunction *self,
 static GVariant *
 compute_and_store (JobMemorizedFunction  *self,
                    GVariant              *args,
-                   const JobCallKey         *key,
+                   const JobCacheKey     *key,
                    gboolean               load,
                    GCancellable          *cancellable,
                    gboolean              *stored,
@@ -278,7 +277,7 @@ compute_and_store (JobMemorizedFunction  *self,
       return value;
     }
 
-  if (job_memory_get_verbose (self->memory) >= 1)
+  if (self->settings->verbose >= 1)
     g_print ("[Memory] Calling %s (%s)\n", job_function_get_name (self->function), key->hash);
 
   start = g_get_monotonic_time ();
@@ -290,11 +289,11 @@ compute_and_store (JobMemorizedFunction  *self,
       return NULL;
     }
 
-  if (job_memory_get_verbose (self->memory) >= 1)
+  if (self->settings->verbose >= 1)
     g_print ("[Memory] %s - %.1fs\n", job_function_get_name (self->function), *duration);
 
   metadata = build_metadata (self, args, key, *duration);
-  job_memory_get_output_options (self->memory, &options);
+  job_cache_settings_output_options (self->settings, &options);
   *stored = job_cache_store_write_entry (self->function_dir,
                                          job_function_get_version (self->function),
                                          key_hex (key), value,
@@ -302,10 +301,11 @@ compute_and_store (JobMemorizedFunction  *self,
   job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
 
   if (*stored)
-    job_memory_enforce_limits (self->memory, size);
+    job_cache_settings_enforce_limits (self->settings, size);
   else
-    job_memory_warn_unwritable (self->memory, job_function_get_name (self->function),
-                                store_error);
+    job_cache_settings_warn_unwritable (self->settings,
+                                        job_function_get_name (self->function),
+                                        store_error);
 
   return value;
 }
@@ -314,21 +314,22 @@ compute_and_store (JobMemorizedFunction  *self,
  * placeholder when the result is on disk. */
 GVariant *
 job_memorized_cached_call (JobMemorizedFunction  *self,
-             GVariant              *args,
-             gboolean               load,
-             GCancellable          *cancellable,
-             JobCallKey               *key,
-             gboolean              *stored,
-             double                *duration,
-             GError               **error)
+                           GVariant              *args,
+                           gboolean               load,
+                           GCancellable          *cancellable,
+                           JobCacheKey           *key,
+                           gboolean              *stored,
+                           double                *duration,
+                           GError               **error)
 {
   *duration = -1.0;
   *stored = FALSE;
-  job_call_key_init (self, args, key);
+  job_cache_key_init (self, args, key);
 
   if (key->entry_dir == NULL)
     {
-      job_memory_warn_unwritable (self->memory, job_function_get_name (self->function), NULL);
+      job_cache_settings_warn_unwritable (self->settings,
+                                          job_function_get_name (self->function), NULL);
       return job_function_invoke (self->function, args, cancellable, error);
     }
 

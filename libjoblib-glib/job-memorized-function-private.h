@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "job-cache-settings-private.h"
 #include "job-memorized-function.h"
-#include "job-memory.h"
 
 G_BEGIN_DECLS
 
 struct _JobMemorizedFunction
 {
   JobFunction           parent_instance;
-  JobMemory            *memory;            /* (owned) */
+  JobMemory            *memory;            /* (owned) only for the property */
+  JobCacheSettings     *settings;          /* (owned) the memory's */
   JobFunction          *function;          /* (owned) */
   char                **ignore;            /* (owned) (nullable) */
   GArray               *positions;         /* (owned) (element-type guint) */
@@ -26,7 +27,10 @@ struct _JobMemorizedFunction
 
 
 /* @positions: (element-type guint) the resolved ignore positions. */
+/* @memory: only kept for [property@Joblib.MemorizedFunction:memory];
+ * everything the cache needs comes from @settings. */
 JobMemorizedFunction *job_memorized_function_new (JobMemory          *memory,
+                                                  JobCacheSettings   *settings,
                                                   JobFunction        *function,
                                                   const char * const *ignore,
                                                   GArray             *positions);

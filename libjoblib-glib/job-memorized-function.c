@@ -12,7 +12,7 @@
 #include "job-memorized-call-private.h"
 #include "job-memorized-function-private.h"
 #include "job-memorized-result-private.h"
-#include "job-memory-private.h"
+#include "job-memory.h"
 
 /**
  * JobMemorizedFunction:
@@ -61,7 +61,7 @@ job_memorized_function_invoke (JobFunction   *function,
                                GError       **error)
 {
   JobMemorizedFunction *self = JOB_MEMORIZED_FUNCTION (function);
-  g_auto(JobCallKey) key = { NULL, NULL };
+  g_auto(JobCacheKey) key = { NULL, NULL };
   gboolean stored;
   double duration;
 
@@ -76,6 +76,7 @@ job_memorized_function_finalize (GObject *object)
   if (self->validate_destroy != NULL)
     self->validate_destroy (self->validate_data);
   g_clear_object (&self->memory);
+  g_clear_pointer (&self->settings, job_cache_settings_unref);
   g_clear_object (&self->function);
   g_strfreev (self->ignore);
   g_clear_pointer (&self->positions, g_array_unref);
@@ -210,8 +211,7 @@ static void
 update_reference (JobMemorizedFunction *self)
 {
   GVariant *reference = job_function_get_reference (self->function);
-  GFile *location = job_memory_get_location (self->memory);
-  g_autofree char *path = NULL;
+  JobCacheSettings *cache = self->settings;
   g_autoptr(GVariant) kind = NULL;
   g_autoptr(GVariant) fields = NULL;
   GVariantBuilder settings, builder, ignored;
@@ -224,25 +224,24 @@ update_reference (JobMemorizedFunction *self)
       job_function_set_reference (JOB_FUNCTION (self), NULL);
       return;
     }
-  path = location != NULL ? g_file_get_path (location) : NULL;
-  if (path == NULL)
+  if (cache->location_path == NULL)
     {
       job_function_set_reference (JOB_FUNCTION (self), reference);
       return;
     }
 
   g_variant_builder_init (&settings, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&settings, "{sv}", "location", g_variant_new_string (path));
+  g_variant_builder_add (&settings, "{sv}", "location", g_variant_new_string (cache->location_path));
   g_variant_builder_add (&settings, "{sv}", "compression",
-                         g_variant_new_string (job_memory_get_compression (self->memory) ?: ""));
+                         g_variant_new_string (cache->compression ?: ""));
   g_variant_builder_add (&settings, "{sv}", "mmap",
-                         g_variant_new_boolean (job_memory_get_mmap (self->memory)));
+                         g_variant_new_boolean (cache->mmap));
   g_variant_builder_add (&settings, "{sv}", "bytes-limit",
-                         g_variant_new_uint64 (job_memory_get_bytes_limit (self->memory)));
+                         g_variant_new_uint64 (cache->bytes_limit));
   g_variant_builder_add (&settings, "{sv}", "items-limit",
-                         g_variant_new_uint32 (job_memory_get_items_limit (self->memory)));
+                         g_variant_new_uint32 (cache->items_limit));
   g_variant_builder_add (&settings, "{sv}", "age-limit",
-                         g_variant_new_double (job_memory_get_age_limit (self->memory)));
+                         g_variant_new_double (cache->age_limit));
   /* the ignored parameters by position: the worker's function may not
    * know their names */
   g_variant_builder_init (&ignored, G_VARIANT_TYPE_STRING_ARRAY);
@@ -290,12 +289,13 @@ sync_version (JobMemorizedFunction *self)
 
 JobMemorizedFunction *
 job_memorized_function_new (JobMemory          *memory,
+                            JobCacheSettings   *settings,
                             JobFunction        *function,
                             const char * const *ignore,
                             GArray             *positions)
 {
   JobMemorizedFunction *self;
-  const char *root = job_memory_get_root (memory);
+  const char *root = settings->root;
 
   self = g_object_new (JOB_TYPE_MEMORIZED_FUNCTION,
                        "name", job_function_get_name (function),
@@ -304,6 +304,7 @@ job_memorized_function_new (JobMemory          *memory,
                        "main-thread-only", job_function_get_main_thread_only (function),
                        NULL);
   self->memory = g_object_ref (memory);
+  self->settings = job_cache_settings_ref (settings);
   self->function = g_object_ref (function);
   self->ignore = ignore != NULL && ignore[0] != NULL ? g_strdupv ((char **) ignore) : NULL;
   self->positions = g_array_ref (positions);
@@ -579,14 +580,14 @@ job_memorized_function_check_call_in_cache (JobMemorizedFunction *self,
 {
   g_autoptr(GVariant) owned = NULL;
   g_autoptr(GVariant) found = NULL;
-  g_auto(JobCallKey) key = { NULL, NULL };
+  g_auto(JobCacheKey) key = { NULL, NULL };
 
   g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), FALSE);
   g_return_val_if_fail (args != NULL, FALSE);
   g_return_val_if_fail (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), FALSE);
 
   owned = g_variant_ref_sink (args);
-  job_call_key_init (self, owned, &key);
+  job_cache_key_init (self, owned, &key);
   if (key.entry_dir == NULL)
     return FALSE;
 
@@ -616,7 +617,7 @@ job_memorized_function_call_and_shelve (JobMemorizedFunction  *self,
 {
   g_autoptr(GVariant) owned = NULL;
   g_autoptr(GVariant) value = NULL;
-  g_auto(JobCallKey) key = { NULL, NULL };
+  g_auto(JobCacheKey) key = { NULL, NULL };
   gboolean stored;
   double duration;
 
@@ -633,7 +634,7 @@ job_memorized_function_call_and_shelve (JobMemorizedFunction  *self,
   if (stored && duration < 0)
     job_cache_store_read_metadata (key.entry_dir, &duration, NULL);
 
-  return job_memorized_result_new (self->memory, job_function_get_name (self->function),
+  return job_memorized_result_new (self->settings, job_function_get_name (self->function),
                                    key.hash, stored ? key.entry_dir : NULL, duration,
                                    stored ? NULL : value);
 }
@@ -658,7 +659,7 @@ job_memorized_function_clear (JobMemorizedFunction  *self,
   g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  root = job_memory_get_root (self->memory);
+  root = self->settings->root;
   if (root == NULL)
     return TRUE;
 

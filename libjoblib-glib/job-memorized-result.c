@@ -4,7 +4,6 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-memorized-result-private.h"
-#include "job-memory-private.h"
 
 /**
  * JobMemorizedResult:
@@ -21,13 +20,13 @@
  */
 struct _JobMemorizedResult
 {
-  GObject    parent_instance;
-  JobMemory *memory;          /* (owned) */
-  char      *function_name;   /* (owned) */
-  char      *args_hash;       /* (owned) */
-  char      *entry_dir;       /* (owned) (nullable) */
-  GVariant  *value;           /* (owned) (nullable) */
-  double     duration;
+  GObject           parent_instance;
+  JobCacheSettings *settings;        /* (owned) */
+  char             *function_name;   /* (owned) */
+  char             *args_hash;       /* (owned) */
+  char             *entry_dir;       /* (owned) (nullable) */
+  GVariant         *value;           /* (owned) (nullable) */
+  double            duration;
 };
 
 enum {
@@ -47,7 +46,7 @@ job_memorized_result_finalize (GObject *object)
 {
   JobMemorizedResult *self = JOB_MEMORIZED_RESULT (object);
 
-  g_clear_object (&self->memory);
+  g_clear_pointer (&self->settings, job_cache_settings_unref);
   g_free (self->function_name);
   g_free (self->args_hash);
   g_free (self->entry_dir);
@@ -125,16 +124,16 @@ job_memorized_result_init (JobMemorizedResult *self)
 }
 
 JobMemorizedResult *
-job_memorized_result_new (JobMemory  *memory,
-                          const char *function_name,
-                          const char *args_hash,
-                          const char *entry_dir,
-                          double      duration,
-                          GVariant   *value)
+job_memorized_result_new (JobCacheSettings *settings,
+                          const char       *function_name,
+                          const char       *args_hash,
+                          const char       *entry_dir,
+                          double            duration,
+                          GVariant         *value)
 {
   JobMemorizedResult *self = g_object_new (JOB_TYPE_MEMORIZED_RESULT, NULL);
 
-  self->memory = g_object_ref (memory);
+  self->settings = job_cache_settings_ref (settings);
   self->function_name = g_strdup (function_name);
   self->args_hash = g_strdup (args_hash);
   self->entry_dir = g_strdup (entry_dir);
@@ -226,7 +225,7 @@ job_memorized_result_get (JobMemorizedResult  *self,
       return NULL;
     }
 
-  job_memory_get_output_options (self->memory, &options);
+  job_cache_settings_output_options (self->settings, &options);
   output = g_build_filename (self->entry_dir, "output", NULL);
   value = job_cache_store_read_output (output, &options, NULL, &local_error);
   if (value == NULL)

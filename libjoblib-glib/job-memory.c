@@ -11,8 +11,8 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-memorized-function-private.h"
-#include "job-memory-private.h"
-#include "job-time-private.h"
+#include "job-cache-settings-private.h"
+#include "job-memory.h"
 
 /**
  * JobMemory:
@@ -55,24 +55,10 @@
  */
 struct _JobMemory
 {
-  GObject   parent_instance;
-  GFile    *location;       /* (owned) */
-  char     *root;           /* (owned) (nullable) */
-  char     *compression;    /* (owned) (nullable) */
-  guint64   bytes_limit;
-  guint     items_limit;
-  double    age_limit;
-  int       verbose;
-  gboolean  mmap;
-  guint     generation;     /* (atomic) */
-  gint      warned;         /* (atomic) */
-
-  /* Estimate of the cache's totals (see job_memory_enforce_limits()). */
-  GMutex    limits_lock;
-  guint64   estimated_bytes;    /* guarded by limits_lock */
-  guint     estimated_items;    /* guarded by limits_lock */
-  gint64    last_scan;          /* guarded by limits_lock, monotonic µs */
-  guint     scanned_generation; /* guarded by limits_lock */
+  GObject           parent_instance;
+  GFile            *location;   /* (owned) */
+  /* Everything but the location; handed down to memorized functions. */
+  JobCacheSettings *settings;   /* (owned) */
 };
 
 enum {
@@ -97,9 +83,7 @@ job_memory_finalize (GObject *object)
   JobMemory *self = JOB_MEMORY (object);
 
   g_clear_object (&self->location);
-  g_free (self->root);
-  g_free (self->compression);
-  g_mutex_clear (&self->limits_lock);
+  g_clear_pointer (&self->settings, job_cache_settings_unref);
 
   G_OBJECT_CLASS (job_memory_parent_class)->finalize (object);
 }
@@ -119,27 +103,27 @@ job_memory_get_property (GObject    *object,
       break;
 
     case PROP_COMPRESSION:
-      g_value_set_string (value, self->compression);
+      g_value_set_string (value, self->settings->compression);
       break;
 
     case PROP_MMAP:
-      g_value_set_boolean (value, self->mmap);
+      g_value_set_boolean (value, self->settings->mmap);
       break;
 
     case PROP_VERBOSE:
-      g_value_set_int (value, self->verbose);
+      g_value_set_int (value, self->settings->verbose);
       break;
 
     case PROP_BYTES_LIMIT:
-      g_value_set_uint64 (value, self->bytes_limit);
+      g_value_set_uint64 (value, self->settings->bytes_limit);
       break;
 
     case PROP_ITEMS_LIMIT:
-      g_value_set_uint (value, self->items_limit);
+      g_value_set_uint (value, self->settings->items_limit);
       break;
 
     case PROP_AGE_LIMIT:
-      g_value_set_double (value, self->age_limit);
+      g_value_set_double (value, self->settings->age_limit);
       break;
 
     default:
@@ -160,10 +144,21 @@ job_memory_set_property (GObject      *object,
     case PROP_LOCATION:
       {
         g_autofree char *path = NULL;
+        JobCacheSettings *settings;
 
         self->location = g_value_dup_object (value);
-        if (self->location != NULL && (path = g_file_get_path (self->location)) != NULL)
-          self->root = g_build_filename (path, "joblib-glib", NULL);
+        if (self->location != NULL)
+          path = g_file_get_path (self->location);
+        /* init made one without a location; carry its fields over */
+        settings = job_cache_settings_new (path);
+        job_cache_settings_set_compression (settings, self->settings->compression);
+        settings->mmap = self->settings->mmap;
+        settings->verbose = self->settings->verbose;
+        settings->bytes_limit = self->settings->bytes_limit;
+        settings->items_limit = self->settings->items_limit;
+        settings->age_limit = self->settings->age_limit;
+        job_cache_settings_unref (self->settings);
+        self->settings = settings;
       }
       break;
 
@@ -282,7 +277,7 @@ job_memory_class_init (JobMemoryClass *klass)
 static void
 job_memory_init (JobMemory *self)
 {
-  g_mutex_init (&self->limits_lock);
+  self->settings = job_cache_settings_new (NULL);
 }
 
 /**
@@ -349,7 +344,7 @@ job_memory_get_compression (JobMemory *self)
 {
   g_return_val_if_fail (JOB_IS_MEMORY (self), NULL);
 
-  return self->compression;
+  return self->settings->compression;
 }
 
 /**
@@ -366,10 +361,9 @@ job_memory_set_compression (JobMemory  *self,
 {
   g_return_if_fail (JOB_IS_MEMORY (self));
 
-  if (g_strcmp0 (self->compression, compression) == 0)
+  if (g_strcmp0 (self->settings->compression, compression) == 0)
     return;
-  g_free (self->compression);
-  self->compression = g_strdup (compression);
+  job_cache_settings_set_compression (self->settings, compression);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPRESSION]);
 }
 
@@ -386,7 +380,7 @@ job_memory_get_mmap (JobMemory *self)
 {
   g_return_val_if_fail (JOB_IS_MEMORY (self), FALSE);
 
-  return self->mmap;
+  return self->settings->mmap;
 }
 
 /**
@@ -403,9 +397,9 @@ job_memory_set_mmap (JobMemory *self,
   g_return_if_fail (JOB_IS_MEMORY (self));
 
   mmap = !!mmap;
-  if (self->mmap == mmap)
+  if (self->settings->mmap == mmap)
     return;
-  self->mmap = mmap;
+  self->settings->mmap = mmap;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MMAP]);
 }
 
@@ -422,7 +416,7 @@ job_memory_get_verbose (JobMemory *self)
 {
   g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
 
-  return self->verbose;
+  return self->settings->verbose;
 }
 
 /**
@@ -438,9 +432,9 @@ job_memory_set_verbose (JobMemory *self,
 {
   g_return_if_fail (JOB_IS_MEMORY (self));
 
-  if (self->verbose == verbose)
+  if (self->settings->verbose == verbose)
     return;
-  self->verbose = verbose;
+  self->settings->verbose = verbose;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VERBOSE]);
 }
 
@@ -457,7 +451,7 @@ job_memory_get_bytes_limit (JobMemory *self)
 {
   g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
 
-  return self->bytes_limit;
+  return self->settings->bytes_limit;
 }
 
 /**
@@ -473,9 +467,9 @@ job_memory_set_bytes_limit (JobMemory *self,
 {
   g_return_if_fail (JOB_IS_MEMORY (self));
 
-  if (self->bytes_limit == bytes_limit)
+  if (self->settings->bytes_limit == bytes_limit)
     return;
-  self->bytes_limit = bytes_limit;
+  self->settings->bytes_limit = bytes_limit;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_LIMIT]);
 }
 
@@ -492,7 +486,7 @@ job_memory_get_items_limit (JobMemory *self)
 {
   g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
 
-  return self->items_limit;
+  return self->settings->items_limit;
 }
 
 /**
@@ -508,9 +502,9 @@ job_memory_set_items_limit (JobMemory *self,
 {
   g_return_if_fail (JOB_IS_MEMORY (self));
 
-  if (self->items_limit == items_limit)
+  if (self->settings->items_limit == items_limit)
     return;
-  self->items_limit = items_limit;
+  self->settings->items_limit = items_limit;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ITEMS_LIMIT]);
 }
 
@@ -527,7 +521,7 @@ job_memory_get_age_limit (JobMemory *self)
 {
   g_return_val_if_fail (JOB_IS_MEMORY (self), 0);
 
-  return self->age_limit;
+  return self->settings->age_limit;
 }
 
 /**
@@ -544,9 +538,9 @@ job_memory_set_age_limit (JobMemory *self,
   g_return_if_fail (JOB_IS_MEMORY (self));
   g_return_if_fail (age_limit >= 0);
 
-  if (self->age_limit == age_limit)
+  if (self->settings->age_limit == age_limit)
     return;
-  self->age_limit = age_limit;
+  self->settings->age_limit = age_limit;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AGE_LIMIT]);
 }
 
@@ -605,7 +599,7 @@ job_memory_cache (JobMemory          *self,
       g_array_append_vals (positions, &(guint) { (guint) position }, 1);
     }
 
-  return job_memorized_function_new (self, function, ignore, positions);
+  return job_memorized_function_new (self, self->settings, function, ignore, positions);
 }
 
 /**
@@ -623,25 +617,27 @@ job_memory_clear (JobMemory  *self,
 {
   g_autofree char *trash = NULL;
   g_autofree char *parent = NULL;
+  const char *root;
 
   g_return_val_if_fail (JOB_IS_MEMORY (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  g_atomic_int_inc (&self->generation);
-  if (self->root == NULL || !g_file_test (self->root, G_FILE_TEST_EXISTS))
+  job_cache_settings_next_generation (self->settings);
+  root = self->settings->root;
+  if (root == NULL || !g_file_test (root, G_FILE_TEST_EXISTS))
     return TRUE;
 
   /* Move the tree away first, so that no call sees it half removed. */
-  parent = g_path_get_dirname (self->root);
+  parent = g_path_get_dirname (root);
   trash = g_build_filename (parent, ".joblib-glib-trash-XXXXXX", NULL);
-  if (g_mkdtemp (trash) == NULL || g_rename (self->root, trash) != 0)
+  if (g_mkdtemp (trash) == NULL || g_rename (root, trash) != 0)
     {
       int saved_errno = errno;
 
       if (trash != NULL)
         g_rmdir (trash);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Cannot clear the cache in %s: %s"), self->root,
+                   _("Cannot clear the cache in %s: %s"), root,
                    g_strerror (saved_errno));
       return FALSE;
     }
@@ -680,8 +676,8 @@ job_memory_reduce_size (JobMemory  *self,
   g_return_val_if_fail (age_limit >= 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->root != NULL)
-    removed = job_cache_store_evict (self->root, bytes_limit, items_limit,
+  if (self->settings->root != NULL)
+    removed = job_cache_store_evict (self->settings->root, bytes_limit, items_limit,
                                      age_limit, NULL, NULL, &local_error);
   if (n_removed != NULL)
     *n_removed = removed;
@@ -731,91 +727,12 @@ job_memory_list_entries (JobMemory *self)
   g_return_val_if_fail (JOB_IS_MEMORY (self), NULL);
 
   store = g_list_store_new (JOB_TYPE_CACHE_ENTRY);
-  if (self->root == NULL)
+  if (self->settings->root == NULL)
     return G_LIST_MODEL (store);
 
-  entries = job_cache_store_scan (self->root, NULL, TRUE);
+  entries = job_cache_store_scan (self->settings->root, NULL, TRUE);
   g_ptr_array_sort_with_data (entries, (GCompareDataFunc) compare_entries, NULL);
   g_list_store_splice (store, 0, 0, entries->pdata, entries->len);
 
   return G_LIST_MODEL (store);
-}
-
-const char *
-job_memory_get_root (JobMemory *self)
-{
-  return self->root;
-}
-
-void
-job_memory_get_output_options (JobMemory             *self,
-                               JobCacheOutputOptions *options)
-{
-  options->use_mmap = self->mmap;
-  options->compression = self->compression;
-}
-
-guint
-job_memory_get_generation (JobMemory *self)
-{
-  return (guint) g_atomic_int_get (&self->generation);
-}
-
-void
-job_memory_warn_unwritable (JobMemory    *self,
-                            const char   *function_name,
-                            const GError *error)
-{
-  if (g_atomic_int_compare_and_exchange (&self->warned, 0, 1))
-    g_warning (_("Cannot store results of %s in the cache (%s): "
-                 "computing them without caching"),
-               function_name, error != NULL ? error->message : _("no local path"));
-}
-
-/* Checking the limits means listing the whole cache (a few stats per
- * entry: milliseconds for a thousand entries), too slow to do on every
- * write. So a full pass evicts down to a tenth below the limits
- * (LOW_WATER_DIVISOR) and records the totals; later writes add their
- * size to that estimate and trigger the next pass only when it crosses a
- * limit. A pass also runs every RESCAN_USEC, to count the writes of other
- * processes, and often enough for the age limit. */
-#define LOW_WATER_DIVISOR 10
-#define RESCAN_USEC (30 * G_USEC_PER_SEC)
-
-void
-job_memory_enforce_limits (JobMemory *self,
-                           guint64    size)
-{
-  gint64 now = g_get_monotonic_time ();
-  gint64 rescan = RESCAN_USEC;
-  gboolean over;
-
-  if (self->root == NULL ||
-      (self->bytes_limit == 0 && self->items_limit == 0 && self->age_limit == 0))
-    return;
-
-  if (self->age_limit > 0)
-    rescan = MIN (rescan, job_seconds_to_usec (self->age_limit) / 4);
-
-  g_mutex_lock (&self->limits_lock);
-  self->estimated_bytes += size;
-  self->estimated_items++;
-  over = (self->bytes_limit > 0 && self->estimated_bytes > self->bytes_limit) ||
-         (self->items_limit > 0 && self->estimated_items > self->items_limit);
-  if (over || self->last_scan == 0 || now - self->last_scan >= rescan ||
-      self->scanned_generation != job_memory_get_generation (self))
-    {
-      /* Rounded so that small limits stay exact (and never become 0,
-       * which means no limit). */
-      guint64 bytes = over ? self->bytes_limit - self->bytes_limit / LOW_WATER_DIVISOR
-                           : self->bytes_limit;
-      guint items = over ? self->items_limit - self->items_limit / LOW_WATER_DIVISOR
-                         : self->items_limit;
-
-      job_cache_store_evict (self->root, bytes, items, self->age_limit,
-                             &self->estimated_bytes, &self->estimated_items, NULL);
-      self->last_scan = now;
-      self->scanned_generation = job_memory_get_generation (self);
-    }
-  g_mutex_unlock (&self->limits_lock);
 }
