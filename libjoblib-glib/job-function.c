@@ -50,6 +50,7 @@ enum {
   PROP_VERSION,
   PROP_MAIN_THREAD_ONLY,
   PROP_PARAMETER_NAMES,
+  PROP_REFERENCE,
   N_PROPS
 };
 
@@ -120,6 +121,10 @@ job_function_get_property (GObject    *object,
       g_value_set_boxed (value, priv->parameter_names);
       break;
 
+    case PROP_REFERENCE:
+      g_value_set_variant (value, priv->reference);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -156,6 +161,10 @@ job_function_set_property (GObject      *object,
 
     case PROP_PARAMETER_NAMES:
       job_function_set_parameter_names (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_REFERENCE:
+      job_function_set_reference (self, g_value_get_variant (value));
       break;
 
     default:
@@ -234,6 +243,19 @@ job_function_class_init (JobFunctionClass *klass)
                         (G_PARAM_READWRITE |
                          G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS));
+
+  /**
+   * JobFunction:reference:
+   *
+   * The `(sa{sv})` reference by which worker processes find the function
+   * (see [method@Joblib.Function.get_reference]), or %NULL.
+   */
+  properties[PROP_REFERENCE] =
+    g_param_spec_variant ("reference", NULL, NULL,
+                          G_VARIANT_TYPE ("(sa{sv})"), NULL,
+                          (G_PARAM_READWRITE |
+                           G_PARAM_EXPLICIT_NOTIFY |
+                           G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -638,8 +660,15 @@ job_function_set_reference (JobFunction *self,
 
   if (reference != NULL)
     reference = g_variant_ref_sink (reference);
+  if (reference == priv->reference ||
+      (reference != NULL && priv->reference != NULL && g_variant_equal (reference, priv->reference)))
+    {
+      g_clear_pointer (&reference, g_variant_unref);
+      return;
+    }
   g_clear_pointer (&priv->reference, g_variant_unref);
   priv->reference = reference;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REFERENCE]);
 }
 
 /**

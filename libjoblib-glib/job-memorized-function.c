@@ -6,6 +6,7 @@
 
 
 #include "job-cache-entry-private.h"
+#include "job-cache-reference-private.h"
 #include "job-error.h"
 #include "job-hash.h"
 #include "job-i18n-private.h"
@@ -201,20 +202,19 @@ job_memorized_function_init (JobMemorizedFunction *self)
 
 /* Worker processes run a memorized function through the wrapped
  * function's reference with one more field, "memory": the cache's
- * settings (location, compression, mmap, limits, the ignored parameters,
- * the version and expires-after), so that the worker looks up and stores
- * results in the same cache. Without a location (a cache that stores
- * nothing) the wrapped function's reference is enough. Remade when the
- * version or expires-after changes; the memory's settings are those it
- * had when the function was cached. */
+ * settings (see job-cache-reference.c), so that the worker looks up and
+ * stores results in the same cache. Without a location (a cache that
+ * stores nothing) the wrapped function's reference is enough. Remade
+ * when the version, the wrapped function's reference or expires-after
+ * changes; the memory's settings are those of that time. */
 static void
 update_reference (JobMemorizedFunction *self)
 {
   GVariant *reference = job_function_get_reference (self->function);
-  JobCacheSettings *cache = self->settings;
   g_autoptr(GVariant) kind = NULL;
   g_autoptr(GVariant) fields = NULL;
-  GVariantBuilder settings, builder, ignored;
+  GVariant *memory_field;
+  GVariantBuilder builder;
   const char *key;
   GVariant *value;
   GVariantIter iter;
@@ -224,44 +224,13 @@ update_reference (JobMemorizedFunction *self)
       job_function_set_reference (JOB_FUNCTION (self), NULL);
       return;
     }
-  if (cache->location_path == NULL)
+  memory_field = job_cache_reference_encode (self->settings, self->function,
+                                             self->positions, self->expires_after);
+  if (memory_field == NULL)
     {
       job_function_set_reference (JOB_FUNCTION (self), reference);
       return;
     }
-
-  g_variant_builder_init (&settings, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&settings, "{sv}", "location", g_variant_new_string (cache->location_path));
-  g_variant_builder_add (&settings, "{sv}", "compression",
-                         g_variant_new_string (cache->compression ?: ""));
-  g_variant_builder_add (&settings, "{sv}", "mmap",
-                         g_variant_new_boolean (cache->mmap));
-  g_variant_builder_add (&settings, "{sv}", "bytes-limit",
-                         g_variant_new_uint64 (cache->bytes_limit));
-  g_variant_builder_add (&settings, "{sv}", "items-limit",
-                         g_variant_new_uint32 (cache->items_limit));
-  g_variant_builder_add (&settings, "{sv}", "age-limit",
-                         g_variant_new_double (cache->age_limit));
-  /* the ignored parameters by position: the worker's function may not
-   * know their names */
-  g_variant_builder_init (&ignored, G_VARIANT_TYPE_STRING_ARRAY);
-  for (guint i = 0; i < self->positions->len; i++)
-    {
-      char position[16];
-
-      g_snprintf (position, sizeof position, "%u", g_array_index (self->positions, guint, i));
-      g_variant_builder_add (&ignored, "s", position);
-    }
-  g_variant_builder_add (&settings, "{sv}", "ignore", g_variant_builder_end (&ignored));
-  g_variant_builder_add (&settings, "{sv}", "name",
-                         g_variant_new_string (job_function_get_name (self->function)));
-  if (job_function_get_parameter_names (self->function) != NULL)
-    g_variant_builder_add (&settings, "{sv}", "parameter-names",
-                           g_variant_new_strv (job_function_get_parameter_names (self->function), -1));
-  g_variant_builder_add (&settings, "{sv}", "version",
-                         g_variant_new_string (job_function_get_version (self->function) ?: ""));
-  g_variant_builder_add (&settings, "{sv}", "expires-after",
-                         g_variant_new_double (self->expires_after));
 
   kind = g_variant_get_child_value (reference, 0);
   fields = g_variant_get_child_value (reference, 1);
@@ -273,7 +242,7 @@ update_reference (JobMemorizedFunction *self)
         g_variant_builder_add (&builder, "{sv}", key, value);
       g_variant_unref (value);
     }
-  g_variant_builder_add (&builder, "{sv}", "memory", g_variant_builder_end (&settings));
+  g_variant_builder_add (&builder, "{sv}", "memory", memory_field);
   job_function_set_reference (JOB_FUNCTION (self),
                               g_variant_new ("(@s@a{sv})", kind, g_variant_builder_end (&builder)));
 }
@@ -311,6 +280,8 @@ job_memorized_function_new (JobMemory          *memory,
   if (root != NULL)
     self->function_dir = job_cache_store_function_dir (root, job_function_get_name (function));
   g_signal_connect_object (function, "notify::version", G_CALLBACK (sync_version),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (function, "notify::reference", G_CALLBACK (update_reference),
                            self, G_CONNECT_SWAPPED);
   update_reference (self);
 

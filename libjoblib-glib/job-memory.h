@@ -60,6 +60,10 @@ JobMemorizedFunction *job_memory_cache           (JobMemory          *self,
                                                   JobFunction        *function,
                                                   const char * const *ignore);
 JOB_AVAILABLE_IN_ALL
+JobMemorizedFunction *job_memory_cache_for_reference (JobFunction     *function,
+                                                      GVariant        *reference,
+                                                      GError         **error);
+JOB_AVAILABLE_IN_ALL
 gboolean              job_memory_clear           (JobMemory          *self,
                                                   GError            **error);
 JOB_AVAILABLE_IN_ALL

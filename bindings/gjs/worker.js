@@ -49,7 +49,6 @@ if (VERSION >= 2)
 // Exit status of a worker whose initializer failed (2: the protocol broke).
 const EXIT_INIT_FAILED = 3;
 const JOB_ERROR = 'job-error-quark';
-const JOB_ERROR_INVALID_ARGUMENT = 1;
 const JOB_ERROR_TASK_FAILED = 3;
 const JOB_ERROR_NOT_FOUND = 9;
 const JOB_ERROR_PROTOCOL = 10;
@@ -235,30 +234,27 @@ class Worker {
             const uri = GLib.filename_to_uri(GLib.canonicalize_filename(file, null), null);
             this._modules.set(file, import(uri));
         }
-        const memory = fields.memory?.recursiveUnpack();
+        const memorized = fields.memory !== undefined;
         return this._modules.get(file).then(module => {
             const fn = module[name];
             if (typeof fn !== 'function') {
                 throw Object.assign(new Error(`${file} exports no function “${name}”`),
                     {jobCode: JOB_ERROR_NOT_FOUND});
             }
-            return memory === undefined ? fn : Worker._memorize(fn, name, memory);
+            return memorized ? Worker._memorize(fn, name, reference) : fn;
         });
     }
 
     // A reference with a "memory" field is a cached function (see
     // JobMemorizedFunction): the worker looks results up and stores them in
-    // the parent's cache folder with the same settings. The cached
-    // function gets the task's argument tuple as the parent made it, so
-    // that both hash the same bytes; it must return its value (no promise).
-    static async _memorize(fn, name, settings) {
-        if (typeof settings.location !== 'string' || settings.location === '' ||
-            (settings.ignore ?? []).some(position => !/^[0-9]+$/.test(position))) {
-            throw Object.assign(new Error(`the memory settings of ${name} name no location or ` +
-                'ignore a parameter by another thing than its position'), {jobCode: JOB_ERROR_INVALID_ARGUMENT});
-        }
+    // the parent's cache folder with the same settings, which
+    // Joblib.Memory.cache_for_reference() reads from the reference. The
+    // cached function gets the task's argument tuple as the parent made
+    // it, so that both hash the same bytes; it must return its value (no
+    // promise).
+    static async _memorize(fn, name, reference) {
         const {default: Joblib} = await import('gi://Joblib');
-        const inner = Joblib.Function.new(settings.name || name, args => {
+        const inner = Joblib.Function.new(name, args => {
             const values = [];
             for (let i = 0; i < args.n_children(); i++)
                 values.push(fromVariant(args.get_child_value(i)));
@@ -267,19 +263,7 @@ class Worker {
                 throw new TypeError(`${name} returned a promise: cached functions run in a worker must be synchronous`);
             return toVariant(result);
         });
-        if (settings.version)
-            inner.set_version(settings.version);
-        if (settings['parameter-names'])
-            inner.set_parameter_names(settings['parameter-names']);
-        const memory = Joblib.Memory.new_for_path(settings.location);
-        memory.set_compression(settings.compression || null);
-        memory.set_mmap(Boolean(settings.mmap));
-        memory.set_bytes_limit(settings['bytes-limit'] ?? 0);
-        memory.set_items_limit(settings['items-limit'] ?? 0);
-        memory.set_age_limit(settings['age-limit'] ?? 0);
-        const memorized = memory.cache(inner, settings.ignore?.length ? settings.ignore : null);
-        memorized.set_expires_after(settings['expires-after'] ?? 0);
-        return {jobMemorized: memorized};
+        return {jobMemorized: Joblib.Memory.cache_for_reference(inner, reference)};
     }
 
     // [domain, code, message] of the GError that stands for a JS error.

@@ -57,65 +57,12 @@ resolved_free (Resolved *resolved)
 static JobFunction *
 memorize (const char  *symbol,
           JobFunc      func,
-          GVariant    *settings,
+          GVariant    *reference,
           GError     **error)
 {
-  g_autoptr(JobFunction) function = NULL;
-  g_autoptr(JobMemory) memory = NULL;
-  g_autoptr(JobMemorizedFunction) memorized = NULL;
-  g_autofree const char **ignore = NULL;
-  g_autofree const char **parameter_names = NULL;
-  const char *location = NULL, *compression = "", *version = "", *name = symbol;
-  gboolean mmap = FALSE;
-  guint64 bytes_limit = 0;
-  guint32 items_limit = 0;
-  double age_limit = 0, expires_after = 0;
+  g_autoptr(JobFunction) function = job_function_new (symbol, func, NULL, NULL);
 
-  if (!g_variant_lookup (settings, "location", "&s", &location) || location[0] == '\0')
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
-                   "the memory settings of %s name no location", symbol);
-      return NULL;
-    }
-  g_variant_lookup (settings, "compression", "&s", &compression);
-  g_variant_lookup (settings, "version", "&s", &version);
-  g_variant_lookup (settings, "mmap", "b", &mmap);
-  g_variant_lookup (settings, "bytes-limit", "t", &bytes_limit);
-  g_variant_lookup (settings, "items-limit", "u", &items_limit);
-  g_variant_lookup (settings, "age-limit", "d", &age_limit);
-  g_variant_lookup (settings, "expires-after", "d", &expires_after);
-  g_variant_lookup (settings, "ignore", "^a&s", &ignore);
-  g_variant_lookup (settings, "name", "&s", &name);
-  g_variant_lookup (settings, "parameter-names", "^a&s", &parameter_names);
-  if (age_limit < 0 || expires_after < 0 || name[0] == '\0')
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
-                   "the memory settings of %s hold a negative duration or no name", symbol);
-      return NULL;
-    }
-  /* ignored parameters travel as positions */
-  for (guint i = 0; ignore != NULL && ignore[i] != NULL; i++)
-    if (!g_ascii_string_to_unsigned (ignore[i], 10, 0, G_MAXUINT, NULL, NULL))
-      {
-        g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
-                     "the memory settings of %s ignore “%s”, not a position", symbol, ignore[i]);
-        return NULL;
-      }
-
-  function = job_function_new (name, func, NULL, NULL);
-  if (version[0] != '\0')
-    job_function_set_version (function, version);
-  if (parameter_names != NULL)
-    job_function_set_parameter_names (function, parameter_names);
-  memory = job_memory_new_for_path (location);
-  job_memory_set_compression (memory, compression[0] != '\0' ? compression : NULL);
-  job_memory_set_mmap (memory, mmap);
-  job_memory_set_bytes_limit (memory, bytes_limit);
-  job_memory_set_items_limit (memory, items_limit);
-  job_memory_set_age_limit (memory, age_limit);
-  memorized = job_memory_cache (memory, function, ignore);
-  job_memorized_function_set_expires_after (memorized, expires_after);
-  return JOB_FUNCTION (g_steal_pointer (&memorized));
+  return JOB_FUNCTION (job_memory_cache_for_reference (function, reference, error));
 }
 
 typedef struct
@@ -331,9 +278,9 @@ resolve (Worker    *worker,
   fields = g_variant_get_child_value (reference, 1);
   if (!g_variant_lookup (fields, "symbol", "s", &resolved->symbol))
     resolved->symbol = g_strdup ("function");
-  settings = g_variant_lookup_value (fields, "memory", G_VARIANT_TYPE_VARDICT);
+  settings = g_variant_lookup_value (fields, "memory", NULL);
   if (settings != NULL &&
-      (resolved->memorized = memorize (resolved->symbol, func, settings, error)) == NULL)
+      (resolved->memorized = memorize (resolved->symbol, func, reference, error)) == NULL)
     {
       resolved_free (resolved);
       return NULL;

@@ -264,6 +264,96 @@ test_bad_memory_settings (Fixture       *f,
     }
 }
 
+/* What every worker does with a memorized function's reference: the
+ * same cache, settings, ignored arguments, expiry and identity. */
+static void
+test_cache_for_reference (Fixture       *f,
+                          gconstpointer  data)
+{
+  static const char * const ignore[] = { "tag", NULL };
+  g_autoptr(JobMemorizedFunction) cached = NULL;
+  g_autoptr(JobMemorizedFunction) made = NULL;
+  g_autoptr(JobFunction) plain = job_function_new_for_symbol (tasks_module (), "task_sleep", NULL);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *made_path = NULL;
+  JobMemory *memory;
+  JobFunction *inner;
+  const char * const *names;
+
+  job_memory_set_compression (f->memory, "zstd:3");
+  job_memory_set_mmap (f->memory, TRUE);
+  job_memory_set_bytes_limit (f->memory, 1 << 20);
+  job_memory_set_items_limit (f->memory, 77);
+  job_memory_set_age_limit (f->memory, 3600);
+  cached = cached_pid_task (f, ignore);
+  job_function_set_version (job_memorized_function_get_function (cached), "7");
+  job_memorized_function_set_expires_after (cached, 30);
+
+  made = job_memory_cache_for_reference (plain, job_function_get_reference (JOB_FUNCTION (cached)),
+                                         &error);
+  g_assert_no_error (error);
+  g_assert_true (JOB_IS_MEMORIZED_FUNCTION (made));
+  memory = job_memorized_function_get_memory (made);
+  made_path = g_file_get_path (job_memory_get_location (memory));
+  g_assert_cmpstr (made_path, ==, f->location);
+  g_assert_cmpstr (job_memory_get_compression (memory), ==, "zstd:3");
+  g_assert_true (job_memory_get_mmap (memory));
+  g_assert_cmpuint (job_memory_get_bytes_limit (memory), ==, 1 << 20);
+  g_assert_cmpuint (job_memory_get_items_limit (memory), ==, 77);
+  g_assert_cmpfloat (job_memory_get_age_limit (memory), ==, 3600);
+  g_assert_cmpfloat (job_memorized_function_get_expires_after (made), ==, 30);
+  g_assert_cmpstrv (job_memorized_function_get_ignore (made), ((const char *[]) { "1", NULL }));
+  inner = job_memorized_function_get_function (made);
+  g_assert_cmpstr (job_function_get_name (inner), ==, "task_sleep");
+  g_assert_cmpstr (job_function_get_version (inner), ==, "7");
+  names = job_function_get_parameter_names (inner);
+  g_assert_cmpstrv (names, ((const char *[]) { "seconds", "tag", NULL }));
+
+  /* one cache: what the made function stores, the original finds, the
+   * ignored argument left out of the key */
+  value = job_memorized_function_call (made, g_variant_new ("(dx)", 0.0, (gint64) 5), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int64 (value), ==, getpid ());
+  g_assert_true (job_memorized_function_check_call_in_cache (cached,
+                                                             g_variant_new ("(dx)", 0.0, (gint64) 6)));
+}
+
+static void
+test_cache_for_reference_bad_input (Fixture       *f,
+                                    gconstpointer  data)
+{
+  g_autoptr(JobFunction) plain = job_function_new_for_symbol (tasks_module (), "task_sleep", NULL);
+  static const char *const bad[] = {
+    "('native', {'symbol': <'task_sleep'>})",
+    "('native', {'memory': <'not a dictionary'>})",
+    "('native', {'memory': <{'location': <'/tmp'>, 'expires-after': <nan>}>})",
+    "('native', {'memory': <{'location': <'/tmp'>, 'name': <''>}>})",
+    "(1, 2)",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JobMemorizedFunction) made = NULL;
+      GVariant *reference = g_variant_parse (NULL, bad[i], NULL, NULL, NULL);
+
+      g_assert_nonnull (reference);
+      made = job_memory_cache_for_reference (plain, reference, &error);
+      g_assert_null (made);
+      g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT);
+    }
+
+  if (g_test_subprocess ())
+    {
+      job_memory_cache_for_reference (NULL, g_variant_new ("(sa{sv})", "native", NULL), NULL);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*JOB_IS_FUNCTION*");
+}
+
 #define ADD(path, func) \
   g_test_add ("/joblib/process-memory/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -277,6 +367,8 @@ main (int   argc,
   ADD ("workers-share-the-cache", test_workers_share_the_cache);
   ADD ("ignored-parameter-in-workers", test_ignored_parameter_in_workers);
   ADD ("bad-memory-settings", test_bad_memory_settings);
+  ADD ("cache-for-reference", test_cache_for_reference);
+  ADD ("cache-for-reference-bad-input", test_cache_for_reference_bad_input);
 
   return g_test_run ();
 }

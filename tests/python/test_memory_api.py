@@ -129,6 +129,42 @@ def test_items_limit_holds_for_worker_writes(tmp_path):
     assert 1 <= len(stored) <= 3
 
 
+def pid_of(x):
+    return os.getpid()
+
+
+def test_worker_processes_honour_expires_after(tmp_path):
+    # the cache's settings reach the Python workers through the library's
+    # own encoding of the reference, expires-after included
+    memory = Memory(tmp_path, verbose=0)
+    cached = memory.cache(pid_of)
+    assert cached(1) == os.getpid()
+    pids = Parallel(n_jobs=2, backend="loky")(delayed(cached)(1) for _ in range(2))
+    assert pids == [os.getpid()] * 2  # the parent's entry
+    cached._cached.set_expires_after(1e-9)
+    pids = Parallel(n_jobs=2, backend="loky")(delayed(cached)(1) for _ in range(2))
+    assert os.getpid() not in pids  # expired: computed again in the workers
+
+
+def test_cache_for_reference_round_trip(tmp_path):
+    from joblib_glib._gi import GLib, Joblib
+    memory = Memory(tmp_path, verbose=0, compress=("zstd", 3), items_limit=5)
+    cached = memory.cache(counted, ignore=["verbose"])
+    cached._cached.set_expires_after(12.5)
+    cached._joblib_glib_make_call((1,), {}, need_reference=True)
+    reference = cached._cached.get_reference()
+    made = Joblib.Memory.cache_for_reference(cached._python.gfunction, reference)
+    assert made.get_memory().get_location().get_path() == str(tmp_path)
+    assert made.get_memory().get_compression() == "zstd:3"
+    assert made.get_memory().get_items_limit() == 5
+    assert made.get_expires_after() == 12.5
+    assert made.get_ignore() == ["2"]
+    assert made.get_function().get_name() == cached._python.gfunction.get_name()
+    with pytest.raises(GLib.Error, match="no memory settings"):
+        Joblib.Memory.cache_for_reference(cached._python.gfunction,
+                                          cached._python.gfunction.get_reference())
+
+
 def test_cached_lambda_in_worker_processes(tmp_path):
     memory = Memory(tmp_path, verbose=0)
     cached = memory.cache(lambda x: x * 10)

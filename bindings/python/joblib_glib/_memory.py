@@ -14,7 +14,7 @@ import hashlib
 import inspect
 import os
 
-from ._functions import PythonFunction, python_reference, qualified_name, reraise
+from ._functions import PythonFunction, qualified_name, reraise
 from ._gi import GLib, Joblib
 from ._persist import parse_compress
 from ._values import from_variant
@@ -213,20 +213,10 @@ class MemorizedFunc:
 
     def _joblib_glib_make_call(self, args, kwargs, need_reference=False):
         if need_reference and not self._has_reference:
-            memory = self._cached.get_memory()
-            # the keys of JobMemorizedFunction's references, which the
-            # Python worker reads too
-            settings = {
-                "location": GLib.Variant("s", self.memory.location),
-                "compression": GLib.Variant("s", memory.get_compression() or ""),
-                "mmap": GLib.Variant("b", self.memory.mmap_mode is not None),
-                "ignore": GLib.Variant("as", self.ignore),
-                "version": GLib.Variant("s", self.version),
-                "bytes-limit": GLib.Variant("t", memory.get_bytes_limit()),
-                "items-limit": GLib.Variant("u", memory.get_items_limit()),
-                "age-limit": GLib.Variant("d", memory.get_age_limit()),
-            }
-            self._cached.set_reference(python_reference(self.func, {"memory": settings}))
+            # the cached function adds its cache's settings to the wrapped
+            # function's reference; the worker reads them back with
+            # Joblib.Memory.cache_for_reference()
+            self._python.referenced()
             self._has_reference = True
         return Joblib.Call.new(self._cached, self._args(args, kwargs))
 

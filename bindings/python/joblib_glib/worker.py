@@ -190,28 +190,16 @@ class _Resolver:
             func = func.func
         if memory is None:
             return PythonFunction(func).call_pickled
-        return _cached_call(func, memory)
+        return _cached_call(func, reference)
 
 
-def _cached_call(func, settings):
+def _cached_call(func, reference):
     from ._functions import PythonFunction, qualified_name
     from ._gi import Joblib
-    location = settings.lookup_value("location", None).get_string()
-    compression = settings.lookup_value("compression", None).get_string()
-    version = settings.lookup_value("version", None).get_string()
-    ignore = settings.lookup_value("ignore", None).unpack()
-    memory = Joblib.Memory.new_for_path(location)
-    memory.set_compression(compression or None)
-    memory.set_mmap(settings.lookup_value("mmap", None).get_boolean())
-    # limits are enforced on every write, the workers' included
-    for key, setter in (("bytes-limit", memory.set_bytes_limit),
-                        ("items-limit", memory.set_items_limit),
-                        ("age-limit", memory.set_age_limit)):
-        value = settings.lookup_value(key, None)
-        if value is not None:
-            setter(value.unpack())
-    python = PythonFunction(func, name=qualified_name(func), version=version)
-    cached = memory.cache(python.gfunction, ignore)
+    # the settings of the parent's cache travel in the reference, read by
+    # the library (the same call as in the native and GJS workers)
+    python = PythonFunction(func, name=qualified_name(func))
+    cached = Joblib.Memory.cache_for_reference(python.gfunction, reference)
     # Keep the PythonFunction alive with the cached function.
     cached._joblib_glib_python = python
 
