@@ -7,6 +7,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
+#include "job-pickle-private.h"
 
 /* The codecs' complaints about their input become JOB_ERROR_INVALID_DATA. */
 static void
@@ -77,10 +78,10 @@ check_max_size (JobPersistLayout  *layout,
 }
 
 /* Wraps @base in the decompressor its first bytes call for. */
-static GInputStream *
-open_decoded (GInputStream  *base,
-              GCancellable  *cancellable,
-              GError       **error)
+GInputStream *
+job_persist_open_decoded (GInputStream  *base,
+                          GCancellable  *cancellable,
+                          GError       **error)
 {
   g_autoptr(GInputStream) buffered = NULL;
   g_autoptr(GConverter) decompressor = NULL;
@@ -256,8 +257,10 @@ free_buffers (GBytes **buffers,
   g_free (buffers);
 }
 
+/* @head: the first JOB_PERSIST_HEAD_SIZE bytes, already read */
 static GVariant *
 load_decoded (GInputStream  *stream,
+              const guint8  *head,
               guint64        max_size,
               GCancellable  *cancellable,
               GError       **error)
@@ -271,7 +274,9 @@ load_decoded (GInputStream  *stream,
   GVariant *value = NULL;
   guint i;
 
-  if (!read_exact (stream, preamble, sizeof preamble, cancellable, error) ||
+  memcpy (preamble, head, JOB_PERSIST_HEAD_SIZE);
+  if (!read_exact (stream, preamble + JOB_PERSIST_HEAD_SIZE,
+                   sizeof preamble - JOB_PERSIST_HEAD_SIZE, cancellable, error) ||
       !job_persist_parse_preamble (preamble, &header_size, &header_checksum, error))
     return NULL;
 
@@ -328,8 +333,13 @@ load_decoded (GInputStream  *stream,
  * @error: return location for a #GError
  *
  * Reads a value written by [func@Joblib.dump_to_stream] or
- * [func@Joblib.dump]. The compression is recognized by its magic bytes
- * ([func@Joblib.Compression.detect]).
+ * [func@Joblib.dump], or a file written by Python's `joblib.dump`
+ * (a pickle: only the standard values and numpy arrays that it holds are
+ * rebuilt, never any code; see [func@Joblib.FileFormat.detect] and the
+ * "joblib files" documentation page for the mapping to #GVariant). The
+ * compression is recognized by its magic bytes
+ * ([func@Joblib.Compression.detect]). A joblib file is read ahead: do not
+ * read on from @stream after it.
  *
  * Loading is safe on untrusted input: it runs no code, checks every
  * checksum and size before use, and reports bad input as
@@ -351,14 +361,18 @@ job_load_from_stream (GInputStream  *stream,
                       GError       **error)
 {
   g_autoptr(GInputStream) decoded = NULL;
+  guint8 head[JOB_PERSIST_HEAD_SIZE];
 
   g_return_val_if_fail (G_IS_INPUT_STREAM (stream), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  decoded = open_decoded (stream, cancellable, error);
-  if (decoded == NULL)
+  decoded = job_persist_open_decoded (stream, cancellable, error);
+  if (decoded == NULL ||
+      !read_exact (decoded, head, sizeof head, cancellable, error))
     return NULL;
-  return load_decoded (decoded, max_size, cancellable, error);
+  if (job_pickle_is_pickle (head, sizeof head))
+    return job_pickle_load_stream (decoded, head, sizeof head, max_size, cancellable, error);
+  return load_decoded (decoded, head, max_size, cancellable, error);
 }
 
 static GVariant *
@@ -463,6 +477,12 @@ try_load_mapped (GFile     *file,
       *fallback = TRUE;
       return NULL;
     }
+  if (job_pickle_is_pickle (data, length))
+    {
+      g_autoptr(GBytes) contents = g_mapped_file_get_bytes (mapped);
+
+      return job_pickle_load_mapped (contents, max_size, error);
+    }
   return load_mapped (mapped, max_size, error);
 }
 
@@ -476,8 +496,11 @@ try_load_mapped (GFile     *file,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
- * Loads a value stored by [func@Joblib.dump], as joblib's `load(filename,
- * mmap_mode="r")`, whatever the file is called; see
+ * Loads a value stored by [func@Joblib.dump] or by Python's `joblib.dump`,
+ * as joblib's `load(filename, mmap_mode="r")`, whatever the file is
+ * called; with %JOB_LOAD_MMAP the numpy arrays of an uncompressed joblib
+ * file are views of the mapping too (joblib's own rule: not object
+ * arrays, and a copy when the byte order must change); see
  * [func@Joblib.load_from_stream] for the checks made on the way.
  *
  * This function blocks; it may be called from any thread.

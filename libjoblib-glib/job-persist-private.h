@@ -58,6 +58,11 @@ GBytes           *job_persist_encode          (GVariant          *value,
                                                GError           **error);
 
 /* Load side. */
+/* What job_load_from_stream() reads before it knows the format. */
+#define JOB_PERSIST_HEAD_SIZE 2
+GInputStream     *job_persist_open_decoded    (GInputStream      *base,
+                                               GCancellable      *cancellable,
+                                               GError           **error);
 gboolean          job_persist_parse_preamble  (const guint8      *data,
                                                guint64           *header_size,
                                                guint64           *header_checksum,

@@ -3,7 +3,7 @@
 #
 # Fuzz the tests/fuzz targets with libFuzzer (clang, ASan and UBSan):
 #   tools/fuzz.sh [TARGET...] [-t SECONDS]
-# TARGET is fuzz-load, fuzz-frame or fuzz-metadata (default: all three);
+# TARGET is fuzz-load, fuzz-frame, fuzz-metadata or fuzz-pickle (default: all);
 # each runs SECONDS (default 300) on one core, starting from a copy of its
 # seed corpus in tests/fuzz/, in $JOB_FUZZ_DIR (default _fuzz/). New inputs
 # stay there; crashes are written there as crash-* and make the script
@@ -21,11 +21,11 @@ targets=()
 while (( $# > 0 )); do
   case $1 in
     -t) seconds=$2; shift 2 ;;
-    fuzz-load|fuzz-frame|fuzz-metadata) targets+=("$1"); shift ;;
-    *) echo "usage: $0 [fuzz-load|fuzz-frame|fuzz-metadata]... [-t SECONDS]" >&2; exit 2 ;;
+    fuzz-load|fuzz-frame|fuzz-metadata|fuzz-pickle) targets+=("$1"); shift ;;
+    *) echo "usage: $0 [fuzz-load|fuzz-frame|fuzz-metadata|fuzz-pickle]... [-t SECONDS]" >&2; exit 2 ;;
   esac
 done
-(( ${#targets[@]} > 0 )) || targets=(fuzz-load fuzz-frame fuzz-metadata)
+(( ${#targets[@]} > 0 )) || targets=(fuzz-load fuzz-frame fuzz-metadata fuzz-pickle)
 
 if [[ ! -f $build/build.ninja ]]; then
   CC=clang meson setup "$build" -Dfuzzing=true \
@@ -35,12 +35,14 @@ fi
 ninja -C "$build" "${targets[@]/#/tests/fuzz/}"
 
 declare -A corpus=([fuzz-load]=corpus-load [fuzz-frame]=corpus-frame
-                   [fuzz-metadata]=corpus-metadata)
+                   [fuzz-metadata]=corpus-metadata [fuzz-pickle]=corpus-pickle)
 status=0
 for t in "${targets[@]}"; do
   work=$out/$t
   mkdir -p "$work/corpus"
   cp -n tests/fuzz/"${corpus[$t]}"/* "$work/corpus/"
+  # joblib's own files seed the pickle reader
+  [[ $t != fuzz-pickle ]] || cp -n tests/data/joblib-files/*.pkl* "$work/corpus/"
   echo "== $t: ${seconds}s from $(ls "$work/corpus" | wc -l) inputs" >&2
   # allocator_may_return_null: a hostile size must be refused with an
   # error, which the loader does before it allocates; an attempt to

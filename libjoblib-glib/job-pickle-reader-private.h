@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "job-pickle-private.h"
+
+G_BEGIN_DECLS
+
+/* The state of one run of the pickle machine, shared by the opcode loop
+ * (job-pickle-reader.c) and the object rules (job-pickle-objects.c).
+ * One thread at a time. */
+
+#define JOB_PICKLE_NODE_COST 64
+#define JOB_PICKLE_STREAM_BUFFER_SIZE (64 * 1024)
+
+typedef struct
+{
+  GInputStream  *stream;       /* NULL when reading @mapped */
+  GCancellable  *cancellable;
+  GBytes        *mapped;
+  const guint8  *map_data;
+  gsize          map_size;
+  guint8        *buffer;       /* stream mode: read ahead */
+  gsize          buffer_len;
+  gsize          buffer_pos;
+  guint64        position;     /* mapped mode: the next byte */
+} JobPickleSource;
+
+typedef struct
+{
+  JobPickleSource          *source;
+  JobPickleBudget *budget;
+  GPtrArray       *stack;      /* (element-type JobPickleNode) (owned) */
+  GArray          *marks;      /* (element-type guint) stack lengths */
+  GHashTable      *memo;       /* guint -> JobPickleNode (owned) */
+  gboolean         nested;     /* reading the pickle of an object array */
+} JobPickleReader;
+
+gboolean       job_pickle_truncated            (GError          **error);
+gboolean       job_pickle_malformed            (GError          **error,
+                                                const char       *what);
+gboolean       job_pickle_source_read          (JobPickleSource  *source,
+                                                void             *dest,
+                                                gsize             size,
+                                                GError          **error);
+GBytes        *job_pickle_source_bytes         (JobPickleSource  *source,
+                                                guint64           size,
+                                                gboolean          view,
+                                                JobPickleBudget  *budget,
+                                                GError          **error);
+JobPickleNode *job_pickle_reader_new_node      (JobPickleReader  *r,
+                                                JobPickleKind     kind,
+                                                GError          **error);
+JobPickleNode *job_pickle_reader_new_container (JobPickleReader  *r,
+                                                JobPickleKind     kind,
+                                                GError          **error);
+JobPickleNode *job_pickle_reader_pop           (JobPickleReader  *r,
+                                                GError          **error);
+JobPickleNode *job_pickle_reader_run           (JobPickleReader  *r,
+                                                GError          **error);
+JobPickleNode *job_pickle_reader_run_nested    (JobPickleReader  *parent,
+                                                GError          **error);
+
+/* Object rules: the callable or class is checked against what it may
+ * do; each returns the new node (transfer full) or NULL with @error. */
+JobPickleNode *job_pickle_reduce               (JobPickleReader  *r,
+                                                JobPickleNode    *callable,
+                                                JobPickleNode    *args,
+                                                GError          **error);
+JobPickleNode *job_pickle_new_object           (JobPickleReader  *r,
+                                                JobPickleNode    *cls,
+                                                JobPickleNode    *args,
+                                                GError          **error);
+/* Applies BUILD's @state to @target, which it may replace (a wrapper
+ * becomes its array): returns the node to leave on the stack. */
+JobPickleNode *job_pickle_build                (JobPickleReader  *r,
+                                                JobPickleNode    *target,
+                                                JobPickleNode    *state,
+                                                GError          **error);
+
+G_END_DECLS

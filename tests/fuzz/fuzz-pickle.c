@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Fuzz target for the reader of files written by Python's joblib.dump:
+ * job_load_from_stream() (decompression, then the pickle subset) and
+ * job_load() with JOB_LOAD_MMAP (arrays as views of the mapping).
+ *
+ * Built with -fsanitize=fuzzer it is a libFuzzer target; otherwise the
+ * main() of fuzz-main.h runs it once over every file of the directories
+ * or files given on the command line (the seed corpus: the joblib files
+ * of tests/data/joblib-files and what fuzzing found, corpus-pickle), as a
+ * plain test. To fuzz it: tools/fuzz.sh fuzz-pickle -t 300
+ */
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <joblib-glib.h>
+
+/* Small enough that a hostile size is refused, not allocated. */
+#define FUZZ_MAX_SIZE (64 * 1024 * 1024)
+
+int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
+
+/* Reads all of @value the way a user would: every child, every array
+ * element's last byte. */
+static void
+consume (GVariant *value,
+         guint     depth)
+{
+  if (job_array_is_array_variant (value))
+    {
+      g_autoptr(JobArray) array = job_array_new_from_variant (value, NULL);
+
+      if (array != NULL && job_array_get_n_elements (array) > 0)
+        job_array_get_double (array, job_array_get_n_elements (array) - 1);
+      return;
+    }
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTESTRING))
+    {
+      gsize size;
+      const guint8 *bytes = g_variant_get_fixed_array (value, &size, 1);
+      volatile guint8 sink = size > 0 ? bytes[size - 1] : 0;
+
+      (void) sink;
+      return;
+    }
+  if (g_variant_is_container (value) && depth < 64)
+    {
+      gsize n = g_variant_n_children (value);
+
+      for (gsize i = 0; i < n && i < 256; i++)
+        {
+          g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+
+          consume (child, depth + 1);
+        }
+    }
+}
+
+static void
+consume_result (GVariant *value)
+{
+  if (value == NULL)
+    return;
+  consume (value, 0);
+  g_variant_unref (value);
+}
+
+int
+LLVMFuzzerTestOneInput (const guint8 *data,
+                        size_t        size)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
+  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GFile) file = NULL;
+  int fd;
+
+  consume_result (job_load_from_stream (stream, FUZZ_MAX_SIZE, NULL, &error));
+  g_clear_error (&error);
+
+  /* The mapped reader takes uncompressed pickles only. */
+  if (size < 2 || data[0] != 0x80)
+    return 0;
+  fd = g_file_open_tmp ("fuzz-pickle-XXXXXX", &path, NULL);
+  if (fd < 0)
+    return 0;
+  /* write(), not g_file_set_contents(): its fsync() would be most of
+   * the time of a run */
+  if (write (fd, data, size) == (gssize) size)
+    {
+      file = g_file_new_for_path (path);
+      consume_result (job_load (file, JOB_LOAD_MMAP, FUZZ_MAX_SIZE, NULL, &error));
+    }
+  g_close (fd, NULL);
+  g_unlink (path);
+  return 0;
+}
+
+#ifndef JOB_FUZZING_LIBFUZZER
+#include "fuzz-main.h"
+#endif
