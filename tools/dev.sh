@@ -19,7 +19,7 @@ packages=(
   libglib2.0-dev libglib2.0-bin gobject-introspection libgirepository1.0-dev
   zlib1g-dev liblzma-dev libbz2-dev liblz4-dev libzstd-dev libxxhash-dev
   libjson-glib-dev valac gjs python3-gi python3-pytest python3-numpy
-  python3-joblib python3-cloudpickle gi-docgen python3-lz4
+  python3-joblib python3-cloudpickle gi-docgen python3-lz4 python3-sklearn
   libgtk-4-dev gir1.2-gtk-4.0 xvfb gir1.2-adw-1 python3-gi-cairo desktop-file-utils
   python3-matplotlib liblapacke-dev libopenblas-dev
   valgrind

@@ -26,6 +26,7 @@ import pickle
 import threading
 import time
 
+from . import _interrupt
 from ._functions import PythonFunction, pickled_function_or_name, qualified_name, \
     raise_as_glib_error
 from ._gi import GLib, Joblib
@@ -324,3 +325,8 @@ class TaskSource:
         """Forget the groups of this process that never ran or were not read."""
         forget_local_chunks(self.local_ids)
         self.local_ids.clear()
+
+
+# The input generator runs inside next_call: Ctrl-C there ends the run as
+# an error of the source.
+_interrupt.raise_inside(TaskSource.next_call)

@@ -20,6 +20,7 @@ import weakref
 
 from gi.module import get_introspection_module
 
+from . import _interrupt
 from ._gi import GLib, Joblib
 from ._values import from_variant, pickled_call_args, to_variant, unpickle_call_args
 
@@ -296,6 +297,7 @@ class _Signature:
         return func(*args, **kwargs)
 
 
+_interrupt_state = _interrupt._state
 _new_variant = GLib.Variant.new_variant
 # the introspected constructor takes a list (the override, *args)
 _new_tuple = get_introspection_module("GLib").Variant.new_tuple
@@ -389,11 +391,18 @@ class PythonFunction:
         # stays in this process (n_jobs=1 runs inline, as in joblib): they
         # were pickled by this process, so reading them back is safe.
         try:
+            if _interrupt_state.interrupted:
+                _interrupt.check()
             return self.call_pickled(args)
         except GLib.Error:
             raise
         except BaseException as exc:  # noqa: BLE001 -- every exception must reach C
             raise_as_glib_error(exc)
+
+
+# Tasks that run in the caller's thread (n_jobs=1, Memory) run inside
+# _invoke: Ctrl-C there ends the task with KeyboardInterrupt.
+_interrupt.raise_inside(PythonFunction._invoke)
 
 
 class FunctionCache:

@@ -11,6 +11,7 @@ import sys
 import threading
 import warnings
 
+from . import _interrupt
 from ._chunks import TaskSource, unpack_task
 from ._functions import FunctionCache, PythonFunction, forget_exceptions, reraise
 from ._gi import Gio, GLib, Joblib
@@ -369,122 +370,177 @@ class Parallel:
         return functions.get(function).make_call(args, kwargs, self._processes)
 
     def _run_list(self, source, cancellable):
-        parallel = self._run_parallel()
-        if source.grouping is None:
-            try:
-                results = parallel.run_source(source.next_call, cancellable=cancellable)
-            except GLib.Error as error:
-                _reraise(error)
-            finally:
-                source.close()
-            return [value for index, result in enumerate(results)
-                    for value in source.results_of(index, result)]
-        # Groups are read as they complete: their durations size the next
+        # Without groups the run keeps the results (no signal per call);
+        # groups are read as they complete: their durations size the next
         # groups.
-        per_call = {}
-        failures = []
-        run_cancellable = Gio.Cancellable.new()
-        forward = cancellable.connect(run_cancellable.cancel) if cancellable is not None else 0
-
-        def on_result(_parallel, index, value):
-            try:
-                per_call[index] = source.results_of(index, value)
-            except BaseException as exc:  # noqa: BLE001 -- raised after the run
-                failures.append(exc)
-                run_cancellable.cancel()
-
-        handler = parallel.connect("result", on_result)
+        run = _Run(self._run_parallel(), source, "collect" if source.grouping is None
+                   else "ordered", cancellable)
         try:
-            parallel.run_source(source.next_call, cancellable=run_cancellable)
-        except GLib.Error as error:
-            if failures:
-                forget_exceptions([error])
-                raise failures[0] from None
-            _reraise(error)
+            run.start()
+            run.wait_done()
+            run.raise_error()
+            if run.ready is None:
+                return [value for index, result in enumerate(run.results)
+                        for value in source.results_of(index, result)]
+            ready = run.ready
+            return [value for index in range(len(ready)) for value in ready[index]]
         finally:
-            parallel.disconnect(handler)
-            if forward:
-                cancellable.disconnect(forward)
-            source.close()
-        return [value for index in range(len(per_call)) for value in per_call[index]]
+            run.close()
 
     def _run_generator(self, source, ordered):
-        parallel = self._run_parallel()
-        context = GLib.MainContext.new()
-        cancellable = Gio.Cancellable.new()
-        state = {"done": False, "error": None, "failure": None}
-        ready = {}
-        arrived = collections.deque()
-
-        def on_result(_parallel, index, value):
-            try:
-                results = source.results_of(index, value)
-            except BaseException as exc:  # noqa: BLE001 -- raised by the generator
-                if state["failure"] is None:
-                    state["failure"] = exc
-                cancellable.cancel()
-                return
-            if ordered:
-                ready[index] = results
-            else:
-                arrived.extend(results)
-
-        def on_done(parallel, result):
-            try:
-                parallel.run_source_finish(result)
-            except GLib.Error as error:
-                state["error"] = error
-            state["done"] = True
-
-        handler = parallel.connect("result", on_result)
-        context.push_thread_default()
-        try:
-            parallel.run_source_async(source.next_call, cancellable=cancellable,
-                                            callback=on_done)
-        finally:
-            context.pop_thread_default()
+        run = _Run(self._run_parallel(), source, "ordered" if ordered else "unordered", None)
         next_index = 0
         try:
+            run.start()
             while True:
                 if ordered:
-                    while next_index in ready:
-                        yield from ready.pop(next_index)
+                    while next_index in run.ready:
+                        yield from run.ready.pop(next_index)
                         next_index += 1
                 else:
-                    while arrived:
-                        yield arrived.popleft()
-                if state["done"]:
+                    while run.arrived:
+                        yield run.arrived.popleft()
+                if run.done:
                     break
-                context.push_thread_default()
-                try:
-                    context.iteration(True)
-                finally:
-                    context.pop_thread_default()
-            if state["failure"] is not None:
-                if state["error"] is not None:
-                    forget_exceptions([state["error"]])
-                raise state["failure"]
-            if state["error"] is not None:
-                _reraise(state["error"])
-            while ordered and next_index in ready:
-                yield from ready.pop(next_index)
+                run.wait()
+            run.raise_error()
+            while ordered and next_index in run.ready:
+                yield from run.ready.pop(next_index)
                 next_index += 1
         finally:
             # Dropped half way (close(), garbage collection, an exception
             # in the consumer): cancel the rest and wait until the run has
             # released its tasks and workers.
-            if not state["done"]:
-                cancellable.cancel()
-                context.push_thread_default()
-                try:
-                    while not state["done"]:
-                        context.iteration(True)
-                finally:
-                    context.pop_thread_default()
-                if state["error"] is not None:
-                    forget_exceptions([state["error"]])
-            parallel.disconnect(handler)
-            source.close()
+            run.close()
+
+
+class _Run:
+    """One run of a Parallel call, waited for on a private main context in
+    the caller's thread (the dispatcher, the task source and the result
+    handler all run there).
+
+    ``mode``: "collect" (the run keeps the results: ``results``), "ordered"
+    (results of call i in ``ready[i]``) or "unordered" (results in
+    ``arrived`` as they complete).  Any exception in a callback is kept and
+    raised by ``raise_error`` in the caller, Ctrl-C included (see
+    _interrupt)."""
+
+    def __init__(self, parallel, source, mode, cancellable):
+        self.parallel = parallel
+        self.source = source
+        self.context = GLib.MainContext.new()
+        self.cancellable = Gio.Cancellable.new()
+        self.outer = cancellable
+        self.forward = 0
+        self.handler = 0
+        self.done = False
+        self.error = None      # the run's GLib.Error
+        self.failure = None    # an exception raised by a result handler
+        self.results = None
+        self.ready = {} if mode == "ordered" else None
+        self.arrived = collections.deque() if mode == "unordered" else None
+        self.guard = _interrupt.Guard(self.cancellable)
+
+    def start(self):
+        if self.outer is not None:
+            self.forward = self.outer.connect(self.cancellable.cancel)
+        if self.ready is not None:
+            self.handler = self.parallel.connect("result", self._on_ordered)
+        elif self.arrived is not None:
+            self.handler = self.parallel.connect("result", self._on_unordered)
+        _interrupt.enter(self.guard, self.context)
+        self.context.push_thread_default()
+        try:
+            self.parallel.run_source_async(self.source.next_call, cancellable=self.cancellable,
+                                           callback=self._on_done)
+        finally:
+            self.context.pop_thread_default()
+
+    def _failed(self, exc):
+        if self.failure is None:
+            self.failure = exc
+        self.cancellable.cancel()
+
+    def _on_ordered(self, _parallel, index, value):
+        try:
+            self.ready[index] = self.source.results_of(index, value)
+        except BaseException as exc:  # noqa: BLE001 -- raised by the caller
+            self._failed(exc)
+
+    def _on_unordered(self, _parallel, index, value):
+        try:
+            self.arrived.extend(self.source.results_of(index, value))
+        except BaseException as exc:  # noqa: BLE001 -- raised by the caller
+            self._failed(exc)
+
+    def _on_done(self, parallel, result):
+        try:
+            self.results = parallel.run_source_finish(result)
+        except GLib.Error as error:
+            self.error = error
+        except BaseException as exc:  # noqa: BLE001 -- raised by the caller
+            self._failed(exc)
+        finally:
+            self.done = True
+
+    def wait(self):
+        """Dispatch what is ready on the run's context, blocking for it."""
+        context = self.context
+        context.push_thread_default()
+        try:
+            context.iteration(True)
+        finally:
+            context.pop_thread_default()
+
+    def wait_done(self):
+        context = self.context
+        context.push_thread_default()
+        try:
+            while not self.done:
+                context.iteration(True)
+        finally:
+            context.pop_thread_default()
+
+    def raise_error(self):
+        """Raise what ended the run: Ctrl-C first, then a result handler's
+        exception, then the run's error."""
+        interrupted = self.guard.exception
+        failure = interrupted if interrupted is not None else self.failure
+        if failure is not None:
+            self.guard.exception = None
+            self.failure = None
+            if self.error is not None:
+                forget_exceptions([self.error])
+                self.error = None
+            raise failure
+        if self.error is not None:
+            error, self.error = self.error, None
+            _reraise(error)
+
+    def close(self):
+        """Cancel the run if it is still going, wait for its end, let go."""
+        try:
+            if not self.done:
+                self.cancellable.cancel()
+                self.wait_done()
+        finally:
+            _interrupt.leave(self.guard)
+            if self.handler:
+                self.parallel.disconnect(self.handler)
+                self.handler = 0
+            if self.forward:
+                self.outer.disconnect(self.forward)
+                self.forward = 0
+            self.source.close()
+            if self.error is not None:
+                forget_exceptions([self.error])
+            if self.guard.exception is not None and sys.exc_info()[1] is None:
+                exc, self.guard.exception = self.guard.exception, None
+                raise exc
+
+
+_interrupt.record_inside(_Run.wait, _Run.wait_done, _Run._on_ordered, _Run._on_unordered,
+                         _Run._on_done, _Run.start, _Run.close)
 
 
 def _grouping(backend):
