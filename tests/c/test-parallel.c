@@ -870,7 +870,8 @@ test_verbose_lines (void)
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
   g_test_trap_assert_stderr ("*[Parallel(n_jobs=2)]: Using backend ThreadingBackend with 2 concurrent workers.\n*");
-  g_test_trap_assert_stderr ("*[Parallel(n_jobs=2)]: Done   6 out of   6 | elapsed:    0.0s finished\n*");
+  /* the elapsed time depends on the machine's load */
+  g_test_trap_assert_stderr ("*[Parallel(n_jobs=2)]: Done   6 out of   6 | elapsed: *s finished\n*");
 }
 
 int
