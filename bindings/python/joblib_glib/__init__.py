@@ -9,11 +9,14 @@ job_dump/job_load, numpy arrays shared with JobArray without copies.
 """
 
 from ._functions import RemoteTraceback, WorkerError
+from ._compressors import register_compressor
+from ._hashing import hash
 from ._mainloop import ParallelRun, start
-from ._memory import Memory, MemorizedFunc, MemorizedResult, NotMemorizedFunc
+from ._memory import Memory, MemorizedFunc, MemorizedResult, NotMemorizedFunc, expires_after
 from ._parallel import (Parallel, cpu_count, delayed, effective_n_jobs, parallel_backend,
                         parallel_config, register_parallel_backend)
 from ._persist import dump, load
+from ._store import StoreBackendBase, register_store_backend
 from ._values import PickleNotAllowedError, from_variant, to_variant
 
 __all__ = [
@@ -21,5 +24,6 @@ __all__ = [
     "parallel_backend", "register_parallel_backend",
     "Memory", "MemorizedFunc", "MemorizedResult", "NotMemorizedFunc",
     "dump", "load", "start", "ParallelRun",
+    "hash", "register_compressor", "register_store_backend", "StoreBackendBase", "expires_after",
     "to_variant", "from_variant", "PickleNotAllowedError", "RemoteTraceback", "WorkerError",
 ]

@@ -6,18 +6,57 @@ hash of its source (inspect.getsource), so editing the function clears
 its cached results, as joblib does.  A cached function works inside
 Parallel on threads and on the process backend: its workers open the same
 cache folder (JobMemory is safe across processes).
+
+The argument tuple given to C is (key_0 .. key_n-1, values, last):
+
+* key_i: the lossless GVariant form of argument i with dicts in key order
+  (what C hashes with xxh3), or a placeholder when the call is keyed by
+  the hasher of _hashing (values without such a form); ignored arguments
+  are left out of the hash by C;
+* values: an ignored slot that carries the arguments themselves: a token
+  for the objects of a call made in this process (the function gets the
+  very objects, as with joblib), pickle bytes for another process, or ()
+  when the keys give the values back exactly;
+* last: the "opaque signature" flag, or (flag, digest) for hashed calls.
+
+Outputs are stored losslessly (_values): pickled when they have no
+GVariant form.  Pickled outputs are unpickled only from a cache folder
+that nobody else can write (as ssh's StrictModes): see _folder_problem.
 """
 
 import datetime
 import functools
+import glob
 import hashlib
 import inspect
+import itertools
+import json
 import os
+import stat
+import sys
+import time
+import warnings
+
+from gi.module import get_introspection_module
 
 from ._functions import PythonFunction, qualified_name, reraise
 from ._gi import GLib, Joblib
+from ._hashing import call_key
 from ._persist import parse_compress
-from ._values import from_variant
+from ._values import dumps, from_variant, to_variant
+
+_new_tuple = get_introspection_module("GLib").Variant.new_tuple
+_new_uint64 = GLib.Variant.new_uint64
+_TRUE = GLib.Variant.new_boolean(True)
+_FALSE = GLib.Variant.new_boolean(False)
+_UNIT = GLib.Variant("()", ())
+_ARGUMENTS = "joblib-glib:arguments"
+_MMAP_MODES = (None, "r", "r+", "w+", "c")
+
+# token -> [values, opaque, output or _NOTHING, unpicklable (output, error)]
+_pending = {}
+_tokens = itertools.count(1)
+_NOTHING = object()
 
 
 def source_version(func):
@@ -45,32 +84,71 @@ def _seconds(age):
     return float(age)
 
 
+def _check_mmap_mode(mmap_mode):
+    if mmap_mode not in _MMAP_MODES:
+        raise ValueError(f"mmap_mode must be one of None, 'r', 'r+', 'w+', 'c', "
+                         f"not {mmap_mode!r}")
+
+
+def _folder_problem(path):
+    """Why a cache folder is unsafe to unpickle from, or None: writable by
+    its group or by anyone (unless sticky, as /tmp), or owned by another
+    user (root aside)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None  # nothing stored there: nothing to unpickle either
+    owner = info.st_uid
+    if owner not in (os.geteuid(), 0):
+        return f"{path} belongs to another user (uid {owner})"
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022 and not (mode & stat.S_ISVTX and mode & 0o002):
+        who = "anyone" if mode & 0o002 else "its group"
+        return f"{path} can be written by {who} (mode {mode:04o})"
+    return None
+
+
 class Memory:
     """Cache function results on disk: joblib's ``Memory``.
 
     ``location`` None disables caching (functions are called as they are).
-    ``compress`` as in :func:`dump`; ``mmap_mode="r"`` loads cached arrays
-    as read-only views of their files; ``bytes_limit``, ``items_limit`` and
-    ``age_limit`` (seconds or timedelta) are enforced on every write."""
+    ``compress`` as in :func:`dump`; ``mmap_mode`` "r" loads cached arrays
+    as read-only memory maps, "r+"/"w+" as writable ones (changes reach
+    the cache), "c" as copy-on-write; ``bytes_limit``, ``items_limit`` and
+    ``age_limit`` (seconds or timedelta) are enforced on every write.
+    ``backend_options={"trust_folder": True}`` allows pickled outputs from
+    a cache folder that others can write."""
 
     def __init__(self, location=None, backend="local", mmap_mode=None, compress=False,
                  verbose=1, bytes_limit=None, backend_options=None, items_limit=None,
                  age_limit=None):
-        if backend != "local":
-            raise ValueError(f"only the 'local' store backend exists, not {backend!r}")
-        if mmap_mode not in (None, "r", "c"):
-            raise ValueError(f"mmap_mode must be None, 'r' or 'c', not {mmap_mode!r}")
-        self.location = os.fspath(location) if location is not None else None
+        from ._store import get_store_backend
+        _check_mmap_mode(mmap_mode)
+        self.location = location
+        self.backend = backend
         self.mmap_mode = mmap_mode
         self.compress = compress
-        self.verbose = verbose
+        self._verbose = verbose
+        self.bytes_limit = bytes_limit
+        self.items_limit = items_limit
+        self.age_limit = age_limit
+        self.backend_options = dict(backend_options or {})
+        self.timestamp = time.time()
         self._memory = None
-        if self.location is None:
+        self.store_backend = get_store_backend(backend, location, self)
+        if compress and mmap_mode is not None:
+            warnings.warn("Compressed results cannot be memmapped", stacklevel=2)
+        if location is None or self.store_backend is not None:
             return
-        self._memory = Joblib.Memory.new_for_path(self.location)
+        path = os.fspath(location)
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        self._path = path
+        self._root = os.path.join(path, "joblib-glib")
+        self._memory = Joblib.Memory.new_for_path(path)
         self._memory.set_compression(_compression_name(compress))
         self._memory.set_mmap(mmap_mode is not None)
-        self._memory.set_verbose(max(int(verbose or 0), 0))
+        self._memory.set_verbose(0)  # messages come from Python (stdout, as joblib)
         if bytes_limit is not None:
             self._memory.set_bytes_limit(_bytes(bytes_limit))
         if items_limit is not None:
@@ -78,15 +156,47 @@ class Memory:
         if age_limit is not None:
             self._memory.set_age_limit(_seconds(age_limit))
 
-    def __repr__(self):
-        return f"Memory(location={self.location!r})"
+    @property
+    def verbose(self):
+        return self._verbose
 
-    def cache(self, func=None, ignore=None, verbose=None, mmap_mode=False):
+    def __repr__(self):
+        where = None if self.location is None else os.path.join(os.fspath(self.location),
+                                                               "joblib-glib")
+        return f"Memory(location={where})"
+
+    def __reduce__(self):
+        return (_rebuild_memory, (self.location, self.backend, self.mmap_mode, self.compress,
+                                  self._verbose, self.bytes_limit, self.backend_options,
+                                  self.items_limit, self.age_limit))
+
+    def _pickle_policy(self):
+        """allow_pickle for outputs read from this cache (see from_variant)."""
+        if self.backend_options.get("trust_folder"):
+            return True
+        for folder in (self._path, self._root):
+            problem = _folder_problem(folder)
+            if problem is not None:
+                return (f"Outputs are unpickled only from a cache folder that nobody else can "
+                        f"write, and {problem}. Make it private (chmod go-w) or pass "
+                        f"Memory(..., backend_options={{'trust_folder': True}}) if you trust "
+                        f"everyone who can write it.")
+        return True
+
+    def cache(self, func=None, ignore=None, verbose=None, mmap_mode=False,
+              cache_validation_callback=None):
         """Wrap ``func`` so that its results are cached; usable as
-        ``@memory.cache`` and ``@memory.cache(ignore=["verbose"])``."""
+        ``@memory.cache`` and ``@memory.cache(ignore=["verbose"])``.
+
+        ``cache_validation_callback(metadata)`` is asked whether a stored
+        result may be used (see :func:`expires_after`)."""
+        if cache_validation_callback is not None and not callable(cache_validation_callback):
+            raise ValueError(f"cache_validation_callback needs to be callable. "
+                             f"Got {cache_validation_callback!r}.")
         if func is None:
             return functools.partial(self.cache, ignore=ignore, verbose=verbose,
-                                     mmap_mode=mmap_mode)
+                                     mmap_mode=mmap_mode,
+                                     cache_validation_callback=cache_validation_callback)
         if isinstance(func, (MemorizedFunc, NotMemorizedFunc)):
             func = func.func
         if not callable(func):
@@ -94,13 +204,24 @@ class Memory:
         if ignore is not None and (isinstance(ignore, str) or
                                    not all(isinstance(n, str) for n in ignore)):
             raise TypeError("ignore must be a list of argument names")
-        if self._memory is None:
+        if mmap_mode is not False:
+            _check_mmap_mode(mmap_mode)
+        if self._memory is None and self.store_backend is None:
             return NotMemorizedFunc(func)
-        return MemorizedFunc(func, self, list(ignore or []))
+        if self.store_backend is not None:
+            from ._store import StoreMemorizedFunc
+            return StoreMemorizedFunc(func, self, list(ignore or []), verbose, mmap_mode,
+                                      cache_validation_callback)
+        return MemorizedFunc(func, self, list(ignore or []), verbose, mmap_mode,
+                             cache_validation_callback)
 
     def clear(self, warn=True):
         """Remove every cached result."""
+        if self.store_backend is not None:
+            self.store_backend.clear()
         if self._memory is not None:
+            if warn and self._verbose:
+                print(f"[Memory(location={self._root})]: Flushing completely the cache")
             try:
                 self._memory.clear()
             except GLib.Error as error:
@@ -125,6 +246,12 @@ class Memory:
         return self.cache(func)(*args, **kwargs)
 
 
+def _rebuild_memory(location, backend, mmap_mode, compress, verbose, bytes_limit,
+                    backend_options, items_limit, age_limit):
+    return Memory(location, backend, mmap_mode, compress, verbose, bytes_limit,
+                  backend_options, items_limit, age_limit)
+
+
 def _bytes(limit):
     """joblib accepts '1G', '500M', '10K' or an int."""
     if isinstance(limit, int):
@@ -137,23 +264,108 @@ def _bytes(limit):
     raise ValueError(f"bytes_limit must be an int or a string such as '1G', not {limit!r}")
 
 
+def expires_after(days=0, seconds=0, microseconds=0, milliseconds=0, minutes=0, hours=0,
+                  weeks=0):
+    """A ``cache_validation_callback`` that invalidates results older than
+    the given age, as joblib's ``expires_after``."""
+    limit = datetime.timedelta(days=days, seconds=seconds, microseconds=microseconds,
+                               milliseconds=milliseconds, minutes=minutes, hours=hours,
+                               weeks=weeks)
+
+    def cache_validation_callback(metadata):
+        return time.time() - metadata["time"] < limit.total_seconds()
+
+    cache_validation_callback._joblib_glib_seconds = limit.total_seconds()
+    return cache_validation_callback
+
+
+def _format_time(seconds):
+    return f"{seconds:.1f}s, {seconds / 60:.1f}min"
+
+
+def _print_rule(message):
+    print(max(0, 80 - len(message)) * "_" + message)
+
+
+def _format_call(func, args, kwargs):
+    shown = [repr(a)[:1500] for a in args] + [f"{k}={v!r}"[:1500] for k, v in kwargs.items()]
+    name = getattr(func, "__name__", repr(func))
+    return f"{name}({', '.join(shown)})"
+
+
+class MemorizedPython(PythonFunction):
+    """The Joblib.Function of a cached Python callable: reads the argument
+    tuple described in the module comment (here and in worker processes)."""
+
+    def __init__(self, func, name=None, version=None):
+        super().__init__(func, name=name, version=version)
+        names = self.signature.names if self.signature.signature is not None \
+            else ["*args", "**kwargs"]
+        self.n_values = len(names)
+        self.gfunction.set_parameter_names(list(names) + [_ARGUMENTS])
+        self.announce = None  # set by MemorizedFunc: prints the call (verbose)
+
+    def _invoke(self, args, cancellable):
+        entry = None
+        try:
+            n = args.n_children()
+            last = args.get_child_value(n - 1)
+            opaque = last.get_boolean() if last.get_type_string() == "b" \
+                else last.get_child_value(0).get_boolean()
+            carried = args.get_child_value(n - 2)
+            kind = carried.get_type_string()
+            if kind == "t":
+                entry = _pending.get(carried.get_uint64())
+                if entry is None:
+                    raise RuntimeError("the arguments of this cached call are gone")
+                values, opaque = entry[0], entry[1]
+            elif kind == "ay":
+                import pickle
+                # pickled by the process that made the call (a parent of ours)
+                values, opaque = pickle.loads(carried.get_data_as_bytes().get_data() or b"")
+            else:
+                values = [from_variant(args.get_child_value(i)) for i in range(n - 2)]
+            if self.announce is not None:
+                self.announce(values, opaque)
+            output = self._call_values(values, opaque)
+            if entry is not None:
+                entry[2] = output
+            try:
+                return to_variant(output)
+            except Exception as error:  # noqa: BLE001 -- any pickling failure
+                if entry is None:
+                    raise
+                entry[3] = (output, error)
+                raise
+        except GLib.Error:
+            raise
+        except BaseException as exc:  # noqa: BLE001 -- every exception must reach C
+            from ._functions import raise_as_glib_error
+            raise_as_glib_error(exc)
+
+
 class MemorizedResult:
-    """A result stored in the cache (from ``call_and_shelve``)."""
+    """A result stored in the cache (from ``call_and_shelve``); picklable."""
 
-    def __init__(self, result, mmap_mode):
+    def __init__(self, result, memorized, args_id=None, func=None):
         self._result = result
-        self._mmap_mode = mmap_mode
+        self._memorized = memorized
+        self.mmap_mode = memorized.mmap_mode
+        self.func = result.get_function_name() if result is not None else func
+        self.args_id = result.get_args_hash() if result is not None else args_id
+        self.timestamp = time.time()
 
     @property
-    def func(self):
-        return self._result.get_function_name()
-
-    @property
-    def args_id(self):
-        return self._result.get_args_hash()
+    def duration(self):
+        return self._result.get_duration() if self._result is not None else None
 
     def get(self):
         """Load the result (KeyError once it was cleared)."""
+        if self._result is None:
+            self._result = self._memorized._find_result(self.args_id)
+            if self._result is None:
+                raise KeyError(f"the result of {self.func} ({self.args_id}) is no longer "
+                               f"in the cache")
         try:
             value = self._result.get()
         except GLib.Error as error:
@@ -161,16 +373,27 @@ class MemorizedResult:
                 raise KeyError(f"the result of {self.func} ({self.args_id}) is no longer "
                                f"in the cache") from None
             reraise(error)
-        return from_variant(value, writable=self._mmap_mode is None)
+        return self._memorized._output(value, self.args_id)
 
     def clear(self):
+        if self._result is None:
+            self._result = self._memorized._find_result(self.args_id)
+            if self._result is None:
+                return
         try:
             self._result.clear()
         except GLib.Error as error:
             reraise(error)
 
+    def __reduce__(self):
+        return (_rebuild_result, (self._memorized, self.args_id, self.func))
+
     def __repr__(self):
         return f"MemorizedResult(func={self.func!r}, args_id={self.args_id!r})"
+
+
+def _rebuild_result(memorized, args_id, func):
+    return MemorizedResult(None, memorized, args_id, func)
 
 
 class MemorizedFunc:
@@ -178,38 +401,129 @@ class MemorizedFunc:
 
     _joblib_glib_memorized = True
 
-    def __init__(self, func, memory, ignore):
+    def __init__(self, func, memory, ignore, verbose=None, mmap_mode=False,
+                 cache_validation_callback=None):
         self.func = func
         self.memory = memory
         self.ignore = ignore
+        self.mmap_mode = memory.mmap_mode if mmap_mode is False else mmap_mode
+        self._verbose = memory._verbose if verbose is None else verbose
+        self.cache_validation_callback = cache_validation_callback
         self.version = source_version(func)
-        self._python = PythonFunction(func, name=qualified_name(func), version=self.version)
-        names = set(self._python.signature.names)
+        self._python = MemorizedPython(func, name=qualified_name(func), version=self.version)
+        names = self._python.signature.names
         unknown = [name for name in ignore if name not in names]
         if unknown:
             raise ValueError(f"ignore list: {', '.join(unknown)} not an argument of "
                              f"{qualified_name(func)}")
-        self._cached = memory._memory.cache(self._python.gfunction, ignore)
+        self._skip = frozenset(names.index(name) for name in ignore)
+        positions = sorted(self._skip) + [self._python.n_values]
+        self._cached = memory._memory.cache(self._python.gfunction,
+                                            [str(p) for p in positions])
+        self._coerce_mmap = self.mmap_mode is not None
         self._has_reference = False
+        if self._verbose and self._verbose > 0:
+            self._python.announce = self._announce
+        if cache_validation_callback is not None:
+            seconds = getattr(cache_validation_callback, "_joblib_glib_seconds", None)
+            if seconds is not None:
+                self._cached.set_expires_after(max(seconds, 1e-9))
+            else:
+                self._cached.set_validate_func(self._validate)
         functools.update_wrapper(self, func)
 
     def __repr__(self):
-        return f"MemorizedFunc(func={self.func!r}, location={self.memory.location!r})"
+        return f"MemorizedFunc(func={self.func!r}, location={self.memory._root!r})"
 
     def __reduce__(self):
         # Pickled (cloudpickle) into workers as the function and its cache.
-        return (_rebuild, (self.func, self.memory.location, self.memory.compress,
-                           self.memory.mmap_mode, self.ignore))
+        return (_rebuild, (self.func, self.memory, self.ignore, self._verbose,
+                           self.mmap_mode, self.cache_validation_callback))
 
-    def _args(self, args, kwargs):
-        return self._python.make_args(args, kwargs)
+    def _validate(self, entry):
+        metadata = {"duration": entry.get_duration(),
+                    "time": entry.get_created().to_unix() +
+                    entry.get_created().get_microsecond() / 1e6,
+                    "input_args": entry.get_input_args()}
+        try:
+            return bool(self.cache_validation_callback(metadata))
+        except Exception:  # noqa: BLE001 -- a failing check: compute again
+            warnings.warn(f"cache_validation_callback of {qualified_name(self.func)} failed; "
+                          f"computing again", stacklevel=2)
+            return False
+
+    def _announce(self, values, opaque):
+        args, kwargs = values if opaque else (values, {})
+        _print_rule("")
+        print(f"[Memory] Calling {qualified_name(self.func)}...")
+        print(_format_call(self.func, args, kwargs))
+
+    def _args(self, values, opaque, carried):
+        children, digest, _exact = call_key(values, self._skip, self._coerce_mmap)
+        children.append(carried)
+        children.append((_TRUE if opaque else _FALSE) if digest is None
+                        else GLib.Variant("(bay)", (opaque, digest)))
+        return _new_tuple(children)
+
+    def _output(self, value, args_id=None):
+        writable = self.mmap_mode is None
+        output = from_variant(value, allow_pickle=self.memory._pickle_policy, writable=writable)
+        if self.mmap_mode in ("r+", "w+", "c"):
+            from ._persist import memmap_output
+            output = memmap_output(self, value, output, args_id)
+        return output
+
+    def _run(self, method, args, kwargs):
+        """Calls ``method`` (call or call_and_shelve) with the Python
+        arguments held in this process for the function to use."""
+        values, opaque = self._python.signature.bind(args, kwargs)
+        token = next(_tokens)
+        entry = _pending[token] = [values, opaque, _NOTHING, None]
+        start = time.time()
+        try:
+            result = method(self._args(values, opaque, _new_uint64(token)), None)
+        except GLib.Error as error:
+            if entry[3] is not None:
+                output, cause = entry[3]
+                warnings.warn(f"Unable to cache to disk: failed to pickle output. "
+                              f"Exception: {cause!r}.", stacklevel=3)
+                return None, output
+            reraise(error)
+        finally:
+            _pending.pop(token, None)
+        if entry[2] is not _NOTHING and self._verbose and self._verbose > 0:
+            _print_rule(f"{getattr(self.func, '__name__', '')} - "
+                        f"{_format_time(time.time() - start)}")
+        return result, entry[2]
 
     def __call__(self, *args, **kwargs):
-        try:
-            result = self._cached.call(self._args(args, kwargs), None)
-        except GLib.Error as error:
-            reraise(error)
-        return from_variant(result, writable=self.memory.mmap_mode is None)
+        result, output = self._run(self._cached.call, args, kwargs)
+        if result is None:
+            return output
+        if output is not _NOTHING and self.mmap_mode is None:
+            return output  # computed here: the very object, as joblib returns it
+        return self._output(result)
+
+    def call(self, *args, **kwargs):
+        """Run the function even when its result is cached, store the result
+        and return ``(output, metadata)``, as joblib's ``call``."""
+        values, opaque = self._python.signature.bind(args, kwargs)
+        key = self._args(values, opaque, _UNIT)
+        if self._cached.check_call_in_cache(key):
+            try:
+                self._cached.call_and_shelve(key, None).clear()
+            except GLib.Error:
+                pass
+        start = time.time()
+        result, output = self._run(self._cached.call, args, kwargs)
+        duration = time.time() - start
+        if result is not None and output is _NOTHING:
+            output = self._output(result)
+        metadata = {"duration": duration,
+                    "input_args": {name: repr(value) for name, value in
+                                   zip(self._python.signature.names, values)},
+                    "time": start}
+        return output, metadata
 
     def _joblib_glib_make_call(self, args, kwargs, need_reference=False):
         if need_reference and not self._has_reference:
@@ -218,19 +532,43 @@ class MemorizedFunc:
             # Joblib.Memory.cache_for_reference()
             self._python.referenced()
             self._has_reference = True
-        return Joblib.Call.new(self._cached, self._args(args, kwargs))
+        values, opaque = self._python.signature.bind(args, kwargs)
+        children, digest, exact = call_key(values, self._skip, self._coerce_mmap)
+        carried = _UNIT if exact else GLib.Variant.new_from_bytes(
+            GLib.VariantType("ay"), GLib.Bytes.new(dumps((values, opaque), by_value=True)), True)
+        children.append(carried)
+        children.append((_TRUE if opaque else _FALSE) if digest is None
+                        else GLib.Variant("(bay)", (opaque, digest)))
+        return Joblib.Call.new(self._cached, _new_tuple(children))
 
     def check_call_in_cache(self, *args, **kwargs):
         """Whether this call's result is in the cache (nothing is run)."""
-        return self._cached.check_call_in_cache(self._args(args, kwargs))
+        values, opaque = self._python.signature.bind(args, kwargs)
+        return self._cached.check_call_in_cache(self._args(values, opaque, _UNIT))
 
     def call_and_shelve(self, *args, **kwargs):
         """Compute (or find) the result, store it and return a reference to it."""
-        try:
-            result = self._cached.call_and_shelve(self._args(args, kwargs), None)
-        except GLib.Error as error:
-            reraise(error)
-        return MemorizedResult(result, self.memory.mmap_mode)
+        result, output = self._run(self._cached.call_and_shelve, args, kwargs)
+        if result is None:
+            return NotMemorizedResult(output)
+        return MemorizedResult(result, self)
+
+    def _entry_dir(self, args_id):
+        hexdigest = args_id.partition(":")[2] or args_id
+        name = qualified_name(self.func)
+        folder = os.path.join(self.memory._root, name, hexdigest)
+        if name[:1] not in ("", ".") and all(c.isalnum() or c in "_-." for c in name) \
+                and name.isascii() and os.path.isdir(folder):
+            return folder
+        found = glob.glob(os.path.join(glob.escape(self.memory._root), "*", hexdigest))
+        return found[0] if found else None
+
+    def _find_result(self, args_id):
+        """The Joblib.MemorizedResult of a stored call, found by its hash."""
+        folder = self._entry_dir(args_id) if args_id else None
+        if folder is None or not os.path.exists(os.path.join(folder, "output")):
+            return None
+        return _StoredResult(self, folder, args_id)
 
     def clear(self, warn=True):
         """Remove this function's cached results."""
@@ -240,9 +578,45 @@ class MemorizedFunc:
             reraise(error)
 
 
-def _rebuild(func, location, compress, mmap_mode, ignore):
-    return Memory(location, compress=compress, mmap_mode=mmap_mode, verbose=0).cache(
-        func, ignore=ignore)
+class _StoredResult:
+    """A stored entry found on disk (a MemorizedResult unpickled elsewhere)."""
+
+    def __init__(self, memorized, folder, args_id):
+        self._memorized, self._folder, self._args_id = memorized, folder, args_id
+
+    def get_function_name(self):
+        return qualified_name(self._memorized.func)
+
+    def get_args_hash(self):
+        return self._args_id
+
+    def get_duration(self):
+        try:
+            with open(os.path.join(self._folder, "metadata.json"), encoding="utf-8") as file:
+                return json.load(file).get("duration")
+        except (OSError, ValueError):
+            return None
+
+    def get(self):
+        output = os.path.join(self._folder, "output")
+        if not os.path.exists(output):
+            raise KeyError(f"the result {self._args_id} is no longer in the cache")
+        flags = Joblib.LoadFlags.MMAP if self._memorized.mmap_mode else Joblib.LoadFlags.NONE
+        return Joblib.load(_gfile(output), flags, 0, None)
+
+    def clear(self):
+        import shutil
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _gfile(path):
+    from ._gi import Gio
+    return Gio.File.new_for_path(path)
+
+
+def _rebuild(func, memory, ignore, verbose, mmap_mode, cache_validation_callback):
+    return memory.cache(func, ignore=ignore, verbose=verbose, mmap_mode=mmap_mode,
+                        cache_validation_callback=cache_validation_callback)
 
 
 class NotMemorizedResult:
@@ -268,6 +642,9 @@ class NotMemorizedFunc:
     def __call__(self, *args, **kwargs):
         return self.func(*args, **kwargs)
 
+    def call(self, *args, **kwargs):
+        return self.func(*args, **kwargs), {}
+
     def call_and_shelve(self, *args, **kwargs):
         return NotMemorizedResult(self.func(*args, **kwargs))
 
@@ -279,4 +656,4 @@ class NotMemorizedFunc:
 
 
 __all__ = ["Memory", "MemorizedFunc", "MemorizedResult", "NotMemorizedFunc",
-           "NotMemorizedResult", "source_version"]
+           "NotMemorizedResult", "source_version", "expires_after", "MemorizedPython"]

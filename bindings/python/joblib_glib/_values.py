@@ -1,18 +1,30 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Python values <-> GVariant.
+"""Python values <-> GVariant, without changing any value's type.
 
-Natural mappings where GVariant has them (int, float, bool, str, bytes,
-list, tuple, dict with str keys, None), and tagged ``(sv)`` pairs for the
-rest.  A ``(sv)`` never comes from user data, because user tuples become
-tuples of ``v``, so tags cannot be confused with values.  Objects with no
-mapping are pickled into a tagged value only when the caller allows it;
-loading never unpickles unless allowed: safe by default.
+The GVariant form is used only where it is lossless (see ``_plain``):
+exact ``int``, ``float``, ``complex``, ``str``, ``bytes``, ``bytearray``,
+``bool``, ``None``, plain ``list``, ``tuple``, ``dict``, ``set`` and
+``frozenset`` of those, and base-class numpy arrays of numeric dtypes in C
+order (zero copy).  Any other value -- numpy scalars, enum members, dict
+subclasses, masked arrays, matrices, Fortran-ordered arrays, objects --
+and any value in which one container appears twice (shared or
+self-referencing structure) is pickled as a whole, so that it comes back
+with its exact types, order, masks and identity structure.  Pickles use
+protocol 5 with numpy buffers out of band: arrays inside pickled values
+stay zero-copy, aligned and mmap-able in files.
+
+A ``(sv)`` tag never comes from user data, because user tuples become
+tuples of ``v``, so tags cannot be confused with values.  Loading pickled
+content with ``allow_pickle=False`` rebuilds standard values only (see
+_safe_pickle): safe by default.
 """
 
+import io
 import pickle
 import sys
 
 from . import _buffers
+from ._safe_pickle import PickleNotAllowedError, safe_loads
 
 from gi.module import get_introspection_module
 
@@ -25,10 +37,8 @@ _ARRAY = "(ssatay)"
 _ARRAY_TAG = "joblib.array"
 _ARRAY_TYPES = frozenset(["b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8",
                           "f2", "f4", "f8", "c8", "c16"])
-
-
-class PickleNotAllowedError(ValueError):
-    """Pickled content met where pickling is not allowed."""
+# a pickle whose numpy buffers travel out of band: (pickle bytes, buffers)
+_PICKLE_BUFFERS_TYPE = "(ayaay)"
 
 
 def _tagged(tag, value):
@@ -45,10 +55,148 @@ _new_variant = GLib.Variant.new_variant
 _new_tuple = get_introspection_module("GLib").Variant.new_tuple
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 _V = GLib.VariantType.new("v")
+_NONE = GLib.Variant("mv", None)
 
 
-def to_variant(obj, allow_pickle=True):
-    """Convert a Python value into a GLib.Variant."""
+class _NotPlain(Exception):
+    """Raised inside _plain: the value needs pickle."""
+
+
+def _plain(obj, seen, sort_keys=False, coerce_mmap=False):
+    """The lossless GVariant form of ``obj``, else raise _NotPlain.
+
+    ``seen`` collects the ids of containers met: a container met twice
+    (shared or self-referencing) is not plain, as pickle keeps identity.
+    With ``sort_keys`` (cache keys) str-keyed dicts are written in key
+    order and memmaps as arrays, as joblib's hash makes no difference."""
+    kind = type(obj)
+    if kind is int:
+        if _INT64_MIN <= obj <= _INT64_MAX:
+            return _new_int64(obj)
+        return _tagged("bigint", _new_string(str(obj)))
+    if kind is float:
+        return _new_double(obj)
+    if kind is str:
+        return _new_string(obj)
+    if kind is bool:
+        return _new_boolean(obj)
+    if obj is None:
+        return _NONE
+    if kind is bytes:
+        return GLib.Variant("ay", obj)
+    if kind is list or kind is dict or kind is tuple or kind is set or kind is frozenset \
+            or kind is bytearray:
+        if obj or kind is not tuple:  # () is one object that pickle never shares
+            key = id(obj)
+            if key in seen:
+                raise _NotPlain
+            seen.add(key)
+        if kind is list:
+            return GLib.Variant.new_array(
+                _V, [_new_variant(_plain(x, seen, sort_keys, coerce_mmap)) for x in obj])
+        if kind is tuple:
+            if not obj:
+                return GLib.Variant("()", ())
+            return _new_tuple([_new_variant(_plain(x, seen, sort_keys, coerce_mmap))
+                               for x in obj])
+        if kind is dict:
+            return _plain_dict(obj, seen, sort_keys, coerce_mmap)
+        if kind is bytearray:
+            return _tagged("bytearray", GLib.Variant("ay", bytes(obj)))
+        items = sorted(obj, key=_set_order) if sort_keys else obj
+        return _tagged("set" if kind is set else "frozenset",
+                       GLib.Variant.new_array(_V, [_new_variant(
+                           _plain(x, seen, sort_keys, coerce_mmap)) for x in items]))
+    if kind is complex:
+        return _tagged("complex", GLib.Variant("(dd)", (obj.real, obj.imag)))
+    if isinstance(obj, GLib.Variant):
+        return _tagged("variant", GLib.Variant("v", obj))
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and (kind is numpy.ndarray or
+                              (coerce_mmap and kind is numpy.memmap)):
+        if obj.dtype.str[1:] not in _ARRAY_TYPES or not _c_ordered(obj):
+            raise _NotPlain
+        key = id(obj)
+        if key in seen:
+            raise _NotPlain
+        seen.add(key)
+        return array_to_variant(obj)
+    raise _NotPlain
+
+
+def _set_order(item):
+    # sets of one orderable type in value order, else by type then repr:
+    # stable across interpreters (never by hash(), which is salted for str)
+    return (type(item).__name__, item) if isinstance(item, (int, float, str, bytes)) \
+        and not isinstance(item, bool) else (type(item).__name__, repr(item))
+
+
+def _plain_dict(obj, seen, sort_keys, coerce_mmap):
+    if all(type(k) is str for k in obj):
+        items = sorted(obj.items()) if sort_keys else obj.items()
+        return GLib.Variant("a{sv}", {k: _plain(v, seen, sort_keys, coerce_mmap)
+                                      for k, v in items})
+    if sort_keys:
+        raise _NotPlain  # joblib orders mixed keys its own way: the hasher does it
+    pairs = [GLib.Variant.new_tuple(_new_variant(_plain(k, seen, sort_keys, coerce_mmap)),
+                                    _new_variant(_plain(v, seen, sort_keys, coerce_mmap)))
+             for k, v in obj.items()]
+    return _tagged("dict", GLib.Variant.new_array(GLib.VariantType("(vv)"), pairs))
+
+
+def _c_ordered(array):
+    """C-contiguous with the strides numpy gives a new array of this shape
+    (numpy calls arrays with odd strides on length-1 axes contiguous too)."""
+    if not array.flags.c_contiguous:
+        return False
+    stride = array.itemsize
+    for dim, actual in zip(reversed(array.shape), reversed(array.strides)):
+        if actual != stride and dim > 1:
+            return False
+        stride *= dim
+    return True
+
+
+def plain_variant(obj, sort_keys=False, coerce_mmap=False):
+    """The lossless GVariant form of ``obj``, or None when it needs pickle."""
+    try:
+        return _plain(obj, set(), sort_keys, coerce_mmap)
+    except _NotPlain:
+        return None
+    except RecursionError:
+        return None
+
+
+def dumps(obj, by_value=False, protocol=pickle.HIGHEST_PROTOCOL, buffers=None):
+    """Pickle bytes of ``obj``.  ``by_value``: as loky sends values to its
+    workers (cloudpickle for lambdas, local functions and everything of
+    ``__main__``, plain pickle otherwise).  ``buffers``: a list that
+    receives numpy buffers out of band (protocol 5)."""
+    callback = buffers.append if buffers is not None else None
+    try:
+        data = pickle.dumps(obj, protocol=protocol, buffer_callback=callback)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        if not by_value:
+            raise
+        data = None
+    if by_value and (data is None or b"__main__" in data):
+        try:
+            import cloudpickle
+        except ImportError:
+            if data is None:
+                raise
+            return data
+        if buffers is not None:
+            del buffers[:]
+        data = cloudpickle.dumps(obj, protocol=protocol, buffer_callback=callback)
+    return data
+
+
+def to_variant(obj, allow_pickle=True, by_value=False):
+    """Convert a Python value into a GLib.Variant (losslessly: see above).
+
+    ``allow_pickle=False`` raises TypeError for values that need pickle;
+    ``by_value`` pickles as loky does for its workers (cloudpickle)."""
     kind = type(obj)
     if kind is int and _INT64_MIN <= obj <= _INT64_MAX:
         return _new_int64(obj)
@@ -58,58 +206,40 @@ def to_variant(obj, allow_pickle=True):
         return _new_string(obj)
     if kind is bool:
         return _new_boolean(obj)
-    if isinstance(obj, GLib.Variant):
-        return _tagged("variant", GLib.Variant("v", obj))
-    if obj is None:
-        return GLib.Variant("mv", None)
-    if isinstance(obj, bool):
-        return GLib.Variant("b", obj)
-    if isinstance(obj, int):
-        if -(2 ** 63) <= obj < 2 ** 63:
-            return GLib.Variant("x", obj)
-        return _tagged("bigint", GLib.Variant("s", str(obj)))
-    if isinstance(obj, float):
-        return GLib.Variant("d", obj)
-    if isinstance(obj, complex):
-        return _tagged("complex", GLib.Variant("(dd)", (obj.real, obj.imag)))
-    if isinstance(obj, str):
-        return GLib.Variant("s", obj)
-    if isinstance(obj, bytes):
-        return GLib.Variant("ay", obj)
-    if isinstance(obj, bytearray):
-        return _tagged("bytearray", GLib.Variant("ay", bytes(obj)))
-    if isinstance(obj, list):
-        return GLib.Variant.new_array(_V, [_new_variant(to_variant(x, allow_pickle)) for x in obj])
-    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):
-        return _new_tuple([_new_variant(to_variant(x, allow_pickle)) for x in obj]) \
-            if obj else GLib.Variant("()", ())
-    if isinstance(obj, dict):
-        if all(isinstance(k, str) for k in obj):
-            return GLib.Variant("a{sv}", {k: to_variant(v, allow_pickle) for k, v in obj.items()})
-        pairs = [GLib.Variant("(vv)", (to_variant(k, allow_pickle), to_variant(v, allow_pickle)))
-                 for k, v in obj.items()]
-        return _tagged("dict", GLib.Variant.new_array(GLib.VariantType("(vv)"), pairs))
-    if isinstance(obj, (set, frozenset)):
-        tag = "set" if isinstance(obj, set) else "frozenset"
-        return _tagged(tag, to_variant(list(obj), allow_pickle))
-    array = _numpy_to_variant(obj, allow_pickle)
-    if array is not None:
-        return array
+    try:
+        return _plain(obj, set())
+    except (_NotPlain, RecursionError):
+        pass
     if not allow_pickle:
         raise TypeError(f"cannot convert {type(obj).__name__} to a GVariant without pickling")
-    return _tagged("pickle", GLib.Variant("ay", pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)))
+    return pickled_variant(obj, by_value)
+
+
+def pickled_variant(obj, by_value=False, protocol=pickle.HIGHEST_PROTOCOL):
+    """The ("pickle", ...) form of any picklable value: plain pickle bytes,
+    or (bytes, buffers) when numpy buffers went out of band."""
+    buffers = [] if protocol >= 5 else None
+    data = dumps(obj, by_value, protocol, buffers)
+    if not buffers:
+        return _tagged("pickle", GLib.Variant.new_from_bytes(
+            GLib.VariantType("ay"), GLib.Bytes.new(data), True))
+    children = []
+    for buffer in buffers:
+        raw = buffer.raw()
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and raw.nbytes:
+            data_bytes = _buffers.bytes_for_array(numpy.frombuffer(raw, dtype=numpy.uint8))
+        else:
+            data_bytes = GLib.Bytes.new(raw.tobytes())
+        children.append(GLib.Variant.new_from_bytes(GLib.VariantType("ay"), data_bytes, True))
+    return _tagged("pickle", GLib.Variant.new_tuple(
+        GLib.Variant.new_from_bytes(GLib.VariantType("ay"), GLib.Bytes.new(data), True),
+        GLib.Variant.new_array(GLib.VariantType("ay"), children)))
 
 
 def _numpy_to_variant(obj, allow_pickle):
-    try:
-        import numpy
-    except ImportError:
-        return None
-    if isinstance(obj, numpy.generic):
-        return to_variant(obj.item(), allow_pickle)
-    if isinstance(obj, numpy.ndarray) and obj.dtype.str[1:] in _ARRAY_TYPES:
-        return array_to_variant(obj)
-    return None
+    """Kept for callers of the old name: the array form of a plain array."""
+    return plain_variant(obj)
 
 
 def array_to_variant(array):
@@ -137,12 +267,39 @@ def array_from_variant(value, writable=False):
 _SCALAR_GETTERS = {"x": GLib.Variant.get_int64, "d": GLib.Variant.get_double,
                    "s": GLib.Variant.get_string, "b": GLib.Variant.get_boolean}
 
+_HOW = ("Pass allow_pickle=True to load them if you trust where they come from, or "
+        "trusted=[...] with those type names.")
 
-def from_variant(value, allow_pickle=True, writable=False):
+
+class _Loading:
+    """How pickled content is read: fully (allow_pickle True), or standard
+    values only (False), decided at the first pickle met when allow_pickle
+    is a callable (Memory checks its folder only then)."""
+
+    __slots__ = ("allow", "trusted", "writable", "how")
+
+    def __init__(self, allow, trusted, writable, how):
+        self.allow, self.trusted, self.writable, self.how = allow, trusted, writable, how
+
+    def loads(self, data, buffers):
+        if callable(self.allow):
+            self.allow = self.allow()
+        if self.allow is True:
+            return pickle.loads(data, buffers=buffers)
+        how = self.allow if isinstance(self.allow, str) else self.how
+        return safe_loads(data, self.trusted, buffers, how)
+
+
+def from_variant(value, allow_pickle=True, writable=False, trusted=None):
     """Convert a GLib.Variant made by :func:`to_variant` back to Python.
 
     numpy arrays view the variant's buffer: read-only unless ``writable``
-    (for values whose buffer nobody else holds, such as results)."""
+    (for values whose buffer nobody else holds, such as results).
+    ``allow_pickle=False``: pickled content is rebuilt only when it holds
+    standard values (and the ``trusted`` type names), else
+    PickleNotAllowedError names the types found.  ``allow_pickle`` may be a
+    callable deciding at the first pickle met (True, False or a message
+    saying why not)."""
     type_string = value.get_type_string()
     if type_string == "v":
         value = value.get_variant()
@@ -150,30 +307,53 @@ def from_variant(value, allow_pickle=True, writable=False):
     getter = _SCALAR_GETTERS.get(type_string)
     if getter is not None:
         return getter(value)
+    if allow_pickle is not True or trusted:
+        from ._safe_pickle import trusted_names
+        loading = _Loading(allow_pickle, trusted_names(trusted), writable, _HOW)
+    else:
+        loading = _Loading(True, (), writable, _HOW)
+    return _from(value, type_string, loading)
+
+
+def _from(value, type_string, loading):
+    getter = _SCALAR_GETTERS.get(type_string)
+    if getter is not None:
+        return getter(value)
     if type_string == "v":
-        return from_variant(value.get_variant(), allow_pickle, writable)
+        inner = value.get_variant()
+        return _from(inner, inner.get_type_string(), loading)
     if type_string == _TAG:
-        return _from_tagged(value, allow_pickle, writable)
+        return _from_tagged(value, loading)
     if type_string == _ARRAY and value.get_child_value(0).get_string() == _ARRAY_TAG:
-        return array_from_variant(value, writable)
+        return array_from_variant(value, loading.writable)
     if type_string == "mv":
         inner = value.get_maybe()
-        return None if inner is None else from_variant(inner, allow_pickle, writable)
+        return None if inner is None else _from(inner, inner.get_type_string(), loading)
     if type_string == "av":
-        return [from_variant(value.get_child_value(i), allow_pickle, writable) for i in range(value.n_children())]
+        return [_child(value, i, loading) for i in range(value.n_children())]
     if type_string.startswith("("):
-        return tuple(from_variant(value.get_child_value(i), allow_pickle, writable)
-                     for i in range(value.n_children()))
+        return tuple(_child(value, i, loading) for i in range(value.n_children()))
     if type_string == "a{sv}":
-        return {value.get_child_value(i).get_child_value(0).get_string():
-                from_variant(value.get_child_value(i).get_child_value(1), allow_pickle, writable)
-                for i in range(value.n_children())}
+        result = {}
+        for i in range(value.n_children()):
+            entry = value.get_child_value(i)
+            result[entry.get_child_value(0).get_string()] = _child(entry, 1, loading)
+        return result
     if type_string == "ay":
         return bytes(value.get_data_as_bytes().get_data() or b"")
     return value.unpack()
 
 
-def _from_tagged(value, allow_pickle, writable):
+def _child(value, i, loading):
+    child = value.get_child_value(i)
+    return _from(child, child.get_type_string(), loading)
+
+
+def _items(value, loading):
+    return [_child(value, i, loading) for i in range(value.n_children())]
+
+
+def _from_tagged(value, loading):
     tag = value.get_child_value(0).get_string()
     payload = value.get_child_value(1).get_variant()
     if tag == "variant":
@@ -184,21 +364,39 @@ def _from_tagged(value, allow_pickle, writable):
         real, imag = payload.unpack()
         return complex(real, imag)
     if tag == "bytearray":
-        return bytearray(from_variant(payload))
+        return bytearray(payload.get_data_as_bytes().get_data() or b"")
     if tag in ("set", "frozenset"):
-        items = from_variant(payload, allow_pickle, writable)
+        items = _items(payload, loading)
         return set(items) if tag == "set" else frozenset(items)
     if tag == "dict":
-        return {from_variant(pair.get_child_value(0), allow_pickle, writable):
-                from_variant(pair.get_child_value(1), allow_pickle, writable)
-                for pair in (payload.get_child_value(i) for i in range(payload.n_children()))}
+        result = {}
+        for i in range(payload.n_children()):
+            pair = payload.get_child_value(i)
+            result[_child(pair, 0, loading)] = _child(pair, 1, loading)
+        return result
     if tag == "pickle":
-        if not allow_pickle:
-            raise PickleNotAllowedError(
-                "the value holds pickled Python objects; pass allow_pickle=True to load "
-                "them only if you trust where they come from")
-        return pickle.loads(bytes(payload.get_data_as_bytes().get_data() or b""))
+        return _unpickle(payload, loading)
     raise ValueError(f"unknown tagged value {tag!r}")
+
+
+def _unpickle(payload, loading):
+    type_string = payload.get_type_string()
+    if type_string == "ay":
+        return loading.loads(bytes(payload.get_data_as_bytes().get_data() or b""), None)
+    if type_string != _PICKLE_BUFFERS_TYPE:
+        raise ValueError(f"a pickled value of type {type_string!r}")
+    data = bytes(payload.get_child_value(0).get_data_as_bytes().get_data() or b"")
+    children = payload.get_child_value(1)
+    buffers = []
+    for i in range(children.n_children()):
+        raw = children.get_child_value(i).get_data_as_bytes()
+        if raw.get_size() and _buffers.shares_buffers():
+            buffers.append(memoryview(_buffers.array_from_bytes(
+                raw, "|u1", (raw.get_size(),), loading.writable)))
+        else:
+            content = raw.get_data() or b""
+            buffers.append(bytearray(content) if loading.writable else memoryview(content))
+    return loading.loads(data, buffers)
 
 
 # Process backends: a call's bound arguments pickled as one tagged value,
@@ -234,7 +432,7 @@ def pickled_call_args(values, opaque):
         if type(value) not in _PLAIN_TYPES and _needs_variant(value):
             return None
     body = b"".join((_PICKLED_ARGS_HEAD,
-                     pickle.dumps((values, opaque), protocol=pickle.HIGHEST_PROTOCOL),
+                     dumps((values, opaque), by_value=True),
                      _PICKLED_ARGS_TAIL))
     # the end of the string child, little-endian as every framing offset
     data = body + (7).to_bytes(_offset_size(len(body)), "little")

@@ -194,13 +194,15 @@ class _Resolver:
 
 
 def _cached_call(func, reference):
-    from ._functions import PythonFunction, qualified_name
+    from ._functions import qualified_name
     from ._gi import Joblib
+    from ._memory import MemorizedPython
     # the settings of the parent's cache travel in the reference, read by
-    # the library (the same call as in the native and GJS workers)
-    python = PythonFunction(func, name=qualified_name(func))
+    # the library (the same call as in the native and GJS workers); the
+    # argument tuple is the one Python Memory makes (see _memory)
+    python = MemorizedPython(func, name=qualified_name(func))
     cached = Joblib.Memory.cache_for_reference(python.gfunction, reference)
-    # Keep the PythonFunction alive with the cached function.
+    # Keep the Python function alive with the cached function.
     cached._joblib_glib_python = python
 
     def call(args):
