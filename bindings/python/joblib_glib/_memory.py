@@ -467,8 +467,9 @@ class MemorizedFunc:
 
     def _output(self, value, args_id=None):
         writable = self.mmap_mode is None
-        output = from_variant(value, allow_pickle=self.memory._pickle_policy, writable=writable)
-        if self.mmap_mode in ("r+", "w+", "c"):
+        output = from_variant(value, allow_pickle=self.memory._pickle_policy, writable=writable,
+                              native=True)
+        if self.mmap_mode is not None:
             from ._persist import memmap_output
             output = memmap_output(self, value, output, args_id)
         return output
@@ -480,29 +481,32 @@ class MemorizedFunc:
         token = next(_tokens)
         entry = _pending[token] = [values, opaque, _NOTHING, None]
         start = time.time()
+        key = self._args(values, opaque, _new_uint64(token))
         try:
-            result = method(self._args(values, opaque, _new_uint64(token)), None)
+            result = method(key, None)
         except GLib.Error as error:
             if entry[3] is not None:
                 output, cause = entry[3]
                 warnings.warn(f"Unable to cache to disk: failed to pickle output. "
                               f"Exception: {cause!r}.", stacklevel=3)
-                return None, output
+                return None, output, key
             reraise(error)
         finally:
             _pending.pop(token, None)
         if entry[2] is not _NOTHING and self._verbose and self._verbose > 0:
             _print_rule(f"{getattr(self.func, '__name__', '')} - "
                         f"{_format_time(time.time() - start)}")
-        return result, entry[2]
+        return result, entry[2], key
 
     def __call__(self, *args, **kwargs):
-        result, output = self._run(self._cached.call, args, kwargs)
+        result, output, key = self._run(self._cached.call, args, kwargs)
         if result is None:
             return output
-        if output is not _NOTHING and self.mmap_mode is None:
-            return output  # computed here: the very object, as joblib returns it
-        return self._output(result)
+        if self.mmap_mode is None:
+            if output is not _NOTHING:
+                return output  # computed here: the very object, as joblib returns it
+            return self._output(result)
+        return self._output(result, self._cached.get_args_hash(key))
 
     def call(self, *args, **kwargs):
         """Run the function even when its result is cached, store the result
@@ -515,10 +519,10 @@ class MemorizedFunc:
             except GLib.Error:
                 pass
         start = time.time()
-        result, output = self._run(self._cached.call, args, kwargs)
+        result, output, key = self._run(self._cached.call, args, kwargs)
         duration = time.time() - start
-        if result is not None and output is _NOTHING:
-            output = self._output(result)
+        if result is not None and (output is _NOTHING or self.mmap_mode is not None):
+            output = self._output(result, self._cached.get_args_hash(key))
         metadata = {"duration": duration,
                     "input_args": {name: repr(value) for name, value in
                                    zip(self._python.signature.names, values)},
@@ -548,7 +552,7 @@ class MemorizedFunc:
 
     def call_and_shelve(self, *args, **kwargs):
         """Compute (or find) the result, store it and return a reference to it."""
-        result, output = self._run(self._cached.call_and_shelve, args, kwargs)
+        result, output, _key = self._run(self._cached.call_and_shelve, args, kwargs)
         if result is None:
             return NotMemorizedResult(output)
         return MemorizedResult(result, self)

@@ -108,8 +108,7 @@ def dump(value, filename, compress=0, protocol=None, cache_size=None, allow_pick
     path = _path(filename)
     if python_codec is not None:
         _check_path(path, True)
-        with open(path, "wb") as file:
-            _write_stream(variant, file, method, level, python_codec)
+        _write_stream(variant, path, method, level, python_codec)
         return [filename]
     if path is not None:
         _check_path(path, True)
@@ -150,6 +149,7 @@ def _write_stream(variant, file, method, level, python_codec):
     if python_codec is None:
         file.write(data)
         return
+    # a path or a file object, as joblib hands them to its compressors
     with python_codec.compressor_file(file, compresslevel=level) as compressed:
         compressed.write(data)
 
@@ -222,7 +222,8 @@ def load(filename, mmap_mode=None, allow_pickle=False, trusted=None):
         if isinstance(data, str):
             raise TypeError("load needs a file object opened in binary mode")
         variant = _load_bytes(data)
-        return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted)
+        return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted,
+                                native=True)
     path = _path(filename)
     if path is not None:
         _check_path(path, False)
@@ -242,12 +243,15 @@ def load(filename, mmap_mode=None, allow_pickle=False, trusted=None):
     except GLib.Error as error:
         _raise(error, path)
     if not mapped:
-        return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted)
+        return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted,
+                                native=True)
     if not _holds_arrays(variant) and mmap_mode != "r":
         # pickled objects: their arrays would view a read-only mapping
         variant = Joblib.load(_file(filename), Joblib.LoadFlags.NONE, 0, None)
-        return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted)
-    value = from_variant(variant, allow_pickle=allow_pickle, writable=False, trusted=trusted)
+        return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted,
+                                native=True)
+    value = from_variant(variant, allow_pickle=allow_pickle, writable=False, trusted=trusted,
+                         native=True)
     return _as_memmaps(value, variant, path, mmap_mode)
 
 

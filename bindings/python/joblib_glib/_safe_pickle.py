@@ -113,6 +113,13 @@ def _enum_member(cls, name):
     return cls.__members__[name]
 
 
+def _latin1(text, encoding="latin1"):
+    """_codecs.encode restricted to what pickle protocols 0-2 ask of it."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise PickleNotAllowedError("the value asks for an encoding other than latin1")
+    return text.encode("latin1")
+
+
 def trusted_names(trusted):
     """``trusted`` (type names "module.qualname" or the types) -> a set of
     (module, qualname)."""
@@ -144,6 +151,8 @@ class SafeUnpickler(pickle._Unpickler):
     def find_class(self, module, name):
         if (module, name) == ("builtins", "getattr"):
             return _enum_member  # how enum members pickle: getattr(cls, name)
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1  # how protocols 0-2 write bytes
         if (module, name) in self._trusted:
             obj = _lookup(module, name, True)
             if obj is not None:

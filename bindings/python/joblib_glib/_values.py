@@ -55,6 +55,12 @@ _new_variant = GLib.Variant.new_variant
 _new_tuple = get_introspection_module("GLib").Variant.new_tuple
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 _V = GLib.VariantType.new("v")
+_SV_ENTRY = GLib.VariantType.new("{sv}")
+_AY = GLib.VariantType.new("ay")
+_new_dict_entry = GLib.Variant.new_dict_entry
+_new_array = GLib.Variant.new_array
+_new_bytes = GLib.Bytes.new
+_new_from_bytes = GLib.Variant.new_from_bytes
 _NONE = GLib.Variant("mv", None)
 
 
@@ -83,7 +89,7 @@ def _plain(obj, seen, sort_keys=False, coerce_mmap=False):
     if obj is None:
         return _NONE
     if kind is bytes:
-        return GLib.Variant("ay", obj)
+        return _new_from_bytes(_AY, _new_bytes(obj), True)
     if kind is list or kind is dict or kind is tuple or kind is set or kind is frozenset \
             or kind is bytearray:
         if obj or kind is not tuple:  # () is one object that pickle never shares
@@ -134,8 +140,11 @@ def _set_order(item):
 def _plain_dict(obj, seen, sort_keys, coerce_mmap):
     if all(type(k) is str for k in obj):
         items = sorted(obj.items()) if sort_keys else obj.items()
-        return GLib.Variant("a{sv}", {k: _plain(v, seen, sort_keys, coerce_mmap)
-                                      for k, v in items})
+        # the introspected constructors: GLib.Variant("a{sv}", ...) parses
+        # type strings for every member, several times slower
+        return _new_array(_SV_ENTRY, [
+            _new_dict_entry(_new_string(k), _new_variant(_plain(v, seen, sort_keys, coerce_mmap)))
+            for k, v in items])
     if sort_keys:
         raise _NotPlain  # joblib orders mixed keys its own way: the hasher does it
     pairs = [GLib.Variant.new_tuple(_new_variant(_plain(k, seen, sort_keys, coerce_mmap)),
@@ -276,10 +285,11 @@ class _Loading:
     values only (False), decided at the first pickle met when allow_pickle
     is a callable (Memory checks its folder only then)."""
 
-    __slots__ = ("allow", "trusted", "writable", "how")
+    __slots__ = ("allow", "trusted", "writable", "how", "native")
 
-    def __init__(self, allow, trusted, writable, how):
+    def __init__(self, allow, trusted, writable, how, native=False):
         self.allow, self.trusted, self.writable, self.how = allow, trusted, writable, how
+        self.native = native
 
     def loads(self, data, buffers):
         if callable(self.allow):
@@ -290,7 +300,7 @@ class _Loading:
         return safe_loads(data, self.trusted, buffers, how)
 
 
-def from_variant(value, allow_pickle=True, writable=False, trusted=None):
+def from_variant(value, allow_pickle=True, writable=False, trusted=None, native=False):
     """Convert a GLib.Variant made by :func:`to_variant` back to Python.
 
     numpy arrays view the variant's buffer: read-only unless ``writable``
@@ -299,7 +309,8 @@ def from_variant(value, allow_pickle=True, writable=False, trusted=None):
     standard values (and the ``trusted`` type names), else
     PickleNotAllowedError names the types found.  ``allow_pickle`` may be a
     callable deciding at the first pickle met (True, False or a message
-    saying why not)."""
+    saying why not).  ``native``: arrays of the other byte order come back
+    in the machine's, as joblib's load gives them."""
     type_string = value.get_type_string()
     if type_string == "v":
         value = value.get_variant()
@@ -309,9 +320,9 @@ def from_variant(value, allow_pickle=True, writable=False, trusted=None):
         return getter(value)
     if allow_pickle is not True or trusted:
         from ._safe_pickle import trusted_names
-        loading = _Loading(allow_pickle, trusted_names(trusted), writable, _HOW)
+        loading = _Loading(allow_pickle, trusted_names(trusted), writable, _HOW, native)
     else:
-        loading = _Loading(True, (), writable, _HOW)
+        loading = _Loading(True, (), writable, _HOW, native)
     return _from(value, type_string, loading)
 
 
@@ -325,7 +336,10 @@ def _from(value, type_string, loading):
     if type_string == _TAG:
         return _from_tagged(value, loading)
     if type_string == _ARRAY and value.get_child_value(0).get_string() == _ARRAY_TAG:
-        return array_from_variant(value, loading.writable)
+        array = array_from_variant(value, loading.writable)
+        if loading.native and not array.dtype.isnative:
+            array = array.astype(array.dtype.newbyteorder("="))
+        return array
     if type_string == "mv":
         inner = value.get_maybe()
         return None if inner is None else _from(inner, inner.get_type_string(), loading)
