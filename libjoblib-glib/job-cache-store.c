@@ -71,34 +71,6 @@ job_cache_store_function_dir (const char *root,
   return g_build_filename (root, folder, NULL);
 }
 
-/* Reads "name" or "name:level" (NULL or "none" for no compression). */
-static gboolean
-parse_compression (const char      *text,
-                   JobCompression  *compression,
-                   int             *level,
-                   GError         **error)
-{
-  g_autofree char *name = g_strdup (text != NULL ? text : "none");
-  char *colon = strchr (name, ':');
-  gint64 parsed = JOB_COMPRESSION_DEFAULT_LEVEL;
-
-  if (colon != NULL)
-    {
-      *colon = '\0';
-      if (!g_ascii_string_to_signed (colon + 1, 10, -1, 100, &parsed, NULL))
-        name[0] = '\0';
-    }
-  *level = (int) parsed;
-  if (!job_compression_from_name (name, compression) || *compression == JOB_COMPRESSION_AUTO)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
-                   _("Unknown compression “%s”"), text);
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
 /* Results are written with the persistence format (job_dump): one
  * self-describing file, arrays 64-byte aligned so that an uncompressed
  * result loads as zero-copy views with JobMemory:mmap. */
@@ -112,7 +84,7 @@ job_cache_store_write_output (const char                  *path,
   JobCompression compression;
   int level;
 
-  if (!parse_compression (options->compression, &compression, &level, error))
+  if (!job_compression_parse (options->compression, &compression, &level, error))
     return FALSE;
 
   return job_dump (value, file, compression, level, NULL, error);
@@ -143,7 +115,7 @@ job_cache_store_read_output (const char                  *path,
 
   /* Only uncompressed files map; asking for a map of a compressed one
    * would warn on every hit. */
-  parse_compression (options->compression, &compression, &level, NULL);
+  job_compression_parse (options->compression, &compression, &level, NULL);
   if (options->use_mmap && compression == JOB_COMPRESSION_NONE)
     {
       g_autoptr(GFile) file = g_file_new_for_path (path);

@@ -87,6 +87,71 @@ job_compression_from_name (const char     *name,
 }
 
 /**
+ * job_compression_parse:
+ * @spec: (nullable): `"name"` or `"name:level"`, as [property@Joblib.Memory:compression]
+ *   takes it; %NULL or `"none"` for no compression
+ * @compression: (out) (optional): return location for the method
+ * @level: (out) (optional): return location for the level
+ *   (%JOB_COMPRESSION_DEFAULT_LEVEL when @spec has none)
+ * @error: return location for a #GError
+ *
+ * Reads a compression setting such as `"zstd:3"` or `"gzip"`: a name known to
+ * [func@Joblib.Compression.from_name] other than `"auto"`, and a level
+ * within the codec's range. Use it to check a setting that comes from a
+ * user before giving it to [method@Joblib.Memory.set_compression], which
+ * treats an invalid one as a programming error. Thread-safe.
+ *
+ * Returns: %TRUE if @spec is valid; %FALSE with %JOB_ERROR_INVALID_ARGUMENT
+ *   naming it otherwise
+ */
+gboolean
+job_compression_parse (const char      *spec,
+                       JobCompression  *compression,
+                       int             *level,
+                       GError         **error)
+{
+  g_autofree char *name = g_strdup (spec != NULL ? spec : "none");
+  char *colon = strchr (name, ':');
+  gint64 parsed = JOB_COMPRESSION_DEFAULT_LEVEL;
+  JobCompression method;
+  int min_level, max_level;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (colon != NULL)
+    {
+      *colon = '\0';
+      if (!g_ascii_string_to_signed (colon + 1, 10, G_MININT, G_MAXINT, &parsed, NULL))
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                       _("Compression “%s”: the level after “:” is not a number"), spec);
+          return FALSE;
+        }
+    }
+  if (!job_compression_from_name (name, &method) || method == JOB_COMPRESSION_AUTO)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                   _("Unknown compression “%s” (known: zlib, gzip, bz2, lzma, xz, lz4, zstd, none)"),
+                   spec);
+      return FALSE;
+    }
+  if (colon != NULL && method != JOB_COMPRESSION_NONE &&
+      job_compression_get_level_range (method, &min_level, &max_level, NULL) &&
+      (parsed < min_level || parsed > max_level))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                   _("Compression “%s”: level %d is outside %s’s range %d–%d"),
+                   spec, (int) parsed, name, min_level, max_level);
+      return FALSE;
+    }
+  if (compression != NULL)
+    *compression = method;
+  if (level != NULL)
+    *level = (int) parsed;
+  return TRUE;
+}
+
+/**
  * job_compression_from_filename:
  * @filename: (type filename): a file name or path
  *

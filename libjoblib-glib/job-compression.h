@@ -71,6 +71,11 @@ JOB_AVAILABLE_IN_ALL
 gboolean        job_compression_from_name         (const char      *name,
                                                    JobCompression  *compression);
 JOB_AVAILABLE_IN_ALL
+gboolean        job_compression_parse             (const char      *spec,
+                                                   JobCompression  *compression,
+                                                   int             *level,
+                                                   GError         **error);
+JOB_AVAILABLE_IN_ALL
 JobCompression  job_compression_from_filename     (const char      *filename);
 JOB_AVAILABLE_IN_ALL
 JobCompression  job_compression_detect            (const guint8    *data,

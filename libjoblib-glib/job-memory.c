@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "job-cache-entry-private.h"
+#include "job-compression.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-memorized-function-private.h"
@@ -353,14 +354,27 @@ job_memory_get_compression (JobMemory *self)
  * @self: a #JobMemory
  * @compression: (nullable): a codec name, or %NULL for none
  *
- * Sets the codec of results stored from now on. Entries already stored
- * keep theirs: loading detects it.
+ * Sets the codec of results stored from now on (`"zstd"`, `"gzip:6"`…).
+ * Entries already stored keep theirs: loading detects it.
+ *
+ * An unknown codec or a level out of its range is a programming error: it
+ * is reported with a critical and the setting is left unchanged, so that
+ * caching never stops later, at call time. Check a setting that comes
+ * from a user with [func@Joblib.Compression.parse] first.
  */
 void
 job_memory_set_compression (JobMemory  *self,
                             const char *compression)
 {
+  g_autoptr(GError) error = NULL;
+
   g_return_if_fail (JOB_IS_MEMORY (self));
+
+  if (!job_compression_parse (compression, NULL, NULL, &error))
+    {
+      g_critical ("%s: %s", G_STRFUNC, error->message);
+      return;
+    }
 
   if (g_strcmp0 (self->settings->compression, compression) == 0)
     return;

@@ -320,10 +320,53 @@ test_zstd_workers (void)
   g_test_trap_assert_stderr ("*workers <= JOB_ZSTD_CONVERTER_MAX_WORKERS*");
 }
 
+static void
+test_parse_spec (void)
+{
+  const struct { const char *spec; gboolean ok; JobCompression method; int level; } cases[] = {
+    { NULL, TRUE, JOB_COMPRESSION_NONE, JOB_COMPRESSION_DEFAULT_LEVEL },
+    { "none", TRUE, JOB_COMPRESSION_NONE, JOB_COMPRESSION_DEFAULT_LEVEL },
+    { "zstd", TRUE, JOB_COMPRESSION_ZSTD, JOB_COMPRESSION_DEFAULT_LEVEL },
+    { "zst:19", TRUE, JOB_COMPRESSION_ZSTD, 19 },
+    { "gzip:9", TRUE, JOB_COMPRESSION_GZIP, 9 },
+    { "gzip:10", FALSE, 0, 0 },
+    { "zlib:-5", FALSE, 0, 0 },
+    { "lz4:x", FALSE, 0, 0 },
+    { "zstandard", FALSE, 0, 0 },
+    { "auto", FALSE, 0, 0 },
+    { "", FALSE, 0, 0 },
+    { ":3", FALSE, 0, 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      JobCompression method = 12345;
+      int level = 12345;
+      gboolean ok = job_compression_parse (cases[i].spec, &method, &level, &error);
+
+      g_test_message ("spec %s", cases[i].spec ? cases[i].spec : "(null)");
+      g_assert_cmpint (ok, ==, cases[i].ok);
+      if (ok)
+        {
+          g_assert_no_error (error);
+          g_assert_cmpint (method, ==, cases[i].method);
+          g_assert_cmpint (level, ==, cases[i].level);
+        }
+      else
+        {
+          g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT);
+          g_assert_cmpint (method, ==, 12345);
+          g_assert_cmpint (level, ==, 12345);
+        }
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/joblib/codecs/parse-spec", test_parse_spec);
 
   g_test_add_func ("/joblib/codecs/round-trip", test_round_trip);
   g_test_add_func ("/joblib/codecs/empty-input", test_empty_input);

@@ -888,11 +888,15 @@ test_compression (Fixture       *f,
   g_assert_cmpuint (len, <, 100000 * sizeof (double));
   g_assert_cmpmem (contents, 4, zstd_magic, 4);
 
-  /* An unknown codec cannot store anything: computed, with a warning. */
+  /* An unknown codec is refused when it is set (it would stop every
+   * store later): the cache keeps its codec and goes on storing. */
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_CRITICAL, "*Unknown compression*snappy*");
   job_memory_set_compression (f->memory, "snappy");
-  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING, "*Unknown compression*snappy*");
-  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
   g_test_assert_expected_messages ();
+  g_assert_cmpstr (job_memory_get_compression (f->memory), ==, "zstd:5");
+  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
+  g_assert_true (job_memorized_function_check_call_in_cache (f->cached,
+                                                             g_variant_new ("(i)", 3)));
 }
 
 static void
@@ -963,6 +967,40 @@ test_non_tuple_args (void)
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_failed ();
   g_test_trap_assert_stderr ("*CRITICAL*G_VARIANT_TYPE_TUPLE*");
+}
+
+/* A bad codec is refused when it is set, not when caching later stops. */
+static void
+test_bad_compression_refused (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(JobMemory) memory = job_memory_new_for_path ("/nonexistent");
+
+      job_memory_set_compression (memory, "zstd:5");
+      g_assert_cmpstr (job_memory_get_compression (memory), ==, "zstd:5");
+      /* From here the critical is fatal: the test parent checks it. */
+      job_memory_set_compression (memory, "zstandard");
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*Unknown compression*zstandard*");
+}
+
+static void
+test_bad_compression_keeps_setting (void)
+{
+  g_autoptr(JobMemory) memory = job_memory_new_for_path ("/nonexistent");
+
+  job_memory_set_compression (memory, "gzip");
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_CRITICAL, "*level 99 is outside*");
+  job_memory_set_compression (memory, "zstd:99");
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (job_memory_get_compression (memory), ==, "gzip");
+  job_memory_set_compression (memory, NULL);
+  g_assert_null (job_memory_get_compression (memory));
 }
 
 static GVariant *
@@ -1047,6 +1085,9 @@ main (int   argc,
   g_test_add_func ("/joblib/memory/unwritable-location", test_unwritable_location);
   g_test_add_func ("/joblib/memory/null-location", test_null_location);
   g_test_add_func ("/joblib/memory/non-tuple-args", test_non_tuple_args);
+  g_test_add_func ("/joblib/memory/bad-compression-refused", test_bad_compression_refused);
+  g_test_add_func ("/joblib/memory/bad-compression-keeps-setting",
+                   test_bad_compression_keeps_setting);
 
   return g_test_run ();
 }

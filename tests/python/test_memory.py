@@ -82,3 +82,18 @@ def test_cached_function_in_parallel(tmp_path, counted):
                                 for x in range(6)], None)
         assert [r.unpack() for r in results] == [x * x for x in range(6)]
         assert sorted(calls) == list(range(6))
+
+
+def test_compression_setting_checked_when_set():
+    """A codec name from a user is checked before it reaches the cache."""
+    import pytest as _pytest
+    from gi.repository import GLib as _GLib, Joblib as _Joblib
+
+    ok, method, level = _Joblib.compression_parse("zstd:7")
+    assert ok and method == _Joblib.Compression.ZSTD and level == 7
+    with _pytest.raises(_GLib.Error) as info:
+        _Joblib.compression_parse("zstandard")
+    assert info.value.matches(_Joblib.error_quark(), _Joblib.Error.INVALID_ARGUMENT)
+    assert "zstandard" in info.value.message
+    with _pytest.raises(_GLib.Error):
+        _Joblib.compression_parse("gzip:12")
