@@ -17,7 +17,7 @@
  * The first frame on the connection is the authentication frame, a HELLO
  * of kind "connect" whose extra fields are `token`, `kind` (the worker
  * kind that follows), `job` (SLURM_JOB_ID) and `node` (SLURMD_NODENAME);
- * PROGRAM's own HELLO comes next. See the Slurm section of README.md.
+ * PROGRAM's own HELLO comes next. See docs/slurm.md.
  *
  * Exit status: PROGRAM's; 3 when the driver cannot be reached. */
 #include "config.h"
