@@ -244,13 +244,18 @@ push (JobPickleReader         *r,
   return TRUE;
 }
 
+/* Where the items above the last mark start. */
+static guint
+stack_floor (JobPickleReader *r)
+{
+  return r->marks->len > 0 ? g_array_index (r->marks, guint, r->marks->len - 1) : 0;
+}
+
 static JobPickleNode *
 top (JobPickleReader  *r,
-     GError **error)
+     GError          **error)
 {
-  guint floor = r->marks->len > 0 ? g_array_index (r->marks, guint, r->marks->len - 1) : 0;
-
-  if (r->stack->len <= floor)
+  if (r->stack->len <= stack_floor (r))
     {
       job_pickle_malformed (error, "stack underflow");
       return NULL;
@@ -591,9 +596,8 @@ op_tuple (JobPickleReader  *r,
       tuple->items = items;
       return push (r, tuple);
     }
-  for (guint i = 0; i < n; i++)
-    if (top (r, error) == NULL)
-      return FALSE;
+  if (r->stack->len < stack_floor (r) + n)
+    return job_pickle_malformed (error, "stack underflow");
   for (guint i = r->stack->len - n; i < r->stack->len; i++)
     g_ptr_array_add (tuple->items, r->stack->pdata[i]);
   g_ptr_array_set_size (r->stack, r->stack->len - n);

@@ -386,6 +386,7 @@ test_hostile (void)
     HOSTILE ("memo miss", "\x80\x04h\x05.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("empty stop", "\x80\x04.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("stack underflow", "\x80\x04\x86.", JOB_ERROR_INVALID_DATA),
+    HOSTILE ("tuple across a mark", "\x80\x04K\x01(K\x01\x86.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("unhashable key", "\x80\x04}]K\x01s.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("no mark", "\x80\x04K\x01t.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("protocol 6", "\x80\x06N.", JOB_ERROR_INVALID_DATA),
