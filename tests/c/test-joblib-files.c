@@ -328,7 +328,7 @@ test_detect (void)
 static void
 test_unsupported_class (void)
 {
-  g_autoptr(GFile) file = data_file ("unsupported.pkl");
+  g_autoptr(GFile) file = data_file ("standard.pkl");
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
 

@@ -15,6 +15,7 @@ import os
 import struct
 import warnings
 
+from . import _joblib_files
 from ._gi import Gio, GLib, Joblib
 from ._values import (_ARRAY, _ARRAY_TAG, _PICKLE_BUFFERS_TYPE, _TAG, PickleNotAllowedError,
                       from_variant, pickled_variant, to_variant)
@@ -221,12 +222,16 @@ def load(filename, mmap_mode=None, allow_pickle=False, trusted=None):
             data = filename.read()
         if isinstance(data, str):
             raise TypeError("load needs a file object opened in binary mode")
+        if _joblib_files.is_joblib_data(data):
+            return _joblib_files.load_data(data, allow_pickle, trusted)
         variant = _load_bytes(data)
         return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted,
                                 native=True)
     path = _path(filename)
     if path is not None:
         _check_path(path, False)
+    if _joblib_files.is_joblib_file(_file(filename)):
+        return _joblib_files.load(_file(filename), path, mmap_mode, allow_pickle, trusted)
     if path is not None:
         with open(path, "rb") as file:
             data = _read_python_codec(file)

@@ -57,10 +57,19 @@ def arrays():
     return [np.arange(10000, dtype=np.float64), np.ones((50, 20), dtype=np.int16, order="F")]
 
 
-def unsupported():
-    """A class the safe reader does not rebuild."""
+def standard():
+    """Standard values that the C reader leaves to Python's safe loader."""
+    import datetime
+    import decimal
     import fractions
-    return {"fraction": fractions.Fraction(1, 3)}
+    return {"fraction": fractions.Fraction(1, 3), "date": datetime.date(2020, 1, 2),
+            "decimal": decimal.Decimal("1.5"), "array": np.arange(3)}
+
+
+def unsupported():
+    """A class that only allow_pickle=True rebuilds."""
+    import pathlib
+    return {"path": pathlib.PurePosixPath("/tmp/x"), "array": np.arange(3)}
 
 
 # joblib's codecs and the extensions that select them in joblib.dump
@@ -78,6 +87,7 @@ def main():
         joblib.dump(mixed(), f"mixed-p{protocol}.pkl", protocol=protocol)
     joblib.dump(arrays(), "arrays.pkl")
     joblib.dump(arrays(), "arrays.pkl.gz", compress=("gzip", 3))
+    joblib.dump(standard(), "standard.pkl")
     joblib.dump(unsupported(), "unsupported.pkl")
     total = sum(os.path.getsize(f) for f in os.listdir(".") if ".pkl" in f)
     print(f"wrote {total} bytes", file=sys.stderr)
