@@ -6,6 +6,7 @@
 #include "job-slurm-cli-private.h"
 #include "job-slurm-pool-state-private.h"
 #include "job-time-private.h"
+#include "job-worker-auth-private.h"
 
 /* Worker jobs of one kind that may end in a row without ever connecting
  * before the queued calls of that kind fail: a wrong worker program or an
@@ -32,6 +33,7 @@ job_slurm_job_free (SlurmJob *job)
   g_free (job->id);
   g_free (job->kind);
   g_free (job->node);
+  g_free (job->key);
   g_free (job);
 }
 
@@ -58,6 +60,62 @@ job_slurm_pool_cancel_jobs (JobSlurmPool *pool,
     }
   else
     job_slurm_scancel ((const char * const *) ids->pdata);
+}
+
+/* Tokens. Each run's jobs get a token of their own ("KEY.SECRET"): a
+ * token read from one job's environment admits only jobs of that run,
+ * and only until they have all connected. */
+
+static gboolean
+key_is_pending (JobSlurmPool *pool,
+                const char   *key)
+{
+  if (g_strcmp0 (key, pool->token_key) == 0)
+    return TRUE;
+  for (guint i = 0; i < pool->jobs->len; i++)
+    {
+      SlurmJob *job = g_ptr_array_index (pool->jobs, i);
+
+      if (job->connection == NULL && g_strcmp0 (job->key, key) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+key_is_retired (gpointer key,
+                gpointer secret,
+                gpointer pool)
+{
+  return !key_is_pending (pool, key);
+}
+
+void
+job_slurm_pool_new_token (JobSlurmPool *pool)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *secret = NULL;
+
+  g_free (pool->token);
+  pool->token = job_worker_auth_new_token (NULL);
+  job_worker_auth_split_token (pool->token, &key, &secret);
+  g_free (pool->token_key);
+  pool->token_key = g_strdup (key);
+  pool->token_used = FALSE;
+  g_hash_table_insert (pool->secrets, g_steal_pointer (&key), g_steal_pointer (&secret));
+  g_hash_table_foreach_remove (pool->secrets, key_is_retired, pool);
+}
+
+/* The listener's JobWorkerListenerKeyFunc, on the pool thread. */
+char *
+job_slurm_pool_dup_secret (const char *key,
+                           gpointer    user_data)
+{
+  JobSlurmPool *pool = user_data;
+
+  if (!key_is_pending (pool, key))
+    return NULL;
+  return g_strdup (g_hash_table_lookup (pool->secrets, key));
 }
 
 /* Submission. */
@@ -194,6 +252,8 @@ submit_job (JobSlurmPool     *pool,
 
   job->pool = pool;
   job->kind = g_strdup (kind);
+  job->key = g_strdup (pool->token_key);
+  pool->token_used = TRUE;
   job->submitting = TRUE;
   g_queue_init (&job->calls);
   g_ptr_array_add (pool->jobs, job);
@@ -214,8 +274,15 @@ job_slurm_pool_submit_jobs (JobSlurmPool *pool,
   GHashTableIter iter;
   gpointer kind;
   int n_workers;
+  gboolean new_run;
 
   job_slurm_pool_get_settings (pool, &settings, &n_workers);
+  g_mutex_lock (&pool->mutex);
+  new_run = pool->new_run;
+  pool->new_run = FALSE;
+  g_mutex_unlock (&pool->mutex);
+  if (new_run && pool->token_used)
+    job_slurm_pool_new_token (pool);
   g_hash_table_iter_init (&iter, wanted);
   while (g_hash_table_iter_next (&iter, &kind, NULL))
     {

@@ -31,6 +31,7 @@ typedef struct
   char                *id;         /* (owned) (nullable) while sbatch runs */
   char                *kind;       /* (owned) */
   char                *node;       /* (owned) (nullable) */
+  char                *key;        /* (owned) (nullable) its token's name */
   JobWorkerConnection *connection; /* (owned) (nullable) */
   GQueue               calls;      /* (element-type Call) in flight, in order */
   gint64               idle_since;
@@ -40,16 +41,21 @@ typedef struct
 
 struct _JobSlurmPool
 {
-  GMutex              mutex;       /* guards settings and n_jobs */
+  GMutex              mutex;       /* guards settings, n_jobs, new_run */
   JobSlurmSettings    settings;
   int                 n_jobs;
+  gboolean            new_run;     /* configured since the last submission */
 
   GThread            *thread;
   GMainContext       *context;     /* (owned) */
   GMainLoop          *loop;        /* (owned) */
 
   /* pool thread only */
-  char               *token;       /* (owned) */
+  char               *token;       /* (owned) this run's "KEY.SECRET" */
+  char               *token_key;   /* (owned) its KEY */
+  gboolean            token_used;  /* jobs were submitted with it */
+  GHashTable         *secrets;     /* (owned) KEY → SECRET: this run's and
+                                    * those of jobs not connected yet */
   JobWorkerListener  *listener;    /* (owned) (nullable) */
   char               *address;     /* (owned) (nullable) what workers dial */
   GQueue              queue;       /* (element-type Call) waiting */
@@ -82,6 +88,9 @@ void     job_slurm_call_finish           (Call             *call,
                                           const GError     *error);
 
 /* Worker jobs (job-slurm-jobs.c). */
+void     job_slurm_pool_new_token        (JobSlurmPool     *pool);
+char    *job_slurm_pool_dup_secret       (const char       *key,
+                                          gpointer          pool);
 void     job_slurm_job_free              (SlurmJob         *job);
 void     job_slurm_pool_cancel_jobs      (JobSlurmPool     *pool,
                                           GPtrArray        *jobs);

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <sys/random.h>
 
 #include "job-batch-private.h"
 #include "job-context-call-private.h"
@@ -259,6 +258,7 @@ on_accepted (JobWorkerListener *listener,
              const char        *kind,
              const char        *job_id,
              const char        *node,
+             const char        *key,
              gpointer           user_data)
 {
   JobSlurmPool *pool = user_data;
@@ -274,11 +274,13 @@ on_accepted (JobWorkerListener *listener,
     }
   if (job == NULL)
     {
-      /* It has the token, so it was started for this pool: a job of an
-       * earlier round, or one started by hand. */
+      /* It proved it holds a token of this pool: a job of an earlier
+       * round, one whose sbatch has not answered yet, or one started by
+       * hand. */
       job = g_new0 (SlurmJob, 1);
       job->pool = pool;
       job->kind = g_strdup (kind);
+      job->key = g_strdup (key);
       g_queue_init (&job->calls);
       g_ptr_array_add (pool->jobs, job);
     }
@@ -302,7 +304,8 @@ job_slurm_pool_ensure_listener (JobSlurmPool  *pool,
 
   job_slurm_pool_get_settings (pool, &settings, NULL);
   pool->listener = job_worker_listener_new (settings.listen_address, settings.port,
-                                            settings.certificate, pool->token,
+                                            settings.certificate,
+                                            job_slurm_pool_dup_secret,
                                             on_accepted, pool, error);
   if (pool->listener != NULL)
     {
@@ -429,17 +432,13 @@ job_slurm_pool_new (void)
   JobSlurmPool *pool = g_new0 (JobSlurmPool, 1);
   guint8 secret[32];
 
-  /* The token admits workers: 256 bits from the kernel's CSPRNG. */
-  if (getrandom (secret, sizeof secret, 0) != sizeof secret)
-    g_error ("getrandom() failed: cannot make a worker token");
-  pool->token = g_malloc (2 * sizeof secret + 1);
-  for (gsize i = 0; i < sizeof secret; i++)
-    g_snprintf (pool->token + 2 * i, 3, "%02x", secret[i]);
-
   g_mutex_init (&pool->mutex);
   pool->n_jobs = 1;
   g_queue_init (&pool->queue);
   pool->jobs = g_ptr_array_new ();
+  /* Tokens admit workers, a new one for each run's jobs. */
+  pool->secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  job_slurm_pool_new_token (pool);
   pool->start_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   pool->started_kinds = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   pool->context = g_main_context_new ();
@@ -457,6 +456,7 @@ job_slurm_pool_set_settings (JobSlurmPool           *pool,
   job_slurm_settings_copy (settings, &pool->settings);
   if (n_jobs > 0)
     pool->n_jobs = n_jobs;
+  pool->new_run = TRUE;
   g_mutex_unlock (&pool->mutex);
 }
 
@@ -703,6 +703,8 @@ pool_free_now (JobSlurmPool *pool)
   g_main_context_unref (pool->context);
   job_slurm_settings_clear (&pool->settings);
   g_free (pool->token);
+  g_free (pool->token_key);
+  g_hash_table_unref (pool->secrets);
   g_free (pool->start_error);
   g_mutex_clear (&pool->mutex);
   g_free (pool);

@@ -5,41 +5,55 @@
 
 G_BEGIN_DECLS
 
-/* Where remote workers connect back to the driver: a GSocketService on
+/* Where remote workers connect back to the driver: a listening socket on
  * one address (or every interface), optionally TLS, that admits only
- * workers that present the run's token.
+ * workers that prove they hold one of the driver's secrets, and proves
+ * in turn that it holds it (job-worker-auth-private.h: challenge and
+ * response, the secret never crosses the network).
  *
- * The first frame on a connection is the authentication frame (written by
- * joblib-glib-worker-connect): a HELLO of kind "connect" whose extra
- * fields hold `token`, `kind` (the worker kind that follows), `job` (the
- * Slurm job id) and `node`. A connection whose first frame is anything
- * else, whose token differs, or that sends nothing within a few seconds
- * is closed, and logged with a warning naming its address. Admitted
- * connections are handed over as they are, the worker's own HELLO not yet
- * read.
+ * Before authentication a connection costs little and cannot hold the
+ * driver: at most JOB_WORKER_LISTENER_MAX_PENDING connections
+ * authenticate at a time (others are closed at once), each has
+ * JOB_WORKER_LISTENER_AUTH_TIMEOUT seconds and 4 KiB per frame, and when
+ * the process runs out of descriptors the pending connection is taken
+ * and closed with a descriptor kept in reserve, so that accepting never
+ * spins. Refusals are counted; warnings naming the peer and the reason
+ * are rate-limited (a few per 10 s, then one line with how many more).
+ * Admitted connections are handed over as they are, the worker's own
+ * HELLO not yet read.
  *
  * Runs on the thread-default main context of the creating thread; not
  * thread-safe. */
 
+#define JOB_WORKER_LISTENER_MAX_PENDING 16
+#define JOB_WORKER_LISTENER_AUTH_TIMEOUT 5
+
 typedef struct _JobWorkerListener JobWorkerListener;
+
+/* The secret named @key (the part before the dot of a worker's token),
+ * or NULL when there is none (transfer full). */
+typedef char *(*JobWorkerListenerKeyFunc) (const char *key,
+                                           gpointer    user_data);
 
 typedef void (*JobWorkerListenerFunc) (JobWorkerListener *listener,
                                        GIOStream         *stream,
                                        const char        *kind,
                                        const char        *job_id,
                                        const char        *node,
+                                       const char        *key,
                                        gpointer           user_data);
 
-JobWorkerListener *job_worker_listener_new      (const char            *address,
-                                                 guint16                port,
-                                                 GTlsCertificate       *certificate,
-                                                 const char            *token,
-                                                 JobWorkerListenerFunc  func,
-                                                 gpointer               user_data,
-                                                 GError               **error);
-guint16            job_worker_listener_get_port (JobWorkerListener     *listener);
-guint              job_worker_listener_get_n_refused (JobWorkerListener *listener);
-void               job_worker_listener_free     (JobWorkerListener     *listener);
+JobWorkerListener *job_worker_listener_new           (const char                *address,
+                                                      guint16                    port,
+                                                      GTlsCertificate           *certificate,
+                                                      JobWorkerListenerKeyFunc   key_func,
+                                                      JobWorkerListenerFunc      func,
+                                                      gpointer                   user_data,
+                                                      GError                   **error);
+guint16            job_worker_listener_get_port      (JobWorkerListener         *listener);
+guint              job_worker_listener_get_n_refused (JobWorkerListener         *listener);
+guint              job_worker_listener_get_n_pending (JobWorkerListener         *listener);
+void               job_worker_listener_free          (JobWorkerListener         *listener);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobWorkerListener, job_worker_listener_free)
 

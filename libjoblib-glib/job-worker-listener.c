@@ -1,32 +1,50 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "job-error.h"
 #include "job-i18n-private.h"
+#include "job-worker-auth-private.h"
 #include "job-worker-listener-private.h"
 #include "job-worker-protocol-private.h"
 
-/* The authentication frame is small; anything larger is refused unread. */
+/* Authentication frames are small; anything larger is refused unread. */
 #define MAX_CREDENTIALS 4096
-/* How long a new connection may take to authenticate. */
-#define AUTH_TIMEOUT_SEC 10
+/* Connections taken per wake-up, so that a flood cannot starve the
+ * context. */
+#define ACCEPT_BATCH 32
+/* Warnings: WARN_BURST per WARN_WINDOW seconds, then a count. */
+#define WARN_BURST 5
+#define WARN_WINDOW 10
 
 struct _JobWorkerListener
 {
-  GSocketService        *service;     /* (owned) */
-  GTlsCertificate       *certificate; /* (owned) (nullable) */
-  char                  *token;       /* (owned) */
-  guint16                port;
-  guint                  n_refused;
-  guint                  n_pending;   /* admissions in progress */
-  GCancellable          *cancellable; /* (owned) pending handshakes */
-  JobWorkerListenerFunc  func;
-  gpointer               user_data;
+  GSocket                  *socket;         /* (owned) listening */
+  GSource                  *accept_source;  /* (owned) (nullable) */
+  GSource                  *resume_source;  /* (owned) (nullable) */
+  int                       spare_fd;       /* kept for running out */
+  GTlsCertificate          *certificate;    /* (owned) (nullable) */
+  char                     *channel;        /* (owned) fingerprint or "" */
+  guint16                   port;
+  guint                     n_refused;
+  guint                     n_pending;      /* admissions in progress */
+  gint64                    warn_window;    /* start, monotonic µs */
+  guint                     n_warned;       /* in this window */
+  guint                     n_unsaid;       /* refusals not warned about */
+  GCancellable             *cancellable;    /* (owned) pending admissions */
+  JobWorkerListenerKeyFunc  key_func;
+  JobWorkerListenerFunc     func;
+  gpointer                  user_data;
 };
+
+typedef void (*FrameFunc) (gpointer admission, GVariant *extra);
 
 typedef struct
 {
@@ -36,9 +54,49 @@ typedef struct
   GCancellable      *cancellable;  /* (owned) */
   GSource           *timeout;      /* (owned) */
   guint8             header[JOB_WORKER_FRAME_HEADER_SIZE];
-  guint8            *payload;      /* (owned) */
+  guint8            *payload;      /* (owned) (nullable) */
   guint32            length;
+  const char        *expected;     /* kind of HELLO awaited */
+  FrameFunc          next;
+  GBytes            *out;          /* (owned) (nullable) being written */
+  /* the exchange */
+  char              *key;          /* (owned) */
+  char              *secret;       /* (owned) */
+  char              *kind;         /* (owned) */
+  char              *job;          /* (owned) */
+  char              *node;         /* (owned) */
+  guint8             worker_nonce[JOB_WORKER_AUTH_NONCE_SIZE];
+  guint8             driver_nonce[JOB_WORKER_AUTH_NONCE_SIZE];
+  gboolean           timed_out;
 } Admission;
+
+/* Says why a connection was refused, unless too many were lately: an
+ * attack must not turn into a flood of log lines. */
+static void
+warn_refused (JobWorkerListener *listener,
+              const char        *peer,
+              const char        *reason)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  listener->n_refused++;
+  if (now - listener->warn_window >= WARN_WINDOW * G_USEC_PER_SEC)
+    {
+      if (listener->n_unsaid > 0)
+        g_warning (_("Refused %u more worker connections in %d s without a warning each"),
+                   listener->n_unsaid, WARN_WINDOW);
+      listener->warn_window = now;
+      listener->n_warned = 0;
+      listener->n_unsaid = 0;
+    }
+  if (listener->n_warned >= WARN_BURST)
+    {
+      listener->n_unsaid++;
+      return;
+    }
+  listener->n_warned++;
+  g_warning (_("Refused a worker connection from %s: %s"), peer, reason);
+}
 
 static void
 admission_free (Admission *admission)
@@ -48,8 +106,16 @@ admission_free (Admission *admission)
   g_source_unref (admission->timeout);
   g_clear_object (&admission->stream);
   g_clear_object (&admission->cancellable);
+  g_clear_pointer (&admission->out, g_bytes_unref);
   g_free (admission->payload);
   g_free (admission->peer);
+  g_free (admission->key);
+  if (admission->secret != NULL)
+    memset (admission->secret, 0, strlen (admission->secret));
+  g_free (admission->secret);
+  g_free (admission->kind);
+  g_free (admission->job);
+  g_free (admission->node);
   g_free (admission);
 }
 
@@ -57,29 +123,19 @@ static void
 refuse (Admission  *admission,
         const char *reason)
 {
-  /* Cancelled: the listener is going away, this is no intrusion. */
-  if (!g_cancellable_is_cancelled (admission->listener->cancellable))
-    {
-      admission->listener->n_refused++;
-      g_warning (_("Refused a worker connection from %s: %s"), admission->peer, reason);
-    }
+  /* Cancelled by the listener going away: no intrusion to report. */
+  if (admission->timed_out)
+    warn_refused (admission->listener, admission->peer,
+                  _("it did not authenticate in time"));
+  else if (!g_cancellable_is_cancelled (admission->listener->cancellable))
+    warn_refused (admission->listener, admission->peer, reason);
   g_io_stream_close (admission->stream, NULL, NULL);
   admission_free (admission);
 }
 
-/* Compares without an early exit, so that timing tells nothing about
- * how much of a guess was right. */
-static gboolean
-token_equal (const char *a,
-             const char *b)
-{
-  gsize la = strlen (a), lb = strlen (b);
-  guint8 diff = la != lb;
-
-  for (gsize i = 0; i < la; i++)
-    diff |= (guint8) a[i] ^ (guint8) b[i % MAX (lb, 1)];
-  return diff == 0;
-}
+static void read_frame (Admission  *admission,
+                        const char *expected,
+                        FrameFunc   next);
 
 static void
 on_payload (GObject      *source,
@@ -92,10 +148,6 @@ on_payload (GObject      *source,
   g_autoptr(GVariant) body = NULL;
   g_autoptr(GVariant) extra = NULL;
   const char *kind;
-  const char *token = NULL;
-  const char *worker_kind = NULL;
-  const char *job = "";
-  const char *node = "";
   gsize n = 0;
 
   if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n, &error) ||
@@ -112,26 +164,17 @@ on_payload (GObject      *source,
       refuse (admission, error->message);
       return;
     }
-
   g_variant_get (body, "(&sx@a{sv})", &kind, NULL, &extra);
-  g_variant_lookup (extra, "token", "&s", &token);
-  g_variant_lookup (extra, "kind", "&s", &worker_kind);
-  g_variant_lookup (extra, "job", "&s", &job);
-  g_variant_lookup (extra, "node", "&s", &node);
-  if (g_strcmp0 (kind, "connect") != 0 || worker_kind == NULL)
+  if (g_strcmp0 (kind, admission->expected) != 0)
     {
-      refuse (admission, _("its first frame is not an authentication frame"));
-      return;
-    }
-  if (token == NULL || !token_equal (token, admission->listener->token))
-    {
-      refuse (admission, _("wrong token"));
-      return;
-    }
+      g_autofree char *reason =
+        g_strdup_printf (_("it sent a “%s” frame where “%s” belongs in the authentication"),
+                         kind, admission->expected);
 
-  admission->listener->func (admission->listener, admission->stream, worker_kind,
-                             job, node, admission->listener->user_data);
-  admission_free (admission);
+      refuse (admission, reason);
+      return;
+    }
+  admission->next (admission, extra);
 }
 
 static void
@@ -169,13 +212,143 @@ on_header (GObject      *source,
                                  on_payload, admission);
 }
 
+/* Reads one HELLO of kind @expected, then calls @next with its extra
+ * fields. */
 static void
-read_credentials (Admission *admission)
+read_frame (Admission  *admission,
+            const char *expected,
+            FrameFunc   next)
 {
+  admission->expected = expected;
+  admission->next = next;
   g_input_stream_read_all_async (g_io_stream_get_input_stream (admission->stream),
                                  admission->header, sizeof admission->header,
                                  G_PRIORITY_DEFAULT, admission->cancellable,
                                  on_header, admission);
+}
+
+static JobWorkerAuthExchange
+exchange_of (Admission *admission)
+{
+  JobWorkerAuthExchange exchange = {
+    admission->key, admission->kind, admission->job, admission->node,
+    admission->listener->channel, admission->worker_nonce, admission->driver_nonce,
+  };
+
+  return exchange;
+}
+
+static void
+on_proof (gpointer  data,
+          GVariant *extra)
+{
+  Admission *admission = data;
+  JobWorkerListener *listener = admission->listener;
+  g_autoptr(GVariant) proof = g_variant_lookup_value (extra, "proof", G_VARIANT_TYPE_BYTESTRING);
+  JobWorkerAuthExchange exchange = exchange_of (admission);
+
+  if (!job_worker_auth_check (JOB_WORKER_AUTH_WORKER, admission->secret, &exchange, proof))
+    {
+      refuse (admission, _("wrong token"));
+      return;
+    }
+
+  listener->func (listener, admission->stream, admission->kind, admission->job,
+                  admission->node, admission->key, listener->user_data);
+  admission_free (admission);
+}
+
+static void
+on_challenge_sent (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Admission *admission = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      refuse (admission, error->message);
+      return;
+    }
+  read_frame (admission, "proof", on_proof);
+}
+
+static gboolean
+take_string (GVariant    *extra,
+             const char  *name,
+             char       **out)
+{
+  const char *value = NULL;
+
+  if (!g_variant_lookup (extra, name, "&s", &value))
+    return FALSE;
+  *out = g_strdup (value);
+  return TRUE;
+}
+
+static void
+on_connect (gpointer  data,
+            GVariant *extra)
+{
+  Admission *admission = data;
+  JobWorkerListener *listener = admission->listener;
+  g_autoptr(GVariant) nonce = NULL;
+  g_autoptr(GVariant) token = NULL;
+  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  GVariantBuilder builder;
+  guint8 proof[JOB_WORKER_AUTH_PROOF_SIZE];
+  JobWorkerAuthExchange exchange;
+  gsize n = 0;
+
+  /* Authentication version 0 sent the token itself: it was seen. */
+  token = g_variant_lookup_value (extra, "token", NULL);
+  if (token != NULL)
+    {
+      refuse (admission, _("it sent a token in clear (an old joblib-glib-worker-connect?)"));
+      return;
+    }
+  nonce = g_variant_lookup_value (extra, "nonce", G_VARIANT_TYPE_BYTESTRING);
+  if (nonce != NULL)
+    g_variant_get_fixed_array (nonce, &n, 1);
+  if (n != JOB_WORKER_AUTH_NONCE_SIZE || !take_string (extra, "kind", &admission->kind))
+    {
+      refuse (admission, _("its first frame is not an authentication frame"));
+      return;
+    }
+  memcpy (admission->worker_nonce, g_variant_get_data (nonce), n);
+  if (!take_string (extra, "key", &admission->key))
+    admission->key = g_strdup ("");
+  if (!take_string (extra, "job", &admission->job))
+    admission->job = g_strdup ("");
+  if (!take_string (extra, "node", &admission->node))
+    admission->node = g_strdup ("");
+
+  admission->secret = listener->key_func (admission->key, listener->user_data);
+  if (admission->secret == NULL)
+    {
+      /* No challenge can be answered without a secret: say so at once. */
+      refuse (admission, _("wrong token"));
+      return;
+    }
+
+  job_worker_auth_fill_nonce (admission->driver_nonce);
+  exchange = exchange_of (admission);
+  job_worker_auth_prove (JOB_WORKER_AUTH_DRIVER, admission->secret, &exchange, proof);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "nonce",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, admission->driver_nonce,
+                                                    JOB_WORKER_AUTH_NONCE_SIZE, 1));
+  g_variant_builder_add (&builder, "{sv}", "proof",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, proof, sizeof proof, 1));
+  job_worker_frame_append (frame, JOB_WORKER_MESSAGE_HELLO,
+                           g_variant_new ("(sxa{sv})", "challenge", (gint64) 0, &builder));
+  admission->out = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (admission->stream),
+                                   g_bytes_get_data (admission->out, NULL),
+                                   g_bytes_get_size (admission->out),
+                                   G_PRIORITY_DEFAULT, admission->cancellable,
+                                   on_challenge_sent, admission);
 }
 
 static void
@@ -191,15 +364,16 @@ on_handshake (GObject      *source,
       refuse (admission, error->message);
       return;
     }
-  read_credentials (admission);
+  read_frame (admission, "connect", on_connect);
 }
 
 static gboolean
 on_auth_timeout (gpointer user_data)
 {
-  GCancellable *cancellable = user_data;
+  Admission *admission = user_data;
 
-  g_cancellable_cancel (cancellable);
+  admission->timed_out = TRUE;
+  g_cancellable_cancel (admission->cancellable);
   return G_SOURCE_REMOVE;
 }
 
@@ -210,29 +384,27 @@ on_cancelled (GCancellable *listener_cancellable,
   g_cancellable_cancel (cancellable);
 }
 
-static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             gpointer           user_data)
+static char *
+describe_peer (GSocket *socket)
 {
-  JobWorkerListener *listener = user_data;
-  g_autoptr(GSocketAddress) remote = NULL;
-  GSocket *socket = g_socket_connection_get_socket (connection);
+  g_autoptr(GSocketAddress) remote = g_socket_get_remote_address (socket, NULL);
+  g_autofree char *host = NULL;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup (_("an unknown address"));
+  host = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  return g_strdup_printf ("%s:%u", host,
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
+}
+
+static void
+admit (JobWorkerListener *listener,
+       GSocket           *socket)
+{
+  g_autoptr(GSocketConnection) connection = g_socket_connection_factory_create_connection (socket);
   Admission *admission = g_new0 (Admission, 1);
 
-  remote = g_socket_connection_get_remote_address (connection, NULL);
-  if (G_IS_INET_SOCKET_ADDRESS (remote))
-    {
-      g_autofree char *host =
-        g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-
-      admission->peer = g_strdup_printf ("%s:%u", host,
-                                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote)));
-    }
-  else
-    admission->peer = g_strdup (_("an unknown address"));
-
+  admission->peer = describe_peer (socket);
   /* Small frames go out at once; a peer that vanishes without closing
    * (a node that lost power) is noticed in about 25 s instead of hours. */
   g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
@@ -246,10 +418,9 @@ on_incoming (GSocketService    *service,
   admission->cancellable = g_cancellable_new ();
   g_cancellable_connect (listener->cancellable, G_CALLBACK (on_cancelled),
                          g_object_ref (admission->cancellable), g_object_unref);
-  admission->timeout = g_timeout_source_new_seconds (AUTH_TIMEOUT_SEC);
+  admission->timeout = g_timeout_source_new_seconds (JOB_WORKER_LISTENER_AUTH_TIMEOUT);
   g_source_set_static_name (admission->timeout, "[joblib-glib] worker authentication");
-  g_source_set_callback (admission->timeout, on_auth_timeout,
-                         g_object_ref (admission->cancellable), g_object_unref);
+  g_source_set_callback (admission->timeout, on_auth_timeout, admission, NULL);
   g_source_attach (admission->timeout, g_main_context_get_thread_default ());
 
   if (listener->certificate != NULL)
@@ -260,46 +431,168 @@ on_incoming (GSocketService    *service,
 
       if (tls == NULL)
         {
-          admission->stream = g_object_ref (G_IO_STREAM (connection));
+          admission->stream = G_IO_STREAM (g_steal_pointer (&connection));
           refuse (admission, error->message);
-          return TRUE;
+          return;
         }
       admission->stream = tls;
       g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
                                         admission->cancellable, on_handshake, admission);
-      return TRUE;
+      return;
     }
 
-  admission->stream = g_object_ref (G_IO_STREAM (connection));
-  read_credentials (admission);
-  return TRUE;
+  admission->stream = G_IO_STREAM (g_steal_pointer (&connection));
+  read_frame (admission, "connect", on_connect);
+}
+
+static gboolean on_acceptable (GSocket      *socket,
+                               GIOCondition  condition,
+                               gpointer      user_data);
+
+static void
+watch_socket (JobWorkerListener *listener)
+{
+  listener->accept_source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_static_name (listener->accept_source, "[joblib-glib] worker listener");
+  g_source_set_callback (listener->accept_source, G_SOURCE_FUNC (on_acceptable), listener, NULL);
+  g_source_attach (listener->accept_source, g_main_context_get_thread_default ());
+}
+
+static gboolean
+on_resume (gpointer user_data)
+{
+  JobWorkerListener *listener = user_data;
+
+  g_clear_pointer (&listener->resume_source, g_source_unref);
+  if (listener->spare_fd < 0)
+    listener->spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  watch_socket (listener);
+  return G_SOURCE_REMOVE;
+}
+
+/* Out of descriptors: the connection waiting in the backlog would wake
+ * the context again at once, forever. Take it with the descriptor kept
+ * in reserve and close it; without a reserve, stop accepting for a
+ * second. */
+static gboolean
+shed_connection (JobWorkerListener *listener,
+                 const char        *reason)
+{
+  int fd;
+
+  if (listener->spare_fd >= 0)
+    {
+      close (listener->spare_fd);
+      fd = accept (g_socket_get_fd (listener->socket), NULL, NULL);
+      if (fd >= 0)
+        close (fd);
+      listener->spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd >= 0)
+        {
+          warn_refused (listener, _("an unknown address"), reason);
+          return listener->spare_fd >= 0;
+        }
+    }
+
+  warn_refused (listener, _("an unknown address"), reason);
+  listener->resume_source = g_timeout_source_new_seconds (1);
+  g_source_set_static_name (listener->resume_source, "[joblib-glib] worker listener resume");
+  g_source_set_callback (listener->resume_source, on_resume, listener, NULL);
+  g_source_attach (listener->resume_source, g_main_context_get_thread_default ());
+  return FALSE;
+}
+
+static gboolean
+on_acceptable (GSocket      *socket,
+               GIOCondition  condition,
+               gpointer      user_data)
+{
+  JobWorkerListener *listener = user_data;
+
+  for (guint i = 0; i < ACCEPT_BATCH; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) client = g_socket_accept (socket, NULL, &error);
+
+      if (client == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+      if (client == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES))
+        {
+          if (!shed_connection (listener, error->message))
+            {
+              g_clear_pointer (&listener->accept_source, g_source_unref);
+              return G_SOURCE_REMOVE;
+            }
+          continue;
+        }
+      if (client == NULL)
+        {
+          /* ECONNABORTED and the like: that connection is gone. */
+          warn_refused (listener, _("an unknown address"), error->message);
+          continue;
+        }
+      if (listener->n_pending >= JOB_WORKER_LISTENER_MAX_PENDING)
+        {
+          g_autofree char *peer = describe_peer (client);
+
+          g_socket_close (client, NULL);
+          warn_refused (listener, peer, _("too many connections are authenticating"));
+          continue;
+        }
+      admit (listener, client);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static GSocket *
+bind_socket (GInetAddress  *inet,
+             guint16        port,
+             GError       **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) wanted = g_inet_socket_address_new (inet, port);
+
+  socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  if (!g_socket_bind (socket, wanted, TRUE, error))
+    return NULL;
+  g_socket_set_listen_backlog (socket, 64);
+  if (!g_socket_listen (socket, error))
+    return NULL;
+  return g_steal_pointer (&socket);
 }
 
 JobWorkerListener *
-job_worker_listener_new (const char             *address,
-                         guint16                 port,
-                         GTlsCertificate        *certificate,
-                         const char             *token,
-                         JobWorkerListenerFunc   func,
-                         gpointer                user_data,
-                         GError                **error)
+job_worker_listener_new (const char                *address,
+                         guint16                    port,
+                         GTlsCertificate           *certificate,
+                         JobWorkerListenerKeyFunc   key_func,
+                         JobWorkerListenerFunc      func,
+                         gpointer                   user_data,
+                         GError                   **error)
 {
-  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GError) local_error = NULL;
   JobWorkerListener *listener;
-  guint16 bound = 0;
 
   if (address == NULL || address[0] == '\0')
     {
-      if (port == 0)
-        bound = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, error);
-      else if (g_socket_listener_add_inet_port (G_SOCKET_LISTENER (service), port, NULL, error))
-        bound = port;
+      /* Every interface: IPv6 with IPv4 mapped where the system has
+       * IPv6 (GSocket turns IPV6_V6ONLY off), else IPv4. */
+      g_autoptr(GInetAddress) any6 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+      g_autoptr(GInetAddress) any4 = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+
+      socket = bind_socket (any6, port, NULL);
+      if (socket == NULL)
+        socket = bind_socket (any4, port, &local_error);
     }
   else
     {
       g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
-      g_autoptr(GSocketAddress) wanted = NULL;
-      g_autoptr(GSocketAddress) effective = NULL;
 
       if (inet == NULL)
         {
@@ -307,29 +600,40 @@ job_worker_listener_new (const char             *address,
                        _("“%s” is not an IP address to listen on"), address);
           return NULL;
         }
-      wanted = g_inet_socket_address_new (inet, port);
-      if (g_socket_listener_add_address (G_SOCKET_LISTENER (service), wanted,
-                                         G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
-                                         NULL, &effective, error))
-        bound = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+      socket = bind_socket (inet, port, &local_error);
     }
-  if (bound == 0)
+  if (socket != NULL)
+    local = g_socket_get_local_address (socket, &local_error);
+  if (local == NULL)
     {
-      if (error != NULL && *error != NULL)
-        g_prefix_error (error, _("Cannot listen for workers: "));
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
+                                  _("Cannot listen for workers: "));
       return NULL;
     }
 
   listener = g_new0 (JobWorkerListener, 1);
-  listener->service = g_steal_pointer (&service);
+  listener->socket = g_steal_pointer (&socket);
+  listener->spare_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
   listener->certificate = certificate != NULL ? g_object_ref (certificate) : NULL;
-  listener->token = g_strdup (token);
-  listener->port = bound;
+  listener->channel = g_strdup ("");
+  if (certificate != NULL)
+    {
+      g_autoptr(GByteArray) der = NULL;
+
+      g_object_get (certificate, "certificate", &der, NULL);
+      if (der != NULL)
+        {
+          g_free (listener->channel);
+          listener->channel = job_worker_auth_fingerprint (der);
+        }
+    }
+  listener->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
+  listener->warn_window = g_get_monotonic_time ();
   listener->cancellable = g_cancellable_new ();
+  listener->key_func = key_func;
   listener->func = func;
   listener->user_data = user_data;
-  g_signal_connect (listener->service, "incoming", G_CALLBACK (on_incoming), listener);
-  g_socket_service_start (listener->service);
+  watch_socket (listener);
   return listener;
 }
 
@@ -345,21 +649,36 @@ job_worker_listener_get_n_refused (JobWorkerListener *listener)
   return listener->n_refused;
 }
 
+guint
+job_worker_listener_get_n_pending (JobWorkerListener *listener)
+{
+  return listener->n_pending;
+}
+
 /* On the listener's context. */
 void
 job_worker_listener_free (JobWorkerListener *listener)
 {
-  g_socket_service_stop (listener->service);
-  g_socket_listener_close (G_SOCKET_LISTENER (listener->service));
-  g_signal_handlers_disconnect_by_data (listener->service, listener);
+  if (listener->accept_source != NULL)
+    g_source_destroy (listener->accept_source);
+  g_clear_pointer (&listener->accept_source, g_source_unref);
+  if (listener->resume_source != NULL)
+    g_source_destroy (listener->resume_source);
+  g_clear_pointer (&listener->resume_source, g_source_unref);
+  g_socket_close (listener->socket, NULL);
   g_cancellable_cancel (listener->cancellable);
   /* Admissions hold a pointer to the listener until their callback runs;
    * cancelled, they all end soon. */
   while (listener->n_pending > 0)
     g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
-  g_clear_object (&listener->service);
+  if (listener->n_unsaid > 0)
+    g_warning (_("Refused %u more worker connections without a warning each"),
+               listener->n_unsaid);
+  if (listener->spare_fd >= 0)
+    close (listener->spare_fd);
+  g_clear_object (&listener->socket);
   g_clear_object (&listener->certificate);
   g_clear_object (&listener->cancellable);
-  g_free (listener->token);
+  g_free (listener->channel);
   g_free (listener);
 }

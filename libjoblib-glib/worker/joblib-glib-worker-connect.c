@@ -4,22 +4,24 @@
  *
  *   joblib-glib-worker-connect HOST:PORT KIND -- PROGRAM [ARG…]
  *
- * It connects to HOST:PORT, proves that it belongs to the run with the
- * token found in JOB_WORKER_TOKEN (the environment, never the command
- * line, which any user of the machine can read), then hands the
- * connection to PROGRAM as its standard input and output: PROGRAM speaks
- * the worker protocol as it does on pipes, without a copy in between.
- * When JOB_WORKER_TLS_CERT holds the driver's certificate (PEM), the
- * connection is TLS, the driver must present exactly that certificate,
- * and this program relays bytes between the TLS connection and PROGRAM's
- * pipes.
+ * It connects to HOST:PORT and authenticates both ways with the token
+ * found in JOB_WORKER_TOKEN (the environment, never the command line,
+ * which any user of the machine can read): it proves that it holds the
+ * token and makes the driver prove it too, without the token crossing
+ * the network (challenge and response, job-worker-auth-private.h and
+ * docs/worker-protocol.md). A driver that cannot prove it is left before
+ * PROGRAM starts. Then it hands the connection to PROGRAM as its
+ * standard input and output: PROGRAM speaks the worker protocol as it
+ * does on pipes, without a copy in between.
  *
- * The first frame on the connection is the authentication frame, a HELLO
- * of kind "connect" whose extra fields are `token`, `kind` (the worker
- * kind that follows), `job` (SLURM_JOB_ID) and `node` (SLURMD_NODENAME);
- * PROGRAM's own HELLO comes next. See docs/slurm.md.
+ * When JOB_WORKER_TLS_PIN holds the SHA-256 fingerprint (hex) of the
+ * driver's certificate, the connection is TLS, the driver must present
+ * exactly that certificate, and this program relays bytes between the
+ * TLS connection and PROGRAM's pipes. (JOB_WORKER_TLS_CERT, the PEM
+ * certificate itself, is accepted too.)
  *
- * Exit status: PROGRAM's; 3 when the driver cannot be reached. */
+ * Exit status: PROGRAM's; 3 when the driver cannot be reached or does
+ * not authenticate. */
 #include "config.h"
 
 #include <errno.h>
@@ -33,6 +35,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
+#include "job-worker-auth-private.h"
 #include "job-worker-protocol-private.h"
 
 #define CONNECT_ATTEMPTS 5
@@ -43,19 +46,26 @@ on_accept_certificate (GTlsConnection       *connection,
                        GTlsCertificateFlags  errors,
                        gpointer              user_data)
 {
+  g_autoptr(GByteArray) der = NULL;
+  g_autofree char *fingerprint = NULL;
+
   /* Pinned: the driver's own, usually self-signed, certificate. */
-  return g_tls_certificate_is_same (peer, G_TLS_CERTIFICATE (user_data));
+  g_object_get (peer, "certificate", &der, NULL);
+  if (der == NULL)
+    return FALSE;
+  fingerprint = job_worker_auth_fingerprint (der);
+  return g_ascii_strcasecmp (fingerprint, user_data) == 0;
 }
 
 static GIOStream *
 connect_to_driver (const char  *address,
-                   const char  *tls_pem,
+                   const char  *pin,
                    GError     **error)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GIOStream) tls = NULL;
-  g_autoptr(GTlsCertificate) pinned = NULL;
+  GSocket *socket;
 
   g_socket_client_set_timeout (client, 30);
   for (int attempt = 1; connection == NULL; attempt++)
@@ -67,43 +77,117 @@ connect_to_driver (const char  *address,
       if (connection == NULL)
         g_usleep (G_USEC_PER_SEC / 5 * attempt);
     }
-  g_socket_set_option (g_socket_connection_get_socket (connection),
-                       IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  if (tls_pem == NULL)
+  socket = g_socket_connection_get_socket (connection);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  /* A driver that stops answering during the authentication. */
+  g_socket_set_timeout (socket, 30);
+  if (pin == NULL)
     return G_IO_STREAM (g_steal_pointer (&connection));
 
-  pinned = g_tls_certificate_new_from_pem (tls_pem, -1, error);
-  if (pinned == NULL)
-    return NULL;
   tls = g_tls_client_connection_new (G_IO_STREAM (connection), NULL, error);
   if (tls == NULL)
     return NULL;
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), pinned);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate),
+                    (gpointer) pin);
   if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, error))
     return NULL;
   return g_steal_pointer (&tls);
 }
 
-static gboolean
-send_credentials (GIOStream   *stream,
-                  const char  *kind,
-                  const char  *token,
-                  GError     **error)
+static GVariant *
+bytes_variant (const guint8 *data,
+               gsize         size)
 {
-  GVariantBuilder extra;
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, size, 1);
+}
+
+/* The worker's side of job-worker-auth-private.h. */
+static gboolean
+authenticate (GIOStream   *stream,
+              const char  *kind,
+              const char  *token,
+              const char  *channel,
+              GError     **error)
+{
+  g_autofree char *key = NULL;
+  g_autofree char *secret = NULL;
+  g_autoptr(GVariant) challenge = NULL;
+  g_autoptr(GVariant) extra = NULL;
+  g_autoptr(GVariant) nonce = NULL;
+  g_autoptr(GVariant) driver_proof = NULL;
+  GVariantBuilder builder;
+  guint8 worker_nonce[JOB_WORKER_AUTH_NONCE_SIZE];
+  guint8 proof[JOB_WORKER_AUTH_PROOF_SIZE];
   const char *job = g_getenv ("SLURM_JOB_ID");
   const char *node = g_getenv ("SLURMD_NODENAME");
+  const char *challenge_kind;
+  JobWorkerAuthExchange exchange = { 0, };
+  JobWorkerMessage message;
+  gsize n = 0;
 
-  g_variant_builder_init (&extra, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&extra, "{sv}", "token", g_variant_new_string (token));
-  g_variant_builder_add (&extra, "{sv}", "kind", g_variant_new_string (kind));
-  g_variant_builder_add (&extra, "{sv}", "job", g_variant_new_string (job != NULL ? job : ""));
-  g_variant_builder_add (&extra, "{sv}", "node",
-                         g_variant_new_string (node != NULL ? node : g_get_host_name ()));
-  return job_worker_write_frame (g_io_stream_get_output_stream (stream),
-                                 JOB_WORKER_MESSAGE_HELLO,
-                                 g_variant_new ("(sxa{sv})", "connect", (gint64) getpid (),
-                                                &extra),
+  job_worker_auth_split_token (token, &key, &secret);
+  exchange.key = key;
+  exchange.kind = kind;
+  exchange.job = job != NULL ? job : "";
+  exchange.node = node != NULL ? node : g_get_host_name ();
+  exchange.channel = channel;
+  exchange.worker_nonce = worker_nonce;
+
+  job_worker_auth_fill_nonce (worker_nonce);
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "kind", g_variant_new_string (kind));
+  g_variant_builder_add (&builder, "{sv}", "job", g_variant_new_string (exchange.job));
+  g_variant_builder_add (&builder, "{sv}", "node", g_variant_new_string (exchange.node));
+  g_variant_builder_add (&builder, "{sv}", "key", g_variant_new_string (key));
+  g_variant_builder_add (&builder, "{sv}", "nonce",
+                         bytes_variant (worker_nonce, sizeof worker_nonce));
+  if (!job_worker_write_frame (g_io_stream_get_output_stream (stream), JOB_WORKER_MESSAGE_HELLO,
+                               g_variant_new ("(sxa{sv})", "connect", (gint64) getpid (),
+                                              &builder),
+                               NULL, error))
+    return FALSE;
+
+  challenge = job_worker_read_frame (g_io_stream_get_input_stream (stream), 4096, &message,
+                                     NULL, error);
+  if (challenge == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                             "the driver closed the connection (wrong token?)");
+      return FALSE;
+    }
+  if (message != JOB_WORKER_MESSAGE_HELLO)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the driver did not answer with a challenge");
+      return FALSE;
+    }
+  g_variant_get (challenge, "(&sx@a{sv})", &challenge_kind, NULL, &extra);
+  nonce = g_variant_lookup_value (extra, "nonce", G_VARIANT_TYPE_BYTESTRING);
+  driver_proof = g_variant_lookup_value (extra, "proof", G_VARIANT_TYPE_BYTESTRING);
+  if (nonce != NULL)
+    exchange.driver_nonce = g_variant_get_fixed_array (nonce, &n, 1);
+  if (!g_str_equal (challenge_kind, "challenge") || n != JOB_WORKER_AUTH_NONCE_SIZE)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "the driver did not answer with a challenge");
+      return FALSE;
+    }
+  if (!job_worker_auth_check (JOB_WORKER_AUTH_DRIVER, secret, &exchange, driver_proof))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                           "the driver could not prove that it holds the token; "
+                           "it is not the driver of this job");
+      return FALSE;
+    }
+
+  job_worker_auth_prove (JOB_WORKER_AUTH_WORKER, secret, &exchange, proof);
+  memset (secret, 0, strlen (secret));
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "proof", bytes_variant (proof, sizeof proof));
+  return job_worker_write_frame (g_io_stream_get_output_stream (stream), JOB_WORKER_MESSAGE_HELLO,
+                                 g_variant_new ("(sxa{sv})", "proof", (gint64) getpid (),
+                                                &builder),
                                  NULL, error);
 }
 
@@ -115,8 +199,10 @@ exec_on_socket (GIOStream  *stream,
   GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
   int fd = g_socket_get_fd (socket);
 
-  /* GSocket made it non-blocking; workers expect blocking descriptors. */
+  /* GSocket made it non-blocking; workers expect blocking descriptors,
+   * and no timeout: a worker may wait for work for hours. */
   g_unix_set_fd_nonblocking (fd, FALSE, NULL);
+  g_socket_set_timeout (socket, 0);
   if (dup2 (fd, STDIN_FILENO) < 0 || dup2 (fd, STDOUT_FILENO) < 0)
     {
       g_printerr ("joblib-glib-worker-connect: dup2: %s\n", g_strerror (errno));
@@ -193,6 +279,35 @@ relay_over_tls (GIOStream  *stream,
   return relay.status;
 }
 
+/* The pin: JOB_WORKER_TLS_PIN, or the fingerprint of the certificate in
+ * JOB_WORKER_TLS_CERT; NULL for plain TCP. */
+static char *
+find_pin (GError **error)
+{
+  const char *pin = g_getenv ("JOB_WORKER_TLS_PIN");
+  const char *pem = g_getenv ("JOB_WORKER_TLS_CERT");
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GByteArray) der = NULL;
+
+  if (pin != NULL && pin[0] != '\0')
+    {
+      if (strlen (pin) != 64 || strspn (pin, "0123456789abcdefABCDEF") != 64)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "JOB_WORKER_TLS_PIN is not a SHA-256 fingerprint in hex");
+          return NULL;
+        }
+      return g_strdup (pin);
+    }
+  if (pem == NULL || pem[0] == '\0')
+    return NULL;
+  certificate = g_tls_certificate_new_from_pem (pem, -1, error);
+  if (certificate == NULL)
+    return NULL;
+  g_object_get (certificate, "certificate", &der, NULL);
+  return job_worker_auth_fingerprint (der);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -200,7 +315,7 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GIOStream) stream = NULL;
   g_autofree char *token = NULL;
-  g_autofree char *tls_pem = NULL;
+  g_autofree char *pin = NULL;
   const char *address;
   const char *kind;
 
@@ -214,27 +329,33 @@ main (int    argc,
   kind = argv[2];
 
   token = g_strdup (g_getenv ("JOB_WORKER_TOKEN"));
-  tls_pem = g_strdup (g_getenv ("JOB_WORKER_TLS_CERT"));
   if (token == NULL || token[0] == '\0')
     {
       g_printerr ("joblib-glib-worker-connect: JOB_WORKER_TOKEN is not set\n");
       return 2;
     }
+  pin = find_pin (&error);
+  if (error != NULL)
+    {
+      g_printerr ("joblib-glib-worker-connect: %s\n", error->message);
+      return 2;
+    }
   /* The worker and whatever it runs need not see them. */
   g_unsetenv ("JOB_WORKER_TOKEN");
+  g_unsetenv ("JOB_WORKER_TLS_PIN");
   g_unsetenv ("JOB_WORKER_TLS_CERT");
-  if (tls_pem != NULL && tls_pem[0] == '\0')
-    g_clear_pointer (&tls_pem, g_free);
 
-  stream = connect_to_driver (address, tls_pem, &error);
-  if (stream == NULL || !send_credentials (stream, kind, token, &error))
+  stream = connect_to_driver (address, pin, &error);
+  if (stream == NULL ||
+      !authenticate (stream, kind, token, pin != NULL ? pin : "", &error))
     {
-      g_printerr ("joblib-glib-worker-connect: cannot reach the driver at %s: %s\n",
+      g_printerr ("joblib-glib-worker-connect: cannot work for the driver at %s: %s\n",
                   address, error->message);
       return 3;
     }
+  memset (token, 0, strlen (token));
 
-  if (tls_pem == NULL)
+  if (pin == NULL)
     return exec_on_socket (stream, argv + 4);
   return relay_over_tls (stream, argv + 4);
 }
