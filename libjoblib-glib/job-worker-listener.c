@@ -190,6 +190,18 @@ on_header (GObject      *source,
   if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n, &error) ||
       n != JOB_WORKER_FRAME_HEADER_SIZE)
     {
+      if (error == NULL && n == 0)
+        {
+          /* Closed between frames: a job cancelled while it connected
+           * (scancel at shutdown) looks like this. Counted, not warned
+           * about; a flood of them is still capped above. */
+          admission->listener->n_refused++;
+          g_debug ("A worker connection from %s ended before it authenticated",
+                   admission->peer);
+          g_io_stream_close (admission->stream, NULL, NULL);
+          admission_free (admission);
+          return;
+        }
       refuse (admission, error != NULL ? error->message : _("the connection ended"));
       return;
     }

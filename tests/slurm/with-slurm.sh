@@ -49,6 +49,10 @@ fi
 [ "$(id -u)" -eq 0 ] || skip "slurmd must run as root to start jobs; run the slurm suite as root"
 
 # ---------------------------------------------------------------- state
+# One private cluster per host at a time: its daemons use fixed ports, and
+# a second one (another checkout's tests) would take jobs of the first.
+exec 9>/tmp/joblib-slurm.lock
+flock -w 900 9 || skip "another Slurm test cluster kept running for 15 minutes"
 T=$(mktemp -d /tmp/joblib-slurm.XXXXXX)
 chmod 755 "$T"
 mkdir -p "$T/state" "$T/spool" "$T/log" "$T/munge" "$T/shared"
