@@ -26,6 +26,7 @@ TASK_EXPORT task_sum_bytes (TASK_ARGS);
 TASK_EXPORT task_getenv (TASK_ARGS);
 TASK_EXPORT task_print (TASK_ARGS);
 TASK_EXPORT task_counted_result (TASK_ARGS);
+TASK_EXPORT task_payload (TASK_ARGS);
 
 /* (x) → x² */
 TASK_EXPORT
@@ -221,4 +222,18 @@ task_counted_result (TASK_ARGS)
   data = g_memdup2 (g_variant_get_data (value), g_variant_get_size (value));
   bytes = g_bytes_new_with_free_func (data, g_variant_get_size (value), counted_freed, data);
   return g_variant_take_ref (g_variant_new_from_bytes (G_VARIANT_TYPE ("(xii)"), bytes, TRUE));
+}
+
+/* (xu) → @size bytes of value x mod 256 (the soak test's task) */
+TASK_EXPORT
+task_payload (TASK_ARGS)
+{
+  gint64 x;
+  guint32 size;
+  guint8 *data;
+
+  g_variant_get (args, "(xu)", &x, &size);
+  data = g_malloc (size);
+  memset (data, (int) (x & 0xff), size);
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
 }
