@@ -39,4 +39,20 @@ GVariant    *job_call_invoke       (JobCall       *self,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobCall, job_call_unref)
 
+/**
+ * JobCallSourceFunc:
+ * @user_data: (closure): the data given with the source
+ * @error: return location for a #GError
+ *
+ * A lazy input of [class@Joblib.Parallel]: returns the next call each time
+ * it is called, %NULL at the end. It is called on the run's context, only
+ * as workers free up (see [property@Joblib.Parallel:pre-dispatch]), so the
+ * input is never materialized all at once.
+ *
+ * Returns: (transfer full) (nullable): the next call, or %NULL at the end
+ *   or with @error set to fail the run
+ */
+typedef JobCall *(*JobCallSourceFunc) (gpointer   user_data,
+                                       GError   **error);
+
 G_END_DECLS

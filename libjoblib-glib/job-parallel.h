@@ -11,22 +11,6 @@
 
 G_BEGIN_DECLS
 
-/**
- * JobCallSourceFunc:
- * @user_data: (closure): the data given with the source
- * @error: return location for a #GError
- *
- * A lazy input of [class@Joblib.Parallel]: returns the next call each time
- * it is called, %NULL at the end. It is called on the run's context, only
- * as workers free up (see [property@Joblib.Parallel:pre-dispatch]), so the
- * input is never materialized all at once.
- *
- * Returns: (transfer full) (nullable): the next call, or %NULL at the end
- *   or with @error set to fail the run
- */
-typedef JobCall *(*JobCallSourceFunc) (gpointer   user_data,
-                                       GError   **error);
-
 #define JOB_TYPE_PARALLEL (job_parallel_get_type ())
 
 JOB_AVAILABLE_IN_ALL

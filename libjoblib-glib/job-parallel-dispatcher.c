@@ -8,8 +8,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-outcome.h"
-#include "job-parallel-private.h"
-#include "job-parallel-run-private.h"
+#include "job-parallel-dispatcher-private.h"
 #include "job-progress-printer-private.h"
 #include "job-time-private.h"
 
@@ -25,7 +24,6 @@ typedef struct
 {
   grefcount           ref_count;
   GTask              *task;              /* (owned) (nullable): NULL once completed */
-  JobParallel        *parallel;          /* (owned) */
   GMainContext       *context;           /* (owned) */
   JobRunOptions       options;
   JobBatchSizer       sizer;
@@ -60,15 +58,15 @@ typedef struct
   GSource            *cancel_source;     /* (owned) (nullable) */
   GSource            *timeout_source;    /* (owned) (nullable) */
   JobProgressPrinter *printer;           /* (owned) */
-} JobParallelRun;
+} JobDispatcher;
 
 typedef struct
 {
-  JobParallelRun *run;    /* (owned) */
+  JobDispatcher *run;    /* (owned) */
   JobBatch       *batch;  /* (owned) */
 } BatchInFlight;
 
-static void dispatch_more  (JobParallelRun *run);
+static void dispatch_more  (JobDispatcher *run);
 
 /* The result slots of tasks that did not complete stay NULL. */
 static void
@@ -85,23 +83,17 @@ clear_error (gpointer error)
     g_error_free (error);
 }
 
-static void maybe_complete (JobParallelRun *run);
+static void maybe_complete (JobDispatcher *run);
 
-void
-job_run_options_clear (JobRunOptions *options)
-{
-  g_clear_object (&options->backend);
-}
-
-static JobParallelRun *
-job_parallel_run_ref (JobParallelRun *run)
+static JobDispatcher *
+job_dispatcher_ref (JobDispatcher *run)
 {
   g_ref_count_inc (&run->ref_count);
   return run;
 }
 
 static void
-job_parallel_run_unref (JobParallelRun *run)
+job_dispatcher_unref (JobDispatcher *run)
 {
   if (!g_ref_count_dec (&run->ref_count))
     return;
@@ -120,13 +112,12 @@ job_parallel_run_unref (JobParallelRun *run)
   g_clear_object (&run->tasks_cancellable);
   g_clear_object (&run->cancellable);
   g_clear_pointer (&run->printer, job_progress_printer_free);
-  g_clear_object (&run->parallel);
   g_clear_pointer (&run->context, g_main_context_unref);
   job_run_options_clear (&run->options);
   g_free (run);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobParallelRun, job_parallel_run_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobDispatcher, job_dispatcher_unref)
 
 static void
 write_verbose_line (const char *line,
@@ -165,7 +156,7 @@ wake_cancel_source (GCancellable *cancellable,
 }
 
 static void
-disconnect_cancellable (JobParallelRun *run)
+disconnect_cancellable (JobDispatcher *run)
 {
   if (run->cancelled_id != 0)
     {
@@ -187,10 +178,10 @@ destroy_source (GSource **source)
 /* The error that ends the run names the task and the function, keeping
  * the original domain and code so that callers can still match on them. */
 static GError *
-describe_task_error (JobParallelRun *run,
-                     JobBatch       *batch,
-                     guint           position,
-                     const GError   *error)
+describe_task_error (JobDispatcher *run,
+                     JobBatch      *batch,
+                     guint          position,
+                     const GError  *error)
 {
   JobCall *call = job_batch_get_call (batch, position);
   GError *copy = g_error_copy (error);
@@ -223,7 +214,7 @@ count_tasks (JobBatch *batch)
 }
 
 static int
-known_total (JobParallelRun *run)
+known_total (JobDispatcher *run)
 {
   if (run->calls != NULL)
     return (int) MIN (run->total_tasks, (guint) G_MAXINT);
@@ -233,7 +224,7 @@ known_total (JobParallelRun *run)
 }
 
 static void
-complete (JobParallelRun *run)
+complete (JobDispatcher *run)
 {
   g_autoptr(GTask) task = g_steal_pointer (&run->task);
 
@@ -283,7 +274,7 @@ complete (JobParallelRun *run)
 }
 
 static void
-maybe_complete (JobParallelRun *run)
+maybe_complete (JobDispatcher *run)
 {
   if (run->task == NULL || run->dispatching)
     return;
@@ -297,9 +288,9 @@ maybe_complete (JobParallelRun *run)
  * given wins. With @now, the run completes at once even though batches are
  * still running (a timeout on threads, which cannot be killed). */
 static void
-stop (JobParallelRun *run,
-      GError         *reason,
-      gboolean        now)
+stop (JobDispatcher *run,
+      GError        *reason,
+      gboolean       now)
 {
   if (run->error == NULL)
     run->error = reason;
@@ -322,7 +313,7 @@ stop (JobParallelRun *run,
 static gboolean
 on_cancelled (gpointer user_data)
 {
-  JobParallelRun *run = user_data;
+  JobDispatcher *run = user_data;
   GError *error = NULL;
 
   g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -337,7 +328,7 @@ on_cancelled (gpointer user_data)
 static gboolean
 check_timeouts (gpointer user_data)
 {
-  JobParallelRun *run = user_data;
+  JobDispatcher *run = user_data;
   gint64 now = g_get_monotonic_time ();
   gint64 limit = job_seconds_to_usec (run->options.timeout);
 
@@ -372,13 +363,15 @@ check_timeouts (gpointer user_data)
 }
 
 static void
-record_batch (JobParallelRun *run,
-              JobBatch       *batch,
-              const GError   *batch_error)
+record_batch (JobDispatcher *run,
+              JobBatch      *batch,
+              const GError  *batch_error)
 {
   guint first = job_batch_get_first_index (batch);
   guint n_tasks = job_batch_get_n_tasks (batch);
-  gboolean emit = job_parallel_has_result_handlers (run->parallel);
+  gboolean emit = run->options.result != NULL &&
+                  (run->options.wants_results == NULL ||
+                   run->options.wants_results (run->options.callback_data));
 
   for (guint i = 0; i < n_tasks; i++)
     {
@@ -391,7 +384,7 @@ record_batch (JobParallelRun *run,
           g_ptr_array_index (run->values, first + i) = value;
           run->n_completed += job_call_get_task_count (job_batch_get_call (batch, i));
           if (emit)
-            job_parallel_emit_result (run->parallel, first + i, value);
+            run->options.result (first + i, value, run->options.callback_data);
           continue;
         }
 
@@ -433,9 +426,9 @@ record_batch (JobParallelRun *run,
 }
 
 static void
-batch_done (JobParallelRun *run,
-            JobBatch       *batch,
-            GError         *batch_error)
+batch_done (JobDispatcher *run,
+            JobBatch      *batch,
+            GError        *batch_error)
 {
   g_ptr_array_remove_fast (run->in_flight, batch);
 
@@ -454,7 +447,8 @@ batch_done (JobParallelRun *run,
   if (run->task == NULL)
     return;
 
-  job_parallel_emit_progress (run->parallel, run->n_completed, known_total (run));
+  if (run->options.progress != NULL)
+    run->options.progress (run->n_completed, known_total (run), run->options.callback_data);
   /* The final "finished" line is printed on completion instead. */
   if ((int) run->n_completed != known_total (run))
     job_progress_printer_batch_done (run->printer, run->n_completed,
@@ -472,7 +466,7 @@ on_backend_batch_done (GObject      *source_object,
                        gpointer      user_data)
 {
   BatchInFlight *flight = user_data;
-  g_autoptr(JobParallelRun) run = flight->run;
+  g_autoptr(JobDispatcher) run = flight->run;
   g_autoptr(JobBatch) batch = flight->batch;
   g_autoptr(GError) error = NULL;
 
@@ -490,7 +484,7 @@ on_owner_batch_done (GObject      *source_object,
                      gpointer      user_data)
 {
   BatchInFlight *flight = user_data;
-  g_autoptr(JobParallelRun) run = flight->run;
+  g_autoptr(JobDispatcher) run = flight->run;
   g_autoptr(JobBatch) batch = flight->batch;
 
   g_free (flight);
@@ -514,9 +508,9 @@ execute_on_owner (gpointer user_data)
  * the caller's, or nobody iterates it), they run on the run's context, so
  * that a synchronous run on the main thread works without a main loop. */
 static void
-submit_to_owner (JobParallelRun *run,
-                 JobBatch       *batch,
-                 BatchInFlight  *flight)
+submit_to_owner (JobDispatcher *run,
+                 JobBatch      *batch,
+                 BatchInFlight *flight)
 {
   JobFunction *function = job_call_get_function (job_batch_get_call (batch, 0));
   GMainContext *owner = job_function_get_owner_context (function);
@@ -545,8 +539,8 @@ submit_to_owner (JobParallelRun *run,
  * through the functions' references (GJS workers): the closure is then
  * never called here, and the run is really parallel. */
 static gboolean
-runs_on_owner (JobParallelRun *run,
-               JobBatch       *batch)
+runs_on_owner (JobDispatcher *run,
+               JobBatch      *batch)
 {
   guint n_tasks = job_batch_get_n_tasks (batch);
 
@@ -561,7 +555,7 @@ runs_on_owner (JobParallelRun *run,
 }
 
 static void
-submit (JobParallelRun *run,
+submit (JobDispatcher  *run,
         JobCall       **calls,
         guint           n_calls)
 {
@@ -580,7 +574,7 @@ submit (JobParallelRun *run,
     g_ptr_array_set_size (run->values, run->n_dispatched_calls);
   g_ptr_array_add (run->in_flight, job_batch_ref (batch));
 
-  flight->run = job_parallel_run_ref (run);
+  flight->run = job_dispatcher_ref (run);
   flight->batch = batch;
 
   if (runs_on_owner (run, batch))
@@ -592,8 +586,8 @@ submit (JobParallelRun *run,
 
 /* The next call of a lazy input, or NULL at its end or on error. */
 static JobCall *
-next_call (JobParallelRun  *run,
-           GError         **error)
+next_call (JobDispatcher  *run,
+           GError        **error)
 {
   if (run->pending_call != NULL)
     return g_steal_pointer (&run->pending_call);
@@ -602,7 +596,7 @@ next_call (JobParallelRun  *run,
 }
 
 static guint
-next_batch_size (JobParallelRun *run)
+next_batch_size (JobDispatcher *run)
 {
   guint size;
 
@@ -621,7 +615,7 @@ next_batch_size (JobParallelRun *run)
  * holding the batch size in tasks (at least one call); it only ends early
  * where main-thread-only calls start or stop. */
 static gboolean
-dispatch_slice (JobParallelRun *run)
+dispatch_slice (JobDispatcher *run)
 {
   guint start = run->n_dispatched_calls;
   guint available = run->calls->len - start;
@@ -650,7 +644,7 @@ dispatch_slice (JobParallelRun *run)
 
 /* Lazy input: pull calls from the source, one batch at a time. */
 static gboolean
-dispatch_pulled (JobParallelRun *run)
+dispatch_pulled (JobDispatcher *run)
 {
   guint size = next_batch_size (run);
   g_autoptr(GPtrArray) chunk = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
@@ -695,7 +689,7 @@ dispatch_pulled (JobParallelRun *run)
 }
 
 static void
-dispatch_more (JobParallelRun *run)
+dispatch_more (JobDispatcher *run)
 {
   if (run->dispatching || run->task == NULL)
     return;
@@ -719,21 +713,20 @@ dispatch_more (JobParallelRun *run)
 }
 
 void
-job_parallel_run_start (JobRunOptions     *options,
-                        GPtrArray         *calls,
-                        JobCallSourceFunc  source,
-                        gpointer           source_data,
-                        GDestroyNotify     source_destroy,
-                        GCancellable      *cancellable,
-                        GTask             *task)
+job_dispatcher_start (JobRunOptions     *options,
+                      GPtrArray         *calls,
+                      JobCallSourceFunc  source,
+                      gpointer           source_data,
+                      GDestroyNotify     source_destroy,
+                      GCancellable      *cancellable,
+                      GTask             *task)
 {
-  g_autoptr(JobParallelRun) run = g_new0 (JobParallelRun, 1);
+  g_autoptr(JobDispatcher) run = g_new0 (JobDispatcher, 1);
 
   g_assert ((calls == NULL) != (source == NULL));
 
   g_ref_count_init (&run->ref_count);
   run->task = g_object_ref (task);
-  run->parallel = g_object_ref (g_task_get_source_object (task));
   run->context = g_main_context_ref_thread_default ();
   run->options = *options;
   memset (options, 0, sizeof *options);
@@ -772,8 +765,8 @@ job_parallel_run_start (JobRunOptions     *options,
       run->cancel_source = g_source_new (&cancel_source_funcs, sizeof (GSource));
       g_source_set_static_name (run->cancel_source, "[joblib-glib] run cancelled");
       g_source_set_callback (run->cancel_source, on_cancelled,
-                             job_parallel_run_ref (run),
-                             (GDestroyNotify) job_parallel_run_unref);
+                             job_dispatcher_ref (run),
+                             (GDestroyNotify) job_dispatcher_unref);
       g_source_attach (run->cancel_source, run->context);
       /* Connected once attached: a cancel from now on wakes the context. */
       run->cancelled_id = g_cancellable_connect (cancellable,
@@ -790,8 +783,8 @@ job_parallel_run_start (JobRunOptions     *options,
       run->timeout_source = g_timeout_source_new (interval);
       g_source_set_static_name (run->timeout_source, "[joblib-glib] task timeout watch");
       g_source_set_callback (run->timeout_source, check_timeouts,
-                             job_parallel_run_ref (run),
-                             (GDestroyNotify) job_parallel_run_unref);
+                             job_dispatcher_ref (run),
+                             (GDestroyNotify) job_dispatcher_unref);
       g_source_attach (run->timeout_source, run->context);
     }
 
