@@ -52,6 +52,54 @@ job_backend_real_configure (JobBackend  *self,
 }
 
 static gboolean
+job_backend_real_configure_for_run (JobBackend  *self,
+                                    int          n_jobs,
+                                    int          inner_max_num_threads,
+                                    GError     **error)
+{
+  return JOB_BACKEND_GET_IFACE (self)->configure (self, n_jobs, error);
+}
+
+/**
+ * job_backend_configure_for_run:
+ * @self: a #JobBackend
+ * @n_jobs: the number of workers to prepare, positive
+ * @inner_max_num_threads: the thread limit of nested libraries (OpenMP,
+ *   BLAS…) in the workers that the run's parallel config sets, 0 for none
+ *   (see [property@Joblib.ParallelConfig:inner-max-num-threads])
+ * @error: return location for a #GError
+ *
+ * Prepares the backend for a run, as [method@Joblib.Backend.configure],
+ * with the settings of the parallel config in force that concern
+ * backends: [class@Joblib.Parallel] reads the config and hands the values
+ * down, so that backends never look it up themselves. Call on the run's
+ * thread.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+job_backend_configure_for_run (JobBackend  *self,
+                               int          n_jobs,
+                               int          inner_max_num_threads,
+                               GError     **error)
+{
+  g_return_val_if_fail (JOB_IS_BACKEND (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (n_jobs <= 0 || inner_max_num_threads < 0)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                   _("A backend needs a positive number of workers and a thread limit of "
+                     "0 or more, not %d and %d"),
+                   n_jobs, inner_max_num_threads);
+      return FALSE;
+    }
+
+  return JOB_BACKEND_GET_IFACE (self)->configure_for_run (self, n_jobs,
+                                                          inner_max_num_threads, error);
+}
+
+static gboolean
 job_backend_real_run_batch (JobBackend    *self,
                             JobBatch      *batch,
                             GCancellable  *cancellable,
@@ -79,6 +127,7 @@ job_backend_default_init (JobBackendInterface *iface)
   iface->get_display_name = job_backend_real_get_display_name;
   iface->effective_n_jobs = job_backend_real_effective_n_jobs;
   iface->configure = job_backend_real_configure;
+  iface->configure_for_run = job_backend_real_configure_for_run;
   iface->run_batch = job_backend_real_run_batch;
   iface->abort = job_backend_real_abort;
   iface->shutdown = job_backend_real_shutdown;

@@ -48,6 +48,10 @@ G_DECLARE_INTERFACE (JobBackend, job_backend, JOB, BACKEND, GObject)
  *   will use
  * @configure: prepares the backend for a run on @n_jobs workers; called
  *   on the caller's thread before the first batch of each run
+ * @configure_for_run: as @configure, with what the parallel config in
+ *   force says beyond the number of workers: the thread limit of nested
+ *   libraries in the workers (0 when it sets none). [class@Joblib.Parallel]
+ *   calls this one; the default calls @configure
  * @run_batch: executes a batch synchronously in the calling thread
  * @run_batch_async: starts executing a batch; the callback runs on the
  *   thread-default main context of the caller
@@ -88,9 +92,13 @@ struct _JobBackendInterface
   void            (*abort)             (JobBackend           *self,
                                         const GError         *reason);
   void            (*shutdown)          (JobBackend           *self);
+  gboolean        (*configure_for_run) (JobBackend           *self,
+                                        int                   n_jobs,
+                                        int                   inner_max_num_threads,
+                                        GError              **error);
 
   /*< private >*/
-  gpointer _reserved[8];
+  gpointer _reserved[7];
 };
 
 JOB_AVAILABLE_IN_ALL
@@ -104,6 +112,11 @@ JOB_AVAILABLE_IN_ALL
 gboolean        job_backend_configure        (JobBackend           *self,
                                               int                   n_jobs,
                                               GError              **error);
+JOB_AVAILABLE_IN_ALL
+gboolean        job_backend_configure_for_run (JobBackend          *self,
+                                               int                  n_jobs,
+                                               int                  inner_max_num_threads,
+                                               GError             **error);
 JOB_AVAILABLE_IN_ALL
 gboolean        job_backend_run_batch        (JobBackend           *self,
                                               JobBatch             *batch,

@@ -702,7 +702,9 @@ resolve_options (JobParallel    *self,
                                            &options->pre_dispatch, error))
     return FALSE;
 
-  return job_backend_configure (backend, options->n_workers, error);
+  return job_backend_configure_for_run (backend, options->n_workers,
+                                        job_parallel_config_get_inner_max_num_threads (config),
+                                        error);
 }
 
 static void

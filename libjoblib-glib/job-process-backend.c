@@ -9,7 +9,6 @@
 #include "job-error.h"
 #include "job-function.h"
 #include "job-i18n-private.h"
-#include "job-parallel-config.h"
 #include "job-process-backend.h"
 #include "job-process-pool-private.h"
 #include "job-process-request-private.h"
@@ -116,12 +115,12 @@ job_process_backend_get_display_name (JobBackend *backend)
 }
 
 static gboolean
-job_process_backend_configure (JobBackend  *backend,
-                               int          n_jobs,
-                               GError     **error)
+job_process_backend_configure_for_run (JobBackend  *backend,
+                                       int          n_jobs,
+                                       int          config_inner_max_num_threads,
+                                       GError     **error)
 {
   JobProcessBackend *self = JOB_PROCESS_BACKEND (backend);
-  g_autoptr(JobParallelConfig) config = job_parallel_config_get_current ();
   int inner = self->inner_max_num_threads;
 
   if (n_jobs < 1)
@@ -133,13 +132,21 @@ job_process_backend_configure (JobBackend  *backend,
     }
 
   if (inner <= 0)
-    inner = job_parallel_config_get_inner_max_num_threads (config);
+    inner = config_inner_max_num_threads;
   if (inner > 0)
     job_process_pool_configure (self->pool, n_jobs, inner, TRUE);
   else
     job_process_pool_configure (self->pool, n_jobs,
                                 MAX (job_cpu_count () / n_jobs, 1), FALSE);
   return TRUE;
+}
+
+static gboolean
+job_process_backend_configure (JobBackend  *backend,
+                               int          n_jobs,
+                               GError     **error)
+{
+  return job_process_backend_configure_for_run (backend, n_jobs, 0, error);
 }
 
 static void
@@ -196,6 +203,7 @@ job_backend_iface_init (JobBackendInterface *iface)
   iface->get_flags = job_process_backend_get_flags;
   iface->get_display_name = job_process_backend_get_display_name;
   iface->configure = job_process_backend_configure;
+  iface->configure_for_run = job_process_backend_configure_for_run;
   iface->run_batch_async = job_process_backend_run_batch_async;
   iface->run_batch_finish = job_process_backend_run_batch_finish;
   iface->abort = job_process_backend_abort;

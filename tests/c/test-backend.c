@@ -263,6 +263,17 @@ test_configure_zero_workers (void)
   g_assert_true (job_backend_configure (threading, 2, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (job_thread_backend_get_max_threads (JOB_THREAD_BACKEND (threading)), ==, 2);
+
+  /* the run's variant checks the same way, and by default configures */
+  g_assert_false (job_backend_configure_for_run (threading, 0, 0, &error));
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (job_backend_configure_for_run (threading, 2, -1, &error));
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_true (job_backend_configure_for_run (threading, 3, 4, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (job_thread_backend_get_max_threads (JOB_THREAD_BACKEND (threading)), ==, 3);
 }
 
 static void
