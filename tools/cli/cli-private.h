@@ -17,7 +17,8 @@ typedef enum
 
 typedef struct _CliProgress CliProgress;
 
-/* joblib-glib.c */
+/* cli-common.c */
+const char  *cli_exit_codes_text      (void);
 int          cli_usage_error          (GOptionContext  *context,
                                        const char      *format,
                                        ...) G_GNUC_PRINTF (2, 3);
