@@ -7,80 +7,57 @@
 
 #include "job-bz2-converter.h"
 #include "job-codec-private.h"
-#include "job-codec-converter.h"
 
 /**
  * JobBz2Converter:
  *
  * A [iface@Gio.Converter] that compresses to or decompresses from the
  * bzip2 format with libbz2, in streaming fashion.
- *
- * A converter is used by one stream at a time; it is not thread-safe.
  */
 struct _JobBz2Converter
 {
   JobCodecConverter  parent_instance;
-  gboolean          started;
-  bz_stream         bz;
+  bz_stream          bz;
 };
 
-static void job_bz2_converter_iface_init (GConverterIface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (JobBz2Converter, job_bz2_converter, JOB_TYPE_CODEC_CONVERTER,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_CONVERTER,
-                                                      job_bz2_converter_iface_init))
-
-static void
-job_bz2_converter_end (JobBz2Converter *self)
-{
-  if (!self->started)
-    return;
-  if (job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_COMPRESS)
-    BZ2_bzCompressEnd (&self->bz);
-  else
-    BZ2_bzDecompressEnd (&self->bz);
-  self->started = FALSE;
-}
+G_DEFINE_FINAL_TYPE (JobBz2Converter, job_bz2_converter, JOB_TYPE_CODEC_CONVERTER)
 
 static gboolean
-job_bz2_converter_start (JobBz2Converter  *self,
-                         GError          **error)
+bz2_start (JobCodecConverter  *converter,
+           gboolean            decompressing,
+           int                 level,
+           GError            **error)
 {
+  JobBz2Converter *self = JOB_BZ2_CONVERTER (converter);
   int ret;
 
   memset (&self->bz, 0, sizeof self->bz);
-  if (job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_COMPRESS)
-    ret = BZ2_bzCompressInit (&self->bz, job_codec_clamp_level ("bz2", job_codec_converter_get_level (JOB_CODEC_CONVERTER (self))), 0, 0);
-  else
+  if (decompressing)
     ret = BZ2_bzDecompressInit (&self->bz, 0, 0);
+  else
+    ret = BZ2_bzCompressInit (&self->bz, level, 0, 0);
   if (ret != BZ_OK)
     {
       job_codec_set_error (error, FALSE, "bz2", "out of memory");
       return FALSE;
     }
-  self->started = TRUE;
   return TRUE;
 }
 
-static GConverterResult
-job_bz2_converter_convert (GConverter       *converter,
-                           const void       *inbuf,
-                           gsize             inbuf_size,
-                           void             *outbuf,
-                           gsize             outbuf_size,
-                           GConverterFlags   flags,
-                           gsize            *bytes_read,
-                           gsize            *bytes_written,
-                           GError          **error)
+static gboolean
+bz2_step (JobCodecConverter  *converter,
+          gboolean            decompressing,
+          const void         *inbuf,
+          gsize               inbuf_size,
+          void               *outbuf,
+          gsize               outbuf_size,
+          GConverterFlags     flags,
+          JobCodecStep       *step,
+          GError            **error)
 {
   JobBz2Converter *self = JOB_BZ2_CONVERTER (converter);
-  gboolean decompressing = job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS;
-  JobCodecStep step = { 0, };
   unsigned int avail_in, avail_out;
   int ret;
-
-  if (!self->started && !job_bz2_converter_start (self, error))
-    return G_CONVERTER_ERROR;
 
   /* libbz2 counts in unsigned int: hand it at most 1 GiB per call. */
   avail_in = MIN (inbuf_size, G_MAXINT / 2);
@@ -96,9 +73,9 @@ job_bz2_converter_convert (GConverter       *converter,
       if (ret != BZ_OK && ret != BZ_STREAM_END)
         {
           job_codec_set_error (error, TRUE, "bz2", "corrupt stream");
-          return G_CONVERTER_ERROR;
+          return FALSE;
         }
-      step.stream_end = ret == BZ_STREAM_END;
+      step->stream_end = ret == BZ_STREAM_END;
     }
   else
     {
@@ -112,49 +89,37 @@ job_bz2_converter_convert (GConverter       *converter,
       if (ret < 0)
         {
           job_codec_set_error (error, FALSE, "bz2", "internal error");
-          return G_CONVERTER_ERROR;
+          return FALSE;
         }
-      step.stream_end = ret == BZ_STREAM_END;
-      step.flushed = action == BZ_FLUSH && ret == BZ_RUN_OK;
+      step->stream_end = ret == BZ_STREAM_END;
+      step->flushed = action == BZ_FLUSH && ret == BZ_RUN_OK;
     }
 
-  step.consumed = avail_in - self->bz.avail_in;
-  step.produced = avail_out - self->bz.avail_out;
-  *bytes_read = step.consumed;
-  *bytes_written = step.produced;
-
-  return job_codec_step_result (&step, decompressing, inbuf_size, outbuf_size,
-                                flags, "bz2", error);
+  step->consumed = avail_in - self->bz.avail_in;
+  step->produced = avail_out - self->bz.avail_out;
+  return TRUE;
 }
 
 static void
-job_bz2_converter_reset (GConverter *converter)
+bz2_end (JobCodecConverter *converter,
+         gboolean           decompressing)
 {
-  job_bz2_converter_end (JOB_BZ2_CONVERTER (converter));
+  JobBz2Converter *self = JOB_BZ2_CONVERTER (converter);
+
+  if (decompressing)
+    BZ2_bzDecompressEnd (&self->bz);
+  else
+    BZ2_bzCompressEnd (&self->bz);
 }
 
-static void
-job_bz2_converter_iface_init (GConverterIface *iface)
-{
-  iface->convert = job_bz2_converter_convert;
-  iface->reset = job_bz2_converter_reset;
-}
-
-static void
-job_bz2_converter_finalize (GObject *object)
-{
-  job_bz2_converter_end (JOB_BZ2_CONVERTER (object));
-
-  G_OBJECT_CLASS (job_bz2_converter_parent_class)->finalize (object);
-}
+static const JobCodec bz2_codec = {
+  "bz2", 1, 9, 3, bz2_start, bz2_step, bz2_end,
+};
 
 static void
 job_bz2_converter_class_init (JobBz2ConverterClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-
-  object_class->finalize = job_bz2_converter_finalize;
-
+  job_codec_converter_class_set_codec (JOB_CODEC_CONVERTER_CLASS (klass), &bz2_codec);
 }
 
 static void

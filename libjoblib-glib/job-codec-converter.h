@@ -7,10 +7,24 @@
 
 #include <gio/gio.h>
 
-#include "job-compression.h"
 #include "job-version-macros.h"
 
 G_BEGIN_DECLS
+
+/**
+ * JobConverterMode:
+ * @JOB_CONVERTER_COMPRESS: the converter compresses
+ * @JOB_CONVERTER_DECOMPRESS: the converter decompresses
+ *
+ * The direction of the codec converters ([class@Joblib.Bz2Converter],
+ * [class@Joblib.LzmaConverter], [class@Joblib.Lz4Converter],
+ * [class@Joblib.ZstdConverter]).
+ */
+typedef enum
+{
+  JOB_CONVERTER_COMPRESS,
+  JOB_CONVERTER_DECOMPRESS,
+} JobConverterMode;
 
 #define JOB_TYPE_CODEC_CONVERTER (job_codec_converter_get_type ())
 
@@ -28,7 +42,8 @@ struct _JobCodecConverterClass
   GObjectClass parent_class;
 
   /*< private >*/
-  gpointer _reserved[8];
+  gconstpointer codec;
+  gpointer _reserved[7];
 };
 
 JOB_AVAILABLE_IN_ALL

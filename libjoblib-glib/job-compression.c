@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "job-bz2-converter.h"
+#include "job-codec-private.h"
 #include "job-compression.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -15,6 +16,8 @@ typedef struct
 {
   const char *name;
   const char *extension;
+  /* GIO's zlib levels; this library's codecs keep theirs in their class
+   * (see JobCodec), where the converters read them */
   int         min_level;
   int         max_level;
   int         default_level;
@@ -26,13 +29,56 @@ static const CodecInfo codecs[] = {
   [JOB_COMPRESSION_NONE] = { "none", NULL, 0, 0, 0 },
   [JOB_COMPRESSION_ZLIB] = { "zlib", ".z", 1, 9, 3 },
   [JOB_COMPRESSION_GZIP] = { "gzip", ".gz", 1, 9, 3 },
-  [JOB_COMPRESSION_BZ2] = { "bz2", ".bz2", 1, 9, 3 },
-  [JOB_COMPRESSION_LZMA] = { "lzma", ".lzma", 0, 9, 3 },
-  [JOB_COMPRESSION_XZ] = { "xz", ".xz", 0, 9, 3 },
-  [JOB_COMPRESSION_LZ4] = { "lz4", ".lz4", 0, 12, 0 },
-  [JOB_COMPRESSION_ZSTD] = { "zstd", ".zst", 1, 19, 3 },
+  [JOB_COMPRESSION_BZ2] = { "bz2", ".bz2", },
+  [JOB_COMPRESSION_LZMA] = { "lzma", ".lzma", },
+  [JOB_COMPRESSION_XZ] = { "xz", ".xz", },
+  [JOB_COMPRESSION_LZ4] = { "lz4", ".lz4", },
+  [JOB_COMPRESSION_ZSTD] = { "zstd", ".zst", },
   [JOB_COMPRESSION_AUTO] = { "auto", NULL, 0, 0, 0 },
 };
+
+/* The level range of a codec: GIO's for zlib and gzip, the converter
+ * class's for the others. */
+static void
+get_levels (JobCompression  compression,
+            int            *min_level,
+            int            *max_level,
+            int            *default_level)
+{
+  GType type = G_TYPE_INVALID;
+  const JobCodec *codec;
+
+  switch (compression)
+    {
+    case JOB_COMPRESSION_BZ2:
+      type = JOB_TYPE_BZ2_CONVERTER;
+      break;
+    case JOB_COMPRESSION_LZMA:
+    case JOB_COMPRESSION_XZ:
+      type = JOB_TYPE_LZMA_CONVERTER;
+      break;
+    case JOB_COMPRESSION_LZ4:
+      type = JOB_TYPE_LZ4_CONVERTER;
+      break;
+    case JOB_COMPRESSION_ZSTD:
+      type = JOB_TYPE_ZSTD_CONVERTER;
+      break;
+    case JOB_COMPRESSION_NONE:
+    case JOB_COMPRESSION_ZLIB:
+    case JOB_COMPRESSION_GZIP:
+    case JOB_COMPRESSION_AUTO:
+    default:
+      *min_level = codecs[compression].min_level;
+      *max_level = codecs[compression].max_level;
+      *default_level = codecs[compression].default_level;
+      return;
+    }
+
+  codec = job_codec_converter_type_get_codec (type);
+  *min_level = codec->min_level;
+  *max_level = codec->max_level;
+  *default_level = codec->default_level;
+}
 
 static gboolean
 is_codec (JobCompression compression)
@@ -248,14 +294,17 @@ job_compression_get_level_range (JobCompression  compression,
                                  int            *max_level,
                                  int            *default_level)
 {
+  int min, max, fallback;
+
   if (!is_codec (compression))
     return FALSE;
+  get_levels (compression, &min, &max, &fallback);
   if (min_level != NULL)
-    *min_level = codecs[compression].min_level;
+    *min_level = min;
   if (max_level != NULL)
-    *max_level = codecs[compression].max_level;
+    *max_level = max;
   if (default_level != NULL)
-    *default_level = codecs[compression].default_level;
+    *default_level = fallback;
   return TRUE;
 }
 
@@ -294,18 +343,20 @@ job_compression_new_compressor (JobCompression   compression,
                                 GError         **error)
 {
   const CodecInfo *info;
+  int min_level, max_level, default_level;
 
   if (!check_codec (compression, error))
     return NULL;
 
   info = &codecs[compression];
+  get_levels (compression, &min_level, &max_level, &default_level);
   if (level == JOB_COMPRESSION_DEFAULT_LEVEL)
-    level = info->default_level;
-  if (level < info->min_level || level > info->max_level)
+    level = default_level;
+  if (level < min_level || level > max_level)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
                    _("Compression level %d is out of range for %s (%d to %d)"),
-                   level, info->name, info->min_level, info->max_level);
+                   level, info->name, min_level, max_level);
       return NULL;
     }
 

@@ -43,21 +43,6 @@ typedef enum
 } JobCompression;
 
 /**
- * JobConverterMode:
- * @JOB_CONVERTER_COMPRESS: the converter compresses
- * @JOB_CONVERTER_DECOMPRESS: the converter decompresses
- *
- * The direction of the codec converters ([class@Joblib.Bz2Converter],
- * [class@Joblib.LzmaConverter], [class@Joblib.Lz4Converter],
- * [class@Joblib.ZstdConverter]).
- */
-typedef enum
-{
-  JOB_CONVERTER_COMPRESS,
-  JOB_CONVERTER_DECOMPRESS,
-} JobConverterMode;
-
-/**
  * JOB_COMPRESSION_DEFAULT_LEVEL:
  *
  * Passed as a level, selects the default level of the codec (the level

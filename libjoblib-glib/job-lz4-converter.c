@@ -6,7 +6,6 @@
 #include <lz4frame.h>
 
 #include "job-codec-private.h"
-#include "job-codec-converter.h"
 #include "job-lz4-converter.h"
 
 /* Input handed to LZ4F_compressUpdate() at once. */
@@ -19,8 +18,6 @@
  * frame format (what Python's `lz4.frame` and the `lz4` tool use) with
  * liblz4, in streaming fashion. Decompression stops at the end of the
  * first frame.
- *
- * A converter is used by one stream at a time; it is not thread-safe.
  */
 struct _JobLz4Converter
 {
@@ -36,59 +33,65 @@ struct _JobLz4Converter
   gsize               pending_end;
 };
 
-static void job_lz4_converter_iface_init (GConverterIface *iface);
+G_DEFINE_FINAL_TYPE (JobLz4Converter, job_lz4_converter, JOB_TYPE_CODEC_CONVERTER)
 
-G_DEFINE_FINAL_TYPE_WITH_CODE (JobLz4Converter, job_lz4_converter, JOB_TYPE_CODEC_CONVERTER,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_CONVERTER,
-                                                      job_lz4_converter_iface_init))
+static gboolean
+lz4_start (JobCodecConverter  *converter,
+           gboolean            decompressing,
+           int                 level,
+           GError            **error)
+{
+  JobLz4Converter *self = JOB_LZ4_CONVERTER (converter);
+
+  if (decompressing
+      ? LZ4F_isError (LZ4F_createDecompressionContext (&self->dctx, LZ4F_VERSION))
+      : LZ4F_isError (LZ4F_createCompressionContext (&self->cctx, LZ4F_VERSION)))
+    {
+      job_codec_set_error (error, FALSE, "lz4", "out of memory");
+      return FALSE;
+    }
+  memset (&self->prefs, 0, sizeof self->prefs);
+  self->prefs.compressionLevel = level;
+  self->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  return TRUE;
+}
 
 static void
-job_lz4_converter_end (JobLz4Converter *self)
+lz4_end (JobCodecConverter *converter,
+         gboolean           decompressing)
 {
+  JobLz4Converter *self = JOB_LZ4_CONVERTER (converter);
+
   g_clear_pointer (&self->cctx, LZ4F_freeCompressionContext);
   g_clear_pointer (&self->dctx, LZ4F_freeDecompressionContext);
   self->begun = self->ended = FALSE;
   self->pending_start = self->pending_end = 0;
 }
 
-static GConverterResult
-job_lz4_converter_decompress (JobLz4Converter  *self,
-                              const void       *inbuf,
-                              gsize             inbuf_size,
-                              void             *outbuf,
-                              gsize             outbuf_size,
-                              GConverterFlags   flags,
-                              gsize            *bytes_read,
-                              gsize            *bytes_written,
-                              GError          **error)
+static gboolean
+decompress (JobLz4Converter  *self,
+            const void       *inbuf,
+            gsize             inbuf_size,
+            void             *outbuf,
+            gsize             outbuf_size,
+            JobCodecStep     *step,
+            GError          **error)
 {
-  JobCodecStep step = { 0, };
   size_t src_size = inbuf_size;
   size_t dst_size = outbuf_size;
   size_t ret;
-
-  if (self->dctx == NULL &&
-      LZ4F_isError (LZ4F_createDecompressionContext (&self->dctx, LZ4F_VERSION)))
-    {
-      job_codec_set_error (error, FALSE, "lz4", "out of memory");
-      return G_CONVERTER_ERROR;
-    }
 
   ret = LZ4F_decompress (self->dctx, outbuf, &dst_size, inbuf, &src_size, NULL);
   if (LZ4F_isError (ret))
     {
       job_codec_set_error (error, TRUE, "lz4", LZ4F_getErrorName (ret));
-      return G_CONVERTER_ERROR;
+      return FALSE;
     }
 
-  step.consumed = src_size;
-  step.produced = dst_size;
-  step.stream_end = ret == 0;
-  *bytes_read = step.consumed;
-  *bytes_written = step.produced;
-
-  return job_codec_step_result (&step, TRUE, inbuf_size, outbuf_size, flags,
-                                "lz4", error);
+  step->consumed = src_size;
+  step->produced = dst_size;
+  step->stream_end = ret == 0;
+  return TRUE;
 }
 
 /* Makes room for @needed more bytes after the pending ones. */
@@ -106,31 +109,18 @@ job_lz4_converter_reserve (JobLz4Converter *self,
   return self->pending + self->pending_end;
 }
 
-static GConverterResult
-job_lz4_converter_compress (JobLz4Converter  *self,
-                            const guint8     *inbuf,
-                            gsize             inbuf_size,
-                            guint8           *outbuf,
-                            gsize             outbuf_size,
-                            GConverterFlags   flags,
-                            gsize            *bytes_read,
-                            gsize            *bytes_written,
-                            GError          **error)
+static gboolean
+compress (JobLz4Converter  *self,
+          const guint8     *inbuf,
+          gsize             inbuf_size,
+          guint8           *outbuf,
+          gsize             outbuf_size,
+          GConverterFlags   flags,
+          JobCodecStep     *out_step,
+          GError          **error)
 {
   JobCodecStep step = { 0, };
   size_t ret = 0;
-
-  if (self->cctx == NULL)
-    {
-      if (LZ4F_isError (LZ4F_createCompressionContext (&self->cctx, LZ4F_VERSION)))
-        {
-          job_codec_set_error (error, FALSE, "lz4", "out of memory");
-          return G_CONVERTER_ERROR;
-        }
-      memset (&self->prefs, 0, sizeof self->prefs);
-      self->prefs.compressionLevel = job_codec_clamp_level ("lz4", job_codec_converter_get_level (JOB_CODEC_CONVERTER (self)));
-      self->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-    }
 
   /* Compressed bytes go to a pending buffer, then out as space allows:
    * liblz4 wants room for the worst case of each update. */
@@ -184,7 +174,7 @@ job_lz4_converter_compress (JobLz4Converter  *self,
       if (LZ4F_isError (ret))
         {
           job_codec_set_error (error, FALSE, "lz4", LZ4F_getErrorName (ret));
-          return G_CONVERTER_ERROR;
+          return FALSE;
         }
       self->pending_end += ret;
       if (step.produced == outbuf_size)
@@ -193,55 +183,36 @@ job_lz4_converter_compress (JobLz4Converter  *self,
 
   step.stream_end = self->ended && self->pending_start == self->pending_end;
   step.flushed = step.flushed && self->pending_start == self->pending_end;
-  *bytes_read = step.consumed;
-  *bytes_written = step.produced;
-
-  return job_codec_step_result (&step, FALSE, inbuf_size, outbuf_size, flags,
-                                "lz4", error);
+  *out_step = step;
+  return TRUE;
 }
 
-static GConverterResult
-job_lz4_converter_convert (GConverter       *converter,
-                           const void       *inbuf,
-                           gsize             inbuf_size,
-                           void             *outbuf,
-                           gsize             outbuf_size,
-                           GConverterFlags   flags,
-                           gsize            *bytes_read,
-                           gsize            *bytes_written,
-                           GError          **error)
+static gboolean
+lz4_step (JobCodecConverter  *converter,
+          gboolean            decompressing,
+          const void         *inbuf,
+          gsize               inbuf_size,
+          void               *outbuf,
+          gsize               outbuf_size,
+          GConverterFlags     flags,
+          JobCodecStep       *step,
+          GError            **error)
 {
   JobLz4Converter *self = JOB_LZ4_CONVERTER (converter);
 
-  if (job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS)
-    return job_lz4_converter_decompress (self, inbuf, inbuf_size, outbuf,
-                                         outbuf_size, flags, bytes_read,
-                                         bytes_written, error);
-  return job_lz4_converter_compress (self, inbuf, inbuf_size, outbuf,
-                                     outbuf_size, flags, bytes_read,
-                                     bytes_written, error);
+  if (decompressing)
+    return decompress (self, inbuf, inbuf_size, outbuf, outbuf_size, step, error);
+  return compress (self, inbuf, inbuf_size, outbuf, outbuf_size, flags, step, error);
 }
 
-static void
-job_lz4_converter_reset (GConverter *converter)
-{
-  job_lz4_converter_end (JOB_LZ4_CONVERTER (converter));
-}
-
-static void
-job_lz4_converter_iface_init (GConverterIface *iface)
-{
-  iface->convert = job_lz4_converter_convert;
-  iface->reset = job_lz4_converter_reset;
-}
+static const JobCodec lz4_codec = {
+  "lz4", 0, 12, 0, lz4_start, lz4_step, lz4_end,
+};
 
 static void
 job_lz4_converter_finalize (GObject *object)
 {
-  JobLz4Converter *self = JOB_LZ4_CONVERTER (object);
-
-  job_lz4_converter_end (self);
-  g_free (self->pending);
+  g_free (JOB_LZ4_CONVERTER (object)->pending);
 
   G_OBJECT_CLASS (job_lz4_converter_parent_class)->finalize (object);
 }
@@ -249,10 +220,8 @@ job_lz4_converter_finalize (GObject *object)
 static void
 job_lz4_converter_class_init (JobLz4ConverterClass *klass)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-
-  object_class->finalize = job_lz4_converter_finalize;
-
+  G_OBJECT_CLASS (klass)->finalize = job_lz4_converter_finalize;
+  job_codec_converter_class_set_codec (JOB_CODEC_CONVERTER_CLASS (klass), &lz4_codec);
 }
 
 static void

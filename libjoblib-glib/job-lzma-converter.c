@@ -4,7 +4,6 @@
 #include <lzma.h>
 
 #include "job-codec-private.h"
-#include "job-codec-converter.h"
 #include "job-lzma-converter.h"
 
 /**
@@ -13,15 +12,12 @@
  * A [iface@Gio.Converter] over liblzma. It compresses to the xz container
  * or to the legacy `.lzma` format ([property@Joblib.LzmaConverter:xz]);
  * it decompresses either, recognizing the format by itself.
- *
- * A converter is used by one stream at a time; it is not thread-safe.
  */
 struct _JobLzmaConverter
 {
   JobCodecConverter  parent_instance;
-  gboolean          xz;
-  gboolean          started;
-  lzma_stream       strm;
+  gboolean           xz;
+  lzma_stream        strm;
 };
 
 enum {
@@ -32,11 +28,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void job_lzma_converter_iface_init (GConverterIface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (JobLzmaConverter, job_lzma_converter, JOB_TYPE_CODEC_CONVERTER,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_CONVERTER,
-                                                      job_lzma_converter_iface_init))
+G_DEFINE_FINAL_TYPE (JobLzmaConverter, job_lzma_converter, JOB_TYPE_CODEC_CONVERTER)
 
 /* The decoder allocates what the stream header asks for (the dictionary
  * size), before any data: a crafted 20-byte header can ask for 4 GiB.
@@ -44,32 +36,32 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (JobLzmaConverter, job_lzma_converter, JOB_TYPE_CO
  * about 65 MiB; 256 MiB leaves room for files made by other tools. */
 #define JOB_LZMA_DECODER_MEMORY_LIMIT (G_GUINT64_CONSTANT (256) * 1024 * 1024)
 
-static void
-job_lzma_converter_end (JobLzmaConverter *self)
+static const char *
+lzma_name (JobCodecConverter *converter)
 {
-  if (self->started)
-    lzma_end (&self->strm);
-  self->started = FALSE;
+  return JOB_LZMA_CONVERTER (converter)->xz ? "xz" : "lzma";
 }
 
 static gboolean
-job_lzma_converter_start (JobLzmaConverter  *self,
-                          GError           **error)
+lzma_start (JobCodecConverter  *converter,
+            gboolean            decompressing,
+            int                 level,
+            GError            **error)
 {
+  JobLzmaConverter *self = JOB_LZMA_CONVERTER (converter);
   const lzma_stream init = LZMA_STREAM_INIT;
-  guint32 preset = job_codec_clamp_level ("xz", job_codec_converter_get_level (JOB_CODEC_CONVERTER (self)));
   lzma_ret ret;
 
   self->strm = init;
-  if (job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS)
+  if (decompressing)
     ret = lzma_auto_decoder (&self->strm, JOB_LZMA_DECODER_MEMORY_LIMIT, 0);
   else if (self->xz)
-    ret = lzma_easy_encoder (&self->strm, preset, LZMA_CHECK_CRC64);
+    ret = lzma_easy_encoder (&self->strm, (guint32) level, LZMA_CHECK_CRC64);
   else
     {
       lzma_options_lzma options;
 
-      lzma_lzma_preset (&options, preset);
+      lzma_lzma_preset (&options, (guint32) level);
       ret = lzma_alone_encoder (&self->strm, &options);
     }
   if (ret != LZMA_OK)
@@ -77,30 +69,23 @@ job_lzma_converter_start (JobLzmaConverter  *self,
       job_codec_set_error (error, FALSE, "lzma", "cannot initialize the codec");
       return FALSE;
     }
-  self->started = TRUE;
   return TRUE;
 }
 
-static GConverterResult
-job_lzma_converter_convert (GConverter       *converter,
-                            const void       *inbuf,
-                            gsize             inbuf_size,
-                            void             *outbuf,
-                            gsize             outbuf_size,
-                            GConverterFlags   flags,
-                            gsize            *bytes_read,
-                            gsize            *bytes_written,
-                            GError          **error)
+static gboolean
+lzma_step (JobCodecConverter  *converter,
+           gboolean            decompressing,
+           const void         *inbuf,
+           gsize               inbuf_size,
+           void               *outbuf,
+           gsize               outbuf_size,
+           GConverterFlags     flags,
+           JobCodecStep       *step,
+           GError            **error)
 {
   JobLzmaConverter *self = JOB_LZMA_CONVERTER (converter);
-  gboolean decompressing = job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS;
-  const char *name = self->xz ? "xz" : "lzma";
   lzma_action action = LZMA_RUN;
-  JobCodecStep step = { 0, };
   lzma_ret ret;
-
-  if (!self->started && !job_lzma_converter_start (self, error))
-    return G_CONVERTER_ERROR;
 
   /* The legacy format cannot flush: it simply keeps running. */
   if (!decompressing && (flags & G_CONVERTER_INPUT_AT_END) != 0)
@@ -115,49 +100,36 @@ job_lzma_converter_convert (GConverter       *converter,
   ret = lzma_code (&self->strm, action);
   if (ret != LZMA_OK && ret != LZMA_STREAM_END && ret != LZMA_BUF_ERROR)
     {
-      job_codec_set_error (error, decompressing, name,
+      job_codec_set_error (error, decompressing, lzma_name (converter),
                            ret == LZMA_MEM_ERROR ? "out of memory" :
                            ret == LZMA_MEMLIMIT_ERROR ? "the stream needs more than 256 MiB of memory to decode" :
                            "corrupt stream");
-      return G_CONVERTER_ERROR;
+      return FALSE;
     }
 
-  step.consumed = inbuf_size - self->strm.avail_in;
-  step.produced = outbuf_size - self->strm.avail_out;
+  step->consumed = inbuf_size - self->strm.avail_in;
+  step->produced = outbuf_size - self->strm.avail_out;
   if (action == LZMA_SYNC_FLUSH)
-    step.flushed = ret == LZMA_STREAM_END;
+    step->flushed = ret == LZMA_STREAM_END;
   else
     {
-      step.stream_end = ret == LZMA_STREAM_END;
-      step.flushed = self->strm.avail_in == 0;
+      step->stream_end = ret == LZMA_STREAM_END;
+      step->flushed = self->strm.avail_in == 0;
     }
-  *bytes_read = step.consumed;
-  *bytes_written = step.produced;
-
-  return job_codec_step_result (&step, decompressing, inbuf_size, outbuf_size,
-                                flags, name, error);
+  return TRUE;
 }
 
 static void
-job_lzma_converter_reset (GConverter *converter)
+lzma_stop (JobCodecConverter *converter,
+           gboolean           decompressing)
 {
-  job_lzma_converter_end (JOB_LZMA_CONVERTER (converter));
+  lzma_end (&JOB_LZMA_CONVERTER (converter)->strm);
 }
 
-static void
-job_lzma_converter_iface_init (GConverterIface *iface)
-{
-  iface->convert = job_lzma_converter_convert;
-  iface->reset = job_lzma_converter_reset;
-}
-
-static void
-job_lzma_converter_finalize (GObject *object)
-{
-  job_lzma_converter_end (JOB_LZMA_CONVERTER (object));
-
-  G_OBJECT_CLASS (job_lzma_converter_parent_class)->finalize (object);
-}
+/* lzma and xz share their levels (presets) */
+static const JobCodec lzma_codec = {
+  "xz", 0, 9, 3, lzma_start, lzma_step, lzma_stop, lzma_name,
+};
 
 static void
 job_lzma_converter_get_property (GObject    *object,
@@ -202,7 +174,7 @@ job_lzma_converter_class_init (JobLzmaConverterClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->finalize = job_lzma_converter_finalize;
+  job_codec_converter_class_set_codec (JOB_CODEC_CONVERTER_CLASS (klass), &lzma_codec);
   object_class->get_property = job_lzma_converter_get_property;
   object_class->set_property = job_lzma_converter_set_property;
 

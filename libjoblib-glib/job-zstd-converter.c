@@ -4,7 +4,6 @@
 #include <zstd.h>
 
 #include "job-codec-private.h"
-#include "job-codec-converter.h"
 #include "job-zstd-converter.h"
 
 /**
@@ -17,8 +16,6 @@
  * With [property@Joblib.ZstdConverter:workers] above 0, compression runs
  * on that many threads of libzstd's own (the output is the same whatever
  * the number, and is read back by any Zstandard decoder).
- *
- * A converter is used by one stream at a time; it is not thread-safe.
  */
 struct _JobZstdConverter
 {
@@ -36,69 +33,66 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void job_zstd_converter_iface_init (GConverterIface *iface);
+G_DEFINE_FINAL_TYPE (JobZstdConverter, job_zstd_converter, JOB_TYPE_CODEC_CONVERTER)
 
-G_DEFINE_FINAL_TYPE_WITH_CODE (JobZstdConverter, job_zstd_converter, JOB_TYPE_CODEC_CONVERTER,
-                               G_IMPLEMENT_INTERFACE (G_TYPE_CONVERTER,
-                                                      job_zstd_converter_iface_init))
-
-static void
-job_zstd_converter_end (JobZstdConverter *self)
-{
-  g_clear_pointer (&self->cctx, ZSTD_freeCCtx);
-  g_clear_pointer (&self->dctx, ZSTD_freeDCtx);
-}
-
-static GConverterResult
-job_zstd_converter_convert (GConverter       *converter,
-                            const void       *inbuf,
-                            gsize             inbuf_size,
-                            void             *outbuf,
-                            gsize             outbuf_size,
-                            GConverterFlags   flags,
-                            gsize            *bytes_read,
-                            gsize            *bytes_written,
-                            GError          **error)
+static gboolean
+zstd_start (JobCodecConverter  *converter,
+            gboolean            decompressing,
+            int                 level,
+            GError            **error)
 {
   JobZstdConverter *self = JOB_ZSTD_CONVERTER (converter);
-  gboolean decompressing = job_codec_converter_get_mode (JOB_CODEC_CONVERTER (self)) == JOB_CONVERTER_DECOMPRESS;
+
+  if (decompressing)
+    {
+      self->dctx = ZSTD_createDCtx ();
+      return TRUE;
+    }
+
+  self->cctx = ZSTD_createCCtx ();
+  ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_checksumFlag, 1);
+  /* A libzstd built without threads refuses: it then compresses on this
+   * thread, which is still right. */
+  if (self->workers > 0 &&
+      !ZSTD_isError (ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_nbWorkers, (int) self->workers)))
+    /* 2 MiB pieces: each thread holds one piece and its output (libzstd's
+     * default at level 3, 8 MiB, needs ~60 MiB more for two threads, for
+     * the same speed). */
+    ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_jobSize, 2 * 1024 * 1024);
+  return TRUE;
+}
+
+static gboolean
+zstd_step (JobCodecConverter  *converter,
+           gboolean            decompressing,
+           const void         *inbuf,
+           gsize               inbuf_size,
+           void               *outbuf,
+           gsize               outbuf_size,
+           GConverterFlags     flags,
+           JobCodecStep       *step,
+           GError            **error)
+{
+  JobZstdConverter *self = JOB_ZSTD_CONVERTER (converter);
   ZSTD_inBuffer in = { inbuf, inbuf_size, 0 };
   ZSTD_outBuffer out = { outbuf, outbuf_size, 0 };
-  JobCodecStep step = { 0, };
   size_t ret;
 
   if (decompressing)
     {
-      if (self->dctx == NULL)
-        self->dctx = ZSTD_createDCtx ();
       ret = ZSTD_decompressStream (self->dctx, &out, &in);
       if (ZSTD_isError (ret))
         {
           job_codec_set_error (error, TRUE, "zstd", ZSTD_getErrorName (ret));
-          return G_CONVERTER_ERROR;
+          return FALSE;
         }
-      step.stream_end = ret == 0;
+      step->stream_end = ret == 0;
     }
   else
     {
       ZSTD_EndDirective directive = ZSTD_e_continue;
 
-      if (self->cctx == NULL)
-        {
-          self->cctx = ZSTD_createCCtx ();
-          ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_compressionLevel,
-                                  job_codec_clamp_level ("zstd", job_codec_converter_get_level (JOB_CODEC_CONVERTER (self))));
-          ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_checksumFlag, 1);
-          /* A libzstd built without threads refuses: it then compresses
-           * on this thread, which is still right. */
-          if (self->workers > 0 &&
-              !ZSTD_isError (ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_nbWorkers,
-                                                     (int) self->workers)))
-            /* 2 MiB pieces: each thread holds one piece and its output
-             * (libzstd's default at level 3, 8 MiB, needs ~60 MiB more
-             * for two threads, for the same speed). */
-            ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_jobSize, 2 * 1024 * 1024);
-        }
       if ((flags & G_CONVERTER_INPUT_AT_END) != 0)
         directive = ZSTD_e_end;
       else if ((flags & G_CONVERTER_FLUSH) != 0)
@@ -107,41 +101,30 @@ job_zstd_converter_convert (GConverter       *converter,
       if (ZSTD_isError (ret))
         {
           job_codec_set_error (error, FALSE, "zstd", ZSTD_getErrorName (ret));
-          return G_CONVERTER_ERROR;
+          return FALSE;
         }
-      step.stream_end = directive == ZSTD_e_end && ret == 0;
-      step.flushed = directive == ZSTD_e_flush && ret == 0;
+      step->stream_end = directive == ZSTD_e_end && ret == 0;
+      step->flushed = directive == ZSTD_e_flush && ret == 0;
     }
 
-  step.consumed = in.pos;
-  step.produced = out.pos;
-  *bytes_read = step.consumed;
-  *bytes_written = step.produced;
-
-  return job_codec_step_result (&step, decompressing, inbuf_size, outbuf_size,
-                                flags, "zstd", error);
+  step->consumed = in.pos;
+  step->produced = out.pos;
+  return TRUE;
 }
 
 static void
-job_zstd_converter_reset (GConverter *converter)
+zstd_end (JobCodecConverter *converter,
+          gboolean           decompressing)
 {
-  job_zstd_converter_end (JOB_ZSTD_CONVERTER (converter));
+  JobZstdConverter *self = JOB_ZSTD_CONVERTER (converter);
+
+  g_clear_pointer (&self->cctx, ZSTD_freeCCtx);
+  g_clear_pointer (&self->dctx, ZSTD_freeDCtx);
 }
 
-static void
-job_zstd_converter_iface_init (GConverterIface *iface)
-{
-  iface->convert = job_zstd_converter_convert;
-  iface->reset = job_zstd_converter_reset;
-}
-
-static void
-job_zstd_converter_finalize (GObject *object)
-{
-  job_zstd_converter_end (JOB_ZSTD_CONVERTER (object));
-
-  G_OBJECT_CLASS (job_zstd_converter_parent_class)->finalize (object);
-}
+static const JobCodec zstd_codec = {
+  "zstd", 1, 19, 3, zstd_start, zstd_step, zstd_end,
+};
 
 static void
 job_zstd_converter_get_property (GObject    *object,
@@ -186,9 +169,9 @@ job_zstd_converter_class_init (JobZstdConverterClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  object_class->finalize = job_zstd_converter_finalize;
   object_class->get_property = job_zstd_converter_get_property;
   object_class->set_property = job_zstd_converter_set_property;
+  job_codec_converter_class_set_codec (JOB_CODEC_CONVERTER_CLASS (klass), &zstd_codec);
 
   /**
    * JobZstdConverter:workers:
