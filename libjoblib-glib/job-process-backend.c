@@ -11,7 +11,7 @@
 #include "job-i18n-private.h"
 #include "job-process-backend.h"
 #include "job-process-pool-private.h"
-#include "job-process-request-private.h"
+#include "job-worker-command-private.h"
 
 /**
  * JobProcessBackend:

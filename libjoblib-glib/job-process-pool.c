@@ -8,6 +8,7 @@
 #include "job-i18n-private.h"
 #include "job-process-pool-private.h"
 #include "job-process-request-private.h"
+#include "job-worker-command-private.h"
 #include "job-process-worker-private.h"
 #include "job-time-private.h"
 #include "job-worker-answers-private.h"

@@ -10,7 +10,7 @@ G_BEGIN_DECLS
 /* What the process pool sends to workers: a batch handed to the pool
  * (JobProcessBatch) is split into one request per function-reference kind
  * (usually one); a request is one CALL frame for one worker. Used on the
- * pool's thread only, except for the worker command table. */
+ * pool's thread only. */
 
 typedef struct
 {
@@ -47,11 +47,5 @@ void             job_process_request_abandon    (JobProcessRequest  *request,
 void             job_process_request_finish     (JobProcessRequest  *request,
                                                  const GError       *error);
 void             job_process_request_free       (JobProcessRequest  *request);
-
-/* Worker programs by reference kind; thread-safe. */
-void             job_worker_command_set         (const char         *kind,
-                                                 const char * const *argv);
-char           **job_worker_command_dup         (const char         *kind,
-                                                 GError            **error);
 
 G_END_DECLS

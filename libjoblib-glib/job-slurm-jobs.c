@@ -7,6 +7,7 @@
 #include "job-slurm-pool-state-private.h"
 #include "job-time-private.h"
 #include "job-worker-auth-private.h"
+#include "job-worker-command-private.h"
 
 /* Worker jobs of one kind that may end in a row without ever connecting
  * before the queued calls of that kind fail: a wrong worker program or an
