@@ -50,6 +50,7 @@ _new_uint64 = GLib.Variant.new_uint64
 _TRUE = GLib.Variant.new_boolean(True)
 _FALSE = GLib.Variant.new_boolean(False)
 _UNIT = GLib.Variant("()", ())
+_AY = GLib.VariantType.new("ay")
 _ARGUMENTS = "joblib-glib:arguments"
 _MMAP_MODES = (None, "r", "r+", "w+", "c")
 
@@ -57,6 +58,12 @@ _MMAP_MODES = (None, "r", "r+", "w+", "c")
 _pending = {}
 _tokens = itertools.count(1)
 _NOTHING = object()
+
+
+def _hashed(opaque, digest):
+    """The last child of a hashed call: (opaque flag, digest)."""
+    return _new_tuple([_TRUE if opaque else _FALSE,
+                       GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(digest), True)])
 
 
 def source_version(func):
@@ -462,7 +469,7 @@ class MemorizedFunc:
         children, digest, _exact = call_key(values, self._skip, self._coerce_mmap)
         children.append(carried)
         children.append((_TRUE if opaque else _FALSE) if digest is None
-                        else GLib.Variant("(bay)", (opaque, digest)))
+                        else _hashed(opaque, digest))
         return _new_tuple(children)
 
     def _output(self, value, args_id=None):
@@ -542,7 +549,7 @@ class MemorizedFunc:
             GLib.VariantType("ay"), GLib.Bytes.new(dumps((values, opaque), by_value=True)), True)
         children.append(carried)
         children.append((_TRUE if opaque else _FALSE) if digest is None
-                        else GLib.Variant("(bay)", (opaque, digest)))
+                        else _hashed(opaque, digest))
         return Joblib.Call.new(self._cached, _new_tuple(children))
 
     def check_call_in_cache(self, *args, **kwargs):

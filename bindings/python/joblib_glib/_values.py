@@ -360,7 +360,14 @@ def _from(value, type_string, loading):
 
 def _child(value, i, loading):
     child = value.get_child_value(i)
-    return _from(child, child.get_type_string(), loading)
+    type_string = child.get_type_string()
+    if type_string == "v":  # most children: unwrap here, one call less each
+        child = child.get_variant()
+        type_string = child.get_type_string()
+    getter = _SCALAR_GETTERS.get(type_string)
+    if getter is not None:
+        return getter(child)
+    return _from(child, type_string, loading)
 
 
 def _items(value, loading):
