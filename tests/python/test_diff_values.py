@@ -504,6 +504,16 @@ def test_memory_refuses_pickles_from_a_folder_others_can_write(tmp_path):
     finally:
         os.chmod(folder, 0o755)
     assert again(Custom(1)) == Custom(1)
+    os.chmod(folder / "joblib-glib", 0o775)
+    with pytest.raises(PickleNotAllowedError, match="written by its group"):
+        again(Custom(1))
+    os.chmod(folder / "joblib-glib", 0o755)
+    if os.geteuid() == 0:  # only root can give the folder away
+        os.chown(folder, 4242, -1)
+        with pytest.raises(PickleNotAllowedError, match="another user"):
+            again(Custom(1))
+        os.chown(folder, 0, -1)
+    assert again(Custom(1)) == Custom(1)
 
 
 def test_register_store_backend(tmp_path):
@@ -664,4 +674,39 @@ def test_register_compressor(tmp_path):
         with open(folder / "g.bin", "rb") as file:
             head = file.read(2)
         return [head, jl.load(folder / "g.bin")]
+    assert_same(snippet, tmp_path)
+
+
+# ------------------------------------------------------------------ workers
+
+TRAVELLERS = sorted(set(STANDARD) - {"self-reference"}) + sorted(CUSTOM)
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_parallel_arguments_and_results_keep_types(backend, tmp_path):
+    values = [STANDARD.get(name, CUSTOM.get(name)) for name in TRAVELLERS]
+
+    def snippet(jl, folder):
+        # alone, and next to an array argument (which takes the zero-copy
+        # path for the whole call)
+        alone = jl.Parallel(n_jobs=2, backend=backend)(jl.delayed(identity)(v) for v in values)
+        paired = jl.Parallel(n_jobs=2, backend=backend)(
+            jl.delayed(pair)(v, np.arange(3.0)) for v in values)
+        return [alone, paired]
+    assert_same(snippet, tmp_path)
+
+
+def pair(value, array):
+    return [value, array]
+
+
+def test_cached_function_in_worker_processes_keeps_types(tmp_path):
+    values = [STANDARD[name] for name in ("np-float64", "ordered-dict", "int-enum", "masked",
+                                          "array-fortran", "dict-order")]
+
+    def snippet(jl, folder):
+        cached = jl.Memory(folder, verbose=0).cache(identity)
+        first = jl.Parallel(n_jobs=2)(jl.delayed(cached)(v) for v in values)
+        hits = [cached.check_call_in_cache(v) for v in values]
+        return [first, hits, [cached(v) for v in values]]
     assert_same(snippet, tmp_path)
