@@ -28,14 +28,14 @@
  *   short to tell, data that fails to decompress)
  */
 JobFileFormat
-job_file_format_detect (GFile         *file,
-                        GCancellable  *cancellable,
-                        GError       **error)
+job_file_format_detect (GFile        *file,
+                        GCancellable *cancellable,
+                        GError      **error)
 {
-  g_autoptr(GFileInputStream) stream = NULL;
-  g_autoptr(GInputStream) decoded = NULL;
-  guint8 head[JOB_PERSIST_MAGIC_SIZE];
-  gsize n_read = 0;
+  g_autoptr (GFileInputStream) stream = NULL;
+  g_autoptr (GInputStream)     decoded = NULL;
+  guint8                       head[JOB_PERSIST_MAGIC_SIZE];
+  gsize                        n_read = 0;
 
   g_return_val_if_fail (G_IS_FILE (file), JOB_FILE_FORMAT_UNKNOWN);
   g_return_val_if_fail (error == NULL || *error == NULL, JOB_FILE_FORMAT_UNKNOWN);

@@ -14,9 +14,9 @@
 #define NODE_COST 64
 
 gboolean
-job_pickle_budget_spend (JobPickleBudget  *budget,
-                         guint64           cost,
-                         GError          **error)
+job_pickle_budget_spend (JobPickleBudget *budget,
+                         guint64          cost,
+                         GError         **error)
 {
   if (cost <= budget->budget)
     {
@@ -25,7 +25,7 @@ job_pickle_budget_spend (JobPickleBudget  *budget,
     }
   g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
                _("The value needs more than the limit of %" G_GUINT64_FORMAT " bytes"),
-               budget->limit);
+                  budget->limit);
   return FALSE;
 }
 
@@ -75,27 +75,47 @@ job_pickle_kind_name (JobPickleKind kind)
 {
   switch (kind)
     {
-    case JOB_PICKLE_NONE: return "NoneType";
-    case JOB_PICKLE_BOOL: return "bool";
+    case JOB_PICKLE_NONE:
+      return "NoneType";
+    case JOB_PICKLE_BOOL:
+      return "bool";
     case JOB_PICKLE_INT:
-    case JOB_PICKLE_BIGINT: return "int";
-    case JOB_PICKLE_FLOAT: return "float";
-    case JOB_PICKLE_COMPLEX: return "complex";
-    case JOB_PICKLE_STR: return "str";
-    case JOB_PICKLE_BYTES: return "bytes";
-    case JOB_PICKLE_BYTEARRAY: return "bytearray";
-    case JOB_PICKLE_LIST: return "list";
-    case JOB_PICKLE_TUPLE: return "tuple";
-    case JOB_PICKLE_SET: return "set";
-    case JOB_PICKLE_FROZENSET: return "frozenset";
-    case JOB_PICKLE_DICT: return "dict";
-    case JOB_PICKLE_ORDERED_DICT: return "collections.OrderedDict";
-    case JOB_PICKLE_GLOBAL: return "class";
-    case JOB_PICKLE_DTYPE: return "numpy.dtype";
-    case JOB_PICKLE_WRAPPER: return "joblib.numpy_pickle.NumpyArrayWrapper";
-    case JOB_PICKLE_ARRAY: return "numpy.ndarray";
-    case JOB_PICKLE_SCALAR: return "numpy scalar";
-    default: return "object";
+    case JOB_PICKLE_BIGINT:
+      return "int";
+    case JOB_PICKLE_FLOAT:
+      return "float";
+    case JOB_PICKLE_COMPLEX:
+      return "complex";
+    case JOB_PICKLE_STR:
+      return "str";
+    case JOB_PICKLE_BYTES:
+      return "bytes";
+    case JOB_PICKLE_BYTEARRAY:
+      return "bytearray";
+    case JOB_PICKLE_LIST:
+      return "list";
+    case JOB_PICKLE_TUPLE:
+      return "tuple";
+    case JOB_PICKLE_SET:
+      return "set";
+    case JOB_PICKLE_FROZENSET:
+      return "frozenset";
+    case JOB_PICKLE_DICT:
+      return "dict";
+    case JOB_PICKLE_ORDERED_DICT:
+      return "collections.OrderedDict";
+    case JOB_PICKLE_GLOBAL:
+      return "class";
+    case JOB_PICKLE_DTYPE:
+      return "numpy.dtype";
+    case JOB_PICKLE_WRAPPER:
+      return "joblib.numpy_pickle.NumpyArrayWrapper";
+    case JOB_PICKLE_ARRAY:
+      return "numpy.ndarray";
+    case JOB_PICKLE_SCALAR:
+      return "numpy scalar";
+    default:
+      return "object";
     }
 }
 
@@ -103,11 +123,11 @@ job_pickle_kind_name (JobPickleKind kind)
  * a key's fingerprint is a text equal for keys Python finds equal, so
  * that a key given twice keeps one entry, as in the unpickled dict. */
 static gboolean
-fingerprint (JobPickleNode  *node,
-             GString        *out,
-             guint           depth,
-             gsize           max_len,
-             GError        **error)
+fingerprint (JobPickleNode *node,
+             GString       *out,
+             guint          depth,
+             gsize          max_len,
+             GError       **error)
 {
   if (depth > JOB_PERSIST_MAX_DEPTH || out->len > max_len)
     {
@@ -149,7 +169,7 @@ fingerprint (JobPickleNode  *node,
       return TRUE;
     case JOB_PICKLE_BYTES:
       {
-        gsize size;
+        gsize       size;
         const char *data = g_bytes_get_data (node->bytes, &size);
 
         g_string_append_printf (out, "b%" G_GSIZE_FORMAT ":", size);
@@ -166,11 +186,11 @@ fingerprint (JobPickleNode  *node,
     case JOB_PICKLE_FROZENSET:
       {
         /* Items are unique already; their order must not matter. */
-        g_autoptr(GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
 
         for (guint i = 0; i < node->items->len; i++)
           {
-            g_autoptr(GString) part = g_string_new (NULL);
+            g_autoptr (GString) part = g_string_new (NULL);
 
             if (!fingerprint (node->items->pdata[i], part, depth + 1,
                               max_len - MIN (max_len, out->len), error))
@@ -187,8 +207,8 @@ fingerprint (JobPickleNode  *node,
     case JOB_PICKLE_SCALAR:
       {
         JobPickleNode *array = node->items->pdata[0];
-        gsize size;
-        const guint8 *data = g_bytes_get_data (array->bytes, &size);
+        gsize          size;
+        const guint8  *data = g_bytes_get_data (array->bytes, &size);
 
         g_string_append_printf (out, "S%s:", array->typestr);
         for (gsize i = 0; i < size; i++)
@@ -209,7 +229,7 @@ fingerprint (JobPickleNode  *node,
     default:
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
                    _("Unhashable type “%s” as a dictionary key or set item"),
-                   job_pickle_kind_name (node->kind));
+                      job_pickle_kind_name (node->kind));
       return FALSE;
     }
 }
@@ -217,14 +237,14 @@ fingerprint (JobPickleNode  *node,
 /* The position + 1 of @key in @node's index, 0 when absent; *@fp_out
  * takes the fingerprint. */
 static guint
-lookup (JobPickleNode    *node,
-        JobPickleNode    *key,
-        char            **fp_out,
-        JobPickleBudget  *budget,
-        GError          **error)
+lookup (JobPickleNode   *node,
+        JobPickleNode   *key,
+        char           **fp_out,
+        JobPickleBudget *budget,
+        GError         **error)
 {
-  g_autoptr(GString) fp = g_string_new (NULL);
-  gsize max_len = (gsize) MIN (budget->budget, G_MAXSIZE / 2);
+  g_autoptr (GString) fp = g_string_new (NULL);
+  gsize               max_len = (gsize) MIN (budget->budget, G_MAXSIZE / 2);
 
   if (!fingerprint (key, fp, 0, max_len, error) ||
       !job_pickle_budget_spend (budget, fp->len + NODE_COST, error))
@@ -236,14 +256,14 @@ lookup (JobPickleNode    *node,
 }
 
 gboolean
-job_pickle_dict_set (JobPickleNode    *dict,
-                     JobPickleNode    *key,
-                     JobPickleNode    *value,
-                     JobPickleBudget  *budget,
-                     GError          **error)
+job_pickle_dict_set (JobPickleNode   *dict,
+                     JobPickleNode   *key,
+                     JobPickleNode   *value,
+                     JobPickleBudget *budget,
+                     GError         **error)
 {
   g_autofree char *fp = NULL;
-  guint position = lookup (dict, key, &fp, budget, error);
+  guint            position = lookup (dict, key, &fp, budget, error);
 
   if (position == G_MAXUINT)
     return FALSE;
@@ -261,13 +281,13 @@ job_pickle_dict_set (JobPickleNode    *dict,
 }
 
 gboolean
-job_pickle_set_add (JobPickleNode    *set,
-                    JobPickleNode    *item,
-                    JobPickleBudget  *budget,
-                    GError          **error)
+job_pickle_set_add (JobPickleNode   *set,
+                    JobPickleNode   *item,
+                    JobPickleBudget *budget,
+                    GError         **error)
 {
   g_autofree char *fp = NULL;
-  guint position = lookup (set, item, &fp, budget, error);
+  guint            position = lookup (set, item, &fp, budget, error);
 
   if (position == G_MAXUINT)
     return FALSE;
@@ -302,11 +322,11 @@ bytes_variant (GBytes *bytes)
 
 /* An array of variants from @items, or NULL with @error set. */
 static GVariant *
-children_variant (GPtrArray        *items,
-                  gboolean          as_tuple,
-                  guint             depth,
-                  JobPickleBudget  *budget,
-                  GError          **error)
+children_variant (GPtrArray       *items,
+                  gboolean         as_tuple,
+                  guint            depth,
+                  JobPickleBudget *budget,
+                  GError         **error)
 {
   g_autofree GVariant **children = g_new0 (GVariant *, items->len + 1);
 
@@ -336,13 +356,13 @@ is_plain_string (JobPickleNode *node)
 }
 
 static GVariant *
-dict_variant (JobPickleNode    *node,
-              guint             depth,
-              JobPickleBudget  *budget,
-              GError          **error)
+dict_variant (JobPickleNode   *node,
+              guint            depth,
+              JobPickleBudget *budget,
+              GError         **error)
 {
-  gboolean string_keys = TRUE;
-  g_autoptr(GVariantBuilder) builder = NULL;
+  gboolean                    string_keys = TRUE;
+  g_autoptr (GVariantBuilder) builder = NULL;
 
   for (guint i = 0; i < node->items->len && string_keys; i++)
     string_keys = is_plain_string (node->items->pdata[i]);
@@ -351,8 +371,8 @@ dict_variant (JobPickleNode    *node,
                                                : G_VARIANT_TYPE ("a(vv)"));
   for (guint i = 0; i < node->items->len; i++)
     {
-      g_autoptr(GVariant) key = NULL;
-      GVariant *value;
+      g_autoptr (GVariant) key = NULL;
+      GVariant            *value;
 
       if (!string_keys)
         {
@@ -376,14 +396,14 @@ dict_variant (JobPickleNode    *node,
 }
 
 static GVariant *
-array_variant (JobPickleNode    *node,
-               guint             depth,
-               JobPickleBudget  *budget,
-               GError          **error)
+array_variant (JobPickleNode   *node,
+               guint            depth,
+               JobPickleBudget *budget,
+               GError         **error)
 {
-  g_autoptr(GVariantBuilder) builder = NULL;
-  char normalized[8];
-  gsize item_size;
+  g_autoptr (GVariantBuilder) builder = NULL;
+  char                        normalized[8];
+  gsize                       item_size;
 
   if (!node->built)
     {
@@ -396,8 +416,8 @@ array_variant (JobPickleNode    *node,
       job_array_parse_typestr (node->typestr, normalized, &item_size,
                                JOB_ERROR_INVALID_DATA, NULL))
     {
-      gsize shape[JOB_ARRAY_MAX_DIMS];
-      g_autoptr(JobArray) array = NULL;
+      gsize                shape[JOB_ARRAY_MAX_DIMS];
+      g_autoptr (JobArray) array = NULL;
 
       for (guint i = 0; i < node->n_dims; i++)
         shape[i] = (gsize) node->shape[i];
@@ -429,10 +449,10 @@ array_variant (JobPickleNode    *node,
 }
 
 static GVariant *
-to_variant_inner (JobPickleNode    *node,
-                  guint             depth,
-                  JobPickleBudget  *budget,
-                  GError          **error)
+to_variant_inner (JobPickleNode   *node,
+                  guint            depth,
+                  JobPickleBudget *budget,
+                  GError         **error)
 {
   switch (node->kind)
     {
@@ -504,19 +524,19 @@ to_variant_inner (JobPickleNode    *node,
     default:
       g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
                    _("A %s cannot be a value of a loaded file"),
-                   job_pickle_kind_name (node->kind));
+                      job_pickle_kind_name (node->kind));
       return NULL;
     }
 }
 
 static GVariant *
-to_variant (JobPickleNode    *node,
-            guint             depth,
-            JobPickleBudget  *budget,
-            GError          **error)
+to_variant (JobPickleNode   *node,
+            guint            depth,
+            JobPickleBudget *budget,
+            GError         **error)
 {
   GVariant *value;
-  guint64 before;
+  guint64   before;
 
   if (depth > JOB_PERSIST_MAX_DEPTH)
     {
@@ -536,7 +556,8 @@ to_variant (JobPickleNode    *node,
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
                    _("The value holds itself (a recursive %s), which has no "
-                     "GVariant form"), job_pickle_kind_name (node->kind));
+                     "GVariant form"),
+                      job_pickle_kind_name (node->kind));
       return NULL;
     }
   /* A graph that shares nodes can expand far beyond its file: each
@@ -559,9 +580,9 @@ to_variant (JobPickleNode    *node,
 
 /* Returns: (transfer full): the value, or NULL with @error set */
 GVariant *
-job_pickle_node_to_variant (JobPickleNode    *node,
-                            JobPickleBudget  *budget,
-                            GError          **error)
+job_pickle_node_to_variant (JobPickleNode   *node,
+                            JobPickleBudget *budget,
+                            GError         **error)
 {
   return to_variant (node, 0, budget, error);
 }

@@ -17,8 +17,8 @@ is_int (JobPickleNode *node)
 }
 
 static gboolean
-invalid (GError     **error,
-         const char  *what)
+invalid (GError    **error,
+         const char *what)
 {
   g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
                _("Malformed numpy data in the file: %s"), what);
@@ -28,14 +28,14 @@ invalid (GError     **error,
 /* The unit of a datetime64/timedelta64 dtype from its metadata:
  * ({}, (b"ns", num, den, events)). */
 static gboolean
-datetime_unit (JobPickleNode  *metadata,
-               char           *unit,
-               gsize           unit_size,
-               GError        **error)
+datetime_unit (JobPickleNode *metadata,
+               char          *unit,
+               gsize          unit_size,
+               GError       **error)
 {
   JobPickleNode *info, *name, *num;
-  gsize len;
-  const char *data;
+  gsize          len;
+  const char    *data;
 
   if (metadata->kind != JOB_PICKLE_TUPLE || metadata->items->len != 2)
     return invalid (error, "datetime metadata");
@@ -63,16 +63,16 @@ datetime_unit (JobPickleNode  *metadata,
 }
 
 gboolean
-job_pickle_dtype_build (JobPickleNode  *dtype,
-                        JobPickleNode  *state,
-                        GError        **error)
+job_pickle_dtype_build (JobPickleNode *dtype,
+                        JobPickleNode *state,
+                        GError       **error)
 {
   JobPickleNode *order_node, *elsize_node;
-  char order, kind;
-  char unit[24] = "";
-  guint64 size = 0;
-  const char *digits;
-  char *end = NULL;
+  char           order, kind;
+  char           unit[24] = "";
+  guint64        size = 0;
+  const char    *digits;
+  char          *end = NULL;
 
   if (dtype->built)
     return invalid (error, "a dtype given its state twice");
@@ -161,8 +161,8 @@ job_pickle_dtype_build (JobPickleNode  *dtype,
 }
 
 gboolean
-job_pickle_dtype_check (JobPickleNode  *dtype,
-                        GError        **error)
+job_pickle_dtype_check (JobPickleNode *dtype,
+                        GError       **error)
 {
   if (dtype->kind == JOB_PICKLE_DTYPE && dtype->built)
     return TRUE;
@@ -170,9 +170,9 @@ job_pickle_dtype_check (JobPickleNode  *dtype,
 }
 
 gboolean
-job_pickle_shape_from_tuple (JobPickleNode  *array,
-                             JobPickleNode  *tuple,
-                             GError        **error)
+job_pickle_shape_from_tuple (JobPickleNode *array,
+                             JobPickleNode *tuple,
+                             GError       **error)
 {
   if (tuple->kind != JOB_PICKLE_TUPLE || tuple->items->len > JOB_ARRAY_MAX_DIMS)
     return invalid (error, "array shape");
@@ -189,10 +189,10 @@ job_pickle_shape_from_tuple (JobPickleNode  *array,
 }
 
 gboolean
-job_pickle_array_n_bytes (JobPickleNode  *array,
-                          guint64        *n_bytes,
-                          guint64        *n_elements,
-                          GError        **error)
+job_pickle_array_n_bytes (JobPickleNode *array,
+                          guint64       *n_bytes,
+                          guint64       *n_elements,
+                          GError       **error)
 {
   guint64 count = 1;
 
@@ -220,9 +220,9 @@ job_pickle_to_native_order (JobPickleNode *array,
                             GBytes        *data)
 {
   const char native = G_BYTE_ORDER == G_LITTLE_ENDIAN ? '<' : '>';
-  gsize unit = array->item_size;
-  gsize size;
-  guint8 *copy;
+  gsize      unit = array->item_size;
+  gsize      size;
+  guint8    *copy;
 
   if (array->typestr[0] == '|' || array->typestr[0] == native || array->is_object)
     return g_bytes_ref (data);

@@ -11,8 +11,8 @@
  * one by one instead of run. */
 
 static JobPickleNode *
-fail_malformed (GError     **error,
-                const char  *what)
+fail_malformed (GError    **error,
+                const char *what)
 {
   job_pickle_malformed (error, what);
   return NULL;
@@ -51,16 +51,16 @@ is_latin1_name (JobPickleNode *node)
 
 /* _codecs.encode(text, "latin1"): how protocol 2 writes bytes. */
 static JobPickleNode *
-encode_latin1 (JobPickleReader  *r,
-               JobPickleNode    *text,
-               JobPickleKind     kind,
-               GError          **error)
+encode_latin1 (JobPickleReader *r,
+               JobPickleNode   *text,
+               JobPickleKind    kind,
+               GError         **error)
 {
-  JobPickleNode *node = NULL;
+  JobPickleNode     *node = NULL;
   g_autofree guint8 *data = NULL;
-  const char *p = text->str;
-  const char *end = text->str + text->str_len;
-  gsize n = 0;
+  const char        *p = text->str;
+  const char        *end = text->str + text->str_len;
+  gsize              n = 0;
 
   node = job_pickle_reader_new_node (r, kind, error);
   if (node == NULL || !job_pickle_budget_spend (r->budget, text->str_len, error))
@@ -84,10 +84,10 @@ encode_latin1 (JobPickleReader  *r,
 }
 
 static gboolean
-add_all (JobPickleReader  *r,
-         JobPickleNode    *target,
-         JobPickleNode    *iterable,
-         GError          **error)
+add_all (JobPickleReader *r,
+         JobPickleNode   *target,
+         JobPickleNode   *iterable,
+         GError         **error)
 {
   if (iterable->kind != JOB_PICKLE_LIST && iterable->kind != JOB_PICKLE_TUPLE &&
       iterable->kind != JOB_PICKLE_SET && iterable->kind != JOB_PICKLE_FROZENSET)
@@ -112,9 +112,9 @@ add_all (JobPickleReader  *r,
 }
 
 static JobPickleNode *
-new_dtype (JobPickleReader  *r,
-           JobPickleNode    *args,
-           GError          **error)
+new_dtype (JobPickleReader *r,
+           JobPickleNode   *args,
+           GError         **error)
 {
   JobPickleNode *descr;
   JobPickleNode *node;
@@ -151,9 +151,9 @@ set_array_type (JobPickleNode *array,
 
 /* numpy.core.multiarray.scalar(dtype, raw bytes) */
 static JobPickleNode *
-new_scalar (JobPickleReader  *r,
-            JobPickleNode    *args,
-            GError          **error)
+new_scalar (JobPickleReader *r,
+            JobPickleNode   *args,
+            GError         **error)
 {
   JobPickleNode *scalar = NULL;
   JobPickleNode *array, *dtype, *data;
@@ -190,41 +190,55 @@ global_name (JobPickleGlobal global)
 {
   switch (global)
     {
-    case JOB_PICKLE_GLOBAL_WRAPPER: return "joblib.numpy_pickle.NumpyArrayWrapper";
-    case JOB_PICKLE_GLOBAL_NDARRAY: return "numpy.ndarray";
-    case JOB_PICKLE_GLOBAL_MEMMAP: return "numpy.memmap";
-    case JOB_PICKLE_GLOBAL_DTYPE: return "numpy.dtype";
-    case JOB_PICKLE_GLOBAL_RECONSTRUCT: return "numpy.core.multiarray._reconstruct";
-    case JOB_PICKLE_GLOBAL_SCALAR: return "numpy.core.multiarray.scalar";
-    case JOB_PICKLE_GLOBAL_ORDERED_DICT: return "collections.OrderedDict";
-    case JOB_PICKLE_GLOBAL_COMPLEX: return "complex";
-    case JOB_PICKLE_GLOBAL_SET: return "set";
-    case JOB_PICKLE_GLOBAL_FROZENSET: return "frozenset";
-    case JOB_PICKLE_GLOBAL_BYTEARRAY: return "bytearray";
-    case JOB_PICKLE_GLOBAL_BYTES: return "bytes";
-    case JOB_PICKLE_GLOBAL_ENCODE: return "_codecs.encode";
-    default: return "?";
+    case JOB_PICKLE_GLOBAL_WRAPPER:
+      return "joblib.numpy_pickle.NumpyArrayWrapper";
+    case JOB_PICKLE_GLOBAL_NDARRAY:
+      return "numpy.ndarray";
+    case JOB_PICKLE_GLOBAL_MEMMAP:
+      return "numpy.memmap";
+    case JOB_PICKLE_GLOBAL_DTYPE:
+      return "numpy.dtype";
+    case JOB_PICKLE_GLOBAL_RECONSTRUCT:
+      return "numpy.core.multiarray._reconstruct";
+    case JOB_PICKLE_GLOBAL_SCALAR:
+      return "numpy.core.multiarray.scalar";
+    case JOB_PICKLE_GLOBAL_ORDERED_DICT:
+      return "collections.OrderedDict";
+    case JOB_PICKLE_GLOBAL_COMPLEX:
+      return "complex";
+    case JOB_PICKLE_GLOBAL_SET:
+      return "set";
+    case JOB_PICKLE_GLOBAL_FROZENSET:
+      return "frozenset";
+    case JOB_PICKLE_GLOBAL_BYTEARRAY:
+      return "bytearray";
+    case JOB_PICKLE_GLOBAL_BYTES:
+      return "bytes";
+    case JOB_PICKLE_GLOBAL_ENCODE:
+      return "_codecs.encode";
+    default:
+      return "?";
     }
 }
 
 static JobPickleNode *
-cannot_call (JobPickleNode  *callable,
-             const char     *how,
-             GError        **error)
+cannot_call (JobPickleNode *callable,
+             const char    *how,
+             GError       **error)
 {
   g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
                _("The file makes %s of %s in a way the safe reader does not"),
-               how, global_name (callable->global));
+                  how, global_name (callable->global));
   return NULL;
 }
 
 JobPickleNode *
-job_pickle_reduce (JobPickleReader  *r,
-                   JobPickleNode    *callable,
-                   JobPickleNode    *args,
-                   GError          **error)
+job_pickle_reduce (JobPickleReader *r,
+                   JobPickleNode   *callable,
+                   JobPickleNode   *args,
+                   GError         **error)
 {
-  guint n = args->items->len;
+  guint          n = args->items->len;
   JobPickleNode *node = NULL;
 
   switch (callable->global)
@@ -245,10 +259,10 @@ job_pickle_reduce (JobPickleReader  *r,
         return fail_malformed (error, "too many arguments");
       node = job_pickle_reader_new_container (r,
                                               callable->global == JOB_PICKLE_GLOBAL_SET
-                                              ? JOB_PICKLE_SET
+                                                ? JOB_PICKLE_SET
                                               : callable->global == JOB_PICKLE_GLOBAL_FROZENSET
-                                              ? JOB_PICKLE_FROZENSET
-                                              : JOB_PICKLE_ORDERED_DICT,
+                                                ? JOB_PICKLE_FROZENSET
+                                                : JOB_PICKLE_ORDERED_DICT,
                                               error);
       if (node == NULL || (n == 1 && !add_all (r, node, arg (args, 0), error)))
         return NULL;
@@ -267,7 +281,8 @@ job_pickle_reduce (JobPickleReader  *r,
     case JOB_PICKLE_GLOBAL_BYTES:
       {
         JobPickleKind kind = callable->global == JOB_PICKLE_GLOBAL_BYTES
-                             ? JOB_PICKLE_BYTES : JOB_PICKLE_BYTEARRAY;
+                               ? JOB_PICKLE_BYTES
+                               : JOB_PICKLE_BYTEARRAY;
 
         if (n == 2 && arg (args, 0)->kind == JOB_PICKLE_STR && is_latin1_name (arg (args, 1)))
           return encode_latin1 (r, arg (args, 0), kind, error);
@@ -292,10 +307,10 @@ job_pickle_reduce (JobPickleReader  *r,
 }
 
 JobPickleNode *
-job_pickle_new_object (JobPickleReader  *r,
-                       JobPickleNode    *cls,
-                       JobPickleNode    *args,
-                       GError          **error)
+job_pickle_new_object (JobPickleReader *r,
+                       JobPickleNode   *cls,
+                       JobPickleNode   *args,
+                       GError         **error)
 {
   if (args->items->len != 0)
     return fail_malformed (error, "constructor arguments");
@@ -324,13 +339,13 @@ lookup_attribute (JobPickleNode *dict,
  * is_fortran, raw bytes or, for object arrays, the list of items in C
  * order). */
 static gboolean
-build_reconstructed (JobPickleReader  *r,
-                     JobPickleNode    *array,
-                     JobPickleNode    *state,
-                     GError          **error)
+build_reconstructed (JobPickleReader *r,
+                     JobPickleNode   *array,
+                     JobPickleNode   *state,
+                     GError         **error)
 {
   JobPickleNode *dtype, *fortran, *data;
-  guint64 n_bytes, n_elements;
+  guint64        n_bytes, n_elements;
 
   if (array->built || state->kind != JOB_PICKLE_TUPLE || state->items->len != 5 ||
       arg (state, 0)->kind != JOB_PICKLE_INT)
@@ -368,14 +383,14 @@ build_reconstructed (JobPickleReader  *r,
 /* joblib's NumpyArrayWrapper: its state says what the raw bytes that
  * follow in the file are. Returns: (transfer full): the array */
 static JobPickleNode *
-read_wrapped_array (JobPickleReader  *r,
-                    JobPickleNode    *state,
-                    GError          **error)
+read_wrapped_array (JobPickleReader *r,
+                    JobPickleNode   *state,
+                    GError         **error)
 {
-  JobPickleNode *array = NULL;
-  g_autoptr(GBytes) data = NULL;
-  JobPickleNode *subclass, *shape, *order, *dtype, *allow_mmap, *alignment;
-  guint64 n_bytes, n_elements;
+  JobPickleNode     *array = NULL;
+  g_autoptr (GBytes) data = NULL;
+  JobPickleNode     *subclass, *shape, *order, *dtype, *allow_mmap, *alignment;
+  guint64            n_bytes, n_elements;
 
   if (state->kind != JOB_PICKLE_DICT)
     return fail_malformed (error, "array wrapper state");
@@ -435,7 +450,7 @@ read_wrapped_array (JobPickleReader  *r,
     }
   data = job_pickle_source_bytes (r->source, n_bytes,
                                   allow_mmap != NULL && allow_mmap->kind == JOB_PICKLE_BOOL &&
-                                  allow_mmap->boolean,
+                                    allow_mmap->boolean,
                                   r->budget, error);
   if (data == NULL)
     return NULL;
@@ -445,10 +460,10 @@ read_wrapped_array (JobPickleReader  *r,
 }
 
 JobPickleNode *
-job_pickle_build (JobPickleReader  *r,
-                  JobPickleNode    *target,
-                  JobPickleNode    *state,
-                  GError          **error)
+job_pickle_build (JobPickleReader *r,
+                  JobPickleNode   *target,
+                  JobPickleNode   *state,
+                  GError         **error)
 {
   if (target->kind == JOB_PICKLE_WRAPPER)
     return read_wrapped_array (r, state, error);
@@ -466,6 +481,7 @@ job_pickle_build (JobPickleReader  *r,
     }
   g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
                _("The file sets the state of a %s, which the safe reader "
-                 "does not do"), job_pickle_kind_name (target->kind));
+                 "does not do"),
+                  job_pickle_kind_name (target->kind));
   return NULL;
 }

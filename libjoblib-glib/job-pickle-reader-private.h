@@ -6,7 +6,9 @@
 G_BEGIN_DECLS
 
 /* The state of one run of the pickle machine, shared by the opcode loop
- * (job-pickle-reader.c) and the object rules (job-pickle-objects.c).
+ * (job-pickle-reader.c), its input (job-pickle-source.c), the opcodes
+ * of single values (job-pickle-atoms.c) and the object rules
+ * (job-pickle-objects.c).
  * One thread at a time. */
 
 #define JOB_PICKLE_NODE_COST 64
@@ -47,6 +49,18 @@ GBytes        *job_pickle_source_bytes         (JobPickleSource  *source,
                                                 gboolean          view,
                                                 JobPickleBudget  *budget,
                                                 GError          **error);
+gboolean       job_pickle_source_byte          (JobPickleSource  *source,
+                                                guint8           *byte,
+                                                GError          **error);
+gboolean       job_pickle_source_uint          (JobPickleSource  *source,
+                                                guint             size,
+                                                guint64          *value,
+                                                GError          **error);
+guint64        job_pickle_read_le              (const guint8     *data,
+                                                guint             size);
+
+gboolean       job_pickle_reader_push          (JobPickleReader  *r,
+                                                JobPickleNode    *node);
 JobPickleNode *job_pickle_reader_new_node      (JobPickleReader  *r,
                                                 JobPickleKind     kind,
                                                 GError          **error);
@@ -58,6 +72,27 @@ JobPickleNode *job_pickle_reader_pop           (JobPickleReader  *r,
 JobPickleNode *job_pickle_reader_run           (JobPickleReader  *r,
                                                 GError          **error);
 JobPickleNode *job_pickle_reader_run_nested    (JobPickleReader  *parent,
+                                                GError          **error);
+
+/* Opcodes that push one value (job-pickle-atoms.c). */
+gboolean       job_pickle_push_int             (JobPickleReader  *r,
+                                                gint64            value,
+                                                GError          **error);
+gboolean       job_pickle_push_long            (JobPickleReader  *r,
+                                                guint64           size,
+                                                GError          **error);
+JobPickleNode *job_pickle_read_string          (JobPickleReader  *r,
+                                                JobPickleKind     kind,
+                                                guint64           size,
+                                                gboolean          ascii,
+                                                GError          **error);
+gboolean       job_pickle_push_bytes           (JobPickleReader  *r,
+                                                JobPickleKind     kind,
+                                                guint64           size,
+                                                GError          **error);
+gboolean       job_pickle_op_global            (JobPickleReader  *r,
+                                                GError          **error);
+gboolean       job_pickle_op_stack_global      (JobPickleReader  *r,
                                                 GError          **error);
 
 /* Object rules: the callable or class is checked against what it may

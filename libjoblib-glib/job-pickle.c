@@ -14,9 +14,9 @@ job_pickle_is_pickle (const guint8 *data,
 
 /* Takes @budget's nodes. */
 static GVariant *
-convert (JobPickleNode    *root,
-         JobPickleBudget  *budget,
-         GError          **error)
+convert (JobPickleNode   *root,
+         JobPickleBudget *budget,
+         GError         **error)
 {
   GVariant *value = NULL;
 
@@ -34,12 +34,12 @@ budget_init (JobPickleBudget *budget,
 }
 
 GVariant *
-job_pickle_load_stream (GInputStream  *stream,
-                        const guint8  *prefix,
-                        gsize          prefix_size,
-                        guint64        max_size,
-                        GCancellable  *cancellable,
-                        GError       **error)
+job_pickle_load_stream (GInputStream *stream,
+                        const guint8 *prefix,
+                        gsize         prefix_size,
+                        guint64       max_size,
+                        GCancellable *cancellable,
+                        GError      **error)
 {
   JobPickleBudget budget;
 
@@ -50,9 +50,9 @@ job_pickle_load_stream (GInputStream  *stream,
 }
 
 GVariant *
-job_pickle_load_mapped (GBytes   *contents,
-                        guint64   max_size,
-                        GError  **error)
+job_pickle_load_mapped (GBytes  *contents,
+                        guint64  max_size,
+                        GError **error)
 {
   JobPickleBudget budget;
 

@@ -8,8 +8,16 @@
 #include <joblib-glib.h>
 
 static const char *const mixed_files[] = {
-  "mixed.pkl", "mixed.pkl.z", "mixed.pkl.gz", "mixed.pkl.bz2", "mixed.pkl.lzma",
-  "mixed.pkl.xz", "mixed.pkl.lz4", "mixed-p2.pkl", "mixed-p3.pkl", "mixed-p5.pkl",
+  "mixed.pkl",
+  "mixed.pkl.z",
+  "mixed.pkl.gz",
+  "mixed.pkl.bz2",
+  "mixed.pkl.lzma",
+  "mixed.pkl.xz",
+  "mixed.pkl.lz4",
+  "mixed-p2.pkl",
+  "mixed-p3.pkl",
+  "mixed-p5.pkl",
 };
 
 static GFile *
@@ -24,22 +32,22 @@ data_file (const char *name)
 static GBytes *
 data_bytes (const char *name)
 {
-  g_autoptr(GFile) file = data_file (name);
-  g_autoptr(GError) error = NULL;
-  GBytes *bytes = g_file_load_bytes (file, NULL, NULL, &error);
+  g_autoptr (GFile)  file = data_file (name);
+  g_autoptr (GError) error = NULL;
+  GBytes            *bytes = g_file_load_bytes (file, NULL, NULL, &error);
 
   g_assert_no_error (error);
   return bytes;
 }
 
 static GVariant *
-load_bytes (const guint8  *data,
-            gsize          size,
-            guint64        max_size,
-            GError       **error)
+load_bytes (const guint8 *data,
+            gsize         size,
+            guint64       max_size,
+            GError      **error)
 {
-  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
-  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
+  g_autoptr (GBytes)       bytes = g_bytes_new (data, size);
+  g_autoptr (GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
 
   return job_load_from_stream (stream, max_size, NULL, error);
 }
@@ -60,7 +68,7 @@ tagged (GVariant   *value,
         const char *tag)
 {
   const char *found;
-  GVariant *payload;
+  GVariant   *payload;
 
   g_assert_cmpstr (g_variant_get_type_string (value), ==, "(sv)");
   g_variant_get (value, "(&sv)", &found, &payload);
@@ -82,7 +90,7 @@ assert_member_text (GVariant   *dict,
                     const char *key,
                     const char *expected)
 {
-  g_autoptr(GVariant) value = member (dict, key);
+  g_autoptr (GVariant) value = member (dict, key);
 
   assert_text (value, expected);
 }
@@ -90,12 +98,12 @@ assert_member_text (GVariant   *dict,
 static void
 check_mixed (GVariant *value)
 {
-  g_autoptr(GVariant) f8 = NULL, fortran = NULL, fortran_dict = NULL;
-  g_autoptr(GVariant) object = NULL, object_dict = NULL, scalar = NULL, scalar_array = NULL;
-  g_autoptr(JobArray) array = NULL;
-  g_autoptr(GError) error = NULL;
-  guint n_dims;
-  const gsize *shape;
+  g_autoptr (GVariant) f8 = NULL, fortran = NULL, fortran_dict = NULL;
+  g_autoptr (GVariant) object = NULL, object_dict = NULL, scalar = NULL, scalar_array = NULL;
+  g_autoptr (JobArray) array = NULL;
+  g_autoptr (GError)   error = NULL;
+  guint                n_dims;
+  const gsize         *shape;
 
   g_assert_cmpstr (g_variant_get_type_string (value), ==, "a{sv}");
   assert_member_text (value, "int", "int64 1");
@@ -142,7 +150,7 @@ check_mixed (GVariant *value)
 
   /* stored big-endian, loaded in the machine's order as joblib does */
   {
-    g_autoptr(GVariant) big = member (value, "big_endian");
+    g_autoptr (GVariant) big = member (value, "big_endian");
 
     array = job_array_new_from_variant (big, &error);
     g_assert_no_error (error);
@@ -166,9 +174,9 @@ check_mixed (GVariant *value)
   assert_member_text (fortran_dict, "shape", "[uint64 3, 4]");
   assert_member_text (fortran_dict, "order", "'F'");
   {
-    g_autoptr(GVariant) data = member (fortran_dict, "data");
-    gsize size;
-    const float *floats = g_variant_get_fixed_array (data, &size, 1);
+    g_autoptr (GVariant) data = member (fortran_dict, "data");
+    gsize                size;
+    const float         *floats = g_variant_get_fixed_array (data, &size, 1);
 
     g_assert_cmpuint (size, ==, 48);
     /* element [i, j] = 4 i + j sits at j * 3 + i */
@@ -177,27 +185,27 @@ check_mixed (GVariant *value)
         g_assert_cmpfloat (floats[j * 3 + i], ==, 4 * i + j);
   }
   {
-    g_autoptr(GVariant) strings = member (value, "bytes_array");
-    g_autoptr(GVariant) dict = tagged (strings, "numpy.ndarray");
+    g_autoptr (GVariant) strings = member (value, "bytes_array");
+    g_autoptr (GVariant) dict = tagged (strings, "numpy.ndarray");
 
     assert_text (dict, "{'dtype': <'|S3'>, 'shape': <[uint64 2]>, 'order': <'C'>, "
                        "'data': <[byte 0x61, 0x62, 0x00, 0x63, 0x64, 0x65]>}");
   }
   {
-    g_autoptr(GVariant) dates = member (value, "datetime");
-    g_autoptr(GVariant) dict = tagged (dates, "numpy.ndarray");
+    g_autoptr (GVariant) dates = member (value, "datetime");
+    g_autoptr (GVariant) dict = tagged (dates, "numpy.ndarray");
 
     assert_member_text (dict, "dtype", "'<M8[D]'");
   }
   {
-    g_autoptr(GVariant) deltas = member (value, "timedelta");
-    g_autoptr(GVariant) dict = tagged (deltas, "numpy.ndarray");
+    g_autoptr (GVariant) deltas = member (value, "timedelta");
+    g_autoptr (GVariant) dict = tagged (deltas, "numpy.ndarray");
 
     assert_member_text (dict, "dtype", "'<m8[ms]'");
   }
   {
-    g_autoptr(GVariant) unicode = member (value, "unicode_array");
-    g_autoptr(GVariant) dict = tagged (unicode, "numpy.ndarray");
+    g_autoptr (GVariant) unicode = member (value, "unicode_array");
+    g_autoptr (GVariant) dict = tagged (unicode, "numpy.ndarray");
 
     assert_member_text (dict, "dtype", "'<U3'");
   }
@@ -223,9 +231,9 @@ test_mixed (void)
 {
   for (guint i = 0; i < G_N_ELEMENTS (mixed_files); i++)
     {
-      g_autoptr(GFile) file = data_file (mixed_files[i]);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) value = NULL;
+      g_autoptr (GFile)    file = data_file (mixed_files[i]);
+      g_autoptr (GError)   error = NULL;
+      g_autoptr (GVariant) value = NULL;
 
       g_test_message ("%s", mixed_files[i]);
       value = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
@@ -243,10 +251,10 @@ test_mmap (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autoptr(GFile) file = data_file (names[i]);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) mapped = job_load (file, JOB_LOAD_MMAP, 0, NULL, &error);
-      g_autoptr(GVariant) read = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
+      g_autoptr (GFile)    file = data_file (names[i]);
+      g_autoptr (GError)   error = NULL;
+      g_autoptr (GVariant) mapped = job_load (file, JOB_LOAD_MMAP, 0, NULL, &error);
+      g_autoptr (GVariant) read = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
 
       g_assert_no_error (error);
       g_assert_true (g_variant_equal (mapped, read));
@@ -262,13 +270,13 @@ test_arrays (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autoptr(GFile) file = data_file (names[i]);
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) value = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
-      g_autoptr(GVariant) first = NULL, second = NULL, dict = NULL, data = NULL;
-      g_autoptr(JobArray) array = NULL;
-      const gint16 *ones;
-      gsize n;
+      g_autoptr (GFile)    file = data_file (names[i]);
+      g_autoptr (GError)   error = NULL;
+      g_autoptr (GVariant) value = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
+      g_autoptr (GVariant) first = NULL, second = NULL, dict = NULL, data = NULL;
+      g_autoptr (JobArray) array = NULL;
+      const gint16        *ones;
+      gsize                n;
 
       g_assert_no_error (error);
       g_assert_cmpuint (g_variant_n_children (value), ==, 2);
@@ -297,14 +305,14 @@ test_arrays (void)
 static void
 test_detect (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("joblib-files-XXXXXX", &error);
-  g_autofree char *ours_path = g_build_filename (dir, "ours.z", NULL);
-  g_autofree char *text_path = g_build_filename (dir, "text", NULL);
-  g_autoptr(GFile) ours = g_file_new_for_path (ours_path);
-  g_autoptr(GFile) text = g_file_new_for_path (text_path);
-  g_autoptr(GFile) missing = data_file ("missing.pkl");
-  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new_int32 (3));
+  g_autoptr (GError)   error = NULL;
+  g_autofree char     *dir = g_dir_make_tmp ("joblib-files-XXXXXX", &error);
+  g_autofree char     *ours_path = g_build_filename (dir, "ours.z", NULL);
+  g_autofree char     *text_path = g_build_filename (dir, "text", NULL);
+  g_autoptr (GFile)    ours = g_file_new_for_path (ours_path);
+  g_autoptr (GFile)    text = g_file_new_for_path (text_path);
+  g_autoptr (GFile)    missing = data_file ("missing.pkl");
+  g_autoptr (GVariant) value = g_variant_ref_sink (g_variant_new_int32 (3));
 
   g_assert_no_error (error);
   g_assert_true (job_dump (value, ours, JOB_COMPRESSION_ZLIB, 3, NULL, &error));
@@ -328,9 +336,9 @@ test_detect (void)
 static void
 test_unsupported_class (void)
 {
-  g_autoptr(GFile) file = data_file ("standard.pkl");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
+  g_autoptr (GFile)    file = data_file ("standard.pkl");
+  g_autoptr (GError)   error = NULL;
+  g_autoptr (GVariant) value = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
 
   g_assert_null (value);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED);
@@ -345,14 +353,14 @@ test_truncated (void)
 
   for (guint n = 0; n < G_N_ELEMENTS (names); n++)
     {
-      g_autoptr(GBytes) bytes = data_bytes (names[n]);
-      gsize size;
-      const guint8 *data = g_bytes_get_data (bytes, &size);
+      g_autoptr (GBytes) bytes = data_bytes (names[n]);
+      gsize              size;
+      const guint8      *data = g_bytes_get_data (bytes, &size);
 
       for (gsize cut = 0; cut < size; cut++)
         {
-          g_autoptr(GError) error = NULL;
-          g_autoptr(GVariant) value = load_bytes (data, cut, 0, &error);
+          g_autoptr (GError)   error = NULL;
+          g_autoptr (GVariant) value = load_bytes (data, cut, 0, &error);
 
           g_assert_null (value);
           g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA);
@@ -368,7 +376,10 @@ typedef struct
   JobError    code;
 } Hostile;
 
-#define HOSTILE(name, bytes, code) { name, bytes, sizeof bytes - 1, code }
+#define HOSTILE(name, bytes, code)      \
+  {                                     \
+    name, bytes, sizeof bytes - 1, code \
+  }
 
 static void
 test_hostile (void)
@@ -378,11 +389,18 @@ test_hostile (void)
     HOSTILE ("recursive list", "\x80\x04]\x94h\x00\x61.", JOB_ERROR_UNSUPPORTED),
     HOSTILE ("code", "\x80\x04\x8c\x02os\x8c\x06system\x93\x8c\x02id\x85R.",
              JOB_ERROR_UNSUPPORTED),
-    HOSTILE ("text global", "\x80\x02" "cposix\nsystem\n.", JOB_ERROR_UNSUPPORTED),
-    HOSTILE ("huge string", "\x80\x04\x8d\xff\xff\xff\xff\xff\xff\xff\x7f" "ab.",
+    HOSTILE ("text global", "\x80\x02"
+                            "cposix\nsystem\n.",
+             JOB_ERROR_UNSUPPORTED),
+    HOSTILE ("huge string", "\x80\x04\x8d\xff\xff\xff\xff\xff\xff\xff\x7f"
+                            "ab.",
              JOB_ERROR_TOO_LARGE),
-    HOSTILE ("short string", "\x80\x04X\x10\x00\x00\x00" "ab.", JOB_ERROR_INVALID_DATA),
-    HOSTILE ("huge long", "\x80\x04\x8b\xff\xff\xff\x7f" "ab.", JOB_ERROR_UNSUPPORTED),
+    HOSTILE ("short string", "\x80\x04X\x10\x00\x00\x00"
+                             "ab.",
+             JOB_ERROR_INVALID_DATA),
+    HOSTILE ("huge long", "\x80\x04\x8b\xff\xff\xff\x7f"
+                          "ab.",
+             JOB_ERROR_UNSUPPORTED),
     HOSTILE ("memo miss", "\x80\x04h\x05.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("empty stop", "\x80\x04.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("stack underflow", "\x80\x04\x86.", JOB_ERROR_INVALID_DATA),
@@ -395,15 +413,16 @@ test_hostile (void)
     HOSTILE ("call a string", "\x80\x04\x8c\x01x)R.", JOB_ERROR_INVALID_DATA),
     HOSTILE ("build an int", "\x80\x04K\x01}b.", JOB_ERROR_UNSUPPORTED),
     HOSTILE ("dtype without state",
-             "\x80\x04\x8c\x05numpy\x8c\x05dtype\x93\x8c\x02" "f8\x89\x88\x87R.",
+             "\x80\x04\x8c\x05numpy\x8c\x05dtype\x93\x8c\x02"
+             "f8\x89\x88\x87R.",
              JOB_ERROR_INVALID_DATA),
     HOSTILE ("no stop", "\x80\x04K\x01", JOB_ERROR_INVALID_DATA),
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) value = NULL;
+      g_autoptr (GError)   error = NULL;
+      g_autoptr (GVariant) value = NULL;
 
       g_test_message ("%s", cases[i].name);
       value = load_bytes ((const guint8 *) cases[i].data, cases[i].size,
@@ -418,9 +437,9 @@ test_hostile (void)
 static void
 test_expansion (void)
 {
-  g_autoptr(GByteArray) pickle = g_byte_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = NULL;
+  g_autoptr (GByteArray) pickle = g_byte_array_new ();
+  g_autoptr (GError)     error = NULL;
+  g_autoptr (GVariant)   value = NULL;
 
   g_byte_array_append (pickle, (const guint8 *) "\x80\x04]", 3);
   for (guint i = 0; i < 64; i++)
@@ -434,9 +453,9 @@ test_expansion (void)
 static void
 test_depth (void)
 {
-  g_autoptr(GByteArray) pickle = g_byte_array_new ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = NULL;
+  g_autoptr (GByteArray) pickle = g_byte_array_new ();
+  g_autoptr (GError)     error = NULL;
+  g_autoptr (GVariant)   value = NULL;
 
   g_byte_array_append (pickle, (const guint8 *) "\x80\x04N", 3);
   for (guint i = 0; i < 1000; i++)
@@ -450,11 +469,11 @@ test_depth (void)
 static void
 test_max_size (void)
 {
-  g_autoptr(GBytes) bytes = data_bytes ("arrays.pkl");
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = NULL;
-  gsize size;
-  const guint8 *data = g_bytes_get_data (bytes, &size);
+  g_autoptr (GBytes)   bytes = data_bytes ("arrays.pkl");
+  g_autoptr (GError)   error = NULL;
+  g_autoptr (GVariant) value = NULL;
+  gsize                size;
+  const guint8        *data = g_bytes_get_data (bytes, &size);
 
   value = load_bytes (data, size, 50000, &error);
   g_assert_null (value);
@@ -471,12 +490,16 @@ test_duplicate_keys (void)
 {
   /* {1: 'a', 1.0: 'b', True: 'c', 2: 'd'} written by hand */
   static const char pickle[] =
-    "\x80\x04}(K\x01\x8c\x01" "a"
-    "G\x3f\xf0\x00\x00\x00\x00\x00\x00\x8c\x01" "b"
-    "\x88\x8c\x01" "c"
-    "K\x02\x8c\x01" "du.";
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) value = load_bytes ((const guint8 *) pickle, sizeof pickle - 1, 0, &error);
+    "\x80\x04}(K\x01\x8c\x01"
+    "a"
+    "G\x3f\xf0\x00\x00\x00\x00\x00\x00\x8c\x01"
+    "b"
+    "\x88\x8c\x01"
+    "c"
+    "K\x02\x8c\x01"
+    "du.";
+  g_autoptr (GError)   error = NULL;
+  g_autoptr (GVariant) value = load_bytes ((const guint8 *) pickle, sizeof pickle - 1, 0, &error);
 
   g_assert_no_error (error);
   assert_text (value, "('dict', <[(<int64 1>, <'c'>), (<int64 2>, <'d'>)]>)");

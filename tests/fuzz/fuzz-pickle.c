@@ -27,7 +27,7 @@ consume (GVariant *value,
 {
   if (job_array_is_array_variant (value))
     {
-      g_autoptr(JobArray) array = job_array_new_from_variant (value, NULL);
+      g_autoptr (JobArray) array = job_array_new_from_variant (value, NULL);
 
       if (array != NULL && job_array_get_n_elements (array) > 0)
         job_array_get_double (array, job_array_get_n_elements (array) - 1);
@@ -35,8 +35,8 @@ consume (GVariant *value,
     }
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTESTRING))
     {
-      gsize size;
-      const guint8 *bytes = g_variant_get_fixed_array (value, &size, 1);
+      gsize           size;
+      const guint8   *bytes = g_variant_get_fixed_array (value, &size, 1);
       volatile guint8 sink = size > 0 ? bytes[size - 1] : 0;
 
       (void) sink;
@@ -48,7 +48,7 @@ consume (GVariant *value,
 
       for (gsize i = 0; i < n && i < 256; i++)
         {
-          g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+          g_autoptr (GVariant) child = g_variant_get_child_value (value, i);
 
           consume (child, depth + 1);
         }
@@ -68,12 +68,12 @@ int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
 {
-  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
-  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr(GFile) file = NULL;
-  int fd;
+  g_autoptr (GBytes)       bytes = g_bytes_new (data, size);
+  g_autoptr (GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
+  g_autoptr (GError)       error = NULL;
+  g_autofree char         *path = NULL;
+  g_autoptr (GFile)        file = NULL;
+  int                      fd;
 
   consume_result (job_load_from_stream (stream, FUZZ_MAX_SIZE, NULL, &error));
   g_clear_error (&error);
