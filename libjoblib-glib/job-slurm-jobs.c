@@ -121,14 +121,12 @@ job_slurm_pool_dup_secret (const char *key,
 
 /* Submission. */
 
+/* The connector on the cluster nodes: a shared installation in the same
+ * prefix as ours (JOB_WORKER_CONNECT_PATH otherwise). */
 static char *
 connect_program (void)
 {
-  /* JOB_WORKER_CONNECT_PATH: uninstalled builds and tests. */
-  const char *path = g_getenv ("JOB_WORKER_CONNECT_PATH");
-
-  return g_strdup (path != NULL && path[0] != '\0'
-                   ? path : JOB_LIBEXECDIR "/joblib-glib-worker-connect");
+  return job_worker_command_find_program ("joblib-glib-worker-connect");
 }
 
 /* The batch script: it only runs the worker through the connector. The

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <gio/gio.h>
+#include <glib.h>
 
 G_BEGIN_DECLS
 
-/* The worker programs, by function-reference kind: the native worker,
- * `python3 -m joblib_glib.worker` and the GJS worker by default, or what
- * job_process_backend_set_worker_command() set. Every launcher (local
- * processes, Slurm jobs) starts workers with these command lines.
- * Thread-safe. */
-void   job_worker_command_set (const char         *kind,
-                               const char * const *argv);
-char **job_worker_command_dup (const char         *kind,
-                               GError            **error);
+/* The worker programs, by function-reference kind ("native", "python",
+ * "gjs"), and the connect-back program of cluster workers.
+ *
+ * Each program is found, in this order: the command set by
+ * job_worker_command_set() (job_process_backend_set_worker_command()); its
+ * environment variable (JOB_WORKER_PATH, JOB_PYTHON, JOB_GJS_WORKER_PATH,
+ * JOB_WORKER_CONNECT_PATH); the installed copy next to the library that is
+ * running (a relocated prefix, a Flatpak's /app); the path of the prefix
+ * the library was configured for. All functions are thread-safe. */
+
+void    job_worker_command_set           (const char         *kind,
+                                          const char * const *argv);
+char  **job_worker_command_dup           (const char         *kind,
+                                          GError            **error);
+char   *job_worker_command_find_program  (const char         *name);
 
 G_END_DECLS

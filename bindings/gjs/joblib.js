@@ -124,8 +124,12 @@ export async function run(calls, options = {}, cancellable = null) {
 // groups.js): about this many groups per worker, so that a slow task
 // still leaves the others to the other workers.
 const GROUPS_PER_WORKER = 16;
-const GROUPS_MODULE = GLib.build_filenamev([
-    GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]), 'groups.js']);
+// Loaded from the library's resources, the workers import groups.js from
+// there too (they load the library); from a file, by its path.
+const GROUPS_MODULE = import.meta.url.startsWith('resource:///')
+    ? import.meta.url.replace(/[^/]*$/, 'groups.js')
+    : GLib.build_filenamev([
+        GLib.path_get_dirname(GLib.filename_from_uri(import.meta.url)[0]), 'groups.js']);
 let groupRunner = null;
 
 // How many inputs go in one call: 1 unless fn runs in GJS workers (a plain
@@ -183,6 +187,8 @@ export async function map(fn, inputs, options = {}, cancellable = null) {
 function modulePathOf(module) {
     if (typeof module !== 'string' || module === '')
         throw new TypeError('gjsFunction: the module must be a path or a file:// URI');
+    if (module.startsWith('resource:///'))
+        return module;
     if (module.startsWith('file://'))
         return GLib.filename_from_uri(module)[0];
     return GLib.canonicalize_filename(module, null);
@@ -194,14 +200,15 @@ function modulePathOf(module) {
  *  module; on other backends it runs here, main-thread-only. Its arguments
  *  and result convert as in map(). Resolves once the module is imported;
  *  rejects with a TypeError when it exports no such function.
- *  @param {string} module the module's path or file:// URI
+ *  @param {string} module the module's path, file:// URI or resource:/// URI
  *  @param {string} exportName the name of the exported function
  *  @param {object} [options] {name: the function's name, version} */
 export async function gjsFunction(module, exportName, {name = exportName, version = null} = {}) {
     const file = modulePathOf(module);
     if (typeof exportName !== 'string' || exportName === '')
         throw new TypeError('gjsFunction: the export name must be a non-empty string');
-    const loaded = await import(GLib.filename_to_uri(file, null));
+    const loaded = await import(file.startsWith('resource:///') ? file
+        : GLib.filename_to_uri(file, null));
     const fn = loaded[exportName];
     if (typeof fn !== 'function')
         throw new TypeError(`gjsFunction: ${file} exports no function “${exportName}”`);

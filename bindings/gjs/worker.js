@@ -231,8 +231,16 @@ class Worker {
         if (typeof file !== 'string' || typeof name !== 'string')
             return Promise.reject(new ProtocolError('a gjs reference needs "file" and "export" strings'));
         if (!this._modules.has(file)) {
-            const uri = GLib.filename_to_uri(GLib.canonicalize_filename(file, null), null);
-            this._modules.set(file, import(uri));
+            // A resource:/// module (the helpers inside the library, or an
+            // app's own GResource registered by its code) is imported as is,
+            // once the library, which registers its resources, is loaded.
+            const loading = file.startsWith('resource:///')
+                ? import('gi://Joblib').then(({default: Joblib}) => {
+                    void Joblib.Function.$gtype;
+                    return import(file);
+                })
+                : import(GLib.filename_to_uri(GLib.canonicalize_filename(file, null), null));
+            this._modules.set(file, loading);
         }
         const memorized = fields.memory !== undefined;
         return this._modules.get(file).then(module => {
