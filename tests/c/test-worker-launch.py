@@ -21,6 +21,14 @@ def alive(pid):
         return False
 
 
+def comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm", encoding="utf-8") as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        return None
+
+
 class WorkerLaunch(unittest.TestCase):
     def test_moves_protocol_descriptors(self):
         script = ("for fd in 0 1 4 5; do printf '%s %s\\n' $fd $(readlink /proc/self/fd/$fd); "
@@ -56,7 +64,13 @@ class WorkerLaunch(unittest.TestCase):
                                  stdout=subprocess.PIPE)
         pid = int(shell.stdout.readline())
         try:
-            self.assertTrue(alive(pid))
+            # Once it runs sleep, the launcher has asked for the signal (a
+            # parent gone before that is caught by the stdin EOF of real
+            # workers, not here).
+            deadline = time.monotonic() + 30
+            while comm(pid) != "sleep" and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertEqual(comm(pid), "sleep")
             shell.stdin.close()          # the parent ends
             shell.wait()
             deadline = time.monotonic() + 30
