@@ -35,49 +35,49 @@ JOB_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (JobMemorizedFunction, job_memorized_function, JOB, MEMORIZED_FUNCTION, JobFunction)
 
 JOB_AVAILABLE_IN_ALL
-JobFunction         *job_memorized_function_get_function       (JobMemorizedFunction  *self);
+JobFunction        *job_memorized_function_get_function        (JobMemorizedFunction  *self);
 JOB_AVAILABLE_IN_ALL
-JobMemory           *job_memorized_function_get_memory         (JobMemorizedFunction  *self);
+JobMemory          *job_memorized_function_get_memory          (JobMemorizedFunction  *self);
 JOB_AVAILABLE_IN_ALL
 const char * const  *job_memorized_function_get_ignore         (JobMemorizedFunction  *self);
 JOB_AVAILABLE_IN_ALL
-double               job_memorized_function_get_expires_after  (JobMemorizedFunction  *self);
+double              job_memorized_function_get_expires_after   (JobMemorizedFunction  *self);
 JOB_AVAILABLE_IN_ALL
-void                 job_memorized_function_set_expires_after  (JobMemorizedFunction  *self,
+void                job_memorized_function_set_expires_after   (JobMemorizedFunction  *self,
                                                                 double                 seconds);
 JOB_AVAILABLE_IN_ALL
-void                 job_memorized_function_set_validate_func  (JobMemorizedFunction  *self,
+void                job_memorized_function_set_validate_func   (JobMemorizedFunction  *self,
                                                                 JobCacheValidateFunc   func,
                                                                 gpointer               user_data,
                                                                 GDestroyNotify         destroy);
 JOB_AVAILABLE_IN_ALL
-char                *job_memorized_function_get_args_hash      (JobMemorizedFunction  *self,
+char               *job_memorized_function_get_args_hash       (JobMemorizedFunction  *self,
                                                                 GVariant              *args);
 JOB_AVAILABLE_IN_ALL
-GVariant            *job_memorized_function_call               (JobMemorizedFunction  *self,
+GVariant           *job_memorized_function_call                (JobMemorizedFunction  *self,
                                                                 GVariant              *args,
                                                                 GCancellable          *cancellable,
                                                                 GError               **error);
 JOB_AVAILABLE_IN_ALL
-void                 job_memorized_function_call_async         (JobMemorizedFunction  *self,
+void                job_memorized_function_call_async          (JobMemorizedFunction  *self,
                                                                 GVariant              *args,
                                                                 GCancellable          *cancellable,
                                                                 GAsyncReadyCallback    callback,
                                                                 gpointer               user_data);
 JOB_AVAILABLE_IN_ALL
-GVariant            *job_memorized_function_call_finish        (JobMemorizedFunction  *self,
+GVariant           *job_memorized_function_call_finish         (JobMemorizedFunction  *self,
                                                                 GAsyncResult          *result,
                                                                 GError               **error);
 JOB_AVAILABLE_IN_ALL
-gboolean             job_memorized_function_check_call_in_cache (JobMemorizedFunction *self,
-                                                                 GVariant             *args);
+gboolean            job_memorized_function_check_call_in_cache (JobMemorizedFunction  *self,
+                                                                GVariant              *args);
 JOB_AVAILABLE_IN_ALL
-JobMemorizedResult  *job_memorized_function_call_and_shelve    (JobMemorizedFunction  *self,
+JobMemorizedResult *job_memorized_function_call_and_shelve     (JobMemorizedFunction  *self,
                                                                 GVariant              *args,
                                                                 GCancellable          *cancellable,
                                                                 GError               **error);
 JOB_AVAILABLE_IN_ALL
-gboolean             job_memorized_function_clear              (JobMemorizedFunction  *self,
+gboolean            job_memorized_function_clear               (JobMemorizedFunction  *self,
                                                                 GError               **error);
 
 G_END_DECLS

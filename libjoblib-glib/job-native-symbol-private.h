@@ -10,9 +10,9 @@ G_BEGIN_DECLS
  * the same symbol again costs a hash lookup. Thread-safe. Fails with
  * JOB_ERROR_NOT_FOUND. Shared by the library (in-process calls) and by
  * the native worker. */
-JobFunc job_native_symbol_resolve (const char  *module_path,
-                                   const char  *symbol,
-                                   GError     **error);
+JobFunc job_native_symbol_resolve           (const char  *module_path,
+                                             const char  *symbol,
+                                             GError     **error);
 
 /* The same for a "native" reference, `(sa{sv})`; fails with
  * JOB_ERROR_UNSUPPORTED for other kinds and JOB_ERROR_INVALID_DATA for

@@ -24,33 +24,33 @@ JOB_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (JobParallelConfig, job_parallel_config, JOB, PARALLEL_CONFIG, GObject)
 
 JOB_AVAILABLE_IN_ALL
-JobParallelConfig *job_parallel_config_new              (void);
+JobParallelConfig *job_parallel_config_new                       (void);
 JOB_AVAILABLE_IN_ALL
-void               job_parallel_config_push             (JobParallelConfig *self);
+void               job_parallel_config_push                      (JobParallelConfig *self);
 JOB_AVAILABLE_IN_ALL
-void               job_parallel_config_pop              (JobParallelConfig *self);
+void               job_parallel_config_pop                       (JobParallelConfig *self);
 JOB_AVAILABLE_IN_ALL
-JobParallelConfig *job_parallel_config_get_current      (void);
+JobParallelConfig *job_parallel_config_get_current               (void);
 JOB_AVAILABLE_IN_ALL
-const char        *job_parallel_config_get_backend_name (JobParallelConfig *self);
+const char        *job_parallel_config_get_backend_name          (JobParallelConfig *self);
 JOB_AVAILABLE_IN_ALL
-void               job_parallel_config_set_backend_name (JobParallelConfig *self,
-                                                         const char        *backend_name);
+void               job_parallel_config_set_backend_name          (JobParallelConfig *self,
+                                                                  const char        *backend_name);
 JOB_AVAILABLE_IN_ALL
-JobBackend        *job_parallel_config_get_backend      (JobParallelConfig *self);
+JobBackend        *job_parallel_config_get_backend               (JobParallelConfig *self);
 JOB_AVAILABLE_IN_ALL
-void               job_parallel_config_set_backend      (JobParallelConfig *self,
-                                                         JobBackend        *backend);
+void               job_parallel_config_set_backend               (JobParallelConfig *self,
+                                                                  JobBackend        *backend);
 JOB_AVAILABLE_IN_ALL
-int                job_parallel_config_get_n_jobs       (JobParallelConfig *self);
+int                job_parallel_config_get_n_jobs                (JobParallelConfig *self);
 JOB_AVAILABLE_IN_ALL
-void               job_parallel_config_set_n_jobs       (JobParallelConfig *self,
-                                                         int                n_jobs);
+void               job_parallel_config_set_n_jobs                (JobParallelConfig *self,
+                                                                  int                n_jobs);
 JOB_AVAILABLE_IN_ALL
-int                job_parallel_config_get_verbose      (JobParallelConfig *self);
+int                job_parallel_config_get_verbose               (JobParallelConfig *self);
 JOB_AVAILABLE_IN_ALL
-void               job_parallel_config_set_verbose      (JobParallelConfig *self,
-                                                         int                verbose);
+void               job_parallel_config_set_verbose               (JobParallelConfig *self,
+                                                                  int                verbose);
 JOB_AVAILABLE_IN_ALL
 int                job_parallel_config_get_inner_max_num_threads (JobParallelConfig *self);
 JOB_AVAILABLE_IN_ALL

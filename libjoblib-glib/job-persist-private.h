@@ -45,34 +45,34 @@ typedef struct
   guint64   data_end;   /* end of the last array, or of the header */
 } JobPersistLayout;
 
-void              job_persist_layout_free     (JobPersistLayout  *layout);
+void              job_persist_layout_free      (JobPersistLayout  *layout);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobPersistLayout, job_persist_layout_free)
 
-guint64           job_persist_align           (guint64            offset);
-guint64           job_persist_checksum        (gconstpointer      data,
-                                               gsize              size);
+guint64           job_persist_align            (guint64            offset);
+guint64           job_persist_checksum         (gconstpointer      data,
+                                                gsize              size);
 
 /* Dump side. */
-GBytes           *job_persist_encode          (GVariant          *value,
-                                               GPtrArray         *externals,
-                                               GError           **error);
+GBytes           *job_persist_encode           (GVariant          *value,
+                                                GPtrArray         *externals,
+                                                GError           **error);
 
 /* Load side. */
 /* What job_load_from_stream() reads before it knows the format. */
 #define JOB_PERSIST_HEAD_SIZE 2
-GInputStream     *job_persist_open_decoded    (GInputStream      *base,
-                                               GCancellable      *cancellable,
-                                               GError           **error);
-gboolean          job_persist_parse_preamble  (const guint8      *data,
-                                               guint64           *header_size,
-                                               guint64           *header_checksum,
-                                               GError           **error);
-JobPersistLayout *job_persist_parse_header    (GBytes            *header,
-                                               guint64            header_checksum,
-                                               GError           **error);
-GVariant         *job_persist_rebuild         (JobPersistLayout  *layout,
-                                               GBytes           **buffers,
-                                               GError           **error);
+GInputStream     *job_persist_open_decoded     (GInputStream      *base,
+                                                GCancellable      *cancellable,
+                                                GError           **error);
+gboolean          job_persist_parse_preamble   (const guint8      *data,
+                                                guint64           *header_size,
+                                                guint64           *header_checksum,
+                                                GError           **error);
+JobPersistLayout *job_persist_parse_header     (GBytes            *header,
+                                                guint64            header_checksum,
+                                                GError           **error);
+GVariant         *job_persist_rebuild          (JobPersistLayout  *layout,
+                                                GBytes           **buffers,
+                                                GError           **error);
 guint64           job_persist_default_max_size (void);
 
 G_END_DECLS
