@@ -79,7 +79,8 @@ not_in_this_process (GVariant      *args,
 }
 
 static JobFunction *
-payload_function (SoakKind kind)
+payload_function (SoakKind    kind,
+                  const char *name)
 {
   GVariantDict fields;
   JobFunction *function;
@@ -89,12 +90,12 @@ payload_function (SoakKind kind)
     return job_function_new_for_symbol (g_getenv ("JOB_TEST_TASKS_MODULE"), "task_payload",
                                         "payload");
 
-  function = job_function_new ("payload", not_in_this_process, NULL, NULL);
+  function = job_function_new (name, not_in_this_process, NULL, NULL);
   g_variant_dict_init (&fields, NULL);
   if (kind == SOAK_PYTHON)
     {
       g_variant_dict_insert (&fields, "module", "s", "soak_tasks");
-      g_variant_dict_insert (&fields, "qualname", "s", "payload");
+      g_variant_dict_insert (&fields, "qualname", "s", name);
     }
   else
     {
@@ -206,6 +207,27 @@ slope_after (GArray *samples,
   return TRUE;
 }
 
+/* The cache folder, whoever wrote in it (the Python worker's Memory has
+ * a layout of its own). */
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
+          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
 static void
 check_values (SoakKind   kind,
               GPtrArray *values,
@@ -238,11 +260,13 @@ run_soak (SoakKind    kind,
           const char *name)
 {
   g_autoptr(JobBackend) backend = soak_backend (kind);
-  g_autoptr(JobFunction) plain = payload_function (kind);
+  g_autoptr(JobFunction) plain = payload_function (kind, "payload");
   g_autoptr(GError) error = NULL;
   g_autofree char *location = g_dir_make_tmp ("test-soak-XXXXXX", &error);
   g_autoptr(JobMemory) memory = NULL;
-  g_autoptr(JobMemorizedFunction) cached = NULL;
+  g_autoptr(JobMemorizedFunction) memorized = NULL;
+  g_autoptr(JobFunction) cached_python = NULL;
+  JobFunction *cached;
   g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func ((GDestroyNotify) series_free);
   guint64 n_tasks = g_ascii_strtoull (g_getenv ("JOB_SOAK_TASKS") ? g_getenv ("JOB_SOAK_TASKS")
                                       : "10000", NULL, 10);
@@ -254,7 +278,19 @@ run_soak (SoakKind    kind,
 
   g_assert_no_error (error);
   memory = job_memory_new_for_path (location);
-  cached = job_memory_cache (memory, plain, NULL);
+  if (kind == SOAK_PYTHON)
+    {
+      /* Python callers memorize on the Python side (joblib_glib.Memory),
+       * whose calls the Python worker runs as Python objects: the task
+       * does it, in the worker, against the same folder. */
+      cached_python = payload_function (kind, "cached_payload");
+      cached = cached_python;
+    }
+  else
+    {
+      memorized = job_memory_cache (memory, plain, NULL);
+      cached = JOB_FUNCTION (memorized);
+    }
 
   for (guint round = 0; round < n_rounds; round++)
     {
@@ -279,8 +315,14 @@ run_soak (SoakKind    kind,
           /* half new keys, half the new keys of the round before */
           key = (gint64) (j < ROUND_TASKS / 4 || round == 0 ? round : round - 1) *
                 (ROUND_TASKS / 4) + j % (ROUND_TASKS / 4);
-          g_ptr_array_add (calls, job_call_new (JOB_FUNCTION (cached),
-                                                payload_args (kind, key, CACHED_BYTES)));
+          g_ptr_array_add (calls, job_call_new (cached,
+                                                kind == SOAK_PYTHON
+                                                ? g_variant_new ("(vvvb)",
+                                                                 g_variant_new_string (location),
+                                                                 g_variant_new_int64 (key),
+                                                                 g_variant_new_int64 (CACHED_BYTES),
+                                                                 FALSE)
+                                                : payload_args (kind, key, CACHED_BYTES)));
         }
 
       job_parallel_set_backend (parallel, backend);
@@ -349,10 +391,11 @@ run_soak (SoakKind    kind,
       n_growing += measured && slope > MAX_SLOPE_KIB;
     }
 
+  job_backend_shutdown (backend);
   g_assert_true (job_memory_clear (memory, &error));
   g_assert_no_error (error);
-  g_rmdir (location);
-  job_backend_shutdown (backend);
+  remove_tree (location);
+  g_assert_false (g_file_test (location, G_FILE_TEST_EXISTS));
 
   if (judge)
     g_assert_cmpuint (n_growing, ==, 0);
