@@ -21,11 +21,13 @@
  * TCP and hands the connection to the worker program of the functions'
  * reference kind (`joblib-glib-worker` for `"native"`, the Python or GJS
  * worker): workers speak the same protocol as local worker processes.
- * Only workers that present the run's random token, passed in the job's
- * environment and never on a command line, are admitted; other
- * connections are closed and logged with a warning. With
- * [property@Joblib.SlurmBackend:tls-certificate] set, connections use TLS
- * and workers accept exactly that certificate.
+ * Before any work, each worker and the driver prove to each other that
+ * they hold the run's random token, passed in the job's environment and
+ * never on a command line; the token never crosses the network. Other
+ * connections are closed and logged with a warning. Off loopback,
+ * connections use TLS by default with a certificate the backend makes
+ * for itself ([property@Joblib.SlurmBackend:tls]); workers accept exactly
+ * that certificate, or [property@Joblib.SlurmBackend:tls-certificate].
  *
  * Tasks start as soon as the first worker connects; others join as Slurm
  * starts their jobs. A worker whose job ends, whose node is drained or
@@ -72,6 +74,7 @@ enum {
   PROP_LISTEN_ADDRESS,
   PROP_PORT,
   PROP_TLS_CERTIFICATE,
+  PROP_TLS,
   PROP_POLL_INTERVAL,
   PROP_IDLE_TIMEOUT,
   N_PROPS
@@ -219,6 +222,7 @@ job_slurm_backend_get_property (GObject    *object,
     case PROP_LISTEN_ADDRESS: g_value_set_string (value, s->listen_address); break;
     case PROP_PORT: g_value_set_uint (value, s->port); break;
     case PROP_TLS_CERTIFICATE: g_value_set_object (value, s->certificate); break;
+    case PROP_TLS: g_value_set_boolean (value, s->tls); break;
     case PROP_POLL_INTERVAL: g_value_set_double (value, s->poll_interval); break;
     case PROP_IDLE_TIMEOUT: g_value_set_double (value, s->idle_timeout); break;
     default:
@@ -295,6 +299,10 @@ job_slurm_backend_set_property (GObject      *object,
       break;
     case PROP_TLS_CERTIFICATE:
       changed = g_set_object (&s->certificate, g_value_get_object (value));
+      break;
+    case PROP_TLS:
+      changed = s->tls != g_value_get_boolean (value);
+      s->tls = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -412,12 +420,36 @@ job_slurm_backend_class_init (JobSlurmBackendClass *klass)
    * JobSlurmBackend:tls-certificate:
    *
    * A certificate with its private key: workers then connect with TLS
-   * and accept exactly this certificate (it reaches them through their
-   * job's environment, the key does not). Needs a GIO TLS backend
+   * and accept exactly this certificate (its SHA-256 fingerprint reaches
+   * them through their job's environment; the key stays with the
+   * driver), whatever the listen address and
+   * [property@Joblib.SlurmBackend:tls]. Needs a GIO TLS backend
    * (glib-networking).
    */
   properties[PROP_TLS_CERTIFICATE] =
     g_param_spec_object ("tls-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE, flags);
+  /**
+   * JobSlurmBackend:tls:
+   *
+   * Whether workers connect with TLS when the driver listens on a
+   * non-loopback address (or every interface). Without
+   * [property@Joblib.SlurmBackend:tls-certificate], the backend makes a
+   * self-signed certificate for itself when it starts listening, and
+   * workers accept exactly that one (they get its fingerprint through
+   * their job's environment, never over the network).
+   *
+   * Setting it to %FALSE opts out: connections off loopback are then
+   * plain TCP. Workers and driver still authenticate each other and the
+   * token never crosses the network, but what follows is neither
+   * encrypted nor protected against tampering by someone on the network
+   * path, and the Python driver refuses to unpickle results that arrive
+   * that way. Loopback listeners use plain TCP unless a certificate is
+   * set. Needs a GIO TLS backend (glib-networking) and a library built
+   * with GnuTLS; otherwise listening off loopback fails with an error
+   * that says so.
+   */
+  properties[PROP_TLS] =
+    g_param_spec_boolean ("tls", NULL, NULL, TRUE, flags);
   /**
    * JobSlurmBackend:poll-interval:
    *
@@ -448,6 +480,7 @@ job_slurm_backend_init (JobSlurmBackend *self)
   self->settings.max_nbytes = 1024 * 1024;
   self->settings.poll_interval = 1.0;
   self->settings.idle_timeout = 60.0;
+  self->settings.tls = TRUE;
   self->settings.commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                    (GDestroyNotify) g_strfreev);
   self->pool = job_slurm_pool_new ();

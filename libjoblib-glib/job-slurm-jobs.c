@@ -212,7 +212,6 @@ submit_job (JobSlurmPool     *pool,
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) environment = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *tls_pem = NULL;
   g_autofree char *threads = g_strdup_printf ("%d", MAX (settings->cpus_per_worker, 1));
   SlurmJob *job = g_new0 (SlurmJob, 1);
 
@@ -234,11 +233,11 @@ submit_job (JobSlurmPool     *pool,
 
   g_ptr_array_add (environment, g_strdup ("JOB_WORKER_TOKEN"));
   g_ptr_array_add (environment, g_strdup (pool->token));
-  if (settings->certificate != NULL)
+  /* The pin, not the certificate: the worker compares fingerprints. */
+  if (pool->pin != NULL)
     {
-      g_object_get (settings->certificate, "certificate-pem", &tls_pem, NULL);
-      g_ptr_array_add (environment, g_strdup ("JOB_WORKER_TLS_CERT"));
-      g_ptr_array_add (environment, g_strdup (tls_pem));
+      g_ptr_array_add (environment, g_strdup ("JOB_WORKER_TLS_PIN"));
+      g_ptr_array_add (environment, g_strdup (pool->pin));
     }
   /* Native thread pools in a worker use the CPUs of its job. */
   for (gsize i = 0; i < G_N_ELEMENTS (thread_variables); i++)

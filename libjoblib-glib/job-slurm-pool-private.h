@@ -26,6 +26,7 @@ typedef struct
   char            *listen_address;  /* (nullable): every interface */
   guint16          port;
   GTlsCertificate *certificate;     /* (nullable) */
+  gboolean         tls;             /* off loopback, made up if needed */
   double           poll_interval;
   double           idle_timeout;
   GHashTable      *commands;        /* (nullable) kind → GStrv */

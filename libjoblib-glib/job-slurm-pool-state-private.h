@@ -58,6 +58,10 @@ struct _JobSlurmPool
                                     * those of jobs not connected yet */
   JobWorkerListener  *listener;    /* (owned) (nullable) */
   char               *address;     /* (owned) (nullable) what workers dial */
+  char               *pin;         /* (owned) (nullable) the listener's
+                                    * certificate fingerprint, for TLS */
+  GTlsCertificate    *generated;   /* (owned) (nullable) self-signed, made
+                                    * once per pool when TLS needs it */
   GQueue              queue;       /* (element-type Call) waiting */
   GPtrArray          *jobs;        /* (element-type SlurmJob) */
   guint               n_submitting;

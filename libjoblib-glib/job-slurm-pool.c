@@ -8,6 +8,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-slurm-cli-private.h"
+#include "job-slurm-listen-private.h"
 #include "job-slurm-pool-state-private.h"
 #include "job-time-private.h"
 #include "job-worker-answers-private.h"
@@ -297,24 +298,29 @@ job_slurm_pool_ensure_listener (JobSlurmPool  *pool,
                                 GError       **error)
 {
   JobSlurmSettings settings = { 0, };
+  JobSlurmListenPlan plan;
   const char *host;
 
   if (pool->listener != NULL)
     return TRUE;
 
   job_slurm_pool_get_settings (pool, &settings, NULL);
-  pool->listener = job_worker_listener_new (settings.listen_address, settings.port,
-                                            settings.certificate,
-                                            job_slurm_pool_dup_secret,
-                                            on_accepted, pool, error);
-  if (pool->listener != NULL)
+  if (job_slurm_listen_plan (&settings, &pool->generated, &plan, error))
     {
-      host = settings.listen_address;
-      if (host == NULL || g_str_equal (host, "0.0.0.0") || g_str_equal (host, "::"))
-        host = g_get_host_name ();
-      g_free (pool->address);
-      pool->address = g_strdup_printf (strchr (host, ':') != NULL ? "[%s]:%u" : "%s:%u",
-                                       host, job_worker_listener_get_port (pool->listener));
+      pool->listener = job_worker_listener_new (plan.bind_address, settings.port,
+                                                plan.certificate,
+                                                job_slurm_pool_dup_secret,
+                                                on_accepted, pool, error);
+      host = plan.advertised;
+      if (pool->listener != NULL)
+        {
+          g_free (pool->address);
+          pool->address = g_strdup_printf (strchr (host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+                                           host, job_worker_listener_get_port (pool->listener));
+          g_free (pool->pin);
+          pool->pin = g_steal_pointer (&plan.pin);
+        }
+      job_slurm_listen_plan_clear (&plan);
     }
   job_slurm_settings_clear (&settings);
   return pool->listener != NULL;
@@ -430,7 +436,6 @@ JobSlurmPool *
 job_slurm_pool_new (void)
 {
   JobSlurmPool *pool = g_new0 (JobSlurmPool, 1);
-  guint8 secret[32];
 
   g_mutex_init (&pool->mutex);
   pool->n_jobs = 1;
@@ -705,6 +710,8 @@ pool_free_now (JobSlurmPool *pool)
   g_free (pool->token);
   g_free (pool->token_key);
   g_hash_table_unref (pool->secrets);
+  g_free (pool->pin);
+  g_clear_object (&pool->generated);
   g_free (pool->start_error);
   g_mutex_clear (&pool->mutex);
   g_free (pool);

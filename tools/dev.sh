@@ -23,7 +23,7 @@ packages=(
   libgtk-4-dev gir1.2-gtk-4.0 xvfb gir1.2-adw-1 python3-gi-cairo desktop-file-utils
   python3-matplotlib liblapacke-dev libopenblas-dev
   valgrind
-  slurmctld slurmd slurm-client munge glib-networking
+  slurmctld slurmd slurm-client munge glib-networking libgnutls28-dev
 )
 
 missing=()

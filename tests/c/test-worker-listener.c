@@ -13,13 +13,13 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <joblib-glib.h>
 
+#include "job-tls-certificate-private.h"
 #include "job-worker-auth-private.h"
 #include "job-worker-listener-private.h"
 #include "job-worker-protocol-private.h"
@@ -527,156 +527,204 @@ test_refuses_fake_driver (void)
   check_fake_driver (NULL, FALSE, "closed the connection");
 }
 
-/* Connection floods: FLOOD idle connections against a driver allowed
- * few descriptors. The driver keeps accepting without a busy loop,
- * refuses every one of them, warns a few times only, and still serves
- * the next connection. Through the public API, in a subprocess whose
- * descriptor limit is lowered. */
-#define FLOOD 80
-
-static guint n_warnings;
-
-static GLogWriterOutput
-count_warnings (GLogLevelFlags   level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
+static char *
+pin_of (GTlsCertificate *certificate)
 {
-  if (level & G_LOG_LEVEL_WARNING)
-    g_atomic_int_inc (&n_warnings);
-  return g_log_writer_default (level, fields, n_fields, user_data);
+  g_autoptr(GByteArray) der = NULL;
+
+  g_object_get (certificate, "certificate", &der, NULL);
+  return job_worker_auth_fingerprint (der);
 }
 
-/* The flooder: FLOOD connections held open until its input ends. */
-static int
-flood (const char *port)
+static gboolean
+have_tls (void)
 {
-  struct rlimit limit;
-  int fds[FLOOD];
-  char byte;
-
-  getrlimit (RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = limit.rlim_max;
-  setrlimit (RLIMIT_NOFILE, &limit);
-  for (int i = 0; i < FLOOD; i++)
-    {
-      g_autoptr(GSocketClient) client = g_socket_client_new ();
-      g_autoptr(GSocketConnection) connection =
-        g_socket_client_connect_to_host (client, "127.0.0.1", atoi (port), NULL, NULL);
-
-      /* Keep the descriptor; the GSocket goes. */
-      fds[i] = connection != NULL ? dup (g_socket_get_fd (g_socket_connection_get_socket (connection))) : -1;
-    }
-  (void) fds;
-  return read (STDIN_FILENO, &byte, 1) < 0;
+  if (g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    return TRUE;
+  g_test_skip ("no GIO TLS backend (install glib-networking)");
+  return FALSE;
 }
 
-static guint
-n_refused (JobSlurmBackend *backend)
+/* TLS with a certificate made at run time: the worker that pins it is
+ * admitted, and nothing of the conversation is readable on the wire. */
+static void
+test_tls_pinned (void)
 {
-  return job_slurm_backend_get_n_refused (backend);
+  Admitted admitted = { 0, };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(JobWorkerListener) listener = NULL;
+  g_autofree char *pin = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GByteArray) seen = NULL;
+  const char * const program[] = { "/bin/sh", "-c", "printf from-the-program", NULL };
+  char buffer[32] = { 0, };
+  gsize n = 0;
+  Proxy *proxy;
+
+  if (!have_tls ())
+    return;
+  certificate = job_tls_certificate_new_self_signed ("joblib-glib test", &error);
+  g_assert_no_error (error);
+  pin = pin_of (certificate);
+  listener = new_listener (certificate, &admitted);
+  proxy = proxy_start (job_worker_listener_get_port (listener));
+  address = g_strdup_printf ("127.0.0.1:%u", socket_port (proxy->listening));
+  process = spawn_connect (address, TOKEN, pin, program);
+
+  wait_admitted (&admitted);
+  g_assert_cmpstr (admitted.kind, ==, "native");
+  g_assert_true (G_IS_TLS_CONNECTION (admitted.stream));
+  g_input_stream_read_all (g_io_stream_get_input_stream (admitted.stream), buffer,
+                           strlen ("from-the-program"), &n, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (buffer, ==, "from-the-program");
+  g_assert_cmpint (wait_connect (process, &err), ==, 0);
+  g_io_stream_close (admitted.stream, NULL, NULL);
+  seen = proxy_finish (proxy);
+  g_assert_cmpuint (seen->len, >, 0);
+  g_assert_false (contains (seen, (const guint8 *) "from-the-program", 16));
+  g_assert_false (contains (seen, (const guint8 *) "connect", 7));
+  g_assert_false (contains (seen, (const guint8 *) SECRET, 16));
+  g_assert_cmpuint (job_worker_listener_get_n_refused (listener), ==, 0);
+  admitted_clear (&admitted);
+}
+
+/* A listener whose certificate is not the pinned one (someone else at
+ * HOST:PORT with a certificate of their own) is left before anything
+ * else is sent; a worker without TLS is refused by a TLS listener. */
+static void
+test_tls_pin_mismatch (void)
+{
+  Admitted admitted = { 0, };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GTlsCertificate) other = NULL;
+  g_autoptr(JobWorkerListener) listener = NULL;
+  g_autofree char *other_pin = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autofree char *marker = g_build_filename (g_get_tmp_dir (), "joblib-listener-XXXXXX", NULL);
+  int fd;
+
+  if (!have_tls ())
+    return;
+  certificate = job_tls_certificate_new_self_signed ("joblib-glib test", &error);
+  g_assert_no_error (error);
+  other = job_tls_certificate_new_self_signed ("joblib-glib test", &error);
+  g_assert_no_error (error);
+  other_pin = pin_of (other);
+  listener = new_listener (certificate, &admitted);
+  address = g_strdup_printf ("127.0.0.1:%u", job_worker_listener_get_port (listener));
+  fd = g_mkstemp (marker);
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING,
+                         "Refused a worker connection from 127.0.0.1:*");
+  {
+    const char * const program[] = { "/bin/rm", "-f", marker, NULL };
+
+    process = spawn_connect (address, TOKEN, other_pin, program);
+    while (job_worker_listener_get_n_refused (listener) < 1)
+      g_main_context_iteration (NULL, TRUE);
+  }
+  g_assert_cmpint (wait_connect (process, &err), ==, 3);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "cannot work for the driver"));
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_assert_null (admitted.stream);
+
+  /* Plain TCP against the TLS listener: refused too. */
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING,
+                         "Refused a worker connection from 127.0.0.1:*");
+  g_clear_object (&process);
+  g_clear_pointer (&err, g_free);
+  {
+    const char * const program[] = { "/bin/rm", "-f", marker, NULL };
+
+    process = spawn_connect (address, TOKEN, NULL, program);
+    while (job_worker_listener_get_n_refused (listener) < 2)
+      g_main_context_iteration (NULL, TRUE);
+  }
+  g_assert_cmpint (wait_connect (process, &err), ==, 3);
+  g_assert_true (g_file_test (marker, G_FILE_TEST_EXISTS));
+  g_test_assert_expected_messages ();
+  g_assert_null (admitted.stream);
+  g_unlink (marker);
+}
+
+/* TLS is the default off loopback: a backend listening on every
+ * interface refuses a plain connection in the TLS handshake, and one
+ * told not to use TLS reads its frame (and refuses the unknown key).
+ * Through the public API (no Slurm needed to listen). */
+/* A fake worker over plain TCP, with a key the backend does not know:
+ * never challenged, so what matters is why it is refused. */
+static void
+connect_plain (JobSlurmBackend *backend)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = job_slurm_backend_listen (backend, &error);
+  guint16 port;
+
+  g_assert_no_error (error);
+  port = atoi (strrchr (address, ':') + 1);
+  {
+    FakeWorker fake = { port, KEY, NULL, FALSE };
+    GThread *thread = g_thread_new ("fake-worker", fake_worker_thread, &fake);
+
+    g_thread_join (thread);
+    g_assert_false (fake.challenged);
+  }
+}
+
+static gboolean
+refused_once (gpointer data)
+{
+  return job_slurm_backend_get_n_refused (data) >= 1;
 }
 
 static void
-run_flood (rlim_t extra_descriptors)
+test_tls_default_off_loopback (void)
 {
   g_autoptr(JobSlurmBackend) backend = job_slurm_backend_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *address = NULL;
-  g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
-  g_autofree char *port = NULL;
-  g_autoptr(GSubprocess) flooder = NULL;
-  g_autoptr(GDir) dir = NULL;
-  struct rlimit limit;
-  guint open_fds = 0;
+  g_autoptr(JobSlurmBackend) plain = job_slurm_backend_new ();
+  gboolean tls = FALSE;
 
-  g_log_set_always_fatal (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL);
-  g_log_set_writer_func (count_warnings, NULL, NULL);
-  g_object_set (backend, "listen-address", "127.0.0.1", NULL);
-  address = job_slurm_backend_listen (backend, &error);
-  g_assert_no_error (error);
-  port = g_strdup (strrchr (address, ':') + 1);
-  flooder = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE, &error, self, "--flood", port, NULL);
-  g_assert_no_error (error);
-
-  dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  while (g_dir_read_name (dir) != NULL)
-    open_fds++;
-  getrlimit (RLIMIT_NOFILE, &limit);
-  limit.rlim_cur = MIN (limit.rlim_cur, open_fds + extra_descriptors);
-  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
-  g_test_message ("%u descriptors open, limit %lu", open_fds, (unsigned long) limit.rlim_cur);
-
-  /* All but the pending ones are refused at once ... */
-  while (n_refused (backend) < FLOOD - JOB_WORKER_LISTENER_MAX_PENDING)
-    g_usleep (10 * 1000);
-  /* ... and those when the flooder leaves. */
-  g_output_stream_close (g_subprocess_get_stdin_pipe (flooder), NULL, NULL);
-  g_subprocess_wait_check (flooder, NULL, &error);
-  g_assert_no_error (error);
-  while (n_refused (backend) < FLOOD)
-    g_usleep (10 * 1000);
-
-  /* The next connection is still read and judged. */
-  {
-    g_autoptr(GSocketClient) client = g_socket_client_new ();
-    g_autoptr(GSocketConnection) connection =
-      g_socket_client_connect_to_host (client, address, 0, NULL, &error);
-    const guint8 garbage[] = "GET / HTTP/1.0\r\n\r\n";
-
-    g_assert_no_error (error);
-    g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                               garbage, sizeof garbage - 1, NULL, NULL, &error);
-    g_assert_no_error (error);
-    while (n_refused (backend) < FLOOD + 1)
-      g_usleep (10 * 1000);
-  }
-
+  if (!have_tls ())
+    return;
+  g_object_get (backend, "tls", &tls, NULL);
+  g_assert_true (tls);
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING,
+                         "Refused a worker connection from *TLS*");
+  connect_plain (backend);
+  while (!refused_once (backend))
+    g_usleep (1000);
   job_backend_shutdown (JOB_BACKEND (backend));
-  g_clear_object (&backend);
-  g_test_message ("%u warnings for %u refused connections", n_warnings, FLOOD + 1);
-  /* A burst, a count of the rest, and the summary at the end. */
-  g_assert_cmpuint (n_warnings, <=, 8);
-}
 
-static void
-test_flood (void)
-{
-  if (g_test_subprocess ())
-    {
-      run_flood (64);
-      return;
-    }
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-  g_test_trap_assert_passed ();
-}
-
-/* Fewer descriptors than connections allowed to authenticate: the
- * listener runs out and sheds connections with its reserve. */
-static void
-test_flood_out_of_descriptors (void)
-{
-  if (g_test_subprocess ())
-    {
-      run_flood (6);
-      return;
-    }
-  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-  g_test_trap_assert_passed ();
+  g_object_set (plain, "tls", FALSE, NULL);
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING,
+                         "Refused a worker connection from *wrong token");
+  connect_plain (plain);
+  while (!refused_once (plain))
+    g_usleep (1000);
+  g_test_assert_expected_messages ();
+  job_backend_shutdown (JOB_BACKEND (plain));
 }
 
 int
 main (int    argc,
       char **argv)
 {
-  if (argc == 3 && g_str_equal (argv[1], "--flood"))
-    return flood (argv[2]);
-
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/joblib/listener/admits-worker", test_admits_worker);
   g_test_add_func ("/joblib/listener/refuses-fake-worker", test_refuses_fake_worker);
   g_test_add_func ("/joblib/listener/refuses-fake-driver", test_refuses_fake_driver);
-  g_test_add_func ("/joblib/listener/flood", test_flood);
-  g_test_add_func ("/joblib/listener/flood-out-of-descriptors", test_flood_out_of_descriptors);
+  g_test_add_func ("/joblib/listener/tls-pinned", test_tls_pinned);
+  g_test_add_func ("/joblib/listener/tls-pin-mismatch", test_tls_pin_mismatch);
+  g_test_add_func ("/joblib/listener/tls-default-off-loopback", test_tls_default_off_loopback);
   return g_test_run ();
 }

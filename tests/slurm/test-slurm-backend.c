@@ -452,6 +452,12 @@ hello_frame (const char *token)
 }
 
 static gboolean
+refused_once (gpointer data)
+{
+  return job_slurm_backend_get_n_refused (data) >= 1;
+}
+
+static gboolean
 refused_twice (gpointer data)
 {
   return job_slurm_backend_get_n_refused (data) == 2;
@@ -519,6 +525,118 @@ test_tls (void)
   g_assert_cmpuint (job_slurm_backend_get_n_refused (backend), ==, 0);
   job_backend_shutdown (JOB_BACKEND (backend));
   g_assert_true (wait_until (squeue_is_empty, NULL));
+}
+
+/* TLS is the default off loopback: listening on every interface, the
+ * backend makes a certificate for itself and workers pin it. */
+static void
+test_tls_by_default (void)
+{
+  g_autoptr(JobSlurmBackend) backend = new_backend ();
+  g_autoptr(JobParallel) parallel = new_parallel (backend, 2);
+  g_autoptr(GPtrArray) calls = where_calls (4, 0.0);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_test_skip ("no GIO TLS backend (install glib-networking)");
+      return;
+    }
+  g_object_set (backend, "listen-address", NULL, NULL);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 4);
+  g_assert_cmpuint (job_slurm_backend_get_n_refused (backend), ==, 0);
+  job_backend_shutdown (JOB_BACKEND (backend));
+  g_assert_true (wait_until (squeue_is_empty, NULL));
+}
+
+/* The connector every test's jobs run, through a wrapper that writes the
+ * token each job got to a file beside the shared folder (set in main(),
+ * before any thread). */
+static char *tokens_log;
+
+static void
+log_connect_tokens (void)
+{
+  g_autofree char *base = g_path_get_dirname (test_dir ());
+  g_autofree char *wrapper = g_build_filename (base, "connect-logging-token", NULL);
+  g_autofree char *script = NULL;
+
+  tokens_log = g_build_filename (base, "tokens.log", NULL);
+  script = g_strdup_printf ("#!/bin/sh\nprintf '%%s\\n' \"$JOB_WORKER_TOKEN\" >> '%s'\n"
+                            "exec '%s' \"$@\"\n", tokens_log, g_getenv ("JOB_WORKER_CONNECT_PATH"));
+  g_assert_true (g_file_set_contents (wrapper, script, -1, NULL));
+  g_assert_cmpint (g_chmod (wrapper, 0755), ==, 0);
+  g_setenv ("JOB_WORKER_CONNECT_PATH", wrapper, TRUE);
+}
+
+static char **
+logged_tokens (void)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents (tokens_log, &text, NULL, NULL))
+    return g_new0 (char *, 1);
+  return g_strsplit (g_strstrip (text), "\n", -1);
+}
+
+/* Each run's jobs get a token of their own, and a token taken from an
+ * earlier run's job admits no one once that run's jobs have connected. */
+static void
+test_token_per_run (void)
+{
+  g_autoptr(JobSlurmBackend) backend = new_backend ();
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) tokens = NULL;
+  g_autofree char *address = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *first = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+
+  g_object_set (backend, "n-workers", 1, NULL);
+  g_unlink (tokens_log);
+  for (guint run = 0; run < 2; run++)
+    {
+      /* n_jobs 1 would run in the caller */
+      g_autoptr(JobParallel) parallel = new_parallel (backend, 2);
+      g_autoptr(GPtrArray) calls = where_calls (2, 0.0);
+      g_autoptr(GPtrArray) results = NULL;
+
+      results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
+      g_assert_no_error (error);
+      /* the next run submits a new job */
+      job_backend_shutdown (JOB_BACKEND (backend));
+      g_assert_true (wait_until (squeue_is_empty, NULL));
+    }
+  tokens = logged_tokens ();
+  g_assert_cmpuint (g_strv_length (tokens), >=, 2);
+  first = g_strdup (tokens[0]);
+  g_assert_nonnull (strchr (first, '.'));
+  g_assert_cmpstr (tokens[0], !=, tokens[g_strv_length (tokens) - 1]);
+  /* the key part differs too: not the same secret under a new name */
+  g_assert_true (strncmp (tokens[0], tokens[g_strv_length (tokens) - 1],
+                          strchr (first, '.') - first) != 0);
+
+  /* The first run's token, replayed by hand against the listener. */
+  address = job_slurm_backend_listen (backend, &error);
+  g_assert_no_error (error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_setenv (launcher, "JOB_WORKER_TOKEN", first, TRUE);
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING,
+                         "Refused a worker connection from 127.0.0.1:*wrong token");
+  process = g_subprocess_launcher_spawn (launcher, &error,
+                                         g_getenv ("JOB_WORKER_CONNECT_PATH"), address, "native",
+                                         "--", "/bin/true", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 3);
+  g_assert_true (wait_until (refused_once, backend));
+  g_test_assert_expected_messages ();
+  job_backend_shutdown (JOB_BACKEND (backend));
 }
 
 /* Bad settings give clear errors, not hangs. */
@@ -633,6 +751,7 @@ main (int    argc,
       return 77;
     }
   log_squeue_runs ();
+  log_connect_tokens ();
 
   g_test_add_func ("/joblib/slurm/registered", test_registered);
   g_test_add_func ("/joblib/slurm/bad-input", test_bad_input);
@@ -644,6 +763,8 @@ main (int    argc,
   g_test_add_func ("/joblib/slurm/retry-limit", test_retry_limit);
   g_test_add_func ("/joblib/slurm/large-arguments", test_large_arguments);
   g_test_add_func ("/joblib/slurm/tls", test_tls);
+  g_test_add_func ("/joblib/slurm/tls-by-default", test_tls_by_default);
+  g_test_add_func ("/joblib/slurm/token-per-run", test_token_per_run);
   g_test_add_func ("/joblib/slurm/unlimited-numbers", test_unlimited_numbers);
   return g_test_run ();
 }
