@@ -129,6 +129,26 @@ def _is_process_backend(backend):
     return backend in _REMOTE_BACKENDS
 
 
+def _check_channel(backend):
+    """Refuse a cluster backend whose workers' answers could be altered on
+    the network: results of Python tasks are pickles, and unpickling runs
+    code, so they may only arrive over a channel that is authenticated
+    (always) and integrity-protected (TLS, or loopback)."""
+    if not isinstance(backend, Joblib.SlurmBackend):
+        return
+    if backend.props.tls_certificate is not None or backend.props.tls:
+        return
+    address = backend.props.listen_address
+    inet = Gio.InetAddress.new_from_string(address) if address else None
+    if inet is not None and inet.get_is_loopback():
+        return
+    raise ValueError(
+        "this SlurmBackend has tls=False and listens off loopback "
+        f"({address or 'every interface'}): the results of Python tasks are "
+        "pickles, which joblib_glib unpickles only from TLS or loopback "
+        "connections; keep tls on, or listen on 127.0.0.1")
+
+
 _worker_path = {"value": None}
 _worker_lock = threading.Lock()
 
@@ -307,6 +327,7 @@ class Parallel:
                 name = self._parallel.get_backend() or self._parallel.get_backend_name()
                 self._backend_object = name if isinstance(name, Joblib.Backend) \
                     else Joblib.Backend.new_for_name(name)
+        _check_channel(self._backend_object)
         parallel = Joblib.Parallel.new(self._parallel.get_n_jobs())
         parallel.set_backend(self._backend_object)
         parallel.set_verbose(self._parallel.get_verbose())
