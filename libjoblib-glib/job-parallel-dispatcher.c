@@ -46,6 +46,7 @@ typedef struct
   GPtrArray          *values;            /* (owned) (element-type GVariant) (nullable items) */
   GPtrArray          *errors;            /* (owned) (nullable) (element-type GError) */
   guint               n_completed;
+  guint               n_progress;      /* n_completed when progress was last reported */
   GPtrArray          *in_flight;         /* (owned) (element-type JobBatch) */
 
   /* stopping */
@@ -447,8 +448,14 @@ batch_done (JobDispatcher *run,
   if (run->task == NULL)
     return;
 
-  if (run->options.progress != NULL)
-    run->options.progress (run->n_completed, known_total (run), run->options.callback_data);
+  /* Only when the count moved: batches that end cancelled or failed
+   * (after a cancel, several in a row) complete no task. */
+  if (run->n_completed != run->n_progress)
+    {
+      run->n_progress = run->n_completed;
+      if (run->options.progress != NULL)
+        run->options.progress (run->n_completed, known_total (run), run->options.callback_data);
+    }
   /* The final "finished" line is printed on completion instead. */
   if ((int) run->n_completed != known_total (run))
     job_progress_printer_batch_done (run->printer, run->n_completed,

@@ -392,6 +392,51 @@ test_cancel_stops_promptly (void)
 typedef struct
 {
   GCancellable *cancellable;
+  GArray       *done;    /* guint: each progress emission's count */
+} ProgressLog;
+
+static void
+log_progress_then_cancel (JobParallel *parallel,
+                          guint        done,
+                          int          total,
+                          gpointer     user_data)
+{
+  ProgressLog *log = user_data;
+
+  g_array_append_val (log->done, done);
+  if (log->done->len == 2)
+    g_cancellable_cancel (log->cancellable);
+}
+
+/* Progress is reported when the count changes: the batches that end
+ * cancelled after a cancel add nothing and are not reported. */
+static void
+test_progress_only_on_change (void)
+{
+  g_autoptr(JobFunction) function = job_function_new ("nap", stamped_sleep, GINT_TO_POINTER (-1), NULL);
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(JobParallel) parallel = job_parallel_new (4);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) done = g_array_new (FALSE, FALSE, sizeof (guint));
+  ProgressLog log = { cancellable, done };
+
+  reset_state ();
+  calls = make_calls (function, 40, "(ii)", 30);
+  job_parallel_set_batch_size (parallel, 1);
+  g_signal_connect (parallel, "progress", G_CALLBACK (log_progress_then_cancel), &log);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, cancellable, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (results);
+  g_assert_cmpuint (done->len, >=, 2);
+  for (guint i = 1; i < done->len; i++)
+    g_assert_cmpuint (g_array_index (done, guint, i), >, g_array_index (done, guint, i - 1));
+}
+
+typedef struct
+{
+  GCancellable *cancellable;
   gint          handler_done;  /* (atomic) */
 } SlowCancel;
 
@@ -890,6 +935,7 @@ main (int   argc,
   g_test_add_func ("/joblib/parallel/null-without-error", test_null_without_error);
   g_test_add_func ("/joblib/parallel/outcomes", test_outcomes_collect_every_failure);
   g_test_add_func ("/joblib/parallel/cancel", test_cancel_stops_promptly);
+  g_test_add_func ("/joblib/parallel/progress-only-on-change", test_progress_only_on_change);
   g_test_add_func ("/joblib/parallel/cancel-while-cancelling", test_cancel_while_cancelling);
   g_test_add_func ("/joblib/parallel/cancel-before-start", test_cancel_before_start);
   g_test_add_func ("/joblib/parallel/timeout", test_timeout);
