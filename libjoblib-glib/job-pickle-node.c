@@ -52,6 +52,8 @@ node_free (JobPickleNode *node)
   g_clear_pointer (&node->values, g_ptr_array_unref);
   g_clear_pointer (&node->index, g_hash_table_unref);
   g_clear_pointer (&node->converted, g_variant_unref);
+  if (node->fingerprint != NULL)
+    g_string_free (node->fingerprint, TRUE);
   g_free (node);
 }
 
@@ -119,105 +121,138 @@ job_pickle_kind_name (JobPickleKind kind)
     }
 }
 
+/* Longer dictionary keys or set items are refused: joblib files hold
+ * names and small tuples there, and a file could otherwise make one key
+ * of a shared tuple of tuples expand without end. */
+#define MAX_FINGERPRINT (1024 * 1024)
+
+static int
+compare_fingerprints (gconstpointer a,
+                      gconstpointer b)
+{
+  const GString *x = *(const GString *const *) a;
+  const GString *y = *(const GString *const *) b;
+  int            order = memcmp (x->str, y->str, MIN (x->len, y->len));
+
+  if (order != 0)
+    return order;
+  return x->len < y->len ? -1 : x->len > y->len;
+}
+
+static guint
+hash_fingerprint (const GString *fingerprint)
+{
+  guint hash = 5381;
+
+  for (gsize i = 0; i < fingerprint->len; i++)
+    hash = hash * 33 + (guint8) fingerprint->str[i];
+  return hash;
+}
+
 /* Python compares dict keys by value across types (1 == 1.0 == True):
  * a key's fingerprint is a text equal for keys Python finds equal, so
- * that a key given twice keeps one entry, as in the unpickled dict. */
-static gboolean
-fingerprint (JobPickleNode *node,
-             GString       *out,
-             guint          depth,
-             gsize          max_len,
-             GError       **error)
+ * that a key given twice keeps one entry, as in the unpickled dict.
+ * Computed once per node (hashable values never change), children's
+ * fingerprints length-prefixed. Returns: (transfer none) */
+static const GString *
+fingerprint (JobPickleNode   *node,
+             guint            depth,
+             JobPickleBudget *budget,
+             GError         **error)
 {
-  if (depth > JOB_PERSIST_MAX_DEPTH || out->len > max_len)
+  g_autoptr (GString) out = NULL;
+
+  if (node->fingerprint != NULL)
+    return node->fingerprint;
+  if (depth > JOB_PERSIST_MAX_DEPTH)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("A dictionary key or set item is too large or too deep"));
-      return FALSE;
+                   _("A dictionary key or set item nests deeper than %d levels"),
+                      JOB_PERSIST_MAX_DEPTH);
+      return NULL;
     }
 
+  out = g_string_new (NULL);
   switch (node->kind)
     {
     case JOB_PICKLE_NONE:
       g_string_append_c (out, 'N');
-      return TRUE;
+      break;
     case JOB_PICKLE_BOOL:
-      g_string_append (out, node->boolean ? "i1;" : "i0;");
-      return TRUE;
+      g_string_append (out, node->boolean ? "i1" : "i0");
+      break;
     case JOB_PICKLE_INT:
-      g_string_append_printf (out, "i%" G_GINT64_FORMAT ";", node->integer);
-      return TRUE;
+      g_string_append_printf (out, "i%" G_GINT64_FORMAT, node->integer);
+      break;
     case JOB_PICKLE_BIGINT:
-      g_string_append_printf (out, "i%s;", node->str);
-      return TRUE;
+      g_string_append_printf (out, "i%s", node->str);
+      break;
     case JOB_PICKLE_FLOAT:
     case JOB_PICKLE_COMPLEX:
       {
         double real = node->kind == JOB_PICKLE_FLOAT ? node->real : node->complex[0];
 
         if (node->kind == JOB_PICKLE_COMPLEX && node->complex[1] != 0)
-          g_string_append_printf (out, "c%a,%a;", real, node->complex[1]);
+          g_string_append_printf (out, "c%a,%a", real, node->complex[1]);
         else if (isfinite (real) && real == floor (real) && fabs (real) < 9.2e18)
-          g_string_append_printf (out, "i%" G_GINT64_FORMAT ";", (gint64) real);
+          g_string_append_printf (out, "i%" G_GINT64_FORMAT, (gint64) real);
         else
-          g_string_append_printf (out, "f%a;", real);
-        return TRUE;
+          g_string_append_printf (out, "f%a", real);
+        break;
       }
     case JOB_PICKLE_STR:
-      g_string_append_printf (out, "s%" G_GSIZE_FORMAT ":", node->str_len);
+      g_string_append_c (out, 's');
       g_string_append_len (out, node->str, node->str_len);
-      return TRUE;
+      break;
     case JOB_PICKLE_BYTES:
       {
         gsize       size;
         const char *data = g_bytes_get_data (node->bytes, &size);
 
-        g_string_append_printf (out, "b%" G_GSIZE_FORMAT ":", size);
+        g_string_append_c (out, 'b');
         g_string_append_len (out, data, size);
-        return TRUE;
+        break;
       }
     case JOB_PICKLE_TUPLE:
-      g_string_append_printf (out, "t%u(", node->items->len);
-      for (guint i = 0; i < node->items->len; i++)
-        if (!fingerprint (node->items->pdata[i], out, depth + 1, max_len, error))
-          return FALSE;
-      g_string_append_c (out, ')');
-      return TRUE;
     case JOB_PICKLE_FROZENSET:
       {
-        /* Items are unique already; their order must not matter. */
-        g_autoptr (GPtrArray) parts = g_ptr_array_new_with_free_func (g_free);
+        g_autoptr (GPtrArray) parts = g_ptr_array_new ();
 
         for (guint i = 0; i < node->items->len; i++)
           {
-            g_autoptr (GString) part = g_string_new (NULL);
+            const GString *part = fingerprint (node->items->pdata[i], depth + 1, budget, error);
 
-            if (!fingerprint (node->items->pdata[i], part, depth + 1,
-                              max_len - MIN (max_len, out->len), error))
-              return FALSE;
-            g_ptr_array_add (parts, g_string_free (g_steal_pointer (&part), FALSE));
+            if (part == NULL)
+              return NULL;
+            g_ptr_array_add (parts, (gpointer) part);
           }
-        g_ptr_array_sort (parts, (GCompareFunc) g_strcmp0);
-        g_string_append_printf (out, "z%u(", parts->len);
-        for (guint i = 0; i < parts->len; i++)
-          g_string_append (out, parts->pdata[i]);
-        g_string_append_c (out, ')');
-        return TRUE;
+        /* A frozenset's items are unique already; their order must not
+         * matter. */
+        if (node->kind == JOB_PICKLE_FROZENSET)
+          g_ptr_array_sort (parts, compare_fingerprints);
+        g_string_append_c (out, node->kind == JOB_PICKLE_TUPLE ? 't' : 'z');
+        for (guint i = 0; i < parts->len && out->len <= MAX_FINGERPRINT; i++)
+          {
+            const GString *part = parts->pdata[i];
+
+            g_string_append_printf (out, "%" G_GSIZE_FORMAT ":", part->len);
+            g_string_append_len (out, part->str, part->len);
+          }
+        break;
       }
     case JOB_PICKLE_SCALAR:
       {
         JobPickleNode *array = node->items->pdata[0];
         gsize          size;
-        const guint8  *data = g_bytes_get_data (array->bytes, &size);
+        const char    *data = g_bytes_get_data (array->bytes, &size);
 
         g_string_append_printf (out, "S%s:", array->typestr);
-        for (gsize i = 0; i < size; i++)
-          g_string_append_printf (out, "%02x", data[i]);
-        return TRUE;
+        g_string_append_len (out, data, size);
+        break;
       }
     case JOB_PICKLE_DTYPE:
-      g_string_append_printf (out, "d%s;", node->typestr);
-      return TRUE;
+      g_string_append_printf (out, "d%s", node->typestr);
+      break;
     case JOB_PICKLE_BYTEARRAY:
     case JOB_PICKLE_LIST:
     case JOB_PICKLE_SET:
@@ -230,29 +265,51 @@ fingerprint (JobPickleNode *node,
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
                    _("Unhashable type “%s” as a dictionary key or set item"),
                       job_pickle_kind_name (node->kind));
-      return FALSE;
+      return NULL;
     }
+
+  if (out->len > MAX_FINGERPRINT)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                   _("A dictionary key or set item is larger than %d bytes"),
+                      MAX_FINGERPRINT);
+      return NULL;
+    }
+  if (!job_pickle_budget_spend (budget, out->len, error))
+    return NULL;
+  node->fingerprint_hash = hash_fingerprint (out);
+  node->fingerprint = g_steal_pointer (&out);
+  return node->fingerprint;
 }
 
-/* The position + 1 of @key in @node's index, 0 when absent; *@fp_out
- * takes the fingerprint. */
+static guint
+index_hash (gconstpointer key)
+{
+  return ((const JobPickleNode *) key)->fingerprint_hash;
+}
+
+static gboolean
+index_equal (gconstpointer a,
+             gconstpointer b)
+{
+  return g_string_equal (((const JobPickleNode *) a)->fingerprint,
+                         ((const JobPickleNode *) b)->fingerprint);
+}
+
+/* The position + 1 of @key in @node's index (keys of a dict, items of a
+ * set), 0 when absent, G_MAXUINT with @error set on failure. */
 static guint
 lookup (JobPickleNode   *node,
         JobPickleNode   *key,
-        char           **fp_out,
         JobPickleBudget *budget,
         GError         **error)
 {
-  g_autoptr (GString) fp = g_string_new (NULL);
-  gsize               max_len = (gsize) MIN (budget->budget, G_MAXSIZE / 2);
-
-  if (!fingerprint (key, fp, 0, max_len, error) ||
-      !job_pickle_budget_spend (budget, fp->len + NODE_COST, error))
+  if (fingerprint (key, 0, budget, error) == NULL ||
+      !job_pickle_budget_spend (budget, NODE_COST, error))
     return G_MAXUINT;
   if (node->index == NULL)
-    node->index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  *fp_out = g_string_free (g_steal_pointer (&fp), FALSE);
-  return GPOINTER_TO_UINT (g_hash_table_lookup (node->index, *fp_out));
+    node->index = g_hash_table_new (index_hash, index_equal);
+  return GPOINTER_TO_UINT (g_hash_table_lookup (node->index, key));
 }
 
 gboolean
@@ -262,8 +319,7 @@ job_pickle_dict_set (JobPickleNode   *dict,
                      JobPickleBudget *budget,
                      GError         **error)
 {
-  g_autofree char *fp = NULL;
-  guint            position = lookup (dict, key, &fp, budget, error);
+  guint position = lookup (dict, key, budget, error);
 
   if (position == G_MAXUINT)
     return FALSE;
@@ -275,8 +331,7 @@ job_pickle_dict_set (JobPickleNode   *dict,
     }
   g_ptr_array_add (dict->items, key);
   g_ptr_array_add (dict->values, value);
-  g_hash_table_insert (dict->index, g_steal_pointer (&fp),
-                       GUINT_TO_POINTER (dict->items->len));
+  g_hash_table_insert (dict->index, key, GUINT_TO_POINTER (dict->items->len));
   return TRUE;
 }
 
@@ -286,16 +341,14 @@ job_pickle_set_add (JobPickleNode   *set,
                     JobPickleBudget *budget,
                     GError         **error)
 {
-  g_autofree char *fp = NULL;
-  guint            position = lookup (set, item, &fp, budget, error);
+  guint position = lookup (set, item, budget, error);
 
   if (position == G_MAXUINT)
     return FALSE;
   if (position == 0)
     {
       g_ptr_array_add (set->items, item);
-      g_hash_table_insert (set->index, g_steal_pointer (&fp),
-                           GUINT_TO_POINTER (set->items->len));
+      g_hash_table_insert (set->index, item, GUINT_TO_POINTER (set->items->len));
     }
   return TRUE;
 }

@@ -81,7 +81,10 @@ struct _JobPickleNode
                                  * ARRAY: elements of an object array;
                                  * SCALAR: its 0-d array; WRAPPER: state */
   GPtrArray     *values;        /* DICT, ORDERED_DICT values */
-  GHashTable    *index;         /* DICT, SET: fingerprint -> position */
+  GHashTable    *index;         /* DICT, SET: key node -> position + 1,
+                                 * by fingerprint */
+  GString       *fingerprint;   /* a hashable node's, once computed */
+  guint          fingerprint_hash;
   /* DTYPE and ARRAY */
   char           typestr[JOB_PICKLE_TYPESTR_SIZE];
   gsize          item_size;

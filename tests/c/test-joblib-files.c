@@ -450,6 +450,23 @@ test_expansion (void)
   g_assert_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE);
 }
 
+/* The same as a dictionary key: refused at the key's size limit, fast. */
+static void
+test_expanding_key (void)
+{
+  g_autoptr (GByteArray) pickle = g_byte_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GVariant) value = NULL;
+
+  g_byte_array_append (pickle, (const guint8 *) "\x80\x04}N", 4);
+  for (guint i = 0; i < 64; i++)
+    g_byte_array_append (pickle, (const guint8 *) "\x32\x86", 2); /* DUP TUPLE2 */
+  g_byte_array_append (pickle, (const guint8 *) "Ns.", 3);
+  value = load_bytes (pickle->data, pickle->len, 0, &error);
+  g_assert_null (value);
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE);
+}
+
 static void
 test_depth (void)
 {
@@ -519,6 +536,7 @@ main (int   argc,
   g_test_add_func ("/joblib/joblib-files/truncated", test_truncated);
   g_test_add_func ("/joblib/joblib-files/hostile", test_hostile);
   g_test_add_func ("/joblib/joblib-files/expansion", test_expansion);
+  g_test_add_func ("/joblib/joblib-files/expanding-key", test_expanding_key);
   g_test_add_func ("/joblib/joblib-files/depth", test_depth);
   g_test_add_func ("/joblib/joblib-files/max-size", test_max_size);
   g_test_add_func ("/joblib/joblib-files/duplicate-keys", test_duplicate_keys);
