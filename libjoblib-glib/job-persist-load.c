@@ -153,6 +153,35 @@ allocate_array (gsize     size,
   return data;
 }
 
+/* For the reader of joblib's files: a buffer for an array of @size
+ * bytes as allocate_array() makes it, and the GBytes that takes it. */
+guint8 *
+job_persist_array_alloc (gsize     size,
+                         gpointer *mapping)
+{
+  return allocate_array (size, (Mapping **) mapping);
+}
+
+GBytes *
+job_persist_array_take (guint8   *buffer,
+                        gsize     size,
+                        gpointer  mapping)
+{
+  if (mapping != NULL)
+    return g_bytes_new_with_free_func (buffer, size, mapping_free, mapping);
+  return g_bytes_new_take (buffer, size);
+}
+
+void
+job_persist_array_free (guint8   *buffer,
+                        gpointer  mapping)
+{
+  if (mapping != NULL)
+    mapping_free (mapping);
+  else
+    g_free (buffer);
+}
+
 /* A compressed array is read in pieces: GConverterInputStream reads as
  * much compressed input as it is asked for output, into a buffer of its
  * own, so one read of 80 MiB would cost a second 80 MiB of memory (and its

@@ -60,6 +60,15 @@ GBytes           *job_persist_encode           (GVariant          *value,
 /* Load side. */
 /* What job_load_from_stream() reads before it knows the format. */
 #define JOB_PERSIST_HEAD_SIZE 2
+/* Buffers for big arrays: their own mapping with huge pages from 4 MiB
+ * up (page faults cost more than the copy), else g_try_malloc(). */
+guint8           *job_persist_array_alloc     (gsize              size,
+                                               gpointer          *mapping);
+GBytes           *job_persist_array_take      (guint8            *buffer,
+                                               gsize              size,
+                                               gpointer           mapping);
+void              job_persist_array_free      (guint8            *buffer,
+                                               gpointer           mapping);
 GInputStream     *job_persist_open_decoded     (GInputStream      *base,
                                                 GCancellable      *cancellable,
                                                 GError           **error);

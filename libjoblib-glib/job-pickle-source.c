@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "job-i18n-private.h"
+#include "job-persist-private.h"
 #include "job-pickle-reader-private.h"
 
 /* The input of the pickle machine: a decoded stream read ahead through a
@@ -143,7 +144,8 @@ job_pickle_source_bytes (JobPickleSource *source,
                          JobPickleBudget *budget,
                          GError         **error)
 {
-  guint8 *data;
+  guint8  *data;
+  gpointer mapping = NULL;
 
   if (source->stream == NULL && size > source->map_size - source->position)
     {
@@ -161,7 +163,7 @@ job_pickle_source_bytes (JobPickleSource *source,
     return NULL;
   if (size == 0)
     return g_bytes_new (NULL, 0);
-  data = size <= G_MAXSIZE ? g_try_malloc (size) : NULL;
+  data = size <= G_MAXSIZE ? job_persist_array_alloc (size, &mapping) : NULL;
   if (data == NULL)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
@@ -170,10 +172,10 @@ job_pickle_source_bytes (JobPickleSource *source,
     }
   if (!job_pickle_source_read (source, data, size, error))
     {
-      g_free (data);
+      job_persist_array_free (data, mapping);
       return NULL;
     }
-  return g_bytes_new_take (data, size);
+  return job_persist_array_take (data, size, mapping);
 }
 
 guint64
