@@ -521,9 +521,16 @@ job_function_invoke_owned (JobFunction   *self,
   result = JOB_FUNCTION_GET_CLASS (self)->invoke (self, args, cancellable, &local_error);
   if (result == NULL)
     {
+      /* Bindings end up here when their callback failed in a way they
+       * could not turn into a GError: name the usual causes. */
       if (local_error == NULL)
         g_set_error (&local_error, JOB_ERROR, JOB_ERROR_TASK_FAILED,
-                     _("%s returned no value and no error"),
+                     _("%s returned no value and no error. From a binding, this "
+                       "usually means: a Python exception other than GLib.Error "
+                       "(printed above; joblib_glib passes every exception on); a "
+                       "JavaScript function called from a worker thread (mark it "
+                       "main-thread-only, or use a process backend); or a return "
+                       "value that is not a GLib.Variant"),
                      job_function_get_name (self));
       g_propagate_error (error, local_error);
       return NULL;

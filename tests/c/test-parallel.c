@@ -301,6 +301,10 @@ test_null_without_error (void)
   g_assert_null (results);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_TASK_FAILED);
   g_assert_nonnull (strstr (error->message, "(silent)"));
+  /* what to do about it, for binding users */
+  g_assert_nonnull (strstr (error->message, "Python exception"));
+  g_assert_nonnull (strstr (error->message, "main-thread-only"));
+  g_assert_nonnull (strstr (error->message, "GLib.Variant"));
 }
 
 static void

@@ -141,6 +141,21 @@ def test_python_exception_is_task_failed():
 
     assert info.value.matches(Joblib.error_quark(), Joblib.Error.TASK_FAILED)
     assert 'broken' in info.value.message
+    # the message says what to do
+    assert 'Python exception' in info.value.message
+
+
+def test_wrong_return_type_names_the_cause():
+    # PyGObject cannot turn a str into a GVariant: the callback fails
+    # without a GError, and the message names the likely cause.
+    def wrong(args, cancellable):
+        return 'not a variant'
+
+    function = Joblib.Function.new('wrong', wrong)
+    with pytest.raises(GLib.Error) as info:
+        Joblib.Parallel.new(1).run(make_calls(function, [1]), None)
+    assert info.value.matches(Joblib.error_quark(), Joblib.Error.TASK_FAILED)
+    assert 'GLib.Variant' in info.value.message
 
 
 def test_n_jobs_zero_is_invalid():
