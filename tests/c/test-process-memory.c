@@ -336,7 +336,7 @@ test_cache_for_reference_bad_input (Fixture       *f,
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(JobMemorizedFunction) made = NULL;
-      GVariant *reference = g_variant_parse (NULL, bad[i], NULL, NULL, NULL);
+      g_autoptr(GVariant) reference = g_variant_parse (NULL, bad[i], NULL, NULL, NULL);
 
       g_assert_nonnull (reference);
       made = job_memory_cache_for_reference (plain, reference, &error);
