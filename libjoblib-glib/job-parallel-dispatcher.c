@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "job-batch-private.h"
-#include "job-batch-sizer-private.h"
+#include "job-auto-batch-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-outcome.h"
@@ -26,7 +26,7 @@ typedef struct
   GTask              *task;              /* (owned) (nullable): NULL once completed */
   GMainContext       *context;           /* (owned) */
   JobRunOptions       options;
-  JobBatchSizer       sizer;
+  JobAutoBatch       sizer;
 
   /* input */
   GPtrArray          *calls;             /* (owned) (nullable) (element-type JobCall) */
@@ -441,7 +441,7 @@ batch_done (JobDispatcher *run,
   run->dispatching = TRUE;
   record_batch (run, batch, batch_error);
   if (batch_error == NULL && run->options.batch_size == 0)
-    job_batch_sizer_batch_completed (&run->sizer, count_tasks (batch),
+    job_auto_batch_completed (&run->sizer, count_tasks (batch),
                                      job_batch_get_duration (batch));
   run->dispatching = FALSE;
 
@@ -610,9 +610,9 @@ next_batch_size (JobDispatcher *run)
   if (run->options.batch_size > 0)
     return run->options.batch_size;
 
-  size = job_batch_sizer_get_size (&run->sizer);
+  size = job_auto_batch_get_size (&run->sizer);
   if (run->calls != NULL)
-    size = job_batch_sizer_tail_size (&run->sizer,
+    size = job_auto_batch_tail_size (&run->sizer,
                                       run->total_tasks - run->n_dispatched_tasks,
                                       run->options.n_workers);
   return size;
@@ -737,7 +737,7 @@ job_dispatcher_start (JobRunOptions     *options,
   run->context = g_main_context_ref_thread_default ();
   run->options = *options;
   memset (options, 0, sizeof *options);
-  job_batch_sizer_init (&run->sizer);
+  job_auto_batch_init (&run->sizer);
 
   run->calls = calls ? g_ptr_array_ref (calls) : NULL;
   run->source = source;

@@ -1,46 +1,46 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include "job-batch-sizer-private.h"
+#include "job-auto-batch-private.h"
 
 /* Batches shorter than this gain nothing from being split at the tail:
  * handing a batch to a sleeping worker costs tens of microseconds here. */
 #define TAIL_SPLIT_MIN_DURATION 0.005
 
 void
-job_batch_sizer_init (JobBatchSizer *self)
+job_auto_batch_init (JobAutoBatch *self)
 {
   self->batch_size = 1;
   self->smoothed_duration = 0.0;
 }
 
 guint
-job_batch_sizer_get_size (JobBatchSizer *self)
+job_auto_batch_get_size (JobAutoBatch *self)
 {
   return self->batch_size;
 }
 
 static void
-adjust (JobBatchSizer *self)
+adjust (JobAutoBatch *self)
 {
   guint old_size = self->batch_size;
   double duration = self->smoothed_duration;
   double ideal;
   guint new_size = old_size;
 
-  if (duration > 0 && duration < JOB_BATCH_SIZER_MIN_IDEAL_DURATION)
+  if (duration > 0 && duration < JOB_AUTO_BATCH_MIN_IDEAL_DURATION)
     {
       /* Too short to hide the scheduling cost: aim at twice the ideal (to
        * limit oscillations) but never more than double at once, so that a
        * wrong estimate cannot starve the other workers. */
-      ideal = 2.0 * old_size * JOB_BATCH_SIZER_MIN_IDEAL_DURATION / duration;
+      ideal = 2.0 * old_size * JOB_AUTO_BATCH_MIN_IDEAL_DURATION / duration;
       new_size = (guint) MIN (MIN (2.0 * old_size, ideal), (double) G_MAXINT);
       new_size = MAX (new_size, 1);
     }
-  else if (duration > JOB_BATCH_SIZER_MAX_IDEAL_DURATION && old_size >= 2)
+  else if (duration > JOB_AUTO_BATCH_MAX_IDEAL_DURATION && old_size >= 2)
     {
       /* Too long: stragglers would keep CPUs idle at the end. Shrink fast. */
-      ideal = old_size * JOB_BATCH_SIZER_MIN_IDEAL_DURATION / duration;
+      ideal = old_size * JOB_AUTO_BATCH_MIN_IDEAL_DURATION / duration;
       new_size = MAX ((guint) (2.0 * ideal), 1);
     }
 
@@ -53,9 +53,9 @@ adjust (JobBatchSizer *self)
 }
 
 void
-job_batch_sizer_batch_completed (JobBatchSizer *self,
-                                 guint          batch_size,
-                                 double         duration)
+job_auto_batch_completed (JobAutoBatch *self,
+                          guint         batch_size,
+                          double        duration)
 {
   /* Only batches of the current size tell us about it. */
   if (batch_size != self->batch_size)
@@ -73,9 +73,9 @@ job_batch_sizer_batch_completed (JobBatchSizer *self,
  * finer so that all workers finish at about the same time, as joblib does,
  * but only when batches are long enough for that to matter. */
 guint
-job_batch_sizer_tail_size (JobBatchSizer *self,
-                           guint          remaining,
-                           guint          n_jobs)
+job_auto_batch_tail_size (JobAutoBatch *self,
+                          guint         remaining,
+                          guint         n_jobs)
 {
   guint size = self->batch_size;
   double per_task;
