@@ -14,7 +14,10 @@ G_BEGIN_DECLS
  * Before authentication a connection costs little and cannot hold the
  * driver: at most JOB_WORKER_LISTENER_MAX_PENDING connections
  * authenticate at a time (others are closed at once), each has
- * JOB_WORKER_LISTENER_AUTH_TIMEOUT seconds and 4 KiB per frame, and when
+ * JOB_WORKER_LISTENER_HANDSHAKE_TIMEOUT seconds for the TLS handshake and
+ * JOB_WORKER_LISTENER_AUTH_TIMEOUT for the authentication frames, 4 KiB
+ * per frame (JOB_WORKER_AUTH_TIMEOUT in the environment, 1 to 3600
+ * seconds, replaces both timeouts: for runs under valgrind), and when
  * the process runs out of descriptors the pending connection is taken
  * and closed with a descriptor kept in reserve, so that accepting never
  * spins. Refusals are counted; warnings naming the peer and the reason
@@ -27,6 +30,7 @@ G_BEGIN_DECLS
 
 #define JOB_WORKER_LISTENER_MAX_PENDING 16
 #define JOB_WORKER_LISTENER_AUTH_TIMEOUT 5
+#define JOB_WORKER_LISTENER_HANDSHAKE_TIMEOUT 10
 
 typedef struct _JobWorkerListener JobWorkerListener;
 

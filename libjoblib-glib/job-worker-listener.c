@@ -35,6 +35,8 @@ struct _JobWorkerListener
   guint16                   port;
   guint                     n_refused;
   guint                     n_pending;      /* admissions in progress */
+  guint                     auth_timeout;   /* seconds, frames */
+  guint                     handshake_timeout; /* seconds, TLS */
   gint64                    warn_window;    /* start, monotonic µs */
   guint                     n_warned;       /* in this window */
   guint                     n_unsaid;       /* refusals not warned about */
@@ -133,6 +135,9 @@ refuse (Admission  *admission,
   admission_free (admission);
 }
 
+static gboolean on_auth_timeout (gpointer user_data);
+static void     arm_timeout     (Admission *admission,
+                                 guint      seconds);
 static void read_frame (Admission  *admission,
                         const char *expected,
                         FrameFunc   next);
@@ -376,6 +381,8 @@ on_handshake (GObject      *source,
       refuse (admission, error->message);
       return;
     }
+  /* The handshake may take a while on a loaded node; the frames not. */
+  arm_timeout (admission, admission->listener->auth_timeout);
   read_frame (admission, "connect", on_connect);
 }
 
@@ -387,6 +394,22 @@ on_auth_timeout (gpointer user_data)
   admission->timed_out = TRUE;
   g_cancellable_cancel (admission->cancellable);
   return G_SOURCE_REMOVE;
+}
+
+/* (Re)starts the clock of @admission. */
+static void
+arm_timeout (Admission *admission,
+             guint      seconds)
+{
+  if (admission->timeout != NULL)
+    {
+      g_source_destroy (admission->timeout);
+      g_source_unref (admission->timeout);
+    }
+  admission->timeout = g_timeout_source_new_seconds (seconds);
+  g_source_set_static_name (admission->timeout, "[joblib-glib] worker authentication");
+  g_source_set_callback (admission->timeout, on_auth_timeout, admission, NULL);
+  g_source_attach (admission->timeout, g_main_context_get_thread_default ());
 }
 
 static void
@@ -430,10 +453,8 @@ admit (JobWorkerListener *listener,
   admission->cancellable = g_cancellable_new ();
   g_cancellable_connect (listener->cancellable, G_CALLBACK (on_cancelled),
                          g_object_ref (admission->cancellable), g_object_unref);
-  admission->timeout = g_timeout_source_new_seconds (JOB_WORKER_LISTENER_AUTH_TIMEOUT);
-  g_source_set_static_name (admission->timeout, "[joblib-glib] worker authentication");
-  g_source_set_callback (admission->timeout, on_auth_timeout, admission, NULL);
-  g_source_attach (admission->timeout, g_main_context_get_thread_default ());
+  arm_timeout (admission, listener->certificate != NULL
+                          ? listener->handshake_timeout : listener->auth_timeout);
 
   if (listener->certificate != NULL)
     {
@@ -641,6 +662,16 @@ job_worker_listener_new (const char                *address,
     }
   listener->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
   listener->warn_window = g_get_monotonic_time ();
+  listener->auth_timeout = JOB_WORKER_LISTENER_AUTH_TIMEOUT;
+  listener->handshake_timeout = JOB_WORKER_LISTENER_HANDSHAKE_TIMEOUT;
+  {
+    /* For runs under tools that slow everything down (valgrind). */
+    const char *seconds = g_getenv ("JOB_WORKER_AUTH_TIMEOUT");
+    guint64 value = seconds != NULL ? g_ascii_strtoull (seconds, NULL, 10) : 0;
+
+    if (value >= 1 && value <= 3600)
+      listener->auth_timeout = listener->handshake_timeout = (guint) value;
+  }
   listener->cancellable = g_cancellable_new ();
   listener->key_func = key_func;
   listener->func = func;
