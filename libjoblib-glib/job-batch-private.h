@@ -2,6 +2,7 @@
 #pragma once
 
 #include "job-batch.h"
+#include "job-nesting-private.h"
 
 G_BEGIN_DECLS
 
@@ -14,6 +15,9 @@ void     job_batch_set_stop_on_error     (JobBatch *self,
 void     job_batch_set_track_running     (JobBatch *self,
                                           gboolean  track_running);
 gboolean job_batch_get_started           (JobBatch *self);
+/* The nesting of the batch's tasks, current while they execute. */
+void     job_batch_set_nesting           (JobBatch   *self,
+                                          JobNesting *nesting);
 /* Moves the result out of the batch: the dispatcher keeps it without a
  * reference round trip. */
 GVariant *job_batch_steal_result         (JobBatch *self,

@@ -30,6 +30,7 @@ struct _JobBatch
   GVariant       **results;      /* (owned) (array length=n_tasks) */
   GError         **errors;       /* (owned) (array length=n_tasks) */
   GCancellable    *cancellable;  /* (owned) (nullable) */
+  JobNesting      *nesting;      /* (owned) (nullable) */
   double           duration;
   gint64           running_since;     /* (atomic) */
   guint            running_position;  /* (atomic) */
@@ -124,6 +125,7 @@ job_batch_unref (JobBatch *self)
   g_free (self->results);
   g_free (self->errors);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->nesting, job_nesting_unref);
   g_free (self);
 }
 
@@ -313,9 +315,12 @@ job_batch_execute (JobBatch *self)
   gint64 batch_start;
   gint64 now;
   gboolean stopped = FALSE;
+  JobNesting *outer_nesting;
 
   g_return_if_fail (self != NULL);
 
+  /* A run started by one of the tasks sees that it is nested. */
+  outer_nesting = job_nesting_enter (self->nesting);
   self->started = TRUE;
   batch_start = g_get_monotonic_time ();
   now = batch_start;
@@ -361,6 +366,7 @@ job_batch_execute (JobBatch *self)
     now = g_get_monotonic_time ();
 
   self->duration = (now - batch_start) / (double) G_USEC_PER_SEC;
+  job_nesting_leave (outer_nesting);
 }
 
 /**
@@ -419,6 +425,14 @@ job_batch_set_track_running (JobBatch *self,
                              gboolean  track_running)
 {
   self->track_running = !!track_running;
+}
+
+void
+job_batch_set_nesting (JobBatch   *self,
+                       JobNesting *nesting)
+{
+  g_clear_pointer (&self->nesting, job_nesting_unref);
+  self->nesting = nesting != NULL ? job_nesting_ref (nesting) : NULL;
 }
 
 gboolean

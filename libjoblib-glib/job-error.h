@@ -38,6 +38,10 @@ G_BEGIN_DECLS
  *   was exceeded
  * @JOB_ERROR_NOT_FOUND: a looked-up item (cache entry, symbol) does not exist
  * @JOB_ERROR_PROTOCOL: a worker or peer broke the worker protocol
+ * @JOB_ERROR_NESTING_TOO_DEEP: a parallel run was started from a task
+ *   nested inside %JOB_PARALLEL_MAX_NESTING_DEPTH runs already (unbounded
+ *   recursion through [method@Joblib.Parallel.run]); the Python binding
+ *   raises `RecursionError` for it
  *
  * Error codes of the %JOB_ERROR domain.
  */
@@ -54,6 +58,7 @@ typedef enum
   JOB_ERROR_TOO_LARGE,
   JOB_ERROR_NOT_FOUND,
   JOB_ERROR_PROTOCOL,
+  JOB_ERROR_NESTING_TOO_DEEP,
 } JobError;
 
 JOB_AVAILABLE_IN_ALL

@@ -3,6 +3,7 @@
 
 #include "job-backend.h"
 #include "job-call.h"
+#include "job-nesting-private.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,7 @@ typedef struct
   double      timeout;           /* seconds, 0 means none */
   int         verbose;
   gboolean    collect;           /* per-task outcomes instead of first error */
+  JobNesting *nesting;           /* (owned): where the run's tasks stand */
 
   JobRunWantsResultsFunc  wants_results;  /* (nullable) */
   JobRunResultFunc        result;         /* (nullable) */

@@ -187,6 +187,9 @@ describe_task_error (JobDispatcher *run,
   JobCall *call = job_batch_get_call (batch, position);
   GError *copy = g_error_copy (error);
 
+  /* Raised by the innermost run, it would get one prefix per level. */
+  if (g_error_matches (error, JOB_ERROR, JOB_ERROR_NESTING_TOO_DEEP))
+    return copy;
   g_prefix_error (&copy, _("task %u (%s): "),
                   job_batch_get_first_index (batch) + position,
                   job_function_get_name (job_call_get_function (call)));
@@ -572,6 +575,7 @@ submit (JobDispatcher  *run,
 
   job_batch_set_stop_on_error (batch, !run->options.collect);
   job_batch_set_track_running (batch, run->options.timeout > 0);
+  job_batch_set_nesting (batch, run->options.nesting);
 
   run->n_dispatched_calls += n_calls;
   for (guint i = 0; i < n_calls; i++)

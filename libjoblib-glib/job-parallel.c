@@ -647,9 +647,18 @@ resolve_options (JobParallel    *self,
                  GError        **error)
 {
   g_autoptr(JobParallelConfig) config = job_parallel_config_get_current ();
+  JobNesting *parent = job_nesting_get_current ();
   int n_jobs = self->n_jobs;
   int effective;
   JobBackend *backend = NULL;
+
+  if (job_nesting_get_depth (parent) >= JOB_PARALLEL_MAX_NESTING_DEPTH)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_NESTING_TOO_DEEP,
+                   _("A parallel run was started inside %u nested runs, the most is %d"),
+                   job_nesting_get_depth (parent), JOB_PARALLEL_MAX_NESTING_DEPTH);
+      return FALSE;
+    }
 
   if (n_jobs == JOB_N_JOBS_DEFAULT)
     n_jobs = job_parallel_config_get_n_jobs (config);
@@ -659,6 +668,8 @@ resolve_options (JobParallel    *self,
   effective = job_effective_n_jobs (n_jobs, error);
   if (effective == 0)
     return FALSE;
+  /* A run started from a task gets fewer workers, then none of its own. */
+  effective = job_nesting_limit_workers (parent, effective);
 
   if (effective == 1)
     {
@@ -690,6 +701,17 @@ resolve_options (JobParallel    *self,
   if (backend == NULL)
     return FALSE;
 
+  /* A pool that an enclosing run uses may have all its workers waiting
+   * for this run: queueing on it would never end. */
+  if (effective > 1 && job_nesting_uses_pool (parent, backend) &&
+      (job_backend_get_flags (backend) & JOB_BACKEND_FLAGS_IN_CALLER) == 0)
+    {
+      effective = 1;
+      if (self->sequential == NULL)
+        self->sequential = job_sequential_backend_new ();
+      backend = self->sequential;
+    }
+
   options->backend = g_object_ref (backend);
   options->n_jobs_requested = n_jobs;
   options->n_workers = job_backend_effective_n_jobs (backend, effective);
@@ -697,6 +719,8 @@ resolve_options (JobParallel    *self,
   options->timeout = self->timeout;
   options->verbose = self->verbose >= 0 ? self->verbose
                                         : MAX (job_parallel_config_get_verbose (config), 0);
+
+  options->nesting = job_nesting_new (parent, backend, options->n_workers);
 
   if (!job_run_options_parse_pre_dispatch (self->pre_dispatch, options->n_workers,
                                            &options->pre_dispatch, error))

@@ -11,6 +11,17 @@
 
 G_BEGIN_DECLS
 
+/**
+ * JOB_PARALLEL_MAX_NESTING_DEPTH:
+ *
+ * How many runs may enclose a task that starts a run of its own: a run
+ * started from a task nested inside this many runs fails with
+ * [error@Joblib.Error.NESTING_TOO_DEEP] before it starts anything. Nested
+ * runs get fewer workers and soon run sequentially (see the threading
+ * rules), so threads and file descriptors stay bounded up to this depth.
+ */
+#define JOB_PARALLEL_MAX_NESTING_DEPTH 64
+
 #define JOB_TYPE_PARALLEL (job_parallel_get_type ())
 
 JOB_AVAILABLE_IN_ALL

@@ -12,6 +12,7 @@ void
 job_run_options_clear (JobRunOptions *options)
 {
   g_clear_object (&options->backend);
+  g_clear_pointer (&options->nesting, job_nesting_unref);
   if (options->callback_destroy != NULL)
     g_clear_pointer (&options->callback_data, options->callback_destroy);
   options->callback_destroy = NULL;
