@@ -19,6 +19,7 @@
 #include "job-error.h"
 #include "job-compression.h"
 #include "job-persist.h"
+#include "job-persist-private.h"
 
 /* Outputs up to this size are read whole, then parsed from memory. */
 #define SMALL_OUTPUT (256 * 1024)
@@ -121,7 +122,7 @@ job_cache_store_read_output (const char                  *path,
       g_autoptr(GFile) file = g_file_new_for_path (path);
 
       close (fd);
-      return job_load (file, JOB_LOAD_MMAP, 0, NULL, error);
+      return job_load (file, JOB_LOAD_MMAP, job_persist_default_max_size (), NULL, error);
     }
 
   /* Small results (most hits) are read in one call and parsed from
@@ -146,7 +147,9 @@ job_cache_store_read_output (const char                  *path,
   else
     stream = g_unix_input_stream_new (fd, TRUE);
 
-  return job_load_from_stream (stream, 0, NULL, error);
+  /* The cache reads what it wrote: the size bound alone, no ratio cap,
+   * or a big array of zeros could never be read back. */
+  return job_load_from_stream (stream, job_persist_default_max_size (), NULL, error);
 }
 
 /* Removes the contents of the directory open as @dir_fd (which it

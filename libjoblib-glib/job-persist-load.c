@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "job-bounded-converter-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
@@ -77,9 +78,29 @@ check_max_size (JobPersistLayout  *layout,
   return FALSE;
 }
 
-/* Wraps @base in the decompressor its first bytes call for. */
+/* The header bound: @max_size when given, else JOB_LOAD_DEFAULT_MAX_HEADER. */
+static gboolean
+check_header_size (guint64   header_size,
+                   guint64   max_size,
+                   GError  **error)
+{
+  guint64 limit = max_size != 0 ? max_size : JOB_LOAD_DEFAULT_MAX_HEADER;
+
+  if (header_size <= limit)
+    return TRUE;
+  g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+               _("The header needs %" PRIu64 " bytes, more than the "
+                 "limit of %" PRIu64),
+               header_size, limit);
+  return FALSE;
+}
+
+/* Wraps @base in the decompressor its first bytes call for. Without an
+ * explicit @max_size, the decompressor is bounded by the physical memory
+ * and by JOB_LOAD_MAX_RATIO; with one, the layout checks bound it. */
 GInputStream *
 job_persist_open_decoded (GInputStream  *base,
+                          guint64        max_size,
                           GCancellable  *cancellable,
                           GError       **error)
 {
@@ -103,6 +124,16 @@ job_persist_open_decoded (GInputStream  *base,
   decompressor = job_compression_new_decompressor (compression, error);
   if (decompressor == NULL)
     return NULL;
+  if (max_size == 0)
+    {
+      GConverter *bounded = job_bounded_converter_new (decompressor,
+                                                       job_persist_default_max_size (),
+                                                       JOB_LOAD_MAX_RATIO,
+                                                       JOB_LOAD_RATIO_ALLOWANCE);
+
+      g_object_unref (decompressor);
+      decompressor = bounded;
+    }
   return g_converter_input_stream_new (buffered, decompressor);
 }
 
@@ -286,6 +317,45 @@ free_buffers (GBytes **buffers,
   g_free (buffers);
 }
 
+/* The header's first piece; it grows by doubling as its bytes arrive. */
+#define HEADER_FIRST_PIECE (1024 * 1024)
+
+/* Reads a header of @size bytes into a buffer that grows with what the
+ * stream really holds: a file announcing a huge header but holding a few
+ * bytes costs a few bytes. */
+static GBytes *
+read_header (GInputStream  *stream,
+             guint64        size,
+             GCancellable  *cancellable,
+             GError       **error)
+{
+  g_autofree guint8 *data = NULL;
+  gsize capacity = 0;
+  gsize done = 0;
+
+  while (done < size || capacity == 0)
+    {
+      gsize want = (gsize) MIN (size, MAX ((guint64) capacity * 2, HEADER_FIRST_PIECE));
+      guint8 *grown;
+
+      want = MAX (want, 1);
+      grown = g_try_realloc (data, want);
+      if (grown == NULL)
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                       _("Cannot allocate %" PRIu64 " bytes for the header"),
+                       size);
+          return NULL;
+        }
+      data = grown;
+      capacity = want;
+      if (!read_exact (stream, data + done, MIN (capacity, size) - done, cancellable, error))
+        return NULL;
+      done = MIN (capacity, size);
+    }
+  return g_bytes_new_take (g_steal_pointer (&data), size);
+}
+
 /* @head: the first JOB_PERSIST_HEAD_SIZE bytes, already read */
 static GVariant *
 load_decoded (GInputStream  *stream,
@@ -298,7 +368,6 @@ load_decoded (GInputStream  *stream,
   g_autoptr(JobPersistLayout) layout = NULL;
   g_autoptr(GBytes) header = NULL;
   guint64 header_size, header_checksum, offset;
-  g_autofree guint8 *header_data = NULL;
   GBytes **buffers;
   GVariant *value = NULL;
   guint i;
@@ -309,27 +378,11 @@ load_decoded (GInputStream  *stream,
       !job_persist_parse_preamble (preamble, &header_size, &header_checksum, error))
     return NULL;
 
-  if (max_size == 0)
-    max_size = job_persist_default_max_size ();
-  if (header_size > max_size)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("The value needs %" PRIu64 " bytes, more than the "
-                     "limit of %" PRIu64),
-                   header_size, max_size);
-      return NULL;
-    }
-  header_data = g_try_malloc (MAX (header_size, 1));
-  if (header_data == NULL)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("Cannot allocate %" PRIu64 " bytes for the header"),
-                   header_size);
-      return NULL;
-    }
-  if (!read_exact (stream, header_data, header_size, cancellable, error))
+  if (!check_header_size (header_size, max_size, error))
     return NULL;
-  header = g_bytes_new_take (g_steal_pointer (&header_data), header_size);
+  header = read_header (stream, header_size, cancellable, error);
+  if (header == NULL)
+    return NULL;
   layout = job_persist_parse_header (header, header_checksum, error);
   if (layout == NULL || !check_max_size (layout, max_size, error))
     return NULL;
@@ -357,7 +410,7 @@ load_decoded (GInputStream  *stream,
  * job_load_from_stream:
  * @stream: the stream to read, positioned at the start of a dump
  * @max_size: the largest uncompressed size to accept, in bytes, or 0 for
- *   the amount of physical memory
+ *   the default bounds (below)
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
@@ -375,8 +428,16 @@ load_decoded (GInputStream  *stream,
  * [error@Joblib.Error.INVALID_DATA] (wrong magic, truncated, corrupt,
  * failed checksum, malformed header), [error@Joblib.Error.UNSUPPORTED]
  * (another format version) or [error@Joblib.Error.TOO_LARGE] (more than
- * @max_size bytes, the guard against decompression bombs, or nesting
- * deeper than %JOB_PERSIST_MAX_DEPTH).
+ * @max_size bytes, or nesting deeper than %JOB_PERSIST_MAX_DEPTH).
+ *
+ * With a @max_size of 0 the bounds are those a hostile file cannot push:
+ * the whole value at most the physical memory, its header at most
+ * %JOB_LOAD_DEFAULT_MAX_HEADER, and a compressed stream may not expand more
+ * than %JOB_LOAD_MAX_RATIO times its compressed size beyond its first
+ * %JOB_LOAD_RATIO_ALLOWANCE bytes; so a small file can never make the load
+ * fill much memory before a checksum fails. A file that really expands
+ * more (large arrays of zeros compressed with zstd, xz or bzip2) loads
+ * with an explicit @max_size, which then is the only bound.
  *
  * This function blocks; it may be called from any thread, but @stream
  * must not be used elsewhere at the same time. It does not close @stream.
@@ -395,7 +456,7 @@ job_load_from_stream (GInputStream  *stream,
   g_return_val_if_fail (G_IS_INPUT_STREAM (stream), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  decoded = job_persist_open_decoded (stream, cancellable, error);
+  decoded = job_persist_open_decoded (stream, max_size, cancellable, error);
   if (decoded == NULL ||
       !read_exact (decoded, head, sizeof head, cancellable, error))
     return NULL;
@@ -442,16 +503,8 @@ load_mapped (GMappedFile  *mapped,
       return NULL;
     }
   /* Mapped arrays cost no memory; only the header counts. */
-  if (max_size == 0)
-    max_size = job_persist_default_max_size ();
-  if (header_size > max_size)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
-                   _("The value needs %" PRIu64 " bytes, more than the "
-                     "limit of %" PRIu64),
-                   header_size, max_size);
-      return NULL;
-    }
+  if (!check_header_size (header_size, max_size, error))
+    return NULL;
 
   buffers = g_new0 (GBytes *, layout->entries->len + 1);
   for (guint i = 0; i < layout->entries->len; i++)
@@ -520,8 +573,8 @@ try_load_mapped (GFile     *file,
  * @file: the file to read
  * @flags: %JOB_LOAD_MMAP to map an uncompressed file instead of reading it
  * @max_size: the largest uncompressed size to accept, in bytes, or 0 for
- *   the amount of physical memory; with %JOB_LOAD_MMAP mapped arrays do
- *   not count
+ *   the default bounds of [func@Joblib.load_from_stream]; with
+ *   %JOB_LOAD_MMAP mapped arrays do not count
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *

@@ -70,6 +70,7 @@ GBytes           *job_persist_array_take      (guint8            *buffer,
 void              job_persist_array_free      (guint8            *buffer,
                                                gpointer           mapping);
 GInputStream     *job_persist_open_decoded     (GInputStream      *base,
+                                                guint64            max_size,
                                                 GCancellable      *cancellable,
                                                 GError           **error);
 gboolean          job_persist_parse_preamble   (const guint8      *data,

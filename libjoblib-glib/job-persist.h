@@ -29,6 +29,38 @@ G_BEGIN_DECLS
 #define JOB_PERSIST_MAX_DEPTH 128
 
 /**
+ * JOB_LOAD_MAX_RATIO:
+ *
+ * How many times its compressed size a compressed file may expand to when
+ * it is loaded with a `max_size` of 0, beyond its first
+ * %JOB_LOAD_RATIO_ALLOWANCE bytes: the default guard against
+ * decompression bombs (a 66 KB file that would fill gigabytes). zlib and
+ * gzip never expand more than about 1030 times, LZ4 255 times; zstd, xz,
+ * lzma and bzip2 can expand 10 000 times and more, which only data such
+ * as large arrays of zeros does. To load such a file, give an explicit
+ * `max_size`: it then bounds the size alone.
+ */
+#define JOB_LOAD_MAX_RATIO 1024
+
+/**
+ * JOB_LOAD_RATIO_ALLOWANCE:
+ *
+ * The decompressed bytes (64 MiB) that a file may produce whatever its
+ * compression ratio; see %JOB_LOAD_MAX_RATIO.
+ */
+#define JOB_LOAD_RATIO_ALLOWANCE (64 * 1024 * 1024)
+
+/**
+ * JOB_LOAD_DEFAULT_MAX_HEADER:
+ *
+ * The largest header (the value without its arrays, 256 MiB) that a load
+ * with a `max_size` of 0 accepts. An explicit `max_size` bounds the header
+ * too. The header is read in growing pieces, so a file announcing a header
+ * larger than what it holds costs no more than what it holds.
+ */
+#define JOB_LOAD_DEFAULT_MAX_HEADER (256 * 1024 * 1024)
+
+/**
  * JobLoadFlags:
  * @JOB_LOAD_NONE: read the file into memory
  * @JOB_LOAD_MMAP: map an uncompressed file with #GMappedFile and return
