@@ -251,7 +251,7 @@ job_cache_store_remove_entry (const char  *entry_dir,
 
   /* The lock file goes too, unless someone holds it: lockers check that
    * the file they locked is still the one at the path. */
-  lock_fd = g_open (lock_path, O_RDWR | O_CLOEXEC, 0);
+  lock_fd = g_open (lock_path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
   if (lock_fd >= 0)
     {
       if (flock (lock_fd, LOCK_EX | LOCK_NB) == 0)
@@ -509,13 +509,28 @@ job_cache_store_lock (const char *function_dir,
   if (g_mkdir_with_parents (function_dir, 0755) != 0)
     return -1;
 
-  for (;;)
+  /* Whoever can write the cache folder could plant a symbolic link (or a
+   * FIFO) at the lock's name: never follow one, never lock anything but a
+   * regular file of ours; take the name back a few times, then compute
+   * without the lock. */
+  for (guint attempt = 0; attempt < 8; attempt++)
     {
       struct stat held, current;
-      int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      int fd = g_open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 
+      if (fd < 0 && (errno == ELOOP || errno == ENXIO || errno == EISDIR))
+        {
+          g_unlink (path);
+          continue;
+        }
       if (fd < 0)
         return -1;
+      if (fstat (fd, &held) != 0 || !S_ISREG (held.st_mode))
+        {
+          close (fd);
+          g_unlink (path);
+          continue;
+        }
       while (flock (fd, LOCK_EX) != 0)
         if (errno != EINTR)
           {
@@ -525,11 +540,12 @@ job_cache_store_lock (const char *function_dir,
 
       /* The file may have been unlinked by a remover between our open and
        * our lock: then the lock protects nothing, take the new file. */
-      if (fstat (fd, &held) == 0 && g_stat (path, &current) == 0 &&
+      if (fstat (fd, &held) == 0 && g_lstat (path, &current) == 0 &&
           held.st_dev == current.st_dev && held.st_ino == current.st_ino)
         return fd;
       close (fd);
     }
+  return -1;
 }
 
 void

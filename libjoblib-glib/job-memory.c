@@ -133,6 +133,29 @@ job_memory_get_property (GObject    *object,
     }
 }
 
+#define TRASH_PREFIX ".joblib-glib-trash-"
+
+/* A clear moves the cache to a trash folder beside it, then removes that.
+ * A clear that was killed, or that lost a race with writers still
+ * finishing in the old tree, leaves the folder behind, and no reader ever
+ * looks at it: remove every such folder next to @root. Safe while another
+ * clear empties one of them (removal tolerates vanishing entries). */
+static void
+sweep_trash (const char *root)
+{
+  g_autofree char *parent = g_path_get_dirname (root);
+  g_autoptr(GDir) dir = g_dir_open (parent, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (g_str_has_prefix (name, TRASH_PREFIX))
+      {
+        g_autofree char *path = g_build_filename (parent, name, NULL);
+
+        job_cache_store_remove_tree (path, NULL);
+      }
+}
+
 static void
 job_memory_set_property (GObject      *object,
                          guint         prop_id,
@@ -153,6 +176,8 @@ job_memory_set_property (GObject      *object,
           path = g_file_get_path (self->location);
         /* init made one without a location; carry its fields over */
         settings = job_cache_settings_new (path);
+        if (path != NULL)
+          sweep_trash (path);
         job_cache_settings_set_compression (settings, self->settings->compression);
         settings->mmap = self->settings->mmap;
         settings->verbose = self->settings->verbose;
@@ -746,7 +771,7 @@ job_memory_clear (JobMemory  *self,
 
   /* Move the tree away first, so that no call sees it half removed. */
   parent = g_path_get_dirname (root);
-  trash = g_build_filename (parent, ".joblib-glib-trash-XXXXXX", NULL);
+  trash = g_build_filename (parent, TRASH_PREFIX "XXXXXX", NULL);
   if (g_mkdtemp (trash) == NULL || g_rename (root, trash) != 0)
     {
       int saved_errno = errno;
@@ -759,7 +784,22 @@ job_memory_clear (JobMemory  *self,
       return FALSE;
     }
 
-  return job_cache_store_remove_tree (trash, error);
+  /* Writers that opened files in the old tree may still add some while
+   * it is removed (ENOTEMPTY): try again, and leave the rest to the
+   * sweep of the next JobMemory opened here. */
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      if (job_cache_store_remove_tree (trash, &local_error))
+        return TRUE;
+      if (attempt == 4)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_usleep (10 * 1000);
+    }
 }
 
 /**
