@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "job-cache-entry-private.h"
+#include "job-cache-remover-private.h"
 #include "job-cache-store-private.h"
 #include "job-error.h"
 #include "job-compression.h"
@@ -226,9 +227,37 @@ job_cache_store_remove_tree (const char  *path,
   return TRUE;
 }
 
+/* Removes the folder @name relative to @dir_fd (AT_FDCWD for a path),
+ * without following a symbolic link; a file or a link is unlinked. */
 gboolean
-job_cache_store_remove_entry (const char  *entry_dir,
-                              GError     **error)
+job_cache_store_remove_at (int          dir_fd,
+                           const char  *name,
+                           GError     **error)
+{
+  int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      if (errno == ENOTDIR || errno == ELOOP)
+        return unlinkat (dir_fd, name, 0) == 0 || errno == ENOENT ||
+               set_errno_error (error, errno, _("Cannot remove"), name);
+      return set_errno_error (error, errno, _("Cannot remove"), name);
+    }
+  if (!remove_contents (fd, name, error))
+    return FALSE;
+  if (unlinkat (dir_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return set_errno_error (error, errno, _("Cannot remove"), name);
+  return TRUE;
+}
+
+/* As job_cache_store_remove_entry(); with a @remover, the renamed folder
+ * is removed by it, later. */
+static gboolean
+remove_entry (const char       *entry_dir,
+              JobCacheRemover  *remover,
+              GError          **error)
 {
   static gint counter;  /* (atomic) */
   g_autofree char *parent = g_path_get_dirname (entry_dir);
@@ -246,6 +275,8 @@ job_cache_store_remove_entry (const char  *entry_dir,
       if (errno != ENOENT)
         return set_errno_error (error, errno, _("Cannot remove"), entry_dir);
     }
+  else if (remover != NULL)
+    job_cache_remover_add_at (remover, AT_FDCWD, trash);
   else if (!job_cache_store_remove_tree (trash, error))
     return FALSE;
 
@@ -260,6 +291,13 @@ job_cache_store_remove_entry (const char  *entry_dir,
     }
 
   return TRUE;
+}
+
+gboolean
+job_cache_store_remove_entry (const char  *entry_dir,
+                              GError     **error)
+{
+  return remove_entry (entry_dir, NULL, error);
 }
 
 gboolean
@@ -710,6 +748,8 @@ job_cache_store_evict (const char  *root,
   guint64 total = 0;
   guint count = entries->len;
   guint removed = 0;
+  JobCacheRemover *remover = job_cache_remover_new ();
+  GError *local_error = NULL;
 
   sweep_leftovers (root);
   for (guint i = 0; i < entries->len; i++)
@@ -729,12 +769,17 @@ job_cache_store_evict (const char  *root,
           (items_limit == 0 || count <= items_limit))
         break;
 
-      if (!job_cache_store_remove_entry (job_cache_entry_get_path (entry), error))
+      if (!remove_entry (job_cache_entry_get_path (entry), remover, &local_error))
         break;
       total -= job_cache_entry_get_size (entry);
       count--;
       removed++;
     }
+
+  /* The entries are renamed away already; their files go in parallel. */
+  job_cache_remover_finish (remover, local_error == NULL ? &local_error : NULL);
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
 
   if (remaining_bytes != NULL)
     *remaining_bytes = total;

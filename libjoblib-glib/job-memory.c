@@ -12,6 +12,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-memorized-function-private.h"
+#include "job-cache-remover-private.h"
 #include "job-cache-reference-private.h"
 #include "job-cache-settings-private.h"
 #include "job-memory.h"
@@ -791,7 +792,7 @@ job_memory_clear (JobMemory  *self,
     {
       g_autoptr(GError) local_error = NULL;
 
-      if (job_cache_store_remove_tree (trash, &local_error))
+      if (job_cache_remover_remove_tree (trash, &local_error))
         return TRUE;
       if (attempt == 4)
         {
