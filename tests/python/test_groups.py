@@ -53,12 +53,12 @@ def test_grouped_results_in_order(backend, sources):
         [i + 1 for i in range(n)]
     spans = sources[-1].spans
     # a group covers consecutive tasks, all of them once
-    assert [first for _, first, _ in spans] == \
-        [sum(count for _, _, count in spans[:i]) for i in range(len(spans))]
-    assert sum(count for _, _, count in spans) == n
+    assert [first for _, first, _, _ in spans] == \
+        [sum(count for _, _, count, _ in spans[:i]) for i in range(len(spans))]
+    assert sum(count for _, _, count, _ in spans) == n
     # trivial tasks are grouped: far fewer calls than tasks
     assert len(spans) < n / 10
-    assert {kind for kind, _, _ in spans} == {"remote" if backend == "loky" else "local"}
+    assert {kind for kind, _, _, _ in spans} == {"remote" if backend == "loky" else "local"}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -78,7 +78,7 @@ def test_arrays_lambdas_and_groups_mix(backend, sources):
              for i in range(600)]
     assert Parallel(n_jobs=2, backend=backend)(tasks) == \
         [sum(range(i)) if i % 3 == 0 else i * 3 for i in range(600)]
-    kinds = {kind for kind, _, _ in sources[-1].spans}
+    kinds = {kind for kind, _, _, _ in sources[-1].spans}
     if backend == "loky":
         # array arguments keep their own zero-copy call
         assert "one" in kinds and "remote" in kinds
@@ -94,7 +94,7 @@ def test_error_names_the_task(backend):
 def test_slow_tasks_are_not_grouped(sources):
     out = Parallel(n_jobs=2, backend="threading")(delayed(nap)(i) for i in range(8))
     assert [x for x, _, _, _ in out] == list(range(8))
-    assert all(count == 1 for _, _, count in sources[-1].spans)
+    assert all(count == 1 for _, _, count, _ in sources[-1].spans)
     # and still run side by side
     assert any(a[3] != b[3] and a[1] < b[2] and b[1] < a[2] for a in out for b in out if a is not b)
 
@@ -108,7 +108,7 @@ def test_verbose_counts_tasks(capfd):
 def test_fixed_batch_size_is_not_grouped(sources):
     assert Parallel(n_jobs=2, backend="threading", batch_size=4)(
         delayed(add)(i) for i in range(100)) == [i + 2 for i in range(100)]
-    assert {kind for kind, _, _ in sources[-1].spans} == {"one"}
+    assert {kind for kind, _, _, _ in sources[-1].spans} == {"one"}
 
 
 def test_unpicklable_argument_is_reported():
@@ -141,11 +141,13 @@ def test_sizer_grows_by_doubling_and_shrinks_at_once():
 
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_runs_of_one_parallel_stay_apart(backend):
-    # interleaved generators and runs from two threads on one Parallel
-    # object: each run sees its own results only
+    # interleaved generators (of two Parallel objects: one refuses a second
+    # run while its generator is out, as joblib) and runs from two threads
+    # on one Parallel object: each run sees its own results only
     parallel = Parallel(n_jobs=2, backend=backend, return_as="generator")
     first = parallel(delayed(add)(i, y=0) for i in range(3000))
-    second = parallel(delayed(add)(i, y=100000) for i in range(3000))
+    second = Parallel(n_jobs=2, backend=backend, return_as="generator")(
+        delayed(add)(i, y=100000) for i in range(3000))
     out_first, out_second = [], []
     for a, b in zip(first, second):
         out_first.append(a)

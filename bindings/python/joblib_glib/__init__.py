@@ -8,9 +8,12 @@ the GLib engine: Parallel on threads or on process workers
 job_dump/job_load, numpy arrays shared with JobArray without copies.
 """
 
-from ._functions import RemoteTraceback, WorkerError
+from ._backend_base import ParallelBackendBase
 from ._compressors import register_compressor
+from ._functions import RemoteTraceback, TerminatedWorkerError, WorkerError
+from ._gi import Joblib as _Joblib
 from ._hashing import hash
+from ._logger import Logger, PrintTime
 from ._mainloop import ParallelRun, start
 from ._memory import Memory, MemorizedFunc, MemorizedResult, NotMemorizedFunc, expires_after
 from ._parallel import (Parallel, cpu_count, delayed, effective_n_jobs, parallel_backend,
@@ -18,6 +21,26 @@ from ._parallel import (Parallel, cpu_count, delayed, effective_n_jobs, parallel
 from ._persist import dump, load
 from ._store import StoreBackendBase, register_store_backend
 from ._values import PickleNotAllowedError, from_variant, to_variant
+from ._wrap import wrap_non_picklable_objects
+
+__version__ = _Joblib.VERSION_S
+
+
+def register_joblib_backend(name="joblib-glib", make_default=False):
+    """Register a backend named ``name`` in Python joblib (when installed)
+    that runs joblib's tasks on joblib-glib's process workers (its threads
+    with ``prefer="threads"`` or ``inner="threads"``), so that libraries
+    that import joblib (scikit-learn...) use this engine::
+
+        joblib_glib.register_joblib_backend()
+        with joblib.parallel_backend("joblib-glib"):
+            GridSearchCV(...).fit(X, y)
+
+    Returns the backend class (a joblib ParallelBackendBase)."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a backend name must be a non-empty str, not {name!r}")
+    from ._joblib_backend import register
+    return register(name, make_default)
 
 __all__ = [
     "Parallel", "delayed", "cpu_count", "effective_n_jobs", "parallel_config",
@@ -26,4 +49,6 @@ __all__ = [
     "dump", "load", "start", "ParallelRun",
     "hash", "register_compressor", "register_store_backend", "StoreBackendBase", "expires_after",
     "to_variant", "from_variant", "PickleNotAllowedError", "RemoteTraceback", "WorkerError",
+    "TerminatedWorkerError", "ParallelBackendBase", "Logger", "PrintTime",
+    "wrap_non_picklable_objects", "__version__", "register_joblib_backend",
 ]

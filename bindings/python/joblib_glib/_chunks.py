@@ -30,7 +30,7 @@ from . import _interrupt
 from ._functions import PythonFunction, pickled_function_or_name, qualified_name, \
     raise_as_glib_error
 from ._gi import GLib, Joblib
-from ._values import _PLAIN_TYPES, _needs_variant, from_variant, pickled_call_args
+from ._values import _PLAIN_TYPES, _needs_variant, dumps, from_variant, pickled_call_args
 
 _AY = GLib.VariantType.new("ay")
 
@@ -80,7 +80,8 @@ def run_chunk(first, table, tasks):
             _note_task(exc, first + position, funcs[index])
             raise
     elapsed = time.perf_counter() - start
-    data = pickle.dumps((elapsed, results), protocol=pickle.HIGHEST_PROTOCOL)
+    # as loky sends results: classes that exist only here go by value
+    data = dumps((elapsed, results), by_value=True)
     return GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(data), True)
 
 
@@ -218,7 +219,8 @@ class TaskSource:
         self.grouping = grouping
         self.sizer = ChunkSizer()
         self.table = FunctionTable()
-        self.spans = []          # per call: (kind, first task, number of tasks)
+        # per call: (kind, first task, number of tasks, function of a group)
+        self.spans = []
         self.n_tasks = 0
         self.pending = None      # a task pulled but not yet in a call
         self.exhausted = False
@@ -249,7 +251,7 @@ class TaskSource:
         if self.grouping is None or not self._groupable(*task):
             first = self.n_tasks
             call = self.single_call(task)
-            self.spans.append(("one", first, 1))
+            self.spans.append(("one", first, 1, None))
             self.n_tasks += 1
             return call
         group = [task]
@@ -301,14 +303,14 @@ class TaskSource:
             runner = _runner(run_local_chunk)
             call = Joblib.Call.new_with_task_count(
                 runner.gfunction, runner.make_args((chunk_id,), {}), len(group))
-        self.spans.append((self.grouping, first, len(group)))
+        self.spans.append((self.grouping, first, len(group), group[0][0]))
         self.n_tasks += len(group)
         return call
 
     def results_of(self, index, value):
         """The results of the tasks of call ``index`` (in task order), from
         the call's result ``value``; groups also size the next ones."""
-        kind, _first, n_tasks = self.spans[index]
+        kind, _first, n_tasks, _function = self.spans[index]
         if kind == "one":
             # Results are ours alone: arrays in them may be written to.
             return [from_variant(value, writable=True)]
@@ -320,6 +322,20 @@ class TaskSource:
             seconds, results = take_local_result(chunk_id)
         self.sizer.update(n_tasks, seconds)
         return results
+
+    def describe_call(self, index):
+        """How an error names call ``index``: "task 12 (module.f)", or for
+        a group "tasks 12-19 (module.f)" (its tasks, its first function)."""
+        try:
+            _kind, first, n_tasks, function = self.spans[index]
+        except (IndexError, TypeError):
+            return "a task of the Parallel call"
+        if function is None:
+            return None
+        name = qualified_name(function)
+        if n_tasks == 1:
+            return f"task {first} ({name})"
+        return f"tasks {first}-{first + n_tasks - 1} ({name})"
 
     def close(self):
         """Forget the groups of this process that never ran or were not read."""

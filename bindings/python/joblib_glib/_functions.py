@@ -17,6 +17,7 @@ import threading
 import traceback
 import types
 import weakref
+from concurrent.futures import BrokenExecutor
 
 from gi.module import get_introspection_module
 
@@ -97,6 +98,12 @@ class RemoteTraceback(Exception):
 
     def __str__(self):
         return "\n" + self.text
+
+
+class TerminatedWorkerError(BrokenExecutor):
+    """A worker process died (killed by a signal, or it exited) while it
+    ran a task of the Parallel call, as loky's TerminatedWorkerError; the
+    ``GLib.Error`` (Joblib.Error.WORKER_DIED) is its ``__cause__``."""
 
 
 class WorkerError(RuntimeError):
@@ -319,8 +326,13 @@ def _weak_invoke(ref):
 class PythonFunction:
     """A Python callable and the Joblib.Function that runs it."""
 
-    def __init__(self, func, name=None, version=None):
+    def __init__(self, func, name=None, version=None, arrays=None):
         self.func = func
+        # in a worker process: (max_nbytes or None, mmap_mode), how array
+        # arguments are handed to the function (see worker_array); in the
+        # parent: what the reference tells the worker, None for joblib's
+        # defaults
+        self.arrays = arrays
         self.signature = _Signature(func)
         # The C function holds a weak reference only: a strong one would
         # make a cycle through C (self -> gfunction -> closure -> self) that
@@ -351,7 +363,13 @@ class PythonFunction:
         """The Joblib.Function, with the "python" reference by which worker
         processes find the callable."""
         if not self.has_reference:
-            self.gfunction.set_reference(python_reference(self.func))
+            extra = None
+            if self.arrays is not None:
+                max_nbytes, mmap_mode = self.arrays
+                extra = {"arrays": {
+                    "max-nbytes": GLib.Variant("x", -1 if max_nbytes is None else max_nbytes),
+                    "mmap-mode": GLib.Variant("s", mmap_mode or "")}}
+            self.gfunction.set_reference(python_reference(self.func, extra))
             self.has_reference = True
         return self.gfunction
 
@@ -371,14 +389,18 @@ class PythonFunction:
         unpickled = unpickle_call_args(args)
         if unpickled is None:
             return self.call_variant(args)
-        return to_variant(self._call_values(*unpickled))
+        # results go back as loky sends them (cloudpickle for classes
+        # that only exist here, sent by value)
+        return to_variant(self._call_values(*unpickled), by_value=True)
 
     def call_variant(self, args):
         """Run the function on an argument tuple made by make_args."""
         n = args.n_children()
         opaque = args.get_child_value(n - 1).get_boolean()
         values = [from_variant(args.get_child_value(i)) for i in range(n - 1)]
-        return to_variant(self._call_values(values, opaque))
+        if self.arrays is not None:
+            values = [worker_array(v, *self.arrays) for v in values]
+        return to_variant(self._call_values(values, opaque), by_value=True)
 
     def _call_values(self, values, opaque):
         if not opaque and len(values) == self.signature.n_plain:
@@ -415,13 +437,16 @@ class FunctionCache:
     _builtins = {}
     _builtins_lock = threading.Lock()
 
-    def __init__(self):
+    def __init__(self, arrays=None):
         self._functions = {}
+        self._arrays = arrays
 
     def get(self, func):
         if isinstance(func, PythonFunction):
             return func
-        if isinstance(func, types.BuiltinFunctionType) and \
+        if self._arrays is not None:
+            pass   # settings of their own: not the shared builtins
+        elif isinstance(func, types.BuiltinFunctionType) and \
                 (func.__self__ is None or isinstance(func.__self__, types.ModuleType)):
             with self._builtins_lock:
                 wrapped = self._builtins.get(func)
@@ -431,5 +456,26 @@ class FunctionCache:
         # keyed by id: the entry holds the callable, so the id stays its own
         entry = self._functions.get(id(func))
         if entry is None:
-            entry = self._functions[id(func)] = PythonFunction(func)
+            entry = self._functions[id(func)] = PythonFunction(func, arrays=self._arrays)
         return entry
+
+
+# joblib's defaults: arrays above 1 MiB reach workers as read-only memmaps
+DEFAULT_ARRAYS = (1024 ** 2, "r")
+
+
+def worker_array(value, max_nbytes, mmap_mode):
+    """An array argument as a joblib worker gets it: a writable copy up to
+    ``max_nbytes`` (always with None), above it a memmap, read-only for
+    mmap_mode "r", else writable (a private copy: as in joblib, writes do
+    not reach the caller's array)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or type(value) is not numpy.ndarray:
+        return value
+    if max_nbytes is None or value.nbytes <= max_nbytes:
+        return value.copy(order="K")
+    if mmap_mode in ("r", None, ""):
+        view = value.view(numpy.memmap)
+        view.flags.writeable = False
+        return view
+    return value.copy(order="K").view(numpy.memmap)

@@ -10,10 +10,12 @@ import re
 import sys
 import threading
 import warnings
+import weakref
 
-from . import _interrupt
+from . import _backend_base, _interrupt
 from ._chunks import TaskSource, unpack_task
-from ._functions import FunctionCache, PythonFunction, forget_exceptions, reraise
+from ._functions import DEFAULT_ARRAYS, FunctionCache, PythonFunction, TerminatedWorkerError, \
+    forget_exceptions, reraise
 from ._gi import Gio, GLib, Joblib
 
 _BACKEND_NAMES = {
@@ -69,15 +71,40 @@ def effective_n_jobs(n_jobs=-1):
         raise ValueError(error.message) from None
 
 
-def _current_config_n_jobs():
-    n_jobs = Joblib.ParallelConfig.get_current().get_n_jobs()
+def _current_config_n_jobs(config=None):
+    n_jobs = (config or Joblib.ParallelConfig.get_current()).get_n_jobs()
     return 1 if n_jobs == Joblib.N_JOBS_DEFAULT else n_jobs
 
 
-def _backend_name(backend, prefer, require):
+_PREFER = (None, "processes", "threads")
+_REQUIRE = (None, "sharedmem")
+
+
+def _check_hints(prefer, require):
+    if prefer not in _PREFER:
+        raise ValueError(f"prefer={prefer!r} is not a valid backend hint, expected one of "
+                         f"{_PREFER}")
+    if require not in _REQUIRE:
+        raise ValueError(f"require={require!r} is not a valid backend constraint, expected "
+                         f"one of {_REQUIRE}")
+
+
+def _known_backends():
+    return sorted(set(_BACKEND_NAMES) | set(Joblib.Backend.list_names()))
+
+
+def _backend_name(backend, prefer, require, explicit=True):
     """The backend (name or object) for these arguments; None: the
-    parallel_config in force decides."""
+    parallel_config in force decides.  ``explicit``: named by the caller
+    (a process backend that cannot share memory is then an error, as in
+    joblib; from a parallel_config it gives way to threads)."""
+    _check_hints(prefer, require)
     if isinstance(backend, Joblib.Backend):
+        if require == "sharedmem" and _is_process_backend(backend):
+            if explicit:
+                raise ValueError(f"Backend {type(backend).__name__} does not support shared "
+                                 f"memory")
+            return "threading"
         return backend
     if backend is None:
         if require == "sharedmem" or prefer == "threads":
@@ -86,10 +113,15 @@ def _backend_name(backend, prefer, require):
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a name or a Joblib.Backend, not "
                         f"{type(backend).__name__}")
-    if backend in _PROCESS_BACKENDS:
+    if backend not in _BACKEND_NAMES and backend not in Joblib.Backend.list_names():
+        raise ValueError(f"Invalid backend: {backend}, expected one of {_known_backends()}")
+    if backend in _PROCESS_BACKENDS or backend == "slurm":
+        if require == "sharedmem":
+            if explicit:
+                raise ValueError(f"Backend {backend!r} does not support shared memory")
+            return "threading"
         # Processes share no memory: joblib falls back to threads too.
-        if require == "sharedmem" or \
-                _BACKEND_NAMES[backend] not in Joblib.Backend.list_names():
+        if _BACKEND_NAMES.get(backend, backend) not in Joblib.Backend.list_names():
             return "threading"
     return _BACKEND_NAMES.get(backend, backend)
 
@@ -208,9 +240,7 @@ def _initialized_process_backend(name, initializer, initargs):
     return backend
 
 
-@contextlib.contextmanager
-def parallel_config(backend=None, n_jobs=None, verbose=None, inner_max_num_threads=None,
-                    prefer=None, require=None, initializer=None, initargs=()):
+class parallel_config(contextlib.ContextDecorator):
     """Scoped defaults for Parallel, as joblib.parallel_config (per thread).
 
     ``initializer`` and ``initargs`` work as loky's: each worker process of
@@ -227,41 +257,106 @@ def parallel_config(backend=None, n_jobs=None, verbose=None, inner_max_num_threa
     ``Parallel(backend=...)`` with an explicit backend does not use it, as in
     joblib.
     """
-    config = Joblib.ParallelConfig.new()
-    name = _backend_name(backend, prefer, require)
-    own = _initialized_process_backend(name, initializer, initargs)
-    name = own if own is not None else _backend_object(name)
-    if isinstance(name, Joblib.Backend):
-        config.set_backend(name)
-    elif name is not None:
-        config.set_backend_name(name)
-    if n_jobs is not None:
-        config.set_n_jobs(n_jobs)
-    if verbose is not None:
-        config.set_verbose(verbose)
-    if inner_max_num_threads is not None:
-        config.set_inner_max_num_threads(inner_max_num_threads)
-    config.push()
-    try:
-        yield config
-    finally:
-        config.pop()
-        if own is not None:
-            own.shutdown()
+
+    def __init__(self, backend=None, n_jobs=None, verbose=None, inner_max_num_threads=None,
+                 prefer=None, require=None, initializer=None, initargs=()):
+        self._python_backend = _python_backend(backend)
+        config = Joblib.ParallelConfig.new()
+        name = None if self._python_backend is not None else \
+            _backend_name(backend, prefer, require)
+        self._own = _initialized_process_backend(name, initializer, initargs)
+        name = self._own if self._own is not None else _backend_object(name)
+        if isinstance(name, Joblib.Backend):
+            config.set_backend(name)
+        elif name is not None:
+            config.set_backend_name(name)
+        if n_jobs is not None:
+            config.set_n_jobs(n_jobs)
+        if verbose is not None:
+            config.set_verbose(verbose)
+        if inner_max_num_threads is not None:
+            config.set_inner_max_num_threads(inner_max_num_threads)
+        self.config = config
+        # what the scope says about the backend, for Parallel: a Python
+        # backend, "c" (the C configuration's) or None (nothing)
+        self._scope = self._python_backend if self._python_backend is not None else \
+            ("c" if name is not None else None)
+
+    def __enter__(self):
+        self.config.push()
+        _scopes().append(self._scope)
+        return self.config
+
+    def __exit__(self, *exc):
+        _scopes().pop()
+        self.config.pop()
+        if self._own is not None:
+            self._own.shutdown()
+        return False
 
 
-parallel_backend = parallel_config
+def parallel_backend(backend, n_jobs=-1, inner_max_num_threads=None, **options):
+    """joblib's older form of parallel_config: a backend for the scope,
+    all CPUs (n_jobs=-1) unless told otherwise."""
+    return parallel_config(backend=backend, n_jobs=n_jobs,
+                           inner_max_num_threads=inner_max_num_threads, **options)
+
+
+_local = threading.local()
+# joblib-style backends (_backend_base) by name, and the default one
+_PYTHON_BACKENDS = {}
+_python_default = {"backend": None}
+
+
+def _scopes():
+    scopes = getattr(_local, "scopes", None)
+    if scopes is None:
+        scopes = _local.scopes = []
+    return scopes
+
+
+def _python_backend(backend):
+    """A joblib-style backend instance for a name or an instance, else None."""
+    if isinstance(backend, str):
+        factory = _PYTHON_BACKENDS.get(backend)
+        return factory() if factory is not None else None
+    if backend is not None and not isinstance(backend, Joblib.Backend) and \
+            _backend_base.is_python_backend(type(backend)):
+        return backend
+    return None
+
+
+def _scope_python_backend():
+    """The joblib-style backend the innermost parallel_config that names a
+    backend gives, or the default one."""
+    for scope in reversed(_scopes()):
+        if scope is not None:
+            return None if scope == "c" else scope
+    factory = _python_default["backend"]
+    return factory() if factory is not None else None
 
 
 def register_parallel_backend(name, factory, make_default=False):
-    """Register a GObject class implementing Joblib.Backend under a name."""
+    """Register a backend under a name: a GObject class implementing
+    Joblib.Backend, or a joblib-style ParallelBackendBase subclass (ours or
+    joblib's own)."""
+    if not isinstance(name, str):
+        raise TypeError(f"a backend name must be a str, not {type(name).__name__}")
+    if _backend_base.is_python_backend(factory):
+        _PYTHON_BACKENDS[name] = factory
+        _BACKEND_NAMES[name] = name
+        if make_default:
+            _python_default["backend"] = factory
+        return
     gtype = getattr(factory, "__gtype__", None)
     if gtype is None or not gtype.is_a(Joblib.Backend.__gtype__):
-        raise TypeError("a backend must be a GObject class implementing Joblib.Backend")
+        raise TypeError("a backend must be a GObject class implementing Joblib.Backend or a "
+                        "ParallelBackendBase subclass")
     Joblib.Backend.register(name, gtype)
     _BACKEND_NAMES[name] = name
     if make_default:
         global _default_config
+        _python_default["backend"] = None
         _default_config = Joblib.ParallelConfig.new()
         _default_config.set_backend_name(name)
         _default_config.push()
@@ -284,15 +379,30 @@ class Parallel:
         if return_as not in ("list", "generator", "generator_unordered"):
             raise ValueError(f"return_as must be 'list', 'generator' or 'generator_unordered', "
                              f"not {return_as!r}")
+        if batch_size != "auto" and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be 'auto' or a positive integer, got: "
+                             f"{batch_size!r}")
+        config = Joblib.ParallelConfig.get_current()
+        if n_jobs is None:
+            # as joblib: the n_jobs of the parallel_config in force (which
+            # is -1 inside parallel_backend(name) without one), else 1
+            n_jobs = _current_config_n_jobs(config)
         self.n_jobs = n_jobs
         self.return_as = return_as
-        self._parallel = Joblib.Parallel.new(Joblib.N_JOBS_DEFAULT if n_jobs is None else n_jobs)
-        name = _backend_name(backend, prefer, require)
-        if name is None:
-            config = Joblib.ParallelConfig.get_current()
+        self.timeout = timeout
+        self._parallel = Joblib.Parallel.new(n_jobs)
+        self._python_backend = _python_backend(backend)
+        if self._python_backend is None and backend is None and require is None and \
+                prefer is None:
+            self._python_backend = _scope_python_backend()
+        name = None if self._python_backend is not None else \
+            _backend_name(backend, prefer, require)
+        if self._python_backend is not None:
+            name = "sequential"   # unused: the Python backend runs the tasks
+        elif name is None:
             name = config.get_backend() or config.get_backend_name() or _DEFAULT_BACKEND
-            if isinstance(name, str):
-                name = _backend_name(name, prefer, require)
+            if isinstance(name, str) or require == "sharedmem":
+                name = _backend_name(name, prefer, require, explicit=False)
         name = _backend_object(name)
         if isinstance(name, Joblib.Backend):
             self._parallel.set_backend(name)
@@ -303,14 +413,19 @@ class Parallel:
         self._backend_lock = threading.Lock()
         self._processes = _is_process_backend(name)
         self._grouping = _grouping(name) if batch_size == "auto" else None
+        self._live_generators = weakref.WeakSet()
+        arrays = (_parse_nbytes(max_nbytes), mmap_mode)
+        if mmap_mode not in (None, "r", "r+", "w+", "c"):
+            raise ValueError(f"mmap_mode must be None, 'r', 'r+', 'w+' or 'c', not "
+                             f"{mmap_mode!r}")
+        # None: joblib's defaults, which the workers know
+        self._arrays = None if arrays == DEFAULT_ARRAYS else arrays
         if verbose:
             self._parallel.set_verbose(int(verbose))
         if timeout is not None:
             self._parallel.set_timeout(float(timeout))
         self._parallel.set_pre_dispatch(str(pre_dispatch))
         if batch_size != "auto":
-            if not isinstance(batch_size, int) or batch_size < 1:
-                raise ValueError(f"batch_size must be 'auto' or a positive int, not {batch_size!r}")
             self._parallel.set_batch_size(batch_size)
 
     def __repr__(self):
@@ -343,12 +458,23 @@ class Parallel:
         return False
 
     def __call__(self, iterable):
+        if any(generator.gi_frame is not None for generator in self._live_generators):
+            # as joblib: one run at a time per Parallel with a generator out
+            raise RuntimeError("This Parallel instance is already running ! Before "
+                               "submitting new tasks, you must wait for the completion of all "
+                               "the previous tasks, or clean all references to the output "
+                               "generator.")
+        if self._python_backend is not None:
+            results = _backend_base.run(self._python_backend, self, iterable, self.timeout)
+            return list(results) if self.return_as == "list" else results
         source = self._make_source(iter(iterable))
         if self._processes:
             _prepare_python_worker()
         if self.return_as == "list":
             return self._run_list(source, None)
-        return self._run_generator(source, ordered=self.return_as == "generator")
+        generator = self._run_generator(source, ordered=self.return_as == "generator")
+        self._live_generators.add(generator)
+        return generator
 
     async def run_async(self, iterable):
         """``await parallel.run_async(calls)``: the results as a list,
@@ -380,7 +506,7 @@ class Parallel:
         # The input is consumed lazily, as workers free up (pre_dispatch),
         # like joblib does with generators; small tasks are grouped (see
         # _chunks).
-        functions = FunctionCache()
+        functions = FunctionCache(self._arrays if self._processes else None)
         return TaskSource(iterator, lambda task: self._to_call(task, functions), self._grouping)
 
     def _to_call(self, task, functions):
@@ -536,7 +662,7 @@ class _Run:
             raise failure
         if self.error is not None:
             error, self.error = self.error, None
-            _reraise(error)
+            _reraise(error, self.source)
 
     def close(self):
         """Cancel the run if it is still going, wait for its end, let go."""
@@ -564,6 +690,23 @@ _interrupt.record_inside(_Run.wait, _Run.wait_done, _Run._on_ordered, _Run._on_u
                          _Run._on_done, _Run.start, _Run.close)
 
 
+_UNITS = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+
+
+def _parse_nbytes(value):
+    """joblib's max_nbytes: None, a number of bytes, or "1M", "100K", "2G"."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        if value is not None and value < 0:
+            raise ValueError(f"max_nbytes must be None or >= 0, not {value}")
+        return value
+    if isinstance(value, str) and value[-1:].upper() in _UNITS:
+        try:
+            return int(float(value[:-1]) * _UNITS[value[-1].upper()])
+        except ValueError:
+            pass
+    raise ValueError(f"Invalid literal for max_nbytes: {value!r}")
+
+
 def _grouping(backend):
     """How Parallel groups small tasks on this backend (see _chunks):
     "remote" for Python worker processes, "local" for threads and the
@@ -579,19 +722,64 @@ def _grouping(backend):
 # The C run names the failed call ("task 27 (joblib_glib._chunks.run_chunk)"
 # for a group of tasks); the worker noted the task itself ("task 777
 # (module.f)", the last line of its traceback text; see _chunks).
-_GROUP_CONTEXT = re.compile(r"task \d+ \(joblib_glib\._chunks\.run_chunk\)")
+_GROUP_CONTEXT = re.compile(r"task (\d+) \(joblib_glib\._chunks\.run_(?:local_)?chunk\)")
 _TASK_NOTE = re.compile(r"^task \d+ \([^)\n]*\)$", re.MULTILINE)
+_TASK_PREFIX = re.compile(r"^tasks? \d+")
+_JOB_DOMAIN = "job-error-quark"
+# Errors of the run itself as joblib raises them, the GLib.Error kept as
+# __cause__.  Argument errors only when they are the run's, not a task's
+# (a task's start with "task N (...)").
+_RUN_EXCEPTIONS = {
+    int(Joblib.Error.TIMEOUT): TimeoutError,
+    int(Joblib.Error.WORKER_DIED): TerminatedWorkerError,
+    int(Joblib.Error.INVALID_ARGUMENT): ValueError,
+    int(Joblib.Error.UNKNOWN_BACKEND): ValueError,
+}
+_TASK_ONLY = (TimeoutError, TerminatedWorkerError)
 
 
-def _reraise(error):
+def _name_tasks(text, source):
+    """The user's function in place of the group runner in a message."""
+    def name(match):
+        found = source.describe_call(int(match.group(1))) if source is not None else None
+        return found or "a task of the Parallel call"
+    return _GROUP_CONTEXT.sub(name, text)
+
+
+def _run_exception(error, source):
+    if getattr(error, "domain", None) != _JOB_DOMAIN:
+        return None
+    kind = _RUN_EXCEPTIONS.get(error.code)
+    if kind is None:
+        return None
+    message = error.message or ""
+    if kind not in _TASK_ONLY and _TASK_PREFIX.match(message):
+        return None
+    return kind(_name_tasks(message, source))
+
+
+def _reraise(error, source=None):
+    exc = _run_exception(error, source)
+    if exc is not None:
+        raise exc from error
     try:
         reraise(error)
     except BaseException as exc:
         notes = getattr(exc, "__notes__", None)
+        cause = exc.__cause__
+        text = getattr(cause, "text", None)
+        found = _TASK_NOTE.findall(text) if text else None
+        if text and _GROUP_CONTEXT.search(text):
+            cause.text = _GROUP_CONTEXT.sub(
+                lambda m: found[-1] if found else _name_tasks(m.group(0), source), text)
+            cause.args = (cause.text,)
         if notes and any(_GROUP_CONTEXT.search(note) for note in notes):
-            found = _TASK_NOTE.findall(getattr(exc.__cause__, "text", "") or "")
-            task = found[-1] if found else "a task of the Parallel call"
-            notes[:] = [_GROUP_CONTEXT.sub(task, note) for note in notes]
+            if found:
+                notes[:] = [_GROUP_CONTEXT.sub(found[-1], note) for note in notes]
+            else:
+                notes[:] = [_name_tasks(note, source) for note in notes]
+        if isinstance(exc, GLib.Error) and exc.message and _GROUP_CONTEXT.search(exc.message):
+            exc.message = _name_tasks(exc.message, source)
         raise
 
 

@@ -189,8 +189,23 @@ class _Resolver:
         if getattr(func, "_joblib_glib_memorized", False):
             func = func.func
         if memory is None:
-            return PythonFunction(func).call_pickled
+            return PythonFunction(func, arrays=_array_settings(fields)).call_pickled
         return _cached_call(func, reference)
+
+
+def _array_settings(fields):
+    """(max_nbytes, mmap_mode) for array arguments: the reference's
+    "arrays" field (Parallel's max_nbytes and mmap_mode), else joblib's
+    defaults."""
+    from ._functions import DEFAULT_ARRAYS
+    arrays = fields.lookup_value("arrays", None)
+    if arrays is None:
+        return DEFAULT_ARRAYS
+    max_nbytes = arrays.lookup_value("max-nbytes", None)
+    mmap_mode = arrays.lookup_value("mmap-mode", None)
+    max_nbytes = max_nbytes.get_int64() if max_nbytes is not None else DEFAULT_ARRAYS[0]
+    return (None if max_nbytes < 0 else max_nbytes,
+            mmap_mode.get_string() if mmap_mode is not None else DEFAULT_ARRAYS[1])
 
 
 def _cached_call(func, reference):
