@@ -17,6 +17,9 @@ typedef void     (*JobRunResultFunc)       (guint        index,
 typedef void     (*JobRunProgressFunc)     (guint        done,
                                             int          total,
                                             gpointer     user_data);
+/* FALSE when nobody takes the line: the dispatcher prints it itself. */
+typedef gboolean (*JobRunVerboseLineFunc)  (const char  *line,
+                                            gpointer     user_data);
 
 /* Everything a run needs, resolved by JobParallel from its properties and
  * the active JobParallelConfig when the run starts. */
@@ -35,6 +38,7 @@ typedef struct
   JobRunWantsResultsFunc  wants_results;  /* (nullable) */
   JobRunResultFunc        result;         /* (nullable) */
   JobRunProgressFunc      progress;       /* (nullable) */
+  JobRunVerboseLineFunc   verbose_line;   /* (nullable) */
   gpointer                callback_data;  /* (owned) by callback_destroy */
   GDestroyNotify          callback_destroy;
 } JobRunOptions;

@@ -124,7 +124,12 @@ static void
 write_verbose_line (const char *line,
                     gpointer    user_data)
 {
-  g_printerr ("%s", line);
+  JobDispatcher *run = user_data;
+
+  /* to the starter's handler (JobParallel::verbose-line), else stderr */
+  if (run->options.verbose_line == NULL ||
+      !run->options.verbose_line (line, run->options.callback_data))
+    g_printerr ("%s", line);
 }
 
 /* The caller's cancellable wakes the run's context through a source that
@@ -760,7 +765,7 @@ job_dispatcher_start (JobRunOptions     *options,
   run->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   run->printer = job_progress_printer_new (run->options.n_jobs_requested,
                                            run->options.verbose,
-                                           write_verbose_line, NULL);
+                                           write_verbose_line, run);
 
   job_progress_printer_started (run->printer,
                                 job_backend_get_display_name (run->options.backend),

@@ -76,6 +76,7 @@ enum {
 enum {
   SIGNAL_RESULT,
   SIGNAL_PROGRESS,
+  SIGNAL_VERBOSE_LINE,
   N_SIGNALS
 };
 
@@ -333,6 +334,25 @@ job_parallel_class_init (JobParallelClass *klass)
                   G_TYPE_NONE, 2,
                   G_TYPE_UINT,
                   G_TYPE_INT);
+
+  /**
+   * JobParallel::verbose-line:
+   * @self: the #JobParallel
+   * @line: one line of progress text, with its newline
+   *
+   * Emitted, on the main context of the run, for each line that
+   * [property@Joblib.Parallel:verbose] asks for. Without a handler the
+   * line goes to standard error (g_printerr()); with one, only to the
+   * handler: bindings use it to write to their own streams (Python's
+   * `sys.stderr`, a log, a text view).
+   */
+  signals[SIGNAL_VERBOSE_LINE] =
+    g_signal_new ("verbose-line",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1,
+                  G_TYPE_STRING);
 }
 
 static void
@@ -640,6 +660,16 @@ emit_progress (guint    done,
   g_signal_emit (user_data, signals[SIGNAL_PROGRESS], 0, done, total);
 }
 
+static gboolean
+emit_verbose_line (const char *line,
+                   gpointer    user_data)
+{
+  if (!g_signal_has_handler_pending (user_data, signals[SIGNAL_VERBOSE_LINE], 0, FALSE))
+    return FALSE;
+  g_signal_emit (user_data, signals[SIGNAL_VERBOSE_LINE], 0, line);
+  return TRUE;
+}
+
 /* Resolves the properties and the active config into run options. */
 static gboolean
 resolve_options (JobParallel    *self,
@@ -765,6 +795,7 @@ job_parallel_start (JobParallel         *self,
   options.wants_results = wants_results;
   options.result = emit_result;
   options.progress = emit_progress;
+  options.verbose_line = emit_verbose_line;
   options.callback_data = g_object_ref (self);
   options.callback_destroy = g_object_unref;
   job_dispatcher_start (&options, calls, source, source_data, source_destroy,
