@@ -134,6 +134,17 @@ def nested_sum_joblib(n):
         joblib.delayed(square)(i) for i in range(n)))
 
 
+def recurse(x, module_name):
+    J = sys.modules[module_name]
+    return sum(J.Parallel()(J.delayed(recurse)(i, module_name) for i in range(2)))
+
+
+def nested_in_own_process(module_name):
+    J = sys.modules[module_name]
+    pids = J.Parallel(n_jobs=2)(J.delayed(pid)(i) for i in range(4))
+    return set(pids) == {os.getpid()}
+
+
 class Point:
     def __init__(self, x, y):
         self.x, self.y = x, y
@@ -242,6 +253,8 @@ case("delayed-captures")(lambda J: J.delayed(add)(1, y=2)[1:])
 case("delayed-function")(lambda J: J.delayed(add)(1)[0] is add)
 case("verbose-results")(lambda J: _quiet(lambda: run(J, square, [(i,) for i in range(5)],
                                                     n_jobs=2, verbose=10)))
+case("verbose-to-sys-stderr")(lambda J: _verbose_lines(J, "threading"))
+case("verbose-to-sys-stderr-loky")(lambda J: _verbose_lines(J, "loky"))
 case("threads-share-memory")(lambda J: _shared_list(J, "threading", None))
 case("sharedmem-shares-memory")(lambda J: _shared_list(J, None, "sharedmem"))
 case("prefer-threads-in-process")(lambda J: len(set(run(
@@ -258,6 +271,13 @@ case("worker-threads-not-main")(lambda J: run(J, in_main_thread, [(0,), (1,)], n
 case("loky-thread-limits")(lambda J: run(J, env, [("OMP_NUM_THREADS",)], n_jobs=2,
                                          backend="loky") ==
      [str(max(joblib.cpu_count() // 2, 1))])
+for _backend in ("threading", "loky"):
+    # joblib's thread-bomb mitigation: nested levels run on threads, then
+    # in their caller, and endless recursion ends in RecursionError
+    case(f"unbounded-recursion-{_backend}")(lambda J, b=_backend: _in_scope(
+        J, lambda J: run(J, recurse, [(i, J.__name__) for i in range(2)]), b, n_jobs=2))
+case("nested-runs-in-the-worker-process")(lambda J: run(
+    J, nested_in_own_process, [(J.__name__,)], n_jobs=2, backend="loky"))
 case("nested-parallel-in-threads")(lambda J: run(
     J, nested_sum if J is joblib_glib else nested_sum_joblib, [(i,) for i in range(5)],
     n_jobs=2, backend="threading"))
@@ -276,6 +296,16 @@ def _two_calls(J):
 def _quiet(function):
     with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
         return function()
+
+
+def _verbose_lines(J, backend):
+    """Verbose lines go through sys.stderr (so they can be captured)."""
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        run(J, square, [(i,) for i in range(6)], n_jobs=2, backend=backend, verbose=10)
+    text = err.getvalue()
+    return ("[Parallel(n_jobs=2)]: " in text, "Done   6 out of   6" in text,
+            out.getvalue())
 
 
 def _shared_list(J, backend, require):

@@ -28,7 +28,7 @@ import time
 
 from . import _interrupt
 from ._functions import PythonFunction, pickled_function_or_name, qualified_name, \
-    raise_as_glib_error
+    raise_as_glib_error, run_nested
 from ._gi import GLib, Joblib
 from ._values import _PLAIN_TYPES, _needs_variant, dumps, from_variant, pickled_call_args
 
@@ -98,18 +98,25 @@ _local_lock = threading.Lock()
 _local_ids = itertools.count(1)
 
 
-def add_local_chunk(first, tasks):
-    """Keep a group of (function, args, kwargs) for run_local_chunk; its id."""
+def add_local_chunk(first, tasks, level=None):
+    """Keep a group of (function, args, kwargs) for run_local_chunk, whose
+    tasks run at nesting ``level``; its id."""
     chunk_id = next(_local_ids)
     with _local_lock:
-        _local_chunks[chunk_id] = (first, tasks, None)
+        _local_chunks[chunk_id] = (first, tasks, level)
     return chunk_id
 
 
 def run_local_chunk(chunk_id):
     """Run a group kept by add_local_chunk (on a worker thread)."""
     with _local_lock:
-        first, tasks, _ = _local_chunks[chunk_id]
+        first, tasks, level = _local_chunks[chunk_id]
+    if level is not None:
+        return run_nested(level, _run_local_tasks, chunk_id, first, tasks)
+    return _run_local_tasks(chunk_id, first, tasks)
+
+
+def _run_local_tasks(chunk_id, first, tasks):
     start = time.perf_counter()
     results = []
     for position, (function, args, kwargs) in enumerate(tasks):
@@ -213,7 +220,8 @@ class TaskSource:
     arrays or variants as arguments, which keep their zero-copy path) get
     their own call."""
 
-    def __init__(self, iterator, single_call, grouping):
+    def __init__(self, iterator, single_call, grouping, level=None):
+        self.level = level       # the nesting level of local groups' tasks
         self.iterator = iterator
         self.single_call = single_call
         self.grouping = grouping
@@ -298,7 +306,7 @@ class TaskSource:
             call = Joblib.Call.new_with_task_count(
                 runner.referenced(), pickled_call_args([first, table, tasks], False), len(group))
         else:
-            chunk_id = add_local_chunk(first, group)
+            chunk_id = add_local_chunk(first, group, self.level)
             self.local_ids.add(chunk_id)
             runner = _runner(run_local_chunk)
             call = Joblib.Call.new_with_task_count(

@@ -25,6 +25,35 @@ from . import _interrupt
 from ._gi import GLib, Joblib
 from ._values import from_variant, pickled_call_args, to_variant, unpickle_call_args
 
+# How deep the calling thread is in nested Parallel calls: 0 in the
+# caller, 1 in a task of a top-level call (a worker thread, or a worker
+# process: see worker.main), and so on.  Parallel bounds nested runs with
+# it (see _parallel.nested_backend).
+_nesting = threading.local()
+_process_level = {"value": 0}
+
+
+def nesting_level():
+    return getattr(_nesting, "level", _process_level["value"])
+
+
+def set_process_nesting_level(level):
+    _process_level["value"] = level
+
+
+def run_nested(level, function, *args):
+    """``function(*args)`` with the thread's nesting level set to ``level``."""
+    previous = getattr(_nesting, "level", None)
+    _nesting.level = level
+    try:
+        return function(*args)
+    finally:
+        if previous is None:
+            del _nesting.level
+        else:
+            _nesting.level = previous
+
+
 # Python exceptions arrive in C as errors of this domain.
 ERROR_DOMAIN = "joblib-glib-python-error-quark"
 ERROR_CODE = 1
@@ -42,13 +71,20 @@ def _remember_exception(exc):
     return token
 
 
+_TRACEBACK_FRAMES = 20
+
+
 def raise_as_glib_error(exc):
     """Raise a GLib.Error standing for a Python exception.
 
     PyGObject only prints exceptions other than GLib.Error raised in
     callbacks, and C then sees a NULL result with no error."""
     token = _remember_exception(exc)
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    # The innermost frames only: the exception itself goes back to Python
+    # callers whole, and an exception passing up through nested Parallel
+    # calls would otherwise be formatted ever longer at each level.
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__,
+                                              limit=-_TRACEBACK_FRAMES))
     raise GLib.Error(f"{type(exc).__name__}: {exc}\n{text}{_MARKER}{token}]",
                      ERROR_DOMAIN, ERROR_CODE) from None
 
@@ -326,8 +362,11 @@ def _weak_invoke(ref):
 class PythonFunction:
     """A Python callable and the Joblib.Function that runs it."""
 
-    def __init__(self, func, name=None, version=None, arrays=None):
+    def __init__(self, func, name=None, version=None, arrays=None, level=None):
         self.func = func
+        # the nesting level of the tasks it runs in this process (None:
+        # the thread's own)
+        self.level = level
         # in a worker process: (max_nbytes or None, mmap_mode), how array
         # arguments are handed to the function (see worker_array); in the
         # parent: what the reference tells the worker, None for joblib's
@@ -415,6 +454,8 @@ class PythonFunction:
         try:
             if _interrupt_state.interrupted:
                 _interrupt.check()
+            if self.level is not None:
+                return run_nested(self.level, self.call_pickled, args)
             return self.call_pickled(args)
         except GLib.Error:
             raise
@@ -437,14 +478,15 @@ class FunctionCache:
     _builtins = {}
     _builtins_lock = threading.Lock()
 
-    def __init__(self, arrays=None):
+    def __init__(self, arrays=None, level=None):
         self._functions = {}
         self._arrays = arrays
+        self._level = level
 
     def get(self, func):
         if isinstance(func, PythonFunction):
             return func
-        if self._arrays is not None:
+        if self._arrays is not None or self._level:
             pass   # settings of their own: not the shared builtins
         elif isinstance(func, types.BuiltinFunctionType) and \
                 (func.__self__ is None or isinstance(func.__self__, types.ModuleType)):
@@ -456,7 +498,8 @@ class FunctionCache:
         # keyed by id: the entry holds the callable, so the id stays its own
         entry = self._functions.get(id(func))
         if entry is None:
-            entry = self._functions[id(func)] = PythonFunction(func, arrays=self._arrays)
+            entry = self._functions[id(func)] = PythonFunction(func, arrays=self._arrays,
+                                                               level=self._level)
         return entry
 
 

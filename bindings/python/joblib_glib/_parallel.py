@@ -15,7 +15,7 @@ import weakref
 from . import _backend_base, _interrupt
 from ._chunks import TaskSource, unpack_task
 from ._functions import DEFAULT_ARRAYS, FunctionCache, PythonFunction, TerminatedWorkerError, \
-    forget_exceptions, reraise
+    forget_exceptions, nesting_level, reraise, run_nested
 from ._gi import Gio, GLib, Joblib
 
 _BACKEND_NAMES = {
@@ -76,6 +76,9 @@ def _current_config_n_jobs(config=None):
     return 1 if n_jobs == Joblib.N_JOBS_DEFAULT else n_jobs
 
 
+# Nested Parallel calls deeper than this raise RecursionError (below it
+# they run in their caller from the second level on: see Parallel.__init__)
+MAX_NESTING = 64
 _PREFER = (None, "processes", "threads")
 _REQUIRE = (None, "sharedmem")
 
@@ -326,6 +329,11 @@ def _python_backend(backend):
     return None
 
 
+def _scope_names_backend():
+    """Whether a parallel_config of this thread names a backend."""
+    return any(scope is not None for scope in _scopes())
+
+
 def _scope_python_backend():
     """The joblib-style backend the innermost parallel_config that names a
     backend gives, or the default one."""
@@ -397,8 +405,16 @@ class Parallel:
             self._python_backend = _scope_python_backend()
         name = None if self._python_backend is not None else \
             _backend_name(backend, prefer, require)
+        self._level = nesting_level()
         if self._python_backend is not None:
             name = "sequential"   # unused: the Python backend runs the tasks
+        elif self._level >= 2:
+            # joblib's thread-bomb mitigation: nested calls below the first
+            # level run in their caller
+            name = "sequential"
+        elif self._level == 1 and backend is None and _scope_python_backend() is None and \
+                not _scope_names_backend():
+            name = "threading"   # the first nested level: threads
         elif name is None:
             name = config.get_backend() or config.get_backend_name() or _DEFAULT_BACKEND
             if isinstance(name, str) or require == "sharedmem":
@@ -458,12 +474,20 @@ class Parallel:
         return False
 
     def __call__(self, iterable):
+        if self._level >= MAX_NESTING:
+            raise RecursionError(f"Parallel calls nested {self._level} levels deep: a task "
+                                 f"that calls Parallel on itself without end?")
         if any(generator.gi_frame is not None for generator in self._live_generators):
             # as joblib: one run at a time per Parallel with a generator out
             raise RuntimeError("This Parallel instance is already running ! Before "
                                "submitting new tasks, you must wait for the completion of all "
                                "the previous tasks, or clean all references to the output "
                                "generator.")
+        if self._level >= 2:
+            # nested below the first level: a plain loop in the caller, as
+            # joblib's SequentialBackend (stops at the first error)
+            results = _run_inline(iterable, self._level + 1)
+            return list(results) if self.return_as == "list" else results
         if self._python_backend is not None:
             results = _backend_base.run(self._python_backend, self, iterable, self.timeout)
             return list(results) if self.return_as == "list" else results
@@ -506,8 +530,11 @@ class Parallel:
         # The input is consumed lazily, as workers free up (pre_dispatch),
         # like joblib does with generators; small tasks are grouped (see
         # _chunks).
-        functions = FunctionCache(self._arrays if self._processes else None)
-        return TaskSource(iterator, lambda task: self._to_call(task, functions), self._grouping)
+        level = self._level + 1
+        functions = FunctionCache(self._arrays if self._processes else None,
+                                  None if self._processes else level)
+        return TaskSource(iterator, lambda task: self._to_call(task, functions), self._grouping,
+                          level)
 
     def _to_call(self, task, functions):
         function, args, kwargs = unpack_task(task)
@@ -561,6 +588,13 @@ class Parallel:
             run.close()
 
 
+def _run_inline(iterable, level):
+    for task in iterable:
+        function, args, kwargs = unpack_task(task)
+        yield run_nested(level, function, *args, **kwargs) if not kwargs else \
+            run_nested(level, lambda: function(*args, **kwargs))
+
+
 class _Run:
     """One run of a Parallel call, waited for on a private main context in
     the caller's thread (the dispatcher, the task source and the result
@@ -580,6 +614,8 @@ class _Run:
         self.outer = cancellable
         self.forward = 0
         self.handler = 0
+        self.verbose_handler = 0
+        self.started = False
         self.done = False
         self.error = None      # the run's GLib.Error
         self.failure = None    # an exception raised by a result handler
@@ -595,11 +631,13 @@ class _Run:
             self.handler = self.parallel.connect("result", self._on_ordered)
         elif self.arrived is not None:
             self.handler = self.parallel.connect("result", self._on_unordered)
+        self.verbose_handler = self.parallel.connect("verbose-line", self._on_verbose_line)
         _interrupt.enter(self.guard, self.context)
         self.context.push_thread_default()
         try:
             self.parallel.run_source_async(self.source.next_call, cancellable=self.cancellable,
                                            callback=self._on_done)
+            self.started = True
         finally:
             self.context.pop_thread_default()
 
@@ -617,6 +655,16 @@ class _Run:
     def _on_unordered(self, _parallel, index, value):
         try:
             self.arrived.extend(self.source.results_of(index, value))
+        except BaseException as exc:  # noqa: BLE001 -- raised by the caller
+            self._failed(exc)
+
+    def _on_verbose_line(self, parallel, line):
+        # through Python's streams, as joblib prints them (capturable,
+        # shown by notebooks), not to descriptor 2 from C
+        try:
+            stream = sys.stdout if parallel.get_verbose() >= 50 else sys.stderr
+            stream.write(line)
+            stream.flush()
         except BaseException as exc:  # noqa: BLE001 -- raised by the caller
             self._failed(exc)
 
@@ -667,7 +715,7 @@ class _Run:
     def close(self):
         """Cancel the run if it is still going, wait for its end, let go."""
         try:
-            if not self.done:
+            if self.started and not self.done:
                 self.cancellable.cancel()
                 self.wait_done()
         finally:
@@ -675,6 +723,9 @@ class _Run:
             if self.handler:
                 self.parallel.disconnect(self.handler)
                 self.handler = 0
+            if self.verbose_handler:
+                self.parallel.disconnect(self.verbose_handler)
+                self.verbose_handler = 0
             if self.forward:
                 self.outer.disconnect(self.forward)
                 self.forward = 0
@@ -687,7 +738,7 @@ class _Run:
 
 
 _interrupt.record_inside(_Run.wait, _Run.wait_done, _Run._on_ordered, _Run._on_unordered,
-                         _Run._on_done, _Run.start, _Run.close)
+                         _Run._on_done, _Run._on_verbose_line, _Run.start, _Run.close)
 
 
 _UNITS = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
@@ -734,8 +785,9 @@ _RUN_EXCEPTIONS = {
     int(Joblib.Error.WORKER_DIED): TerminatedWorkerError,
     int(Joblib.Error.INVALID_ARGUMENT): ValueError,
     int(Joblib.Error.UNKNOWN_BACKEND): ValueError,
+    int(Joblib.Error.NESTING_TOO_DEEP): RecursionError,
 }
-_TASK_ONLY = (TimeoutError, TerminatedWorkerError)
+_TASK_ONLY = (TimeoutError, TerminatedWorkerError, RecursionError)
 
 
 def _name_tasks(text, source):

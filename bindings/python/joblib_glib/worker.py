@@ -373,7 +373,11 @@ def main():
     os.dup2(null_fd, 0)
     os.close(null_fd)
 
+    from ._functions import set_process_nesting_level
     from ._gi import GLib
+    # tasks here are one level down: their Parallel calls use threads,
+    # and run in their caller one level further (as joblib's workers)
+    set_process_nesting_level(1)
     channel = _Channel(in_fd, out_fd)
     status = _map_status_page()
     resolver = _Resolver()
