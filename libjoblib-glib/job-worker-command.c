@@ -148,14 +148,17 @@ job_worker_command_find_program (const char *name)
   return installed_file (relative);
 }
 
-/* The Python interpreter of "python" workers: $JOB_PYTHON, else python3
- * from PATH. The joblib_glib package sets the interpreter that runs it
- * (job_worker_command_set()), so Python callers never get here. */
+/* The Python interpreter of "python" workers: $JOB_PYTHON, else the one
+ * the joblib_glib package was installed for (set at configure time), else
+ * python3 from PATH. The joblib_glib package sets the interpreter that
+ * runs it (job_worker_command_set()), so Python callers never get here. */
 static char *
 python_interpreter (void)
 {
   char *python = from_environment ("JOB_PYTHON");
 
+  if (python == NULL && g_file_test (JOB_PYTHON_INTERPRETER, G_FILE_TEST_IS_EXECUTABLE))
+    python = g_strdup (JOB_PYTHON_INTERPRETER);
   if (python == NULL)
     python = g_find_program_in_path ("python3");
   return python != NULL ? python : g_strdup ("python3");
