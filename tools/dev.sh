@@ -24,6 +24,7 @@ packages=(
   python3-matplotlib liblapacke-dev libopenblas-dev
   valgrind
   slurmctld slurmd slurm-client munge glib-networking libgnutls28-dev
+  python3-distributed python3-ipyparallel
 )
 
 missing=()

@@ -2,7 +2,7 @@
 /* joblib-glib-worker-connect: runs a worker program (native, Python or
  * GJS) on a connection to a driver instead of on pipes from a parent.
  *
- *   joblib-glib-worker-connect HOST:PORT KIND -- PROGRAM [ARG…]
+ *   joblib-glib-worker-connect [--exit-with-driver] HOST:PORT KIND -- PROGRAM [ARG…]
  *
  * It connects to HOST:PORT and authenticates both ways with the token
  * found in JOB_WORKER_TOKEN (the environment, never the command line,
@@ -20,11 +20,28 @@
  * TLS connection and PROGRAM's pipes. (JOB_WORKER_TLS_CERT, the PEM
  * certificate itself, is accepted too.)
  *
- * Exit status: PROGRAM's; 3 when the driver cannot be reached or does
- * not authenticate. */
+ * The worker names itself to the driver with JOB_WORKER_ID and
+ * JOB_WORKER_NODE when set (launchers that are not Slurm: the driver
+ * matches the connection to the worker it started), else with Slurm's
+ * SLURM_JOB_ID and SLURMD_NODENAME, else "" and the host name.
+ *
+ * --exit-with-driver: PROGRAM runs as a child of this program, which
+ * kills it (SIGKILL) as soon as the driver closes the connection, even
+ * in the middle of a task, and dies with this program (a parent-death
+ * signal). For launchers that cannot kill what they started (a task of
+ * a Dask or IPython Parallel cluster): closing the connection stops the
+ * worker, and a worker whose launcher process dies goes with it.
+ *
+ * Exit status: PROGRAM's (128 + the signal when it was killed); 3 when
+ * the driver cannot be reached or does not authenticate. */
+#define _GNU_SOURCE  /* POLLRDHUP */
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -118,13 +135,17 @@ authenticate (GIOStream   *stream,
   GVariantBuilder builder;
   guint8 worker_nonce[JOB_WORKER_AUTH_NONCE_SIZE];
   guint8 proof[JOB_WORKER_AUTH_PROOF_SIZE];
-  const char *job = g_getenv ("SLURM_JOB_ID");
-  const char *node = g_getenv ("SLURMD_NODENAME");
+  const char *job = g_getenv ("JOB_WORKER_ID");
+  const char *node = g_getenv ("JOB_WORKER_NODE");
   const char *challenge_kind;
   JobWorkerAuthExchange exchange = { 0, };
   JobWorkerMessage message;
   gsize n = 0;
 
+  if (job == NULL || job[0] == '\0')
+    job = g_getenv ("SLURM_JOB_ID");
+  if (node == NULL || node[0] == '\0')
+    node = g_getenv ("SLURMD_NODENAME");
   job_worker_auth_split_token (token, &key, &secret);
   exchange.key = key;
   exchange.kind = kind;
@@ -213,11 +234,72 @@ exec_on_socket (GIOStream  *stream,
   return 127;
 }
 
+static int
+status_of (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  return 128 + WTERMSIG (status);
+}
+
+/* Plain TCP, --exit-with-driver: the program gets the socket as on
+ * exec_on_socket(), as a child; this process keeps a copy only to see
+ * the driver hang up (POLLRDHUP reads nothing: the bytes stay the
+ * program's), then kills it. */
+static int
+watch_on_socket (GIOStream  *stream,
+                 char      **argv)
+{
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+  int fd = g_socket_get_fd (socket);
+  pid_t parent = getpid ();
+  pid_t child;
+  int status = 0;
+
+  g_unix_set_fd_nonblocking (fd, FALSE, NULL);
+  g_socket_set_timeout (socket, 0);
+  child = fork ();
+  if (child < 0)
+    {
+      g_printerr ("joblib-glib-worker-connect: fork: %s\n", g_strerror (errno));
+      return 3;
+    }
+  if (child == 0)
+    {
+      /* Async-signal-safe calls only until exec. */
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent ||
+          dup2 (fd, STDIN_FILENO) < 0 || dup2 (fd, STDOUT_FILENO) < 0)
+        _exit (3);
+      execvp (argv[0], argv);
+      _exit (127);
+    }
+
+  for (;;)
+    {
+      struct pollfd watched = { fd, POLLRDHUP, 0 };
+      pid_t done = waitpid (child, &status, WNOHANG);
+
+      if (done == child)
+        return status_of (status);
+      /* A pidfd would wake on the exit too; GLib 2.74 has no wrapper and
+       * a fifth of a second is nothing next to a worker's life. */
+      if (poll (&watched, 1, 200) > 0 &&
+          (watched.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+        {
+          kill (child, SIGKILL);
+          while (waitpid (child, &status, 0) < 0 && errno == EINTR)
+            ;
+          return status_of (status);
+        }
+    }
+}
+
 typedef struct
 {
   GMainLoop   *loop;
   GSubprocess *process;
   int          status;
+  gboolean     exit_with_driver;
 } Relay;
 
 static void
@@ -228,6 +310,24 @@ on_splice_done (GObject      *source,
   /* Either way ends: the driver closed (the worker's input closes, it
    * exits) or the worker exited (its output ends, the connection closes). */
   g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, NULL);
+}
+
+static void
+on_driver_closed (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Relay *relay = user_data;
+
+  g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, NULL);
+  if (relay->exit_with_driver)
+    g_subprocess_force_exit (relay->process);
+}
+
+static void
+set_death_signal (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
 static void
@@ -248,15 +348,18 @@ on_process_exited (GObject      *source,
 /* TLS: the program talks on pipes, relayed to and from the connection. */
 static int
 relay_over_tls (GIOStream  *stream,
-                char      **argv)
+                char      **argv,
+                gboolean    exit_with_driver)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  Relay relay = { loop, NULL, 3 };
+  g_autoptr(GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  Relay relay = { loop, NULL, 3, exit_with_driver };
 
-  relay.process = g_subprocess_newv ((const char * const *) argv,
-                                     G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                     G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  if (exit_with_driver)
+    g_subprocess_launcher_set_child_setup (launcher, set_death_signal, NULL, NULL);
+  relay.process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
   if (relay.process == NULL)
     {
       g_printerr ("joblib-glib-worker-connect: %s\n", error->message);
@@ -266,7 +369,7 @@ relay_over_tls (GIOStream  *stream,
   g_output_stream_splice_async (g_subprocess_get_stdin_pipe (relay.process),
                                 g_io_stream_get_input_stream (stream),
                                 G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
-                                G_PRIORITY_DEFAULT, NULL, on_splice_done, NULL);
+                                G_PRIORITY_DEFAULT, NULL, on_driver_closed, &relay);
   g_output_stream_splice_async (g_io_stream_get_output_stream (stream),
                                 g_subprocess_get_stdout_pipe (relay.process),
                                 G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE,
@@ -318,15 +421,22 @@ main (int    argc,
   g_autofree char *pin = NULL;
   const char *address;
   const char *kind;
+  gboolean exit_with_driver = FALSE;
+  int first = 1;
 
-  if (argc < 5 || strcmp (argv[3], "--") != 0)
+  if (argc > 1 && strcmp (argv[1], "--exit-with-driver") == 0)
     {
-      g_printerr ("usage: %s HOST:PORT KIND -- PROGRAM [ARG…]\n"
+      exit_with_driver = TRUE;
+      first = 2;
+    }
+  if (argc - first < 4 || strcmp (argv[first + 2], "--") != 0)
+    {
+      g_printerr ("usage: %s [--exit-with-driver] HOST:PORT KIND -- PROGRAM [ARG…]\n"
                   "  with the run's token in JOB_WORKER_TOKEN\n", argv[0]);
       return 2;
     }
-  address = argv[1];
-  kind = argv[2];
+  address = argv[first];
+  kind = argv[first + 1];
 
   token = g_strdup (g_getenv ("JOB_WORKER_TOKEN"));
   if (token == NULL || token[0] == '\0')
@@ -355,7 +465,9 @@ main (int    argc,
     }
   memset (token, 0, strlen (token));
 
+  if (pin == NULL && exit_with_driver)
+    return watch_on_socket (stream, argv + first + 3);
   if (pin == NULL)
-    return exec_on_socket (stream, argv + 4);
-  return relay_over_tls (stream, argv + 4);
+    return exec_on_socket (stream, argv + first + 3);
+  return relay_over_tls (stream, argv + first + 3, exit_with_driver);
 }

@@ -185,10 +185,11 @@ contains (GByteArray   *haystack,
 /* joblib-glib-worker-connect ADDRESS native -- PROGRAM…, with @token and
  * @pin in its environment. */
 static GSubprocess *
-spawn_connect (const char          *address,
-               const char          *token,
-               const char          *pin,
-               const char * const  *program)
+spawn_connect_full (const char          *address,
+                    const char          *token,
+                    const char          *pin,
+                    gboolean             exit_with_driver,
+                    const char * const  *program)
 {
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
@@ -199,9 +200,17 @@ spawn_connect (const char          *address,
   g_subprocess_launcher_setenv (launcher, "JOB_WORKER_TOKEN", token, TRUE);
   g_subprocess_launcher_setenv (launcher, "SLURM_JOB_ID", "4242", TRUE);
   g_subprocess_launcher_setenv (launcher, "SLURMD_NODENAME", "node7", TRUE);
+  if (exit_with_driver)
+    {
+      /* Launchers other than Slurm name their workers. */
+      g_subprocess_launcher_setenv (launcher, "JOB_WORKER_ID", "w9", TRUE);
+      g_subprocess_launcher_setenv (launcher, "JOB_WORKER_NODE", "tcp://127.0.0.1:1", TRUE);
+    }
   if (pin != NULL)
     g_subprocess_launcher_setenv (launcher, "JOB_WORKER_TLS_PIN", pin, TRUE);
   g_ptr_array_add (argv, (gpointer) g_getenv ("JOB_WORKER_CONNECT_PATH"));
+  if (exit_with_driver)
+    g_ptr_array_add (argv, (gpointer) "--exit-with-driver");
   g_ptr_array_add (argv, (gpointer) address);
   g_ptr_array_add (argv, (gpointer) "native");
   g_ptr_array_add (argv, (gpointer) "--");
@@ -211,6 +220,15 @@ spawn_connect (const char          *address,
   process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   return process;
+}
+
+static GSubprocess *
+spawn_connect (const char          *address,
+               const char          *token,
+               const char          *pin,
+               const char * const  *program)
+{
+  return spawn_connect_full (address, token, pin, FALSE, program);
 }
 
 static void
@@ -719,6 +737,63 @@ test_tls_default_off_loopback (void)
   job_backend_shutdown (JOB_BACKEND (plain));
 }
 
+/* --exit-with-driver: the worker names itself from JOB_WORKER_ID and
+ * JOB_WORKER_NODE, and when the driver closes the connection the program
+ * is killed at once, busy or not (here a shell that would sleep for ten
+ * minutes): nothing a cluster task started outlives its driver's wish. */
+static void
+check_exit_with_driver (GTlsCertificate *certificate)
+{
+  Admitted admitted = { 0, };
+  g_autoptr(JobWorkerListener) listener = new_listener (certificate, &admitted);
+  g_autofree char *address = g_strdup_printf ("127.0.0.1:%u",
+                                              job_worker_listener_get_port (listener));
+  g_autofree char *pin = certificate != NULL ? pin_of (certificate) : NULL;
+  const char * const program[] = { "/bin/sh", "-c", "echo $$; exec sleep 600", NULL };
+  g_autoptr(GSubprocess) process = spawn_connect_full (address, TOKEN, pin, TRUE, program);
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *err = NULL;
+  gint64 pid;
+
+  wait_admitted (&admitted);
+  g_assert_cmpstr (admitted.job, ==, "w9");
+  g_assert_cmpstr (admitted.node, ==, "tcp://127.0.0.1:1");
+  lines = g_data_input_stream_new (g_io_stream_get_input_stream (admitted.stream));
+  line = g_data_input_stream_read_line (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  pid = g_ascii_strtoll (line, NULL, 10);
+  g_assert_cmpint (pid, >, 1);
+  g_assert_cmpint (kill ((pid_t) pid, 0), ==, 0);
+
+  g_io_stream_close (admitted.stream, NULL, NULL);
+  g_assert_cmpint (wait_connect (process, &err), ==, 128 + SIGKILL);
+  /* Reaped by the connector: the pid names no process any more. */
+  g_assert_cmpint (kill ((pid_t) pid, 0), ==, -1);
+  g_assert_cmpint (errno, ==, ESRCH);
+  admitted_clear (&admitted);
+}
+
+static void
+test_exit_with_driver (void)
+{
+  check_exit_with_driver (NULL);
+}
+
+static void
+test_exit_with_driver_tls (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+
+  if (!have_tls ())
+    return;
+  certificate = job_tls_certificate_new_self_signed ("joblib-glib test", &error);
+  g_assert_no_error (error);
+  check_exit_with_driver (certificate);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -733,5 +808,7 @@ main (int    argc,
   g_test_add_func ("/joblib/listener/tls-pinned", test_tls_pinned);
   g_test_add_func ("/joblib/listener/tls-pin-mismatch", test_tls_pin_mismatch);
   g_test_add_func ("/joblib/listener/tls-default-off-loopback", test_tls_default_off_loopback);
+  g_test_add_func ("/joblib/listener/exit-with-driver", test_exit_with_driver);
+  g_test_add_func ("/joblib/listener/exit-with-driver-tls", test_exit_with_driver_tls);
   return g_test_run ();
 }
