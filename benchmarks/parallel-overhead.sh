@@ -35,17 +35,21 @@ def get(impl, backend, mode, n):
 
 sizes = sorted({r['n'] for r in rows})
 print('| N | ours, dispatch (µs/task) | ours, end-to-end (µs/task) '
+      '| ours, bulk map of a JobArray / an `ai` GVariant (µs/element) '
       '| joblib threading (µs/task) | joblib loky (µs/task) '
-      '| threading / ours | loky / ours |')
-print('|---:|---:|---:|---:|---:|---:|---:|')
+      '| threading / ours | loky / ours | loky / bulk |')
+print('|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
 for n in sizes:
     d = get('joblib-glib', 'threading', 'dispatch', n)
     e = get('joblib-glib', 'threading', 'end-to-end', n)
+    ba = get('joblib-glib', 'threading', 'bulk-array', n)
+    bv = get('joblib-glib', 'threading', 'bulk-variant', n)
     t = get('joblib', 'threading', 'end-to-end', n)
     l = get('joblib', 'loky', 'end-to-end', n)
-    ratio = lambda x: ('%.1f×' if x / e < 10 else '%.0f×') % (x / e) if x and e else 'n/a'
-    print('| %s | %.3f | %.3f | %.2f | %.2f | %s | %s |'
-          % (f'{n:,}'.replace(',', ' '), d, e, t, l, ratio(t), ratio(l)))
+    ratio = lambda x, y: ('%.1f×' if x / y < 10 else '%.0f×') % (x / y) if x and y else 'n/a'
+    print('| %s | %.3f | %.3f | %.4f / %.4f | %.2f | %.2f | %s | %s | %s |'
+          % (f'{n:,}'.replace(',', ' '), d, e, ba, bv, t, l, ratio(t, e), ratio(l, e),
+             ratio(l, ba)))
 print()
 print('Ratios compare joblib with our end-to-end figure (building the calls '
       'included); medians of the runs.')

@@ -71,14 +71,16 @@ def overhead_table(rows):
     for n in sorted({r['n'] for r in rows}):
         d = one(rows, impl='joblib-glib', mode='dispatch', n=n)
         e = one(rows, impl='joblib-glib', mode='end-to-end', n=n)
+        b = one(rows, impl='joblib-glib', mode='bulk-array', n=n)
         t = one(rows, impl='joblib', backend='threading', n=n)
         lk = one(rows, impl='joblib', backend='loky', n=n)
         val = (lambda r: r['us_per_task'] if r else None)
         body.append([f'{n:,}'.replace(',', ' '), fmt_us(val(d)), fmt_us(val(e)),
-                     fmt_us(val(t)), fmt_us(val(lk)),
-                     ratio(val(t), val(e)), ratio(val(lk), val(e))])
+                     fmt_us(val(b)), fmt_us(val(t)), fmt_us(val(lk)),
+                     ratio(val(t), val(e)), ratio(val(lk), val(e)), ratio(val(lk), val(b))])
     return table(['N tasks (n_jobs=2, trivial task)', 'ours, dispatch', 'ours, end-to-end',
-                  'joblib threading', 'joblib loky', 'threading / ours', 'loky / ours'], body)
+                  'ours, bulk map (end-to-end)', 'joblib threading', 'joblib loky',
+                  'threading / ours', 'loky / ours', 'loky / bulk'], body)
 
 
 # --- scaling (scaling-bench.c, run_joblib.py count|size)
