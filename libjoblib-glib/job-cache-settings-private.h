@@ -20,7 +20,8 @@ G_BEGIN_DECLS
 typedef struct
 {
   gatomicrefcount ref_count;
-  char           *location_path;      /* (owned) (nullable) constant */
+  char           *location_path;      /* (owned) (nullable) constant: a local
+                                       * path, or a URI (job-cache-gio-store.c) */
   char           *root;               /* (owned) (nullable) constant: <location>/joblib-glib */
   char           *compression;        /* (owned) (nullable) */
   gboolean        mmap;
@@ -39,7 +40,8 @@ typedef struct
   guint           scanned_generation; /* guarded by limits_lock */
 } JobCacheSettings;
 
-/* @location_path: (nullable): the cache's folder; NULL caches nothing. */
+/* @location_path: (nullable): the cache's folder, a local path or a URI;
+ * NULL caches nothing. */
 JobCacheSettings *job_cache_settings_new             (const char            *location_path);
 JobCacheSettings *job_cache_settings_ref             (JobCacheSettings      *settings);
 void              job_cache_settings_unref           (JobCacheSettings      *settings);

@@ -75,7 +75,7 @@ job_cache_settings_warn_unwritable (JobCacheSettings *settings,
   if (g_atomic_int_compare_and_exchange (&settings->warned, 0, 1))
     g_warning (_("Cannot store results of %s in the cache (%s): "
                  "computing them without caching"),
-               function_name, error != NULL ? error->message : _("no local path"));
+               function_name, error != NULL ? error->message : _("no location"));
 }
 
 /* Checking the limits means listing the whole cache (a few stats per

@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "job-cache-gio-store-private.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -22,13 +24,12 @@ G_BEGIN_DECLS
  * deleted). Its modification time is the entry's last access: set
  * explicitly on every hit, so LRU works on noatime and relatime mounts.
  * The output file's modification time is the entry's creation time.
+ *
+ * A location without a local path (sftp:// through GVfs…) has a URI for
+ * <location>: every function below hands it to job-cache-gio-store.c,
+ * which keeps the same tree through GFile (and says what it cannot
+ * guarantee there).
  */
-
-typedef struct
-{
-  gboolean    use_mmap;
-  const char *compression;  /* (nullable) */
-} JobCacheOutputOptions;
 
 char       *job_cache_store_function_dir  (const char  *root,
                                            const char  *function_name);
@@ -51,6 +52,10 @@ gboolean    job_cache_store_write_entry   (const char                  *function
                                            guint64                     *size,
                                            GError                     **error);
 gboolean    job_cache_store_entry_exists  (const char  *entry_dir);
+/* Whether the output is there; its modification time is the entry's
+ * creation. */
+gboolean    job_cache_store_output_created (const char *output_path,
+                                            gint64     *created_usec);
 void        job_cache_store_touch         (const char  *entry_dir);
 gboolean    job_cache_store_remove_entry  (const char  *entry_dir,
                                            GError     **error);
@@ -66,11 +71,21 @@ gboolean    job_cache_store_read_metadata (const char  *entry_dir,
                                            double      *duration,
                                            char       **input_args);
 
-int         job_cache_store_lock          (const char  *function_dir,
-                                           const char  *hex);
-void        job_cache_store_unlock        (const char  *function_dir,
-                                           const char  *hex,
-                                           int          fd);
+/* A key's cross-process lock: a flock()ed file here, an exclusively
+ * created one on a remote location; neither when none could be taken
+ * (the call computes without it). */
+typedef struct
+{
+  int    fd;
+  GFile *remote;  /* (owned) (nullable) */
+} JobCacheLock;
+
+void        job_cache_store_lock          (const char   *function_dir,
+                                           const char   *hex,
+                                           JobCacheLock *lock);
+void        job_cache_store_unlock        (const char   *function_dir,
+                                           const char   *hex,
+                                           JobCacheLock *lock);
 
 GPtrArray  *job_cache_store_scan          (const char  *root,
                                            const char  *only_function,

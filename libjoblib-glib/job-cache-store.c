@@ -15,6 +15,7 @@
 #include <json-glib/json-glib.h>
 
 #include "job-cache-entry-private.h"
+#include "job-cache-metadata-private.h"
 #include "job-cache-remover-private.h"
 #include "job-cache-store-private.h"
 #include "job-error.h"
@@ -104,6 +105,8 @@ job_cache_store_read_output (const char                  *path,
   struct stat st;
   int fd;
 
+  if (job_cache_path_is_uri (path))
+    return job_cache_gio_store_read_output (path, options, created_usec, error);
   fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0 || fstat (fd, &st) != 0)
     {
@@ -208,8 +211,11 @@ gboolean
 job_cache_store_remove_tree (const char  *path,
                              GError     **error)
 {
-  int fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  int fd;
 
+  if (job_cache_path_is_uri (path))
+    return job_cache_gio_store_remove_tree (path, error);
+  fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0)
     {
       if (errno == ENOENT)
@@ -297,6 +303,8 @@ gboolean
 job_cache_store_remove_entry (const char  *entry_dir,
                               GError     **error)
 {
+  if (job_cache_path_is_uri (entry_dir))
+    return job_cache_gio_store_remove_entry (entry_dir, error);
   return remove_entry (entry_dir, NULL, error);
 }
 
@@ -316,6 +324,9 @@ job_cache_store_write_entry (const char                  *function_dir,
   g_autofree char *output_path = NULL;
   g_autofree char *metadata_path = NULL;
 
+  if (job_cache_path_is_uri (function_dir))
+    return job_cache_gio_store_write_entry (function_dir, version, hex, output, metadata_json,
+                                            options, size, error);
   if (g_mkdir_with_parents (function_dir, 0755) != 0)
     return set_errno_error (error, errno, _("Cannot create"), function_dir);
   if (!g_file_test (version_path, G_FILE_TEST_EXISTS))
@@ -368,26 +379,36 @@ job_cache_store_write_entry (const char                  *function_dir,
 gboolean
 job_cache_store_entry_exists (const char *entry_dir)
 {
+  if (job_cache_path_is_uri (entry_dir))
+    return job_cache_gio_store_entry_exists (entry_dir);
   return g_file_test (entry_dir, G_FILE_TEST_IS_DIR);
+}
+
+gboolean
+job_cache_store_output_created (const char *output_path,
+                                gint64     *created_usec)
+{
+  GStatBuf st;
+
+  if (job_cache_path_is_uri (output_path))
+    return job_cache_gio_store_output_created (output_path, created_usec);
+  if (g_stat (output_path, &st) != 0)
+    return FALSE;
+  if (created_usec != NULL)
+    *created_usec = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
+  return TRUE;
 }
 
 void
 job_cache_store_touch (const char *entry_dir)
 {
+  if (job_cache_path_is_uri (entry_dir))
+    {
+      job_cache_gio_store_touch (entry_dir);
+      return;
+    }
   /* The folder's mtime is the LRU clock (see the header). */
   utimensat (AT_FDCWD, entry_dir, NULL, 0);
-}
-
-static gboolean
-is_entry_name (const char *name)
-{
-  gsize i;
-
-  for (i = 0; name[i] != '\0'; i++)
-    if (!g_ascii_isxdigit (name[i]) || g_ascii_isupper (name[i]))
-      return FALSE;
-
-  return i == 32;
 }
 
 guint
@@ -399,6 +420,8 @@ job_cache_store_check_version (const char *function_dir,
   g_autofree char *old = NULL;
   guint cleared = 0;
 
+  if (job_cache_path_is_uri (function_dir))
+    return job_cache_gio_store_check_version (function_dir, function_name, version);
   if (g_file_get_contents (path, &old, NULL, NULL))
     {
       g_autoptr(GDir) dir = NULL;
@@ -410,7 +433,7 @@ job_cache_store_check_version (const char *function_dir,
 
       dir = g_dir_open (function_dir, 0, NULL);
       while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        if (is_entry_name (name))
+        if (job_cache_is_entry_name (name))
           g_ptr_array_add (entries, g_build_filename (function_dir, name, NULL));
 
       g_warning (_("Function “%s” changed version (“%s” → “%s”): "
@@ -434,113 +457,27 @@ job_cache_store_check_version (const char *function_dir,
   return cleared;
 }
 
-/* Whether @text is one JSON object and nothing else but white space.
- * json-glib 1.6 leaks the values that follow the first one ("{}{}" loses
- * the second object; found by fuzz-metadata), so such files never reach
- * it. Only the nesting is followed here: the parser checks the rest. */
-static gboolean
-is_one_json_object (const char *text,
-                    gsize       length)
-{
-  const char *end = text + length;
-  const char *p = text;
-  gsize depth = 0;
-
-  if (length >= 3 && memcmp (p, "\xef\xbb\xbf", 3) == 0)
-    p += 3;
-  while (p < end && g_ascii_isspace (*p))
-    p++;
-  if (p == end || *p != '{')
-    return FALSE;
-
-  for (; p < end; p++)
-    {
-      if (*p == '"')
-        {
-          for (p++; p < end && *p != '"'; p++)
-            if (*p == '\\')
-              p++;
-          if (p >= end)
-            return FALSE;
-        }
-      else if (*p == '{' || *p == '[')
-        depth++;
-      else if (*p == '}' || *p == ']')
-        {
-          if (--depth == 0)
-            break;
-        }
-    }
-  if (p == end)
-    return FALSE;
-  for (p++; p < end; p++)
-    if (!g_ascii_isspace (*p))
-      return FALSE;
-  return TRUE;
-}
-
 gboolean
 job_cache_store_read_metadata (const char  *entry_dir,
                                double      *duration,
                                char       **input_args)
 {
   g_autofree char *path = g_build_filename (entry_dir, "metadata.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GMappedFile) mapped = NULL;
-  const char *contents;
-  gsize length;
-  JsonNode *root;
-  JsonObject *object;
 
+  if (job_cache_path_is_uri (entry_dir))
+    return job_cache_gio_store_read_metadata (entry_dir, duration, input_args);
   mapped = g_mapped_file_new (path, FALSE, NULL);
   if (mapped == NULL)
     return FALSE;
-  contents = g_mapped_file_get_contents (mapped);
-  length = g_mapped_file_get_length (mapped);
-  if (contents == NULL || !is_one_json_object (contents, length) ||
-      !json_parser_load_from_data (parser, contents, (gssize) length, NULL))
-    return FALSE;
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return FALSE;
-  object = json_node_get_object (root);
-
-  if (duration != NULL)
-    *duration = json_object_get_double_member_with_default (object, "duration", -1.0);
-
-  if (input_args != NULL)
-    {
-      JsonObject *args = json_object_get_member (object, "input_args") != NULL &&
-                         JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "input_args"))
-                         ? json_object_get_object_member (object, "input_args") : NULL;
-      g_autoptr(GString) text = g_string_new (NULL);
-      g_autoptr(GList) names = NULL;
-
-      if (args != NULL)
-        {
-          names = json_object_get_members (args);
-          for (GList *l = names; l != NULL; l = l->next)
-            {
-              JsonNode *node = json_object_get_member (args, l->data);
-
-              if (text->len > 0)
-                g_string_append (text, ", ");
-              g_string_append_printf (text, "%s=%s", (const char *) l->data,
-                                      JSON_NODE_HOLDS_VALUE (node) &&
-                                      json_node_get_value_type (node) == G_TYPE_STRING
-                                      ? json_node_get_string (node) : "?");
-            }
-        }
-      *input_args = args != NULL ? g_string_free (g_steal_pointer (&text), FALSE) : NULL;
-    }
-
-  return TRUE;
+  return job_cache_metadata_parse (g_mapped_file_get_contents (mapped),
+                                   g_mapped_file_get_length (mapped),
+                                   duration, input_args);
 }
 
-int
-job_cache_store_lock (const char *function_dir,
-                      const char *hex)
+static int
+lock_native (const char *function_dir,
+             const char *hex)
 {
   g_autofree char *path = g_strconcat (function_dir, G_DIR_SEPARATOR_S, hex, ".lock", NULL);
 
@@ -587,12 +524,28 @@ job_cache_store_lock (const char *function_dir,
 }
 
 void
-job_cache_store_unlock (const char *function_dir,
-                        const char *hex,
-                        int         fd)
+job_cache_store_lock (const char   *function_dir,
+                      const char   *hex,
+                      JobCacheLock *lock)
+{
+  lock->fd = -1;
+  lock->remote = NULL;
+  if (job_cache_path_is_uri (function_dir))
+    lock->remote = job_cache_gio_store_lock (function_dir, hex);
+  else
+    lock->fd = lock_native (function_dir, hex);
+}
+
+void
+job_cache_store_unlock (const char   *function_dir,
+                        const char   *hex,
+                        JobCacheLock *lock)
 {
   g_autofree char *path = NULL;
+  int fd = lock->fd;
 
+  job_cache_gio_store_unlock (g_steal_pointer (&lock->remote));
+  lock->fd = -1;
   if (fd < 0)
     return;
 
@@ -631,7 +584,7 @@ scan_function (GPtrArray  *out,
       double duration = -1.0;
       gint64 created = 0;
 
-      if (!is_entry_name (name))
+      if (!job_cache_is_entry_name (name))
         continue;
       entry = g_build_filename (function_dir, name, NULL);
       if (g_stat (entry, &st) != 0 || !S_ISDIR (st.st_mode))
@@ -668,10 +621,16 @@ job_cache_store_scan (const char *root,
                       const char *only_function,
                       gboolean    with_metadata)
 {
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) functions = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+  GPtrArray *out;
+  g_autoptr(GPtrArray) functions = NULL;
+  g_autoptr(GDir) dir = NULL;
   const char *name;
+
+  if (job_cache_path_is_uri (root))
+    return job_cache_gio_store_scan (root, only_function, with_metadata);
+  out = g_ptr_array_new_with_free_func (g_object_unref);
+  functions = g_ptr_array_new_with_free_func (g_free);
+  dir = g_dir_open (root, 0, NULL);
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     if (name[0] != '.')
@@ -748,10 +707,14 @@ job_cache_store_evict (const char  *root,
   guint64 total = 0;
   guint count = entries->len;
   guint removed = 0;
-  JobCacheRemover *remover = job_cache_remover_new ();
+  gboolean remote = job_cache_path_is_uri (root);
+  JobCacheRemover *remover = remote ? NULL : job_cache_remover_new ();
   GError *local_error = NULL;
 
-  sweep_leftovers (root);
+  if (remote)
+    job_cache_gio_store_sweep (root);
+  else
+    sweep_leftovers (root);
   for (guint i = 0; i < entries->len; i++)
     total += job_cache_entry_get_size (entries->pdata[i]);
   g_ptr_array_sort (entries, compare_last_access);
@@ -769,7 +732,9 @@ job_cache_store_evict (const char  *root,
           (items_limit == 0 || count <= items_limit))
         break;
 
-      if (!remove_entry (job_cache_entry_get_path (entry), remover, &local_error))
+      if (remote ? !job_cache_gio_store_remove_entry (job_cache_entry_get_path (entry),
+                                                      &local_error)
+                 : !remove_entry (job_cache_entry_get_path (entry), remover, &local_error))
         break;
       total -= job_cache_entry_get_size (entry);
       count--;
@@ -777,7 +742,8 @@ job_cache_store_evict (const char  *root,
     }
 
   /* The entries are renamed away already; their files go in parallel. */
-  job_cache_remover_finish (remover, local_error == NULL ? &local_error : NULL);
+  if (remover != NULL)
+    job_cache_remover_finish (remover, local_error == NULL ? &local_error : NULL);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 

@@ -203,18 +203,10 @@ job_memorized_lookup (JobMemorizedFunction *self,
       job_cache_settings_output_options (self->settings, &options);
       value = job_cache_store_read_output (output, &options, &created, &error);
     }
+  else if (job_cache_store_output_created (output, &created))
+    value = g_variant_ref_sink (g_variant_new_boolean (TRUE));
   else
-    {
-      GStatBuf st;
-
-      if (g_stat (output, &st) == 0)
-        {
-          created = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
-          value = g_variant_ref_sink (g_variant_new_boolean (TRUE));
-        }
-      else
-        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, output);
-    }
+    g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, output);
 
   if (value == NULL)
     {
@@ -229,7 +221,7 @@ job_memorized_lookup (JobMemorizedFunction *self,
        * all) since the read: incomplete only if it lacks its output now. */
       else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
                job_cache_store_entry_exists (key->entry_dir) &&
-               !g_file_test (output, G_FILE_TEST_EXISTS))
+               !job_cache_store_output_created (output, NULL))
         g_warning (_("Cached result of %s in %s is incomplete: computing it again"),
                    job_function_get_name (self->function), key->entry_dir);
       return NULL;
@@ -264,15 +256,15 @@ compute_and_store (JobMemorizedFunction  *self,
   GVariant *value;
   guint64 size = 0;
   gint64 start;
-  int lock_fd;
+  JobCacheLock lock;
 
-  lock_fd = job_cache_store_lock (self->function_dir, key_hex (key));
+  job_cache_store_lock (self->function_dir, key_hex (key), &lock);
   /* Another process may have stored it while we waited for the lock; a
    * broken entry was reported by the first lookup already. */
   value = job_memorized_lookup (self, key, load, FALSE);
   if (value != NULL)
     {
-      job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
+      job_cache_store_unlock (self->function_dir, key_hex (key), &lock);
       *stored = TRUE;
       return value;
     }
@@ -285,7 +277,7 @@ compute_and_store (JobMemorizedFunction  *self,
   *duration = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
   if (value == NULL)
     {
-      job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
+      job_cache_store_unlock (self->function_dir, key_hex (key), &lock);
       return NULL;
     }
 
@@ -298,7 +290,7 @@ compute_and_store (JobMemorizedFunction  *self,
                                          job_function_get_version (self->function),
                                          key_hex (key), value,
                                          metadata, &options, &size, &store_error);
-  job_cache_store_unlock (self->function_dir, key_hex (key), lock_fd);
+  job_cache_store_unlock (self->function_dir, key_hex (key), &lock);
 
   if (*stored)
     job_cache_settings_enforce_limits (self->settings, size);

@@ -49,9 +49,17 @@
  * processes sharing the location, compute once while the others wait for
  * the result.
  *
- * The location must be a local path ([method@Gio.File.get_path]); with
- * any other location, or one that cannot be written, functions are still
- * computed, with a warning, and nothing is cached.
+ * The location is a local folder, or any location GIO can write:
+ * `sftp://`, `smb://`, `dav://`… through GVfs, mounted on first use
+ * without prompting for a password. Local folders get the fast paths
+ * (plain system calls, mmap); elsewhere every operation works through
+ * GFile, with the guarantees the location allows: an entry still appears
+ * whole where folders can be moved (sftp, smb, dav), and a torn entry is
+ * never read as valid anywhere; across processes, single flight uses a
+ * lock file created exclusively instead of `flock()`, and
+ * [property@Joblib.Memory:mmap] has no effect (see the "more than one
+ * machine" page). With a location that cannot be written, functions are
+ * still computed, with a warning, and nothing is cached.
  *
  * Thread safety: the properties are meant to be set before the memory is
  * shared; the other methods may be called from any thread.
@@ -173,11 +181,17 @@ job_memory_set_property (GObject      *object,
         JobCacheSettings *settings;
 
         self->location = g_value_dup_object (value);
+        /* Native folders take the system-call paths; any other location
+         * (sftp:// even where GVfs offers a FUSE path) goes through GIO,
+         * by its URI. */
         if (self->location != NULL)
-          path = g_file_get_path (self->location);
+          path = g_file_is_native (self->location) ? g_file_get_path (self->location)
+                                                   : g_file_get_uri (self->location);
         /* init made one without a location; carry its fields over */
         settings = job_cache_settings_new (path);
-        if (path != NULL)
+        /* No network round trip while constructing: remote trash goes
+         * at the next clear. */
+        if (path != NULL && !job_cache_path_is_uri (path))
           sweep_trash (path);
         job_cache_settings_set_compression (settings, self->settings->compression);
         settings->mmap = self->settings->mmap;
@@ -232,8 +246,8 @@ job_memory_class_init (JobMemoryClass *klass)
   /**
    * JobMemory:location:
    *
-   * The folder that holds the cache (in its `joblib-glib` subfolder).
-   * It must have a local path for anything to be cached.
+   * The folder that holds the cache (in its `joblib-glib` subfolder): a
+   * local folder, or any location GIO can write (`sftp://` through GVfs).
    */
   properties[PROP_LOCATION] =
     g_param_spec_object ("location", NULL, NULL, G_TYPE_FILE,
@@ -725,7 +739,9 @@ job_memory_cache_for_reference (JobFunction  *function,
     job_function_set_parameter_names (named, job_function_get_parameter_names (function));
   job_function_set_main_thread_only (named, job_function_get_main_thread_only (function));
 
-  location = g_file_new_for_path (decoded.settings->location_path);
+  location = job_cache_path_is_uri (decoded.settings->location_path)
+             ? g_file_new_for_uri (decoded.settings->location_path)
+             : g_file_new_for_path (decoded.settings->location_path);
   memory = job_memory_new (location);
   /* the decoded settings, location included, replace the default ones */
   job_cache_settings_unref (memory->settings);
@@ -767,6 +783,8 @@ job_memory_clear (JobMemory  *self,
 
   job_cache_settings_next_generation (self->settings);
   root = self->settings->root;
+  if (job_cache_path_is_uri (root))
+    return job_cache_gio_store_clear (root, error);
   if (root == NULL || !g_file_test (root, G_FILE_TEST_EXISTS))
     return TRUE;
 

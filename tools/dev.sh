@@ -25,6 +25,7 @@ packages=(
   valgrind
   slurmctld slurmd slurm-client munge glib-networking libgnutls28-dev
   python3-distributed python3-ipyparallel
+  openssh-server openssh-client gvfs-backends gvfs-daemons dbus
 )
 
 missing=()

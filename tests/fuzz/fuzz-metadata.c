@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target for the Memory cache entry reader: the input is the
  * metadata.json of one cache entry, which job_memory_list_entries() reads
- * (job-cache-store.c) into a JobCacheEntry. A cache folder is shared and
+ * (job-cache-metadata.c) into a JobCacheEntry. A cache folder is shared and
  * may be written by other programs or older versions, so any bytes must
  * give an entry with an unknown duration or the parsed one, never a crash.
  *

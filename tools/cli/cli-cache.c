@@ -11,6 +11,44 @@
 
 #include "cli-private.h"
 
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+} Mounting;
+
+static void
+on_mounted (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Mounting *mounting = user_data;
+
+  g_file_mount_enclosing_volume_finish (G_FILE (source), result, &mounting->error);
+  mounting->done = TRUE;
+}
+
+/* An sftp:// (smb://, dav://…) location that GVfs has not mounted yet:
+ * mount it, as `gio mount` would, but never ask for a password. */
+static gboolean
+mount_location (GFile   *root,
+                GError **error)
+{
+  Mounting mounting = { FALSE, NULL };
+
+  g_file_mount_enclosing_volume (root, G_MOUNT_MOUNT_NONE, NULL, NULL, on_mounted, &mounting);
+  while (!mounting.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (mounting.error != NULL &&
+      !g_error_matches (mounting.error, G_IO_ERROR, G_IO_ERROR_ALREADY_MOUNTED))
+    {
+      g_propagate_error (error, mounting.error);
+      return FALSE;
+    }
+  g_clear_error (&mounting.error);
+  return TRUE;
+}
+
 /* A location without a joblib-glib tree is an error: listing it would
  * print nothing and hide a typo in the path. */
 static JobMemory *
@@ -19,8 +57,18 @@ open_cache (const char  *location,
 {
   g_autoptr(GFile) root = g_file_new_for_commandline_arg (location);
   g_autoptr(GFile) tree = g_file_get_child (root, "joblib-glib");
+  g_autoptr(GError) query_error = NULL;
+  g_autoptr(GFileInfo) info = g_file_query_info (tree, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                                 G_FILE_QUERY_INFO_NONE, NULL, &query_error);
 
-  if (g_file_query_file_type (tree, G_FILE_QUERY_INFO_NONE, NULL) != G_FILE_TYPE_DIRECTORY)
+  if (info == NULL && g_error_matches (query_error, G_IO_ERROR, G_IO_ERROR_NOT_MOUNTED))
+    {
+      if (!mount_location (root, error))
+        return NULL;
+      info = g_file_query_info (tree, G_FILE_ATTRIBUTE_STANDARD_TYPE, G_FILE_QUERY_INFO_NONE,
+                                NULL, NULL);
+    }
+  if (info == NULL || g_file_info_get_file_type (info) != G_FILE_TYPE_DIRECTORY)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
                    _("No joblib-glib cache in “%s” (no “joblib-glib” folder)"), location);
