@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -685,6 +686,97 @@ test_shared_memory (void)
   job_backend_shutdown (backend);
 }
 
+/* The pid of a process that ran and was reaped: free, as a parent's that
+ * was killed. */
+static int
+dead_pid (void)
+{
+  const char *argv[] = { "/bin/true", NULL };
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                 &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (waitpid (pid, NULL, 0), ==, pid);
+  g_assert_true (process_is_gone (pid));
+  return pid;
+}
+
+static char *
+plant (const char *folder,
+       int         pid,
+       const char *suffix,
+       int         mode)
+{
+  g_autofree char *name = g_strdup_printf ("joblib-glib-%d-%s", pid, suffix);
+  char *path = g_build_filename (folder, name, NULL);
+
+  g_assert_true (g_file_set_contents (path, "left over", -1, NULL));
+  g_assert_cmpint (g_chmod (path, mode), ==, 0);
+  return path;
+}
+
+/* Files of shared-memory arguments whose parent died (killed before it
+ * could remove them) are removed by the next process that writes into
+ * the folder; nothing else is: not a live process's files, not a link
+ * (nor what it points to), not a file we would not have made. */
+static void
+test_shared_memory_sweep (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autofree char *folder = g_dir_make_tmp ("joblib-shm-sweep-XXXXXX", NULL);
+  g_autofree char *outside = g_dir_make_tmp ("joblib-shm-target-XXXXXX", NULL);
+  g_autofree char *target = g_build_filename (outside, "target", NULL);
+  g_autoptr(GPtrArray) calls = calls_of ("task_sum_bytes", 1, big_bytes_arg);
+  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GError) error = NULL;
+  /* our parent (meson, a shell) lives as long as this test */
+  int live = getppid ();
+  int dead = dead_pid ();
+  g_autofree char *of_dead = NULL, *of_live = NULL, *readable = NULL, *of_other = NULL;
+  g_autofree char *link = NULL, *odd_name = NULL, *contents = NULL;
+
+  g_assert_false (process_is_gone (live));
+  of_dead = plant (folder, dead, "AbC123", 0600);
+  of_live = plant (folder, live, "AbC123", 0600);
+  readable = plant (folder, dead, "Rd0644", 0644);
+  odd_name = plant (folder, dead, "toolong", 0600);
+  g_assert_true (g_file_set_contents (target, "not yours", -1, NULL));
+  g_assert_cmpint (g_chmod (target, 0600), ==, 0);
+  link = g_strdup_printf ("%s/joblib-glib-%d-Lnk123", folder, dead);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  if (geteuid () == 0)
+    {
+      /* another user's file (65534: nobody) */
+      of_other = plant (folder, dead, "Othr12", 0600);
+      g_assert_cmpint (chown (of_other, 65534, 65534), ==, 0);
+    }
+
+  job_process_backend_set_temp_folder (JOB_PROCESS_BACKEND (backend), folder);
+  values = run_calls (backend, 2, calls, 1, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (values->len, ==, 1);
+
+  g_assert_false (g_file_test (of_dead, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (of_live, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (readable, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (odd_name, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_assert_true (g_file_get_contents (target, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "not yours");
+  if (of_other != NULL)
+    g_assert_true (g_file_test (of_other, G_FILE_TEST_IS_REGULAR));
+
+  job_backend_shutdown (backend);
+  for (const char *path, **paths = (const char *[]) { of_live, readable, odd_name, link,
+                                                      target, of_other, NULL };
+       (path = *paths) != NULL; paths++)
+    g_unlink (path);
+  g_assert_cmpint (g_rmdir (folder), ==, 0);
+  g_assert_cmpint (g_rmdir (outside), ==, 0);
+}
+
 static char *
 worker_getenv (JobBackend *backend,
                int         n_jobs,
@@ -1183,6 +1275,7 @@ main (int    argc,
   g_test_add_func ("/joblib/process/timeout-kills", test_timeout_kills);
   g_test_add_func ("/joblib/process/shutdown-reaps", test_shutdown_reaps);
   g_test_add_func ("/joblib/process/shared-memory", test_shared_memory);
+  g_test_add_func ("/joblib/process/shared-memory-sweep", test_shared_memory_sweep);
   g_test_add_func ("/joblib/process/thread-limits", test_thread_limits);
   g_test_add_func ("/joblib/process/blas-limit-in-worker", test_blas_limit_in_worker);
   g_test_add_func ("/joblib/process/worker-frame-reader", test_worker_frame_reader);
