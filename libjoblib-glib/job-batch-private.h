@@ -28,5 +28,12 @@ void     job_batch_set_running           (JobBatch *self,
                                           guint     position,
                                           gint64    since);
 gboolean job_batch_get_stop_on_error     (JobBatch *self);
+/* Runs the next tasks, at least one, while the slice stays within
+ * @budget_usec with one more task as long as the last; TRUE once every
+ * task has run. job_batch_execute() is one slice of G_MAXINT64. Same
+ * thread rules as job_batch_execute(); slices may come from different
+ * iterations of a main loop, never from two threads at once. */
+gboolean job_batch_execute_slice         (JobBatch *self,
+                                          gint64    budget_usec);
 
 G_END_DECLS

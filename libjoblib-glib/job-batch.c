@@ -34,10 +34,12 @@ struct _JobBatch
   double           duration;
   gint64           running_since;     /* (atomic) */
   guint            running_position;  /* (atomic) */
+  guint            next;              /* the first task not run yet */
   guint            main_thread_only : 1;
   guint            stop_on_error : 1;
   guint            track_running : 1;
   guint            started : 1;
+  guint            stopped : 1;       /* the remaining tasks are skipped */
 };
 
 G_DEFINE_BOXED_TYPE (JobBatch, job_batch, job_batch_ref, job_batch_unref)
@@ -312,27 +314,57 @@ job_batch_get_error (JobBatch *self,
 void
 job_batch_execute (JobBatch *self)
 {
-  gint64 batch_start;
+  g_return_if_fail (self != NULL);
+
+  job_batch_execute_slice (self, G_MAXINT64);
+}
+
+/* Whether a slice that started at @slice_start, and whose last task started
+ * at @task_start, may start another task at @now. The next task is
+ * expected to take as long as the last one: a slice of long tasks runs one
+ * of them, a slice of short ones as many as fit. */
+static gboolean
+slice_has_room (gint64 slice_start,
+                gint64 task_start,
+                gint64 now,
+                gint64 budget_usec)
+{
+  return (now - slice_start) + (now - task_start) <= budget_usec;
+}
+
+/* Runs the batch's next tasks in the calling thread, as
+ * job_batch_execute() does for all of them: at least one, then more while
+ * the slice, with one more task as long as the last, stays within
+ * @budget_usec (G_MAXINT64: every task). The batch's duration adds up the
+ * time of its slices. Returns TRUE once no task is left to run. */
+gboolean
+job_batch_execute_slice (JobBatch *self,
+                         gint64    budget_usec)
+{
+  gboolean timed = self->track_running || budget_usec != G_MAXINT64;
+  gint64 slice_start;
   gint64 now;
-  gboolean stopped = FALSE;
   JobNesting *outer_nesting;
 
-  g_return_if_fail (self != NULL);
+  if (self->next >= self->n_tasks)
+    return TRUE;
 
   /* A run started by one of the tasks sees that it is nested. */
   outer_nesting = job_nesting_enter (self->nesting);
   self->started = TRUE;
-  batch_start = g_get_monotonic_time ();
-  now = batch_start;
+  slice_start = g_get_monotonic_time ();
+  now = slice_start;
 
-  for (guint i = 0; i < self->n_tasks; i++)
+  while (self->next < self->n_tasks)
     {
+      guint i = self->next++;
       GError *task_error = NULL;
+      gint64 task_start = now;
 
-      if (!stopped && g_cancellable_is_cancelled (self->cancellable))
-        stopped = TRUE;
+      if (!self->stopped && g_cancellable_is_cancelled (self->cancellable))
+        self->stopped = TRUE;
 
-      if (stopped)
+      if (self->stopped)
         {
           if (self->results[i] == NULL && self->errors[i] == NULL)
             g_set_error_literal (&self->errors[i], G_IO_ERROR,
@@ -353,20 +385,26 @@ job_batch_execute (JobBatch *self)
         {
           self->errors[i] = task_error;
           if (self->stop_on_error)
-            stopped = TRUE;
+            self->stopped = TRUE;
         }
 
-      if (self->track_running)
-        now = g_get_monotonic_time ();
+      if (timed)
+        {
+          now = g_get_monotonic_time ();
+          if (!slice_has_room (slice_start, task_start, now, budget_usec))
+            break;
+        }
     }
 
   if (self->track_running)
     __atomic_store_n (&self->running_since, 0, __ATOMIC_RELEASE);
-  else
+  if (!timed)
     now = g_get_monotonic_time ();
 
-  self->duration = (now - batch_start) / (double) G_USEC_PER_SEC;
+  self->duration += (now - slice_start) / (double) G_USEC_PER_SEC;
   job_nesting_leave (outer_nesting);
+
+  return self->next >= self->n_tasks;
 }
 
 /**

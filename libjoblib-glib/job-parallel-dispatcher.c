@@ -10,6 +10,7 @@
 #include "job-outcome.h"
 #include "job-parallel-dispatcher-private.h"
 #include "job-progress-printer-private.h"
+#include "job-slice-runner-private.h"
 #include "job-time-private.h"
 
 /* One run of a JobParallel: the dispatcher.
@@ -507,21 +508,12 @@ on_owner_batch_done (GObject      *source_object,
   batch_done (run, batch, NULL);
 }
 
-static gboolean
-execute_on_owner (gpointer user_data)
-{
-  GTask *task = user_data;
-
-  job_batch_execute (g_task_get_task_data (task));
-  g_task_return_boolean (task, TRUE);
-
-  return G_SOURCE_REMOVE;
-}
-
 /* Main-thread-only calls never go to the backend: they run on their
  * function's owner context. When this thread can own that context (it is
  * the caller's, or nobody iterates it), they run on the run's context, so
- * that a synchronous run on the main thread works without a main loop. */
+ * that a synchronous run on the main thread works without a main loop.
+ * Either way in slices of about a frame, with the loop free between them,
+ * whatever the batch size: that context is usually a window's. */
 static void
 submit_to_owner (JobDispatcher *run,
                  JobBatch      *batch,
@@ -531,7 +523,6 @@ submit_to_owner (JobDispatcher *run,
   GMainContext *owner = job_function_get_owner_context (function);
   GMainContext *target = owner;
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GSource) idle = NULL;
 
   if (g_main_context_acquire (owner))
     {
@@ -541,12 +532,7 @@ submit_to_owner (JobDispatcher *run,
 
   task = g_task_new (NULL, NULL, on_owner_batch_done, flight);
   g_task_set_source_tag (task, submit_to_owner);
-  g_task_set_task_data (task, job_batch_ref (batch), (GDestroyNotify) job_batch_unref);
-
-  idle = g_idle_source_new ();
-  g_source_set_static_name (idle, "[joblib-glib] main-thread-only batch");
-  g_source_set_callback (idle, execute_on_owner, g_object_ref (task), g_object_unref);
-  g_source_attach (idle, target);
+  job_slice_runner_run (target, batch, task);
 }
 
 /* Main-thread-only functions (JS closures) run on their owner context,

@@ -2,12 +2,19 @@
 #include "config.h"
 
 #include "job-sequential-backend.h"
+#include "job-slice-runner-private.h"
 
 /**
  * JobSequentialBackend:
  *
  * Runs every batch in the calling thread, one after the other, with no
  * threads at all: what `n_jobs=1` means. Registered as `"sequential"`.
+ *
+ * The batches run on the caller's thread-default main context in slices of
+ * about half a frame (one task when a task takes longer), whatever their
+ * size, with the main loop free between two slices: a run started with
+ * [method@Joblib.Parallel.run_async] from a window's main loop leaves the
+ * window responsive. [method@Joblib.Backend.run_batch] runs a batch at once.
  *
  * Useful for debugging (a debugger and a profiler see plain calls) and for
  * functions that are not thread-safe.
@@ -49,10 +56,10 @@ job_sequential_backend_run_batch_async (JobBackend          *backend,
                                         gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (backend, cancellable, callback, user_data);
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
 
   g_task_set_source_tag (task, job_sequential_backend_run_batch_async);
-  job_batch_execute (batch);
-  g_task_return_boolean (task, TRUE);
+  job_slice_runner_run (context, batch, task);
 }
 
 static gboolean

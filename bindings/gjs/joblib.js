@@ -12,8 +12,9 @@
 //   const more = await map(f, inputs, {nJobs: 2, backend});
 //
 // JS closures cannot be called from worker threads, so functions made here
-// are main-thread-only: they run on the main context, one batch per main
-// loop iteration, and the window stays responsive. Real parallelism for JS
+// are main-thread-only: they run on the main context in slices of about
+// half a frame (one task when a task is longer), whatever the batch size,
+// and the window stays responsive between them. Real parallelism for JS
 // comes from process workers: gjsFunction() names an exported function of
 // a module file, which GJS worker processes (worker.js) import and run.
 //

@@ -75,3 +75,9 @@ export async function setUpLater(value) {
 export function failingSetUp(name) {
     throw new RangeError(`no model called ${name}`);
 }
+
+/** Sleeps 10 ms (longer than a main-context slice), returns x * 2. */
+export function slowDouble(x) {
+    GLib.usleep(10000);
+    return x * 2;
+}
