@@ -10,7 +10,8 @@
 #include "job-function.h"
 #include "job-i18n-private.h"
 #include "job-process-backend.h"
-#include "job-process-pool-private.h"
+#include "job-process-launcher-private.h"
+#include "job-worker-pool-private.h"
 #include "job-worker-command-private.h"
 
 /**
@@ -59,7 +60,7 @@
 struct _JobProcessBackend
 {
   GObject         parent_instance;
-  JobProcessPool *pool;          /* (owned) */
+  JobWorkerPool  *pool;          /* (owned) */
   guint64         max_nbytes;
   double          idle_timeout;
   int             inner_max_num_threads;
@@ -88,14 +89,14 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (JobProcessBackend, job_process_backend, G_TYPE_OB
 static void
 update_limits (JobProcessBackend *self)
 {
-  job_process_pool_set_limits (self->pool, self->max_nbytes, self->idle_timeout,
+  job_worker_pool_set_limits (self->pool, self->max_nbytes, self->idle_timeout,
                                self->temp_folder);
 }
 
 static void
 update_setup (JobProcessBackend *self)
 {
-  job_process_pool_set_setup (self->pool,
+  job_worker_pool_set_setup (self->pool,
                               self->initializer ? job_function_get_reference (self->initializer)
                                                 : NULL,
                               self->init_args,
@@ -134,9 +135,9 @@ job_process_backend_configure_for_run (JobBackend  *backend,
   if (inner <= 0)
     inner = config_inner_max_num_threads;
   if (inner > 0)
-    job_process_pool_configure (self->pool, n_jobs, inner, TRUE);
+    job_worker_pool_configure (self->pool, n_jobs, inner, TRUE);
   else
-    job_process_pool_configure (self->pool, n_jobs,
+    job_worker_pool_configure (self->pool, n_jobs,
                                 MAX (job_cpu_count () / n_jobs, 1), FALSE);
   return TRUE;
 }
@@ -163,7 +164,7 @@ job_process_backend_run_batch_async (JobBackend          *backend,
   g_task_set_task_data (task, job_batch_ref (batch), (GDestroyNotify) job_batch_unref);
   /* The batch may outlive the caller's interest; the pool ends it. */
   g_task_set_check_cancellable (task, FALSE);
-  job_process_pool_submit (self->pool, batch, task);
+  job_worker_pool_submit (self->pool, batch, task);
 }
 
 static gboolean
@@ -188,13 +189,14 @@ job_process_backend_abort (JobBackend   *backend,
                   g_error_matches (reason, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
                   g_error_matches (reason, JOB_ERROR, JOB_ERROR_TIMEOUT);
 
-  job_process_pool_abort (JOB_PROCESS_BACKEND (backend)->pool, kill);
+  job_worker_pool_abort (JOB_PROCESS_BACKEND (backend)->pool,
+                         kill ? JOB_WORKER_ABORT_KILL_BUSY : JOB_WORKER_ABORT_DROP_ANSWERS);
 }
 
 static void
 job_process_backend_shutdown (JobBackend *backend)
 {
-  job_process_pool_shutdown (JOB_PROCESS_BACKEND (backend)->pool);
+  job_worker_pool_shutdown (JOB_PROCESS_BACKEND (backend)->pool);
 }
 
 static void
@@ -215,7 +217,7 @@ job_process_backend_finalize (GObject *object)
 {
   JobProcessBackend *self = JOB_PROCESS_BACKEND (object);
 
-  g_clear_pointer (&self->pool, job_process_pool_free);
+  g_clear_pointer (&self->pool, job_worker_pool_free);
   g_clear_pointer (&self->temp_folder, g_free);
   g_clear_object (&self->initializer);
   g_clear_pointer (&self->init_args, g_variant_unref);
@@ -358,7 +360,8 @@ job_process_backend_init (JobProcessBackend *self)
 {
   self->max_nbytes = 1024 * 1024;
   self->idle_timeout = 300.0;
-  self->pool = job_process_pool_new ();
+  self->pool = job_worker_pool_new ("joblib-processes", job_process_launcher_new (),
+                                    JOB_WORKER_LOSS_BLAME_RUNNING);
   update_limits (self);
 }
 
@@ -610,7 +613,7 @@ job_process_backend_get_worker_pids (JobProcessBackend *self,
   g_return_val_if_fail (JOB_IS_PROCESS_BACKEND (self), NULL);
   g_return_val_if_fail (n_pids != NULL, NULL);
 
-  pids = job_process_pool_get_pids (self->pool);
+  pids = job_worker_pool_get_pids (self->pool);
   *n_pids = pids->len;
   return (int *) g_array_free (pids, FALSE);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "job-process-request-private.h"
+#include "job-worker-request-private.h"
 #include "job-slurm-pool-private.h"
 #include "job-worker-connection-private.h"
 #include "job-worker-listener-private.h"
@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 /* A request and how many workers it was lost with already. */
 typedef struct
 {
-  JobProcessRequest *request;  /* (owned) */
+  JobWorkerRequest *request;  /* (owned) */
   guint              attempt;
 } Call;
 

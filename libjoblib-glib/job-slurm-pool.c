@@ -68,7 +68,7 @@ job_slurm_pool_get_settings (JobSlurmPool     *pool,
 /* Calls. */
 
 static Call *
-call_new (JobProcessRequest *request,
+call_new (JobWorkerRequest *request,
           guint              attempt)
 {
   Call *call = g_new0 (Call, 1);
@@ -82,7 +82,7 @@ void
 job_slurm_call_finish (Call         *call,
                        const GError *error)
 {
-  job_process_request_finish (call->request, error);
+  job_worker_request_finish (call->request, error);
   g_free (call);
 }
 
@@ -94,8 +94,8 @@ redispatch (JobSlurmPool *pool,
             const char   *reason,
             GQueue       *requeued)
 {
-  JobProcessRequest *request = call->request;
-  JobProcessRequest *rerun;
+  JobWorkerRequest *request = call->request;
+  JobWorkerRequest *rerun;
   g_autoptr(GError) error = NULL;
   JobSlurmSettings settings = { 0, };
 
@@ -116,7 +116,7 @@ redispatch (JobSlurmPool *pool,
       return;
     }
 
-  rerun = g_new0 (JobProcessRequest, 1);
+  rerun = g_new0 (JobWorkerRequest, 1);
   rerun->kind = g_strdup (request->kind);
   rerun->positions = g_array_new (FALSE, FALSE, sizeof (guint));
   g_array_append_vals (rerun->positions,
@@ -125,10 +125,10 @@ redispatch (JobSlurmPool *pool,
   rerun->op = request->op;
   rerun->op->n_requests++;
   rerun->id = ++pool->next_id;
-  if (job_process_request_build (rerun, settings.max_nbytes, settings.shared_folder, &error))
+  if (job_worker_request_build (rerun, settings.max_nbytes, settings.shared_folder, &error))
     g_queue_push_tail (requeued, call_new (rerun, call->attempt + 1));
   else
-    job_process_request_finish (rerun, error);
+    job_worker_request_finish (rerun, error);
   job_slurm_call_finish (call, NULL);
   job_slurm_settings_clear (&settings);
 }
@@ -497,7 +497,7 @@ job_slurm_pool_listen (JobSlurmPool  *pool,
 typedef struct
 {
   JobSlurmPool    *pool;
-  JobProcessBatch *op;
+  JobWorkerBatch *op;
 } Submission;
 
 static gboolean
@@ -505,25 +505,25 @@ submit_in_thread (gpointer data)
 {
   Submission *submission = data;
   JobSlurmPool *pool = submission->pool;
-  JobProcessBatch *op = submission->op;
-  g_autoptr(GPtrArray) requests = job_process_batch_split (op, &pool->next_id);
+  JobWorkerBatch *op = submission->op;
+  g_autoptr(GPtrArray) requests = job_worker_batch_split (op, &pool->next_id);
   JobSlurmSettings settings = { 0, };
 
   g_free (submission);
   job_slurm_pool_get_settings (pool, &settings, NULL);
   for (guint i = 0; i < requests->len; i++)
     {
-      JobProcessRequest *request = g_ptr_array_index (requests, i);
+      JobWorkerRequest *request = g_ptr_array_index (requests, i);
       g_autoptr(GError) error = NULL;
 
-      if (job_process_request_build (request, settings.max_nbytes, settings.shared_folder,
+      if (job_worker_request_build (request, settings.max_nbytes, settings.shared_folder,
                                      &error))
         g_queue_push_tail (&pool->queue, call_new (request, 0));
       else
-        job_process_request_finish (request, error);
+        job_worker_request_finish (request, error);
     }
   job_slurm_settings_clear (&settings);
-  job_process_batch_release (op);
+  job_worker_batch_release (op);
   job_slurm_pool_pump (pool);
   return G_SOURCE_REMOVE;
 }
@@ -536,7 +536,7 @@ job_slurm_pool_submit (JobSlurmPool *pool,
   Submission *submission = g_new0 (Submission, 1);
 
   submission->pool = pool;
-  submission->op = job_process_batch_new (task, batch);
+  submission->op = job_worker_batch_new (task, batch);
   g_main_context_invoke (pool->context, submit_in_thread, submission);
 }
 
@@ -556,8 +556,8 @@ cancel_all (JobSlurmPool *pool,
         {
           Call *call = l->data;
 
-          if (call->request->op != NULL && job_process_request_is_cancelled (call->request))
-            job_process_request_abandon (call->request, stopped);
+          if (call->request->op != NULL && job_worker_request_is_cancelled (call->request))
+            job_worker_request_abandon (call->request, stopped);
         }
       if (job->connection != NULL)
         job_worker_connection_close (job->connection);
@@ -579,7 +579,7 @@ abort_in_thread (gpointer data)
       GList *next = link->next;
       Call *call = link->data;
 
-      if (job_process_request_is_cancelled (call->request))
+      if (job_worker_request_is_cancelled (call->request))
         {
           g_queue_delete_link (&pool->queue, link);
           job_slurm_call_finish (call, cancelled);

@@ -3,7 +3,7 @@
 
 #include <gio/gio.h>
 
-#include "job-process-request-private.h"
+#include "job-worker-request-private.h"
 #include "job-worker-protocol-private.h"
 
 G_BEGIN_DECLS
@@ -28,7 +28,7 @@ typedef enum
  * For UNKNOWN and TOO_MANY nothing changes and @problem (when not NULL)
  * says what was wrong; @id and @index (nullable) are the call and task
  * the frame named. */
-JobWorkerAnswer job_worker_answer_apply        (JobProcessRequest *head,
+JobWorkerAnswer job_worker_answer_apply        (JobWorkerRequest *head,
                                                 JobWorkerMessage   message,
                                                 GVariant          *body,
                                                 guint64           *id,
@@ -38,6 +38,6 @@ JobWorkerAnswer job_worker_answer_apply        (JobProcessRequest *head,
 /* Marks the next task of @head (nullable) as running, for the timeout
  * watch of the run: answers come in order, so that is its first task
  * without an outcome. */
-void            job_worker_answer_mark_running (JobProcessRequest *head);
+void            job_worker_answer_mark_running (JobWorkerRequest *head);
 
 G_END_DECLS

@@ -8,7 +8,7 @@
 #include "job-worker-answers-private.h"
 
 JobWorkerAnswer
-job_worker_answer_apply (JobProcessRequest *head,
+job_worker_answer_apply (JobWorkerRequest *head,
                          JobWorkerMessage   message,
                          GVariant          *body,
                          guint64           *id_out,
@@ -102,7 +102,7 @@ job_worker_answer_apply (JobProcessRequest *head,
 }
 
 void
-job_worker_answer_mark_running (JobProcessRequest *head)
+job_worker_answer_mark_running (JobWorkerRequest *head)
 {
   if (head != NULL && head->op != NULL && head->n_reported < head->positions->len)
     job_batch_set_running (head->op->batch,

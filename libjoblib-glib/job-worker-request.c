@@ -7,7 +7,7 @@
 #include "job-error.h"
 #include "job-function.h"
 #include "job-i18n-private.h"
-#include "job-process-request-private.h"
+#include "job-worker-request-private.h"
 #include "job-shm-private.h"
 #include "job-worker-protocol-private.h"
 
@@ -76,7 +76,7 @@ serialized_reference (JobFunction  *function,
 /* Requests and batches. */
 
 static void
-batch_complete (JobProcessBatch *op)
+batch_complete (JobWorkerBatch *op)
 {
   guint n_tasks = job_batch_get_n_tasks (op->batch);
   g_autoptr(GError) skipped = NULL;
@@ -100,7 +100,7 @@ batch_complete (JobProcessBatch *op)
 }
 
 static void
-remove_shared_files (JobProcessRequest *request)
+remove_shared_files (JobWorkerRequest *request)
 {
   for (guint i = 0; request->shm_paths != NULL && i < request->shm_paths->len; i++)
     g_unlink (g_ptr_array_index (request->shm_paths, i));
@@ -108,7 +108,7 @@ remove_shared_files (JobProcessRequest *request)
 }
 
 void
-job_process_request_free (JobProcessRequest *request)
+job_worker_request_free (JobWorkerRequest *request)
 {
   remove_shared_files (request);
   g_clear_pointer (&request->frame, g_bytes_unref);
@@ -121,10 +121,10 @@ job_process_request_free (JobProcessRequest *request)
  * completes the batch once all its requests are done. The request stays
  * with its worker (its answers are then ignored) until it is freed. */
 void
-job_process_request_abandon (JobProcessRequest *request,
-                             const GError      *error)
+job_worker_request_abandon (JobWorkerRequest *request,
+                            const GError     *error)
 {
-  JobProcessBatch *op = g_steal_pointer (&request->op);
+  JobWorkerBatch *op = g_steal_pointer (&request->op);
 
   if (op == NULL)
     return;
@@ -143,17 +143,47 @@ job_process_request_abandon (JobProcessRequest *request,
 }
 
 void
-job_process_request_finish (JobProcessRequest *request,
-                            const GError      *error)
+job_worker_request_finish (JobWorkerRequest *request,
+                           const GError     *error)
 {
   /* Before the batch completes: its caller may look for the files. */
   remove_shared_files (request);
-  job_process_request_abandon (request, error);
-  job_process_request_free (request);
+  job_worker_request_abandon (request, error);
+  job_worker_request_free (request);
+}
+
+JobWorkerRequest *
+job_worker_request_new_rerun (JobWorkerRequest *request,
+                              guint             first,
+                              guint             end,
+                              guint             skip,
+                              guint64           id)
+{
+  JobWorkerRequest *rerun;
+
+  if (request->op == NULL)
+    return NULL;
+
+  rerun = g_new0 (JobWorkerRequest, 1);
+  rerun->kind = g_strdup (request->kind);
+  rerun->attempt = request->attempt;
+  rerun->positions = g_array_new (FALSE, FALSE, sizeof (guint));
+  for (guint i = first; i < end && i < request->positions->len; i++)
+    if (i != skip)
+      g_array_append_val (rerun->positions, g_array_index (request->positions, guint, i));
+  if (rerun->positions->len == 0)
+    {
+      job_worker_request_free (rerun);
+      return NULL;
+    }
+  rerun->op = request->op;
+  rerun->op->n_requests++;
+  rerun->id = id;
+  return rerun;
 }
 
 gboolean
-job_process_request_is_cancelled (JobProcessRequest *request)
+job_worker_request_is_cancelled (JobWorkerRequest *request)
 {
   return request->op == NULL ||
          g_cancellable_is_cancelled (job_batch_get_cancellable (request->op->batch));
@@ -162,7 +192,7 @@ job_process_request_is_cancelled (JobProcessRequest *request)
 /* Replaces the arguments larger than max-nbytes by `()` and writes them to
  * shared-memory files listed in @shared. */
 static GVariant *
-share_large_arguments (JobProcessRequest *request,
+share_large_arguments (JobWorkerRequest *request,
                        guint32            task,
                        GVariant          *args,
                        guint64            max_nbytes,
@@ -208,10 +238,10 @@ share_large_arguments (JobProcessRequest *request,
  * cached serialized references (job_worker_frame_append_call()); with
  * tiny tasks this frame is most of what the parent does per task. */
 gboolean
-job_process_request_build (JobProcessRequest  *request,
-                           guint64             max_nbytes,
-                           const char         *folder,
-                           GError            **error)
+job_worker_request_build (JobWorkerRequest  *request,
+                          guint64            max_nbytes,
+                          const char        *folder,
+                          GError           **error)
 {
   g_autoptr(GByteArray) frame = g_byte_array_new ();
   g_autoptr(GPtrArray) boxed = NULL;
@@ -293,11 +323,11 @@ job_process_request_build (JobProcessRequest  *request,
   return TRUE;
 }
 
-JobProcessBatch *
-job_process_batch_new (GTask    *task,
-                       JobBatch *batch)
+JobWorkerBatch *
+job_worker_batch_new (GTask    *task,
+                      JobBatch *batch)
 {
-  JobProcessBatch *op = g_new0 (JobProcessBatch, 1);
+  JobWorkerBatch *op = g_new0 (JobWorkerBatch, 1);
 
   op->task = g_object_ref (task);
   op->batch = job_batch_ref (batch);
@@ -306,10 +336,10 @@ job_process_batch_new (GTask    *task,
 
 /* Splits the batch into one request per reference kind; tasks of
  * functions without a reference fail here. A guard keeps the batch from
- * completing until job_process_batch_release(). */
+ * completing until job_worker_batch_release(). */
 GPtrArray *
-job_process_batch_split (JobProcessBatch *op,
-                         guint64         *next_id)
+job_worker_batch_split (JobWorkerBatch *op,
+                        guint64        *next_id)
 {
   GPtrArray *requests = g_ptr_array_new ();
   guint n_tasks = job_batch_get_n_tasks (op->batch);
@@ -320,7 +350,7 @@ job_process_batch_split (JobProcessBatch *op,
   for (guint i = 0; i < n_tasks; i++)
     {
       JobFunction *function = job_call_get_function (job_batch_get_call (op->batch, i));
-      JobProcessRequest *request;
+      JobWorkerRequest *request;
       const char *kind;
 
       /* Reading the kind parses the reference: once per run of tasks of
@@ -350,11 +380,11 @@ job_process_batch_split (JobProcessBatch *op,
       /* Batches hold one kind, rarely a few: a linear search. */
       request = NULL;
       for (guint r = 0; r < requests->len && request == NULL; r++)
-        if (g_str_equal (((JobProcessRequest *) g_ptr_array_index (requests, r))->kind, kind))
+        if (g_str_equal (((JobWorkerRequest *) g_ptr_array_index (requests, r))->kind, kind))
           request = g_ptr_array_index (requests, r);
       if (request == NULL)
         {
-          request = g_new0 (JobProcessRequest, 1);
+          request = g_new0 (JobWorkerRequest, 1);
           request->op = op;
           request->kind = g_strdup (kind);
           request->positions = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -369,7 +399,7 @@ job_process_batch_split (JobProcessBatch *op,
 }
 
 void
-job_process_batch_release (JobProcessBatch *op)
+job_worker_batch_release (JobWorkerBatch *op)
 {
   if (--op->n_requests == 0)
     batch_complete (op);

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "job-batch.h"
+
+G_BEGIN_DECLS
+
+/* What the worker pool sends to workers: a batch handed to the pool
+ * (JobWorkerBatch) is split into one request per function-reference kind
+ * (usually one); a request is one CALL frame for one worker, whatever
+ * launched it. Used on the pool's thread only. */
+
+typedef struct
+{
+  GTask    *task;        /* (owned) returns when every request is done */
+  JobBatch *batch;       /* (owned) */
+  guint     n_requests;
+  double    duration;    /* seconds, as reported by the workers */
+} JobWorkerBatch;
+
+typedef struct
+{
+  JobWorkerBatch *op;         /* (nullable): NULL once abandoned */
+  char           *kind;       /* (owned) */
+  GArray         *positions;  /* (owned) (element-type guint) batch positions */
+  guint64         id;
+  GBytes         *frame;      /* (owned) (nullable) the CALL frame */
+  GPtrArray      *shm_paths;  /* (owned) (nullable) removed when freed */
+  guint           n_reported; /* tasks answered so far, in order */
+  guint           attempt;    /* workers its tasks were lost with so far */
+} JobWorkerRequest;
+
+JobWorkerBatch *job_worker_batch_new              (GTask             *task,
+                                                   JobBatch          *batch);
+GPtrArray      *job_worker_batch_split            (JobWorkerBatch    *op,
+                                                   guint64           *next_id);
+void            job_worker_batch_release          (JobWorkerBatch    *op);
+
+gboolean        job_worker_request_build          (JobWorkerRequest  *request,
+                                                   guint64            max_nbytes,
+                                                   const char        *folder,
+                                                   GError           **error);
+/* A new request for the tasks of @request from @first on (@skip, when
+ * below the end, excluded), built; NULL when no task is left. */
+JobWorkerRequest *job_worker_request_new_rerun    (JobWorkerRequest  *request,
+                                                   guint              first,
+                                                   guint              end,
+                                                   guint              skip,
+                                                   guint64            id);
+gboolean        job_worker_request_is_cancelled   (JobWorkerRequest  *request);
+void            job_worker_request_abandon        (JobWorkerRequest  *request,
+                                                   const GError      *error);
+void            job_worker_request_finish         (JobWorkerRequest  *request,
+                                                   const GError      *error);
+void            job_worker_request_free           (JobWorkerRequest  *request);
+
+G_END_DECLS

@@ -1,0 +1,990 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "job-batch-private.h"
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-time-private.h"
+#include "job-worker-answers-private.h"
+#include "job-worker-loss-private.h"
+#include "job-worker-scheduler-private.h"
+#include "job-worker-request-private.h"
+
+/* Calls queued on one worker at most. A pipe round trip costs ~39 µs
+ * here while 32 messages in flight cost 2 µs each: a worker that always
+ * has its next call waiting in its pipe or socket never idles between
+ * calls. */
+#define MAX_IN_FLIGHT 4
+/* How long shutdown waits for workers asked to leave before killing them. */
+#define GRACE_MSEC 3000
+/* Workers of one kind that may end in a row without ever becoming ready
+ * before the calls waiting for that kind fail: a wrong worker program or
+ * an unreachable driver must not loop forever. */
+#define MAX_START_FAILURES 3
+
+typedef struct
+{
+  JobWorkerScheduler *scheduler;
+  JobLaunchedWorker  *launched;    /* (owned) until the launcher released it */
+  GQueue              requests;    /* (element-type JobWorkerRequest) in flight, in order */
+  int                 inner_threads;
+  guint               setup;       /* the scheduler's setup when it started */
+  GError             *init_error;  /* (owned) (nullable) its initializer failed */
+  GSource            *idle_source; /* (owned) (nullable) */
+  char               *goodbye;     /* (owned) (nullable) reason the worker gave */
+  gboolean            ready;       /* it can take calls */
+  gboolean            in_use;      /* in workers; else it is leaving */
+} PoolWorker;
+
+struct _JobWorkerScheduler
+{
+  /* settings, guarded by mutex */
+  GMutex             mutex;
+  int                n_workers;
+  int                inner_threads;
+  gboolean           inner_explicit;
+  GVariant          *init_reference; /* (owned) (nullable) (sa{sv}) */
+  GVariant          *init_args;      /* (owned) (nullable) */
+  char             **environment;    /* (owned) (nullable) NAME=VALUE */
+  guint              setup;          /* counts changes of the three above */
+  guint64            max_nbytes;
+  double             idle_timeout;
+  char              *temp_folder;
+  guint              max_retries;
+
+  JobWorkerLauncher *launcher;       /* (owned) */
+  JobWorkerLoss      loss;
+
+  /* pool thread only */
+  GQueue             queue;          /* (element-type JobWorkerRequest) waiting */
+  GPtrArray         *workers;        /* (element-type PoolWorker) in use */
+  GPtrArray         *all;            /* (element-type PoolWorker) not yet ended */
+  GHashTable        *start_failures; /* kind → count of ends before ready */
+  GHashTable        *kept;           /* kinds kept running without work */
+  char              *start_error;    /* (owned) (nullable) why a kind failed */
+  guint64            next_id;
+  gboolean           pumping;
+  gboolean           pump_again;
+  gboolean           shutting_down;
+};
+
+static void pump (JobWorkerScheduler *self);
+
+static const JobWorkerLauncherClass *
+klass (JobWorkerScheduler *self)
+{
+  return self->launcher->klass;
+}
+
+static char *
+describe (PoolWorker *worker)
+{
+  JobWorkerScheduler *self = worker->scheduler;
+
+  if (klass (self)->describe != NULL)
+    return klass (self)->describe (self->launcher, worker->launched);
+  return g_strdup_printf (_("a %s worker"), job_launched_worker_get_kind (worker->launched));
+}
+
+/* Workers. */
+
+static void
+clear_idle (PoolWorker *worker)
+{
+  if (worker->idle_source != NULL)
+    {
+      g_source_destroy (worker->idle_source);
+      g_clear_pointer (&worker->idle_source, g_source_unref);
+    }
+}
+
+/* Takes @worker out of scheduling; it stays in `all` until its
+ * launcher reports its end. */
+static void
+detach_worker (PoolWorker *worker)
+{
+  g_assert (g_queue_is_empty (&worker->requests));
+
+  clear_idle (worker);
+  if (worker->in_use)
+    g_ptr_array_remove (worker->scheduler->workers, worker);
+  worker->in_use = FALSE;
+}
+
+/* Detaches @worker and makes it go; it may be gone on return. */
+static void
+stop_worker (PoolWorker *worker,
+             gboolean    kill)
+{
+  JobLaunchedWorker *launched = worker->launched;
+
+  detach_worker (worker);
+  job_launched_worker_stop (launched, kill);
+}
+
+static gboolean
+on_idle_timeout (gpointer user_data)
+{
+  PoolWorker *worker = user_data;
+
+  g_clear_pointer (&worker->idle_source, g_source_unref);
+  if (g_queue_is_empty (&worker->requests))
+    stop_worker (worker, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+set_idle (PoolWorker *worker)
+{
+  JobWorkerScheduler *self = worker->scheduler;
+  double idle_timeout;
+
+  clear_idle (worker);
+  if (!g_queue_is_empty (&worker->requests) || !worker->ready || !worker->in_use ||
+      g_hash_table_contains (self->kept, job_launched_worker_get_kind (worker->launched)))
+    return;
+
+  g_mutex_lock (&self->mutex);
+  idle_timeout = self->idle_timeout;
+  g_mutex_unlock (&self->mutex);
+  if (idle_timeout < 0 || job_seconds_unlimited (idle_timeout))
+    return;
+
+  worker->idle_source = g_timeout_source_new (job_seconds_to_msec (idle_timeout));
+  g_source_set_static_name (worker->idle_source, "[joblib-glib] worker idle timeout");
+  g_source_set_callback (worker->idle_source, on_idle_timeout, worker, NULL);
+  g_source_attach (worker->idle_source, g_main_context_get_thread_default ());
+}
+
+/* Builds the CALL frame of @request; a request that cannot be built
+ * (its arguments cannot be shared) ends with that error. */
+static gboolean
+build (JobWorkerScheduler    *self,
+       JobWorkerRequest *request)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *folder = NULL;
+  guint64 max_nbytes;
+
+  g_mutex_lock (&self->mutex);
+  max_nbytes = self->max_nbytes;
+  folder = g_strdup (self->temp_folder);
+  g_mutex_unlock (&self->mutex);
+
+  if (job_worker_request_build (request, max_nbytes, folder, &error))
+    return TRUE;
+  job_worker_request_finish (request, error);
+  return FALSE;
+}
+
+/* Requests that go back to the queue go ahead of those that never left
+ * it, in their order. */
+static void
+requeue_all (JobWorkerScheduler *self,
+             GQueue        *requests)
+{
+  JobWorkerRequest *request;
+
+  while ((request = g_queue_pop_tail (requests)) != NULL)
+    {
+      if (request->op == NULL)
+        job_worker_request_free (request);
+      else
+        g_queue_push_head (&self->queue, request);
+    }
+}
+
+/* @worker, in use and ready, is gone with its requests. */
+static void
+lose_worker (PoolWorker   *worker,
+             const GError *error,
+             const char   *description)
+{
+  JobWorkerScheduler *self = worker->scheduler;
+  g_autofree char *name = describe (worker);
+  JobWorkerLossInfo info = { 0, };
+  GQueue requeue = G_QUEUE_INIT;
+  JobWorkerRequest *request;
+
+  info.loss = self->loss;
+  g_mutex_lock (&self->mutex);
+  info.max_retries = self->max_retries;
+  g_mutex_unlock (&self->mutex);
+  info.name = name;
+  info.description = description;
+  info.error = error;
+  info.init_error = worker->init_error;
+  info.goodbye = worker->goodbye;
+  info.has_running = klass (self)->get_running != NULL &&
+                     klass (self)->get_running (self->launcher, worker->launched,
+                                                &info.running_id, &info.running);
+  job_worker_loss_apply (&worker->requests, &info, &self->next_id, &requeue);
+
+  /* New requests for the tasks that run again are built here. */
+  for (GList *l = requeue.head; l != NULL; )
+    {
+      GList *next = l->next;
+
+      request = l->data;
+      if (request->frame == NULL)
+        {
+          g_queue_delete_link (&requeue, l);
+          if (!build (self, request))
+            request = NULL;
+          if (request != NULL)
+            g_queue_insert_before (&requeue, next, request);
+        }
+      l = next;
+    }
+  requeue_all (self, &requeue);
+}
+
+/* Ends every waiting request of @kind (any kind when NULL) with @error. */
+static void
+fail_queued (JobWorkerScheduler *self,
+             const char    *kind,
+             const GError  *error)
+{
+  GList *link = self->queue.head;
+
+  while (link != NULL)
+    {
+      GList *next = link->next;
+      JobWorkerRequest *request = link->data;
+
+      if (kind == NULL || g_strcmp0 (request->kind, kind) == 0)
+        {
+          g_queue_delete_link (&self->queue, link);
+          job_worker_request_finish (request, error);
+        }
+      link = next;
+    }
+}
+
+/* No worker of @kind can start: its waiting calls fail, and waiters of
+ * job_worker_scheduler_start_workers() learn why. */
+static void
+fail_kind (JobWorkerScheduler *self,
+           const char    *kind,
+           const GError  *error)
+{
+  g_autofree char *name = g_strdup (kind);
+
+  g_free (self->start_error);
+  self->start_error = g_strdup (error->message);
+  g_hash_table_remove (self->kept, name);
+  g_hash_table_remove (self->start_failures, name);
+  fail_queued (self, name, error);
+}
+
+/* Launcher reports. */
+
+static void
+on_ready (JobLaunchedWorker *launched,
+          gpointer           data)
+{
+  JobWorkerScheduler *self = data;
+  PoolWorker *worker = job_launched_worker_get_pool_data (launched);
+  const char *kind = job_launched_worker_get_kind (launched);
+  g_autoptr(GVariant) init_reference = NULL;
+  g_autoptr(GVariant) init_args = NULL;
+  const char *init_kind = NULL;
+
+  if (!worker->in_use)
+    return;
+  worker->ready = TRUE;
+  g_hash_table_remove (self->start_failures, kind);
+
+  g_mutex_lock (&self->mutex);
+  if (self->init_reference != NULL && worker->setup == self->setup)
+    {
+      init_reference = g_variant_ref (self->init_reference);
+      init_args = g_variant_ref (self->init_args);
+    }
+  g_mutex_unlock (&self->mutex);
+
+  /* Sent before any call: the worker runs it first. Workers of other
+   * kinds cannot resolve the reference and get none. */
+  if (init_reference != NULL)
+    g_variant_get_child (init_reference, 0, "&s", &init_kind);
+  if (init_kind != NULL && g_str_equal (init_kind, kind))
+    {
+      g_autoptr(GByteArray) frame = g_byte_array_new ();
+      g_autoptr(GBytes) bytes = NULL;
+      GVariant *fields[2] = { init_reference, g_variant_new_variant (init_args) };
+
+      job_worker_frame_append (frame, JOB_WORKER_MESSAGE_INIT, g_variant_new_tuple (fields, 2));
+      bytes = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
+      job_launched_worker_send (launched, bytes);
+    }
+  set_idle (worker);
+  pump (self);
+}
+
+static void
+on_frame (JobLaunchedWorker *launched,
+          JobWorkerMessage   message,
+          GVariant          *body,
+          gpointer           data)
+{
+  JobWorkerScheduler *self = data;
+  PoolWorker *worker = job_launched_worker_get_pool_data (launched);
+  JobWorkerRequest *head;
+  char *problem = NULL;
+  guint64 id = 0;
+
+  if (message == JOB_WORKER_MESSAGE_GOODBYE)
+    {
+      g_free (worker->goodbye);
+      g_variant_get (body, "(s)", &worker->goodbye);
+      return;
+    }
+  if (!worker->in_use)
+    return;
+
+  /* Call 0 is the initializer: its error comes before the worker leaves. */
+  g_variant_get_child (body, 0, "t", &id);
+  if (id == 0 && message == JOB_WORKER_MESSAGE_ERROR && worker->init_error == NULL)
+    {
+      g_autofree char *name = describe (worker);
+      const char *domain;
+      const char *text;
+      int code;
+
+      g_variant_get (body, "(tu&si&s)", NULL, NULL, &domain, &code, &text);
+      worker->init_error = g_error_new (g_quark_from_string (domain), code,
+                                        _("the initializer of %s failed: %s"), name, text);
+      return;
+    }
+
+  head = g_queue_peek_head (&worker->requests);
+  switch (job_worker_answer_apply (head, message, body, NULL, NULL, &problem))
+    {
+    case JOB_WORKER_ANSWER_TASKS:
+      job_worker_answer_mark_running (head);
+      break;
+
+    case JOB_WORKER_ANSWER_DONE:
+      g_queue_pop_head (&worker->requests);
+      if (head->op != NULL)
+        job_batch_set_running (head->op->batch, 0, 0);
+      job_worker_request_finish (head, NULL);
+      job_worker_answer_mark_running (g_queue_peek_head (&worker->requests));
+      set_idle (worker);
+      pump (self);
+      break;
+
+    case JOB_WORKER_ANSWER_UNKNOWN:
+    case JOB_WORKER_ANSWER_TOO_MANY:
+    default:
+      g_free (worker->goodbye);
+      worker->goodbye = problem;
+      job_launched_worker_stop (launched, TRUE);
+      break;
+    }
+}
+
+static void
+on_ended (JobLaunchedWorker *launched,
+          const GError      *error,
+          const char        *description,
+          gpointer           data)
+{
+  JobWorkerScheduler *self = data;
+  PoolWorker *worker = job_launched_worker_get_pool_data (launched);
+  const char *kind = job_launched_worker_get_kind (launched);
+
+  if (worker->in_use && !worker->ready)
+    {
+      if (error != NULL)
+        fail_kind (self, kind, error);
+      else
+        {
+          guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->start_failures, kind));
+
+          g_hash_table_insert (self->start_failures, g_strdup (kind), GUINT_TO_POINTER (n + 1));
+          if (n + 1 >= MAX_START_FAILURES)
+            {
+              g_autoptr(GError) failed =
+                g_error_new (JOB_ERROR, JOB_ERROR_WORKER_DIED,
+                             _("%u %s workers in a row ended without connecting: %s"),
+                             n + 1, kind, description);
+
+              fail_kind (self, kind, failed);
+            }
+        }
+    }
+  else if (worker->in_use)
+    {
+      JobWorkerRequest *head = g_queue_peek_head (&worker->requests);
+
+      /* A worker the pool still counted on is gone. When it was running
+       * a live call, that call's task gets the error; otherwise (idle,
+       * or finishing a call nobody waits for) no task will say it, and
+       * a crash after the answers would go unseen: say it here. A failed
+       * initializer is reported to the tasks instead. */
+      if ((head == NULL || head->op == NULL) && worker->init_error == NULL &&
+          klass (self)->ended_cleanly != NULL &&
+          !klass (self)->ended_cleanly (self->launcher, launched))
+        g_warning (_("A %s worker ended while it had nothing to run: %s%s%s"),
+                   kind, error != NULL ? error->message : description,
+                   worker->goodbye != NULL && worker->goodbye[0] != '\0' ? ": " : "",
+                   worker->goodbye != NULL ? worker->goodbye : "");
+      lose_worker (worker, error, description);
+    }
+  detach_worker (worker);
+
+  g_ptr_array_remove (self->all, worker);
+  klass (self)->release (self->launcher, launched);
+  job_launched_worker_free (launched);
+  g_clear_error (&worker->init_error);
+  g_free (worker->goodbye);
+  g_free (worker);
+  pump (self);
+}
+
+static PoolWorker *
+new_worker (JobWorkerScheduler *self,
+            const char    *kind,
+            int            inner_threads,
+            guint          setup)
+{
+  PoolWorker *worker = g_new0 (PoolWorker, 1);
+
+  worker->scheduler = self;
+  worker->launched = job_launched_worker_new (self->launcher, kind, worker);
+  worker->inner_threads = inner_threads;
+  worker->setup = setup;
+  worker->in_use = TRUE;
+  g_queue_init (&worker->requests);
+  g_ptr_array_add (self->workers, worker);
+  g_ptr_array_add (self->all, worker);
+  return worker;
+}
+
+static JobLaunchedWorker *
+on_adopt (const char *kind,
+          gpointer    data)
+{
+  JobWorkerScheduler *self = data;
+  guint setup;
+  int inner_threads;
+
+  g_mutex_lock (&self->mutex);
+  inner_threads = self->inner_threads;
+  setup = self->setup;
+  g_mutex_unlock (&self->mutex);
+  return new_worker (self, kind, inner_threads, setup)->launched;
+}
+
+static const JobWorkerLauncherEvents events = {
+  on_ready, on_frame, on_ended, on_adopt,
+};
+
+/* Asks the launcher for a worker of @kind; NULL with @error when none can
+ * start. */
+static PoolWorker *
+start_worker (JobWorkerScheduler  *self,
+              const char     *kind,
+              GError        **error)
+{
+  g_auto(GStrv) environment = NULL;
+  JobWorkerSetup setup;
+  PoolWorker *worker;
+  guint n_failures = GPOINTER_TO_UINT (g_hash_table_lookup (self->start_failures, kind));
+
+  if (n_failures >= MAX_START_FAILURES)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_WORKER_DIED,
+                   _("%u %s workers in a row ended without connecting"), n_failures, kind);
+      return NULL;
+    }
+
+  g_mutex_lock (&self->mutex);
+  setup.inner_threads = self->inner_threads;
+  setup.inner_explicit = self->inner_explicit;
+  environment = g_strdupv (self->environment);
+  worker = new_worker (self, kind, self->inner_threads, self->setup);
+  g_mutex_unlock (&self->mutex);
+  setup.environment = (const char * const *) environment;
+
+  if (!klass (self)->start (self->launcher, worker->launched, &setup, error))
+    {
+      detach_worker (worker);
+      g_ptr_array_remove (self->all, worker);
+      job_launched_worker_free (worker->launched);
+      g_free (worker);
+      return NULL;
+    }
+  return worker;
+}
+
+/* Starts workers of @kind, up to @n_workers of it; fails the kind when
+ * none can start. Returns the first ready one, if any. */
+static PoolWorker *
+start_workers (JobWorkerScheduler *self,
+               const char    *kind,
+               int            n_of_kind,
+               int            n_workers)
+{
+  int wanted = klass (self)->start_all_at_once ? n_workers - n_of_kind : 1;
+  PoolWorker *ready = NULL;
+
+  for (int i = 0; i < wanted; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      PoolWorker *worker = start_worker (self, kind, &error);
+
+      if (worker == NULL)
+        {
+          fail_kind (self, kind, error);
+          break;
+        }
+      if (ready == NULL && worker->in_use && worker->ready)
+        ready = worker;
+    }
+  return ready;
+}
+
+static gboolean
+is_current (PoolWorker *worker,
+            int         inner_threads,
+            guint       setup)
+{
+  return worker->inner_threads == inner_threads && worker->setup == setup;
+}
+
+/* Hands queued requests to ready workers of their kind: an idle worker
+ * first, then a new worker while the pool has fewer than n-workers of
+ * that kind (and no worker being started for it already), then the least
+ * busy one. Kept kinds get their workers even without work. */
+static void
+pump_once (JobWorkerScheduler *self)
+{
+  g_autoptr(GHashTable) claimed = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer kind;
+  GList *link;
+  int n_workers;
+  int inner_threads;
+  guint setup;
+
+  g_mutex_lock (&self->mutex);
+  n_workers = self->n_workers;
+  inner_threads = self->inner_threads;
+  setup = self->setup;
+  g_mutex_unlock (&self->mutex);
+
+  /* Workers started for other settings leave once idle. */
+  for (guint i = self->workers->len; i > 0; i--)
+    {
+      PoolWorker *worker = g_ptr_array_index (self->workers, i - 1);
+
+      if (worker->ready && !is_current (worker, inner_threads, setup) &&
+          g_queue_is_empty (&worker->requests))
+        stop_worker (worker, FALSE);
+    }
+
+  link = self->queue.head;
+  while (link != NULL)
+    {
+      JobWorkerRequest *request = link->data;
+      GList *next = link->next;
+      PoolWorker *best = NULL;
+      int n_of_kind = 0;
+      guint n_starting = 0;
+
+      if (request->op == NULL)
+        {
+          g_queue_delete_link (&self->queue, link);
+          job_worker_request_free (request);
+          link = next;
+          continue;
+        }
+
+      for (guint i = 0; i < self->workers->len; i++)
+        {
+          PoolWorker *worker = g_ptr_array_index (self->workers, i);
+
+          if (!job_launched_worker_is_alive (worker->launched) ||
+              g_strcmp0 (job_launched_worker_get_kind (worker->launched), request->kind) != 0)
+            continue;
+          n_of_kind++;
+          if (!worker->ready)
+            n_starting++;
+          else if (is_current (worker, inner_threads, setup) && worker->init_error == NULL &&
+                   (best == NULL || worker->requests.length < best->requests.length))
+            best = worker;
+        }
+
+      if ((best == NULL || best->requests.length > 0) && n_of_kind < n_workers)
+        {
+          guint n_claimed = GPOINTER_TO_UINT (g_hash_table_lookup (claimed, request->kind));
+
+          /* A worker being started will take it. */
+          if (n_claimed < n_starting)
+            g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
+          else
+            {
+              PoolWorker *started = start_workers (self, request->kind, n_of_kind, n_workers);
+              GList *still = g_queue_find (&self->queue, request);
+
+              /* A kind that cannot start took its waiting requests. */
+              if (still == NULL)
+                {
+                  link = self->queue.head;
+                  continue;
+                }
+              next = still->next;
+              if (started != NULL)
+                best = started;
+              else
+                g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
+            }
+        }
+
+      if (best == NULL || best->requests.length >= MAX_IN_FLIGHT)
+        {
+          link = next;
+          continue;
+        }
+
+      g_queue_remove (&self->queue, request);
+      g_queue_push_tail (&best->requests, request);
+      clear_idle (best);
+      job_launched_worker_send (best->launched, request->frame);
+      if (best->requests.length == 1)
+        job_worker_answer_mark_running (g_queue_peek_head (&best->requests));
+      link = next;
+    }
+
+  /* Kinds asked for ahead of any batch (start_workers). */
+  g_hash_table_iter_init (&iter, self->kept);
+  while (g_hash_table_iter_next (&iter, &kind, NULL))
+    {
+      int n_of_kind = 0;
+
+      for (guint i = 0; i < self->workers->len; i++)
+        n_of_kind += g_strcmp0 (job_launched_worker_get_kind (
+                                  ((PoolWorker *) g_ptr_array_index (self->workers, i))->launched),
+                                kind) == 0;
+      while (n_of_kind < n_workers && g_hash_table_contains (self->kept, kind))
+        {
+          g_autoptr(GError) error = NULL;
+          g_autofree char *name = g_strdup (kind);
+
+          if (start_worker (self, name, &error) == NULL)
+            {
+              fail_kind (self, name, error);
+              return;   /* the table changed under the iterator */
+            }
+          n_of_kind++;
+        }
+    }
+}
+
+/* Reports may come while the scheduler pumps (a launcher whose workers are
+ * ready at once): they ask for one more round instead of nesting. */
+static void
+pump (JobWorkerScheduler *self)
+{
+  if (self->shutting_down)
+    return;
+  if (self->pumping)
+    {
+      self->pump_again = TRUE;
+      return;
+    }
+  self->pumping = TRUE;
+  do
+    {
+      self->pump_again = FALSE;
+      pump_once (self);
+    }
+  while (self->pump_again);
+  self->pumping = FALSE;
+}
+
+/* Settings: any thread. */
+
+JobWorkerScheduler *
+job_worker_scheduler_new (JobWorkerLauncher *launcher,
+                          JobWorkerLoss      loss)
+{
+  JobWorkerScheduler *self = g_new0 (JobWorkerScheduler, 1);
+
+  g_mutex_init (&self->mutex);
+  self->n_workers = 1;
+  self->inner_threads = 1;
+  self->max_nbytes = 1024 * 1024;
+  self->idle_timeout = 300;
+  self->launcher = launcher;
+  self->loss = loss;
+  launcher->events = &events;
+  launcher->pool = self;
+  g_queue_init (&self->queue);
+  self->workers = g_ptr_array_new ();
+  self->all = g_ptr_array_new ();
+  self->start_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->kept = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  return self;
+}
+
+void
+job_worker_scheduler_configure (JobWorkerScheduler *self,
+                                int                 n_workers,
+                                int                 inner_threads,
+                                gboolean            inner_explicit)
+{
+  g_mutex_lock (&self->mutex);
+  self->n_workers = MAX (n_workers, 1);
+  self->inner_threads = MAX (inner_threads, 1);
+  self->inner_explicit = inner_explicit;
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+job_worker_scheduler_set_max_retries (JobWorkerScheduler *self,
+                                      guint               max_retries)
+{
+  g_mutex_lock (&self->mutex);
+  self->max_retries = max_retries;
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+job_worker_scheduler_set_setup (JobWorkerScheduler *self,
+                                GVariant           *init_reference,
+                                GVariant           *init_args,
+                                const char * const *environment)
+{
+  g_mutex_lock (&self->mutex);
+  g_clear_pointer (&self->init_reference, g_variant_unref);
+  g_clear_pointer (&self->init_args, g_variant_unref);
+  if (init_reference != NULL)
+    {
+      self->init_reference = g_variant_ref_sink (init_reference);
+      self->init_args = g_variant_ref_sink (init_args);
+    }
+  g_strfreev (self->environment);
+  self->environment = g_strdupv ((char **) environment);
+  self->setup++;
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+job_worker_scheduler_set_limits (JobWorkerScheduler *self,
+                                 guint64             max_nbytes,
+                                 double              idle_timeout,
+                                 const char         *temp_folder)
+{
+  g_mutex_lock (&self->mutex);
+  self->max_nbytes = max_nbytes;
+  self->idle_timeout = idle_timeout;
+  g_free (self->temp_folder);
+  self->temp_folder = g_strdup (temp_folder);
+  g_mutex_unlock (&self->mutex);
+}
+
+/* Work: the pool thread. */
+
+/* A new idle timeout applies to the workers already idle too. */
+void
+job_worker_scheduler_rearm_idle (JobWorkerScheduler *self)
+{
+  for (guint i = 0; i < self->workers->len; i++)
+    set_idle (g_ptr_array_index (self->workers, i));
+}
+
+void
+job_worker_scheduler_submit (JobWorkerScheduler *self,
+                             JobWorkerBatch     *op)
+{
+  g_autoptr(GPtrArray) requests = job_worker_batch_split (op, &self->next_id);
+
+  for (guint i = 0; i < requests->len; i++)
+    if (build (self, g_ptr_array_index (requests, i)))
+      g_queue_push_tail (&self->queue, g_ptr_array_index (requests, i));
+  job_worker_batch_release (op);
+  pump (self);
+}
+
+void
+job_worker_scheduler_abort (JobWorkerScheduler *self,
+                            JobWorkerAbort      how)
+{
+  g_autoptr(GError) cancelled =
+    g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                         _("The task was stopped: its run was cancelled, timed out or failed"));
+  GList *link = self->queue.head;
+  JobWorkerRequest *request;
+
+  while (link != NULL)
+    {
+      GList *next = link->next;
+
+      request = link->data;
+      if (job_worker_request_is_cancelled (request))
+        {
+          g_queue_delete_link (&self->queue, link);
+          job_worker_request_finish (request, cancelled);
+        }
+      link = next;
+    }
+
+  for (guint i = self->workers->len; i > 0; i--)
+    {
+      PoolWorker *worker = g_ptr_array_index (self->workers, i - 1);
+      GQueue held = G_QUEUE_INIT;
+      GQueue requeued = G_QUEUE_INIT;
+      gboolean stopped = FALSE;
+      gboolean busy = !g_queue_is_empty (&worker->requests);
+
+      for (GList *l = worker->requests.head; l != NULL; l = l->next)
+        {
+          request = l->data;
+          if (request->op != NULL && job_worker_request_is_cancelled (request))
+            {
+              stopped = TRUE;
+              /* The worker goes on: the request (and its files) stays
+               * with it until its DONE. */
+              if (how == JOB_WORKER_ABORT_DROP_ANSWERS)
+                job_worker_request_abandon (request, cancelled);
+            }
+        }
+      if (how == JOB_WORKER_ABORT_DROP_ANSWERS ||
+          (how == JOB_WORKER_ABORT_KILL_BUSY && !stopped))
+        continue;
+
+      /* Stopped first, so that the files are unused when they are
+       * removed, before the batch completes. Calls of other runs go
+       * elsewhere. */
+      held = worker->requests;
+      g_queue_init (&worker->requests);
+      stop_worker (worker, busy);
+      while ((request = g_queue_pop_head (&held)) != NULL)
+        {
+          if (job_worker_request_is_cancelled (request))
+            job_worker_request_finish (request, cancelled);
+          else
+            g_queue_push_tail (&requeued, request);
+        }
+      requeue_all (self, &requeued);
+    }
+
+  pump (self);
+}
+
+static gboolean
+on_grace_expired (gpointer data)
+{
+  JobWorkerScheduler *self = data;
+
+  for (guint i = 0; i < self->all->len; i++)
+    job_launched_worker_stop (((PoolWorker *) g_ptr_array_index (self->all, i))->launched, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+void
+job_worker_scheduler_shutdown (JobWorkerScheduler *self)
+{
+  g_autoptr(GError) error =
+    g_error_new (JOB_ERROR, JOB_ERROR_FAILED, _("The %s backend was shut down"),
+                 klass (self)->name);
+  g_autoptr(GSource) grace = NULL;
+  JobWorkerRequest *request;
+
+  /* Reports that come meanwhile must not start anything. */
+  self->shutting_down = TRUE;
+  g_hash_table_remove_all (self->kept);
+  if (klass (self)->begin_shutdown != NULL)
+    klass (self)->begin_shutdown (self->launcher);
+
+  fail_queued (self, NULL, error);
+  while (self->workers->len > 0)
+    {
+      PoolWorker *worker = g_ptr_array_index (self->workers, 0);
+      GQueue held = worker->requests;
+
+      g_queue_init (&worker->requests);
+      stop_worker (worker, !g_queue_is_empty (&held));
+      while ((request = g_queue_pop_head (&held)) != NULL)
+        job_worker_request_finish (request, error);
+    }
+
+  /* Returns only once every worker was released: no process, no job
+   * left behind. Workers asked to leave get a grace period. */
+  grace = g_timeout_source_new (GRACE_MSEC);
+  g_source_set_static_name (grace, "[joblib-glib] worker shutdown grace");
+  g_source_set_callback (grace, on_grace_expired, self, NULL);
+  g_source_attach (grace, g_main_context_get_thread_default ());
+  while (self->all->len > 0)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+  g_source_destroy (grace);
+
+  if (klass (self)->end_shutdown != NULL)
+    klass (self)->end_shutdown (self->launcher);
+  g_hash_table_remove_all (self->start_failures);
+  g_clear_pointer (&self->start_error, g_free);
+  self->shutting_down = FALSE;
+}
+
+void
+job_worker_scheduler_append_pids (JobWorkerScheduler *self,
+                                  GArray             *pids)
+{
+  for (guint i = 0; klass (self)->get_pid != NULL && i < self->workers->len; i++)
+    {
+      PoolWorker *worker = g_ptr_array_index (self->workers, i);
+      GPid pid = (GPid) klass (self)->get_pid (self->launcher, worker->launched);
+
+      if (job_launched_worker_is_alive (worker->launched))
+        g_array_append_val (pids, pid);
+    }
+}
+
+void
+job_worker_scheduler_keep (JobWorkerScheduler *self,
+                           const char         *kind)
+{
+  g_hash_table_add (self->kept, g_strdup (kind));
+  g_clear_pointer (&self->start_error, g_free);
+  pump (self);
+}
+
+guint
+job_worker_scheduler_count_ready (JobWorkerScheduler  *self,
+                                  char               **start_error)
+{
+  guint n_ready = 0;
+
+  for (guint i = 0; i < self->workers->len; i++)
+    {
+      PoolWorker *worker = g_ptr_array_index (self->workers, i);
+
+      n_ready += worker->ready && job_launched_worker_is_alive (worker->launched);
+    }
+  if (start_error != NULL)
+    *start_error = g_strdup (self->start_error);
+  return n_ready;
+}
+
+void
+job_worker_scheduler_free (JobWorkerScheduler *self)
+{
+  g_assert (g_queue_is_empty (&self->queue));
+  g_assert (self->workers->len == 0 && self->all->len == 0);
+
+  self->launcher->klass->free (self->launcher);
+  g_ptr_array_unref (self->workers);
+  g_ptr_array_unref (self->all);
+  g_hash_table_unref (self->start_failures);
+  g_hash_table_unref (self->kept);
+  g_free (self->start_error);
+  g_free (self->temp_folder);
+  g_clear_pointer (&self->init_reference, g_variant_unref);
+  g_clear_pointer (&self->init_args, g_variant_unref);
+  g_strfreev (self->environment);
+  g_mutex_clear (&self->mutex);
+  g_free (self);
+}
