@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A cache folder that others tamper with: a symbolic link planted at a
  * lock's name, trash left by clears that raced writers or were killed. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
 #include <joblib-glib.h>
 
 static gint n_computed;  /* (atomic) */
+
+/* While set, each computation checks whether someone holds a lock on
+ * this file (the planted link's target). */
+static const char *probe_path;
+static gint probe_found_locked;  /* (atomic) */
 
 static GVariant *
 triple (GVariant      *args,
@@ -19,23 +28,44 @@ triple (GVariant      *args,
 
   g_variant_get (args, "(i)", &x);
   g_atomic_int_inc (&n_computed);
+  if (probe_path != NULL)
+    {
+      /* flock() locks of another open file description conflict, even
+       * in the same process */
+      int fd = g_open (probe_path, O_RDONLY | O_CLOEXEC, 0);
+
+      g_assert_cmpint (fd, >=, 0);
+      if (flock (fd, LOCK_EX | LOCK_NB) != 0)
+        {
+          g_assert_cmpint (errno, ==, EWOULDBLOCK);
+          g_atomic_int_set (&probe_found_locked, 1);
+        }
+      close (fd);
+    }
   return g_variant_new_int32 (3 * x);
 }
 
-/* The one entry folder of @function_dir. */
+/* The folder below @dir that holds an `output` file: the one entry. */
 static char *
-find_entry (const char *function_dir)
+find_entry (const char *dir)
 {
-  g_autoptr(GDir) dir = g_dir_open (function_dir, 0, NULL);
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autofree char *output = g_build_filename (dir, "output", NULL);
   const char *name;
 
-  g_assert_nonnull (dir);
-  while ((name = g_dir_read_name (dir)) != NULL)
+  if (g_file_test (output, G_FILE_TEST_IS_REGULAR))
+    return g_strdup (dir);
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
     {
-      g_autofree char *path = g_build_filename (function_dir, name, NULL);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      char *found;
 
-      if (name[0] != '.' && g_file_test (path, G_FILE_TEST_IS_DIR))
-        return g_strdup (name);
+      if (name[0] == '.' || !g_file_test (path, G_FILE_TEST_IS_DIR) ||
+          g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      found = find_entry (path);
+      if (found != NULL)
+        return found;
     }
   return NULL;
 }
@@ -48,10 +78,43 @@ remove_tree (const char *path)
   g_assert_cmpint (system (command), ==, 0);
 }
 
-/* A symbolic link at a key's lock name pointing elsewhere: the call is not
- * fooled into creating (or locking) the target, and still computes. */
+/* Stores the entry of triple(5), then removes it and plants a symbolic
+ * link to @target where its lock goes; calls again and returns the
+ * lock's path. */
+static char *
+call_with_planted_lock (JobMemorizedFunction *cached,
+                        const char           *root,
+                        const char           *target)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) first = NULL;
+  g_autoptr(GVariant) second = NULL;
+  g_autofree char *entry = NULL;
+  char *lock;
+
+  g_atomic_int_set (&n_computed, 0);
+  first = job_memorized_function_call (cached, g_variant_new ("(i)", 5), NULL, &error);
+  g_assert_no_error (error);
+  entry = find_entry (root);
+  g_assert_nonnull (entry);
+  remove_tree (entry);
+  lock = g_strconcat (entry, ".lock", NULL);
+  g_assert_cmpint (symlink (target, lock), ==, 0);
+
+  second = job_memorized_function_call (cached, g_variant_new ("(i)", 5), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (second), ==, 15);
+  g_assert_cmpint (g_atomic_int_get (&n_computed), ==, 2);
+  /* the entry is back, and no link is left at the lock's name */
+  g_assert_true (g_file_test (entry, G_FILE_TEST_IS_DIR));
+  g_assert_false (g_file_test (lock, G_FILE_TEST_IS_SYMLINK));
+  return lock;
+}
+
+/* A dangling symbolic link at a key's lock name: following it (O_CREAT)
+ * would create its target, a file anywhere the cache's user can write. */
 static void
-test_lock_symlink (void)
+test_lock_symlink_dangling (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("joblib-hostile-XXXXXX", NULL);
   g_autofree char *root = g_build_filename (dir, "cache", NULL);
@@ -59,44 +122,43 @@ test_lock_symlink (void)
   g_autoptr(JobMemory) memory = job_memory_new_for_path (root);
   g_autoptr(JobFunction) function = job_function_new ("triple", triple, NULL, NULL);
   g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, function, NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) first = NULL;
-  g_autoptr(GVariant) second = NULL;
-  g_autofree char *function_dir = NULL;
-  g_autofree char *entry = NULL;
-  g_autofree char *entry_path = NULL;
-  g_autofree char *lock = NULL;
-  g_autofree char *found_dir = NULL;
-  g_autoptr(GDir) top = NULL;
+  g_autofree char *lock = call_with_planted_lock (cached, root, target);
 
-  g_atomic_int_set (&n_computed, 0);
-  first = job_memorized_function_call (cached, g_variant_new ("(i)", 5), NULL, &error);
-  g_assert_no_error (error);
-
-  /* the function's folder is the only one under the root */
-  top = g_dir_open (root, 0, NULL);
-  g_assert_nonnull (top);
-  for (const char *name; (name = g_dir_read_name (top)) != NULL; )
-    if (name[0] != '.')
-      found_dir = g_build_filename (root, name, NULL);
-  g_assert_nonnull (found_dir);
-  function_dir = g_steal_pointer (&found_dir);
-  entry = find_entry (function_dir);
-  g_assert_nonnull (entry);
-
-  /* forget the entry, plant the link where its lock goes */
-  entry_path = g_build_filename (function_dir, entry, NULL);
-  remove_tree (entry_path);
-  lock = g_strconcat (entry_path, ".lock", NULL);
-  g_assert_cmpint (symlink (target, lock), ==, 0);
-
-  second = job_memorized_function_call (cached, g_variant_new ("(i)", 5), NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_variant_get_int32 (second), ==, 15);
-  g_assert_cmpint (g_atomic_int_get (&n_computed), ==, 2);
-  /* the link was not followed: its target was never created */
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+  remove_tree (dir);
+}
 
+/* A symbolic link at a key's lock name to an existing file: the target
+ * is neither locked while the value is computed nor changed. */
+static void
+test_lock_symlink_existing (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("joblib-hostile-XXXXXX", NULL);
+  g_autofree char *root = g_build_filename (dir, "cache", NULL);
+  g_autofree char *target = g_build_filename (dir, "victim", NULL);
+  g_autoptr(JobMemory) memory = job_memory_new_for_path (root);
+  g_autoptr(JobFunction) function = job_function_new ("triple", triple, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, function, NULL);
+  g_autofree char *lock = NULL;
+  g_autofree char *contents = NULL;
+  struct stat before, after;
+
+  g_assert_true (g_file_set_contents (target, "precious", -1, NULL));
+  g_assert_cmpint (g_chmod (target, 0600), ==, 0);
+  g_assert_cmpint (g_stat (target, &before), ==, 0);
+
+  g_atomic_int_set (&probe_found_locked, 0);
+  probe_path = target;
+  lock = call_with_planted_lock (cached, root, target);
+  probe_path = NULL;
+
+  g_assert_cmpint (g_atomic_int_get (&probe_found_locked), ==, 0);
+  g_assert_true (g_file_get_contents (target, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "precious");
+  g_assert_cmpint (g_stat (target, &after), ==, 0);
+  g_assert_cmpint (after.st_ino, ==, before.st_ino);
+  g_assert_cmpint (after.st_mode, ==, before.st_mode);
+  g_assert_cmpint (after.st_size, ==, before.st_size);
   remove_tree (dir);
 }
 
@@ -211,7 +273,8 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/joblib/memory-hostile/lock-symlink", test_lock_symlink);
+  g_test_add_func ("/joblib/memory-hostile/lock-symlink/dangling", test_lock_symlink_dangling);
+  g_test_add_func ("/joblib/memory-hostile/lock-symlink/existing", test_lock_symlink_existing);
   g_test_add_func ("/joblib/memory-hostile/trash-swept-on-open", test_trash_swept_on_open);
   g_test_add_func ("/joblib/memory-hostile/clear-racing-writers", test_clear_racing_writers);
 
