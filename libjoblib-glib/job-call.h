@@ -49,10 +49,40 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobCall, job_call_unref)
  * as workers free up (see [property@Joblib.Parallel:pre-dispatch]), so the
  * input is never materialized all at once.
  *
+ * A %NULL without an error ends the input: a binding whose callback fails
+ * without a #GError (a Python exception other than `GLib.Error`) would end
+ * the run early but successfully. Bindings and new code use
+ * [callback@Joblib.CallIterateFunc], where the end and a failure differ.
+ *
  * Returns: (transfer full) (nullable): the next call, or %NULL at the end
  *   or with @error set to fail the run
  */
 typedef JobCall *(*JobCallSourceFunc) (gpointer   user_data,
                                        GError   **error);
+
+/**
+ * JobCallIterateFunc:
+ * @user_data: (closure): the data given with the input
+ * @call: (out) (transfer full) (nullable): the next call, or %NULL at the
+ *   end of the input
+ * @error: return location for a #GError
+ *
+ * A lazy input of [class@Joblib.Parallel] that tells its end apart from a
+ * failure, as g_file_enumerator_iterate() does: it returns %TRUE with the
+ * next call in @call, %TRUE with %NULL in @call at the end, or %FALSE with
+ * @error set when the input failed, which fails the run with that error.
+ * A %FALSE without an error (what a binding returns when its callback
+ * raised an exception it could not turn into a #GError) fails the run too.
+ *
+ * It is called on the run's context (the thread-default main context of
+ * the thread that started the run), only as workers free up (see
+ * [property@Joblib.Parallel:pre-dispatch]), never after it returned the
+ * end or a failure.
+ *
+ * Returns: %TRUE on success (a call or the end), %FALSE on failure
+ */
+typedef gboolean (*JobCallIterateFunc) (gpointer   user_data,
+                                        JobCall  **call,
+                                        GError   **error);
 
 G_END_DECLS

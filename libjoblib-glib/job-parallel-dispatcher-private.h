@@ -55,7 +55,7 @@ gboolean job_run_options_parse_pre_dispatch (const char     *text,
  * takes the options' contents. Exactly one of @calls and @source is set. */
 void     job_dispatcher_start               (JobRunOptions     *options,
                                              GPtrArray         *calls,
-                                             JobCallSourceFunc  source,
+                                             JobCallIterateFunc source,
                                              gpointer           source_data,
                                              GDestroyNotify     source_destroy,
                                              GCancellable      *cancellable,

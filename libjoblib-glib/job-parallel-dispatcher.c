@@ -31,7 +31,7 @@ typedef struct
 
   /* input */
   GPtrArray          *calls;             /* (owned) (nullable) (element-type JobCall) */
-  JobCallSourceFunc   source;
+  JobCallIterateFunc  source;
   gpointer            source_data;
   GDestroyNotify      source_destroy;
   JobCall            *pending_call;      /* (owned) (nullable): pulled, not dispatched */
@@ -586,15 +586,40 @@ submit (JobDispatcher  *run,
                                  on_backend_batch_done, flight);
 }
 
-/* The next call of a lazy input, or NULL at its end or on error. */
-static JobCall *
+/* The next call of a lazy input: TRUE with a call, or with NULL at its
+ * end; FALSE with @error set when the input failed. */
+static gboolean
 next_call (JobDispatcher  *run,
+           JobCall       **call,
            GError        **error)
 {
-  if (run->pending_call != NULL)
-    return g_steal_pointer (&run->pending_call);
+  g_autoptr(JobCall) pulled = NULL;
+  GError *local_error = NULL;
 
-  return run->source (run->source_data, error);
+  if (run->pending_call != NULL)
+    {
+      *call = g_steal_pointer (&run->pending_call);
+      return TRUE;
+    }
+
+  if (run->source (run->source_data, &pulled, &local_error) && local_error == NULL)
+    {
+      *call = g_steal_pointer (&pulled);
+      return TRUE;
+    }
+
+  /* Bindings end up without an error when their callback raised an
+   * exception they could not turn into a GError: name that cause. */
+  if (local_error == NULL)
+    local_error = g_error_new_literal (JOB_ERROR, JOB_ERROR_FAILED,
+                                       _("its function reported a failure without an "
+                                         "error. From a binding, this usually means a "
+                                         "Python exception other than GLib.Error (printed "
+                                         "above; joblib_glib passes every exception on) or "
+                                         "a return value that is not a (success, call) "
+                                         "pair"));
+  g_propagate_error (error, local_error);
+  return FALSE;
 }
 
 static guint
@@ -656,18 +681,18 @@ dispatch_pulled (JobDispatcher *run)
   while (tasks < size)
     {
       GError *error = NULL;
-      JobCall *call = next_call (run, &error);
+      JobCall *call = NULL;
       gboolean call_main_thread_only;
 
+      if (!next_call (run, &call, &error))
+        {
+          g_prefix_error (&error, _("The input of the parallel run failed: "));
+          stop (run, error, FALSE);
+          break;
+        }
       if (call == NULL)
         {
-          if (error != NULL)
-            {
-              g_prefix_error (&error, _("The input of the parallel run failed: "));
-              stop (run, error, FALSE);
-            }
-          else
-            run->exhausted = TRUE;
+          run->exhausted = TRUE;
           break;
         }
 
@@ -715,13 +740,13 @@ dispatch_more (JobDispatcher *run)
 }
 
 void
-job_dispatcher_start (JobRunOptions     *options,
-                      GPtrArray         *calls,
-                      JobCallSourceFunc  source,
-                      gpointer           source_data,
-                      GDestroyNotify     source_destroy,
-                      GCancellable      *cancellable,
-                      GTask             *task)
+job_dispatcher_start (JobRunOptions      *options,
+                      GPtrArray          *calls,
+                      JobCallIterateFunc  source,
+                      gpointer            source_data,
+                      GDestroyNotify      source_destroy,
+                      GCancellable       *cancellable,
+                      GTask              *task)
 {
   g_autoptr(JobDispatcher) run = g_new0 (JobDispatcher, 1);
 

@@ -764,7 +764,7 @@ resolve_options (JobParallel    *self,
 static void
 job_parallel_start (JobParallel         *self,
                     GPtrArray           *calls,
-                    JobCallSourceFunc    source,
+                    JobCallIterateFunc   source,
                     gpointer             source_data,
                     GDestroyNotify       source_destroy,
                     gboolean             collect,
@@ -827,6 +827,56 @@ copy_calls (JobCall **calls,
   return copy;
 }
 
+/* The input of run_source() seen as a JobCallIterateFunc: there, a NULL
+ * without an error is the end. */
+typedef struct
+{
+  JobCallSourceFunc source;
+  gpointer          data;
+  GDestroyNotify    destroy;
+} SourceInput;
+
+static gboolean
+iterate_source (gpointer   user_data,
+                JobCall  **call,
+                GError   **error)
+{
+  SourceInput *input = user_data;
+  GError *local_error = NULL;
+
+  *call = input->source (input->data, &local_error);
+  if (local_error != NULL)
+    {
+      g_clear_pointer (call, job_call_unref);
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+source_input_free (gpointer data)
+{
+  SourceInput *input = data;
+
+  if (input->destroy != NULL)
+    input->destroy (input->data);
+  g_free (input);
+}
+
+static SourceInput *
+source_input_new (JobCallSourceFunc source,
+                  gpointer          data,
+                  GDestroyNotify    destroy)
+{
+  SourceInput *input = g_new0 (SourceInput, 1);
+
+  input->source = source;
+  input->data = data;
+  input->destroy = destroy;
+  return input;
+}
+
 typedef struct
 {
   GAsyncResult *result;
@@ -845,14 +895,14 @@ on_sync_done (GObject      *source_object,
 /* Runs an asynchronous start function on a private main context and waits
  * for it: GIO's pattern for synchronous wrappers. */
 static GAsyncResult *
-wait_for (JobParallel       *self,
-          GPtrArray         *calls,
-          JobCallSourceFunc  source,
-          gpointer           source_data,
-          GDestroyNotify     source_destroy,
-          gboolean           collect,
-          GCancellable      *cancellable,
-          gpointer           source_tag)
+wait_for (JobParallel        *self,
+          GPtrArray          *calls,
+          JobCallIterateFunc  source,
+          gpointer            source_data,
+          GDestroyNotify      source_destroy,
+          gboolean            collect,
+          GCancellable       *cancellable,
+          gpointer            source_tag)
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
   SyncData data = { NULL };
@@ -939,8 +989,9 @@ job_parallel_run_async (JobParallel          *self,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
- * Completes [method@Joblib.Parallel.run_async] or
- * [method@Joblib.Parallel.run_source_async].
+ * Completes [method@Joblib.Parallel.run_async],
+ * [method@Joblib.Parallel.run_source_async] or
+ * [method@Joblib.Parallel.run_iterate_async].
  *
  * Returns: (transfer container) (element-type GVariant): the results in input
  *   order, or %NULL with @error set
@@ -953,7 +1004,8 @@ job_parallel_run_finish (JobParallel   *self,
   g_return_val_if_fail (JOB_IS_PARALLEL (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == job_parallel_run_async ||
-                        g_task_get_source_tag (G_TASK (result)) == job_parallel_run_source_async,
+                        g_task_get_source_tag (G_TASK (result)) == job_parallel_run_source_async ||
+                        g_task_get_source_tag (G_TASK (result)) == job_parallel_run_iterate_async,
                         NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
@@ -974,6 +1026,10 @@ job_parallel_run_finish (JobParallel   *self,
  * complete, so at most about [property@Joblib.Parallel:pre-dispatch]
  * batches of calls exist at once.
  *
+ * A %NULL from @source without an error ends the input. From a binding,
+ * prefer [method@Joblib.Parallel.run_iterate], whose input tells its end
+ * apart from an exception the binding cannot turn into a #GError.
+ *
  * Returns: (transfer container) (element-type GVariant): the results in input
  *   order, or %NULL with @error set
  */
@@ -992,8 +1048,9 @@ job_parallel_run_source (JobParallel        *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  result = wait_for (self, NULL, source, source_data, source_destroy, FALSE,
-                     cancellable, job_parallel_run_source_async);
+  result = wait_for (self, NULL, iterate_source,
+                     source_input_new (source, source_data, source_destroy), source_input_free,
+                     FALSE, cancellable, job_parallel_run_source_async);
   return job_parallel_run_finish (self, result, error);
 }
 
@@ -1025,8 +1082,9 @@ job_parallel_run_source_async (JobParallel         *self,
   g_return_if_fail (source != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  job_parallel_start (self, NULL, source, source_data, source_destroy, FALSE, cancellable,
-                      callback, user_data, job_parallel_run_source_async);
+  job_parallel_start (self, NULL, iterate_source,
+                      source_input_new (source, source_data, source_destroy), source_input_free,
+                      FALSE, cancellable, callback, user_data, job_parallel_run_source_async);
 }
 
 /**
@@ -1044,6 +1102,102 @@ GPtrArray *
 job_parallel_run_source_finish (JobParallel   *self,
                                 GAsyncResult  *result,
                                 GError       **error)
+{
+  return job_parallel_run_finish (self, result, error);
+}
+
+/**
+ * job_parallel_run_iterate:
+ * @self: a #JobParallel
+ * @iterate: (scope notified) (closure iterate_data) (destroy iterate_destroy):
+ *   gives the next call, the end of the input, or a failure
+ * @iterate_data: data for @iterate
+ * @iterate_destroy: (nullable): frees @iterate_data when the run is over
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Like [method@Joblib.Parallel.run_source], with an input that tells its
+ * end apart from a failure (see [callback@Joblib.CallIterateFunc]): when
+ * @iterate returns %FALSE, no more calls are dispatched, running tasks are
+ * told to stop, and the run fails with @iterate's error, prefixed with
+ * "The input of the parallel run failed: ". @iterate is called on the
+ * calling thread, only as batches complete.
+ *
+ * In Python, @iterate returns `(True, call)`, `(True, None)` at the end,
+ * or raises; in JavaScript, `[true, call]`, `[true, null]`, or throws.
+ *
+ * Returns: (transfer container) (element-type GVariant): the results in input
+ *   order, or %NULL with @error set
+ */
+GPtrArray *
+job_parallel_run_iterate (JobParallel         *self,
+                          JobCallIterateFunc   iterate,
+                          gpointer             iterate_data,
+                          GDestroyNotify       iterate_destroy,
+                          GCancellable        *cancellable,
+                          GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (JOB_IS_PARALLEL (self), NULL);
+  g_return_val_if_fail (iterate != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  result = wait_for (self, NULL, iterate, iterate_data, iterate_destroy, FALSE,
+                     cancellable, job_parallel_run_iterate_async);
+  return job_parallel_run_finish (self, result, error);
+}
+
+/**
+ * job_parallel_run_iterate_async:
+ * @self: a #JobParallel
+ * @iterate: (scope notified) (closure iterate_data) (destroy iterate_destroy):
+ *   gives the next call, the end of the input, or a failure
+ * @iterate_data: data for @iterate
+ * @iterate_destroy: (nullable): frees @iterate_data when the run is over
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the run completes, on the
+ *   thread-default main context of the caller
+ * @user_data: (closure): data for @callback
+ *
+ * Starts a run over a lazy input that tells its end apart from a failure
+ * (see [method@Joblib.Parallel.run_iterate]); @iterate, the signals and
+ * @callback run on the caller's thread-default main context. Finish with
+ * [method@Joblib.Parallel.run_iterate_finish].
+ */
+void
+job_parallel_run_iterate_async (JobParallel         *self,
+                                JobCallIterateFunc   iterate,
+                                gpointer             iterate_data,
+                                GDestroyNotify       iterate_destroy,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (JOB_IS_PARALLEL (self));
+  g_return_if_fail (iterate != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  job_parallel_start (self, NULL, iterate, iterate_data, iterate_destroy, FALSE, cancellable,
+                      callback, user_data, job_parallel_run_iterate_async);
+}
+
+/**
+ * job_parallel_run_iterate_finish:
+ * @self: a #JobParallel
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Completes [method@Joblib.Parallel.run_iterate_async].
+ *
+ * Returns: (transfer container) (element-type GVariant): the results in input
+ *   order, or %NULL with @error set
+ */
+GPtrArray *
+job_parallel_run_iterate_finish (JobParallel   *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
 {
   return job_parallel_run_finish (self, result, error);
 }

@@ -104,6 +104,26 @@ GPtrArray   *job_parallel_run_source_finish   (JobParallel          *self,
                                                GError              **error);
 
 JOB_AVAILABLE_IN_ALL
+GPtrArray   *job_parallel_run_iterate         (JobParallel          *self,
+                                               JobCallIterateFunc    iterate,
+                                               gpointer              iterate_data,
+                                               GDestroyNotify        iterate_destroy,
+                                               GCancellable         *cancellable,
+                                               GError              **error);
+JOB_AVAILABLE_IN_ALL
+void         job_parallel_run_iterate_async   (JobParallel          *self,
+                                               JobCallIterateFunc    iterate,
+                                               gpointer              iterate_data,
+                                               GDestroyNotify        iterate_destroy,
+                                               GCancellable         *cancellable,
+                                               GAsyncReadyCallback   callback,
+                                               gpointer              user_data);
+JOB_AVAILABLE_IN_ALL
+GPtrArray   *job_parallel_run_iterate_finish  (JobParallel          *self,
+                                               GAsyncResult         *result,
+                                               GError              **error);
+
+JOB_AVAILABLE_IN_ALL
 GPtrArray   *job_parallel_run_outcomes        (JobParallel          *self,
                                                JobCall             **calls,
                                                guint                 n_calls,

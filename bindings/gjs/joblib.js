@@ -33,6 +33,7 @@ export {fromVariant, toVariant, typedArrayToVariant, typedArrayFromVariant,
 
 Gio._promisify(Joblib.Parallel.prototype, 'run_async', 'run_finish');
 Gio._promisify(Joblib.Parallel.prototype, 'run_outcomes_async', 'run_outcomes_finish');
+Gio._promisify(Joblib.Parallel.prototype, 'run_iterate_async', 'run_iterate_finish');
 Gio._promisify(Joblib.MemorizedFunction.prototype, 'call_async', 'call_finish');
 Gio._promisify(Joblib, 'dump_async', 'dump_finish');
 Gio._promisify(Joblib, 'load_async', 'load_finish');
@@ -101,13 +102,62 @@ function makeParallel({nJobs = 2, backend = 'threading', verbose = 0, timeout = 
     return parallel;
 }
 
+function isIterable(value) {
+    return value !== null && value !== undefined && typeof value !== 'string' &&
+        typeof value[Symbol.iterator] === 'function';
+}
+
+// Runs a lazy input through Joblib.Parallel.run_iterate_async: the
+// iterator is read as workers free up. An error thrown by the iterator
+// (or by makeCall) fails the run, and the run rejects with that very
+// error object, not the copy that crossed the GError boundary.
+async function runLazily(parallel, iterable, makeCall, cancellable) {
+    const iterator = iterable[Symbol.iterator]();
+    let inputError = null;
+    let index = 0;
+    const iterate = () => {
+        try {
+            const {value, done} = iterator.next();
+            return [true, done ? null : makeCall(value, index++)];
+        } catch (e) {
+            inputError = e;
+            throw e;
+        }
+    };
+    try {
+        return await parallel.run_iterate_async(iterate, cancellable);
+    } catch (e) {
+        throw inputError ?? e;
+    }
+}
+
+function toCall(value, index) {
+    if (!(value instanceof Joblib.Call)) {
+        throw new TypeError(`run: input ${index} is not a Joblib.Call but ${
+            value === null ? 'null' : typeof value}`);
+    }
+    return value;
+}
+
 /** Runs Joblib.Call objects; resolves to their GLib.Variant results.
+ *  `calls` is an array, or any iterable (a generator…) read lazily as
+ *  workers free up (joblib's generator input): an error it throws rejects
+ *  the run with that same error; an item that is not a Joblib.Call
+ *  rejects it with a TypeError.
  *  options: nJobs, backend ("threading", "processes", "sequential", or a
  *  Joblib.Backend such as processBackend() makes),
  *  verbose, timeout, batchSize, and callbacks on the main context:
  *  onProgress(done, total) from the `progress` signal, onResult(index,
  *  GLib.Variant) from the `result` signal as tasks complete. */
 export async function run(calls, options = {}, cancellable = null) {
+    if (!Array.isArray(calls) && !isIterable(calls))
+        throw new TypeError('run: calls must be an array or an iterable of Joblib.Call');
+    return runCalls(calls, toCall, options, cancellable);
+}
+
+// An array of calls, or an iterable whose items makeCall(item, index)
+// turns into calls.
+async function runCalls(calls, makeCall, options, cancellable) {
     const parallel = makeParallel(options);
     const ids = [];
     if (options.onProgress)
@@ -115,7 +165,9 @@ export async function run(calls, options = {}, cancellable = null) {
     if (options.onResult)
         ids.push(parallel.connect('result', (_p, index, value) => options.onResult(index, value)));
     try {
-        return await parallel.run_async(calls, cancellable);
+        if (Array.isArray(calls))
+            return await parallel.run_async(calls, cancellable);
+        return await runLazily(parallel, calls, makeCall, cancellable);
     } finally {
         ids.forEach(id => parallel.disconnect(id));
     }
@@ -150,9 +202,20 @@ function groupSize(func, n, {nJobs = 2, backend = 'threading', batchSize = 0}) {
  *  arguments) through Joblib.Parallel; resolves to the JS results in input
  *  order. On the "processes" backend, the inputs of a gjsFunction go to
  *  the workers in groups (one call each, see groups.js); onResult still
- *  gets each task's index and value. */
+ *  gets each task's index and value. `inputs` may also be any iterable
+ *  (a generator…): it is read lazily, one call per input, as workers free
+ *  up, and an error it throws rejects map() with that same error. */
 export async function map(fn, inputs, options = {}, cancellable = null) {
+    if (!(fn instanceof Joblib.Function) && typeof fn !== 'function')
+        throw new TypeError('map: fn must be a function or a Joblib.Function');
+    if (!Array.isArray(inputs) && !isIterable(inputs))
+        throw new TypeError('map: inputs must be an array or an iterable of inputs');
     const func = fn instanceof Joblib.Function ? fn : jsFunction(fn);
+    if (!Array.isArray(inputs)) {
+        const results = await runCalls(inputs, input => Joblib.Call.new(func,
+            argsVariant(Array.isArray(input) ? input : [input])), options, cancellable);
+        return results.map(fromVariant);
+    }
     const argsList = inputs.map(input => Array.isArray(input) ? input : [input]);
     const size = groupSize(func, argsList.length, options);
     if (size === 1) {

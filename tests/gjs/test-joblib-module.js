@@ -8,6 +8,15 @@ import System from 'system';
 
 import {map, toVariant, fromVariant, jsFunction, run} from '../../bindings/gjs/joblib.js';
 
+async function rejection(promise) {
+    try {
+        await promise;
+    } catch (e) {
+        return e;
+    }
+    return null;
+}
+
 function assertEqual(actual, expected, what) {
     const a = JSON.stringify(actual), e = JSON.stringify(expected);
     if (a !== e)
@@ -49,6 +58,59 @@ async function main() {
     if (!caught.message.includes('task 3 (anonymous)') ||
         !caught.message.includes('three is out of range'))
         throw new Error(`unexpected message: ${caught.message}`);
+
+    // lazy inputs: any iterable, read as workers free up
+    function* inputs(n, error = null) {
+        for (let i = 0; i < n; i++)
+            yield i;
+        if (error)
+            throw error;
+    }
+    assertEqual(await map(x => x + 1, inputs(30), {nJobs: 2, batchSize: 1}),
+        [...Array(30).keys()].map(x => x + 1), 'lazy map');
+    assertEqual(await map(x => x, inputs(0)), [], 'empty lazy map');
+    const square = jsFunction(x => x * x);
+    const callsOf = function* (n) {
+        for (let i = 0; i < n; i++)
+            yield Joblib.Call.new(square, new GLib.Variant('(v)', [toVariant(i)]));
+    };
+    assertEqual((await run(callsOf(5), {nJobs: 2})).map(fromVariant), [0, 1, 4, 9, 16], 'lazy run');
+
+    // an iterable that throws rejects with that same error object, never
+    // with a shorter list, before or after the first batches ran
+    for (const n of [0, 1, 12]) {
+        for (const backend of ['threading', 'sequential']) {
+            const error = new RangeError(`row ${n} is unreadable`);
+            caught = await rejection(map(x => x, inputs(n, error), {nJobs: 2, backend}));
+            if (caught !== error)
+                throw new Error(`map: expected the input's own error back, got ${caught}`);
+            caught = await rejection(run((function* () {
+                yield* callsOf(n);
+                throw error;
+            })(), {nJobs: 2, backend}));
+            if (caught !== error)
+                throw new Error(`run: expected the input's own error back, got ${caught}`);
+        }
+    }
+
+    // bad input: not an iterable, a string, an item that is not a call
+    for (const bad of [42, null, 'abc', {length: 2}]) {
+        caught = await rejection(map(x => x, bad));
+        if (!(caught instanceof TypeError) || !caught.message.startsWith('map: inputs must be'))
+            throw new Error(`map(${bad}): expected a TypeError, got ${caught}`);
+        caught = await rejection(run(bad));
+        if (!(caught instanceof TypeError) || !caught.message.startsWith('run: calls must be'))
+            throw new Error(`run(${bad}): expected a TypeError, got ${caught}`);
+    }
+    caught = await rejection(map(42, [1]));
+    if (!(caught instanceof TypeError) || !caught.message.startsWith('map: fn must be'))
+        throw new Error(`map(42, …): expected a TypeError, got ${caught}`);
+    caught = await rejection(run((function* () {
+        yield* callsOf(2);
+        yield 'not a call';
+    })()));
+    if (!(caught instanceof TypeError) || caught.message !== 'run: input 2 is not a Joblib.Call but string')
+        throw new Error(`expected a TypeError for the bad item, got ${caught}`);
 
     // n_jobs = 0 is an error in the Joblib domain
     caught = null;

@@ -112,11 +112,53 @@ async function testThrownErrors() {
     }
 }
 
+// run_iterate: [true, call], [true, null] at the end; a throw, [false,
+// null] or a value that is not such a pair fails the run, never ends it.
+function testIterateInput() {
+    const square = Joblib.Function.new('square', args => {
+        const [x] = args.deepUnpack();
+        return new GLib.Variant('i', x * x);
+    });
+    square.set_main_thread_only(true);
+    const parallel = Joblib.Parallel.new(2);
+    const iterateOver = (n, failAt = -1, failure = null) => {
+        let next = 0;
+        return () => {
+            const x = next++;
+            if (x === failAt)
+                return failure();
+            if (x >= n)
+                return [true, null];
+            return [true, Joblib.Call.new(square, new GLib.Variant('(i)', [x]))];
+        };
+    };
+    const results = parallel.run_iterate(iterateOver(6), null);
+    check(JSON.stringify(results.map(v => v.unpack())) === '[0,1,4,9,16,25]', 'run_iterate to the end');
+
+    const failures = [
+        [() => { throw new RangeError('row 3 is broken'); }, e => e instanceof RangeError &&
+            e.message === 'The input of the parallel run failed: row 3 is broken'],
+        [() => [false, null], e => e.matches(Joblib.Error, Joblib.Error.FAILED) &&
+            e.message.includes('without an error')],
+        [() => undefined, e => e.message.includes('expecting an Array')],
+        [() => [true, 42], e => e.message.includes("Argument 'call'")],
+    ];
+    for (const [failure, expected] of failures) {
+        try {
+            parallel.run_iterate(iterateOver(6, 3, failure), null);
+            check(false, `run_iterate with ${failure} fails`);
+        } catch (e) {
+            check(expected(e), `run_iterate with ${failure} fails: ${e}`);
+        }
+    }
+}
+
 const loop = new GLib.MainLoop(null, false);
 let crashed = null;
 (async () => {
     try {
         testSyncOrdered();
+        testIterateInput();
         await testAsyncPromise();
         await testThrownErrors();
     } catch (e) {

@@ -547,6 +547,49 @@ def test_errors_keep_the_glib_error_and_name_the_function():
     assert isinstance(info.value.__cause__, joblib_glib._gi.GLib.Error)
 
 
+def _input_that_raises(J, error, n_before):
+    for i in range(n_before):
+        yield J.delayed(square)(i)
+    raise error
+
+
+def _raised_by(J, backend, error, n_before):
+    """Where the exception J.Parallel raised came from: its last frame's
+    function and its __cause__."""
+    with pytest.raises(LookupError) as info:
+        J.Parallel(n_jobs=2, backend=backend)(_input_that_raises(J, error, n_before))
+    assert info.value is error
+    last = info.value.__traceback__
+    while last.tb_next is not None:
+        last = last.tb_next
+    return last.tb_frame.f_code.co_name, info.value.__cause__
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("n_before", [0, 3, 7])
+def test_input_generator_that_raises_as_joblib(backend, n_before):
+    """A generator that raises fails the call with that very exception
+    (not a copy, not a truncated list), its traceback ending in the
+    generator, as joblib does; the main-loop form gets it as run.error.
+    joblib 1.2 only raises it while it fills its first pre_dispatch
+    batches (2*n_jobs tasks): later, the exception is printed in its
+    result thread and the call never returns, so 7 tasks before the
+    failure are run by joblib_glib alone."""
+    ours = _raised_by(joblib_glib, backend, LookupError(f"row {n_before}"), n_before)
+    assert ours == ("_input_that_raises", None)
+    if n_before < 4 or backend == "sequential":
+        assert _raised_by(joblib, backend, LookupError(f"row {n_before}"), n_before) == ours
+
+    error = LookupError("row unreadable")
+    loop = joblib_glib._gi.GLib.MainLoop()
+    runs = []
+    joblib_glib.Parallel(n_jobs=2, backend=backend).start(
+        _input_that_raises(joblib_glib, error, n_before),
+        lambda run: (runs.append(run), loop.quit()))
+    loop.run()
+    assert runs[0].error is error and runs[0].results is None
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_as_joblib(name):
     snippet, compare = CASES[name]

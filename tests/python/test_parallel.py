@@ -278,3 +278,80 @@ def test_python_backend_by_name():
     backend = Joblib.Backend.new_for_name('py-recording')
     assert isinstance(backend, RecordingBackend)
     assert backend.get_display_name() == 'PyRecordingBackend'
+
+
+def iterate_over(function, values, fail_at=None, failure=None):
+    """A JobCallIterateFunc over values; at fail_at it calls failure()."""
+    items = iter(values)
+
+    def iterate(*_user_data):
+        x = next(items, None)
+        if x is None:
+            return True, None
+        if x == fail_at:
+            return failure()
+        return True, Joblib.Call.new(function, GLib.Variant('(x)', (x,)))
+    return iterate
+
+
+def test_iterate_input_to_its_end():
+    function = Joblib.Function.new('square', square)
+    parallel = Joblib.Parallel.new(2)
+    results = parallel.run_iterate(iterate_over(function, range(1, 30)), None)
+    assert unpack_all(results) == [x * x for x in range(1, 30)]
+    assert parallel.run_iterate(iterate_over(function, []), None) == []
+
+
+def raise_value_error():
+    raise ValueError('row 5 is broken')
+
+
+def raise_glib_error():
+    raise GLib.Error.new_literal(Gio.io_error_quark(), 'row 5 unreadable',
+                                 Gio.IOErrorEnum.INVALID_DATA)
+
+
+@pytest.mark.parametrize('failure, domain, code, text', [
+    # any Python exception: PyGObject prints it and returns (False, None)
+    (raise_value_error, 'job-error-quark', int(Joblib.Error.FAILED), 'Python exception'),
+    (raise_glib_error, 'g-io-error-quark', int(Gio.IOErrorEnum.INVALID_DATA),
+     'row 5 unreadable'),
+    (lambda: (False, None), 'job-error-quark', int(Joblib.Error.FAILED), 'without an error'),
+    # not a (success, call) pair: PyGObject cannot convert it
+    (lambda: None, 'job-error-quark', int(Joblib.Error.FAILED), 'without an error'),
+    (lambda: (True, 42), 'job-error-quark', int(Joblib.Error.FAILED), 'without an error'),
+])
+def test_iterate_input_failure_fails_the_run(failure, domain, code, text):
+    # The same failures through run_source end the run early but
+    # "successfully"; run_iterate tells them from the end.
+    function = Joblib.Function.new('square', square)
+    parallel = Joblib.Parallel.new(2)
+    with pytest.raises(GLib.Error) as info:
+        parallel.run_iterate(iterate_over(function, range(1, 30), 5, failure), None)
+    assert (info.value.domain, info.value.code) == (domain, code)
+    assert info.value.message.startswith('The input of the parallel run failed: ')
+    assert text in info.value.message
+
+    outcome = {}
+    loop = GLib.MainLoop()
+
+    def done(source, result):
+        try:
+            outcome['results'] = source.run_iterate_finish(result)
+        except GLib.Error as error:
+            outcome['error'] = error
+        loop.quit()
+
+    parallel.run_iterate_async(iterate_over(function, range(1, 30), 5, failure),
+                                cancellable=None, callback=done)
+    loop.run()
+    assert 'results' not in outcome
+    assert (outcome['error'].domain, outcome['error'].code) == (domain, code)
+
+
+def test_iterate_bad_arguments():
+    parallel = Joblib.Parallel.new(2)
+    with pytest.raises(TypeError):
+        parallel.run_iterate(42, None)
+    with pytest.raises(TypeError):
+        parallel.run_iterate(lambda *a: (True, None), cancellable='not a cancellable')

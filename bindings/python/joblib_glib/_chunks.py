@@ -210,7 +210,7 @@ def _runner(func):
 
 class TaskSource:
     """The calls of one Parallel run, pulled by the C dispatcher one at a
-    time (``next_call``, its JobCallSourceFunc), and the results of each
+    time (``next_call``, its JobCallIterateFunc), and the results of each
     call's tasks (``results_of``).
 
     ``grouping`` is None (one call per task), "local" (groups run by
@@ -235,8 +235,11 @@ class TaskSource:
         self.local_ids = set()
 
     def next_call(self, *_user_data):
+        # (True, call), (True, None) at the end; an exception fails the
+        # run: as a GLib.Error that carries it, or, should even that fail,
+        # as the (False, None) PyGObject returns, never as an early end.
         try:
-            return self._next_call()
+            return True, self._next_call()
         except BaseException as exc:  # noqa: BLE001 -- must reach C as an error
             raise_as_glib_error(exc)
 

@@ -5,7 +5,7 @@
 asyncio loop.  A GTK window has neither to spare: it runs a GLib main loop,
 wants a progress callback, a ``Gio.Cancellable`` behind its Cancel button
 and a callback when the results are in.  :func:`start` gives it exactly
-that, on top of ``Joblib.Parallel.run_source_async``: the dispatcher runs
+that, on top of ``Joblib.Parallel.run_iterate_async``: the dispatcher runs
 on the caller's thread-default main context, so every callback below runs
 there too, between two frames, never on a worker thread.
 """
@@ -103,7 +103,7 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
     def finished(_job, result):
         error = None
         try:
-            job.run_source_finish(result)
+            job.run_iterate_finish(result)
         except GLib.Error as exc:
             error = exc
         finally:
@@ -123,7 +123,7 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
         on_done(run)
 
     handler = job.connect("result", on_result)
-    job.run_source_async(source.next_call, cancellable=run_cancellable, callback=finished)
+    job.run_iterate_async(source.next_call, cancellable=run_cancellable, callback=finished)
     return run
 
 

@@ -635,8 +635,8 @@ class _Run:
         _interrupt.enter(self.guard, self.context)
         self.context.push_thread_default()
         try:
-            self.parallel.run_source_async(self.source.next_call, cancellable=self.cancellable,
-                                           callback=self._on_done)
+            self.parallel.run_iterate_async(self.source.next_call, cancellable=self.cancellable,
+                                            callback=self._on_done)
             self.started = True
         finally:
             self.context.pop_thread_default()
@@ -670,7 +670,7 @@ class _Run:
 
     def _on_done(self, parallel, result):
         try:
-            self.results = parallel.run_source_finish(result)
+            self.results = parallel.run_iterate_finish(result)
         except GLib.Error as error:
             self.error = error
         except BaseException as exc:  # noqa: BLE001 -- raised by the caller
