@@ -673,6 +673,48 @@ test_missing_file (void)
     }
 }
 
+/* The pickle of small values, byte for byte as Python writes them, and
+ * the same pickle from a built and from a serialized value. */
+static void
+test_variant_to_pickle (void)
+{
+  static const guint8 expected[] = {
+    0x80, 5, ']', '(', 'J', 7, 0, 0, 0, 'N', 0x88, 'X', 2, 0, 0, 0, 'h', 'i', 'e', '.'
+  };
+  g_autoptr(GVariant) value = g_variant_ref_sink (
+    g_variant_new_parsed ("[<int64 7>, <@mv nothing>, <true>, <'hi'>]"));
+  g_autoptr(GVariant) serialized = NULL;
+  g_autoptr(GVariant) deferred = NULL;
+  g_autoptr(GVariant) deferred2 = NULL;
+  g_autoptr(GBytes) pickle = job_variant_to_pickle (value, &deferred);
+  g_autoptr(GBytes) pickle2 = NULL;
+  g_autoptr(GBytes) expected_bytes = g_bytes_new_static (expected, sizeof expected);
+
+  g_assert_true (g_bytes_equal (pickle, expected_bytes));
+  g_assert_cmpuint (g_variant_n_children (deferred), ==, 0);
+
+  serialized = g_variant_ref_sink (
+    g_variant_new_from_bytes (G_VARIANT_TYPE ("av"), g_variant_get_data_as_bytes (value),
+                              FALSE));
+  pickle2 = job_variant_to_pickle (serialized, &deferred2);
+  g_assert_true (g_bytes_equal (pickle2, expected_bytes));
+}
+
+static void
+test_variant_to_pickle_null (void)
+{
+  if (g_test_subprocess ())
+    {
+      GVariant *out = NULL;
+
+      job_variant_to_pickle (NULL, &out);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*value != NULL*");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -698,6 +740,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/persist/dump-depth-limit", test_dump_depth_limit);
   g_test_add_func ("/joblib/persist/failed-dump-leaves-no-file", test_failed_dump_leaves_no_file);
   g_test_add_func ("/joblib/persist/async", test_async);
+  g_test_add_func ("/joblib/persist/variant-to-pickle", test_variant_to_pickle);
+  g_test_add_func ("/joblib/persist/variant-to-pickle-null", test_variant_to_pickle_null);
 
   ret = g_test_run ();
   g_autoptr(GFile) dir = g_file_new_for_path (tmp_dir);

@@ -21,7 +21,7 @@ import warnings
 from ._gi import GLib, Gio, Joblib
 from ._safe_pickle import (PickleNotAllowedError, SafeUnpickler, refused_error,
                            trusted_names)
-from ._values import array_from_variant
+from ._values import _TREE_MIN_SIZE, array_from_variant, load_tree
 from . import _buffers
 
 
@@ -125,6 +125,10 @@ class _Rebuilder:
             return None
         if kind == "ay":
             return _bytes(variant)
+        if (kind == "av" or kind == "a{sv}") and variant.get_size() >= _TREE_MIN_SIZE:
+            # one C call and Python's unpickler for the tree; arrays and
+            # other tagged values come back through self.value
+            return load_tree(variant, self.value)
         if kind == "av":
             return [self.value(variant.get_child_value(i)) for i in range(variant.n_children())]
         if kind == "a{sv}":
