@@ -7,6 +7,7 @@
 #include "job-process-backend.h"
 #include "job-sequential-backend.h"
 #include "job-slurm-backend.h"
+#include "job-ssh-backend.h"
 #include "job-thread-backend.h"
 
 /* Backends by name, as joblib's register_parallel_backend. Guarded by a
@@ -33,6 +34,8 @@ ensure_registry_locked (void)
                        GSIZE_TO_POINTER (JOB_TYPE_PROCESS_BACKEND));
   g_hash_table_insert (registry, g_strdup ("slurm"),
                        GSIZE_TO_POINTER (JOB_TYPE_SLURM_BACKEND));
+  g_hash_table_insert (registry, g_strdup ("ssh"),
+                       GSIZE_TO_POINTER (JOB_TYPE_SSH_BACKEND));
 }
 
 /**

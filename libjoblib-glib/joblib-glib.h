@@ -41,4 +41,5 @@
 # include "job-native-library.h"
 # include "job-process-backend.h"
 # include "job-slurm-backend.h"
+# include "job-ssh-backend.h"
 #undef JOBLIB_GLIB_INSIDE

@@ -2,7 +2,7 @@
 /* joblib-glib-worker-connect: runs a worker program (native, Python or
  * GJS) on a connection to a driver instead of on pipes from a parent.
  *
- *   joblib-glib-worker-connect [--exit-with-driver] HOST:PORT KIND -- PROGRAM [ARG…]
+ *   joblib-glib-worker-connect [--exit-with-driver|--stdin] HOST:PORT KIND -- PROGRAM [ARG…]
  *
  * It connects to HOST:PORT and authenticates both ways with the token
  * found in JOB_WORKER_TOKEN (the environment, never the command line,
@@ -32,8 +32,18 @@
  * a Dask or IPython Parallel cluster): closing the connection stops the
  * worker, and a worker whose launcher process dies goes with it.
  *
+ * --stdin: the settings above come from standard input instead of the
+ * environment, as NAME=VALUE lines ending with an empty line (the SSH
+ * backend writes them into `ssh HOST joblib-glib-worker-connect --stdin
+ * …`: no token in a command line or in the remote session's
+ * environment), and standard input then stays a lifeline: when it ends
+ * (the ssh session that started this program is gone, or the driver
+ * closed it), PROGRAM is killed as with --exit-with-driver, which
+ * --stdin implies.
+ *
  * Exit status: PROGRAM's (128 + the signal when it was killed); 3 when
- * the driver cannot be reached or does not authenticate. */
+ * the driver cannot be reached or does not authenticate; 2 for bad
+ * usage or settings. */
 #define _GNU_SOURCE  /* POLLRDHUP */
 #include "config.h"
 
@@ -50,6 +60,7 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <gio/gunixinputstream.h>
 #include <glib-unix.h>
 
 #include "job-worker-auth-private.h"
@@ -246,9 +257,76 @@ status_of (int status)
  * exec_on_socket(), as a child; this process keeps a copy only to see
  * the driver hang up (POLLRDHUP reads nothing: the bytes stay the
  * program's), then kills it. */
+/* --stdin: NAME=VALUE lines up to an empty one, read a byte at a time
+ * (nothing past the empty line is consumed). */
+static gboolean
+read_settings (GError **error)
+{
+  static const char * const names[] = {
+    "JOB_WORKER_TOKEN", "JOB_WORKER_TLS_PIN", "JOB_WORKER_TLS_CERT",
+    "JOB_WORKER_ID", "JOB_WORKER_NODE",
+  };
+  g_autoptr(GString) line = g_string_new (NULL);
+  guint n_lines = 0;
+
+  for (;;)
+    {
+      char c;
+      ssize_t n = read (STDIN_FILENO, &c, 1);
+      const char *equal;
+      gboolean known = FALSE;
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                               "standard input ended before the empty line that ends the settings");
+          return FALSE;
+        }
+      if (c != '\n')
+        {
+          /* A PEM certificate is the longest setting. */
+          if (line->len >= 16 * 1024)
+            {
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                   "a setting on standard input is too long");
+              return FALSE;
+            }
+          g_string_append_c (line, c);
+          continue;
+        }
+      if (line->len == 0)
+        return TRUE;
+      equal = strchr (line->str, '=');
+      for (gsize i = 0; equal != NULL && i < G_N_ELEMENTS (names); i++)
+        known |= strlen (names[i]) == (gsize) (equal - line->str) &&
+                 strncmp (line->str, names[i], equal - line->str) == 0;
+      if (!known || ++n_lines > G_N_ELEMENTS (names))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "unexpected setting on standard input: %.*s",
+                       (int) (equal != NULL ? (gsize) (equal - line->str) : MIN (line->len, 40)),
+                       line->str);
+          return FALSE;
+        }
+      /* PEM lines travel with "\n" escaped. */
+      {
+        g_autofree char *name = g_strndup (line->str, equal - line->str);
+        g_autofree char *value = g_strcompress (equal + 1);
+
+        g_setenv (name, value, TRUE);
+        memset (value, 0, strlen (value));
+      }
+      memset (line->str, 0, line->len);
+      g_string_truncate (line, 0);
+    }
+}
+
 static int
 watch_on_socket (GIOStream  *stream,
-                 char      **argv)
+                 char      **argv,
+                 gboolean    lifeline)
 {
   GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
   int fd = g_socket_get_fd (socket);
@@ -276,15 +354,24 @@ watch_on_socket (GIOStream  *stream,
 
   for (;;)
     {
-      struct pollfd watched = { fd, POLLRDHUP, 0 };
+      struct pollfd watched[2] = { { fd, POLLRDHUP, 0 }, { STDIN_FILENO, POLLIN, 0 } };
       pid_t done = waitpid (child, &status, WNOHANG);
+      gboolean gone = FALSE;
 
       if (done == child)
         return status_of (status);
       /* A pidfd would wake on the exit too; GLib 2.74 has no wrapper and
        * a fifth of a second is nothing next to a worker's life. */
-      if (poll (&watched, 1, 200) > 0 &&
-          (watched.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0)
+      if (poll (watched, lifeline ? 2 : 1, 200) > 0)
+        {
+          char buffer[256];
+
+          gone = (watched[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+          /* The lifeline: only its end matters. */
+          if (lifeline && (watched[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+            gone |= read (STDIN_FILENO, buffer, sizeof buffer) <= 0 && errno != EINTR;
+        }
+      if (gone)
         {
           kill (child, SIGKILL);
           while (waitpid (child, &status, 0) < 0 && errno == EINTR)
@@ -325,6 +412,24 @@ on_driver_closed (GObject      *source,
 }
 
 static void
+on_lifeline_read (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Relay *relay = user_data;
+  g_autoptr(GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source),
+                                                              result, NULL);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      g_subprocess_force_exit (relay->process);
+      return;
+    }
+  g_input_stream_read_bytes_async (G_INPUT_STREAM (source), 256, G_PRIORITY_DEFAULT, NULL,
+                                   on_lifeline_read, relay);
+}
+
+static void
 set_death_signal (gpointer user_data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
@@ -349,8 +454,10 @@ on_process_exited (GObject      *source,
 static int
 relay_over_tls (GIOStream  *stream,
                 char      **argv,
-                gboolean    exit_with_driver)
+                gboolean    exit_with_driver,
+                gboolean    lifeline)
 {
+  g_autoptr(GInputStream) lifeline_stream = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autoptr(GSubprocessLauncher) launcher =
@@ -375,6 +482,12 @@ relay_over_tls (GIOStream  *stream,
                                 G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE,
                                 G_PRIORITY_DEFAULT, NULL, on_splice_done, NULL);
   g_subprocess_wait_async (relay.process, NULL, on_process_exited, &relay);
+  if (lifeline)
+    {
+      lifeline_stream = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+      g_input_stream_read_bytes_async (lifeline_stream, 256, G_PRIORITY_DEFAULT, NULL,
+                                       on_lifeline_read, &relay);
+    }
   g_main_loop_run (loop);
 
   g_io_stream_close (stream, NULL, NULL);
@@ -422,21 +535,35 @@ main (int    argc,
   const char *address;
   const char *kind;
   gboolean exit_with_driver = FALSE;
+  gboolean lifeline = FALSE;
   int first = 1;
 
-  if (argc > 1 && strcmp (argv[1], "--exit-with-driver") == 0)
+  for (; first < argc && g_str_has_prefix (argv[first], "--") && argv[first][2] != '\0';
+       first++)
     {
-      exit_with_driver = TRUE;
-      first = 2;
+      if (strcmp (argv[first], "--exit-with-driver") == 0)
+        exit_with_driver = TRUE;
+      else if (strcmp (argv[first], "--stdin") == 0)
+        exit_with_driver = lifeline = TRUE;
+      else
+        break;
     }
   if (argc - first < 4 || strcmp (argv[first + 2], "--") != 0)
     {
-      g_printerr ("usage: %s [--exit-with-driver] HOST:PORT KIND -- PROGRAM [ARG…]\n"
-                  "  with the run's token in JOB_WORKER_TOKEN\n", argv[0]);
+      g_printerr ("usage: %s [--exit-with-driver|--stdin] HOST:PORT KIND -- PROGRAM [ARG…]\n"
+                  "  with the run's token in JOB_WORKER_TOKEN (or, with --stdin, in a\n"
+                  "  JOB_WORKER_TOKEN=… line on standard input, then an empty line)\n",
+                  argv[0]);
       return 2;
     }
   address = argv[first];
   kind = argv[first + 1];
+
+  if (lifeline && !read_settings (&error))
+    {
+      g_printerr ("joblib-glib-worker-connect: %s\n", error->message);
+      return 2;
+    }
 
   token = g_strdup (g_getenv ("JOB_WORKER_TOKEN"));
   if (token == NULL || token[0] == '\0')
@@ -466,8 +593,8 @@ main (int    argc,
   memset (token, 0, strlen (token));
 
   if (pin == NULL && exit_with_driver)
-    return watch_on_socket (stream, argv + first + 3);
+    return watch_on_socket (stream, argv + first + 3, lifeline);
   if (pin == NULL)
     return exec_on_socket (stream, argv + first + 3);
-  return relay_over_tls (stream, argv + first + 3, exit_with_driver);
+  return relay_over_tls (stream, argv + first + 3, exit_with_driver, lifeline);
 }

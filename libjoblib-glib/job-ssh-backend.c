@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <math.h>
+
+#include "job-error.h"
+#include "job-i18n-private.h"
+#include "job-ssh-backend.h"
+#include "job-ssh-launcher-private.h"
+#include "job-worker-pool-private.h"
+
+/**
+ * JobSshBackend:
+ *
+ * Runs batches on machines you can `ssh` into. Registered as `"ssh"`:
+ * the same [class@Joblib.Parallel] code that runs on threads or local
+ * processes runs on a few lab machines.
+ *
+ * Each worker starts with `ssh HOST joblib-glib-worker-connect …`
+ * (OpenSSH's client through `GSubprocess`, so the user's own keys, agent
+ * and `~/.ssh/config` apply; `BatchMode=yes`: a host that would ask for
+ * a password is left out instead). The connector dials back to the
+ * driver and hands the connection to the worker program of the
+ * functions' reference kind, as on a Slurm cluster: before any work,
+ * worker and driver prove to each other that they hold a random token
+ * that each worker gets through ssh's encrypted input, never on a
+ * command line, and that admits one connection only; the token never
+ * crosses the network. Off loopback the connection is TLS by default
+ * ([property@Joblib.SshBackend:tls]).
+ *
+ * Hosts come from [property@Joblib.SshBackend:hosts] (`"lab1:4"` runs
+ * four workers on lab1, `"lab2"` one) and
+ * [property@Joblib.SshBackend:hosts-file]. The worker programs are found
+ * on each host at the paths they have here (an installation in the same
+ * prefix); [method@Joblib.SshBackend.set_host_program] names another
+ * `joblib-glib-worker-connect` for one host. A host that cannot be
+ * reached, refuses the login, lacks the worker program or cannot reach
+ * the driver is left out of the run with a warning naming it and the
+ * cause ([method@Joblib.SshBackend.get_down_hosts]); the run goes on
+ * with the other hosts, and fails with an error naming every host only
+ * when none is left.
+ *
+ * A worker whose connection or ssh session is lost has its unanswered
+ * tasks sent to other workers, and another worker starts; a task lost
+ * more than [property@Joblib.SshBackend:max-retries] times fails with
+ * [error@Joblib.Error.WORKER_DIED]. Cancelling a run stops the workers
+ * running its tasks; [method@Joblib.Backend.shutdown] (and finalization)
+ * returns once every ssh it started has exited, which happens only
+ * after the remote worker and its connector are gone.
+ *
+ * Arguments larger than [property@Joblib.SshBackend:max-nbytes] go
+ * through files in [property@Joblib.SshBackend:shared-folder] when it is
+ * set (a folder every host sees at the same path), through the
+ * connection otherwise.
+ *
+ * Thread safety: the methods may be called from any thread; the workers
+ * are managed by a thread of the backend, and batches complete on the
+ * thread-default main context of the caller of
+ * [method@Joblib.Backend.run_batch_async]. Properties apply from the
+ * next [method@Joblib.Backend.configure].
+ */
+struct _JobSshBackend
+{
+  GObject            parent_instance;
+  JobWorkerPool     *pool;       /* (owned) */
+  JobWorkerLauncher *launcher;   /* owned by the pool */
+  GMutex             mutex;      /* guards the fields below */
+  char             **hosts;
+  char              *hosts_file;
+  char             **ssh_command;
+  GHashTable        *programs;   /* host → connect program */
+  GHashTable        *commands;   /* kind → GStrv */
+  guint              max_retries;
+  guint64            max_nbytes;
+  char              *shared_folder;
+  char              *listen_address;
+  guint16            port;
+  GTlsCertificate   *certificate;
+  gboolean           tls;
+  double             idle_timeout;
+};
+
+enum {
+  PROP_0,
+  PROP_HOSTS,
+  PROP_HOSTS_FILE,
+  PROP_SSH_COMMAND,
+  PROP_MAX_RETRIES,
+  PROP_MAX_NBYTES,
+  PROP_SHARED_FOLDER,
+  PROP_LISTEN_ADDRESS,
+  PROP_PORT,
+  PROP_TLS_CERTIFICATE,
+  PROP_TLS,
+  PROP_IDLE_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void job_backend_iface_init (JobBackendInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (JobSshBackend, job_ssh_backend, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (JOB_TYPE_BACKEND,
+                                                      job_backend_iface_init))
+
+static JobBackendFlags
+job_ssh_backend_get_flags (JobBackend *backend)
+{
+  return JOB_BACKEND_FLAGS_CAN_KILL | JOB_BACKEND_FLAGS_NEEDS_REFERENCE;
+}
+
+static const char *
+job_ssh_backend_get_display_name (JobBackend *backend)
+{
+  return "SshBackend";
+}
+
+/* The hosts of the properties and the file, under the mutex. */
+static GPtrArray *
+read_hosts (JobSshBackend  *self,
+            GError        **error)
+{
+  g_autoptr(GPtrArray) hosts = g_ptr_array_new_with_free_func ((GDestroyNotify) job_ssh_host_free);
+
+  for (gsize i = 0; self->hosts != NULL && self->hosts[i] != NULL; i++)
+    {
+      JobSshHost *host = g_new0 (JobSshHost, 1);
+
+      if (!job_ssh_host_parse (self->hosts[i], host, error))
+        {
+          g_free (host);
+          return NULL;
+        }
+      g_ptr_array_add (hosts, host);
+    }
+  if (self->hosts_file != NULL && !job_ssh_hosts_file_read (self->hosts_file, hosts, error))
+    return NULL;
+  if (hosts->len == 0)
+    {
+      g_set_error_literal (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                           _("The SSH backend has no hosts: set its hosts or hosts-file"));
+      return NULL;
+    }
+  return g_steal_pointer (&hosts);
+}
+
+static int
+job_ssh_backend_effective_n_jobs (JobBackend *backend,
+                                  int         n_jobs)
+{
+  JobSshBackend *self = JOB_SSH_BACKEND (backend);
+  g_autoptr(GPtrArray) hosts = NULL;
+  int slots = 0;
+
+  g_mutex_lock (&self->mutex);
+  hosts = read_hosts (self, NULL);
+  g_mutex_unlock (&self->mutex);
+  for (guint i = 0; hosts != NULL && i < hosts->len; i++)
+    slots += ((JobSshHost *) g_ptr_array_index (hosts, i))->slots;
+  return slots > 0 ? slots : MAX (n_jobs, 1);
+}
+
+/* Every run takes the properties as they are then: hosts (the file read
+ * again), programs, listening, limits; and every host is up again. */
+static gboolean
+job_ssh_backend_configure_for_run (JobBackend  *backend,
+                                   int          n_jobs,
+                                   int          inner_max_num_threads,
+                                   GError     **error)
+{
+  JobSshBackend *self = JOB_SSH_BACKEND (backend);
+  JobSshSettings settings;
+  g_autoptr(GPtrArray) hosts = NULL;
+  guint slots = 0;
+
+  if (n_jobs < 1)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                   _("The SSH backend needs at least one worker, not %d"), n_jobs);
+      return FALSE;
+    }
+
+  job_ssh_settings_init (&settings);
+  g_mutex_lock (&self->mutex);
+  hosts = read_hosts (self, error);
+  if (hosts == NULL)
+    {
+      g_mutex_unlock (&self->mutex);
+      job_ssh_settings_clear (&settings);
+      return FALSE;
+    }
+  for (guint i = 0; i < hosts->len; i++)
+    {
+      JobSshHost *host = g_ptr_array_index (hosts, i);
+      JobSshHost *copy = g_new0 (JobSshHost, 1);
+
+      copy->name = g_strdup (host->name);
+      copy->slots = host->slots;
+      slots += host->slots;
+      g_ptr_array_add (settings.hosts, copy);
+    }
+  settings.ssh_command = g_strdupv (self->ssh_command);
+  settings.programs = g_hash_table_ref (self->programs);
+  settings.commands = g_hash_table_ref (self->commands);
+  settings.listen_address = g_strdup (self->listen_address);
+  settings.port = self->port;
+  settings.certificate = self->certificate != NULL ? g_object_ref (self->certificate) : NULL;
+  settings.tls = self->tls;
+  job_ssh_launcher_set_settings (self->launcher, &settings);
+  /* Without a shared folder, every argument travels in the connection. */
+  job_worker_pool_set_limits (self->pool,
+                              self->shared_folder != NULL ? self->max_nbytes : G_MAXUINT64,
+                              self->idle_timeout, self->shared_folder);
+  job_worker_pool_set_max_retries (self->pool, self->max_retries);
+  g_mutex_unlock (&self->mutex);
+  job_ssh_settings_clear (&settings);
+
+  /* A remote host's CPUs are its own: the thread variables travel only
+   * when the run sets them. */
+  job_worker_pool_configure (self->pool, (int) slots, MAX (inner_max_num_threads, 1),
+                             inner_max_num_threads > 0);
+  return TRUE;
+}
+
+static gboolean
+job_ssh_backend_configure (JobBackend  *backend,
+                           int          n_jobs,
+                           GError     **error)
+{
+  return job_ssh_backend_configure_for_run (backend, n_jobs, 0, error);
+}
+
+static void
+job_ssh_backend_run_batch_async (JobBackend          *backend,
+                                 JobBatch            *batch,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  JobSshBackend *self = JOB_SSH_BACKEND (backend);
+  g_autoptr(GTask) task = g_task_new (backend, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, job_ssh_backend_run_batch_async);
+  g_task_set_task_data (task, job_batch_ref (batch), (GDestroyNotify) job_batch_unref);
+  /* The batch may outlive the caller's interest; the pool ends it. */
+  g_task_set_check_cancellable (task, FALSE);
+  job_worker_pool_submit (self->pool, batch, task);
+}
+
+static gboolean
+job_ssh_backend_run_batch_finish (JobBackend    *backend,
+                                  GAsyncResult  *result,
+                                  GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* As local processes: a cancelled or timed out run kills the workers
+ * running its tasks (their hosts' processes go with their connection);
+ * after a task error the others finish and are kept. */
+static void
+job_ssh_backend_abort (JobBackend   *backend,
+                       const GError *reason)
+{
+  gboolean kill = reason == NULL ||
+                  g_error_matches (reason, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+                  g_error_matches (reason, JOB_ERROR, JOB_ERROR_TIMEOUT);
+
+  job_worker_pool_abort (JOB_SSH_BACKEND (backend)->pool,
+                         kill ? JOB_WORKER_ABORT_KILL_BUSY : JOB_WORKER_ABORT_DROP_ANSWERS);
+}
+
+static void
+job_ssh_backend_shutdown (JobBackend *backend)
+{
+  job_worker_pool_shutdown (JOB_SSH_BACKEND (backend)->pool);
+}
+
+static void
+job_backend_iface_init (JobBackendInterface *iface)
+{
+  iface->get_flags = job_ssh_backend_get_flags;
+  iface->get_display_name = job_ssh_backend_get_display_name;
+  iface->effective_n_jobs = job_ssh_backend_effective_n_jobs;
+  iface->configure = job_ssh_backend_configure;
+  iface->configure_for_run = job_ssh_backend_configure_for_run;
+  iface->run_batch_async = job_ssh_backend_run_batch_async;
+  iface->run_batch_finish = job_ssh_backend_run_batch_finish;
+  iface->abort = job_ssh_backend_abort;
+  iface->shutdown = job_ssh_backend_shutdown;
+}
+
+static void
+job_ssh_backend_finalize (GObject *object)
+{
+  JobSshBackend *self = JOB_SSH_BACKEND (object);
+
+  job_worker_pool_free (self->pool);
+  g_strfreev (self->hosts);
+  g_free (self->hosts_file);
+  g_strfreev (self->ssh_command);
+  g_hash_table_unref (self->programs);
+  g_hash_table_unref (self->commands);
+  g_free (self->shared_folder);
+  g_free (self->listen_address);
+  g_clear_object (&self->certificate);
+  g_mutex_clear (&self->mutex);
+
+  G_OBJECT_CLASS (job_ssh_backend_parent_class)->finalize (object);
+}
+
+static void
+job_ssh_backend_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  JobSshBackend *self = JOB_SSH_BACKEND (object);
+
+  g_mutex_lock (&self->mutex);
+  switch (prop_id)
+    {
+    case PROP_HOSTS: g_value_set_boxed (value, self->hosts); break;
+    case PROP_HOSTS_FILE: g_value_set_string (value, self->hosts_file); break;
+    case PROP_SSH_COMMAND: g_value_set_boxed (value, self->ssh_command); break;
+    case PROP_MAX_RETRIES: g_value_set_uint (value, self->max_retries); break;
+    case PROP_MAX_NBYTES: g_value_set_uint64 (value, self->max_nbytes); break;
+    case PROP_SHARED_FOLDER: g_value_set_string (value, self->shared_folder); break;
+    case PROP_LISTEN_ADDRESS: g_value_set_string (value, self->listen_address); break;
+    case PROP_PORT: g_value_set_uint (value, self->port); break;
+    case PROP_TLS_CERTIFICATE: g_value_set_object (value, self->certificate); break;
+    case PROP_TLS: g_value_set_boolean (value, self->tls); break;
+    case PROP_IDLE_TIMEOUT: g_value_set_double (value, self->idle_timeout); break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+  g_mutex_unlock (&self->mutex);
+}
+
+static gboolean
+set_string (char         **field,
+            const GValue  *value)
+{
+  const char *text = g_value_get_string (value);
+
+  if (text != NULL && text[0] == '\0')
+    text = NULL;
+  if (g_strcmp0 (*field, text) == 0)
+    return FALSE;
+  g_free (*field);
+  *field = g_strdup (text);
+  return TRUE;
+}
+
+static gboolean
+set_strv (char         ***field,
+          const GValue   *value)
+{
+  char **strv = g_value_get_boxed (value);
+
+  if (strv != NULL && strv[0] == NULL)
+    strv = NULL;
+  if ((*field == NULL && strv == NULL) ||
+      (*field != NULL && strv != NULL &&
+       g_strv_equal ((const char * const *) *field, (const char * const *) strv)))
+    return FALSE;
+  g_strfreev (*field);
+  *field = g_strdupv (strv);
+  return TRUE;
+}
+
+static void
+job_ssh_backend_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  JobSshBackend *self = JOB_SSH_BACKEND (object);
+  gboolean changed = FALSE;
+
+  g_mutex_lock (&self->mutex);
+  switch (prop_id)
+    {
+    case PROP_HOSTS: changed = set_strv (&self->hosts, value); break;
+    case PROP_HOSTS_FILE: changed = set_string (&self->hosts_file, value); break;
+    case PROP_SSH_COMMAND: changed = set_strv (&self->ssh_command, value); break;
+    case PROP_SHARED_FOLDER: changed = set_string (&self->shared_folder, value); break;
+    case PROP_LISTEN_ADDRESS: changed = set_string (&self->listen_address, value); break;
+    case PROP_MAX_RETRIES:
+      changed = self->max_retries != g_value_get_uint (value);
+      self->max_retries = g_value_get_uint (value);
+      break;
+    case PROP_MAX_NBYTES:
+      changed = self->max_nbytes != g_value_get_uint64 (value);
+      self->max_nbytes = g_value_get_uint64 (value);
+      break;
+    case PROP_PORT:
+      changed = self->port != g_value_get_uint (value);
+      self->port = (guint16) g_value_get_uint (value);
+      break;
+    case PROP_TLS_CERTIFICATE:
+      changed = g_set_object (&self->certificate, g_value_get_object (value));
+      break;
+    case PROP_TLS:
+      changed = self->tls != g_value_get_boolean (value);
+      self->tls = g_value_get_boolean (value);
+      break;
+    case PROP_IDLE_TIMEOUT:
+      changed = self->idle_timeout != g_value_get_double (value);
+      self->idle_timeout = g_value_get_double (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+  g_mutex_unlock (&self->mutex);
+
+  if (changed)
+    g_object_notify_by_pspec (object, pspec);
+}
+
+static void
+job_ssh_backend_class_init (JobSshBackendClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+  object_class->finalize = job_ssh_backend_finalize;
+  object_class->get_property = job_ssh_backend_get_property;
+  object_class->set_property = job_ssh_backend_set_property;
+
+  /**
+   * JobSshBackend:hosts:
+   *
+   * The hosts to run workers on, as `ssh` takes them (names, `user@host`,
+   * aliases of `~/.ssh/config`), each with an optional number of workers:
+   * `"lab1:4"`, `"lab2"` (one). An IPv6 address with a count goes in
+   * brackets: `"[fe80::1]:2"`.
+   */
+  properties[PROP_HOSTS] =
+    g_param_spec_boxed ("hosts", NULL, NULL, G_TYPE_STRV, flags);
+  /**
+   * JobSshBackend:hosts-file:
+   *
+   * A file of more hosts, one `HOST[:WORKERS]` a line, `#` starting a
+   * comment; read again by every run.
+   */
+  properties[PROP_HOSTS_FILE] =
+    g_param_spec_string ("hosts-file", NULL, NULL, NULL, flags);
+  /**
+   * JobSshBackend:ssh-command:
+   *
+   * The ssh client and its options, before the host: `["ssh", "-F",
+   * "my_config"]`, `["ssh", "-J", "gateway"]`; %NULL: `ssh`. The backend
+   * adds `-T -o BatchMode=yes`.
+   */
+  properties[PROP_SSH_COMMAND] =
+    g_param_spec_boxed ("ssh-command", NULL, NULL, G_TYPE_STRV, flags);
+  /**
+   * JobSshBackend:max-retries:
+   *
+   * How many times a task lost with its worker (connection or ssh session
+   * lost, worker killed) runs again before it fails with
+   * [error@Joblib.Error.WORKER_DIED].
+   */
+  properties[PROP_MAX_RETRIES] =
+    g_param_spec_uint ("max-retries", NULL, NULL, 0, G_MAXUINT, 2, flags);
+  /**
+   * JobSshBackend:max-nbytes:
+   *
+   * With [property@Joblib.SshBackend:shared-folder], arguments larger
+   * than this many bytes go through files there instead of the
+   * connection.
+   */
+  properties[PROP_MAX_NBYTES] =
+    g_param_spec_uint64 ("max-nbytes", NULL, NULL, 0, G_MAXUINT64, 1024 * 1024, flags);
+  /**
+   * JobSshBackend:shared-folder:
+   *
+   * A folder that the driver and every host see at the same path (NFS):
+   * large arguments go through it. %NULL: everything travels in the
+   * connection.
+   */
+  properties[PROP_SHARED_FOLDER] =
+    g_param_spec_string ("shared-folder", NULL, NULL, NULL, flags);
+  /**
+   * JobSshBackend:listen-address:
+   *
+   * The IP address the driver listens on for workers, which they also
+   * dial; %NULL: every interface, dialled through the host name.
+   */
+  properties[PROP_LISTEN_ADDRESS] =
+    g_param_spec_string ("listen-address", NULL, NULL, NULL, flags);
+  /**
+   * JobSshBackend:port:
+   *
+   * The TCP port to listen on; 0: any free port.
+   */
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0, flags);
+  /**
+   * JobSshBackend:tls-certificate:
+   *
+   * A certificate with its private key: workers then connect with TLS
+   * and accept exactly this certificate, whatever the listen address and
+   * [property@Joblib.SshBackend:tls].
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_object ("tls-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE, flags);
+  /**
+   * JobSshBackend:tls:
+   *
+   * Whether workers connect with TLS when the driver listens off
+   * loopback: with a self-signed certificate the backend makes, whose
+   * fingerprint reaches the workers through ssh. %FALSE opts out (plain
+   * TCP, still mutually authenticated), as for
+   * [property@Joblib.SlurmBackend:tls].
+   */
+  properties[PROP_TLS] =
+    g_param_spec_boolean ("tls", NULL, NULL, TRUE, flags);
+  /**
+   * JobSshBackend:idle-timeout:
+   *
+   * Seconds after which an idle worker leaves (its ssh session ends);
+   * negative or infinity: workers stay until shutdown.
+   */
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_double ("idle-timeout", NULL, NULL, -1, INFINITY, 60.0, flags);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+job_ssh_backend_init (JobSshBackend *self)
+{
+  g_mutex_init (&self->mutex);
+  self->programs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_strfreev);
+  self->max_retries = 2;
+  self->max_nbytes = 1024 * 1024;
+  self->tls = TRUE;
+  self->idle_timeout = 60.0;
+  self->launcher = job_ssh_launcher_new ();
+  self->pool = job_worker_pool_new ("joblib-ssh", self->launcher, JOB_WORKER_LOSS_RETRY);
+}
+
+/**
+ * job_ssh_backend_new:
+ * @hosts: (nullable) (array zero-terminated=1): the hosts, as
+ *   [property@Joblib.SshBackend:hosts]
+ *
+ * Creates an SSH backend for @hosts.
+ *
+ * Returns: (transfer full): a new #JobSshBackend
+ */
+JobSshBackend *
+job_ssh_backend_new (const char * const *hosts)
+{
+  return g_object_new (JOB_TYPE_SSH_BACKEND, "hosts", hosts, NULL);
+}
+
+/**
+ * job_ssh_backend_set_worker_command:
+ * @self: a #JobSshBackend
+ * @kind: a reference kind (`"native"`, `"python"`, `"gjs"`…)
+ * @argv: (nullable) (array zero-terminated=1): the worker program and its
+ *   arguments as they run on the hosts, or %NULL for the default
+ *
+ * Sets the worker program of @kind for this backend's workers (for
+ * example `["/opt/venv/bin/python3", "-m", "joblib_glib.worker"]`).
+ * Applies from the next run.
+ */
+void
+job_ssh_backend_set_worker_command (JobSshBackend      *self,
+                                    const char         *kind,
+                                    const char * const *argv)
+{
+  g_return_if_fail (JOB_IS_SSH_BACKEND (self));
+  g_return_if_fail (kind != NULL && kind[0] != '\0');
+  g_return_if_fail (argv == NULL || argv[0] != NULL);
+
+  g_mutex_lock (&self->mutex);
+  if (argv == NULL)
+    g_hash_table_remove (self->commands, kind);
+  else
+    g_hash_table_insert (self->commands, g_strdup (kind), g_strdupv ((char **) argv));
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * job_ssh_backend_set_host_program:
+ * @self: a #JobSshBackend
+ * @host: a host, as named in [property@Joblib.SshBackend:hosts] (without
+ *   its worker count)
+ * @program: (nullable): the path of `joblib-glib-worker-connect` on
+ *   @host, or %NULL for the default (its path here)
+ *
+ * Names the connect-back program on one host, for a host where
+ * joblib-glib is installed elsewhere. Applies from the next run.
+ */
+void
+job_ssh_backend_set_host_program (JobSshBackend *self,
+                                  const char    *host,
+                                  const char    *program)
+{
+  g_return_if_fail (JOB_IS_SSH_BACKEND (self));
+  g_return_if_fail (host != NULL && host[0] != '\0');
+  g_return_if_fail (program == NULL || program[0] != '\0');
+
+  g_mutex_lock (&self->mutex);
+  if (program == NULL)
+    g_hash_table_remove (self->programs, host);
+  else
+    g_hash_table_insert (self->programs, g_strdup (host), g_strdup (program));
+  g_mutex_unlock (&self->mutex);
+}
+
+/**
+ * job_ssh_backend_start_workers:
+ * @self: a #JobSshBackend
+ * @kind: the reference kind of the workers (`"native"`, `"python"`…)
+ * @n_workers: how many must be connected
+ * @timeout: seconds to wait
+ * @error: return location for a #GError
+ *
+ * Configures the backend as a run would, starts a worker on every slot
+ * of the hosts and waits until @n_workers of them are connected: a run
+ * that follows starts at full speed. They stay until shutdown.
+ *
+ * Returns: %TRUE once @n_workers are connected; %FALSE with
+ *   [error@Joblib.Error.TIMEOUT] after @timeout seconds, or with the
+ *   error that keeps every host from running workers
+ */
+gboolean
+job_ssh_backend_start_workers (JobSshBackend  *self,
+                               const char     *kind,
+                               int             n_workers,
+                               double          timeout,
+                               GError        **error)
+{
+  g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), FALSE);
+  g_return_val_if_fail (kind != NULL, FALSE);
+  g_return_val_if_fail (n_workers >= 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!job_ssh_backend_configure_for_run (JOB_BACKEND (self), 1, 0, error))
+    return FALSE;
+  return job_worker_pool_start_workers (self->pool, kind, (guint) n_workers, timeout, error);
+}
+
+typedef struct
+{
+  JobSshBackend *self;
+  char          *address;
+  GError        *error;
+  guint          n_refused;
+} Query;
+
+static gboolean
+listen_in_thread (gpointer data)
+{
+  Query *query = data;
+
+  query->address = job_ssh_launcher_listen (query->self->launcher, &query->error);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * job_ssh_backend_listen:
+ * @self: a #JobSshBackend
+ * @error: return location for a #GError
+ *
+ * Starts listening for workers now (else the first run does) and says
+ * where, as workers dial it.
+ *
+ * Returns: (transfer full): `"HOST:PORT"`, or %NULL with @error set
+ */
+char *
+job_ssh_backend_listen (JobSshBackend  *self,
+                        GError        **error)
+{
+  Query query = { self, NULL, NULL, 0 };
+
+  g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!job_ssh_backend_configure_for_run (JOB_BACKEND (self), 1, 0, error))
+    return NULL;
+  job_worker_pool_invoke_sync (self->pool, listen_in_thread, &query);
+  if (query.error != NULL)
+    g_propagate_error (error, query.error);
+  return query.address;
+}
+
+/**
+ * job_ssh_backend_get_worker_pids:
+ * @self: a #JobSshBackend
+ * @n_pids: (out): the number of workers
+ *
+ * Lists the process ids of the connected workers, each on its own host,
+ * in no order; a worker is listed once its first frame arrived.
+ *
+ * Returns: (transfer full) (array length=n_pids): the pids
+ */
+int *
+job_ssh_backend_get_worker_pids (JobSshBackend *self,
+                                 guint         *n_pids)
+{
+  GArray *pids;
+
+  g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), NULL);
+  g_return_val_if_fail (n_pids != NULL, NULL);
+
+  pids = job_worker_pool_get_pids (self->pool);
+  /* A worker says its pid in its first frame, after it connected. */
+  for (guint i = pids->len; i > 0; i--)
+    if (g_array_index (pids, int, i - 1) <= 0)
+      g_array_remove_index_fast (pids, i - 1);
+  *n_pids = pids->len;
+  return (int *) g_array_free (pids, FALSE);
+}
+
+/**
+ * job_ssh_backend_get_down_hosts:
+ * @self: a #JobSshBackend
+ *
+ * Lists the hosts left out of the current run, each as `"HOST: cause"`
+ * (the last thing ssh or the worker program said).
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the hosts
+ */
+char **
+job_ssh_backend_get_down_hosts (JobSshBackend *self)
+{
+  g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), NULL);
+
+  return job_ssh_launcher_dup_down (self->launcher);
+}
+
+static gboolean
+refused_in_thread (gpointer data)
+{
+  Query *query = data;
+
+  query->n_refused = job_ssh_launcher_get_n_refused (query->self->launcher);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * job_ssh_backend_get_n_refused:
+ * @self: a #JobSshBackend
+ *
+ * Counts the connections that were refused because they could not
+ * prove that they hold a token of this backend.
+ *
+ * Returns: the number of refused connections
+ */
+guint
+job_ssh_backend_get_n_refused (JobSshBackend *self)
+{
+  Query query = { self, NULL, NULL, 0 };
+
+  g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), 0);
+
+  job_worker_pool_invoke_sync (self->pool, refused_in_thread, &query);
+  return query.n_refused;
+}
