@@ -6,7 +6,8 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-slurm-backend.h"
-#include "job-slurm-pool-private.h"
+#include "job-slurm-launcher-private.h"
+#include "job-worker-pool-private.h"
 
 /**
  * JobSlurmBackend:
@@ -55,9 +56,10 @@
 struct _JobSlurmBackend
 {
   GObject           parent_instance;
-  JobSlurmPool     *pool;       /* (owned) */
-  GMutex            mutex;      /* guards settings */
-  JobSlurmSettings  settings;
+  JobWorkerPool     *pool;      /* (owned) */
+  JobWorkerLauncher *launcher;  /* (unowned) the pool's */
+  GMutex             mutex;     /* guards settings */
+  JobSlurmSettings   settings;
 };
 
 enum {
@@ -113,6 +115,23 @@ job_slurm_backend_effective_n_jobs (JobBackend *backend,
   return n_workers > 0 ? n_workers : n_jobs;
 }
 
+/* Under the mutex. @n_jobs: the run's, or 0 to keep the last. */
+static void
+apply_settings (JobSlurmBackend *self,
+                int              n_jobs)
+{
+  const JobSlurmSettings *settings = &self->settings;
+
+  job_slurm_launcher_set_settings (self->launcher, settings);
+  if (n_jobs > 0)
+    job_worker_pool_configure (self->pool,
+                               settings->n_workers > 0 ? settings->n_workers : n_jobs,
+                               MAX (settings->cpus_per_worker, 1), FALSE);
+  job_worker_pool_set_limits (self->pool, settings->max_nbytes, settings->idle_timeout,
+                              settings->shared_folder);
+  job_worker_pool_set_max_retries (self->pool, settings->max_retries);
+}
+
 static gboolean
 job_slurm_backend_configure (JobBackend  *backend,
                              int          n_jobs,
@@ -128,7 +147,7 @@ job_slurm_backend_configure (JobBackend  *backend,
     }
 
   g_mutex_lock (&self->mutex);
-  job_slurm_pool_set_settings (self->pool, &self->settings, n_jobs);
+  apply_settings (self, n_jobs);
   g_mutex_unlock (&self->mutex);
   return TRUE;
 }
@@ -147,7 +166,7 @@ job_slurm_backend_run_batch_async (JobBackend          *backend,
   g_task_set_task_data (task, job_batch_ref (batch), (GDestroyNotify) job_batch_unref);
   /* The batch may outlive the caller's interest; the pool ends it. */
   g_task_set_check_cancellable (task, FALSE);
-  job_slurm_pool_submit (self->pool, batch, task);
+  job_worker_pool_submit (self->pool, batch, task);
 }
 
 static gboolean
@@ -164,13 +183,14 @@ static void
 job_slurm_backend_abort (JobBackend   *backend,
                          const GError *reason)
 {
-  job_slurm_pool_abort (JOB_SLURM_BACKEND (backend)->pool);
+  /* Every job goes: nothing of a stopped run stays in squeue. */
+  job_worker_pool_abort (JOB_SLURM_BACKEND (backend)->pool, JOB_WORKER_ABORT_STOP_ALL);
 }
 
 static void
 job_slurm_backend_shutdown (JobBackend *backend)
 {
-  job_slurm_pool_shutdown (JOB_SLURM_BACKEND (backend)->pool);
+  job_worker_pool_shutdown (JOB_SLURM_BACKEND (backend)->pool);
 }
 
 static void
@@ -191,7 +211,7 @@ job_slurm_backend_finalize (GObject *object)
 {
   JobSlurmBackend *self = JOB_SLURM_BACKEND (object);
 
-  job_slurm_pool_free (self->pool);
+  job_worker_pool_free (self->pool);
   job_slurm_settings_clear (&self->settings);
   g_mutex_clear (&self->mutex);
 
@@ -483,7 +503,9 @@ job_slurm_backend_init (JobSlurmBackend *self)
   self->settings.tls = TRUE;
   self->settings.commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                    (GDestroyNotify) g_strfreev);
-  self->pool = job_slurm_pool_new ();
+  self->launcher = job_slurm_launcher_new ();
+  self->pool = job_worker_pool_new ("joblib-slurm", self->launcher, JOB_WORKER_LOSS_RETRY);
+  apply_settings (self, 1);
 }
 
 /**
@@ -574,7 +596,44 @@ job_slurm_backend_start_workers (JobSlurmBackend  *self,
     }
   if (!job_slurm_backend_configure (JOB_BACKEND (self), n, error))
     return FALSE;
-  return job_slurm_pool_start_workers (self->pool, kind, n, timeout, error);
+  return job_worker_pool_start_workers (self->pool, kind, n, timeout, error);
+}
+
+/* Questions to the launcher, on the pool's thread. */
+typedef struct
+{
+  JobWorkerLauncher  *launcher;
+  char               *address;
+  GError             *error;
+  guint               n_refused;
+  char              **job_ids;
+} Query;
+
+static gboolean
+listen_in_thread (gpointer data)
+{
+  Query *query = data;
+
+  query->address = job_slurm_launcher_listen (query->launcher, &query->error);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+job_ids_in_thread (gpointer data)
+{
+  Query *query = data;
+
+  query->job_ids = job_slurm_launcher_dup_job_ids (query->launcher);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+n_refused_in_thread (gpointer data)
+{
+  Query *query = data;
+
+  query->n_refused = job_slurm_launcher_get_n_refused (query->launcher);
+  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -595,10 +654,15 @@ job_slurm_backend_listen (JobSlurmBackend  *self,
   g_return_val_if_fail (JOB_IS_SLURM_BACKEND (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  Query query = { self->launcher, NULL, NULL, 0, NULL };
+
   g_mutex_lock (&self->mutex);
-  job_slurm_pool_set_settings (self->pool, &self->settings, 0);
+  apply_settings (self, 0);
   g_mutex_unlock (&self->mutex);
-  return job_slurm_pool_listen (self->pool, error);
+  job_worker_pool_invoke_sync (self->pool, listen_in_thread, &query);
+  if (query.error != NULL)
+    g_propagate_error (error, query.error);
+  return query.address;
 }
 
 /**
@@ -615,7 +679,10 @@ job_slurm_backend_get_job_ids (JobSlurmBackend *self)
 {
   g_return_val_if_fail (JOB_IS_SLURM_BACKEND (self), NULL);
 
-  return job_slurm_pool_dup_job_ids (self->pool);
+  Query query = { self->launcher, NULL, NULL, 0, NULL };
+
+  job_worker_pool_invoke_sync (self->pool, job_ids_in_thread, &query);
+  return query.job_ids;
 }
 
 /**
@@ -633,5 +700,8 @@ job_slurm_backend_get_n_refused (JobSlurmBackend *self)
 {
   g_return_val_if_fail (JOB_IS_SLURM_BACKEND (self), 0);
 
-  return job_slurm_pool_get_n_refused (self->pool);
+  Query query = { self->launcher, NULL, NULL, 0, NULL };
+
+  job_worker_pool_invoke_sync (self->pool, n_refused_in_thread, &query);
+  return query.n_refused;
 }

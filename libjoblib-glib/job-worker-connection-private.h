@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 /* The frame layer of the worker protocol on the driver's side, over a
- * pair of pollable streams: a TCP or TLS connection (JobSlurmPool) or the
+ * pair of pollable streams: a TCP or TLS connection (remote launchers) or the
  * pipes of a child process (JobProcessWorker). Non-blocking, on the
  * thread-default main context of the creating thread. It checks the
  * worker's HELLO (its kind) and reports the end of the connection once,

@@ -12,8 +12,39 @@
 struct _JobWorkerPool
 {
   JobPoolThread      *thread;    /* (owned) */
-  JobWorkerScheduler *scheduler; /* (owned) used on the thread, but for settings */
+  JobWorkerScheduler *scheduler; /* (owned) used on the thread only */
+  GMutex              mutex;     /* guards settings */
+  JobWorkerSettings   settings;
 };
+
+typedef struct
+{
+  JobWorkerScheduler *scheduler;
+  JobWorkerSettings   settings;
+} SettingsChange;
+
+static gboolean
+set_settings_in_thread (gpointer data)
+{
+  SettingsChange *change = data;
+
+  job_worker_scheduler_set_settings (change->scheduler, &change->settings);
+  job_worker_settings_clear (&change->settings);
+  g_free (change);
+  return G_SOURCE_REMOVE;
+}
+
+/* Called with the mutex held, after a change: the scheduler gets a copy
+ * before any work handed over later. */
+static void
+hand_settings_down (JobWorkerPool *pool)
+{
+  SettingsChange *change = g_new0 (SettingsChange, 1);
+
+  change->scheduler = pool->scheduler;
+  job_worker_settings_copy (&pool->settings, &change->settings);
+  job_pool_thread_invoke (pool->thread, set_settings_in_thread, change);
+}
 
 JobWorkerPool *
 job_worker_pool_new (const char        *thread_name,
@@ -22,6 +53,8 @@ job_worker_pool_new (const char        *thread_name,
 {
   JobWorkerPool *pool = g_new0 (JobWorkerPool, 1);
 
+  g_mutex_init (&pool->mutex);
+  job_worker_settings_init (&pool->settings);
   pool->scheduler = job_worker_scheduler_new (launcher, loss);
   pool->thread = job_pool_thread_new (thread_name);
   return pool;
@@ -33,14 +66,22 @@ job_worker_pool_configure (JobWorkerPool *pool,
                            int            inner_threads,
                            gboolean       inner_explicit)
 {
-  job_worker_scheduler_configure (pool->scheduler, n_workers, inner_threads, inner_explicit);
+  g_mutex_lock (&pool->mutex);
+  pool->settings.n_workers = MAX (n_workers, 1);
+  pool->settings.inner_threads = MAX (inner_threads, 1);
+  pool->settings.inner_explicit = inner_explicit;
+  hand_settings_down (pool);
+  g_mutex_unlock (&pool->mutex);
 }
 
 void
 job_worker_pool_set_max_retries (JobWorkerPool *pool,
                                  guint          max_retries)
 {
-  job_worker_scheduler_set_max_retries (pool->scheduler, max_retries);
+  g_mutex_lock (&pool->mutex);
+  pool->settings.max_retries = max_retries;
+  hand_settings_down (pool);
+  g_mutex_unlock (&pool->mutex);
 }
 
 void
@@ -49,14 +90,21 @@ job_worker_pool_set_setup (JobWorkerPool      *pool,
                            GVariant           *init_args,
                            const char * const *environment)
 {
-  job_worker_scheduler_set_setup (pool->scheduler, init_reference, init_args, environment);
-}
+  JobWorkerSettings *settings = &pool->settings;
 
-static gboolean
-rearm_idle_in_thread (gpointer data)
-{
-  job_worker_scheduler_rearm_idle (data);
-  return G_SOURCE_REMOVE;
+  g_mutex_lock (&pool->mutex);
+  g_clear_pointer (&settings->init_reference, g_variant_unref);
+  g_clear_pointer (&settings->init_args, g_variant_unref);
+  if (init_reference != NULL)
+    {
+      settings->init_reference = g_variant_ref_sink (init_reference);
+      settings->init_args = g_variant_ref_sink (init_args);
+    }
+  g_strfreev (settings->environment);
+  settings->environment = g_strdupv ((char **) environment);
+  settings->setup++;
+  hand_settings_down (pool);
+  g_mutex_unlock (&pool->mutex);
 }
 
 void
@@ -65,8 +113,13 @@ job_worker_pool_set_limits (JobWorkerPool *pool,
                             double         idle_timeout,
                             const char    *temp_folder)
 {
-  job_worker_scheduler_set_limits (pool->scheduler, max_nbytes, idle_timeout, temp_folder);
-  job_pool_thread_invoke (pool->thread, rearm_idle_in_thread, pool->scheduler);
+  g_mutex_lock (&pool->mutex);
+  pool->settings.max_nbytes = max_nbytes;
+  pool->settings.idle_timeout = idle_timeout;
+  g_free (pool->settings.temp_folder);
+  pool->settings.temp_folder = g_strdup (temp_folder);
+  hand_settings_down (pool);
+  g_mutex_unlock (&pool->mutex);
 }
 
 typedef struct
@@ -238,6 +291,8 @@ free_after_thread (gpointer data)
   while (g_main_context_iteration (context, FALSE))
     ;
   job_worker_scheduler_free (pool->scheduler);
+  job_worker_settings_clear (&pool->settings);
+  g_mutex_clear (&pool->mutex);
   g_free (pool);
 }
 

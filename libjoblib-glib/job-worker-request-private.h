@@ -56,4 +56,14 @@ void            job_worker_request_finish         (JobWorkerRequest  *request,
                                                    const GError      *error);
 void            job_worker_request_free           (JobWorkerRequest  *request);
 
+/* Queues of requests. */
+/* Ends every request of @kind (any kind when NULL) in @queue with @error. */
+void            job_worker_requests_fail          (GQueue            *queue,
+                                                   const char        *kind,
+                                                   const GError      *error);
+/* Moves @requests to the head of @queue, in their order; abandoned ones
+ * are freed. */
+void            job_worker_requests_requeue       (GQueue            *queue,
+                                                   GQueue            *requests);
+
 G_END_DECLS

@@ -404,3 +404,39 @@ job_worker_batch_release (JobWorkerBatch *op)
   if (--op->n_requests == 0)
     batch_complete (op);
 }
+
+void
+job_worker_requests_fail (GQueue       *queue,
+                          const char   *kind,
+                          const GError *error)
+{
+  GList *link = queue->head;
+
+  while (link != NULL)
+    {
+      GList *next = link->next;
+      JobWorkerRequest *request = link->data;
+
+      if (kind == NULL || g_strcmp0 (request->kind, kind) == 0)
+        {
+          g_queue_delete_link (queue, link);
+          job_worker_request_finish (request, error);
+        }
+      link = next;
+    }
+}
+
+void
+job_worker_requests_requeue (GQueue *queue,
+                             GQueue *requests)
+{
+  JobWorkerRequest *request;
+
+  while ((request = g_queue_pop_tail (requests)) != NULL)
+    {
+      if (request->op == NULL)
+        job_worker_request_free (request);
+      else
+        g_queue_push_head (queue, request);
+    }
+}

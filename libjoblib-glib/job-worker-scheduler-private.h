@@ -6,14 +6,14 @@
 #include "job-worker-launcher-private.h"
 #include "job-worker-loss-private.h"
 #include "job-worker-request-private.h"
+#include "job-worker-settings-private.h"
 
 G_BEGIN_DECLS
 
 /* The state of JobWorkerPool on its thread: the queue of requests, the
  * workers its launcher started and the calls in flight on each, and what
- * the launcher reports. The settings functions may be called from any
- * thread; the others only on the pool's thread, whose thread-default
- * main context is the one the launcher uses. */
+ * the launcher reports. Only on the pool's thread, whose thread-default
+ * main context is the one the launcher uses (but _new and _free). */
 
 typedef struct _JobWorkerScheduler JobWorkerScheduler;
 
@@ -36,24 +36,10 @@ JobWorkerScheduler *job_worker_scheduler_new             (JobWorkerLauncher   *l
 /* After job_worker_scheduler_shutdown(). */
 void                job_worker_scheduler_free            (JobWorkerScheduler  *self);
 
-/* Settings: any thread (see job-worker-pool-private.h). */
-void                job_worker_scheduler_configure       (JobWorkerScheduler  *self,
-                                                          int                  n_workers,
-                                                          int                  inner_threads,
-                                                          gboolean             inner_explicit);
-void                job_worker_scheduler_set_limits      (JobWorkerScheduler  *self,
-                                                          guint64              max_nbytes,
-                                                          double               idle_timeout,
-                                                          const char          *temp_folder);
-void                job_worker_scheduler_set_max_retries (JobWorkerScheduler  *self,
-                                                          guint                max_retries);
-void                job_worker_scheduler_set_setup       (JobWorkerScheduler  *self,
-                                                          GVariant            *init_reference,
-                                                          GVariant            *init_args,
-                                                          const char * const  *environment);
-
 /* The pool's thread only. */
-void                job_worker_scheduler_rearm_idle      (JobWorkerScheduler  *self);
+/* Copies @settings for the workers and calls from now on. */
+void                job_worker_scheduler_set_settings    (JobWorkerScheduler      *self,
+                                                          const JobWorkerSettings *settings);
 /* Splits @op into requests, queues them, and releases @op. */
 void                job_worker_scheduler_submit          (JobWorkerScheduler  *self,
                                                           JobWorkerBatch      *op);

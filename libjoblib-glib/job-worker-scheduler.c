@@ -38,19 +38,7 @@ typedef struct
 
 struct _JobWorkerScheduler
 {
-  /* settings, guarded by mutex */
-  GMutex             mutex;
-  int                n_workers;
-  int                inner_threads;
-  gboolean           inner_explicit;
-  GVariant          *init_reference; /* (owned) (nullable) (sa{sv}) */
-  GVariant          *init_args;      /* (owned) (nullable) */
-  char             **environment;    /* (owned) (nullable) NAME=VALUE */
-  guint              setup;          /* counts changes of the three above */
-  guint64            max_nbytes;
-  double             idle_timeout;
-  char              *temp_folder;
-  guint              max_retries;
+  JobWorkerSettings  settings;       /* (owned) the pool's, as last handed down */
 
   JobWorkerLauncher *launcher;       /* (owned) */
   JobWorkerLoss      loss;
@@ -144,9 +132,7 @@ set_idle (PoolWorker *worker)
       g_hash_table_contains (self->kept, job_launched_worker_get_kind (worker->launched)))
     return;
 
-  g_mutex_lock (&self->mutex);
-  idle_timeout = self->idle_timeout;
-  g_mutex_unlock (&self->mutex);
+  idle_timeout = self->settings.idle_timeout;
   if (idle_timeout < 0 || job_seconds_unlimited (idle_timeout))
     return;
 
@@ -159,39 +145,16 @@ set_idle (PoolWorker *worker)
 /* Builds the CALL frame of @request; a request that cannot be built
  * (its arguments cannot be shared) ends with that error. */
 static gboolean
-build (JobWorkerScheduler    *self,
-       JobWorkerRequest *request)
+build (JobWorkerScheduler *self,
+       JobWorkerRequest   *request)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *folder = NULL;
-  guint64 max_nbytes;
 
-  g_mutex_lock (&self->mutex);
-  max_nbytes = self->max_nbytes;
-  folder = g_strdup (self->temp_folder);
-  g_mutex_unlock (&self->mutex);
-
-  if (job_worker_request_build (request, max_nbytes, folder, &error))
+  if (job_worker_request_build (request, self->settings.max_nbytes,
+                                self->settings.temp_folder, &error))
     return TRUE;
   job_worker_request_finish (request, error);
   return FALSE;
-}
-
-/* Requests that go back to the queue go ahead of those that never left
- * it, in their order. */
-static void
-requeue_all (JobWorkerScheduler *self,
-             GQueue        *requests)
-{
-  JobWorkerRequest *request;
-
-  while ((request = g_queue_pop_tail (requests)) != NULL)
-    {
-      if (request->op == NULL)
-        job_worker_request_free (request);
-      else
-        g_queue_push_head (&self->queue, request);
-    }
 }
 
 /* @worker, in use and ready, is gone with its requests. */
@@ -207,9 +170,7 @@ lose_worker (PoolWorker   *worker,
   JobWorkerRequest *request;
 
   info.loss = self->loss;
-  g_mutex_lock (&self->mutex);
-  info.max_retries = self->max_retries;
-  g_mutex_unlock (&self->mutex);
+  info.max_retries = self->settings.max_retries;
   info.name = name;
   info.description = description;
   info.error = error;
@@ -236,37 +197,15 @@ lose_worker (PoolWorker   *worker,
         }
       l = next;
     }
-  requeue_all (self, &requeue);
-}
-
-/* Ends every waiting request of @kind (any kind when NULL) with @error. */
-static void
-fail_queued (JobWorkerScheduler *self,
-             const char    *kind,
-             const GError  *error)
-{
-  GList *link = self->queue.head;
-
-  while (link != NULL)
-    {
-      GList *next = link->next;
-      JobWorkerRequest *request = link->data;
-
-      if (kind == NULL || g_strcmp0 (request->kind, kind) == 0)
-        {
-          g_queue_delete_link (&self->queue, link);
-          job_worker_request_finish (request, error);
-        }
-      link = next;
-    }
+  job_worker_requests_requeue (&self->queue, &requeue);
 }
 
 /* No worker of @kind can start: its waiting calls fail, and waiters of
- * job_worker_scheduler_start_workers() learn why. */
+ * job_worker_pool_start_workers() learn why. */
 static void
 fail_kind (JobWorkerScheduler *self,
-           const char    *kind,
-           const GError  *error)
+           const char         *kind,
+           const GError       *error)
 {
   g_autofree char *name = g_strdup (kind);
 
@@ -274,7 +213,7 @@ fail_kind (JobWorkerScheduler *self,
   self->start_error = g_strdup (error->message);
   g_hash_table_remove (self->kept, name);
   g_hash_table_remove (self->start_failures, name);
-  fail_queued (self, name, error);
+  job_worker_requests_fail (&self->queue, name, error);
 }
 
 /* Launcher reports. */
@@ -295,13 +234,11 @@ on_ready (JobLaunchedWorker *launched,
   worker->ready = TRUE;
   g_hash_table_remove (self->start_failures, kind);
 
-  g_mutex_lock (&self->mutex);
-  if (self->init_reference != NULL && worker->setup == self->setup)
+  if (self->settings.init_reference != NULL && worker->setup == self->settings.setup)
     {
-      init_reference = g_variant_ref (self->init_reference);
-      init_args = g_variant_ref (self->init_args);
+      init_reference = g_variant_ref (self->settings.init_reference);
+      init_args = g_variant_ref (self->settings.init_args);
     }
-  g_mutex_unlock (&self->mutex);
 
   /* Sent before any call: the worker runs it first. Workers of other
    * kinds cannot resolve the reference and get none. */
@@ -445,9 +382,9 @@ on_ended (JobLaunchedWorker *launched,
 
 static PoolWorker *
 new_worker (JobWorkerScheduler *self,
-            const char    *kind,
-            int            inner_threads,
-            guint          setup)
+            const char         *kind,
+            int                 inner_threads,
+            guint               setup)
 {
   PoolWorker *worker = g_new0 (PoolWorker, 1);
 
@@ -467,14 +404,8 @@ on_adopt (const char *kind,
           gpointer    data)
 {
   JobWorkerScheduler *self = data;
-  guint setup;
-  int inner_threads;
 
-  g_mutex_lock (&self->mutex);
-  inner_threads = self->inner_threads;
-  setup = self->setup;
-  g_mutex_unlock (&self->mutex);
-  return new_worker (self, kind, inner_threads, setup)->launched;
+  return new_worker (self, kind, self->settings.inner_threads, self->settings.setup)->launched;
 }
 
 static const JobWorkerLauncherEvents events = {
@@ -485,10 +416,9 @@ static const JobWorkerLauncherEvents events = {
  * start. */
 static PoolWorker *
 start_worker (JobWorkerScheduler  *self,
-              const char     *kind,
-              GError        **error)
+              const char          *kind,
+              GError             **error)
 {
-  g_auto(GStrv) environment = NULL;
   JobWorkerSetup setup;
   PoolWorker *worker;
   guint n_failures = GPOINTER_TO_UINT (g_hash_table_lookup (self->start_failures, kind));
@@ -500,13 +430,10 @@ start_worker (JobWorkerScheduler  *self,
       return NULL;
     }
 
-  g_mutex_lock (&self->mutex);
-  setup.inner_threads = self->inner_threads;
-  setup.inner_explicit = self->inner_explicit;
-  environment = g_strdupv (self->environment);
-  worker = new_worker (self, kind, self->inner_threads, self->setup);
-  g_mutex_unlock (&self->mutex);
-  setup.environment = (const char * const *) environment;
+  setup.inner_threads = self->settings.inner_threads;
+  setup.inner_explicit = self->settings.inner_explicit;
+  setup.environment = (const char * const *) self->settings.environment;
+  worker = new_worker (self, kind, self->settings.inner_threads, self->settings.setup);
 
   if (!klass (self)->start (self->launcher, worker->launched, &setup, error))
     {
@@ -523,9 +450,9 @@ start_worker (JobWorkerScheduler  *self,
  * none can start. Returns the first ready one, if any. */
 static PoolWorker *
 start_workers (JobWorkerScheduler *self,
-               const char    *kind,
-               int            n_of_kind,
-               int            n_workers)
+               const char         *kind,
+               int                 n_of_kind,
+               int                 n_workers)
 {
   int wanted = klass (self)->start_all_at_once ? n_workers - n_of_kind : 1;
   PoolWorker *ready = NULL;
@@ -569,11 +496,9 @@ pump_once (JobWorkerScheduler *self)
   int inner_threads;
   guint setup;
 
-  g_mutex_lock (&self->mutex);
-  n_workers = self->n_workers;
-  inner_threads = self->inner_threads;
-  setup = self->setup;
-  g_mutex_unlock (&self->mutex);
+  n_workers = self->settings.n_workers;
+  inner_threads = self->settings.inner_threads;
+  setup = self->settings.setup;
 
   /* Workers started for other settings leave once idle. */
   for (guint i = self->workers->len; i > 0; i--)
@@ -705,19 +630,13 @@ pump (JobWorkerScheduler *self)
   self->pumping = FALSE;
 }
 
-/* Settings: any thread. */
-
 JobWorkerScheduler *
 job_worker_scheduler_new (JobWorkerLauncher *launcher,
                           JobWorkerLoss      loss)
 {
   JobWorkerScheduler *self = g_new0 (JobWorkerScheduler, 1);
 
-  g_mutex_init (&self->mutex);
-  self->n_workers = 1;
-  self->inner_threads = 1;
-  self->max_nbytes = 1024 * 1024;
-  self->idle_timeout = 300;
+  job_worker_settings_init (&self->settings);
   self->launcher = launcher;
   self->loss = loss;
   launcher->events = &events;
@@ -730,68 +649,14 @@ job_worker_scheduler_new (JobWorkerLauncher *launcher,
   return self;
 }
 
-void
-job_worker_scheduler_configure (JobWorkerScheduler *self,
-                                int                 n_workers,
-                                int                 inner_threads,
-                                gboolean            inner_explicit)
-{
-  g_mutex_lock (&self->mutex);
-  self->n_workers = MAX (n_workers, 1);
-  self->inner_threads = MAX (inner_threads, 1);
-  self->inner_explicit = inner_explicit;
-  g_mutex_unlock (&self->mutex);
-}
-
-void
-job_worker_scheduler_set_max_retries (JobWorkerScheduler *self,
-                                      guint               max_retries)
-{
-  g_mutex_lock (&self->mutex);
-  self->max_retries = max_retries;
-  g_mutex_unlock (&self->mutex);
-}
-
-void
-job_worker_scheduler_set_setup (JobWorkerScheduler *self,
-                                GVariant           *init_reference,
-                                GVariant           *init_args,
-                                const char * const *environment)
-{
-  g_mutex_lock (&self->mutex);
-  g_clear_pointer (&self->init_reference, g_variant_unref);
-  g_clear_pointer (&self->init_args, g_variant_unref);
-  if (init_reference != NULL)
-    {
-      self->init_reference = g_variant_ref_sink (init_reference);
-      self->init_args = g_variant_ref_sink (init_args);
-    }
-  g_strfreev (self->environment);
-  self->environment = g_strdupv ((char **) environment);
-  self->setup++;
-  g_mutex_unlock (&self->mutex);
-}
-
-void
-job_worker_scheduler_set_limits (JobWorkerScheduler *self,
-                                 guint64             max_nbytes,
-                                 double              idle_timeout,
-                                 const char         *temp_folder)
-{
-  g_mutex_lock (&self->mutex);
-  self->max_nbytes = max_nbytes;
-  self->idle_timeout = idle_timeout;
-  g_free (self->temp_folder);
-  self->temp_folder = g_strdup (temp_folder);
-  g_mutex_unlock (&self->mutex);
-}
-
 /* Work: the pool thread. */
 
-/* A new idle timeout applies to the workers already idle too. */
 void
-job_worker_scheduler_rearm_idle (JobWorkerScheduler *self)
+job_worker_scheduler_set_settings (JobWorkerScheduler      *self,
+                                   const JobWorkerSettings *settings)
 {
+  job_worker_settings_copy (settings, &self->settings);
+  /* A new idle timeout applies to the workers already idle too. */
   for (guint i = 0; i < self->workers->len; i++)
     set_idle (g_ptr_array_index (self->workers, i));
 }
@@ -869,7 +734,7 @@ job_worker_scheduler_abort (JobWorkerScheduler *self,
           else
             g_queue_push_tail (&requeued, request);
         }
-      requeue_all (self, &requeued);
+      job_worker_requests_requeue (&self->queue, &requeued);
     }
 
   pump (self);
@@ -900,7 +765,7 @@ job_worker_scheduler_shutdown (JobWorkerScheduler *self)
   if (klass (self)->begin_shutdown != NULL)
     klass (self)->begin_shutdown (self->launcher);
 
-  fail_queued (self, NULL, error);
+  job_worker_requests_fail (&self->queue, NULL, error);
   while (self->workers->len > 0)
     {
       PoolWorker *worker = g_ptr_array_index (self->workers, 0);
@@ -981,10 +846,6 @@ job_worker_scheduler_free (JobWorkerScheduler *self)
   g_hash_table_unref (self->start_failures);
   g_hash_table_unref (self->kept);
   g_free (self->start_error);
-  g_free (self->temp_folder);
-  g_clear_pointer (&self->init_reference, g_variant_unref);
-  g_clear_pointer (&self->init_args, g_variant_unref);
-  g_strfreev (self->environment);
-  g_mutex_clear (&self->mutex);
+  job_worker_settings_clear (&self->settings);
   g_free (self);
 }
