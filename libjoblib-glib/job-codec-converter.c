@@ -51,7 +51,8 @@ get_codec (JobCodecConverter *self)
 
 /* The GConverter contract, shared by our codec classes: report progress,
  * ask for more input or more output space rather than spin, and call a
- * stream that ends before the codec's end marker what it is: truncated. */
+ * stream that ends before the codec's end marker what it is: truncated,
+ * with G_IO_ERROR_PARTIAL_INPUT as GIO's GZlibDecompressor. */
 static GConverterResult
 step_result (const JobCodecStep  *step,
              gboolean             decompressing,
@@ -73,7 +74,7 @@ step_result (const JobCodecStep  *step,
       if (outbuf_size > 0 && decompressing &&
           (flags & G_CONVERTER_INPUT_AT_END) != 0)
         {
-          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
                        _("The %s stream is truncated"), codec_name);
           return G_CONVERTER_ERROR;
         }

@@ -43,7 +43,7 @@ job_file_format_detect (GFile        *file,
   stream = g_file_read (file, cancellable, error);
   if (stream == NULL)
     return JOB_FILE_FORMAT_UNKNOWN;
-  decoded = job_persist_open_decoded (G_INPUT_STREAM (stream), 0, cancellable, error);
+  decoded = job_persist_open_decoded (G_INPUT_STREAM (stream), 0, NULL, cancellable, error);
   if (decoded == NULL)
     return JOB_FILE_FORMAT_UNKNOWN;
   /* A decoder's complaint means "not one of ours", not an I/O error. */

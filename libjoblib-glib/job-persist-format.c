@@ -9,6 +9,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
+#include "job-pickle-private.h"
 
 void
 job_persist_layout_free (JobPersistLayout *layout)
@@ -245,6 +246,96 @@ job_persist_encode (GVariant   *value,
   return g_bytes_new_take (buffer, JOB_PERSIST_PREAMBLE_SIZE + header_size);
 }
 
+/* Whether @data (@size bytes) is a strict prefix of a magic that load
+ * recognizes: ours, a pickle's, the longest codec magic (xz, 6 bytes; the
+ * others are no longer than the shortest file). */
+static gboolean
+is_magic_prefix (const guint8 *data,
+                 gsize         size)
+{
+  static const struct
+  {
+    gsize       size;
+    const char *magic;
+  } magics[] = {
+    { JOB_PERSIST_MAGIC_SIZE, JOB_PERSIST_MAGIC },
+    { 2, "\x80\x02" },
+    { 6, "\xfd" "7zXZ\0" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (magics); i++)
+    if (size > 0 && size < magics[i].size && memcmp (data, magics[i].magic, size) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+JobPersistHead
+job_persist_classify_head (const guint8 *data,
+                           gsize         size)
+{
+  if (size >= JOB_PERSIST_MAGIC_SIZE &&
+      memcmp (data, JOB_PERSIST_MAGIC, JOB_PERSIST_MAGIC_SIZE) == 0)
+    return JOB_PERSIST_HEAD_JOBLIB_GLIB;
+  if (job_pickle_is_pickle (data, size))
+    return JOB_PERSIST_HEAD_PICKLE;
+  if (is_magic_prefix (data, size))
+    return JOB_PERSIST_HEAD_PARTIAL;
+  return JOB_PERSIST_HEAD_UNKNOWN;
+}
+
+/* The messages of the classes of bad input: a user reading one knows
+ * what they have, whatever its length or its codec. */
+gboolean
+job_persist_error_truncated (GError **error)
+{
+  g_set_error_literal (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
+  return FALSE;
+}
+
+gboolean
+job_persist_error_too_short (GError **error,
+                             gsize    size)
+{
+  g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+               _("The file is too short to be a joblib-glib or joblib file: "
+                 "it holds %u of the %u bytes of the shortest one"),
+               (guint) MIN (size, G_MAXUINT), (guint) JOB_PERSIST_MIN_FILE_SIZE);
+  return FALSE;
+}
+
+gboolean
+job_persist_error_not_a_dump (GError **error)
+{
+  g_set_error_literal (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                       _("Not a joblib-glib or joblib file (its first bytes "
+                         "match neither format)"));
+  return FALSE;
+}
+
+/* Codecs report a stream that ends early as G_IO_ERROR_PARTIAL_INPUT (as
+ * GIO's zlib does), their other complaints as G_IO_ERROR_INVALID_DATA or
+ * in JOB_ERROR. */
+gboolean
+job_persist_read_failed (GError **error,
+                         GError  *local_error)
+{
+  if (local_error == NULL ||
+      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
+    {
+      g_clear_error (&local_error);
+      return job_persist_error_truncated (error);
+    }
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("Corrupt compressed data: %s"), local_error->message);
+      g_error_free (local_error);
+    }
+  else
+    g_propagate_error (error, local_error);
+  return FALSE;
+}
+
 gboolean
 job_persist_parse_preamble (const guint8  *data,
                             guint64       *header_size,
@@ -254,11 +345,7 @@ job_persist_parse_preamble (const guint8  *data,
   guint32 version, flags;
 
   if (memcmp (data, JOB_PERSIST_MAGIC, JOB_PERSIST_MAGIC_SIZE) != 0)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                   _("Not a joblib-glib file (wrong magic bytes)"));
-      return FALSE;
-    }
+    return job_persist_error_not_a_dump (error);
 
   memcpy (&version, data + 8, 4);
   memcpy (&flags, data + 12, 4);

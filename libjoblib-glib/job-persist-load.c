@@ -10,22 +10,6 @@
 #include "job-persist-private.h"
 #include "job-pickle-private.h"
 
-/* The codecs' complaints about their input become JOB_ERROR_INVALID_DATA. */
-static void
-propagate_read_error (GError **error,
-                      GError  *local_error)
-{
-  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ||
-      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                   _("Corrupt compressed data: %s"), local_error->message);
-      g_error_free (local_error);
-    }
-  else
-    g_propagate_error (error, local_error);
-}
-
 /* Reads exactly @size bytes; a short read means the file is truncated,
  * and the codecs' complaints become JOB_ERROR_INVALID_DATA. */
 static gboolean
@@ -35,19 +19,14 @@ read_exact (GInputStream  *stream,
             GCancellable  *cancellable,
             GError       **error)
 {
-  g_autoptr(GError) local_error = NULL;
+  GError *local_error = NULL;
   gsize n_read = 0;
 
   if (g_input_stream_read_all (stream, buffer, size, &n_read, cancellable, &local_error) &&
       n_read == size)
     return TRUE;
 
-  if (local_error == NULL)
-    g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                 _("The file is truncated"));
-  else
-    propagate_read_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+  return job_persist_read_failed (error, local_error);
 }
 
 static gboolean
@@ -97,10 +76,13 @@ check_header_size (guint64   header_size,
 
 /* Wraps @base in the decompressor its first bytes call for. Without an
  * explicit @max_size, the decompressor is bounded by the physical memory
- * and by JOB_LOAD_MAX_RATIO; with one, the layout checks bound it. */
+ * and by JOB_LOAD_MAX_RATIO; with one, the layout checks bound it.
+ * *@out_raw_peeked: how many of the first JOB_PERSIST_MAGIC_SIZE bytes
+ * @base held (fewer only when it ends there). */
 GInputStream *
 job_persist_open_decoded (GInputStream  *base,
                           guint64        max_size,
+                          gsize         *out_raw_peeked,
                           GCancellable  *cancellable,
                           GError       **error)
 {
@@ -117,6 +99,8 @@ job_persist_open_decoded (GInputStream  *base,
                                     JOB_PERSIST_MAGIC_SIZE, cancellable, error) < 0)
     return NULL;
   peek = g_buffered_input_stream_peek_buffer (G_BUFFERED_INPUT_STREAM (buffered), &available);
+  if (out_raw_peeked != NULL)
+    *out_raw_peeked = MIN (available, JOB_PERSIST_MAGIC_SIZE);
   compression = job_compression_detect (peek, available);
   if (compression == JOB_COMPRESSION_NONE)
     return g_steal_pointer (&buffered);
@@ -301,11 +285,12 @@ check_end (GInputStream  *stream,
   if (n == 0)
     return TRUE;
   if (n > 0)
-    g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                 _("Unexpected data after the end of the value"));
-  else
-    propagate_read_error (error, local_error);
-  return FALSE;
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("Unexpected data after the end of the value"));
+      return FALSE;
+    }
+  return job_persist_read_failed (error, local_error);
 }
 
 static void
@@ -356,7 +341,7 @@ read_header (GInputStream  *stream,
   return g_bytes_new_take (g_steal_pointer (&data), size);
 }
 
-/* @head: the first JOB_PERSIST_HEAD_SIZE bytes, already read */
+/* @head: the first JOB_PERSIST_HEAD_SIZE bytes, already read: the magic */
 static GVariant *
 load_decoded (GInputStream  *stream,
               const guint8  *head,
@@ -452,17 +437,50 @@ job_load_from_stream (GInputStream  *stream,
 {
   g_autoptr(GInputStream) decoded = NULL;
   guint8 head[JOB_PERSIST_HEAD_SIZE];
+  GError *local_error = NULL;
+  gsize raw_size = 0, n_read = 0;
 
   g_return_val_if_fail (G_IS_INPUT_STREAM (stream), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  decoded = job_persist_open_decoded (stream, max_size, cancellable, error);
-  if (decoded == NULL ||
-      !read_exact (decoded, head, sizeof head, cancellable, error))
+  decoded = job_persist_open_decoded (stream, max_size, &raw_size, cancellable, error);
+  if (decoded == NULL)
     return NULL;
-  if (job_pickle_is_pickle (head, sizeof head))
-    return job_pickle_load_stream (decoded, head, sizeof head, max_size, cancellable, error);
-  return load_decoded (decoded, head, max_size, cancellable, error);
+  if (raw_size < JOB_PERSIST_MIN_FILE_SIZE)
+    {
+      job_persist_error_too_short (error, raw_size);
+      return NULL;
+    }
+  /* Only the end of the data may cut the head short: what is there tells
+   * a cut dump from other bytes. */
+  if (!g_input_stream_read_all (decoded, head, sizeof head, &n_read, cancellable, &local_error))
+    {
+      job_persist_read_failed (error, local_error);
+      return NULL;
+    }
+  switch (job_persist_classify_head (head, n_read))
+    {
+    case JOB_PERSIST_HEAD_PICKLE:
+      {
+        g_autoptr(GVariant) value = job_pickle_load_stream (decoded, head, n_read, max_size,
+                                                            cancellable, error);
+
+        /* Compressed, it must end there too: the codec's trailer (CRC,
+         * checksum) is checked, and a cut in it is "truncated". */
+        if (value == NULL || !check_end (decoded, cancellable, error))
+          return NULL;
+        return g_steal_pointer (&value);
+      }
+    case JOB_PERSIST_HEAD_JOBLIB_GLIB:
+      return load_decoded (decoded, head, max_size, cancellable, error);
+    case JOB_PERSIST_HEAD_PARTIAL:
+      job_persist_error_truncated (error);
+      return NULL;
+    case JOB_PERSIST_HEAD_UNKNOWN:
+    default:
+      job_persist_error_not_a_dump (error);
+      return NULL;
+    }
 }
 
 static GVariant *
@@ -482,14 +500,14 @@ load_mapped (GMappedFile  *mapped,
   data = g_bytes_get_data (contents, &length);
   if (length < JOB_PERSIST_PREAMBLE_SIZE)
     {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
+      job_persist_error_truncated (error);
       return NULL;
     }
   if (!job_persist_parse_preamble (data, &header_size, &header_checksum, error))
     return NULL;
   if (header_size > length - JOB_PERSIST_PREAMBLE_SIZE)
     {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
+      job_persist_error_truncated (error);
       return NULL;
     }
 
@@ -499,7 +517,7 @@ load_mapped (GMappedFile  *mapped,
     return NULL;
   if (layout->data_end > length)
     {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
+      job_persist_error_truncated (error);
       return NULL;
     }
   /* Mapped arrays cost no memory; only the header counts. */
@@ -552,6 +570,11 @@ try_load_mapped (GFile     *file,
 
   data = (const guint8 *) g_mapped_file_get_contents (mapped);
   length = g_mapped_file_get_length (mapped);
+  if (length < JOB_PERSIST_MIN_FILE_SIZE)
+    {
+      job_persist_error_too_short (error, length);
+      return NULL;
+    }
   if (job_compression_detect (data, length) != JOB_COMPRESSION_NONE)
     {
       g_warning (_ ("Cannot map %s, which is compressed (%s): loading it into memory"),
@@ -559,13 +582,24 @@ try_load_mapped (GFile     *file,
       *fallback = TRUE;
       return NULL;
     }
-  if (job_pickle_is_pickle (data, length))
+  switch (job_persist_classify_head (data, MIN (length, JOB_PERSIST_HEAD_SIZE)))
     {
-      g_autoptr(GBytes) contents = g_mapped_file_get_bytes (mapped);
+    case JOB_PERSIST_HEAD_PICKLE:
+      {
+        g_autoptr(GBytes) contents = g_mapped_file_get_bytes (mapped);
 
-      return job_pickle_load_mapped (contents, max_size, error);
+        return job_pickle_load_mapped (contents, max_size, error);
+      }
+    case JOB_PERSIST_HEAD_JOBLIB_GLIB:
+      return load_mapped (mapped, max_size, error);
+    case JOB_PERSIST_HEAD_PARTIAL:
+      job_persist_error_truncated (error);
+      return NULL;
+    case JOB_PERSIST_HEAD_UNKNOWN:
+    default:
+      job_persist_error_not_a_dump (error);
+      return NULL;
     }
-  return load_mapped (mapped, max_size, error);
 }
 
 /**

@@ -58,8 +58,33 @@ GBytes           *job_persist_encode           (GVariant          *value,
                                                 GError           **error);
 
 /* Load side. */
-/* What job_load_from_stream() reads before it knows the format. */
-#define JOB_PERSIST_HEAD_SIZE 2
+/* What job_load_from_stream() reads before it knows the format: enough
+ * for the magic of either format. */
+#define JOB_PERSIST_HEAD_SIZE JOB_PERSIST_MAGIC_SIZE
+/* The shortest file that job_load() reads: a joblib pickle of None,
+ * `80 02 4e 2e`. Below, nothing tells a cut dump from other bytes. */
+#define JOB_PERSIST_MIN_FILE_SIZE 4
+
+/* What the first bytes of a file, or of its decompressed data, are. */
+typedef enum
+{
+  JOB_PERSIST_HEAD_JOBLIB_GLIB,  /* our magic */
+  JOB_PERSIST_HEAD_PICKLE,       /* a pickle, protocol 2 to 5 */
+  JOB_PERSIST_HEAD_PARTIAL,      /* a strict prefix of one of those: cut short */
+  JOB_PERSIST_HEAD_UNKNOWN,      /* something else */
+} JobPersistHead;
+
+JobPersistHead    job_persist_classify_head    (const guint8      *data,
+                                                gsize              size);
+/* One message per class of bad input, whichever path found it. Each
+ * returns FALSE; job_persist_read_failed() takes @local_error (NULL for a
+ * short read) and says "truncated" for a stream that ended early. */
+gboolean          job_persist_error_truncated  (GError           **error);
+gboolean          job_persist_error_too_short  (GError           **error,
+                                                gsize              size);
+gboolean          job_persist_error_not_a_dump (GError           **error);
+gboolean          job_persist_read_failed      (GError           **error,
+                                                GError            *local_error);
 /* Buffers for big arrays: their own mapping with huge pages from 4 MiB
  * up (page faults cost more than the copy), else g_try_malloc(). */
 guint8           *job_persist_array_alloc     (gsize              size,
@@ -71,6 +96,7 @@ void              job_persist_array_free      (guint8            *buffer,
                                                gpointer           mapping);
 GInputStream     *job_persist_open_decoded     (GInputStream      *base,
                                                 guint64            max_size,
+                                                gsize             *out_raw_peeked,
                                                 GCancellable      *cancellable,
                                                 GError           **error);
 gboolean          job_persist_parse_preamble   (const guint8      *data,

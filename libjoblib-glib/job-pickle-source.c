@@ -16,8 +16,7 @@
 gboolean
 job_pickle_truncated (GError **error)
 {
-  g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA, _("The file is truncated"));
-  return FALSE;
+  return job_persist_error_truncated (error);
 }
 
 gboolean
@@ -42,18 +41,7 @@ stream_read (JobPickleSource *source,
                                source->cancellable, &local_error) &&
       n_read == size)
     return TRUE;
-  if (local_error == NULL)
-    return job_pickle_truncated (error);
-  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ||
-      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT))
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                   _("Corrupt compressed data: %s"), local_error->message);
-      g_error_free (local_error);
-    }
-  else
-    g_propagate_error (error, local_error);
-  return FALSE;
+  return job_persist_read_failed (error, local_error);
 }
 
 /* Copies the next @size bytes into @dest. */
@@ -108,10 +96,7 @@ job_pickle_source_read (JobPickleSource *source,
                                  JOB_PICKLE_STREAM_BUFFER_SIZE - source->buffer_len,
                                  source->cancellable, &local_error);
         if (n < 0)
-          {
-            g_propagate_error (error, local_error);
-            return FALSE;
-          }
+          return job_persist_read_failed (error, local_error);
         if (n == 0)
           return job_pickle_truncated (error);
         source->buffer_len += n;

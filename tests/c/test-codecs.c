@@ -163,11 +163,8 @@ test_truncated (void)
 
       g_assert_null (unpacked);
       g_assert_nonnull (error);
-      /* GIO's zlib says "partial input"; ours say "truncated". */
-      if (codecs[i] == JOB_COMPRESSION_ZLIB || codecs[i] == JOB_COMPRESSION_GZIP)
-        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT);
-      else
-        g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA);
+      /* GIO's zlib and ours alike: a cut stream is "partial input". */
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT);
     }
 }
 

@@ -372,7 +372,9 @@ expect_load_error_full (GBytes     *bytes,
 
   g_assert_true (g_file_replace_contents (file, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
                                           NULL, FALSE, 0, NULL, NULL, NULL));
-  if (job_compression_detect (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)) != JOB_COMPRESSION_NONE)
+  /* below 4 bytes, too short to be any file: no word about mapping */
+  if (g_bytes_get_size (bytes) >= 4 &&
+      job_compression_detect (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)) != JOB_COMPRESSION_NONE)
     g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING, "*compressed*");
   mapped = job_load (file, JOB_LOAD_MMAP, max_size, NULL, &error);
   g_test_assert_expected_messages ();

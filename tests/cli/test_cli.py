@@ -220,7 +220,7 @@ def test_info_bad_input(tmp_path, data_file):
     text = tmp_path / 'text.txt'
     text.write_text('hello, this is not a dump at all\n' * 4)
     r = run('info', text)
-    assert r.returncode == 3 and 'magic' in r.stderr
+    assert r.returncode == 3 and 'Not a joblib-glib or joblib file' in r.stderr
 
 
 def test_convert(tmp_path, data_file):
@@ -295,7 +295,7 @@ def test_french_messages(tmp_path):
     r = run('info', text, env=env)
     assert r.returncode == 3
     # The library's message, from its own catalog.
-    assert 'Pas un fichier joblib-glib' in r.stderr, r.stderr
+    assert 'Pas un fichier joblib-glib ni joblib' in r.stderr, r.stderr
     r = run('cache', 'reduce', tmp_path, env=env)
     assert r.returncode == 2
     assert 'Indiquez --bytes-limit' in r.stderr, r.stderr
