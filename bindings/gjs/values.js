@@ -9,10 +9,78 @@
 // Joblib.Array.new_from_variant, job_dump and the C and Python sides use.
 
 import GLib from 'gi://GLib';
+import System from 'system';
 
 const ARRAY_TAG = 'joblib.array';
 const ARRAY_TYPE = '(ssatay)';
 const VARIANT_TYPE = new GLib.VariantType('v');
+const BYTES_TYPE = new GLib.VariantType('ay');
+const SIZE_TYPE = new GLib.VariantType('t');
+const ENTRY_TYPE = new GLib.VariantType('{sv}');
+
+// GJS 1.69.1 to 1.72.3, 1.73.x to 1.74.2 and 1.75.x to 1.76.0 keep one
+// reference too many to every GLib.Variant that a function returns
+// floating (the constructors: new_int64(), new_tuple(), new_from_bytes(),
+// and new GLib.Variant(), which calls them), so that no such variant is
+// ever freed: a worker returning 16 KiB results grew by 16 MiB every 1000
+// tasks (GJS issue 499, fixed in 1.72.4, 1.74.3 and 1.76.1). On those
+// versions, and only when a probe sees the leak, ownVariant() drops the
+// extra reference of each variant made here.
+function versionLeaksVariants(version) {
+    return (version >= 16901 && version < 17204) || (version >= 17300 && version < 17403) ||
+        (version >= 17500 && version < 17601);
+}
+
+// Whether a file mapped into a variant stays mapped once nothing refers
+// to it (a control without the variant must be unmapped by then, or
+// nothing can be concluded and nothing is dropped).
+function probeVariantLeak() {
+    const mappedAfter = withVariant => {
+        const [fd, path] = GLib.file_open_tmp('joblib-glib-variant-probe-XXXXXX');
+        try {
+            GLib.close(fd);
+            GLib.file_set_contents(path, 'x');
+            (() => {
+                const bytes = GLib.MappedFile.new(path, false).get_bytes();
+                if (withVariant)
+                    GLib.Variant.new_from_bytes(BYTES_TYPE, bytes, true);
+            })();
+        } finally {
+            GLib.unlink(path);
+        }
+        System.gc();
+        const [, maps] = GLib.file_get_contents('/proc/self/maps');
+        return new TextDecoder().decode(maps).includes(path);
+    };
+    try {
+        return !mappedAfter(false) && mappedAfter(true);
+    } catch {
+        return false;
+    }
+}
+
+const LEAKS_VARIANTS = versionLeaksVariants(System.version) && probeVariantLeak();
+
+/** Takes a variant just returned floating by a GLib.Variant constructor
+ *  (new_string(), new_tuple(), new_from_bytes()…) and returns it, freed
+ *  with its last JS reference whatever the GJS version. Never for
+ *  variants from elsewhere (getters, get_child_value(), Joblib). */
+export function ownVariant(variant) {
+    if (LEAKS_VARIANTS)
+        variant.unref();
+    return variant;
+}
+
+/** The tuple of @children (variants made with ownVariant()). */
+export function tupleVariant(children) {
+    return ownVariant(GLib.Variant.new_tuple(children));
+}
+
+/** `av` of @values (variants). */
+export function variantArray(values) {
+    return ownVariant(GLib.Variant.new_array(VARIANT_TYPE,
+        values.map(v => ownVariant(GLib.Variant.new_variant(v)))));
+}
 
 // numpy typestr kind + item size → typed array class. This machine is
 // little-endian, so "<" (and "|" for bytes) is the native order.
@@ -56,7 +124,13 @@ export function typedArrayToVariant(typed) {
     if (typestr === null)
         throw new TypeError(`${typed.constructor.name} has no JobArray element type`);
     const bytes = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
-    return new GLib.Variant(ARRAY_TYPE, [ARRAY_TAG, typestr, shapeOf(typed), bytes]);
+    return tupleVariant([
+        ownVariant(GLib.Variant.new_string(ARRAY_TAG)),
+        ownVariant(GLib.Variant.new_string(typestr)),
+        ownVariant(GLib.Variant.new_array(SIZE_TYPE,
+            shapeOf(typed).map(n => ownVariant(GLib.Variant.new_uint64(n))))),
+        ownVariant(GLib.Variant.new_from_bytes(BYTES_TYPE, new GLib.Bytes(bytes), true)),
+    ]);
 }
 
 /** Whether a variant is the variant form of a JobArray. */
@@ -95,34 +169,34 @@ export function toVariant(value) {
     if (value instanceof GLib.Variant)
         return value;
     if (value === null || value === undefined)
-        return new GLib.Variant('mv', null);
+        return ownVariant(GLib.Variant.new_maybe(VARIANT_TYPE, null));
     // The direct constructors: new GLib.Variant(type, value) parses its
     // type string in JS on every call, several times slower.
     switch (typeof value) {
     case 'boolean':
-        return GLib.Variant.new_boolean(value);
+        return ownVariant(GLib.Variant.new_boolean(value));
     case 'number':
-        return Number.isSafeInteger(value)
-            ? GLib.Variant.new_int64(value) : GLib.Variant.new_double(value);
+        return ownVariant(Number.isSafeInteger(value)
+            ? GLib.Variant.new_int64(value) : GLib.Variant.new_double(value));
     case 'bigint':
-        return GLib.Variant.new_int64(Number(value));
+        return ownVariant(GLib.Variant.new_int64(Number(value)));
     case 'string':
-        return GLib.Variant.new_string(value);
+        return ownVariant(GLib.Variant.new_string(value));
     default:
         break;
     }
     if (ArrayBuffer.isView(value))
         return typedArrayToVariant(value);
     if (value instanceof GLib.Bytes)
-        return new GLib.Variant('ay', value.toArray());
+        return ownVariant(GLib.Variant.new_from_bytes(BYTES_TYPE, value, true));
     if (Array.isArray(value))
-        return GLib.Variant.new_array(VARIANT_TYPE, value.map(v => GLib.Variant.new_variant(toVariant(v))));
+        return variantArray(value.map(toVariant));
     const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
     if (proto === Object.prototype || proto === null) {
-        const dict = {};
-        for (const [k, v] of Object.entries(value))
-            dict[k] = toVariant(v);
-        return new GLib.Variant('a{sv}', dict);
+        return ownVariant(GLib.Variant.new_array(ENTRY_TYPE,
+            Object.entries(value).map(([k, v]) => ownVariant(GLib.Variant.new_dict_entry(
+                ownVariant(GLib.Variant.new_string(k)),
+                ownVariant(GLib.Variant.new_variant(toVariant(v))))))));
     }
     throw new TypeError(`cannot convert ${value?.constructor?.name ?? typeof value} to a GLib.Variant`);
 }

@@ -23,7 +23,7 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import System from 'system';
 
-import {fromVariant, toVariant} from './values.js';
+import {fromVariant, ownVariant, toVariant, tupleVariant, variantArray} from './values.js';
 
 // The parent's protocol version: the default command passes it in
 // JOB_WORKER_PROTOCOL. Version 1 sent one task tuple per task and one
@@ -31,7 +31,14 @@ import {fromVariant, toVariant} from './values.js';
 // frames holding the values of consecutive tasks.
 const VERSION = Number(GLib.getenv('JOB_WORKER_PROTOCOL') ?? 1);
 const HEADER_SIZE = 8;
+// The bounds of the library's own reader (job-worker-protocol.c): frames
+// up to 1 GiB, a payload buffer that starts at 64 KiB and doubles as
+// bytes arrive, never sized by what a header announces.
 const MAX_FRAME = 1 << 30;
+const READ_STEP = 64 * 1024;
+// A full garbage collection after every 32 MiB of frames read or written
+// (see collectGarbage()).
+const GC_BYTES = 32 * 1024 * 1024;
 const FLUSH_BYTES = 64 * 1024;
 const FLUSH_USEC = 10 * 1000;
 const MESSAGE = {HELLO: 1, CALL: 2, RESULT: 3, ERROR: 4, DONE: 5, GOODBYE: 6, INIT: 7};
@@ -46,6 +53,8 @@ const TYPES = {
 // Version 2 may start with INIT: the backend's worker initializer.
 if (VERSION >= 2)
     TYPES[MESSAGE.INIT] = '((sa{sv})v)';
+const VARIANT_TYPES = Object.fromEntries(Object.entries(TYPES).map(([message, type]) =>
+    [message, new GLib.VariantType(type)]));
 // Exit status of a worker whose initializer failed (2: the protocol broke).
 const EXIT_INIT_FAILED = 3;
 const JOB_ERROR = 'job-error-quark';
@@ -59,8 +68,6 @@ const GJS_JS_ERROR_CODES = {
     Error: 0, EvalError: 1, InternalError: 2, RangeError: 3, ReferenceError: 4,
     StopIteration: 5, SyntaxError: 6, TypeError: 7, URIError: 8,
 };
-
-Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async', 'read_bytes_finish');
 
 class ProtocolError extends Error {}
 
@@ -117,6 +124,14 @@ class StatusPage {
     }
 }
 
+function uint64(x) {
+    return ownVariant(GLib.Variant.new_uint64(x));
+}
+
+function uint32(x) {
+    return ownVariant(GLib.Variant.new_uint32(x));
+}
+
 function encodeFrame(message, body) {
     if (!body.is_normal_form())
         body = body.get_normal_form();
@@ -140,12 +155,15 @@ class Worker {
         this._lastFlush = GLib.get_monotonic_time();
         this._status = new StatusPage();
         this._modules = new Map();   // file → Promise of the module
+        this._memorized = new Map();  // printed reference → Promise of {jobMemorized}
+        this._sinceGc = 0;
     }
 
     send(message, body) {
         const frame = encodeFrame(message, body);
         this._buffer.push(frame);
         this._buffered += frame.byteLength;
+        this._sinceGc += frame.byteLength;
     }
 
     flush() {
@@ -163,9 +181,32 @@ class Worker {
         this._lastFlush = GLib.get_monotonic_time();
     }
 
-    // Resolves to [message, body], or null at a clean end of input.
-    async readFrame() {
-        const header = await this._readExactly(HEADER_SIZE, true);
+    // SpiderMonkey schedules collections by the size of the JS heap, which
+    // does not count the C memory (GBytes, GVariant) that JS wrappers hold:
+    // a frame is a few bytes of JS for megabytes of C, so that between two
+    // collections the worker held as much as 30 MiB more, at random. A full
+    // collection after each GC_BYTES of frames bounds that.
+    collectGarbage() {
+        System.gc();
+        this._sinceGc = 0;
+    }
+
+    collectGarbageIfDue() {
+        if (this._sinceGc >= GC_BYTES)
+            this.collectGarbage();
+    }
+
+    // [message, body], or null at a clean end of input.
+    //
+    // Reads block: no callback of the main loop ever runs worker code.
+    // GJS before 1.81.90 refuses to call JS from C (an async read's
+    // callback, a signal) while an incremental garbage collection is
+    // between two slices of its sweeping, as if the call came from a
+    // finalizer: it logs "Attempting to run a JS callback during garbage
+    // collection" (a critical) and drops the call, so that the read never
+    // completed and the worker hung, or died under fatal criticals.
+    readFrame() {
+        const header = this._readExactly(HEADER_SIZE, true);
         if (header === null)
             return null;
         const view = new DataView(header.buffer, header.byteOffset, HEADER_SIZE);
@@ -179,9 +220,10 @@ class Worker {
             throw new ProtocolError('reserved header bytes are not zero');
         if (length > MAX_FRAME)
             throw new ProtocolError(`frame of ${length} bytes is over the limit`);
-        const payload = await this._readExactly(length, false);
-        const body = GLib.Variant.new_from_bytes(new GLib.VariantType(TYPES[message]),
-            new GLib.Bytes(payload), false);
+        const payload = this._readExactly(length, false);
+        this._sinceGc += length;
+        const body = ownVariant(GLib.Variant.new_from_bytes(VARIANT_TYPES[message],
+            new GLib.Bytes(payload), false));
         if (!Worker.isNormalFrame(message, body))
             throw new ProtocolError('frame payload is not in normal form');
         return [message, body];
@@ -202,24 +244,40 @@ class Worker {
         return n === 6;
     }
 
-    async _readExactly(n, atFrameStart) {
-        while (this._pending.byteLength < n) {
-            // eslint-disable-next-line no-await-in-loop
-            const bytes = await this._input.read_bytes_async(Math.max(n - this._pending.byteLength,
-                64 * 1024), GLib.PRIORITY_DEFAULT, null);
-            const chunk = bytes.toArray();
-            if (chunk.byteLength === 0) {
-                if (atFrameStart && this._pending.byteLength === 0)
-                    return null;
-                throw new ProtocolError('the stream ends inside a frame');
+    // The next @n bytes. The buffer grows with the bytes that arrived
+    // (doubling from 64 KiB), so that a header announcing 1 GiB followed
+    // by one byte costs 64 KiB; an allocation that fails is a protocol
+    // error. At most READ_STEP bytes are read ahead of the frame.
+    _readExactly(n, atFrameStart) {
+        let capacity = Math.min(n, READ_STEP);
+        let out = new Uint8Array(capacity);
+        let have = Math.min(this._pending.byteLength, n);
+        out.set(this._pending.subarray(0, have));
+        this._pending = this._pending.subarray(have);
+        while (have < n) {
+            if (have === capacity) {
+                capacity = Math.min(n, capacity * 2);
+                let grown;
+                try {
+                    grown = new Uint8Array(capacity);
+                } catch {
+                    throw new ProtocolError(`out of memory for a frame of ${n} bytes`);
+                }
+                grown.set(out);
+                out = grown;
             }
-            const joined = new Uint8Array(this._pending.byteLength + chunk.byteLength);
-            joined.set(this._pending, 0);
-            joined.set(chunk, this._pending.byteLength);
-            this._pending = joined;
+            const chunk = this._input.read_bytes(Math.max(capacity - have, READ_STEP), null).toArray();
+            if (chunk.byteLength === 0) {
+                if (atFrameStart && have === 0)
+                    return null;
+                throw new ProtocolError(`the stream ends inside a frame (${have} of ${n} bytes)`);
+            }
+            const used = Math.min(chunk.byteLength, n - have);
+            out.set(chunk.subarray(0, used), have);
+            have += used;
+            if (used < chunk.byteLength)
+                this._pending = chunk.slice(used);
         }
-        const out = this._pending.slice(0, n);
-        this._pending = this._pending.subarray(n);
         return out;
     }
 
@@ -249,7 +307,13 @@ class Worker {
                 throw Object.assign(new Error(`${file} exports no function “${name}”`),
                     {jobCode: JOB_ERROR_NOT_FOUND});
             }
-            return memorized ? Worker._memorize(fn, name, reference) : fn;
+            if (!memorized)
+                return fn;
+            // one cached function per reference, not one per call
+            const key = reference.print(false);
+            if (!this._memorized.has(key))
+                this._memorized.set(key, Worker._memorize(fn, name, reference));
+            return this._memorized.get(key);
         });
     }
 
@@ -303,8 +367,10 @@ class Worker {
     }
 
     sendError(batchId, position, error) {
-        this.send(MESSAGE.ERROR, new GLib.Variant('(tusis)', [batchId, position,
-            ...Worker.errorFields(error)]));
+        const [domain, code, text] = Worker.errorFields(error);
+        this.send(MESSAGE.ERROR, tupleVariant([uint64(batchId), uint32(position),
+            ownVariant(GLib.Variant.new_string(domain)), ownVariant(GLib.Variant.new_int32(code)),
+            ownVariant(GLib.Variant.new_string(text))]));
     }
 
     // The tasks of a CALL, whichever the version: [{refIndex, args (a
@@ -346,7 +412,8 @@ class Worker {
     // Version 2 batches the values of consecutive tasks in one frame.
     _sendResult(batchId, position, value) {
         if (VERSION === 1) {
-            this.send(MESSAGE.RESULT, new GLib.Variant('(tuv)', [batchId, position, value]));
+            this.send(MESSAGE.RESULT, tupleVariant([uint64(batchId), uint32(position),
+                ownVariant(GLib.Variant.new_variant(value))]));
             return;
         }
         if (this._results.length === 0)
@@ -356,8 +423,8 @@ class Worker {
 
     _sendResults(batchId) {
         if (this._results.length > 0) {
-            this.send(MESSAGE.RESULT, new GLib.Variant('(tuav)', [batchId, this._resultsStart,
-                this._results]));
+            this.send(MESSAGE.RESULT, tupleVariant([uint64(batchId), uint32(this._resultsStart),
+                variantArray(this._results)]));
         }
         this._results = [];
     }
@@ -386,8 +453,12 @@ class Worker {
                 // eslint-disable-next-line no-await-in-loop
                 const fn = await functions[task.refIndex];
                 if (fn.jobMemorized !== undefined) {
-                    this._sendResult(batchId, i,
-                        fn.jobMemorized.call(GLib.Variant.new_tuple(Worker.argumentVariants(task)), null));
+                    const args = tupleVariant(Worker.argumentVariants(task));
+                    // A miss calls our JS function from C: finish any
+                    // garbage collection under way first (see readFrame()).
+                    if (!fn.jobMemorized.check_call_in_cache(args))
+                        this.collectGarbage();
+                    this._sendResult(batchId, i, fn.jobMemorized.call(args, null));
                 } else {
                     let result = fn(...Worker.argumentsOf(task));
                     if (result !== null && typeof result?.then === 'function')
@@ -411,8 +482,8 @@ class Worker {
         }
 
         this._sendResults(batchId);
-        this.send(MESSAGE.DONE, new GLib.Variant('(td)', [batchId,
-            (GLib.get_monotonic_time() - start) / 1e6]));
+        this.send(MESSAGE.DONE, tupleVariant([uint64(batchId),
+            ownVariant(GLib.Variant.new_double((GLib.get_monotonic_time() - start) / 1e6))]));
         this.flush();
     }
 
@@ -438,8 +509,8 @@ class Worker {
             const mapped = GLib.MappedFile.new(path, false);
             if (mapped.get_length() !== Number(size))
                 throw new ProtocolError(`shared-memory argument “${path}” has ${mapped.get_length()} bytes, expected ${size}`);
-            values[position] = GLib.Variant.new_from_bytes(new GLib.VariantType(typeString),
-                mapped.get_bytes(), false);
+            values[position] = ownVariant(GLib.Variant.new_from_bytes(new GLib.VariantType(typeString),
+                mapped.get_bytes(), false));
         }
         return values;
     }
@@ -462,11 +533,12 @@ class Worker {
     }
 
     async serve() {
-        this.send(MESSAGE.HELLO, new GLib.Variant('(sxa{sv})', ['gjs', getPid(), {}]));
+        this.send(MESSAGE.HELLO, tupleVariant([ownVariant(GLib.Variant.new_string('gjs')),
+            ownVariant(GLib.Variant.new_int64(getPid())), toVariant({})]));
         this.flush();
         for (;;) {
-            // eslint-disable-next-line no-await-in-loop
-            const frame = await this.readFrame();
+            this.collectGarbageIfDue();
+            const frame = this.readFrame();
             if (frame === null)
                 return;
             const [message, body] = frame;
@@ -500,7 +572,7 @@ worker.serve().catch(e => {
     if (e instanceof ProtocolError) {
         worker._buffer = [];
         worker._buffered = 0;
-        worker.send(MESSAGE.GOODBYE, new GLib.Variant('(s)', [e.message]));
+        worker.send(MESSAGE.GOODBYE, tupleVariant([ownVariant(GLib.Variant.new_string(e.message))]));
         try {
             worker.flush();
         } catch (flushError) {

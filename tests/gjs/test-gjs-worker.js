@@ -18,6 +18,7 @@ Gio._promisify(Gio.InputStream.prototype, 'read_bytes_async', 'read_bytes_finish
 
 async function readFrame(stream) {
     const header = (await stream.read_bytes_async(8, GLib.PRIORITY_DEFAULT, null)).toArray();
+    assertEqual(header.byteLength, 8, 'a whole frame header (none: the worker died)');
     const view = new DataView(header.buffer, header.byteOffset, 8);
     const payload = (await stream.read_bytes_async(view.getUint32(0, true),
         GLib.PRIORITY_DEFAULT, null)).toArray();
@@ -40,15 +41,16 @@ function writeFrame(worker, type, body) {
     worker.get_stdin_pipe().write_all(frame, null);
 }
 
-/** The worker alone on pipes, speaking protocol version 2. */
-function spawnWorker() {
+/** The worker alone on pipes, speaking protocol version 2; @prefix runs
+ *  it (prlimit…). */
+function spawnWorker(prefix = []) {
     const launcher = new Gio.SubprocessLauncher({
         flags: Gio.SubprocessFlags.STDIN_PIPE | Gio.SubprocessFlags.STDOUT_PIPE |
             Gio.SubprocessFlags.STDERR_PIPE,
     });
     launcher.setenv('JOB_WORKER_PROTOCOL', '2', true);
     launcher.unsetenv('JOB_GJS_WORKER_FDS');
-    return launcher.spawnv(['gjs', '-m', GLib.getenv('JOB_GJS_WORKER_PATH')]);
+    return launcher.spawnv([...prefix, 'gjs', '-m', GLib.getenv('JOB_GJS_WORKER_PATH')]);
 }
 
 function reference(kind, file, name) {
@@ -162,6 +164,49 @@ async function malformedFrame() {
         assert(reason.includes('version 9'), `the reason names the version: ${reason}`);
         await worker.wait_async(null);
         assertEqual(worker.get_exit_status(), 2, 'exit status 2');
+    } finally {
+        worker.force_exit();
+    }
+}
+
+/** A hostile parent: a header announcing a 1 GiB CALL, then one byte. The
+ *  worker's buffer grows with the bytes that arrive, so under an address
+ *  space of what an idle worker uses plus 512 MiB it answers GOODBYE and
+ *  exits with 2 (it asked for the whole 1 GiB at once, and aborted). */
+async function hostileHeader() {
+    let worker = spawnWorker();
+    let limit;
+    try {
+        await readFrame(worker.get_stdout_pipe());
+        const [, status] = GLib.file_get_contents(`/proc/${worker.get_identifier()}/status`);
+        const peak = Number(new TextDecoder().decode(status).match(/VmPeak:\s+(\d+) kB/)[1]);
+        limit = peak * 1024 + 512 * 1024 * 1024;
+        worker.get_stdin_pipe().close(null);
+        await worker.wait_async(null);
+        assertEqual(worker.get_exit_status(), 0, 'an idle worker leaves at the end of input');
+    } finally {
+        worker.force_exit();
+    }
+
+    worker = spawnWorker(['prlimit', `--as=${limit}`, '--']);
+    try {
+        const hello = await readFrame(worker.get_stdout_pipe());
+        assertEqual(hello.type, 1, 'HELLO under the limit');
+        const header = new DataView(new ArrayBuffer(9));
+        header.setUint32(0, 1 << 30, true);
+        header.setUint8(4, 2);
+        header.setUint8(5, 2);
+        header.setUint8(8, 'x'.charCodeAt(0));
+        worker.get_stdin_pipe().write_all(new Uint8Array(header.buffer), null);
+        worker.get_stdin_pipe().close(null);
+        const goodbye = await readFrame(worker.get_stdout_pipe());
+        assertEqual(goodbye.type, 6, 'GOODBYE after a frame cut short');
+        const reason = decode(goodbye, '(s)').deepUnpack()[0];
+        assert(reason.includes('ends inside a frame (1 of 1073741824 bytes)'),
+            `the reason says where the frame ended: ${reason}`);
+        await worker.wait_async(null);
+        assert(worker.get_if_exited() && worker.get_exit_status() === 2,
+            'exit status 2, not a crash');
     } finally {
         worker.force_exit();
     }
@@ -369,6 +414,7 @@ async function main() {
         `worker: a reference without export is PROTOCOL: ${caught}`);
 
     await malformedFrame();
+    await hostileHeader();
     await initFrames();
     await initializers();
     await cachedInWorkers();
