@@ -11,116 +11,16 @@
 
 #include <joblib-glib.h>
 
+#include "process-tests.h"
 #include "worker-deaths.h"
 
-/* JobParallel runs n_jobs=1 in the caller whatever the backend, as
- * joblib does, so every run here uses 2 workers. A run of two batches or
- * more starts both: the second batch finds the first worker busy.
- *
- * The tests run uninstalled: meson sets JOB_WORKER_PATH to the built
- * worker and JOB_TEST_TASKS_MODULE to test-tasks-module.c, built as a
- * shared module. */
-
-static const char *
-tasks_module (void)
-{
-  const char *path = g_getenv ("JOB_TEST_TASKS_MODULE");
-
-  g_assert_nonnull (path);
-  return path;
-}
-
-static JobFunction *
-task (const char *symbol)
-{
-  return job_function_new_for_symbol (tasks_module (), symbol, NULL);
-}
-
-static JobBackend *
-new_backend (void)
-{
-  JobBackend *backend = job_process_backend_new ();
-
-  job_process_backend_set_idle_timeout (JOB_PROCESS_BACKEND (backend), -1);
-  return backend;
-}
-
-/* @n calls of @symbol, with args built by printf-like @format and i */
-static GPtrArray *
-calls_of (const char *symbol,
-          guint       n,
-          GVariant *(*make_args) (guint i))
-{
-  g_autoptr(JobFunction) function = task (symbol);
-  GPtrArray *calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
-
-  for (guint i = 0; i < n; i++)
-    g_ptr_array_add (calls, job_call_new (function, make_args (i)));
-  return calls;
-}
-
-static GVariant *
-no_args (guint i)
-{
-  return g_variant_new ("()");
-}
-
-static GVariant *
-index_arg (guint i)
-{
-  return g_variant_new ("(x)", (gint64) i);
-}
+/* Every run here uses 2 workers (process-tests.h). A run of two batches
+ * or more starts both: the second batch finds the first worker busy. */
 
 static GVariant *
 forever_arg (guint i)
 {
   return g_variant_new ("(d)", 3600.0);
-}
-
-static GPtrArray *
-run_calls (JobBackend  *backend,
-           int          n_jobs,
-           GPtrArray   *calls,
-           guint        batch_size,
-           double       timeout,
-           GError     **error)
-{
-  g_autoptr(JobParallel) parallel = job_parallel_new (n_jobs);
-
-  job_parallel_set_backend (parallel, backend);
-  job_parallel_set_batch_size (parallel, batch_size);
-  job_parallel_set_timeout (parallel, timeout);
-  return job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, error);
-}
-
-static GArray *
-worker_pids (JobBackend *backend)
-{
-  guint n = 0;
-  int *pids = job_process_backend_get_worker_pids (JOB_PROCESS_BACKEND (backend), &n);
-  GArray *array = g_array_new (FALSE, FALSE, sizeof (int));
-
-  g_array_append_vals (array, pids, n);
-  g_free (pids);
-  return array;
-}
-
-static gboolean
-pids_contain (GArray *pids,
-              gint64  pid)
-{
-  for (guint i = 0; i < pids->len; i++)
-    if (g_array_index (pids, int, i) == pid)
-      return TRUE;
-  return FALSE;
-}
-
-/* A reaped process is gone: kill() fails with ESRCH (a zombie would still
- * accept signal 0). */
-static gboolean
-process_is_gone (int pid)
-{
-  return kill (pid, 0) == -1 && errno == ESRCH;
 }
 
 /* Processes are killed asynchronously when a run ends by force: wait for
@@ -136,12 +36,9 @@ assert_gone_soon (int pid)
 static gint64
 run_pid (JobBackend *backend)
 {
-  g_autoptr(GPtrArray) calls = calls_of ("task_pid", 1, no_args);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 0, 0, &error);
+  g_autoptr(GVariant) pid = run_one (backend, "task_pid", g_variant_new ("()"));
 
-  g_assert_no_error (error);
-  return g_variant_get_int64 (g_ptr_array_index (values, 0));
+  return g_variant_get_int64 (pid);
 }
 
 static void
@@ -252,15 +149,6 @@ warm_up (JobBackend *backend)
   pids = worker_pids (backend);
   g_assert_cmpuint (pids->len, ==, 2);
   return pids;
-}
-
-static void
-assert_same_pids (GArray *a,
-                  GArray *b)
-{
-  g_assert_cmpuint (a->len, ==, b->len);
-  for (guint i = 0; i < a->len; i++)
-    g_assert_true (pids_contain (b, g_array_index (a, int, i)));
 }
 
 static void
@@ -779,18 +667,11 @@ test_shared_memory_sweep (void)
 
 static char *
 worker_getenv (JobBackend *backend,
-               int         n_jobs,
                const char *name)
 {
-  g_autoptr(JobFunction) function = task ("task_getenv");
-  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) values = NULL;
+  g_autoptr(GVariant) value = run_one (backend, "task_getenv", g_variant_new ("(s)", name));
 
-  g_ptr_array_add (calls, job_call_new (function, g_variant_new ("(s)", name)));
-  values = run_calls (backend, n_jobs, calls, 0, 0, &error);
-  g_assert_no_error (error);
-  return g_variant_dup_string (g_ptr_array_index (values, 0), NULL);
+  return g_variant_dup_string (value, NULL);
 }
 
 static void
@@ -802,24 +683,24 @@ test_thread_limits (void)
   char *value;
 
   /* main() set OMP_NUM_THREADS=7 and unset the others */
-  value = worker_getenv (backend, 2, "OPENBLAS_NUM_THREADS");
+  value = worker_getenv (backend, "OPENBLAS_NUM_THREADS");
   g_assert_cmpstr (value, ==, expected);
   g_free (value);
   /* the caller's own setting wins over the default */
-  value = worker_getenv (backend, 2, "OMP_NUM_THREADS");
+  value = worker_getenv (backend, "OMP_NUM_THREADS");
   g_assert_cmpstr (value, ==, "7");
   g_free (value);
 
   /* an explicit limit wins over both; workers are replaced for it */
   job_parallel_config_set_inner_max_num_threads (config, 5);
   job_parallel_config_push (config);
-  value = worker_getenv (backend, 2, "OMP_NUM_THREADS");
+  value = worker_getenv (backend, "OMP_NUM_THREADS");
   g_assert_cmpstr (value, ==, "5");
   g_free (value);
   job_parallel_config_pop (config);
 
   job_process_backend_set_inner_max_num_threads (JOB_PROCESS_BACKEND (backend), 3);
-  value = worker_getenv (backend, 2, "MKL_NUM_THREADS");
+  value = worker_getenv (backend, "MKL_NUM_THREADS");
   g_assert_cmpstr (value, ==, "3");
   g_free (value);
 
@@ -838,12 +719,9 @@ local_body (GVariant      *args,
 static int
 worker_blas_threads (JobBackend *backend)
 {
-  g_autoptr(GPtrArray) calls = calls_of ("task_blas_threads", 1, no_args);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 0, 0, &error);
+  g_autoptr(GVariant) threads = run_one (backend, "task_blas_threads", g_variant_new ("()"));
 
-  g_assert_no_error (error);
-  return g_variant_get_int32 (g_ptr_array_index (values, 0));
+  return g_variant_get_int32 (threads);
 }
 
 /* The limit reaches the BLAS library itself, as the worker's task sees it

@@ -5,8 +5,7 @@
  * asserts on what a user can see (outcomes, worker pids, released
  * results, a warning), not on timing.
  *
- * The tests run uninstalled: meson sets JOB_WORKER_PATH to the built
- * worker and JOB_TEST_TASKS_MODULE to test-tasks-module.c. */
+ * The set-up (task module, backend, pids) is process-tests.h's. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -17,57 +16,8 @@
 
 #include <joblib-glib.h>
 
+#include "process-tests.h"
 #include "worker-deaths.h"
-
-static const char *
-tasks_module (void)
-{
-  const char *path = g_getenv ("JOB_TEST_TASKS_MODULE");
-
-  g_assert_nonnull (path);
-  return path;
-}
-
-static JobFunction *
-task (const char *symbol)
-{
-  return job_function_new_for_symbol (tasks_module (), symbol, NULL);
-}
-
-static JobBackend *
-new_backend (void)
-{
-  JobBackend *backend = job_process_backend_new ();
-
-  job_process_backend_set_idle_timeout (JOB_PROCESS_BACKEND (backend), -1);
-  return backend;
-}
-
-static GArray *
-worker_pids (JobBackend *backend)
-{
-  guint n = 0;
-  g_autofree int *pids = job_process_backend_get_worker_pids (JOB_PROCESS_BACKEND (backend), &n);
-  GArray *array = g_array_new (FALSE, FALSE, sizeof (int));
-
-  g_array_append_vals (array, pids, n);
-  return array;
-}
-
-static void
-assert_same_pids (GArray *a,
-                  GArray *b)
-{
-  g_assert_cmpuint (a->len, ==, b->len);
-  for (guint i = 0; i < a->len; i++)
-    {
-      gboolean found = FALSE;
-
-      for (guint j = 0; j < b->len; j++)
-        found = found || g_array_index (a, int, i) == g_array_index (b, int, j);
-      g_assert_true (found);
-    }
-}
 
 static GPtrArray *
 run_outcomes (JobBackend *backend,
