@@ -136,21 +136,6 @@ test_reuse_workers (void)
   job_backend_shutdown (backend);
 }
 
-/* Starts both workers and returns their pids. */
-static GArray *
-warm_up (JobBackend *backend)
-{
-  g_autoptr(GPtrArray) calls = calls_of ("task_square", 8, index_arg);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) values = run_calls (backend, 2, calls, 1, 0, &error);
-  GArray *pids;
-
-  g_assert_no_error (error);
-  pids = worker_pids (backend);
-  g_assert_cmpuint (pids->len, ==, 2);
-  return pids;
-}
-
 static void
 test_error_keeps_worker (void)
 {

@@ -37,25 +37,6 @@ run_outcomes (JobBackend *backend,
   return outcomes;
 }
 
-/* Starts both workers and returns their pids. */
-static GArray *
-warm_up (JobBackend *backend)
-{
-  g_autoptr(JobFunction) square = task ("task_square");
-  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
-  g_autoptr(GPtrArray) outcomes = NULL;
-  GArray *pids;
-
-  for (gint64 i = 0; i < 8; i++)
-    g_ptr_array_add (calls, job_call_new (square, g_variant_new ("(x)", i)));
-  outcomes = run_outcomes (backend, calls, 1);
-  for (guint i = 0; i < outcomes->len; i++)
-    g_assert_true (job_outcome_is_success (g_ptr_array_index (outcomes, i)));
-  pids = worker_pids (backend);
-  g_assert_cmpuint (pids->len, ==, 2);
-  return pids;
-}
-
 /* A function reference that no worker resolves fails its own tasks with
  * NOT_FOUND; the workers live on, and the good tasks queued behind it on
  * the same workers (one task per call, several calls in flight) succeed. */
