@@ -118,7 +118,7 @@ def _backend_name(backend, prefer, require, explicit=True):
                         f"{type(backend).__name__}")
     if backend not in _BACKEND_NAMES and backend not in Joblib.Backend.list_names():
         raise ValueError(f"Invalid backend: {backend}, expected one of {_known_backends()}")
-    if backend in _PROCESS_BACKENDS or backend == "slurm":
+    if backend in _REMOTE_BACKENDS:
         if require == "sharedmem":
             if explicit:
                 raise ValueError(f"Backend {backend!r} does not support shared memory")
@@ -155,12 +155,13 @@ def _backend_object(name):
 
 # Backends whose workers are other processes (local or on a Slurm
 # cluster): calls carry Python references that the Python worker imports.
-_REMOTE_BACKENDS = _PROCESS_BACKENDS + ("slurm",)
+_REMOTE_BACKENDS = _PROCESS_BACKENDS + ("slurm", "ssh")
 
 
 def _is_process_backend(backend):
     if isinstance(backend, Joblib.Backend):
-        return isinstance(backend, (Joblib.ProcessBackend, Joblib.SlurmBackend))
+        return isinstance(backend, (Joblib.ProcessBackend, Joblib.SlurmBackend,
+                                    Joblib.SshBackend))
     return backend in _REMOTE_BACKENDS
 
 
@@ -169,7 +170,7 @@ def _check_channel(backend):
     the network: results of Python tasks are pickles, and unpickling runs
     code, so they may only arrive over a channel that is authenticated
     (always) and integrity-protected (TLS, or loopback)."""
-    if not isinstance(backend, Joblib.SlurmBackend):
+    if not isinstance(backend, (Joblib.SlurmBackend, Joblib.SshBackend)):
         return
     if backend.props.tls_certificate is not None or backend.props.tls:
         return
@@ -178,7 +179,7 @@ def _check_channel(backend):
     if inet is not None and inet.get_is_loopback():
         return
     raise ValueError(
-        "this SlurmBackend has tls=False and listens off loopback "
+        f"this {type(backend).__name__} has tls=False and listens off loopback "
         f"({address or 'every interface'}): the results of Python tasks are "
         "pickles, which joblib_glib unpickles only from TLS or loopback "
         "connections; keep tls on, or listen on 127.0.0.1")
