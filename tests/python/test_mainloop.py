@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Parallel.start(): a run driven by the GLib main loop, as a GTK app uses it."""
 
+import contextlib
+import io
 import time
 
 import joblib
@@ -134,6 +136,56 @@ def test_exception_in_progress_callback_becomes_the_error():
     assert run.done
     assert isinstance(run.error, KeyError)
     assert run.results is None
+
+
+def _verbose_output(run_it):
+    """What run_it() writes to sys.stderr and sys.stdout (not descriptor 2)."""
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        run_it()
+    return err.getvalue(), out.getvalue()
+
+
+def _shape(text):
+    """A verbose text without its timings: the prefix and counts of each line."""
+    return [line.split("|")[0].rstrip() for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+@pytest.mark.parametrize("verbose", [10, 50])
+def test_verbose_lines_as_joblib_writes_them(backend, verbose):
+    calls = [delayed(square)(x) for x in range(6)]
+    theirs = _verbose_output(
+        lambda: joblib.Parallel(n_jobs=2, backend=backend, verbose=verbose, batch_size=6)(calls))
+    ours = _verbose_output(lambda: run_loop(
+        lambda done, prog: Parallel(n_jobs=2, backend=backend, verbose=verbose,
+                                    batch_size=6).start(calls, done, prog)))
+    called = _verbose_output(
+        lambda: Parallel(n_jobs=2, backend=backend, verbose=verbose, batch_size=6)(calls))
+    # the same stream as joblib: stderr below 50, stdout from 50 up
+    stream = 1 if verbose >= 50 else 0
+    for text in (theirs, ours, called):
+        assert text[1 - stream] == ""
+        assert text[stream].startswith("[Parallel(n_jobs=2)]: Using backend ")
+        assert text[stream].endswith(" finished\n")
+    # start() writes what __call__ writes, timings aside; the last line
+    # is joblib's (its batches differ: the lines between may too)
+    assert _shape(ours[stream]) == _shape(called[stream])
+    assert _shape(ours[stream])[-1] == _shape(theirs[stream])[-1] == \
+        "[Parallel(n_jobs=2)]: Done   6 out of   6"
+    if backend == "threading":
+        assert ours[stream].splitlines()[0] == theirs[stream].splitlines()[0]
+
+
+def test_exception_in_verbose_stream_becomes_the_error():
+    class Broken(io.StringIO):
+        def write(self, text):
+            raise OSError("stream closed")
+
+    with contextlib.redirect_stderr(Broken()):
+        run, _, _ = run_loop(lambda done, prog: Parallel(n_jobs=2, verbose=10).start(
+            [delayed(square)(x) for x in range(4)], done, prog))
+    assert isinstance(run.error, OSError) and run.results is None
 
 
 def test_module_level_start_is_the_same():

@@ -51,7 +51,10 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
       (``n_total`` is None while a lazy iterable is not exhausted);
     - ``on_done(run)`` is called once at the end, with ``run.results`` (a
       list in input order, as ``Parallel.__call__`` returns) or
-      ``run.error`` (the exception ``Parallel.__call__`` would raise).
+      ``run.error`` (the exception ``Parallel.__call__`` would raise);
+    - with ``verbose``, the progress lines are written as
+      ``Parallel.__call__`` and joblib write them: to ``sys.stderr``
+      (``sys.stdout`` from 50 up), as they come.
 
     An exception raised by ``on_progress`` cancels the run and becomes
     ``run.error``; one raised by ``on_done`` propagates out of the main
@@ -73,8 +76,8 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
     items = iterable if isinstance(iterable, (list, tuple)) else None
     n_total = len(items) if items is not None else None
     source = parallel._make_source(iter(iterable))
+    from ._parallel import _prepare_python_worker, write_verbose_line
     if parallel._processes:
-        from ._parallel import _prepare_python_worker
         _prepare_python_worker()
     job = parallel._run_parallel()
     run_cancellable = Gio.Cancellable.new()
@@ -100,6 +103,12 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
         except BaseException as exc:  # noqa: BLE001 -- becomes run.error
             fail(exc)
 
+    def on_verbose_line(_job, line):
+        try:
+            write_verbose_line(_job, line)
+        except BaseException as exc:  # noqa: BLE001 -- becomes run.error
+            fail(exc)
+
     def finished(_job, result):
         error = None
         try:
@@ -108,6 +117,7 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
             error = exc
         finally:
             job.disconnect(handler)
+            job.disconnect(verbose_handler)
             if forward:
                 cancellable.disconnect(forward)
             source.close()
@@ -123,6 +133,7 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
         on_done(run)
 
     handler = job.connect("result", on_result)
+    verbose_handler = job.connect("verbose-line", on_verbose_line)
     job.run_iterate_async(source.next_call, cancellable=run_cancellable, callback=finished)
     return run
 

@@ -589,6 +589,15 @@ class Parallel:
             run.close()
 
 
+def write_verbose_line(parallel, line):
+    """A verbose line of a Joblib.Parallel run, through Python's streams
+    as joblib prints them (capturable, shown by notebooks), not to
+    descriptor 2 from C: sys.stdout from verbose 50 up, else sys.stderr."""
+    stream = sys.stdout if parallel.get_verbose() >= 50 else sys.stderr
+    stream.write(line)
+    stream.flush()
+
+
 def _run_inline(iterable, level):
     for task in iterable:
         function, args, kwargs = unpack_task(task)
@@ -660,12 +669,8 @@ class _Run:
             self._failed(exc)
 
     def _on_verbose_line(self, parallel, line):
-        # through Python's streams, as joblib prints them (capturable,
-        # shown by notebooks), not to descriptor 2 from C
         try:
-            stream = sys.stdout if parallel.get_verbose() >= 50 else sys.stderr
-            stream.write(line)
-            stream.flush()
+            write_verbose_line(parallel, line)
         except BaseException as exc:  # noqa: BLE001 -- raised by the caller
             self._failed(exc)
 
