@@ -20,5 +20,6 @@ void    job_worker_command_set           (const char         *kind,
 char  **job_worker_command_dup           (const char         *kind,
                                           GError            **error);
 char   *job_worker_command_find_program  (const char         *name);
+char   *job_worker_command_find_tls_module (void);
 
 G_END_DECLS

@@ -4,6 +4,8 @@
 
 #include <dlfcn.h>
 
+#include <gmodule.h>
+
 #include "job-error.h"
 #include "job-function.h"
 #include "job-i18n-private.h"
@@ -145,6 +147,33 @@ job_worker_command_find_program (const char *name)
         return g_steal_pointer (&built);
     }
   relative = g_build_filename (JOB_LIBEXECDIR_REL, name, NULL);
+  return installed_file (relative);
+}
+
+/**
+ * job_worker_command_find_tls_module:
+ *
+ * Returns: (transfer full): the path of the GnuTLS module that makes
+ *   certificates: $JOB_TLS_MODULE_PATH, the one built next to an
+ *   uninstalled library, else the installed one
+ */
+char *
+job_worker_command_find_tls_module (void)
+{
+  g_autofree char *file = g_module_build_path (NULL, "joblib-glib-tls");
+  g_autofree char *relative = NULL;
+  char *path = from_environment ("JOB_TLS_MODULE_PATH");
+
+  if (path != NULL)
+    return path;
+  if (library_dir ()[0] != '\0')
+    {
+      g_autofree char *built = g_build_filename (library_dir (), "tls", file, NULL);
+
+      if (g_file_test (built, G_FILE_TEST_EXISTS))
+        return g_steal_pointer (&built);
+    }
+  relative = g_build_filename (JOB_TLS_MODULE_DIR_REL, file, NULL);
   return installed_file (relative);
 }
 

@@ -6,28 +6,36 @@
 #   tools/reliability.sh [--full] [asan|valgrind|tsan]...
 # Without a step name it runs all three.
 #
-#   asan      an ASan+UBSan build ($build-asan) running the 'c', 'fuzz'
-#             and 'slow' suites (the stress test for 20 s, 60 s with
-#             --full; not the benchmarks) and 'python', 'gjs', 'vala',
-#             'cli' (libasan preloaded into the interpreters). Every
-#             process the tests start (workers, interpreters) writes its
-#             report to $build-asan/sanitizer-reports/ (log_path, set in
-#             tests/meson.build), emptied here first: any file there
-#             fails the run, even from a worker nobody waited for
+#   asan      an ASan+UBSan build ($build-asan: the library, its programs
+#             and tests; no examples, benchmarks or bindings) running the
+#             'c' and 'fuzz' suites and the memory stress test (20 s);
+#             with --full the whole 'slow' suite (stress for 60 s) and a second
+#             ASan build with introspection ($build-asan-gi) also runs the
+#             'python', 'gjs', 'vala' and 'cli' suites, libasan preloaded
+#             into the interpreters. Every process the tests start
+#             (workers, interpreters) writes its report to
+#             <build>/sanitizer-reports/ (log_path, set in tests/meson.build),
+#             emptied here first: any file there fails the run, even from a
+#             worker nobody waited for
 #   valgrind  the 'c' and 'fuzz' suites of the normal build under memcheck
 #             with GLib's suppressions (the 'valgrind' test setup of
 #             tests/meson.build), following the worker programs the tests
 #             start; one report per process in
 #             $build/meson-logs/valgrind-reports/, emptied here first:
 #             any report with an error fails the run
-#   tsan      a ThreadSanitizer build ($build-tsan) running the C tests
-#             that use threads (thread and process backends, Parallel,
-#             Memory single-flight, async persistence, hashing, fault
-#             injection) and the memory stress test (10 s; 60 s with
-#             --full). Debian's GLib is not built with TSan: the
+#   tsan      a ThreadSanitizer build ($build-tsan, library and tests only)
+#             running the C tests that use threads (thread and process
+#             backends, Parallel, Memory single-flight, async persistence,
+#             hashing, fault injection) and the memory stress test (10 s;
+#             60 s with --full). Debian's GLib is not built with TSan: the
 #             preloaded tests/tsan/ library makes its locks and its
 #             documented thread hand-offs visible to TSan (see
-#             tests/README.md); no suppression. About 30 s-1 min
+#             tests/README.md); no suppression
+#
+# The sanitizer builds leave out what they would not test (examples,
+# benchmarks, docs, and introspection unless --full): CI builds every
+# tree from scratch on 2 cores, `tools/dev.sh test` must stay under
+# 20 minutes there.
 #
 # Any report fails the run: ASan/UBSan/TSan abort the test
 # (halt_on_error), valgrind exits 1 (--error-exitcode), and the report
@@ -54,6 +62,17 @@ done
 export TSAN_OPTIONS="halt_on_error=1:handle_segv=0:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp"
 
 step_start=0
+
+# A sanitizer build tree ($1) of the library, its programs and tests,
+# with the options that follow.
+sanitizer_setup () {
+  local dir=$1
+  shift
+  if [[ ! -f $dir/build.ninja ]]; then
+    meson setup "$dir" --buildtype=debugoptimized -Db_lundef=false \
+      -Dvapi=disabled -Ddocs=disabled -Dexamples=false -Dbenchmarks=false "$@"
+  fi
+}
 begin () { step_start=$SECONDS; echo "== reliability: $*" >&2; }
 end () { echo "== reliability: $1 took $((SECONDS - step_start)) s" >&2; }
 
@@ -86,34 +105,44 @@ for step in "${steps[@]}"; do
   case $step in
     asan)
       begin "ASan+UBSan build"
-      if [[ ! -f $build-asan/build.ninja ]]; then
-        meson setup "$build-asan" --buildtype=debugoptimized \
-          -Db_sanitize=address,undefined -Db_lundef=false -Ddocs=disabled
-      fi
+      sanitizer_setup "$build-asan" -Db_sanitize=address,undefined -Dintrospection=disabled
       ninja -C "$build-asan"
       reports=$build-asan/sanitizer-reports
       fresh_folder "$reports"
       status=0
-      # Every C program (the slow ones with a shorter stress run) and,
-      # below, every binding suite. The benchmarks are left out: they
-      # would only time instrumented code.
+      # Every C program; with --full the slow ones too. The memory
+      # stress test runs in both, for 20 s (60 s with --full).
       # GLib keeps some allocations for the life of the process (types,
       # quarks): only leaks reported through our own code count, which
       # LeakSanitizer cannot tell apart, so leaks are valgrind's job.
+      suites=(--suite c --suite fuzz)
+      if (( full )); then
+        suites+=(--suite slow --no-suite benchmarks)
+      fi
       JOB_STRESS_SECONDS=$(( full ? 60 : 20 )) \
-        meson test -C "$build-asan" --print-errorlogs --num-processes 2 \
-          --suite c --suite fuzz --suite slow --no-suite benchmarks || status=$?
-      # The interpreters (the cli suite drives the tool from Python) are
-      # not built with ASan: preload its runtime.
-      if (( status == 0 )); then
-        LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
-          meson test -C "$build-asan" --print-errorlogs --num-processes 2 \
-            --suite python --suite gjs --suite vala --suite cli || status=$?
+        meson test -C "$build-asan" --print-errorlogs --num-processes 2 "${suites[@]}" \
+          || status=$?
+      if (( status == 0 && ! full )); then
+        JOB_STRESS_SECONDS=20 meson test -C "$build-asan" --print-errorlogs test-memory-stress \
+          || status=$?
       fi
       # Reports of processes whose end no test saw (a worker crashing
-      # after its answers, an interpreter's child) fail the run too.
+      # after its answers) fail the run too.
       check_reports "$reports" "" || status=1
       (( status == 0 )) || exit "$status"
+      if (( full )); then
+        # The bindings on an instrumented library: the interpreters are
+        # not built with ASan, its runtime is preloaded.
+        sanitizer_setup "$build-asan-gi" -Db_sanitize=address,undefined -Dintrospection=enabled
+        ninja -C "$build-asan-gi"
+        reports=$build-asan-gi/sanitizer-reports
+        fresh_folder "$reports"
+        LD_PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)" \
+          meson test -C "$build-asan-gi" --print-errorlogs --num-processes 2 \
+            --suite python --suite gjs --suite vala --suite cli || status=$?
+        check_reports "$reports" "" || status=1
+        (( status == 0 )) || exit "$status"
+      fi
       end "ASan+UBSan"
       ;;
     valgrind)
@@ -130,10 +159,7 @@ for step in "${steps[@]}"; do
       ;;
     tsan)
       begin "ThreadSanitizer build"
-      if [[ ! -f $build-tsan/build.ninja ]]; then
-        meson setup "$build-tsan" --buildtype=debugoptimized -Db_sanitize=thread \
-          -Db_lundef=false -Dintrospection=disabled -Dvapi=disabled -Ddocs=disabled
-      fi
+      sanitizer_setup "$build-tsan" -Db_sanitize=thread -Dintrospection=disabled
       ninja -C "$build-tsan"
       # The programs that run code on several threads; the others
       # (codecs, the worker protocol's parser...) would only be slower.

@@ -563,6 +563,42 @@ have_tls (void)
   return FALSE;
 }
 
+/* GnuTLS is in a module opened on first use: a missing module is a
+ * GError naming its path, not a crash (a subprocess: the module is
+ * opened once per process). A made certificate holds its key. */
+static void
+test_tls_module (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GTlsCertificate) certificate = NULL;
+
+      g_setenv ("JOB_TLS_MODULE_PATH", "/nonexistent/libjoblib-glib-tls.so", TRUE);
+      certificate = job_tls_certificate_new_self_signed ("joblib-glib test", &error);
+      g_assert_null (certificate);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+      g_assert_nonnull (strstr (error->message, "/nonexistent/libjoblib-glib-tls.so"));
+      return;
+    }
+  else
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GTlsCertificate) certificate = NULL;
+      g_autofree char *pem = NULL;
+      g_autofree char *key = NULL;
+
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+
+      certificate = job_tls_certificate_new_self_signed ("joblib-glib test", &error);
+      g_assert_no_error (error);
+      g_object_get (certificate, "certificate-pem", &pem, "private-key-pem", &key, NULL);
+      g_assert_true (g_str_has_prefix (pem, "-----BEGIN CERTIFICATE-----"));
+      g_assert_nonnull (key);
+    }
+}
+
 /* TLS with a certificate made at run time: the worker that pins it is
  * admitted, and nothing of the conversation is readable on the wire. */
 static void
@@ -805,6 +841,7 @@ main (int    argc,
   g_test_add_func ("/joblib/listener/admits-worker", test_admits_worker);
   g_test_add_func ("/joblib/listener/refuses-fake-worker", test_refuses_fake_worker);
   g_test_add_func ("/joblib/listener/refuses-fake-driver", test_refuses_fake_driver);
+  g_test_add_func ("/joblib/listener/tls-module", test_tls_module);
   g_test_add_func ("/joblib/listener/tls-pinned", test_tls_pinned);
   g_test_add_func ("/joblib/listener/tls-pin-mismatch", test_tls_pin_mismatch);
   g_test_add_func ("/joblib/listener/tls-default-off-loopback", test_tls_default_off_loopback);
