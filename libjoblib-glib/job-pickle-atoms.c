@@ -227,7 +227,8 @@ push_global (JobPickleReader *r,
   JobPickleNode *node;
 
   for (guint i = 0; i < G_N_ELEMENTS (allowed); i++)
-    if (strcmp (module, allowed[i].module) == 0 && strcmp (name, allowed[i].name) == 0)
+    if (strcmp (module, allowed[i].module) == 0 && strcmp (name, allowed[i].name) == 0 &&
+        (!r->plain_only || allowed[i].global == JOB_PICKLE_GLOBAL_COMPLEX))
       {
         node = job_pickle_reader_new_node (r, JOB_PICKLE_GLOBAL, error);
         if (node != NULL)

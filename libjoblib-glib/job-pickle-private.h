@@ -161,6 +161,17 @@ JobPickleNode *job_pickle_read           (GInputStream     *stream,
                                           GCancellable     *cancellable,
                                           GError          **error);
 
+/* The same, refusing every class but complex and any container met
+ * twice (JOB_ERROR_UNSUPPORTED): what job_variant_from_pickle() reads. */
+JobPickleNode *job_pickle_read_full      (GInputStream     *stream,
+                                          const guint8     *prefix,
+                                          gsize             prefix_size,
+                                          GBytes           *mapped,
+                                          gboolean          plain_only,
+                                          JobPickleBudget  *budget,
+                                          GCancellable     *cancellable,
+                                          GError          **error);
+
 /* Entry points for the loader (job-pickle.c): the whole value, or NULL
  * with @error set. */
 gboolean       job_pickle_is_pickle      (const guint8     *data,

@@ -35,6 +35,8 @@ typedef struct
   GArray          *marks;      /* (element-type guint) stack lengths */
   GHashTable      *memo;       /* guint -> JobPickleNode (owned) */
   gboolean         nested;     /* reading the pickle of an object array */
+  gboolean         plain_only; /* refuse classes but complex, and shared
+                                * containers (job_variant_from_pickle) */
 } JobPickleReader;
 
 gboolean       job_pickle_truncated            (GError          **error);

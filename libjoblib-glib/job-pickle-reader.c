@@ -255,6 +255,17 @@ op_get (JobPickleReader *r,
 
   if (node == NULL)
     return job_pickle_malformed (error, "memo key not found");
+  /* A container met twice: its identity would be lost. */
+  if (r->plain_only &&
+      !(node->kind == JOB_PICKLE_STR || node->kind == JOB_PICKLE_BYTES ||
+        node->kind == JOB_PICKLE_BIGINT || node->kind == JOB_PICKLE_INT ||
+        node->kind == JOB_PICKLE_FLOAT || node->kind == JOB_PICKLE_GLOBAL ||
+        (node->kind == JOB_PICKLE_TUPLE && node->items->len == 0)))
+    {
+      g_set_error_literal (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
+                           _("The pickle holds a container twice"));
+      return FALSE;
+    }
   return job_pickle_reader_push (r, node);
 }
 
@@ -583,6 +594,20 @@ job_pickle_read (GInputStream    *stream,
                  GCancellable    *cancellable,
                  GError         **error)
 {
+  return job_pickle_read_full (stream, prefix, prefix_size, mapped, FALSE, budget,
+                               cancellable, error);
+}
+
+JobPickleNode *
+job_pickle_read_full (GInputStream    *stream,
+                      const guint8    *prefix,
+                      gsize            prefix_size,
+                      GBytes          *mapped,
+                      gboolean         plain_only,
+                      JobPickleBudget *budget,
+                      GCancellable    *cancellable,
+                      GError         **error)
+{
   JobPickleSource source = {
     .stream = stream,
     .cancellable = cancellable,
@@ -594,6 +619,7 @@ job_pickle_read (GInputStream    *stream,
     .stack = g_ptr_array_new_with_free_func (NULL),
     .marks = g_array_new (FALSE, FALSE, sizeof (guint)),
     .memo = g_hash_table_new_full (NULL, NULL, NULL, NULL),
+    .plain_only = plain_only,
   };
   JobPickleNode *value;
 

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "job-pickle-writer.h"
+#include "job-pickle-plain.h"
 
 /* Pickle opcodes (protocol 5, Python's Lib/pickle.py names). */
 #define OP_MARK           '('

@@ -29,7 +29,7 @@
 # include "job-lz4-converter.h"
 # include "job-zstd-converter.h"
 # include "job-persist.h"
-# include "job-pickle-writer.h"
+# include "job-pickle-plain.h"
 # include "job-file-format.h"
 /* memory */
 # include "job-hash.h"

@@ -717,6 +717,19 @@ test_variant_to_pickle_null (void)
   g_test_trap_assert_stderr ("*CRITICAL*value != NULL*");
 }
 
+static void
+test_variant_from_pickle_null (void)
+{
+  if (g_test_subprocess ())
+    {
+      job_variant_from_pickle (NULL, NULL);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*pickle != NULL*");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -744,6 +757,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/persist/async", test_async);
   g_test_add_func ("/joblib/persist/variant-to-pickle", test_variant_to_pickle);
   g_test_add_func ("/joblib/persist/variant-to-pickle-null", test_variant_to_pickle_null);
+  g_test_add_func ("/joblib/persist/variant-from-pickle-null", test_variant_from_pickle_null);
 
   ret = g_test_run ();
   g_autoptr(GFile) dir = g_file_new_for_path (tmp_dir);

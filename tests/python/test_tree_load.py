@@ -114,3 +114,37 @@ def test_non_normal_bytes_are_not_trusted():
     data, deferred = Joblib.variant_to_pickle(bad)
     assert pickle.loads(data.get_data()) == bad.unpack()
     assert deferred.n_children() == 0
+
+
+def test_dump_through_one_pickle_keeps_identity_and_strings(tmp_path):
+    shared = [1, 2]
+    values = [
+        [shared, shared] + list(range(10)),           # shared: pickled whole, identity kept
+        ["nul\x00inside", "lone \udc80 surrogate"] + [str(i) for i in range(10)],
+        {str(i): (i, float(i), None) for i in range(20)},
+    ]
+    for value in values:
+        ours = tmp_path / "v.bin"
+        joblib_glib.dump(value, ours)
+        loaded = joblib_glib.load(ours)
+        same(value, loaded)
+        if isinstance(value, list) and value[0] is shared:
+            assert loaded[0] is loaded[1]
+
+
+def test_variant_from_pickle_refuses_what_is_not_plain():
+    plain = Joblib.variant_from_pickle(GLib.Bytes.new(pickle.dumps([1, "a", (2.5,)], 5)))
+    assert plain.get_type_string() == "av"
+    shared = [1]
+    cases = {
+        Joblib.Error.UNSUPPORTED: [pickle.dumps([shared, shared], 5),
+                                   pickle.dumps(collections.OrderedDict(a=1), 5),
+                                   pickle.dumps(np.arange(3), 5),
+                                   pickle.dumps(np.float64(1.0), 5)],
+        Joblib.Error.INVALID_DATA: [b"", b"not a pickle", pickle.dumps([1, 2], 5)[:-3]],
+    }
+    for code, datas in cases.items():
+        for data in datas:
+            with pytest.raises(GLib.Error) as info:
+                Joblib.variant_from_pickle(GLib.Bytes.new(data))
+            assert info.value.matches(Joblib.error_quark(), code), (data, info.value.message)

@@ -201,6 +201,29 @@ def dumps(obj, by_value=False, protocol=pickle.HIGHEST_PROTOCOL, buffers=None):
     return data
 
 
+_variant_from_pickle = Joblib.variant_from_pickle
+# Containers with fewer items are converted node by node, faster for them.
+_TREE_MIN_ITEMS = 8
+
+
+def _drop_buffer(buffer):
+    return None  # out of band: arrays are not copied into a pickle dropped anyway
+
+
+def _plain_tree(obj):
+    """The GVariant of a plain container made by one C call from its
+    pickle (Python's C pickler), or None when the container is not plain
+    (classes, shared containers): then _plain decides."""
+    try:
+        data = pickle.dumps(obj, protocol=5, buffer_callback=_drop_buffer)
+    except Exception:  # noqa: BLE001 -- unpicklable: _plain says why
+        return None
+    try:
+        return _variant_from_pickle(_new_bytes(data))
+    except GLib.Error:
+        return None
+
+
 def to_variant(obj, allow_pickle=True, by_value=False):
     """Convert a Python value into a GLib.Variant (losslessly: see above).
 
@@ -215,6 +238,11 @@ def to_variant(obj, allow_pickle=True, by_value=False):
         return _new_string(obj)
     if kind is bool:
         return _new_boolean(obj)
+    if (kind is list or kind is dict or kind is tuple or kind is set or kind is frozenset) \
+            and len(obj) >= _TREE_MIN_ITEMS:
+        tree = _plain_tree(obj)
+        if tree is not None:
+            return tree
     try:
         return _plain(obj, set())
     except (_NotPlain, RecursionError):
@@ -419,6 +447,9 @@ def _from_tagged(value, loading):
         return complex(real, imag)
     if tag == "bytearray":
         return bytearray(payload.get_data_as_bytes().get_data() or b"")
+    if tag == "str":  # NUL or lone surrogates: the bytes "surrogatepass" made
+        return bytes(payload.get_data_as_bytes().get_data() or b"").decode(
+            "utf-8", "surrogatepass")
     if tag in ("set", "frozenset"):
         items = _items(payload, loading)
         return set(items) if tag == "set" else frozenset(items)

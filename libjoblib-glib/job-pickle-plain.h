@@ -12,7 +12,10 @@
 G_BEGIN_DECLS
 
 JOB_AVAILABLE_IN_ALL
-GBytes *job_variant_to_pickle (GVariant  *value,
-                               GVariant **out_deferred);
+GBytes   *job_variant_to_pickle   (GVariant  *value,
+                                   GVariant **out_deferred);
+JOB_AVAILABLE_IN_ALL
+GVariant *job_variant_from_pickle (GBytes    *pickle,
+                                   GError   **error);
 
 G_END_DECLS
