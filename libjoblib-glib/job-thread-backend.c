@@ -349,7 +349,7 @@ run_range_chunk (gsize          start,
  * engine: each call gets a half-open range `[start, end)`, and every item
  * is in exactly one call. This is a parallel `for` loop with no object per
  * item; use it when each item costs microseconds or less, where one
- * [class@Joblib.Call] per item would cost more than the work.
+ * [struct@Joblib.Call] per item would cost more than the work.
  *
  * Blocks the calling thread, which runs chunks too, until every chunk is
  * done. @func runs in the calling thread and in the pool's threads, several
