@@ -78,19 +78,21 @@ remove_tree (const char *path)
   g_assert_cmpint (system (command), ==, 0);
 }
 
-/* Stores the entry of triple(5), then removes it and plants a symbolic
- * link to @target where its lock goes; calls again and returns the
- * lock's path. */
-static char *
-call_with_planted_lock (JobMemorizedFunction *cached,
-                        const char           *root,
-                        const char           *target)
+/* In a cache under @dir: stores the entry of triple(5), removes it, plants
+ * a symbolic link to @target where its lock goes, and calls again. */
+static void
+call_with_planted_lock (const char *dir,
+                        const char *target)
 {
+  g_autofree char *root = g_build_filename (dir, "cache", NULL);
+  g_autoptr(JobMemory) memory = job_memory_new_for_path (root);
+  g_autoptr(JobFunction) function = job_function_new ("triple", triple, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, function, NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) first = NULL;
   g_autoptr(GVariant) second = NULL;
   g_autofree char *entry = NULL;
-  char *lock;
+  g_autofree char *lock = NULL;
 
   g_atomic_int_set (&n_computed, 0);
   first = job_memorized_function_call (cached, g_variant_new ("(i)", 5), NULL, &error);
@@ -108,7 +110,6 @@ call_with_planted_lock (JobMemorizedFunction *cached,
   /* the entry is back, and no link is left at the lock's name */
   g_assert_true (g_file_test (entry, G_FILE_TEST_IS_DIR));
   g_assert_false (g_file_test (lock, G_FILE_TEST_IS_SYMLINK));
-  return lock;
 }
 
 /* A dangling symbolic link at a key's lock name: following it (O_CREAT)
@@ -117,13 +118,9 @@ static void
 test_lock_symlink_dangling (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("joblib-hostile-XXXXXX", NULL);
-  g_autofree char *root = g_build_filename (dir, "cache", NULL);
   g_autofree char *target = g_build_filename (dir, "victim", NULL);
-  g_autoptr(JobMemory) memory = job_memory_new_for_path (root);
-  g_autoptr(JobFunction) function = job_function_new ("triple", triple, NULL, NULL);
-  g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, function, NULL);
-  g_autofree char *lock = call_with_planted_lock (cached, root, target);
 
+  call_with_planted_lock (dir, target);
   g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
   remove_tree (dir);
 }
@@ -134,12 +131,7 @@ static void
 test_lock_symlink_existing (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("joblib-hostile-XXXXXX", NULL);
-  g_autofree char *root = g_build_filename (dir, "cache", NULL);
   g_autofree char *target = g_build_filename (dir, "victim", NULL);
-  g_autoptr(JobMemory) memory = job_memory_new_for_path (root);
-  g_autoptr(JobFunction) function = job_function_new ("triple", triple, NULL, NULL);
-  g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, function, NULL);
-  g_autofree char *lock = NULL;
   g_autofree char *contents = NULL;
   struct stat before, after;
 
@@ -149,7 +141,7 @@ test_lock_symlink_existing (void)
 
   g_atomic_int_set (&probe_found_locked, 0);
   probe_path = target;
-  lock = call_with_planted_lock (cached, root, target);
+  call_with_planted_lock (dir, target);
   probe_path = NULL;
 
   g_assert_cmpint (g_atomic_int_get (&probe_found_locked), ==, 0);

@@ -126,6 +126,24 @@ test_recursion_sequential (void)
   check_unbounded_recursion ("sequential", 1);
 }
 
+/* Runs @calls on @parallel and sums their int64 values; NULL if the run
+ * fails. */
+static GVariant *
+run_and_sum (JobParallel  *parallel,
+             GPtrArray    *calls,
+             GError      **error)
+{
+  g_autoptr(GPtrArray) results = job_parallel_run (parallel, (JobCall **) calls->pdata,
+                                                   calls->len, NULL, error);
+  gint64 sum = 0;
+
+  if (results == NULL)
+    return NULL;
+  for (guint i = 0; i < results->len; i++)
+    sum += g_variant_get_int64 (g_ptr_array_index (results, i));
+  return g_variant_new_int64 (sum);
+}
+
 /* args (level, x, parent thread): three levels of fan-out 3 on the thread
  * backend; a leaf returns x, others the sum of their children. Leaves say
  * whether they ran on their parent's thread. */
@@ -140,9 +158,8 @@ fan_out (GVariant      *args,
 {
   g_autoptr(JobParallel) parallel = NULL;
   g_autoptr(GPtrArray) calls = NULL;
-  g_autoptr(GPtrArray) results = NULL;
   guint64 parent_thread;
-  gint64 x, sum = 0;
+  gint64 x;
   int level;
 
   g_variant_get (args, "(ixt)", &level, &x, &parent_thread);
@@ -160,12 +177,7 @@ fan_out (GVariant      *args,
                                           g_variant_new ("(ixt)", level + 1, x * 3 + i,
                                                          (guint64) (guintptr) g_thread_self ())));
   parallel = new_parallel ("threading", -1);
-  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, error);
-  if (results == NULL)
-    return NULL;
-  for (guint i = 0; i < results->len; i++)
-    sum += g_variant_get_int64 (g_ptr_array_index (results, i));
-  return g_variant_new_int64 (sum);
+  return run_and_sum (parallel, calls, error);
 }
 
 static void
@@ -206,8 +218,7 @@ run_on_shared_pool (GVariant      *args,
   g_autoptr(JobParallel) parallel = job_parallel_new (2);
   g_autoptr(JobFunction) leaf = NULL;
   g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
-  g_autoptr(GPtrArray) results = NULL;
-  gint64 x, sum = 0;
+  gint64 x;
 
   g_variant_get (args, "(x)", &x);
   if (x >= 100)
@@ -217,12 +228,7 @@ run_on_shared_pool (GVariant      *args,
   leaf = job_function_new ("leaf", run_on_shared_pool, backend, NULL);
   for (int i = 0; i < 4; i++)
     g_ptr_array_add (calls, job_call_new (leaf, g_variant_new ("(x)", (gint64) (100 + x * 4 + i))));
-  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, error);
-  if (results == NULL)
-    return NULL;
-  for (guint i = 0; i < results->len; i++)
-    sum += g_variant_get_int64 (g_ptr_array_index (results, i));
-  return g_variant_new_int64 (sum);
+  return run_and_sum (parallel, calls, error);
 }
 
 static void

@@ -8,11 +8,7 @@
  * To fuzz it with libFuzzer (clang, ASan and UBSan), see tools/fuzz.sh:
  *   tools/fuzz.sh fuzz-load 300
  */
-#include <glib/gstdio.h>
-#include <joblib-glib.h>
-
-/* Small enough that a hostile size is refused, not allocated. */
-#define FUZZ_MAX_SIZE (64 * 1024 * 1024)
+#include "fuzz-load-paths.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
@@ -39,30 +35,10 @@ int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
 {
-  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
-  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
-  g_autoptr(GFile) file = NULL;
-  int fd;
-
-  consume (job_load_from_stream (stream, FUZZ_MAX_SIZE, NULL, &error));
-  g_clear_error (&error);
-
   /* The mapped loader reads the same bytes by another path; compressed
    * inputs would only warn and repeat the stream load. */
-  if (job_compression_detect (data, size) != JOB_COMPRESSION_NONE)
-    return 0;
-  fd = g_file_open_tmp ("fuzz-load-XXXXXX", &path, NULL);
-  if (fd < 0)
-    return 0;
-  if (g_file_set_contents (path, (const char *) data, size, NULL))
-    {
-      file = g_file_new_for_path (path);
-      consume (job_load (file, JOB_LOAD_MMAP, FUZZ_MAX_SIZE, NULL, &error));
-    }
-  g_close (fd, NULL);
-  g_unlink (path);
+  fuzz_load_paths (data, size, job_compression_detect (data, size) == JOB_COMPRESSION_NONE,
+                   "fuzz-load-XXXXXX", consume);
   return 0;
 }
 

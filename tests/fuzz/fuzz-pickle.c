@@ -9,13 +9,7 @@
  * of tests/data/joblib-files and what fuzzing found, corpus-pickle), as a
  * plain test. To fuzz it: tools/fuzz.sh fuzz-pickle -t 300
  */
-#include <unistd.h>
-
-#include <glib/gstdio.h>
-#include <joblib-glib.h>
-
-/* Small enough that a hostile size is refused, not allocated. */
-#define FUZZ_MAX_SIZE (64 * 1024 * 1024)
+#include "fuzz-load-paths.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data, size_t size);
 
@@ -66,8 +60,6 @@ consume_result (GVariant *value)
 {
   guint budget = 100000;
 
-  if (value == NULL)
-    return;
   consume (value, 0, &budget);
   g_variant_unref (value);
 }
@@ -76,31 +68,9 @@ int
 LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
 {
-  g_autoptr (GBytes)       bytes = g_bytes_new (data, size);
-  g_autoptr (GInputStream) stream = g_memory_input_stream_new_from_bytes (bytes);
-  g_autoptr (GError)       error = NULL;
-  g_autofree char         *path = NULL;
-  g_autoptr (GFile)        file = NULL;
-  int                      fd;
-
-  consume_result (job_load_from_stream (stream, FUZZ_MAX_SIZE, NULL, &error));
-  g_clear_error (&error);
-
   /* The mapped reader takes uncompressed pickles only. */
-  if (size < 2 || data[0] != 0x80)
-    return 0;
-  fd = g_file_open_tmp ("fuzz-pickle-XXXXXX", &path, NULL);
-  if (fd < 0)
-    return 0;
-  /* write(), not g_file_set_contents(): its fsync() would be most of
-   * the time of a run */
-  if (write (fd, data, size) == (gssize) size)
-    {
-      file = g_file_new_for_path (path);
-      consume_result (job_load (file, JOB_LOAD_MMAP, FUZZ_MAX_SIZE, NULL, &error));
-    }
-  g_close (fd, NULL);
-  g_unlink (path);
+  fuzz_load_paths (data, size, size >= 2 && data[0] == 0x80, "fuzz-pickle-XXXXXX",
+                   consume_result);
   return 0;
 }
 
