@@ -109,6 +109,36 @@ new_parallel (JobSlurmBackend *backend,
   return parallel;
 }
 
+/* Shuts @backend down and waits until Slurm runs none of its jobs. */
+static void
+shut_down (JobSlurmBackend *backend)
+{
+  job_backend_shutdown (JOB_BACKEND (backend));
+  g_assert_true (wait_until (squeue_is_empty, NULL));
+}
+
+/* Runs @calls of where_calls(), which must all succeed with their
+ * squares, and returns the results. */
+static GPtrArray *
+run_where (JobParallel *parallel,
+           GPtrArray   *calls)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len,
+                                         NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, calls->len);
+  for (guint i = 0; i < results->len; i++)
+    {
+      gint64 square;
+
+      g_variant_get (g_ptr_array_index (results, i), "(x&s)", &square, NULL);
+      g_assert_cmpint (square, ==, (gint64) i * i);
+    }
+  return results;
+}
+
 /* Results in input order, computed on all three nodes. */
 static void
 test_order_three_nodes (void)
@@ -128,16 +158,12 @@ test_order_three_nodes (void)
   job_slurm_backend_start_workers (backend, "native", 3, WAIT_SECONDS, &error);
   g_assert_no_error (error);
 
-  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 30);
+  results = run_where (parallel, calls);
   for (guint i = 0; i < results->len; i++)
     {
-      gint64 square;
       const char *where;
 
-      g_variant_get (g_ptr_array_index (results, i), "(x&s)", &square, &where);
-      g_assert_cmpint (square, ==, (gint64) i * i);
+      g_variant_get (g_ptr_array_index (results, i), "(x&s)", NULL, &where);
       g_hash_table_add (nodes, g_strndup (where, strcspn (where, ":")));
     }
   g_assert_cmpuint (g_hash_table_size (nodes), ==, 3);
@@ -147,8 +173,7 @@ test_order_three_nodes (void)
 
   g_auto(GStrv) ids = job_slurm_backend_get_job_ids (backend);
   g_assert_cmpuint (g_strv_length (ids), ==, 3);
-  job_backend_shutdown (JOB_BACKEND (backend));
-  g_assert_true (wait_until (squeue_is_empty, NULL));
+  shut_down (backend);
 }
 
 /* A run in a thread of its own while the test disturbs the cluster. */
@@ -291,8 +316,7 @@ run_and_lose_a_worker (gboolean drain)
       g_assert_true (g_str_has_prefix (g_strstrip (state), "drain"));
       g_free (run_command ("scontrol update NodeName=node2 State=RESUME"));
     }
-  job_backend_shutdown (JOB_BACKEND (backend));
-  g_assert_true (wait_until (squeue_is_empty, NULL));
+  shut_down (backend);
   g_assert_true (wait_until (nodes_are_idle, NULL));
   g_clear_pointer (&run.results, g_ptr_array_unref);
   g_free (marker.marker);
@@ -353,8 +377,7 @@ test_retry_limit (void)
   g_assert_error (error, JOB_ERROR, JOB_ERROR_WORKER_DIED);
   g_assert_nonnull (strstr (error->message, "retry limit"));
   g_assert_null (results);
-  job_backend_shutdown (JOB_BACKEND (backend));
-  g_assert_true (wait_until (squeue_is_empty, NULL));
+  shut_down (backend);
 }
 
 /* Arguments over max-nbytes go through the shared folder, and are gone
@@ -513,18 +536,9 @@ test_tls (void)
   parallel = new_parallel (backend, 2);
   calls = where_calls (8, 0.0);
   g_object_set (backend, "tls-certificate", certificate, NULL);
-  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < results->len; i++)
-    {
-      gint64 square;
-
-      g_variant_get (g_ptr_array_index (results, i), "(x&s)", &square, NULL);
-      g_assert_cmpint (square, ==, (gint64) i * i);
-    }
+  results = run_where (parallel, calls);
   g_assert_cmpuint (job_slurm_backend_get_n_refused (backend), ==, 0);
-  job_backend_shutdown (JOB_BACKEND (backend));
-  g_assert_true (wait_until (squeue_is_empty, NULL));
+  shut_down (backend);
 }
 
 /* TLS is the default off loopback: listening on every interface, the
@@ -544,12 +558,9 @@ test_tls_by_default (void)
       return;
     }
   g_object_set (backend, "listen-address", NULL, NULL);
-  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 4);
+  results = run_where (parallel, calls);
   g_assert_cmpuint (job_slurm_backend_get_n_refused (backend), ==, 0);
-  job_backend_shutdown (JOB_BACKEND (backend));
-  g_assert_true (wait_until (squeue_is_empty, NULL));
+  shut_down (backend);
 }
 
 /* The connector every test's jobs run, through a wrapper that writes the
@@ -605,11 +616,9 @@ test_token_per_run (void)
       g_autoptr(GPtrArray) calls = where_calls (2, 0.0);
       g_autoptr(GPtrArray) results = NULL;
 
-      results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
-      g_assert_no_error (error);
+      results = run_where (parallel, calls);
       /* the next run submits a new job */
-      job_backend_shutdown (JOB_BACKEND (backend));
-      g_assert_true (wait_until (squeue_is_empty, NULL));
+      shut_down (backend);
     }
   tokens = logged_tokens ();
   g_assert_cmpuint (g_strv_length (tokens), >=, 2);
@@ -715,9 +724,7 @@ test_unlimited_numbers (void)
   g_object_set (backend, "poll-interval", 1e300, "idle-timeout", INFINITY, NULL);
   g_assert_true (job_slurm_backend_start_workers (backend, "native", 1, INFINITY, &error));
   g_assert_no_error (error);
-  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (results->len, ==, 4);
+  results = run_where (parallel, calls);
   job_backend_shutdown (JOB_BACKEND (backend));
 
   if (g_file_get_contents (squeue_log, &logged, NULL, NULL))
