@@ -27,8 +27,8 @@ import threading
 import time
 
 from . import _interrupt
-from ._functions import PythonFunction, pickled_function_or_name, qualified_name, \
-    raise_as_glib_error, run_nested
+from ._functions import PythonFunction, mapped_result, pickled_function_or_name, \
+    qualified_name, raise_as_glib_error, run_nested
 from ._gi import GLib, Joblib
 from ._values import _PLAIN_TYPES, _needs_variant, dumps, from_variant, pickled_call_args
 
@@ -45,6 +45,11 @@ def _note_task(exc, index, func):
 # --- in the worker process ------------------------------------------------
 
 _resolved = {}
+# Functions sent by value are kept for the next groups of their run, but
+# not for ever: a pickled callable may carry data (joblib's batches carry
+# the estimator and the arrays of a scikit-learn fit), so the worker
+# would keep every one it ever ran.
+_RESOLVED_PICKLES = 16
 
 
 def _resolve(entry):
@@ -52,6 +57,10 @@ def _resolve(entry):
     ("pickle", bytes), as _FunctionTable makes them."""
     found = _resolved.get(entry)
     if found is None:
+        if entry[0] == "pickle" and \
+                sum(1 for key in _resolved if key[0] == "pickle") >= _RESOLVED_PICKLES:
+            for key in [key for key in _resolved if key[0] == "pickle"]:
+                del _resolved[key]
         import importlib
         kind = entry[0]
         if kind == "name":
@@ -81,7 +90,7 @@ def run_chunk(first, table, tasks):
             raise
     elapsed = time.perf_counter() - start
     # as loky sends results: classes that exist only here go by value
-    data = dumps((elapsed, results), by_value=True)
+    data = dumps((elapsed, [mapped_result(result) for result in results]), by_value=True)
     return GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(data), True)
 
 
@@ -220,8 +229,11 @@ class TaskSource:
     arrays or variants as arguments, which keep their zero-copy path) get
     their own call."""
 
-    def __init__(self, iterator, single_call, grouping, level=None):
+    def __init__(self, iterator, single_call, grouping, level=None, memmapper=None):
         self.level = level       # the nesting level of local groups' tasks
+        # the run's _memmapping.Memmapper (local process workers), closed
+        # with the source: arrays go in groups too, the large ones mapped
+        self.memmapper = memmapper
         self.iterator = iterator
         self.single_call = single_call
         self.grouping = grouping
@@ -282,6 +294,10 @@ class TaskSource:
             return False
         if self.grouping == "local":
             return True
+        if self.memmapper is not None:
+            # arrays are pickled (mapped when large); variants keep their form
+            return not any(isinstance(value, GLib.Variant)
+                           for value in itertools.chain(args, kwargs.values()))
         for value in args:
             if type(value) not in _PLAIN_TYPES and _needs_variant(value):
                 return False
@@ -307,7 +323,8 @@ class TaskSource:
                 tasks.append((position, args, kwargs))
             runner = _runner(run_chunk)
             call = Joblib.Call.new_with_task_count(
-                runner.referenced(), pickled_call_args([first, table, tasks], False), len(group))
+                runner.referenced(), pickled_call_args([first, table, tasks], False,
+                                                       self.memmapper), len(group))
         else:
             chunk_id = add_local_chunk(first, group, self.level)
             self.local_ids.add(chunk_id)
@@ -352,6 +369,8 @@ class TaskSource:
         """Forget the groups of this process that never ran or were not read."""
         forget_local_chunks(self.local_ids)
         self.local_ids.clear()
+        if self.memmapper is not None:
+            self.memmapper.close()
 
 
 # The input generator runs inside next_call: Ctrl-C there ends the run as

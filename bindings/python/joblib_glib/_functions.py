@@ -362,8 +362,12 @@ def _weak_invoke(ref):
 class PythonFunction:
     """A Python callable and the Joblib.Function that runs it."""
 
-    def __init__(self, func, name=None, version=None, arrays=None, level=None):
+    def __init__(self, func, name=None, version=None, arrays=None, level=None,
+                 memmapper=None):
         self.func = func
+        # in the parent: the _memmapping.Memmapper of the run, which maps
+        # large arrays anywhere in the arguments (local process workers)
+        self.memmapper = memmapper
         # the nesting level of the tasks it runs in this process (None:
         # the thread's own)
         self.level = level
@@ -417,7 +421,7 @@ class PythonFunction:
         (see _values.pickled_call_args), bound to the signature there; the
         GVariant form when an argument is an array or a variant."""
         values, opaque = self.signature.bind(args, kwargs)
-        pickled = pickled_call_args(values, opaque)
+        pickled = pickled_call_args(values, opaque, self.memmapper)
         if pickled is not None:
             return pickled
         return self._variant_args(values, opaque)
@@ -430,7 +434,7 @@ class PythonFunction:
             return self.call_variant(args)
         # results go back as loky sends them (cloudpickle for classes
         # that only exist here, sent by value)
-        return to_variant(self._call_values(*unpickled), by_value=True)
+        return to_variant(mapped_result(self._call_values(*unpickled)), by_value=True)
 
     def call_variant(self, args):
         """Run the function on an argument tuple made by make_args."""
@@ -478,15 +482,16 @@ class FunctionCache:
     _builtins = {}
     _builtins_lock = threading.Lock()
 
-    def __init__(self, arrays=None, level=None):
+    def __init__(self, arrays=None, level=None, memmapper=None):
         self._functions = {}
         self._arrays = arrays
         self._level = level
+        self._memmapper = memmapper
 
     def get(self, func):
         if isinstance(func, PythonFunction):
             return func
-        if self._arrays is not None or self._level:
+        if self._arrays is not None or self._level or self._memmapper is not None:
             pass   # settings of their own: not the shared builtins
         elif isinstance(func, types.BuiltinFunctionType) and \
                 (func.__self__ is None or isinstance(func.__self__, types.ModuleType)):
@@ -498,8 +503,8 @@ class FunctionCache:
         # keyed by id: the entry holds the callable, so the id stays its own
         entry = self._functions.get(id(func))
         if entry is None:
-            entry = self._functions[id(func)] = PythonFunction(func, arrays=self._arrays,
-                                                               level=self._level)
+            entry = self._functions[id(func)] = PythonFunction(
+                func, arrays=self._arrays, level=self._level, memmapper=self._memmapper)
         return entry
 
 
@@ -522,3 +527,14 @@ def worker_array(value, max_nbytes, mmap_mode):
         view.flags.writeable = False
         return view
     return value.copy(order="K").view(numpy.memmap)
+
+
+def mapped_result(value):
+    """A task's result as joblib's workers send it back: a np.memmap of a
+    file of a run's memory-map folder (an argument returned as it came)
+    as a plain array, since the folder goes at the end of the run."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and type(value) is numpy.memmap and \
+            "joblib_memmapping_folder_" in (getattr(value, "filename", None) or ""):
+        return numpy.asarray(value)
+    return value

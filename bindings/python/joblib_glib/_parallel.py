@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""joblib's Parallel, delayed and parallel_config over Joblib.Parallel."""
+"""joblib's Parallel and delayed over Joblib.Parallel (the scopes: _config)."""
 
 import asyncio
-import atexit
 import collections
 import contextlib
 import json
@@ -14,22 +13,15 @@ import weakref
 
 from . import _backend_base, _interrupt
 from ._chunks import TaskSource, unpack_task
-from ._functions import DEFAULT_ARRAYS, FunctionCache, PythonFunction, TerminatedWorkerError, \
+from ._config import (DEFAULTS, _DEFAULT_BACKEND, _backend_name, _backend_object,
+                      _is_process_backend, _parse_nbytes, _python_backend, _scope_names_backend,
+                      _scope_python_backend, check_mmap_mode, check_temp_folder, is_shared_backend,
+                      parallel_backend, parallel_config, register_parallel_backend,
+                      scope_setting)
+from ._functions import DEFAULT_ARRAYS, FunctionCache, TerminatedWorkerError, \
     forget_exceptions, nesting_level, reraise, run_nested
 from ._gi import Gio, GLib, Joblib
-
-_BACKEND_NAMES = {
-    "threading": "threading",
-    "threads": "threading",
-    "sequential": "sequential",
-    "loky": "loky",
-    "processes": "processes",
-    "multiprocessing": "processes",
-}
-# joblib's process backends: JobProcessBackend with the Python worker
-# (python3 -m joblib_glib.worker), the default as in joblib.
-_PROCESS_BACKENDS = ("loky", "multiprocessing", "processes")
-_DEFAULT_BACKEND = "loky"
+from ._memmapping import Memmapper
 
 
 class _Delayed:
@@ -79,92 +71,6 @@ def _current_config_n_jobs(config=None):
 # Nested Parallel calls deeper than this raise RecursionError (below it
 # they run in their caller from the second level on: see Parallel.__init__)
 MAX_NESTING = 64
-_PREFER = (None, "processes", "threads")
-_REQUIRE = (None, "sharedmem")
-
-
-def _check_hints(prefer, require):
-    if prefer not in _PREFER:
-        raise ValueError(f"prefer={prefer!r} is not a valid backend hint, expected one of "
-                         f"{_PREFER}")
-    if require not in _REQUIRE:
-        raise ValueError(f"require={require!r} is not a valid backend constraint, expected "
-                         f"one of {_REQUIRE}")
-
-
-def _known_backends():
-    return sorted(set(_BACKEND_NAMES) | set(Joblib.Backend.list_names()))
-
-
-def _backend_name(backend, prefer, require, explicit=True):
-    """The backend (name or object) for these arguments; None: the
-    parallel_config in force decides.  ``explicit``: named by the caller
-    (a process backend that cannot share memory is then an error, as in
-    joblib; from a parallel_config it gives way to threads)."""
-    _check_hints(prefer, require)
-    if isinstance(backend, Joblib.Backend):
-        if require == "sharedmem" and _is_process_backend(backend):
-            if explicit:
-                raise ValueError(f"Backend {type(backend).__name__} does not support shared "
-                                 f"memory")
-            return "threading"
-        return backend
-    if backend is None:
-        if require == "sharedmem" or prefer == "threads":
-            return "threading"
-        return None
-    if not isinstance(backend, str):
-        raise TypeError(f"backend must be a name or a Joblib.Backend, not "
-                        f"{type(backend).__name__}")
-    if backend not in _BACKEND_NAMES and backend not in Joblib.Backend.list_names():
-        raise ValueError(f"Invalid backend: {backend}, expected one of {_known_backends()}")
-    if backend in _REMOTE_BACKENDS:
-        if require == "sharedmem":
-            if explicit:
-                raise ValueError(f"Backend {backend!r} does not support shared memory")
-            return "threading"
-        # Processes share no memory: joblib falls back to threads too.
-        if _BACKEND_NAMES.get(backend, backend) not in Joblib.Backend.list_names():
-            return "threading"
-    return _BACKEND_NAMES.get(backend, backend)
-
-
-_shared = {}
-_shared_lock = threading.Lock()
-
-
-def _shared_process_backend():
-    """One JobProcessBackend for the whole interpreter, as joblib reuses
-    loky's executor: its Python workers (about 0.1 s to start, importing
-    gi) serve every Parallel call, and leave at exit."""
-    with _shared_lock:
-        backend = _shared.get("processes")
-        if backend is None:
-            backend = _shared["processes"] = Joblib.Backend.new_for_name("processes")
-            atexit.register(backend.shutdown)
-        return backend
-
-
-def _backend_object(name):
-    """Process backends by name -> the shared instance; others unchanged."""
-    if isinstance(name, str) and name in _PROCESS_BACKENDS and \
-            _BACKEND_NAMES[name] in Joblib.Backend.list_names():
-        return _shared_process_backend()
-    return name
-
-
-# Backends whose workers are other processes (local or on a Slurm
-# cluster): calls carry Python references that the Python worker imports.
-_REMOTE_BACKENDS = _PROCESS_BACKENDS + ("slurm", "ssh")
-
-
-def _is_process_backend(backend):
-    if isinstance(backend, Joblib.Backend):
-        return isinstance(backend, (Joblib.ProcessBackend, Joblib.SlurmBackend,
-                                    Joblib.SshBackend))
-    return backend in _REMOTE_BACKENDS
-
-
 def _check_channel(backend):
     """Refuse a cluster backend whose workers' answers could be altered on
     the network: results of Python tasks are pickles, and unpickling runs
@@ -214,165 +120,6 @@ def _prepare_python_worker():
             "python", [_python_executable(), "-c", _WORKER_BOOTSTRAP, json.dumps(path)])
 
 
-def _initialized_process_backend(name, initializer, initargs):
-    """A JobProcessBackend of its own whose workers run
-    ``initializer(*initargs)`` once each (loky's initializer/initargs), or
-    None without an initializer.  Its own: the shared backend's workers
-    never see the initializer."""
-    if initializer is None:
-        if initargs:
-            raise ValueError("initargs given without an initializer")
-        return None
-    if not callable(initializer):
-        raise TypeError(f"initializer must be callable, not {type(initializer).__name__}")
-    if not isinstance(initargs, (tuple, list)):
-        raise TypeError(f"initargs must be a tuple, not {type(initargs).__name__}")
-    if name is None:
-        name = _DEFAULT_BACKEND
-    if not (isinstance(name, str) and name in _PROCESS_BACKENDS and
-            _BACKEND_NAMES[name] in Joblib.Backend.list_names()):
-        shown = type(name).__name__ if isinstance(name, Joblib.Backend) else repr(name)
-        raise ValueError(f"an initializer needs one of the process backends "
-                         f"{', '.join(_PROCESS_BACKENDS)}, not {shown} (on a "
-                         f"Joblib.ProcessBackend of your own, call set_initializer)")
-    function = PythonFunction(initializer)
-    args = function.remote_args(tuple(initargs), {})  # TypeError if they do not fit
-    backend = Joblib.ProcessBackend.new()
-    backend.set_initializer(function.referenced(), args)
-    # The Joblib.Function finds its PythonFunction through a weak reference.
-    backend._joblib_glib_initializer = function
-    return backend
-
-
-class parallel_config(contextlib.ContextDecorator):
-    """Scoped defaults for Parallel, as joblib.parallel_config (per thread).
-
-    ``initializer`` and ``initargs`` work as loky's: each worker process of
-    the scope runs ``initializer(*initargs)`` once, before its first task
-    (to load a model, open a database, seed a generator, set a module
-    global that tasks read).  They need a process backend ("loky", the
-    default, "multiprocessing" or "processes") and give the scope a process
-    backend of its own, shut down when the scope ends: the interpreter's
-    shared workers never run the initializer, and Parallel runs of the scope
-    must finish inside it.  The initializer and its arguments travel as
-    tasks do (by module and name or pickled by value).  If it raises, the
-    tasks sent to that worker fail with its exception (its type kept, the
-    worker's traceback as ``__cause__``, a note naming the initializer).
-    ``Parallel(backend=...)`` with an explicit backend does not use it, as in
-    joblib.
-    """
-
-    def __init__(self, backend=None, n_jobs=None, verbose=None, inner_max_num_threads=None,
-                 prefer=None, require=None, initializer=None, initargs=()):
-        self._python_backend = _python_backend(backend)
-        config = Joblib.ParallelConfig.new()
-        name = None if self._python_backend is not None else \
-            _backend_name(backend, prefer, require)
-        self._own = _initialized_process_backend(name, initializer, initargs)
-        name = self._own if self._own is not None else _backend_object(name)
-        if isinstance(name, Joblib.Backend):
-            config.set_backend(name)
-        elif name is not None:
-            config.set_backend_name(name)
-        if n_jobs is not None:
-            config.set_n_jobs(n_jobs)
-        if verbose is not None:
-            config.set_verbose(verbose)
-        if inner_max_num_threads is not None:
-            config.set_inner_max_num_threads(inner_max_num_threads)
-        self.config = config
-        # what the scope says about the backend, for Parallel: a Python
-        # backend, "c" (the C configuration's) or None (nothing)
-        self._scope = self._python_backend if self._python_backend is not None else \
-            ("c" if name is not None else None)
-
-    def __enter__(self):
-        self.config.push()
-        _scopes().append(self._scope)
-        return self.config
-
-    def __exit__(self, *exc):
-        _scopes().pop()
-        self.config.pop()
-        if self._own is not None:
-            self._own.shutdown()
-        return False
-
-
-def parallel_backend(backend, n_jobs=-1, inner_max_num_threads=None, **options):
-    """joblib's older form of parallel_config: a backend for the scope,
-    all CPUs (n_jobs=-1) unless told otherwise."""
-    return parallel_config(backend=backend, n_jobs=n_jobs,
-                           inner_max_num_threads=inner_max_num_threads, **options)
-
-
-_local = threading.local()
-# joblib-style backends (_backend_base) by name, and the default one
-_PYTHON_BACKENDS = {}
-_python_default = {"backend": None}
-
-
-def _scopes():
-    scopes = getattr(_local, "scopes", None)
-    if scopes is None:
-        scopes = _local.scopes = []
-    return scopes
-
-
-def _python_backend(backend):
-    """A joblib-style backend instance for a name or an instance, else None."""
-    if isinstance(backend, str):
-        factory = _PYTHON_BACKENDS.get(backend)
-        return factory() if factory is not None else None
-    if backend is not None and not isinstance(backend, Joblib.Backend) and \
-            _backend_base.is_python_backend(type(backend)):
-        return backend
-    return None
-
-
-def _scope_names_backend():
-    """Whether a parallel_config of this thread names a backend."""
-    return any(scope is not None for scope in _scopes())
-
-
-def _scope_python_backend():
-    """The joblib-style backend the innermost parallel_config that names a
-    backend gives, or the default one."""
-    for scope in reversed(_scopes()):
-        if scope is not None:
-            return None if scope == "c" else scope
-    factory = _python_default["backend"]
-    return factory() if factory is not None else None
-
-
-def register_parallel_backend(name, factory, make_default=False):
-    """Register a backend under a name: a GObject class implementing
-    Joblib.Backend, or a joblib-style ParallelBackendBase subclass (ours or
-    joblib's own)."""
-    if not isinstance(name, str):
-        raise TypeError(f"a backend name must be a str, not {type(name).__name__}")
-    if _backend_base.is_python_backend(factory):
-        _PYTHON_BACKENDS[name] = factory
-        _BACKEND_NAMES[name] = name
-        if make_default:
-            _python_default["backend"] = factory
-        return
-    gtype = getattr(factory, "__gtype__", None)
-    if gtype is None or not gtype.is_a(Joblib.Backend.__gtype__):
-        raise TypeError("a backend must be a GObject class implementing Joblib.Backend or a "
-                        "ParallelBackendBase subclass")
-    Joblib.Backend.register(name, gtype)
-    _BACKEND_NAMES[name] = name
-    if make_default:
-        global _default_config
-        _python_default["backend"] = None
-        _default_config = Joblib.ParallelConfig.new()
-        _default_config.set_backend_name(name)
-        _default_config.push()
-
-
-_default_config = None
-
 
 class Parallel:
     """Run ``delayed`` calls on several workers: joblib's ``Parallel``.
@@ -384,7 +131,8 @@ class Parallel:
 
     def __init__(self, n_jobs=None, backend=None, return_as="list", verbose=0, timeout=None,
                  pre_dispatch="2 * n_jobs", batch_size="auto", prefer=None, require=None,
-                 max_nbytes="1M", mmap_mode="r", temp_folder=None):
+                 max_nbytes=DEFAULTS["max_nbytes"], mmap_mode=DEFAULTS["mmap_mode"],
+                 temp_folder=DEFAULTS["temp_folder"]):
         if return_as not in ("list", "generator", "generator_unordered"):
             raise ValueError(f"return_as must be 'list', 'generator' or 'generator_unordered', "
                              f"not {return_as!r}")
@@ -404,6 +152,11 @@ class Parallel:
         if self._python_backend is None and backend is None and require is None and \
                 prefer is None:
             self._python_backend = _scope_python_backend()
+        if backend is None:
+            # as joblib: the hints of the scope apply to the backend the
+            # scope gives, not to one named here
+            prefer = scope_setting("prefer", prefer)
+            require = scope_setting("require", require)
         name = None if self._python_backend is not None else \
             _backend_name(backend, prefer, require)
         self._level = nesting_level()
@@ -421,6 +174,10 @@ class Parallel:
             if isinstance(name, str) or require == "sharedmem":
                 name = _backend_name(name, prefer, require, explicit=False)
         name = _backend_object(name)
+        if is_shared_backend(name) and _one_job(n_jobs):
+            # as joblib's process backends, which fall back to the
+            # sequential one: the tasks get the caller's very objects
+            name = "sequential"
         if isinstance(name, Joblib.Backend):
             self._parallel.set_backend(name)
         else:
@@ -431,10 +188,10 @@ class Parallel:
         self._processes = _is_process_backend(name)
         self._grouping = _grouping(name) if batch_size == "auto" else None
         self._live_generators = weakref.WeakSet()
-        arrays = (_parse_nbytes(max_nbytes), mmap_mode)
-        if mmap_mode not in (None, "r", "r+", "w+", "c"):
-            raise ValueError(f"mmap_mode must be None, 'r', 'r+', 'w+' or 'c', not "
-                             f"{mmap_mode!r}")
+        max_nbytes = _parse_nbytes(scope_setting("max_nbytes", max_nbytes))
+        mmap_mode = check_mmap_mode(scope_setting("mmap_mode", mmap_mode))
+        self._temp_folder = check_temp_folder(scope_setting("temp_folder", temp_folder))
+        arrays = (max_nbytes, mmap_mode)
         # None: joblib's defaults, which the workers know
         self._arrays = None if arrays == DEFAULT_ARRAYS else arrays
         if verbose:
@@ -532,10 +289,22 @@ class Parallel:
         # like joblib does with generators; small tasks are grouped (see
         # _chunks).
         level = self._level + 1
+        memmapper = self._memmapper()
         functions = FunctionCache(self._arrays if self._processes else None,
-                                  None if self._processes else level)
+                                  None if self._processes else level, memmapper)
         return TaskSource(iterator, lambda task: self._to_call(task, functions), self._grouping,
-                          level)
+                          level, memmapper)
+
+    def _memmapper(self):
+        """The run's Memmapper on local process workers (joblib maps
+        arrays for loky and multiprocessing, not for one job, which runs
+        in the caller, nor for remote workers)."""
+        if not isinstance(self.backend, Joblib.ProcessBackend):
+            return None
+        if _one_job(self.n_jobs):
+            return None
+        max_nbytes, mmap_mode = self._arrays or DEFAULT_ARRAYS
+        return Memmapper(max_nbytes, mmap_mode, self._temp_folder)
 
     def _to_call(self, task, functions):
         function, args, kwargs = unpack_task(task)
@@ -596,6 +365,13 @@ def write_verbose_line(parallel, line):
     stream = sys.stdout if parallel.get_verbose() >= 50 else sys.stderr
     stream.write(line)
     stream.flush()
+
+
+def _one_job(n_jobs):
+    try:
+        return Joblib.effective_n_jobs(n_jobs) == 1
+    except (GLib.Error, TypeError):
+        return False   # the run reports it
 
 
 def _run_inline(iterable, level):
@@ -746,22 +522,6 @@ class _Run:
 _interrupt.record_inside(_Run.wait, _Run.wait_done, _Run._on_ordered, _Run._on_unordered,
                          _Run._on_done, _Run._on_verbose_line, _Run.start, _Run.close)
 
-
-_UNITS = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
-
-
-def _parse_nbytes(value):
-    """joblib's max_nbytes: None, a number of bytes, or "1M", "100K", "2G"."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        if value is not None and value < 0:
-            raise ValueError(f"max_nbytes must be None or >= 0, not {value}")
-        return value
-    if isinstance(value, str) and value[-1:].upper() in _UNITS:
-        try:
-            return int(float(value[:-1]) * _UNITS[value[-1].upper()])
-        except ValueError:
-            pass
-    raise ValueError(f"Invalid literal for max_nbytes: {value!r}")
 
 
 def _grouping(backend):

@@ -509,16 +509,19 @@ def _offset_size(body_size):
     return 8
 
 
-def pickled_call_args(values, opaque):
+def pickled_call_args(values, opaque, memmapper=None):
     """A call's bound arguments (see _functions._Signature.bind) as a
     ("pickle", <ay>) argument tuple, or None when a value is an array or a
-    variant (those keep their GVariant form)."""
+    variant (those keep their GVariant form).  With a ``memmapper``
+    (_memmapping.Memmapper) arrays are pickled too, large ones as
+    references to files that the worker maps; variants keep their form."""
     for value in (values[0] + list(values[1].values()) if opaque else values):
-        if type(value) not in _PLAIN_TYPES and _needs_variant(value):
+        if type(value) not in _PLAIN_TYPES and _needs_variant(value) and \
+                (memmapper is None or isinstance(value, GLib.Variant)):
             return None
-    body = b"".join((_PICKLED_ARGS_HEAD,
-                     dumps((values, opaque), by_value=True),
-                     _PICKLED_ARGS_TAIL))
+    data = dumps((values, opaque), by_value=True) if memmapper is None else \
+        memmapper.dumps((values, opaque))
+    body = b"".join((_PICKLED_ARGS_HEAD, data, _PICKLED_ARGS_TAIL))
     # the end of the string child, little-endian as every framing offset
     data = body + (7).to_bytes(_offset_size(len(body)), "little")
     return GLib.Variant.new_from_bytes(_PICKLED_ARGS_TYPE, GLib.Bytes.new(data), True)

@@ -1,0 +1,277 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Large numpy arrays reach process workers as memory maps, as joblib's.
+
+joblib pickles the arguments of tasks for its worker processes with a
+reducer that writes every numpy array larger than ``max_nbytes`` -- at the
+top level or nested in lists, dicts, tuples or objects -- once to a file
+of a folder of the call (in ``temp_folder``, else ``$JOBLIB_TEMP_FOLDER``,
+else ``/dev/shm`` when it has room, else the temporary folder) and sends a
+reference that the worker opens with ``np.memmap`` in ``mmap_mode``
+(``"w+"`` opens as ``"r+"``, so that it does not erase the data).  Arrays
+that are already views of a ``np.memmap`` file travel as references to
+that file at any size.  The folder is removed when the call ends.
+
+``Memmapper`` does the same for one Parallel run on a local process
+backend: ``dumps`` pickles a value as ``_values.dumps`` does, with those
+references in place of the large arrays; ``open_memmap`` (run by the
+worker's unpickler) opens them.  The plain pickle is tried first: only a
+value whose pickle is larger than ``max_nbytes`` can hold such an array,
+so small arguments cost nothing more.
+"""
+
+import copyreg
+import mmap
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import threading
+import uuid
+
+from ._values import dumps as _dumps
+
+_SHM = "/dev/shm"
+# joblib's rule: /dev/shm only when it has this much room
+_SHM_MIN_FREE = 2 * 1024 ** 3
+FOLDER_PREFIX = "joblib_memmapping_folder_"
+
+
+def resolve_temp_folder(temp_folder=None):
+    """The folder that holds the run folders: ``temp_folder``, else
+    ``$JOBLIB_TEMP_FOLDER``, else /dev/shm if it has 2 GiB free and can be
+    written, else tempfile's folder (joblib's order)."""
+    if temp_folder is None:
+        temp_folder = os.environ.get("JOBLIB_TEMP_FOLDER") or None
+    if temp_folder is None:
+        try:
+            stats = os.statvfs(_SHM)
+            if stats.f_bsize * stats.f_bavail > _SHM_MIN_FREE and \
+                    os.access(_SHM, os.W_OK | os.X_OK):
+                temp_folder = _SHM
+        except OSError:
+            temp_folder = None
+    if temp_folder is None:
+        temp_folder = tempfile.gettempdir()
+    return os.path.abspath(os.path.expanduser(os.fspath(temp_folder)))
+
+
+def _backing_memmap(array):
+    """The np.memmap with a file that ``array`` is a view of, or None."""
+    numpy = sys.modules["numpy"]
+    base = array
+    while base is not None:
+        if isinstance(base, numpy.memmap) and getattr(base, "filename", None) and \
+                getattr(base, "_mmap", None) is not None:
+            return base
+        base = getattr(base, "base", None)
+        if not isinstance(base, numpy.ndarray):
+            # the mmap object itself ends the chain
+            return None
+    return None
+
+
+def _reduce_result(memmap):
+    """How a worker pickles a np.memmap (results): one of a run's folder
+    as a plain array, since the folder goes with the run (joblib's
+    backward reducer); others as numpy pickles any memmap."""
+    numpy = sys.modules["numpy"]
+    if FOLDER_PREFIX in (getattr(memmap, "filename", None) or ""):
+        return numpy.asarray(memmap).__reduce__()
+    return numpy.ndarray.__reduce__(memmap)
+
+
+_reducer = []
+
+
+def open_memmap(filename, dtype, mode, offset, shape, strides):
+    """Run in the worker: the array a Memmapper sent, as np.memmap."""
+    numpy = sys.modules.get("numpy") or __import__("numpy")
+    if not _reducer:
+        copyreg.pickle(numpy.memmap, _reduce_result)
+        _reducer.append(True)
+    if mode == "w+":
+        mode = "r+"   # "w+" would erase the file's data
+    if strides is None:
+        return numpy.memmap(filename, dtype=dtype, mode=mode, offset=offset, shape=shape)
+    # a strided view: map the bytes it spans, then view them with its strides
+    itemsize = numpy.dtype(dtype).itemsize
+    low = sum((n - 1) * s for n, s in zip(shape, strides) if s < 0 and n > 0)
+    high = sum((n - 1) * s for n, s in zip(shape, strides) if s > 0 and n > 0) + itemsize
+    whole = numpy.memmap(filename, dtype=numpy.uint8, mode=mode, offset=offset + low,
+                         shape=(high - low,))
+    view = numpy.ndarray(shape, dtype, buffer=whole, offset=-low, strides=strides)
+    if mode == "r":
+        view.flags.writeable = False
+    # joblib's type: a np.memmap viewing the file
+    result = view.view(numpy.memmap)
+    result._mmap, result.filename, result.offset, result.mode = \
+        whole._mmap, whole.filename, offset, mode
+    return result
+
+
+def _reduce_backed(array, backing):
+    """The reference to a view of a memmap file (joblib's rule: its mode,
+    "w+" as "r+"), or None when its place in the file is unknown.  The
+    offset comes from the mmap buffer itself: slices of a memmap keep the
+    offset of the memmap they come from."""
+    numpy = sys.modules["numpy"]
+    try:
+        mapped = numpy.frombuffer(backing._mmap, dtype=numpy.uint8)
+    except (TypeError, ValueError):
+        return None
+    # numpy maps from the allocation boundary below the memmap's offset
+    file_start = backing.offset - backing.offset % mmap.ALLOCATIONGRANULARITY
+    first = array.__array_interface__["data"][0]
+    offset = first - mapped.__array_interface__["data"][0] + file_start
+    strides = None if array.flags.c_contiguous else array.strides
+    return open_memmap, (os.fspath(backing.filename), array.dtype.str if array.dtype.names is None
+                         else array.dtype, backing.mode, offset, array.shape, strides)
+
+
+class Memmapper:
+    """The memory-mapped arrays of one Parallel run (see the module text).
+
+    ``dumps`` may be called from the thread that pulls tasks only; ``close``
+    removes the run's folder and everything in it."""
+
+    def __init__(self, max_nbytes, mmap_mode, temp_folder):
+        self.max_nbytes = max_nbytes
+        self.mmap_mode = mmap_mode or "r"
+        self.temp_folder = temp_folder
+        self.folder = None
+        # id(array) -> (array, filename): each array is written once per run
+        # (joblib keys on the array object too); the array is kept so that
+        # its id stays its own
+        self.files = {}
+        self.lock = threading.Lock()
+
+    def dumps(self, obj):
+        """Pickle bytes of ``obj`` as _values.dumps(by_value=True), large
+        arrays as references to files of the run's folder."""
+        data = _dumps(obj, by_value=True)
+        if "numpy" not in sys.modules or (self.max_nbytes is not None and
+                                          len(data) <= self.max_nbytes and
+                                          b"memmap" not in data):
+            return data
+        return self._dumps_mapping(obj)
+
+    def _dumps_mapping(self, obj):
+        import io
+        stream = io.BytesIO()
+        try:
+            _MappingPickler(stream, self).dump(obj)
+            data = stream.getvalue()
+        except (pickle.PicklingError, AttributeError, TypeError):
+            data = None
+        if data is None or b"__main__" in data:
+            try:
+                import cloudpickle
+            except ImportError:
+                if data is None:
+                    raise
+                return data
+            stream = io.BytesIO()
+            _cloud_pickler(cloudpickle)(stream, self).dump(obj)
+            data = stream.getvalue()
+        return data
+
+    def reduce(self, array):
+        """The reduction of a numpy array (joblib's forward reducer), or
+        NotImplemented for the usual pickling."""
+        numpy = sys.modules["numpy"]
+        if type(array) is not numpy.ndarray and type(array) is not numpy.memmap:
+            return NotImplemented
+        backing = _backing_memmap(array)
+        found = _reduce_backed(array, backing) if backing is not None else None
+        if found is not None:
+            return found
+        if array.dtype.hasobject or self.max_nbytes is None or \
+                array.nbytes <= self.max_nbytes:
+            if type(array) is numpy.memmap:
+                # a memmap without a file (a view of ours): as an array
+                return pickle.loads, (pickle.dumps(numpy.asarray(array),
+                                                   protocol=pickle.HIGHEST_PROTOCOL),)
+            return NotImplemented
+        filename = self._file_of(array)
+        # written in C order, or in Fortran order for Fortran arrays (as
+        # joblib keeps it): the worker views it with the strides of that
+        strides = None
+        if array.flags.f_contiguous and not array.flags.c_contiguous:
+            strides = _f_strides(array)
+        return open_memmap, (filename, array.dtype.str if array.dtype.names is None
+                             else array.dtype, self.mmap_mode, 0, array.shape, strides)
+
+    def _file_of(self, array):
+        numpy = sys.modules["numpy"]
+        with self.lock:
+            found = self.files.get(id(array))
+            if found is not None:
+                return found[1]
+            if self.folder is None:
+                root = resolve_temp_folder(self.temp_folder)
+                folder = os.path.join(root, f"{FOLDER_PREFIX}{os.getpid()}_{uuid.uuid4().hex}")
+                os.makedirs(folder, mode=0o700)
+                self.folder = folder
+            filename = os.path.join(self.folder, f"{os.getpid()}-{threading.get_ident()}-"
+                                    f"{uuid.uuid4().hex}.mmap")
+            with open(filename, "wb") as stream:
+                if array.flags.f_contiguous and not array.flags.c_contiguous:
+                    array.T.tofile(stream)   # the Fortran-ordered bytes
+                else:
+                    numpy.ascontiguousarray(array).tofile(stream)
+            self.files[id(array)] = (array, filename)
+            return filename
+
+    def close(self):
+        """Remove the run's folder (workers that still map a file keep
+        their pages: the files are unlinked, not truncated)."""
+        with self.lock:
+            folder, self.folder = self.folder, None
+            self.files.clear()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _f_strides(array):
+    strides, step = [], array.itemsize
+    for n in array.shape:
+        strides.append(step)
+        step *= n
+    return tuple(strides)
+
+
+class _MappingPickler(pickle.Pickler):
+    def __init__(self, stream, memmapper):
+        super().__init__(stream, protocol=pickle.HIGHEST_PROTOCOL)
+        self.memmapper = memmapper
+
+    def reducer_override(self, obj):
+        if type(obj).__module__ == "numpy":
+            return self.memmapper.reduce(obj)
+        return NotImplemented
+
+
+_cloud_classes = {}
+
+
+def _cloud_pickler(cloudpickle):
+    """A CloudPickler that maps arrays as _MappingPickler (made once)."""
+    cls = _cloud_classes.get("cls")
+    if cls is None:
+        class _MappingCloudPickler(cloudpickle.CloudPickler):
+            def __init__(self, stream, memmapper):
+                super().__init__(stream, protocol=pickle.HIGHEST_PROTOCOL)
+                self.memmapper = memmapper
+
+            def reducer_override(self, obj):
+                if type(obj).__module__ == "numpy":
+                    found = self.memmapper.reduce(obj)
+                    if found is not NotImplemented:
+                        return found
+                return super().reducer_override(obj)
+        cls = _cloud_classes["cls"] = _MappingCloudPickler
+    return cls
+
+
+__all__ = ["Memmapper", "open_memmap", "resolve_temp_folder", "FOLDER_PREFIX"]

@@ -1,0 +1,342 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""joblib_glib next to Python joblib: arrays memory-mapped for process
+workers (max_nbytes, mmap_mode, temp_folder, arrays nested in containers),
+parallel_config / parallel_backend parameters and what their scopes give.
+
+Each comparison runs the same snippet on joblib (1.2 here) and on
+joblib_glib in the same test.  joblib 1.2 has no parallel_config: its
+parameters are compared with joblib's Parallel arguments of the same name,
+and their errors with joblib 1.4's (checked from its source)."""
+
+import os
+
+import joblib
+import numpy as np
+import pytest
+
+import joblib_glib
+from joblib_glib._gi import Joblib
+
+BIG = np.arange(300_000, dtype=np.float64)        # 2.4 MB, above the 1M default
+SMALL = np.arange(10, dtype=np.float64)
+FOLDER_PREFIX = "joblib_memmapping_folder_"
+
+
+class Holder:
+    """An object holding an array: pickled with its attribute."""
+
+    def __init__(self, array):
+        self.array = array
+
+
+def describe(value):
+    """What a worker got: types, memmap modes, writability, sums."""
+    if isinstance(value, np.ndarray):
+        return (type(value).__name__, getattr(value, "mode", None),
+                bool(value.flags.writeable), float(np.asarray(value).sum()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [describe(v) for v in value])
+    if isinstance(value, dict):
+        return ("dict", sorted((k, describe(v)) for k, v in value.items()))
+    if isinstance(value, Holder):
+        return ("Holder", describe(value.array))
+    return type(value).__name__
+
+
+def folders_in(root, _value=None):
+    """The memory-map folders under root and how many files each holds."""
+    return sorted(len(os.listdir(os.path.join(root, name))) for name in os.listdir(root)
+                  if name.startswith(FOLDER_PREFIX))
+
+
+def env_var(name):
+    return os.environ.get(name)
+
+
+def identity(value):
+    return value
+
+
+def same_object(value, original_id):
+    return id(value) == original_id
+
+
+def write_first(value):
+    value[0][0] = -1.0
+    return float(value[0][0])
+
+
+def both(snippet):
+    """The outcome of snippet(J) on joblib and on joblib_glib."""
+    found = []
+    for module in (joblib, joblib_glib):
+        try:
+            found.append(("value", snippet(module)))
+        except BaseException as exc:  # noqa: BLE001 -- compared by type
+            found.append(("raises", type(exc).__name__))
+    return found
+
+
+def run(J, function, inputs, **options):
+    return J.Parallel(**options)(J.delayed(function)(*args) for args in inputs)
+
+
+# --- arrays nested in arguments, on process workers ---------------------------
+
+NESTED = {
+    "list": [BIG, SMALL],
+    "dict": {"big": BIG, "small": SMALL},
+    "tuple": (BIG, (SMALL, BIG)),
+    "object": Holder(BIG),
+    "top-level": BIG,
+}
+
+
+@pytest.mark.parametrize("options", [{}, {"mmap_mode": "r+"}, {"mmap_mode": "w+"},
+                                     {"mmap_mode": "c"}, {"max_nbytes": None},
+                                     {"max_nbytes": "10K"}],
+                         ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")
+def test_nested_arrays_as_joblib(options):
+    inputs = [(NESTED[kind],) for kind in sorted(NESTED)]
+    theirs, ours = both(lambda J: run(J, describe, inputs, n_jobs=2, backend="loky",
+                                      **options))
+    assert ours == theirs
+    assert ("memmap" in repr(ours)) == (options.get("max_nbytes", 0) is not None)
+
+
+def test_memmap_writes_stay_in_the_copy():
+    # "r+": the worker writes to the mapped copy, never to the caller's array
+    array = BIG.copy()
+    theirs, ours = both(lambda J: run(J, write_first, [([array],)], n_jobs=2, backend="loky",
+                                      mmap_mode="r+"))
+    assert ours == theirs == ("value", [-1.0])
+    assert array[0] == 0.0
+    # "r": writing raises in the worker, the same exception type
+    theirs, ours = both(lambda J: run(J, write_first, [([array],)], n_jobs=2, backend="loky"))
+    assert ours == theirs and ours[0] == "raises"
+
+
+def test_memmap_files_pass_by_reference(tmp_path):
+    mapped = np.memmap(tmp_path / "data.bin", dtype="f8", mode="w+", shape=(1000, 50))
+    mapped[:] = np.arange(50_000).reshape(1000, 50)
+    mapped.flush()
+    for view in (mapped, mapped[10:], mapped[::-3]):
+        theirs, ours = both(lambda J: run(
+            J, lambda v: (type(v[0]).__name__, v[0].mode, str(v[0].filename),
+                          float(v[0].sum())),
+            [([view],)], n_jobs=2, backend="loky"))
+        # joblib 1.2 crashes its worker on a reversed view (SIGSEGV)
+        assert ours == theirs or view.strides[0] < 0, (ours, theirs)
+        assert ours[1][0][:3] == ("memmap", "r+", str(tmp_path / "data.bin"))
+        assert ours[1][0][3] == float(view.sum())
+
+
+def test_returned_memmaps_come_back_as_arrays():
+    theirs, ours = both(lambda J: [describe(r) for r in run(
+        J, identity, [([BIG, {"x": BIG}],)], n_jobs=2, backend="loky")])
+    assert [type(x).__name__ for x in ours] == [type(x).__name__ for x in theirs]
+    assert ours[1][0][1][0][0] == theirs[1][0][1][0][0] == "ndarray"
+    assert ours[1][0][1][1][1][0][1][0] == theirs[1][0][1][1][1][0][1][0] == "ndarray"
+
+
+def test_one_job_gets_the_caller_objects():
+    # n_jobs=1 runs in the caller, as joblib's sequential path: no copy, no map
+    nested = [BIG]
+    theirs, ours = both(lambda J: run(J, same_object, [(nested, id(nested))], n_jobs=1,
+                                      backend="loky"))
+    assert ours == theirs == ("value", [True])
+
+
+# --- temp_folder, JOBLIB_TEMP_FOLDER, cleaning up ---------------------------------
+
+def test_temp_folder_holds_the_files_during_the_run(tmp_path):
+    # a folder per library: joblib 1.2 keeps its executor (and its folder)
+    # across calls with the same settings, so each gets a fresh one
+    seen = {}
+    for J in (joblib, joblib_glib):
+        folder = tmp_path / J.__name__
+        folder.mkdir()
+        during = run(J, folders_in, [(str(folder), [BIG, SMALL]), (str(folder), {"a": BIG})],
+                     n_jobs=2, backend="loky", temp_folder=str(folder), max_nbytes="100K",
+                     mmap_mode="c")
+        seen[J.__name__] = (during, folders_in(str(folder)))
+    # one run folder holding the one large array (sent once, used twice),
+    # gone when the call returns
+    assert seen["joblib"] == seen["joblib_glib"] == ([[1], [1]], [])
+
+
+def test_joblib_temp_folder_environment(tmp_path, monkeypatch):
+    seen = {}
+    for J in (joblib, joblib_glib):
+        folder = tmp_path / J.__name__
+        folder.mkdir()
+        monkeypatch.setenv("JOBLIB_TEMP_FOLDER", str(folder))
+        during = run(J, folders_in, [(str(folder), [BIG])], n_jobs=2, backend="loky",
+                     max_nbytes="200K")
+        seen[J.__name__] = (during, folders_in(str(folder)))
+    assert seen["joblib"] == seen["joblib_glib"] == ([[1]], [])
+
+
+def test_temp_folder_cleaned_after_errors_and_generators(tmp_path):
+    with pytest.raises(ZeroDivisionError):
+        joblib_glib.Parallel(n_jobs=2, temp_folder=str(tmp_path))(
+            joblib_glib.delayed(lambda v, x: 1 / x)([BIG], x) for x in (1, 0, 2))
+    assert os.listdir(tmp_path) == []
+    generator = joblib_glib.Parallel(n_jobs=2, temp_folder=str(tmp_path),
+                                     return_as="generator")(
+        joblib_glib.delayed(folders_in)(str(tmp_path), [BIG]) for _ in range(4))
+    assert next(generator) == [1]
+    generator.close()
+    assert os.listdir(tmp_path) == []
+
+
+def test_config_gives_memmap_settings(tmp_path):
+    # joblib 1.2 takes them as Parallel arguments; parallel_config gives them
+    # to every Parallel of the scope (joblib >= 1.3), its own arguments win
+    theirs = run(joblib, describe, [([BIG],)], n_jobs=2, backend="loky", mmap_mode="r+",
+                 max_nbytes="200K")
+    with joblib_glib.parallel_config(mmap_mode="r+", max_nbytes="200K",
+                                     temp_folder=str(tmp_path)):
+        ours = run(joblib_glib, describe, [([BIG],)], n_jobs=2, backend="loky")
+        during = run(joblib_glib, folders_in, [(str(tmp_path), [BIG])], n_jobs=2)
+        explicit = run(joblib_glib, describe, [([BIG],)], n_jobs=2, mmap_mode="r")
+        copies = run(joblib_glib, describe, [([BIG],)], n_jobs=2, max_nbytes=None)
+    assert ours == theirs
+    assert during == [[1]] and os.listdir(tmp_path) == []
+    assert explicit == run(joblib, describe, [([BIG],)], n_jobs=2, mmap_mode="r")
+    assert copies == run(joblib, describe, [([BIG],)], n_jobs=2, max_nbytes=None)
+
+
+# --- parallel_backend / parallel_config: what __enter__ gives -------------------
+
+@pytest.mark.parametrize("name", ["loky", "threading", "multiprocessing", "sequential"])
+@pytest.mark.parametrize("n_jobs", [None, 3])
+def test_parallel_backend_enter_gives_backend_and_n_jobs(name, n_jobs):
+    found = []
+    for J in (joblib, joblib_glib):
+        kwargs = {} if n_jobs is None else {"n_jobs": n_jobs}
+        with J.parallel_backend(name, **kwargs) as (backend, jobs):
+            found.append((type(backend).__name__, jobs, backend.nesting_level,
+                          J.Parallel().n_jobs))
+    assert found[0] == found[1]
+
+
+def nesting_level_inside(module_name, name):
+    import importlib
+    J = importlib.import_module(module_name)
+    with J.parallel_backend(name) as (backend, _):
+        return backend.nesting_level
+
+
+@pytest.mark.parametrize("outer", ["loky", "threading"])
+def test_nesting_level_inside_tasks(outer):
+    # joblib's own test: 0 in the caller, 1 in the tasks of a call
+    theirs, ours = both(lambda J: [nesting_level_inside(J.__name__, "loky")] + run(
+        J, nesting_level_inside, [(J.__name__, "threading")] * 2, n_jobs=2, backend=outer))
+    assert ours == theirs == ("value", [0, 1, 1])
+
+
+def test_registered_backend_instance_is_the_one_used():
+    class Counting(joblib.parallel.ThreadingBackend):
+        calls = 0
+
+        def start_call(self):
+            type(self).calls += 1
+            self.started = getattr(self, "started", 0) + 1
+            return super().start_call()
+
+    found = []
+    for J in (joblib, joblib_glib):
+        J.register_parallel_backend("diff-counting", Counting)
+        with J.parallel_backend("diff-counting", n_jobs=2) as (backend, n_jobs):
+            results = J.Parallel()(J.delayed(abs)(-i) for i in range(6))
+        found.append((type(backend).__name__, n_jobs, results,
+                      getattr(backend, "started", 0) >= 1))
+    assert found[0] == found[1]
+    assert found[0][3]
+
+
+def test_config_enter_gives_joblib_settings(tmp_path):
+    with joblib_glib.parallel_config(n_jobs=3, verbose=0, max_nbytes="2M",
+                                     temp_folder=str(tmp_path)) as outer:
+        with joblib_glib.parallel_config("threading", mmap_mode="r+") as inner:
+            assert isinstance(inner["backend"], joblib_glib._config.ThreadingBackend)
+    # joblib 1.4's keys; what a scope does not set comes from the outer one
+    assert set(outer) == set(inner) == {"n_jobs", "verbose", "temp_folder", "max_nbytes",
+                                        "mmap_mode", "prefer", "require", "backend"}
+    assert (outer["n_jobs"], outer["max_nbytes"], outer["temp_folder"], outer["mmap_mode"],
+            outer["backend"]) == (3, "2M", str(tmp_path), "r", None)
+    assert (inner["n_jobs"], inner["max_nbytes"], inner["mmap_mode"]) == (3, "2M", "r+")
+
+
+# --- parameters and their errors ------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ("threading", {"inner_max_num_threads": 2}),      # AssertionError, as joblib
+    ("sequential", {"inner_max_num_threads": 2}),
+    ("threading", {"bogus": 1}),                      # TypeError
+    ("loky", {"bogus": 1}),
+    ("multiprocessing", {"bogus": 1}),
+    ("nope", {}),                                     # ValueError
+    ("threading", {"n_jobs": 0}),
+], ids=repr)
+def test_parallel_backend_errors_as_joblib(args):
+    name, kwargs = args
+
+    def snippet(J):
+        with J.parallel_backend(name, **kwargs):
+            return J.Parallel()(J.delayed(abs)(-i) for i in range(3))
+    theirs, ours = both(snippet)
+    assert ours == theirs
+
+
+def test_loky_accepts_inner_max_num_threads():
+    def snippet(J):
+        with J.parallel_backend("loky", n_jobs=2, inner_max_num_threads=1) as (backend, _):
+            return backend.inner_max_num_threads, run(J, env_var, [("OMP_NUM_THREADS",)] * 2)
+    theirs, ours = both(snippet)
+    assert ours == theirs == ("value", (1, ["1", "1"]))
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"inner_max_num_threads": 2}, ValueError),       # without a backend (joblib 1.4)
+    ({"idle_worker_timeout": 3}, ValueError),
+    ({"max_nbytes": "12Q"}, ValueError),
+    ({"max_nbytes": -1}, ValueError),
+    ({"mmap_mode": "rw"}, ValueError),
+    ({"temp_folder": 3}, TypeError),
+    ({"prefer": "gpu"}, ValueError),
+    ({"require": "nothing"}, ValueError),
+    ({"prefer": "processes", "require": "sharedmem"}, ValueError),
+    ({"backend": "loky", "bogus": 1}, TypeError),
+    ({"backend": "threading", "inner_max_num_threads": 2}, AssertionError),
+])
+def test_config_bad_input(kwargs, error):
+    with pytest.raises(error):
+        joblib_glib.parallel_config(**kwargs)
+
+
+def test_config_backend_params():
+    # an instance takes no backend parameters (joblib 1.4: ValueError)
+    with pytest.raises(ValueError):
+        joblib_glib.parallel_config(Joblib.ThreadBackend.new(), idle_worker_timeout=3)
+    # loky's idle_worker_timeout, on a process backend of the scope's own
+    with joblib_glib.parallel_config("loky", n_jobs=2, idle_worker_timeout=7):
+        parallel = joblib_glib.Parallel()
+        assert parallel.backend.props.idle_timeout == 7
+        assert parallel(joblib_glib.delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+    # GObject properties of the backend by name
+    with joblib_glib.parallel_config("loky", n_jobs=2, max_nbytes=None, temp_folder=None,
+                                     idle_timeout=9):
+        assert joblib_glib.Parallel().backend.props.idle_timeout == 9
+
+
+def test_config_hints_leave_explicit_arguments_alone():
+    main = os.getpid()
+    with joblib_glib.parallel_config(prefer="threads", n_jobs=2):
+        threads = run(joblib_glib, os.getpid, [()] * 4)
+        processes = run(joblib_glib, os.getpid, [()] * 4, prefer="processes")
+    with joblib_glib.parallel_config(require="sharedmem", n_jobs=2):
+        shared = run(joblib_glib, os.getpid, [()] * 4)
+    assert set(threads) == set(shared) == {main}
+    assert main not in processes
