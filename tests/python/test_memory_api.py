@@ -210,3 +210,67 @@ def test_bad_input(tmp_path):
         Memory(tmp_path, compress=("nope", 3))
     with pytest.raises(TypeError):
         memory.cache(counted)(1, 2, 3, 4)
+
+
+class CheckFailed(Exception):
+    """Raised by a cache_validation_callback."""
+
+
+def _refuse(metadata):
+    raise CheckFailed(sorted(metadata))
+
+
+def _check_thread(seen):
+    import threading
+
+    def callback(metadata):
+        seen.append(threading.current_thread() is threading.main_thread())
+        return True
+    return callback
+
+
+def test_validation_callback_errors_reach_the_caller(tmp_path):
+    # joblib (>= 1.3) calls cache_validation_callback in the caller: what
+    # it raises is what the call raises, never a silent recompute
+    memory = Memory(tmp_path, verbose=0)
+    memory.cache(counted)(7)
+    assert calls == [(7, 1)]
+    failing = memory.cache(counted, cache_validation_callback=_refuse)
+    with pytest.raises(CheckFailed) as info:
+        failing(7)
+    assert info.value.args == (["duration", "input_args", "time"],)
+    assert calls == [(7, 1)]                # the function did not run again
+    with pytest.raises(CheckFailed):
+        failing.check_call_in_cache(7)
+    with pytest.raises(CheckFailed):
+        failing.call_and_shelve(7)
+    # nothing stays behind: a miss never asks the callback
+    assert failing(8)["sum"] == 9 and calls == [(7, 1), (8, 1)]
+    assert memory.cache(counted)(7)["sum"] == 8
+
+
+@pytest.mark.parametrize("backend", ["threading", "loky"])
+def test_validation_callback_errors_in_parallel_tasks(tmp_path, backend):
+    memory = Memory(tmp_path, verbose=0)
+    memory.cache(counted)(3)
+    failing = memory.cache(counted, cache_validation_callback=_refuse)
+    with pytest.raises(CheckFailed):
+        Parallel(n_jobs=2, backend=backend)(delayed(failing)(x) for x in (3, 3, 4))
+
+
+def test_validation_callback_runs_in_worker_threads(tmp_path):
+    memory = Memory(tmp_path, verbose=0)
+    seen = []
+    cached = memory.cache(counted, cache_validation_callback=_check_thread(seen))
+    first = Parallel(n_jobs=2, backend="threading")(delayed(cached)(x) for x in range(6))
+    again = Parallel(n_jobs=2, backend="threading")(delayed(cached)(x) for x in range(6))
+    assert [r["sum"] for r in again] == [r["sum"] for r in first] == [x + 1 for x in range(6)]
+    assert len(calls) == 6 and len(seen) == 6 and not any(seen)
+
+
+def test_call_always_runs(tmp_path):
+    cached = Memory(tmp_path, verbose=0).cache(counted)
+    cached(1)
+    output, metadata = cached.call(1)
+    assert output["sum"] == 2 and calls == [(1, 1), (1, 1)]
+    assert set(metadata) == {"duration", "input_args", "time"}

@@ -20,6 +20,13 @@ import threading
 from joblib.parallel import ParallelBackendBase
 from joblib.parallel import register_parallel_backend as _joblib_register
 
+try:
+    # joblib's batch sizer (loky's): short tasks go several to a batch
+    from joblib._parallel_backends import AutoBatchingMixin
+except ImportError:   # a joblib without it: one task per batch
+    class AutoBatchingMixin:
+        pass
+
 from ._parallel import Parallel, effective_n_jobs
 
 
@@ -42,8 +49,9 @@ def _run_batch(batch, backend, n_jobs):
     return Parallel(n_jobs=n_jobs, backend=backend)([(batch, (), {})])[0]
 
 
-class JoblibGlibBackend(ParallelBackendBase):
-    """joblib's ParallelBackendBase, over joblib_glib's Parallel.
+class JoblibGlibBackend(AutoBatchingMixin, ParallelBackendBase):
+    """joblib's ParallelBackendBase, over joblib_glib's Parallel; batches
+    sized as loky's (joblib's AutoBatchingMixin).
 
     ``inner="processes"`` (default) or ``"threads"`` picks joblib-glib's
     backend; joblib's ``prefer="threads"`` picks threads too."""

@@ -34,12 +34,13 @@ import json
 import os
 import stat
 import sys
+import threading
 import time
 import warnings
 
 from gi.module import get_introspection_module
 
-from ._functions import PythonFunction, qualified_name, reraise
+from ._functions import PythonFunction, python_reference, qualified_name, reraise
 from ._gi import GLib, Joblib
 from ._hashing import call_key
 from ._persist import parse_compress
@@ -56,6 +57,12 @@ _MMAP_MODES = (None, "r", "r+", "w+", "c")
 
 # token -> [values, opaque, output or _NOTHING, unpicklable (output, error)]
 _pending = {}
+# thread ident -> the exception a cache_validation_callback raised in
+# that thread, until the call it was asked for raises it (see
+# validation_func).  Not a threading.local: PyGObject gives each
+# callback from a thread that C started a new Python thread state, so such
+# locals are gone by the next callback.
+_failed_checks = {}
 _tokens = itertools.count(1)
 _NOTHING = object()
 
@@ -311,10 +318,21 @@ class MemorizedPython(PythonFunction):
         self.n_values = len(names)
         self.gfunction.set_parameter_names(list(names) + [_ARGUMENTS])
         self.announce = None  # set by MemorizedFunc: prints the call (verbose)
+        # a cache_validation_callback, sent by value in the reference
+        self.validate = None
+
+    def referenced(self):
+        if self.validate is not None and not self.has_reference:
+            self.gfunction.set_reference(python_reference(self.func, {
+                "validate": GLib.Variant.new_from_bytes(
+                    _AY, GLib.Bytes.new(dumps(self.validate, by_value=True)), True)}))
+            self.has_reference = True
+        return super().referenced()
 
     def _invoke(self, args, cancellable):
         entry = None
         try:
+            _raise_failed_check()
             n = args.n_children()
             last = args.get_child_value(n - 1)
             opaque = last.get_boolean() if last.get_type_string() == "b" \
@@ -349,6 +367,37 @@ class MemorizedPython(PythonFunction):
         except BaseException as exc:  # noqa: BLE001 -- every exception must reach C
             from ._functions import raise_as_glib_error
             raise_as_glib_error(exc)
+
+
+def validation_func(callback):
+    """The JobCacheValidateFunc that asks a cache_validation_callback with
+    joblib's metadata."""
+    def validate(entry):
+        created = entry.get_created()
+        metadata = {"duration": entry.get_duration(),
+                    "time": created.to_unix() + created.get_microsecond() / 1e6,
+                    "input_args": entry.get_input_args()}
+        try:
+            return bool(callback(metadata))
+        except BaseException as exc:  # noqa: BLE001 -- raised by the call, as joblib
+            # C asks in the calling thread and cannot take an error: keep
+            # the exception and say "compute again", so that C calls
+            # MemorizedPython._invoke next, which raises it without running
+            # the function (a task's error in Parallel, the caller's
+            # exception in a direct call); check_call_in_cache raises it
+            # itself.
+            _failed_checks[threading.get_ident()] = exc
+            return False
+    return validate
+
+
+def _raise_failed_check():
+    """Raise the exception of this thread's last failed
+    cache_validation_callback, if any (once)."""
+    if _failed_checks:
+        exc = _failed_checks.pop(threading.get_ident(), None)
+        if exc is not None:
+            raise exc
 
 
 class MemorizedResult:
@@ -436,7 +485,9 @@ class MemorizedFunc:
             if seconds is not None:
                 self._cached.set_expires_after(max(seconds, 1e-9))
             else:
-                self._cached.set_validate_func(self._validate)
+                self._cached.set_validate_func(validation_func(cache_validation_callback))
+                # worker processes get the callback by value (see worker)
+                self._python.validate = cache_validation_callback
         functools.update_wrapper(self, func)
 
     def __repr__(self):
@@ -446,18 +497,6 @@ class MemorizedFunc:
         # Pickled (cloudpickle) into workers as the function and its cache.
         return (_rebuild, (self.func, self.memory, self.ignore, self._verbose,
                            self.mmap_mode, self.cache_validation_callback))
-
-    def _validate(self, entry):
-        metadata = {"duration": entry.get_duration(),
-                    "time": entry.get_created().to_unix() +
-                    entry.get_created().get_microsecond() / 1e6,
-                    "input_args": entry.get_input_args()}
-        try:
-            return bool(self.cache_validation_callback(metadata))
-        except Exception:  # noqa: BLE001 -- a failing check: compute again
-            warnings.warn(f"cache_validation_callback of {qualified_name(self.func)} failed; "
-                          f"computing again", stacklevel=2)
-            return False
 
     def _announce(self, values, opaque):
         args, kwargs = values if opaque else (values, {})
@@ -500,6 +539,7 @@ class MemorizedFunc:
             reraise(error)
         finally:
             _pending.pop(token, None)
+        _raise_failed_check()
         if entry[2] is not _NOTHING and self._verbose and self._verbose > 0:
             _print_rule(f"{getattr(self.func, '__name__', '')} - "
                         f"{_format_time(time.time() - start)}")
@@ -521,10 +561,13 @@ class MemorizedFunc:
         values, opaque = self._python.signature.bind(args, kwargs)
         key = self._args(values, opaque, _UNIT)
         if self._cached.check_call_in_cache(key):
+            # call() always runs the function: an entry that cannot be
+            # removed would be returned instead, so its error is raised
             try:
                 self._cached.call_and_shelve(key, None).clear()
-            except GLib.Error:
-                pass
+            except GLib.Error as error:
+                reraise(error)
+        _raise_failed_check()
         start = time.time()
         result, output, key = self._run(self._cached.call, args, kwargs)
         duration = time.time() - start
@@ -555,7 +598,9 @@ class MemorizedFunc:
     def check_call_in_cache(self, *args, **kwargs):
         """Whether this call's result is in the cache (nothing is run)."""
         values, opaque = self._python.signature.bind(args, kwargs)
-        return self._cached.check_call_in_cache(self._args(values, opaque, _UNIT))
+        found = self._cached.check_call_in_cache(self._args(values, opaque, _UNIT))
+        _raise_failed_check()
+        return found
 
     def call_and_shelve(self, *args, **kwargs):
         """Compute (or find) the result, store it and return a reference to it."""

@@ -219,6 +219,12 @@ def _cached_call(func, reference):
     cached = Joblib.Memory.cache_for_reference(python.gfunction, reference)
     # Keep the Python function alive with the cached function.
     cached._joblib_glib_python = python
+    validate = reference.get_child_value(1).lookup_value("validate", None)
+    if validate is not None:
+        # the parent's cache_validation_callback, sent by value
+        from ._memory import validation_func
+        callback = pickle.loads(bytes(validate.get_data_as_bytes().get_data() or b""))
+        cached.set_validate_func(validation_func(callback))
 
     def call(args):
         return cached.call(args, None)
