@@ -299,8 +299,7 @@ def test_loky_accepts_inner_max_num_threads():
 
 
 @pytest.mark.parametrize("kwargs, error", [
-    ({"inner_max_num_threads": 2}, ValueError),       # without a backend (joblib 1.4)
-    ({"idle_worker_timeout": 3}, ValueError),
+    ({"idle_worker_timeout": 3}, ValueError),         # without a backend (joblib 1.4)
     ({"max_nbytes": "12Q"}, ValueError),
     ({"max_nbytes": -1}, ValueError),
     ({"mmap_mode": "rw"}, ValueError),
@@ -314,6 +313,13 @@ def test_loky_accepts_inner_max_num_threads():
 def test_config_bad_input(kwargs, error):
     with pytest.raises(error):
         joblib_glib.parallel_config(**kwargs)
+
+
+def test_config_inner_threads_without_backend():
+    # joblib 1.4 refuses it without a backend; here the scope's process
+    # workers get it (the tutorial's over-subscription advice)
+    with joblib_glib.parallel_config(inner_max_num_threads=3):
+        assert run(joblib_glib, env_var, [("OMP_NUM_THREADS",)] * 2, n_jobs=2) == ["3", "3"]
 
 
 def test_config_backend_params():

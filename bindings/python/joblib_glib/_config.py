@@ -324,11 +324,12 @@ class parallel_config(contextlib.ContextDecorator):
     arguments of a ParallelBackendBase subclass).  A Parallel made in the
     scope uses them unless given its own.  Bad values raise joblib's
     errors: ValueError for an unknown backend, ``max_nbytes``,
-    ``mmap_mode``, ``prefer``, ``require``, or ``inner_max_num_threads`` /
-    backend parameters without a backend; TypeError for a parameter the
-    backend does not take; AssertionError for ``inner_max_num_threads`` on
-    threads, as joblib.  ``__enter__`` returns the settings in force as
-    joblib's dict.
+    ``mmap_mode``, ``prefer``, ``require``, or backend parameters without a
+    backend; TypeError for a parameter the backend does not take;
+    AssertionError for ``inner_max_num_threads`` on threads, as joblib
+    (without a backend it applies to the process workers of the scope's
+    calls, where joblib raises ValueError).  ``__enter__`` returns the
+    settings in force as joblib's dict.
 
     ``initializer`` and ``initargs`` work as loky's: each worker process of
     the scope runs ``initializer(*initargs)`` once, before its first task
@@ -351,7 +352,9 @@ class parallel_config(contextlib.ContextDecorator):
                  mmap_mode=DEFAULTS["mmap_mode"], prefer=None, require=None,
                  inner_max_num_threads=None, initializer=None, initargs=(),
                  **backend_params):
-        if backend is None and (inner_max_num_threads is not None or backend_params):
+        # joblib 1.4 refuses inner_max_num_threads without a backend too;
+        # here it applies to the process backends of the scope's calls
+        if backend is None and backend_params:
             raise ValueError("inner_max_num_threads and other constructor parameters "
                              "backend_params are only supported when backend is not None.")
         settings = {}
@@ -377,11 +380,6 @@ class parallel_config(contextlib.ContextDecorator):
         self._own = _initialized_process_backend(
             name if name is not None or self._python_backend is not None else
             _backend_name(None, prefer, require), initializer, initargs)
-        if inner_max_num_threads is not None and isinstance(name, str) and \
-                name in _PROCESS_BACKENDS:
-            # workers take it from their environment when they start: the
-            # scope's own workers, not the shared ones already running
-            backend_params = dict(backend_params, inner_max_num_threads=inner_max_num_threads)
         if backend_params and self._python_backend is None:
             if self._own is None:
                 self._own = Joblib.Backend.new_for_name(_BACKEND_NAMES.get(name, name))

@@ -150,9 +150,11 @@ class Memmapper:
         """Pickle bytes of ``obj`` as _values.dumps(by_value=True), large
         arrays as references to files of the run's folder."""
         data = _dumps(obj, by_value=True)
-        if "numpy" not in sys.modules or (self.max_nbytes is not None and
-                                          len(data) <= self.max_nbytes and
-                                          b"memmap" not in data):
+        if "numpy" not in sys.modules:
+            return data
+        # a large array makes a large pickle; a np.memmap names its class
+        if b"memmap" not in data and (self.max_nbytes is None or
+                                      len(data) <= self.max_nbytes):
             return data
         return self._dumps_mapping(obj)
 

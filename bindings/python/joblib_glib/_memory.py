@@ -57,9 +57,9 @@ _MMAP_MODES = (None, "r", "r+", "w+", "c")
 
 # token -> [values, opaque, output or _NOTHING, unpicklable (output, error)]
 _pending = {}
-# thread ident -> the exception a cache_validation_callback raised in
-# that thread, until the call it was asked for raises it (see
-# validation_func).  Not a threading.local: PyGObject gives each
+# (thread ident, MemorizedPython id) -> the exception a
+# cache_validation_callback raised in that thread for that function, until
+# the call it was asked for raises it (see validation_func).  Not a threading.local: PyGObject gives each
 # callback from a thread that C started a new Python thread state, so such
 # locals are gone by the next callback.
 _failed_checks = {}
@@ -332,7 +332,7 @@ class MemorizedPython(PythonFunction):
     def _invoke(self, args, cancellable):
         entry = None
         try:
-            _raise_failed_check()
+            _raise_failed_check(self)
             n = args.n_children()
             last = args.get_child_value(n - 1)
             opaque = last.get_boolean() if last.get_type_string() == "b" \
@@ -369,9 +369,9 @@ class MemorizedPython(PythonFunction):
             raise_as_glib_error(exc)
 
 
-def validation_func(callback):
+def validation_func(callback, python):
     """The JobCacheValidateFunc that asks a cache_validation_callback with
-    joblib's metadata."""
+    joblib's metadata, for the MemorizedPython ``python``."""
     def validate(entry):
         created = entry.get_created()
         metadata = {"duration": entry.get_duration(),
@@ -386,17 +386,21 @@ def validation_func(callback):
             # the function (a task's error in Parallel, the caller's
             # exception in a direct call); check_call_in_cache raises it
             # itself.
-            _failed_checks[threading.get_ident()] = exc
+            _failed_checks[threading.get_ident(), id(python)] = exc
             return False
     return validate
 
 
-def _raise_failed_check():
+def _raise_failed_check(python, forget=False):
     """Raise the exception of this thread's last failed
-    cache_validation_callback, if any (once)."""
+    cache_validation_callback of ``python`` (a MemorizedPython), if any
+    (once); with ``forget``, drop it.  One is left behind when the call
+    never computes (another thread computed the same call first, or the
+    run was cancelled): dropped before each direct call, and only ever
+    raised by a call of the same function in the same thread."""
     if _failed_checks:
-        exc = _failed_checks.pop(threading.get_ident(), None)
-        if exc is not None:
+        exc = _failed_checks.pop((threading.get_ident(), id(python)), None)
+        if exc is not None and not forget:
             raise exc
 
 
@@ -485,7 +489,8 @@ class MemorizedFunc:
             if seconds is not None:
                 self._cached.set_expires_after(max(seconds, 1e-9))
             else:
-                self._cached.set_validate_func(validation_func(cache_validation_callback))
+                self._cached.set_validate_func(
+                    validation_func(cache_validation_callback, self._python))
                 # worker processes get the callback by value (see worker)
                 self._python.validate = cache_validation_callback
         functools.update_wrapper(self, func)
@@ -524,6 +529,7 @@ class MemorizedFunc:
         """Calls ``method`` (call or call_and_shelve) with the Python
         arguments held in this process for the function to use."""
         values, opaque = self._python.signature.bind(args, kwargs)
+        _raise_failed_check(self._python, forget=True)
         token = next(_tokens)
         entry = _pending[token] = [values, opaque, _NOTHING, None]
         start = time.time()
@@ -539,7 +545,7 @@ class MemorizedFunc:
             reraise(error)
         finally:
             _pending.pop(token, None)
-        _raise_failed_check()
+        _raise_failed_check(self._python)
         if entry[2] is not _NOTHING and self._verbose and self._verbose > 0:
             _print_rule(f"{getattr(self.func, '__name__', '')} - "
                         f"{_format_time(time.time() - start)}")
@@ -567,7 +573,7 @@ class MemorizedFunc:
                 self._cached.call_and_shelve(key, None).clear()
             except GLib.Error as error:
                 reraise(error)
-        _raise_failed_check()
+        _raise_failed_check(self._python)
         start = time.time()
         result, output, key = self._run(self._cached.call, args, kwargs)
         duration = time.time() - start
@@ -599,7 +605,7 @@ class MemorizedFunc:
         """Whether this call's result is in the cache (nothing is run)."""
         values, opaque = self._python.signature.bind(args, kwargs)
         found = self._cached.check_call_in_cache(self._args(values, opaque, _UNIT))
-        _raise_failed_check()
+        _raise_failed_check(self._python)
         return found
 
     def call_and_shelve(self, *args, **kwargs):

@@ -224,7 +224,7 @@ def _cached_call(func, reference):
         # the parent's cache_validation_callback, sent by value
         from ._memory import validation_func
         callback = pickle.loads(bytes(validate.get_data_as_bytes().get_data() or b""))
-        cached.set_validate_func(validation_func(callback))
+        cached.set_validate_func(validation_func(callback, python))
 
     def call(args):
         return cached.call(args, None)
