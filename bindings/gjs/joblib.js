@@ -26,10 +26,10 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';
 
-import {fromVariant, toVariant} from './values.js';
+import {fromVariant, ownVariant, toVariant, tupleVariant} from './values.js';
 
 export {fromVariant, toVariant, typedArrayToVariant, typedArrayFromVariant,
-    isArrayVariant} from './values.js';
+    isArrayVariant, ownVariant} from './values.js';
 
 Gio._promisify(Joblib.Parallel.prototype, 'run_async', 'run_finish');
 Gio._promisify(Joblib.Parallel.prototype, 'run_outcomes_async', 'run_outcomes_finish');
@@ -40,7 +40,7 @@ Gio._promisify(Joblib, 'load_async', 'load_finish');
 
 /** The argument tuple of a call: one `v` per argument. */
 export function argsVariant(args) {
-    return new GLib.Variant('(' + 'v'.repeat(args.length) + ')', args.map(a => toVariant(a)));
+    return tupleVariant(args.map(a => ownVariant(GLib.Variant.new_variant(toVariant(a)))));
 }
 
 function argsOf(variant) {

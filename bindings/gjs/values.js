@@ -66,6 +66,8 @@ const LEAKS_VARIANTS = versionLeaksVariants(System.version) && probeVariantLeak(
  *  with its last JS reference whatever the GJS version. Never for
  *  variants from elsewhere (getters, get_child_value(), Joblib). */
 export function ownVariant(variant) {
+    if (!(variant instanceof GLib.Variant))
+        throw new TypeError(`ownVariant() takes a GLib.Variant, not ${variant?.constructor?.name ?? typeof variant}`);
     if (LEAKS_VARIANTS)
         variant.unref();
     return variant;
