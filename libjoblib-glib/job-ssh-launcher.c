@@ -6,10 +6,8 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-ssh-launcher-private.h"
-#include "job-worker-auth-private.h"
 #include "job-worker-command-private.h"
-#include "job-worker-listen-plan-private.h"
-#include "job-worker-listener-private.h"
+#include "job-worker-dialback-private.h"
 
 /* What ssh said last is kept for messages: its final lines. */
 #define STDERR_TAIL 2048
@@ -35,11 +33,7 @@ typedef struct
   /* pool thread only */
   JobSshSettings      current;
   guint               current_generation;
-  JobWorkerListener  *listener;      /* (owned) (nullable) */
-  char               *address;       /* (owned) (nullable) what workers dial */
-  char               *pin;           /* (owned) (nullable) */
-  GTlsCertificate    *generated;     /* (owned) (nullable) */
-  GHashTable         *secrets;       /* key → secret of workers not connected yet */
+  JobWorkerDialback  *dialback;      /* (owned) listener, tokens, TLS pin */
   GPtrArray          *workers;       /* (element-type SshWorker) ssh still running or
                                       * worker not released */
   guint64             next_id;
@@ -99,7 +93,7 @@ static void
 forget_key (SshWorker *ssh_worker)
 {
   if (ssh_worker->key != NULL)
-    g_hash_table_remove (ssh_worker->launcher->secrets, ssh_worker->key);
+    job_worker_dialback_release (ssh_worker->launcher->dialback, ssh_worker->key);
   g_clear_pointer (&ssh_worker->key, g_free);
 }
 
@@ -183,25 +177,15 @@ refresh_settings (JobSshLauncher *self)
   g_mutex_unlock (&self->lock);
 }
 
-/* The listener. */
-
-static char *
-dup_secret (const char *key,
-            gpointer    user_data)
-{
-  JobSshLauncher *self = user_data;
-
-  return g_strdup (g_hash_table_lookup (self->secrets, key));
-}
+/* Connections back. */
 
 static void
-on_accepted (JobWorkerListener *listener,
-             GIOStream         *stream,
-             const char        *kind,
-             const char        *job_id,
-             const char        *node,
-             const char        *key,
-             gpointer           user_data)
+on_accepted (GIOStream  *stream,
+             const char *kind,
+             const char *job_id,
+             const char *node,
+             const char *key,
+             gpointer    user_data)
 {
   JobSshLauncher *self = user_data;
   SshWorker *found = NULL;
@@ -235,28 +219,9 @@ static gboolean
 ensure_listener (JobSshLauncher  *self,
                  GError         **error)
 {
-  JobWorkerListenPlan plan;
-
-  if (self->listener != NULL)
-    return TRUE;
-  if (!job_worker_listen_plan (self->current.listen_address, self->current.certificate,
-                               self->current.tls, &self->generated, &plan, error))
-    return FALSE;
-  self->listener = job_worker_listener_new (plan.bind_address, self->current.port,
-                                            plan.certificate, dup_secret, on_accepted, self,
-                                            error);
-  if (self->listener != NULL)
-    {
-      g_free (self->address);
-      self->address = g_strdup_printf (strchr (plan.advertised, ':') != NULL ? "[%s]:%u"
-                                                                             : "%s:%u",
-                                       plan.advertised,
-                                       job_worker_listener_get_port (self->listener));
-      g_free (self->pin);
-      self->pin = g_steal_pointer (&plan.pin);
-    }
-  job_worker_listen_plan_clear (&plan);
-  return self->listener != NULL;
+  return job_worker_dialback_ensure_listening (self->dialback, self->current.listen_address,
+                                               self->current.port, self->current.certificate,
+                                               self->current.tls, error);
 }
 
 /* Starting. */
@@ -317,7 +282,8 @@ remote_command (JobSshLauncher     *self,
                            ? job_worker_command_find_program ("joblib-glib-worker-connect")
                            : NULL;
   g_autofree char *quoted_program = g_shell_quote (program != NULL ? program : found);
-  g_autofree char *quoted_address = g_shell_quote (self->address);
+  g_autofree char *quoted_address =
+    g_shell_quote (job_worker_dialback_get_address (self->dialback));
   g_autofree char *quoted_kind = g_shell_quote (kind);
   GString *command = g_string_new ("exec ");
 
@@ -485,9 +451,9 @@ spawn_on_host (SshWorker         *ssh_worker,
   g_auto(GStrv) full = NULL;
   g_auto(GStrv) worker = NULL;
   g_autofree char *command = NULL;
-  g_autofree char *token = NULL;
   g_autofree char *key = NULL;
-  g_autofree char *secret = NULL;
+  const char *token;
+  const char *pin = job_worker_dialback_get_pin (self->dialback);
   g_autoptr(GString) settings = g_string_new (NULL);
   JobWorkerSetup setup = { ssh_worker->inner_threads, ssh_worker->inner_explicit,
                            (const char * const *) ssh_worker->environment };
@@ -505,18 +471,21 @@ spawn_on_host (SshWorker         *ssh_worker,
   g_strv_builder_add_many (argv, "-T", "-o", "BatchMode=yes", "--", host->name, command, NULL);
   full = g_strv_builder_end (argv);
 
-  token = job_worker_auth_new_token (NULL);
-  job_worker_auth_split_token (token, &key, &secret);
+  /* A token of its own: it admits this worker's connection only. */
+  job_worker_dialback_new_run (self->dialback);
+  token = job_worker_dialback_hold (self->dialback, &key);
   g_string_append_printf (settings, "JOB_WORKER_TOKEN=%s\nJOB_WORKER_ID=%s\nJOB_WORKER_NODE=%s\n",
                           token, ssh_worker->id, host->name);
-  if (self->pin != NULL)
-    g_string_append_printf (settings, "JOB_WORKER_TLS_PIN=%s\n", self->pin);
+  if (pin != NULL)
+    g_string_append_printf (settings, "JOB_WORKER_TLS_PIN=%s\n", pin);
   g_string_append_c (settings, '\n');
 
   ssh = g_subprocess_launcher_spawnv (spawner, (const char * const *) full, error);
-  memset (token, 0, strlen (token));
   if (ssh == NULL)
-    return;
+    {
+      job_worker_dialback_release (self->dialback, key);
+      return;
+    }
 
   /* The settings fit in the pipe: this write does not wait for ssh. */
   g_output_stream_write_all (g_subprocess_get_stdin_pipe (ssh), settings->str, settings->len,
@@ -524,8 +493,7 @@ spawn_on_host (SshWorker         *ssh_worker,
   memset (settings->str, 0, settings->len);
 
   forget_key (ssh_worker);
-  ssh_worker->key = g_strdup (key);
-  g_hash_table_insert (self->secrets, g_steal_pointer (&key), g_steal_pointer (&secret));
+  ssh_worker->key = g_steal_pointer (&key);
   g_free (ssh_worker->host);
   ssh_worker->host = g_strdup (host->name);
   g_clear_object (&ssh_worker->ssh);
@@ -703,9 +671,7 @@ launcher_end_shutdown (JobWorkerLauncher *launcher)
     end_session (g_ptr_array_index (self->workers, i), FALSE);
   while (self->workers->len > 0)
     g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
-  g_clear_pointer (&self->listener, job_worker_listener_free);
-  g_clear_pointer (&self->address, g_free);
-  g_hash_table_remove_all (self->secrets);
+  job_worker_dialback_stop_listening (self->dialback);
   self->shutting_down = FALSE;
 }
 
@@ -716,11 +682,7 @@ launcher_free (JobWorkerLauncher *launcher)
 
   g_assert (self->workers->len == 0);
   g_ptr_array_unref (self->workers);
-  g_clear_pointer (&self->listener, job_worker_listener_free);
-  g_free (self->address);
-  g_free (self->pin);
-  g_clear_object (&self->generated);
-  g_hash_table_unref (self->secrets);
+  job_worker_dialback_free (self->dialback);
   g_hash_table_unref (self->down);
   job_ssh_settings_clear (&self->settings);
   job_ssh_settings_clear (&self->current);
@@ -753,7 +715,7 @@ job_ssh_launcher_new (void)
   job_ssh_settings_init (&self->settings);
   job_ssh_settings_init (&self->current);
   self->down = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->secrets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->dialback = job_worker_dialback_new (on_accepted, self);
   self->workers = g_ptr_array_new ();
   return &self->parent;
 }
@@ -800,7 +762,7 @@ job_ssh_launcher_listen (JobWorkerLauncher  *launcher,
   refresh_settings (self);
   if (!ensure_listener (self, error))
     return NULL;
-  return g_strdup (self->address);
+  return g_strdup (job_worker_dialback_get_address (self->dialback));
 }
 
 /* On the pool thread. */
@@ -809,5 +771,5 @@ job_ssh_launcher_get_n_refused (JobWorkerLauncher *launcher)
 {
   JobSshLauncher *self = launcher_of (launcher);
 
-  return self->listener != NULL ? job_worker_listener_get_n_refused (self->listener) : 0;
+  return job_worker_dialback_get_n_refused (self->dialback);
 }
