@@ -8,7 +8,9 @@
  * (meson sets JOB_WORKER_PATH for `meson test --benchmark`). Prints
  * markdown rows: workload, joblib-glib, joblib on loky and on
  * multiprocessing when the script is given, and the ratios. Medians of 5
- * runs except the cold start; the load average before and after. */
+ * runs except the cold start; the load average before and after.
+ * JOB_BENCH_DRY_RUN=1 (benchmarks/run --dry-run, a smoke test) makes every
+ * size tiny and runs each once, here and in the script. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,8 @@
 static const char *module_path;
 
 #define REPEATS 5
+
+static gboolean dry_run;
 
 static double
 run (JobBackend *backend,
@@ -57,7 +61,7 @@ index_arg (guint i)
 static GVariant *
 array_arg (guint i)
 {
-  gsize size = 16 * 1000 * 1000;
+  gsize size = dry_run ? 1000 : 16 * 1000 * 1000;
   guint8 *data = g_malloc (size);
 
   memset (data, (int) (i % 256), size);
@@ -82,25 +86,27 @@ median_of (JobBackend  *backend,
            GVariant  *(*make_args) (guint i))
 {
   double times[REPEATS];
+  int repeats = dry_run ? 1 : REPEATS;
 
-  for (int r = 0; r < REPEATS; r++)
+  for (int r = 0; r < repeats; r++)
     times[r] = run (backend, symbol, n, batch_size, make_args);
-  qsort (times, REPEATS, sizeof (double), compare_doubles);
-  return times[REPEATS / 2];
+  qsort (times, repeats, sizeof (double), compare_doubles);
+  return times[repeats / 2];
 }
 
 static double
 after_error (JobBackend *backend)
 {
   double times[REPEATS];
+  int repeats = dry_run ? 1 : REPEATS;
 
-  for (int r = 0; r < REPEATS; r++)
+  for (int r = 0; r < repeats; r++)
     {
       run (backend, "bench_fail", 2, 1, index_arg);
       times[r] = run (backend, "bench_square", 1000, 0, index_arg);
     }
-  qsort (times, REPEATS, sizeof (double), compare_doubles);
-  return times[REPEATS / 2];
+  qsort (times, repeats, sizeof (double), compare_doubles);
+  return times[repeats / 2];
 }
 
 #define PYTHON_TIMEOUT "240"
@@ -173,8 +179,13 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(JobBackend) backend = NULL;
-  static const guint sizes[] = { 1000, 10000, 100000 };
+  static const guint full_sizes[] = { 1000, 10000, 100000 };
+  static const guint dry_sizes[] = { 10, 100, 1000 };
+  const guint *sizes;
   char key[96];
+
+  dry_run = g_strcmp0 (g_getenv ("JOB_BENCH_DRY_RUN"), "1") == 0;
+  sizes = dry_run ? dry_sizes : full_sizes;
 
   if (argc < 2)
     {
@@ -203,7 +214,7 @@ main (int    argc,
   row ("warm: same run again (ms)",
        median_of (backend, "bench_square", 1000, 0, index_arg) * 1e3);
 
-  for (gsize s = 0; s < G_N_ELEMENTS (sizes); s++)
+  for (gsize s = 0; s < G_N_ELEMENTS (full_sizes); s++)
     {
       g_snprintf (key, sizeof key, "µs per task, N=%u, auto batching", sizes[s]);
       row (key, median_of (backend, "bench_square", sizes[s], 0, index_arg) * 1e6 / sizes[s]);
