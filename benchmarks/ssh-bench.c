@@ -17,10 +17,14 @@
 #include <glib/gstdio.h>
 #include <joblib-glib.h>
 
-#define N_TASKS 1000
 #define TASK_SECONDS 0.010
-#define REPEATS 3
+#define MAX_REPEATS 9
 #define N_HITS 200
+
+/* ssh-bench [N_TASKS [REPEATS]]: 1000 and 3 unless told (benchmarks/run
+ * --quick asks for fewer). */
+static int N_TASKS = 1000;
+static int REPEATS = 3;
 
 typedef struct
 {
@@ -58,7 +62,7 @@ run_once (JobBackend *backend,
   gint64 start, first = G_MAXINT64;
   Timing timing;
 
-  for (guint i = 0; i < N_TASKS; i++)
+  for (int i = 0; i < N_TASKS; i++)
     g_ptr_array_add (calls, job_call_new (task, g_variant_new ("(d)", TASK_SECONDS)));
   job_parallel_set_backend (parallel, backend);
   start = g_get_real_time ();
@@ -90,7 +94,7 @@ bench (const char *label,
        int         n_workers,
        gboolean    ssh)
 {
-  double first[REPEATS], cold[REPEATS], warm[REPEATS], start[REPEATS];
+  double first[MAX_REPEATS], cold[MAX_REPEATS], warm[MAX_REPEATS], start[MAX_REPEATS];
 
   for (int r = 0; r < REPEATS; r++)
     {
@@ -191,14 +195,18 @@ main (int    argc,
   g_autofree char *uri = g_strdup_printf ("%s/bench", g_getenv ("JOB_SSH_TEST_SFTP"));
   g_autoptr(GFile) remote = g_file_new_for_uri (uri);
 
+  if (argc > 1)
+    N_TASKS = CLAMP (atoi (argv[1]), 10, 1000000);
+  if (argc > 2)
+    REPEATS = CLAMP (atoi (argv[2]), 1, MAX_REPEATS);
   if (f != NULL)
     {
       if (fscanf (f, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
         load[0] = -1;
       fclose (f);
     }
-  g_print ("1000 tasks of 10 ms; medians of %d; load average at start %.2f\n\n",
-           REPEATS, load[0]);
+  g_print ("%d tasks of 10 ms; medians of %d; load average at start %.2f\n\n",
+           N_TASKS, REPEATS, load[0]);
   g_print ("| backend | workers | first result (s, cold) | wall cold (s) | wall warm (s) "
            "| tasks/s warm | overhead/task (ms) | worker start (s) |\n");
   g_print ("|---|---|---|---|---|---|---|---|\n");
