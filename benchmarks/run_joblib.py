@@ -7,11 +7,15 @@ workloads, the same sizes, one JSON object per line with "impl": "joblib".
     run_joblib.py mcmc N_ITER TASKS N_JOBS_LIST REPS
     run_joblib.py count BACKEND N_LIST REPS
     run_joblib.py size  BACKEND SIZE_LIST TASKS_LIST REPS
+    run_joblib.py --impl joblib_glib count|size ...
 
 svd: inner parallelism is a plain loop with numpy's BLAS on every CPU;
 outer is Parallel(n_jobs) on loky with inner_max_num_threads=1 (joblib
 sets OPENBLAS_NUM_THREADS & co. in its workers). mcmc runs on loky.
-BACKEND is "threading" or "loky".
+BACKEND is "threading" or "loky". With --impl joblib_glib the count and
+size sweeps run the same code on joblib_glib's Parallel and delayed (the
+Python layer of joblib-glib; "loky" is its process backend there), and
+report "impl": "joblib_glib".
 """
 
 import json
@@ -22,6 +26,8 @@ import time
 
 import numpy as np
 from joblib import Parallel, delayed, parallel_backend
+
+IMPL = 'joblib'
 
 
 def run_svd(seed, size):
@@ -61,7 +67,7 @@ def timed_runs(run, reps):
 
 
 def report(fields, runs):
-    fields = dict(impl='joblib', **fields)
+    fields = dict(impl=IMPL, **fields)
     fields['seconds'] = statistics.median(runs)
     fields['runs'] = runs
     print(json.dumps(fields), flush=True)
@@ -126,8 +132,21 @@ def size(backend, sizes, tasks, reps):
         del arrays
 
 
+def use_joblib_glib():
+    """The count and size sweeps on joblib_glib's Python layer."""
+    global Parallel, delayed, IMPL
+    import joblib_glib
+    Parallel, delayed, IMPL = joblib_glib.Parallel, joblib_glib.delayed, 'joblib_glib'
+
+
 def main(argv):
     usage = __doc__.split('\n\n')[1]
+    if len(argv) > 2 and argv[1] == '--impl':
+        if argv[2] != 'joblib_glib':
+            print(f'unknown implementation {argv[2]}\nusage:\n{usage}', file=sys.stderr)
+            return 2
+        use_joblib_glib()
+        argv = argv[:1] + argv[3:]
     try:
         if argv[1] == 'svd' and len(argv) == 6:
             svd(int(argv[2]), parse_list(argv[3]), int(argv[4]), int(argv[5]))

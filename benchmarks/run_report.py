@@ -87,6 +87,8 @@ def overhead_table(rows):
 
 SCALING_SERIES = (('joblib-glib', 'threading', 'ours, threads'),
                   ('joblib-glib', 'processes', 'ours, processes'),
+                  ('joblib_glib', 'threading', 'ours from Python, threads'),
+                  ('joblib_glib', 'loky', 'ours from Python, processes'),
                   ('joblib', 'threading', 'joblib threading'),
                   ('joblib', 'loky', 'joblib loky'))
 
@@ -103,10 +105,11 @@ def scaling_table(rows, sweep):
                  f'{fmt_bytes(x)} × {one(rows, sweep=sweep, bytes=x)["tasks"]}')
         body.append([first] + [fmt_us(cells[(i, b)]) for i, b, _ in SCALING_SERIES] +
                     [ratio(cells[('joblib', 'threading')], cells[('joblib-glib', 'threading')]),
-                     ratio(cells[('joblib', 'loky')], cells[('joblib-glib', 'processes')])])
+                     ratio(cells[('joblib', 'loky')], cells[('joblib-glib', 'processes')]),
+                     ratio(cells[('joblib', 'loky')], cells[('joblib_glib', 'loky')])])
     head = 'N tasks' if sweep == 'count' else 'argument size × tasks'
     return table([head] + [label for _, _, label in SCALING_SERIES] +
-                 ['threading / ours', 'loky / our processes'], body)
+                 ['threading / ours', 'loky / our processes', 'loky / ours from Python'], body)
 
 
 def plot_scaling(plt, rows, path):
@@ -117,7 +120,7 @@ def plot_scaling(plt, rows, path):
             pts = sorted((r[key], r['us_per_task'])
                          for r in pick(rows, sweep=sweep, impl=impl, backend=backend))
             if pts:
-                style = '-o' if impl == 'joblib-glib' else '--s'
+                style = {'joblib-glib': '-o', 'joblib_glib': '-.^'}.get(impl, '--s')
                 ax.plot(*zip(*pts), style, label=label)
         ax.set_xscale('log')
         ax.set_yscale('log')
