@@ -18,4 +18,9 @@ JobCacheEntry *job_cache_entry_new                  (const char    *path,
 const char    *job_cache_entry_get_path             (JobCacheEntry *self);
 gint64         job_cache_entry_get_last_access_usec (JobCacheEntry *self);
 
+/* A GCompareFunc for a GPtrArray of entries: by function name, then by
+ * argument hash. */
+int job_cache_entry_compare (gconstpointer a,
+                             gconstpointer b);
+
 G_END_DECLS

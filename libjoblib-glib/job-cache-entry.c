@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "job-cache-entry-private.h"
 
 /**
@@ -331,4 +333,18 @@ job_cache_entry_get_input_args (JobCacheEntry *self)
   g_return_val_if_fail (JOB_IS_CACHE_ENTRY (self), NULL);
 
   return self->input_args;
+}
+
+int
+job_cache_entry_compare (gconstpointer a,
+                         gconstpointer b)
+{
+  JobCacheEntry *ea = *(JobCacheEntry * const *) a;
+  JobCacheEntry *eb = *(JobCacheEntry * const *) b;
+  int by_function = strcmp (job_cache_entry_get_function_name (ea),
+                            job_cache_entry_get_function_name (eb));
+
+  if (by_function != 0)
+    return by_function;
+  return strcmp (job_cache_entry_get_args_hash (ea), job_cache_entry_get_args_hash (eb));
 }

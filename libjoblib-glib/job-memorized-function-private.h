@@ -34,5 +34,11 @@ JobMemorizedFunction *job_memorized_function_new (JobMemory          *memory,
                                                   JobFunction        *function,
                                                   const char * const *ignore,
                                                   GArray             *positions);
+/* The positions of the arguments named in @ignore (parameter names of
+ * @function, or positions in decimal), in order; NULL with
+ * JOB_ERROR_INVALID_ARGUMENT naming the first that is neither. */
+GArray               *job_memorized_ignore_positions (JobFunction        *function,
+                                                      const char * const *ignore,
+                                                      GError            **error);
 
 G_END_DECLS

@@ -256,6 +256,38 @@ sync_version (JobMemorizedFunction *self)
   update_reference (self);
 }
 
+GArray *
+job_memorized_ignore_positions (JobFunction         *function,
+                                const char * const  *ignore,
+                                GError             **error)
+{
+  g_autoptr(GArray) positions = g_array_new (FALSE, FALSE, sizeof (guint));
+  const char * const *names = job_function_get_parameter_names (function);
+
+  for (guint i = 0; ignore != NULL && ignore[i] != NULL; i++)
+    {
+      guint64 position = 0;
+      gboolean found = FALSE;
+
+      for (guint j = 0; !found && names != NULL && names[j] != NULL; j++)
+        if (g_str_equal (names[j], ignore[i]))
+          {
+            position = j;
+            found = TRUE;
+          }
+      if (!found &&
+          !g_ascii_string_to_unsigned (ignore[i], 10, 0, G_MAXUINT, &position, NULL))
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
+                       _("“%s” is neither a parameter name of %s nor a position"),
+                       ignore[i], job_function_get_name (function));
+          return NULL;
+        }
+      g_array_append_vals (positions, &(guint) { (guint) position }, 1);
+    }
+  return g_steal_pointer (&positions);
+}
+
 JobMemorizedFunction *
 job_memorized_function_new (JobMemory          *memory,
                             JobCacheSettings   *settings,

@@ -1,18 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <errno.h>
 #include <math.h>
-#include <string.h>
 
-#include <glib/gstdio.h>
 
+#include "job-cache-clear-private.h"
 #include "job-cache-entry-private.h"
 #include "job-compression.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-memorized-function-private.h"
-#include "job-cache-remover-private.h"
 #include "job-cache-reference-private.h"
 #include "job-cache-settings-private.h"
 #include "job-memory.h"
@@ -142,29 +139,6 @@ job_memory_get_property (GObject    *object,
     }
 }
 
-#define TRASH_PREFIX ".joblib-glib-trash-"
-
-/* A clear moves the cache to a trash folder beside it, then removes that.
- * A clear that was killed, or that lost a race with writers still
- * finishing in the old tree, leaves the folder behind, and no reader ever
- * looks at it: remove every such folder next to @root. Safe while another
- * clear empties one of them (removal tolerates vanishing entries). */
-static void
-sweep_trash (const char *root)
-{
-  g_autofree char *parent = g_path_get_dirname (root);
-  g_autoptr(GDir) dir = g_dir_open (parent, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, TRASH_PREFIX))
-      {
-        g_autofree char *path = g_build_filename (parent, name, NULL);
-
-        job_cache_store_remove_tree (path, NULL);
-      }
-}
-
 static void
 job_memory_set_property (GObject      *object,
                          guint         prop_id,
@@ -192,7 +166,7 @@ job_memory_set_property (GObject      *object,
         /* No network round trip while constructing: remote trash goes
          * at the next clear. */
         if (path != NULL && !job_cache_path_is_uri (path))
-          sweep_trash (path);
+          job_cache_clear_sweep (path);
         job_cache_settings_set_compression (settings, self->settings->compression);
         settings->mmap = self->settings->mmap;
         settings->verbose = self->settings->verbose;
@@ -623,37 +597,18 @@ job_memory_cache (JobMemory          *self,
                   JobFunction        *function,
                   const char * const *ignore)
 {
-  g_autoptr(GArray) positions = g_array_new (FALSE, FALSE, sizeof (guint));
-  const char * const *names;
+  g_autoptr(GArray) positions = NULL;
+  g_autoptr(GError) error = NULL;
 
   g_return_val_if_fail (JOB_IS_MEMORY (self), NULL);
   g_return_val_if_fail (JOB_IS_FUNCTION (function), NULL);
 
-  names = job_function_get_parameter_names (function);
-  for (guint i = 0; ignore != NULL && ignore[i] != NULL; i++)
+  positions = job_memorized_ignore_positions (function, ignore, &error);
+  if (positions == NULL)
     {
-      guint64 position;
-      gboolean found = FALSE;
-
-      for (guint j = 0; names != NULL && names[j] != NULL; j++)
-        if (strcmp (names[j], ignore[i]) == 0)
-          {
-            position = j;
-            found = TRUE;
-            break;
-          }
-      if (!found && g_ascii_string_to_unsigned (ignore[i], 10, 0, G_MAXUINT, &position, NULL))
-        found = TRUE;
-
-      if (!found)
-        {
-          g_critical ("%s: “%s” is neither a parameter name of %s nor a position",
-                      G_STRFUNC, ignore[i], job_function_get_name (function));
-          return NULL;
-        }
-      g_array_append_vals (positions, &(guint) { (guint) position }, 1);
+      g_critical ("%s: %s", G_STRFUNC, error->message);
+      return NULL;
     }
-
   return job_memorized_function_new (self, self->settings, function, ignore, positions);
 }
 
@@ -701,7 +656,7 @@ job_memory_cache_for_reference (JobFunction  *function,
   g_autoptr(GFile) location = NULL;
   g_autoptr(JobFunction) named = NULL;
   g_autoptr(JobMemory) memory = NULL;
-  g_autoptr(GArray) positions = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr(GArray) positions = NULL;
   JobMemorizedFunction *memorized;
 
   g_return_val_if_fail (JOB_IS_FUNCTION (function), NULL);
@@ -747,13 +702,10 @@ job_memory_cache_for_reference (JobFunction  *function,
   job_cache_settings_unref (memory->settings);
   memory->settings = job_cache_settings_ref (decoded.settings);
 
-  for (guint i = 0; decoded.ignore != NULL && decoded.ignore[i] != NULL; i++)
-    {
-      guint64 position;
-
-      g_ascii_string_to_unsigned (decoded.ignore[i], 10, 0, G_MAXUINT, &position, NULL);
-      g_array_append_vals (positions, &(guint) { (guint) position }, 1);
-    }
+  positions = job_memorized_ignore_positions (named, (const char * const *) decoded.ignore,
+                                              error);
+  if (positions == NULL)
+    return NULL;
   memorized = job_memorized_function_new (memory, memory->settings, named,
                                           (const char * const *) decoded.ignore, positions);
   job_memorized_function_set_expires_after (memorized, decoded.expires_after);
@@ -774,8 +726,6 @@ gboolean
 job_memory_clear (JobMemory  *self,
                   GError    **error)
 {
-  g_autofree char *trash = NULL;
-  g_autofree char *parent = NULL;
   const char *root;
 
   g_return_val_if_fail (JOB_IS_MEMORY (self), FALSE);
@@ -785,40 +735,7 @@ job_memory_clear (JobMemory  *self,
   root = self->settings->root;
   if (job_cache_path_is_uri (root))
     return job_cache_gio_store_clear (root, error);
-  if (root == NULL || !g_file_test (root, G_FILE_TEST_EXISTS))
-    return TRUE;
-
-  /* Move the tree away first, so that no call sees it half removed. */
-  parent = g_path_get_dirname (root);
-  trash = g_build_filename (parent, TRASH_PREFIX "XXXXXX", NULL);
-  if (g_mkdtemp (trash) == NULL || g_rename (root, trash) != 0)
-    {
-      int saved_errno = errno;
-
-      if (trash != NULL)
-        g_rmdir (trash);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-                   _("Cannot clear the cache in %s: %s"), root,
-                   g_strerror (saved_errno));
-      return FALSE;
-    }
-
-  /* Writers that opened files in the old tree may still add some while
-   * it is removed (ENOTEMPTY): try again, and leave the rest to the
-   * sweep of the next JobMemory opened here. */
-  for (guint attempt = 0; ; attempt++)
-    {
-      g_autoptr(GError) local_error = NULL;
-
-      if (job_cache_remover_remove_tree (trash, &local_error))
-        return TRUE;
-      if (attempt == 4)
-        {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
-        }
-      g_usleep (10 * 1000);
-    }
+  return job_cache_clear_tree (root, error);
 }
 
 /**
@@ -866,21 +783,6 @@ job_memory_reduce_size (JobMemory  *self,
   return TRUE;
 }
 
-static int
-compare_entries (gconstpointer a,
-                 gconstpointer b,
-                 gpointer      user_data)
-{
-  JobCacheEntry *ea = *(JobCacheEntry * const *) a;
-  JobCacheEntry *eb = *(JobCacheEntry * const *) b;
-  int by_function = strcmp (job_cache_entry_get_function_name (ea),
-                            job_cache_entry_get_function_name (eb));
-
-  if (by_function != 0)
-    return by_function;
-  return strcmp (job_cache_entry_get_args_hash (ea), job_cache_entry_get_args_hash (eb));
-}
-
 /**
  * job_memory_list_entries:
  * @self: a #JobMemory
@@ -907,7 +809,7 @@ job_memory_list_entries (JobMemory *self)
     return G_LIST_MODEL (store);
 
   entries = job_cache_store_scan (self->settings->root, NULL, TRUE);
-  g_ptr_array_sort_with_data (entries, (GCompareDataFunc) compare_entries, NULL);
+  g_ptr_array_sort (entries, job_cache_entry_compare);
   g_list_store_splice (store, 0, 0, entries->pdata, entries->len);
 
   return G_LIST_MODEL (store);
