@@ -8,6 +8,7 @@ exception's type name, message and traceback text; the original exception
 is kept so that Parallel can re-raise it as joblib does.
 """
 
+import hashlib
 import importlib
 import inspect
 import itertools
@@ -538,3 +539,14 @@ def mapped_result(value):
             "joblib_memmapping_folder_" in (getattr(value, "filename", None) or ""):
         return numpy.asarray(value)
     return value
+
+
+def source_version(func):
+    """A hash of the function's source; of its code when there is none."""
+    try:
+        text = inspect.getsource(func).encode("utf-8")
+    except (OSError, TypeError):
+        code = getattr(func, "__code__", None)
+        text = repr((code.co_code, code.co_consts)).encode() if code is not None \
+            else repr(func).encode()
+    return hashlib.sha256(text).hexdigest()[:16]

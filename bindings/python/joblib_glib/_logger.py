@@ -99,4 +99,13 @@ class PrintTime:
         self.last_time = time.time()
 
 
+def write_verbose_line(parallel, line):
+    """A verbose line of a Joblib.Parallel run, through Python's streams
+    as joblib prints them (capturable, shown by notebooks), not to
+    descriptor 2 from C: sys.stdout from verbose 50 up, else sys.stderr."""
+    stream = sys.stdout if parallel.get_verbose() >= 50 else sys.stderr
+    stream.write(line)
+    stream.flush()
+
+
 __all__ = ["Logger", "PrintTime", "format_time", "short_format_time"]

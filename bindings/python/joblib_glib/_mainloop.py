@@ -12,6 +12,7 @@ there too, between two frames, never on a worker thread.
 
 from ._gi import Gio, GLib
 from ._functions import forget_exceptions
+from ._logger import write_verbose_line
 
 __all__ = ["ParallelRun", "start"]
 
@@ -76,9 +77,7 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
     items = iterable if isinstance(iterable, (list, tuple)) else None
     n_total = len(items) if items is not None else None
     source = parallel._make_source(iter(iterable))
-    from ._parallel import _prepare_python_worker, write_verbose_line
-    if parallel._processes:
-        _prepare_python_worker()
+    parallel._prepare_workers()
     job = parallel._run_parallel()
     run_cancellable = Gio.Cancellable.new()
     run = ParallelRun(run_cancellable)
@@ -127,7 +126,7 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
                 forget_exceptions([error])
             run.error = failures[0]
         elif error is not None:
-            run.error = _as_exception(error)
+            run.error = parallel._exception_of(error)
         else:
             run.results = [value for i in range(len(per_call)) for value in per_call[i]]
         on_done(run)
@@ -136,13 +135,3 @@ def start(parallel, iterable, on_done, on_progress=None, cancellable=None):
     verbose_handler = job.connect("verbose-line", on_verbose_line)
     job.run_iterate_async(source.next_call, cancellable=run_cancellable, callback=finished)
     return run
-
-
-def _as_exception(error):
-    """The exception Parallel.__call__ raises for this GLib.Error."""
-    from ._parallel import _reraise
-    try:
-        _reraise(error)
-    except BaseException as exc:  # noqa: BLE001 -- handed to on_done
-        return exc
-    return error

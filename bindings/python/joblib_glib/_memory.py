@@ -27,8 +27,6 @@ that nobody else can write (as ssh's StrictModes): see _folder_problem.
 import datetime
 import functools
 import glob
-import hashlib
-import inspect
 import itertools
 import json
 import os
@@ -40,10 +38,12 @@ import warnings
 
 from gi.module import get_introspection_module
 
-from ._functions import PythonFunction, python_reference, qualified_name, reraise
+from ._functions import (PythonFunction, python_reference, qualified_name, reraise,
+                         source_version)
 from ._gi import GLib, Joblib
 from ._hashing import call_key
 from ._persist import parse_compress
+from ._store import NotMemorizedResult, StoreMemorizedFunc, get_store_backend
 from ._values import dumps, from_variant, to_variant
 
 _new_tuple = get_introspection_module("GLib").Variant.new_tuple
@@ -71,17 +71,6 @@ def _hashed(opaque, digest):
     """The last child of a hashed call: (opaque flag, digest)."""
     return _new_tuple([_TRUE if opaque else _FALSE,
                        GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(digest), True)])
-
-
-def source_version(func):
-    """A hash of the function's source; of its code when there is none."""
-    try:
-        text = inspect.getsource(func).encode("utf-8")
-    except (OSError, TypeError):
-        code = getattr(func, "__code__", None)
-        text = repr((code.co_code, code.co_consts)).encode() if code is not None \
-            else repr(func).encode()
-    return hashlib.sha256(text).hexdigest()[:16]
 
 
 def _compression_name(compress):
@@ -136,7 +125,6 @@ class Memory:
     def __init__(self, location=None, backend="local", mmap_mode=None, compress=False,
                  verbose=1, bytes_limit=None, backend_options=None, items_limit=None,
                  age_limit=None):
-        from ._store import get_store_backend
         _check_mmap_mode(mmap_mode)
         self.location = location
         self.backend = backend
@@ -223,7 +211,6 @@ class Memory:
         if self._memory is None and self.store_backend is None:
             return NotMemorizedFunc(func)
         if self.store_backend is not None:
-            from ._store import StoreMemorizedFunc
             return StoreMemorizedFunc(func, self, list(ignore or []), verbose, mmap_mode,
                                       cache_validation_callback)
         return MemorizedFunc(func, self, list(ignore or []), verbose, mmap_mode,
@@ -679,19 +666,6 @@ def _gfile(path):
 def _rebuild(func, memory, ignore, verbose, mmap_mode, cache_validation_callback):
     return memory.cache(func, ignore=ignore, verbose=verbose, mmap_mode=mmap_mode,
                         cache_validation_callback=cache_validation_callback)
-
-
-class NotMemorizedResult:
-    """The result of ``call_and_shelve`` on a Memory without a location."""
-
-    def __init__(self, value):
-        self.value = value
-
-    def get(self):
-        return self.value
-
-    def clear(self):
-        self.value = None
 
 
 class NotMemorizedFunc:

@@ -21,6 +21,7 @@ from ._config import (DEFAULTS, _DEFAULT_BACKEND, _backend_name, _backend_object
 from ._functions import DEFAULT_ARRAYS, FunctionCache, TerminatedWorkerError, \
     forget_exceptions, nesting_level, reraise, run_nested
 from ._gi import Gio, GLib, Joblib
+from ._logger import write_verbose_line
 from ._memmapping import Memmapper
 
 
@@ -284,6 +285,21 @@ class Parallel:
         from ._mainloop import start
         return start(self, iterable, on_done, on_progress, cancellable)
 
+    # Hooks for _mainloop.start, which sits below this module: it reaches
+    # them through the Parallel it is given, never by importing this one.
+    def _prepare_workers(self):
+        if self._processes:
+            _prepare_python_worker()
+
+    @staticmethod
+    def _exception_of(error):
+        """The exception __call__ raises for this GLib.Error."""
+        try:
+            _reraise(error)
+        except BaseException as exc:  # noqa: BLE001 -- handed to on_done
+            return exc
+        return error
+
     def _make_source(self, iterator):
         # The input is consumed lazily, as workers free up (pre_dispatch),
         # like joblib does with generators; small tasks are grouped (see
@@ -356,15 +372,6 @@ class Parallel:
             # in the consumer): cancel the rest and wait until the run has
             # released its tasks and workers.
             run.close()
-
-
-def write_verbose_line(parallel, line):
-    """A verbose line of a Joblib.Parallel run, through Python's streams
-    as joblib prints them (capturable, shown by notebooks), not to
-    descriptor 2 from C: sys.stdout from verbose 50 up, else sys.stderr."""
-    stream = sys.stdout if parallel.get_verbose() >= 50 else sys.stderr
-    stream.write(line)
-    stream.flush()
 
 
 def _one_job(n_jobs):

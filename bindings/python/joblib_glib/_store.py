@@ -138,6 +138,19 @@ def get_store_backend(backend, location, memory):
     return store
 
 
+class NotMemorizedResult:
+    """The result of ``call_and_shelve`` on a Memory without a location."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def get(self):
+        return self.value
+
+    def clear(self):
+        self.value = None
+
+
 class StoreMemorizedFunc:
     """A function cached in a registered store."""
 
@@ -145,8 +158,7 @@ class StoreMemorizedFunc:
 
     def __init__(self, func, memory, ignore, verbose=None, mmap_mode=False,
                  cache_validation_callback=None):
-        from ._functions import PythonFunction, qualified_name
-        from ._memory import source_version
+        from ._functions import PythonFunction, qualified_name, source_version
         self.func = func
         self.memory = memory
         self.ignore = ignore
@@ -194,7 +206,6 @@ class StoreMemorizedFunc:
         return self.store_backend.contains_item([self.func_id, self._args_id(args, kwargs)])
 
     def call_and_shelve(self, *args, **kwargs):
-        from ._memory import NotMemorizedResult
         return NotMemorizedResult(self(*args, **kwargs))
 
     def clear(self, warn=True):
