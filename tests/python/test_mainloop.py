@@ -88,6 +88,52 @@ def test_main_loop_stays_free_while_tasks_run():
     assert ticks > 0
 
 
+_timer_ticks = [0]
+_ticks_at_task = []
+
+
+def stamped_slow_square(x):
+    _ticks_at_task.append(_timer_ticks[0])
+    time.sleep(0.02)
+    return x * x
+
+
+@pytest.mark.parametrize("batch_size", [100, "auto"])
+def test_n_jobs_1_leaves_the_loop_free_between_tasks(batch_size):
+    # n_jobs=1 runs the tasks on the loop's own thread, in slices of about
+    # half a frame: a 20 ms task is longer than a slice and than the 1 ms
+    # timer's interval, and the timer's priority puts it before the next
+    # slice, so it runs between every two tasks whatever batch_size says.
+    xs = list(range(6))
+    expected = joblib.Parallel(n_jobs=1, batch_size=batch_size)(
+        delayed(square)(x) for x in xs)
+    _timer_ticks[0] = 0
+    _ticks_at_task.clear()
+    loop = GLib.MainLoop()
+    runs = []
+
+    def tick():
+        _timer_ticks[0] += 1
+        return GLib.SOURCE_CONTINUE
+
+    def on_done(run):
+        runs.append(run)
+        loop.quit()
+
+    timer = GLib.timeout_add(1, tick)
+    guard = GLib.timeout_add_seconds(60, loop.quit)
+    Parallel(n_jobs=1, batch_size=batch_size).start(
+        [delayed(stamped_slow_square)(x) for x in xs], on_done)
+    loop.run()
+    GLib.source_remove(timer)
+    GLib.source_remove(guard)
+    assert len(runs) == 1 and runs[0].error is None
+    assert runs[0].results == expected
+    assert len(_ticks_at_task) == len(xs)
+    assert all(later > earlier for earlier, later in zip(_ticks_at_task, _ticks_at_task[1:])), \
+        _ticks_at_task
+
+
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_task_error_is_the_exception_parallel_raises(backend):
     with pytest.raises(ValueError) as from_joblib:
