@@ -476,6 +476,7 @@ job_thread_backend_map_array (JobThreadBackend  *self,
   guint in_dims;
   gsize n_rows, out_bytes, row_bytes;
   g_autofree guint8 *out = NULL;
+  g_autoptr(GBytes) out_data = NULL;
   ElementMap map = { 0, };
 
   g_return_val_if_fail (JOB_IS_THREAD_BACKEND (self), NULL);
@@ -532,8 +533,8 @@ job_thread_backend_map_array (JobThreadBackend  *self,
   if (!run_map (self, n_jobs, n_rows, run_element_chunk, &map, cancellable, error))
     return NULL;
 
-  return job_array_new_checked (out_typestr, out_shape, n_out_row_dims + 1,
-                                g_bytes_new_take (g_steal_pointer (&out), out_bytes),
+  out_data = g_bytes_new_take (g_steal_pointer (&out), out_bytes);
+  return job_array_new_checked (out_typestr, out_shape, n_out_row_dims + 1, out_data,
                                 JOB_ERROR_INVALID_ARGUMENT, error);
 }
 

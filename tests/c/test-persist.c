@@ -686,6 +686,7 @@ test_variant_to_pickle (void)
   g_autoptr(GVariant) value = g_variant_ref_sink (
     g_variant_new_parsed ("[<int64 7>, <@mv nothing>, <true>, <'hi'>]"));
   g_autoptr(GVariant) serialized = NULL;
+  g_autoptr(GBytes) data = NULL;
   g_autoptr(GVariant) deferred = NULL;
   g_autoptr(GVariant) deferred2 = NULL;
   g_autoptr(GBytes) pickle = job_variant_to_pickle (value, &deferred);
@@ -695,9 +696,9 @@ test_variant_to_pickle (void)
   g_assert_true (g_bytes_equal (pickle, expected_bytes));
   g_assert_cmpuint (g_variant_n_children (deferred), ==, 0);
 
-  serialized = g_variant_ref_sink (
-    g_variant_new_from_bytes (G_VARIANT_TYPE ("av"), g_variant_get_data_as_bytes (value),
-                              FALSE));
+  data = g_variant_get_data_as_bytes (value);
+  serialized = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("av"), data,
+                                                             FALSE));
   pickle2 = job_variant_to_pickle (serialized, &deferred2);
   g_assert_true (g_bytes_equal (pickle2, expected_bytes));
 }

@@ -90,6 +90,7 @@ test_array_elements (void)
   g_autoptr(JobBackend) backend = job_thread_backend_new ();
   g_autofree gint64 *values = g_new (gint64, N_ITEMS);
   gsize shape[] = { N_ITEMS };
+  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JobArray) input = NULL;
   g_autoptr(JobArray) output = NULL;
   g_autoptr(GError) error = NULL;
@@ -97,8 +98,8 @@ test_array_elements (void)
 
   for (gsize i = 0; i < N_ITEMS; i++)
     values[i] = (gint64) i - 50000;
-  input = job_array_new ("<i8", shape, 1,
-                         g_bytes_new_static (values, N_ITEMS * sizeof (gint64)), &error);
+  bytes = g_bytes_new_static (values, N_ITEMS * sizeof (gint64));
+  input = job_array_new ("<i8", shape, 1, bytes, &error);
   g_assert_no_error (error);
 
   output = job_thread_backend_map_array (JOB_THREAD_BACKEND (backend), 2, input, "<f8",
@@ -139,6 +140,7 @@ test_array_rows (void)
   gsize shape[] = { n_rows, 3 };
   gsize out_row[] = { 2 };
   gsize empty_shape[] = { 0, 3 };
+  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(JobArray) input = NULL;
   g_autoptr(JobArray) output = NULL;
   g_autoptr(JobArray) empty = NULL;
@@ -149,8 +151,8 @@ test_array_rows (void)
 
   for (gsize i = 0; i < n_rows * 3; i++)
     values[i] = (double) ((i * 7919) % 1000);
-  input = job_array_new ("<f8", shape, 2,
-                         g_bytes_new_static (values, n_rows * 3 * sizeof (double)), &error);
+  bytes = g_bytes_new_static (values, n_rows * 3 * sizeof (double));
+  input = job_array_new ("<f8", shape, 2, bytes, &error);
   g_assert_no_error (error);
 
   output = job_thread_backend_map_array (JOB_THREAD_BACKEND (backend), -1, input, "<f8",
@@ -218,6 +220,7 @@ test_variant (void)
   g_autoptr(GVariant) pair_array = NULL;
   g_autoptr(GVariant) int_array = NULL;
   g_autoptr(GVariant) result = NULL;
+  g_autoptr(GVariant) empty_input = NULL;
   g_autoptr(GVariant) empty_result = NULL;
   g_autoptr(GError) error = NULL;
   const double *doubles;
@@ -252,8 +255,9 @@ test_variant (void)
   for (gsize i = 0; i < N_ITEMS; i++)
     g_assert_cmpint (longs[i], ==, (gint64) i * 4);
 
+  empty_input = g_variant_ref_sink (g_variant_new ("ai", NULL));
   empty_result = job_thread_backend_map_variant (JOB_THREAD_BACKEND (backend), 2,
-                                                 g_variant_new ("ai", NULL),
+                                                 empty_input,
                                                  G_VARIANT_TYPE ("(ii)"), int32_to_int64,
                                                  NULL, NULL, &error);
   g_assert_no_error (error);
@@ -296,6 +300,7 @@ test_errors (void)
   g_autoptr(JobArray) scalar = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GVariant) strings = g_variant_ref_sink (g_variant_new_strv (NULL, 0));
+  g_autoptr(GVariant) scalar_variant = g_variant_ref_sink (g_variant_new_int32 (3));
   GVariant *result;
   JobArray *array_result;
   GError *error = NULL;
@@ -328,7 +333,7 @@ test_errors (void)
   g_clear_error (&error);
 
   /* Not an array, elements of no fixed size, results of no fixed size. */
-  result = job_thread_backend_map_variant (threads, 2, g_variant_new_int32 (3),
+  result = job_thread_backend_map_variant (threads, 2, scalar_variant,
                                            G_VARIANT_TYPE_INT64, fail_at, NULL, NULL, &error);
   g_assert_null (result);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT);
