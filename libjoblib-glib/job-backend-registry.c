@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include "job-backend.h"
+#include "job-dask-backend.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
+#include "job-ipyparallel-backend.h"
 #include "job-process-backend.h"
 #include "job-sequential-backend.h"
 #include "job-slurm-backend.h"
@@ -36,6 +38,10 @@ ensure_registry_locked (void)
                        GSIZE_TO_POINTER (JOB_TYPE_SLURM_BACKEND));
   g_hash_table_insert (registry, g_strdup ("ssh"),
                        GSIZE_TO_POINTER (JOB_TYPE_SSH_BACKEND));
+  g_hash_table_insert (registry, g_strdup ("dask"),
+                       GSIZE_TO_POINTER (JOB_TYPE_DASK_BACKEND));
+  g_hash_table_insert (registry, g_strdup ("ipyparallel"),
+                       GSIZE_TO_POINTER (JOB_TYPE_IPYPARALLEL_BACKEND));
 }
 
 /**

@@ -21,5 +21,8 @@ char  **job_worker_command_dup           (const char         *kind,
                                           GError            **error);
 char   *job_worker_command_find_program  (const char         *name);
 char   *job_worker_command_find_tls_module (void);
+/* The cluster submission helper: the interpreter of "python" workers and
+ * joblib-glib-cluster-submit (JOB_CLUSTER_SUBMIT_PATH overrides it). */
+char  **job_worker_command_dup_cluster_helper (void);
 
 G_END_DECLS

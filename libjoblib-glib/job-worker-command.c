@@ -113,8 +113,8 @@ from_environment (const char *variable)
 
 /**
  * job_worker_command_find_program:
- * @name: `"joblib-glib-worker"`, `"joblib-glib-worker-connect"` or
- *   `"joblib-glib-worker-launch"`
+ * @name: `"joblib-glib-worker"`, `"joblib-glib-worker-connect"`,
+ *   `"joblib-glib-worker-launch"` or `"joblib-glib-cluster-submit"`
  *
  * Returns: (transfer full): the path of an installed helper program,
  *   honouring its environment variable
@@ -126,6 +126,7 @@ job_worker_command_find_program (const char *name)
     { "joblib-glib-worker", "JOB_WORKER_PATH" },
     { "joblib-glib-worker-connect", "JOB_WORKER_CONNECT_PATH" },
     { "joblib-glib-worker-launch", "JOB_WORKER_LAUNCH_PATH" },
+    { "joblib-glib-cluster-submit", "JOB_CLUSTER_SUBMIT_PATH" },
   };
   g_autofree char *relative = NULL;
 
@@ -191,6 +192,22 @@ python_interpreter (void)
   if (python == NULL)
     python = g_find_program_in_path ("python3");
   return python != NULL ? python : g_strdup ("python3");
+}
+
+char **
+job_worker_command_dup_cluster_helper (void)
+{
+  GStrvBuilder *builder = g_strv_builder_new ();
+  char **argv;
+
+  /* A Python program that needs only the standard library and the
+   * cluster's package, run by its file name: joblib_glib (and gi) need
+   * not be importable by that interpreter. */
+  builder_take (builder, python_interpreter ());
+  builder_take (builder, job_worker_command_find_program ("joblib-glib-cluster-submit"));
+  argv = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return argv;
 }
 
 char **

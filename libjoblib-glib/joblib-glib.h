@@ -42,4 +42,7 @@
 # include "job-process-backend.h"
 # include "job-slurm-backend.h"
 # include "job-ssh-backend.h"
+# include "job-cluster-backend.h"
+# include "job-dask-backend.h"
+# include "job-ipyparallel-backend.h"
 #undef JOBLIB_GLIB_INSIDE

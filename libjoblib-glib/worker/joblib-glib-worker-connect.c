@@ -27,10 +27,11 @@
  *
  * --exit-with-driver: PROGRAM runs as a child of this program, which
  * kills it (SIGKILL) as soon as the driver closes the connection, even
- * in the middle of a task, and dies with this program (a parent-death
- * signal). For launchers that cannot kill what they started (a task of
- * a Dask or IPython Parallel cluster): closing the connection stops the
- * worker, and a worker whose launcher process dies goes with it.
+ * in the middle of a task; PROGRAM dies with this program, and this
+ * program with the thread that started it (parent-death signals). For
+ * launchers that cannot kill what they started (a task of a Dask or
+ * IPython Parallel cluster): closing the connection stops the worker,
+ * and a worker whose Dask worker process or engine dies goes with it.
  *
  * --stdin: the settings above come from standard input instead of the
  * environment, as NAME=VALUE lines ending with an empty line (the SSH
@@ -558,6 +559,14 @@ main (int    argc,
     }
   address = argv[first];
   kind = argv[first + 1];
+  if (exit_with_driver)
+    {
+      pid_t parent = getppid ();
+
+      /* The parent may have gone before the signal was asked for. */
+      if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent)
+        return 3;
+    }
 
   if (lifeline && !read_settings (&error))
     {

@@ -874,10 +874,10 @@ test_unknown_backend (void)
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
 
-  job_parallel_set_backend_name (parallel, "dask");
+  job_parallel_set_backend_name (parallel, "spark");
   results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
   g_assert_error (error, JOB_ERROR, JOB_ERROR_UNKNOWN_BACKEND);
-  g_assert_nonnull (strstr (error->message, "dask"));
+  g_assert_nonnull (strstr (error->message, "spark"));
 }
 
 static void

@@ -120,8 +120,8 @@ def test_n_jobs_rules():
 
 def test_unknown_backend():
     # as joblib: when the Parallel is made
-    with pytest.raises(ValueError, match="dask"):
-        Parallel(n_jobs=2, backend="dask")
+    with pytest.raises(ValueError, match="spark"):
+        Parallel(n_jobs=2, backend="spark")
 
 
 def test_bad_arguments():

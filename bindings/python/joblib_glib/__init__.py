@@ -9,6 +9,7 @@ job_dump/job_load, numpy arrays shared with JobArray without copies.
 """
 
 from ._backend_base import ParallelBackendBase
+from ._cluster import register_ipyparallel_backend
 from ._compressors import register_compressor
 from ._functions import RemoteTraceback, TerminatedWorkerError, WorkerError
 from ._gi import Joblib as _Joblib
@@ -51,4 +52,5 @@ __all__ = [
     "to_variant", "from_variant", "PickleNotAllowedError", "RemoteTraceback", "WorkerError",
     "TerminatedWorkerError", "ParallelBackendBase", "Logger", "PrintTime",
     "wrap_non_picklable_objects", "__version__", "register_joblib_backend",
+    "register_ipyparallel_backend",
 ]

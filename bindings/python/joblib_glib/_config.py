@@ -8,7 +8,7 @@ import contextlib
 import os
 import threading
 
-from . import _backend_base
+from . import _backend_base, _cluster
 from ._functions import PythonFunction, nesting_level
 from ._gi import Joblib
 
@@ -104,18 +104,19 @@ def _backend_object(name):
     if isinstance(name, str) and name in _PROCESS_BACKENDS and \
             _BACKEND_NAMES[name] in Joblib.Backend.list_names():
         return _shared_process_backend()
-    return name
+    cluster = _cluster.backend_for(name)
+    return cluster if cluster is not None else name
 
 
 # Backends whose workers are other processes (local or on a Slurm
 # cluster): calls carry Python references that the Python worker imports.
-_REMOTE_BACKENDS = _PROCESS_BACKENDS + ("slurm", "ssh")
+_REMOTE_BACKENDS = _PROCESS_BACKENDS + ("slurm", "ssh") + _cluster.NAMES
 
 
 def _is_process_backend(backend):
     if isinstance(backend, Joblib.Backend):
         return isinstance(backend, (Joblib.ProcessBackend, Joblib.SlurmBackend,
-                                    Joblib.SshBackend))
+                                    Joblib.SshBackend, Joblib.ClusterBackend))
     return backend in _REMOTE_BACKENDS
 
 
@@ -357,6 +358,12 @@ class parallel_config(contextlib.ContextDecorator):
         if backend is None and backend_params:
             raise ValueError("inner_max_num_threads and other constructor parameters "
                              "backend_params are only supported when backend is not None.")
+        # Dask and IPython Parallel take joblib's arguments of their
+        # backends (scheduler_host, client, view): one shared backend per
+        # cluster, as joblib reuses the Client.
+        cluster = _cluster.backend_for(backend, **backend_params)
+        if cluster is not None:
+            backend, backend_params = cluster, {}
         settings = {}
         if not isinstance(max_nbytes, _Default):
             _parse_nbytes(max_nbytes)

@@ -77,7 +77,8 @@ def _check_channel(backend):
     the network: results of Python tasks are pickles, and unpickling runs
     code, so they may only arrive over a channel that is authenticated
     (always) and integrity-protected (TLS, or loopback)."""
-    if not isinstance(backend, (Joblib.SlurmBackend, Joblib.SshBackend)):
+    if not isinstance(backend, (Joblib.SlurmBackend, Joblib.SshBackend,
+                                Joblib.ClusterBackend)):
         return
     if backend.props.tls_certificate is not None or backend.props.tls:
         return
