@@ -475,7 +475,7 @@ lock_is_stale (GFile *lock)
 
   if (!g_file_load_contents (lock, NULL, &contents, &length, NULL, NULL))
     return FALSE;   /* gone: try again */
-  fields = g_strsplit (contents, " ", 3);
+  fields = g_strsplit (g_strstrip (contents), " ", 3);
   if (g_strv_length (fields) >= 2 && g_strcmp0 (fields[0], g_get_host_name ()) == 0)
     {
       guint64 pid = 0;

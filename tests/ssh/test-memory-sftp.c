@@ -239,6 +239,55 @@ test_single_flight_across_processes (void)
     g_assert_false (g_str_has_suffix (name, ".lock"));
 }
 
+/* A lock left on the server by a process that died (of this host) is
+ * taken over: the call computes instead of waiting for it. */
+static void
+test_stale_lock (void)
+{
+  g_autoptr(JobMemory) memory = memory_at ("stale");
+  g_autoptr(JobMemorizedFunction) cached = cached_square (memory, "1");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *entry = NULL;
+  g_autofree char *lock = NULL;
+  g_autofree char *owner = NULL;
+  g_autofree char *dead_pid = NULL;
+
+  g_assert_cmpint (call (cached, 6), ==, 36);
+  entry = only_entry ("stale");
+  lock = g_strconcat (entry, ".lock", NULL);
+  /* The entry goes, a lock stays behind: its owner, a process of this
+   * host, has exited. */
+  {
+    const char *argv[] = { "true", NULL };
+    GPid pid;
+    int status;
+
+    g_assert_true (g_spawn_async (NULL, (char **) argv, NULL,
+                                  G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD,
+                                  NULL, NULL, &pid, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    dead_pid = g_strdup_printf ("%d", (int) pid);
+  }
+  {
+    g_autofree char *output = g_build_filename (entry, "output", NULL);
+    g_autofree char *metadata = g_build_filename (entry, "metadata.json", NULL);
+
+    g_assert_cmpint (g_remove (output), ==, 0);
+    g_assert_cmpint (g_remove (metadata), ==, 0);
+    g_assert_cmpint (g_rmdir (entry), ==, 0);
+  }
+  owner = g_strdup_printf ("%s %s\n", g_get_host_name (), dead_pid);
+  g_assert_true (g_file_set_contents (lock, owner, -1, NULL));
+
+  g_atomic_int_set (&n_calls, 0);
+  g_assert_cmpint (call (cached, 6), ==, 36);
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+  g_assert_false (g_file_test (lock, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (call (cached, 6), ==, 36);
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+}
+
 /* An entry cut short on the server is never read as valid. */
 static void
 test_torn_entry (void)
@@ -405,6 +454,7 @@ main (int    argc,
   g_test_add_func ("/joblib/memory-sftp/other-process", test_other_process);
   g_test_add_func ("/joblib/memory-sftp/single-flight", test_single_flight_across_processes);
   g_test_add_func ("/joblib/memory-sftp/torn-entry", test_torn_entry);
+  g_test_add_func ("/joblib/memory-sftp/stale-lock", test_stale_lock);
   g_test_add_func ("/joblib/memory-sftp/lru-and-reduce", test_lru_and_reduce);
   g_test_add_func ("/joblib/memory-sftp/version-and-clear", test_version_and_clear);
   g_test_add_func ("/joblib/memory-sftp/unreachable", test_unreachable_location);
