@@ -3,11 +3,11 @@
 
 #include <errno.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "job-cache-clear-private.h"
 #include "job-cache-remover-private.h"
-#include "job-cache-store-private.h"
 #include "job-i18n-private.h"
 
 #define TRASH_PREFIX ".joblib-glib-trash-"
@@ -29,7 +29,7 @@ job_cache_clear_sweep (const char *root)
       {
         g_autofree char *path = g_build_filename (parent, name, NULL);
 
-        job_cache_store_remove_tree (path, NULL);
+        job_cache_remove_tree (path, NULL);
       }
 }
 

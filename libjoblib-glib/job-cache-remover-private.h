@@ -23,4 +23,14 @@ gboolean         job_cache_remover_finish (JobCacheRemover  *self,
 gboolean         job_cache_remover_remove_tree (const char  *path,
                                                 GError     **error);
 
+/* One at a time, on the calling thread; thread-safe. Removes the tree at
+ * @path (a folder, a file, or a link, never followed; a URI through
+ * GIO), TRUE when there is none. */
+gboolean         job_cache_remove_tree    (const char  *path,
+                                           GError     **error);
+/* The same for @name relative to @dir_fd (AT_FDCWD for a path). */
+gboolean         job_cache_remove_at      (int          dir_fd,
+                                           const char  *name,
+                                           GError     **error);
+
 G_END_DECLS

@@ -11,8 +11,121 @@
 #include <gio/gio.h>
 
 #include "job-cache-remover-private.h"
-#include "job-cache-store-private.h"
+#include "job-cache-gio-store-private.h"
 #include "job-i18n-private.h"
+
+static gboolean
+set_errno_error (GError     **error,
+                 int          saved_errno,
+                 const char  *what,
+                 const char  *path)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "%s %s: %s", what, path, g_strerror (saved_errno));
+  return FALSE;
+}
+
+/* Removes the contents of the directory open as @dir_fd (which it
+ * closes), relative to it: no path is built and no lstat() made per
+ * file (readdir() tells the type), as rm -r does. @path is for errors. */
+static gboolean
+remove_contents (int          dir_fd,
+                 const char  *path,
+                 GError     **error)
+{
+  DIR *dir = fdopendir (dir_fd);
+  struct dirent *entry;
+  gboolean ok = TRUE;
+
+  if (dir == NULL)
+    {
+      int saved = errno;
+
+      close (dir_fd);
+      return set_errno_error (error, saved, _("Cannot remove"), path);
+    }
+
+  while (ok && (entry = readdir (dir)) != NULL)
+    {
+      const char *name = entry->d_name;
+      gboolean is_dir = entry->d_type == DT_DIR;
+
+      if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+        continue;
+      if (entry->d_type == DT_UNKNOWN)
+        {
+          struct stat st;
+
+          is_dir = fstatat (dirfd (dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                   S_ISDIR (st.st_mode);
+        }
+      if (is_dir)
+        {
+          int child = openat (dirfd (dir), name,
+                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+          if (child < 0)
+            ok = errno == ENOENT || set_errno_error (error, errno, _("Cannot remove"), path);
+          else
+            ok = remove_contents (child, path, error);
+        }
+      if (ok && unlinkat (dirfd (dir), name, is_dir ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
+        ok = set_errno_error (error, errno, _("Cannot remove"), path);
+    }
+  closedir (dir);
+  return ok;
+}
+
+gboolean
+job_cache_remove_tree (const char  *path,
+                       GError     **error)
+{
+  int fd;
+
+  if (job_cache_path_is_uri (path))
+    return job_cache_gio_store_remove_tree (path, error);
+  fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      /* not a directory (or a link to one): a file to unlink */
+      if (errno == ENOTDIR || errno == ELOOP)
+        return g_unlink (path) == 0 || errno == ENOENT ||
+               set_errno_error (error, errno, _("Cannot remove"), path);
+      return set_errno_error (error, errno, _("Cannot remove"), path);
+    }
+  if (!remove_contents (fd, path, error))
+    return FALSE;
+  if (g_rmdir (path) != 0 && errno != ENOENT)
+    return set_errno_error (error, errno, _("Cannot remove"), path);
+  return TRUE;
+}
+
+/* Removes the folder @name relative to @dir_fd (AT_FDCWD for a path),
+ * without following a symbolic link; a file or a link is unlinked. */
+gboolean
+job_cache_remove_at (int          dir_fd,
+                     const char  *name,
+                     GError     **error)
+{
+  int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      if (errno == ENOTDIR || errno == ELOOP)
+        return unlinkat (dir_fd, name, 0) == 0 || errno == ENOENT ||
+               set_errno_error (error, errno, _("Cannot remove"), name);
+      return set_errno_error (error, errno, _("Cannot remove"), name);
+    }
+  if (!remove_contents (fd, name, error))
+    return FALSE;
+  if (unlinkat (dir_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return set_errno_error (error, errno, _("Cannot remove"), name);
+  return TRUE;
+}
 
 /* Enough threads to keep several unlinks in flight while each waits. */
 #define REMOVER_THREADS 8
@@ -38,7 +151,7 @@ remove_job (gpointer data,
   JobCacheRemover *self = user_data;
   GError *local_error = NULL;
 
-  if (!job_cache_store_remove_at (job->dir_fd, job->name, &local_error))
+  if (!job_cache_remove_at (job->dir_fd, job->name, &local_error))
     {
       g_mutex_lock (&self->lock);
       if (self->error == NULL)
@@ -123,12 +236,12 @@ job_cache_remover_remove_tree (const char  *path,
   gboolean ok;
 
   if (fd < 0)
-    return job_cache_store_remove_tree (path, error);
+    return job_cache_remove_tree (path, error);
   dir = fdopendir (fd);
   if (dir == NULL)
     {
       close (fd);
-      return job_cache_store_remove_tree (path, error);
+      return job_cache_remove_tree (path, error);
     }
 
   remover = job_cache_remover_new ();
@@ -159,5 +272,5 @@ job_cache_remover_remove_tree (const char  *path,
 
   ok = job_cache_remover_finish (remover, error);
   /* What is left (files, links, the function folders) goes in one pass. */
-  return ok && job_cache_store_remove_tree (path, error);
+  return ok && job_cache_remove_tree (path, error);
 }

@@ -59,11 +59,6 @@ gboolean    job_cache_store_output_created (const char *output_path,
 void        job_cache_store_touch         (const char  *entry_dir);
 gboolean    job_cache_store_remove_entry  (const char  *entry_dir,
                                            GError     **error);
-gboolean    job_cache_store_remove_tree   (const char  *path,
-                                           GError     **error);
-gboolean    job_cache_store_remove_at     (int          dir_fd,
-                                           const char  *name,
-                                           GError     **error);
 guint       job_cache_store_check_version (const char  *function_dir,
                                            const char  *function_name,
                                            const char  *version);

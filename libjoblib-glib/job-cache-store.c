@@ -156,108 +156,6 @@ job_cache_store_read_output (const char                  *path,
   return job_load_from_stream (stream, job_persist_default_max_size (), NULL, error);
 }
 
-/* Removes the contents of the directory open as @dir_fd (which it
- * closes), relative to it: no path is built and no lstat() made per
- * file (readdir() tells the type), as rm -r does. @path is for errors. */
-static gboolean
-remove_contents (int          dir_fd,
-                 const char  *path,
-                 GError     **error)
-{
-  DIR *dir = fdopendir (dir_fd);
-  struct dirent *entry;
-  gboolean ok = TRUE;
-
-  if (dir == NULL)
-    {
-      int saved = errno;
-
-      close (dir_fd);
-      return set_errno_error (error, saved, _("Cannot remove"), path);
-    }
-
-  while (ok && (entry = readdir (dir)) != NULL)
-    {
-      const char *name = entry->d_name;
-      gboolean is_dir = entry->d_type == DT_DIR;
-
-      if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
-        continue;
-      if (entry->d_type == DT_UNKNOWN)
-        {
-          struct stat st;
-
-          is_dir = fstatat (dirfd (dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                   S_ISDIR (st.st_mode);
-        }
-      if (is_dir)
-        {
-          int child = openat (dirfd (dir), name,
-                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-          if (child < 0)
-            ok = errno == ENOENT || set_errno_error (error, errno, _("Cannot remove"), path);
-          else
-            ok = remove_contents (child, path, error);
-        }
-      if (ok && unlinkat (dirfd (dir), name, is_dir ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
-        ok = set_errno_error (error, errno, _("Cannot remove"), path);
-    }
-  closedir (dir);
-  return ok;
-}
-
-gboolean
-job_cache_store_remove_tree (const char  *path,
-                             GError     **error)
-{
-  int fd;
-
-  if (job_cache_path_is_uri (path))
-    return job_cache_gio_store_remove_tree (path, error);
-  fd = g_open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        return TRUE;
-      /* not a directory (or a link to one): a file to unlink */
-      if (errno == ENOTDIR || errno == ELOOP)
-        return g_unlink (path) == 0 || errno == ENOENT ||
-               set_errno_error (error, errno, _("Cannot remove"), path);
-      return set_errno_error (error, errno, _("Cannot remove"), path);
-    }
-  if (!remove_contents (fd, path, error))
-    return FALSE;
-  if (g_rmdir (path) != 0 && errno != ENOENT)
-    return set_errno_error (error, errno, _("Cannot remove"), path);
-  return TRUE;
-}
-
-/* Removes the folder @name relative to @dir_fd (AT_FDCWD for a path),
- * without following a symbolic link; a file or a link is unlinked. */
-gboolean
-job_cache_store_remove_at (int          dir_fd,
-                           const char  *name,
-                           GError     **error)
-{
-  int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        return TRUE;
-      if (errno == ENOTDIR || errno == ELOOP)
-        return unlinkat (dir_fd, name, 0) == 0 || errno == ENOENT ||
-               set_errno_error (error, errno, _("Cannot remove"), name);
-      return set_errno_error (error, errno, _("Cannot remove"), name);
-    }
-  if (!remove_contents (fd, name, error))
-    return FALSE;
-  if (unlinkat (dir_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-    return set_errno_error (error, errno, _("Cannot remove"), name);
-  return TRUE;
-}
-
 /* As job_cache_store_remove_entry(); with a @remover, the renamed folder
  * is removed by it, later. */
 static gboolean
@@ -283,7 +181,7 @@ remove_entry (const char       *entry_dir,
     }
   else if (remover != NULL)
     job_cache_remover_add_at (remover, AT_FDCWD, trash);
-  else if (!job_cache_store_remove_tree (trash, error))
+  else if (!job_cache_remove_tree (trash, error))
     return FALSE;
 
   /* The lock file goes too, unless someone holds it: lockers check that
@@ -343,7 +241,7 @@ job_cache_store_write_entry (const char                  *function_dir,
       !g_file_set_contents_full (metadata_path, metadata_json, -1,
                                  G_FILE_SET_CONTENTS_NONE, 0644, error))
     {
-      job_cache_store_remove_tree (tmp, NULL);
+      job_cache_remove_tree (tmp, NULL);
       return FALSE;
     }
 
@@ -368,7 +266,7 @@ job_cache_store_write_entry (const char                  *function_dir,
         {
           int saved_errno = errno;
 
-          job_cache_store_remove_tree (tmp, NULL);
+          job_cache_remove_tree (tmp, NULL);
           return set_errno_error (error, saved_errno, _("Cannot create"), entry);
         }
     }
@@ -688,7 +586,7 @@ sweep_leftovers (const char *root)
           path = g_build_filename (function_dir, name, NULL);
           if (g_lstat (path, &st) == 0 && S_ISDIR (st.st_mode) &&
               now - stat_mtime_usec (&st) > LEFTOVER_AGE_USEC)
-            job_cache_store_remove_tree (path, NULL);
+            job_cache_remove_tree (path, NULL);
         }
     }
 }
