@@ -490,10 +490,15 @@ ensure_polling (JobSlurmLauncher *self)
   g_source_attach (self->poll_source, g_main_context_get_thread_default ());
 }
 
+/* Listening stops first: a job killed in the middle of its handshake
+ * is then no refused connection to warn about. */
 static void
 launcher_begin_shutdown (JobWorkerLauncher *launcher)
 {
-  ((JobSlurmLauncher *) launcher)->shutting_down = TRUE;
+  JobSlurmLauncher *self = (JobSlurmLauncher *) launcher;
+
+  self->shutting_down = TRUE;
+  job_worker_dialback_stop_listening (self->dialback);
 }
 
 static void

@@ -655,10 +655,15 @@ launcher_describe (JobWorkerLauncher *launcher,
                           ssh_worker->host != NULL ? ssh_worker->host : "?");
 }
 
+/* Listening stops first: a worker killed in the middle of its handshake
+ * is then no refused connection to warn about. */
 static void
 launcher_begin_shutdown (JobWorkerLauncher *launcher)
 {
-  launcher_of (launcher)->shutting_down = TRUE;
+  JobSshLauncher *self = launcher_of (launcher);
+
+  self->shutting_down = TRUE;
+  job_worker_dialback_stop_listening (self->dialback);
 }
 
 /* Every ssh has exited: nothing this launcher started runs anywhere. */
