@@ -28,6 +28,7 @@ packages=(
   slurmctld slurmd slurm-client munge glib-networking libgnutls28-dev
   python3-distributed python3-ipyparallel
   openssh-server openssh-client gvfs-backends gvfs-daemons dbus
+  python3-mesonpy python3-venv python3-pip
 )
 
 missing=()
