@@ -193,6 +193,10 @@ class FunctionTable:
         return found[1]
 
 
+def _is_variant(value):
+    return isinstance(value, GLib.Variant)
+
+
 def unpack_task(task):
     """(function, args, kwargs) of a delayed(f)(...) call, checked."""
     try:
@@ -294,18 +298,21 @@ class TaskSource:
             return False
         if self.grouping == "local":
             return True
-        if self.memmapper is not None:
-            # arrays are pickled (mapped when large); variants keep their form
-            return not any(isinstance(value, GLib.Variant)
-                           for value in itertools.chain(args, kwargs.values()))
         for value in args:
-            if type(value) not in _PLAIN_TYPES and _needs_variant(value):
-                return False
-        if kwargs:
-            for value in kwargs.values():
-                if type(value) not in _PLAIN_TYPES and _needs_variant(value):
-                    return False
-        return True
+            if type(value) not in _PLAIN_TYPES:
+                break
+        else:
+            if not kwargs or all(type(value) in _PLAIN_TYPES for value in kwargs.values()):
+                return True   # the common case: scalars and plain containers
+        # Variants keep a call of their own; arrays too without a memmapper
+        # (zero copy), and with one when they are small and alone with
+        # scalars (Memmapper.keeps_variant); else they are pickled, large
+        # ones mapped.
+        values = list(itertools.chain(args, kwargs.values()))
+        if self.memmapper is not None:
+            return not self.memmapper.keeps_variant(values) and \
+                not any(_is_variant(value) for value in values)
+        return not any(_needs_variant(value) for value in values)
 
     def _group_call(self, group):
         first = self.n_tasks

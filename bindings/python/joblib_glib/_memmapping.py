@@ -35,6 +35,7 @@ _SHM = "/dev/shm"
 # joblib's rule: /dev/shm only when it has this much room
 _SHM_MIN_FREE = 2 * 1024 ** 3
 FOLDER_PREFIX = "joblib_memmapping_folder_"
+_SCALARS = frozenset([int, float, complex, str, bytes, bool, type(None)])
 
 
 def resolve_temp_folder(temp_folder=None):
@@ -146,15 +147,49 @@ class Memmapper:
         self.files = {}
         self.lock = threading.Lock()
 
+    def keeps_variant(self, values):
+        """Whether a call with these top-level argument values keeps the
+        GVariant form (an array's buffer goes to the worker without being
+        pickled, several times faster for arrays below max_nbytes): when
+        they are small exact arrays and scalars only, so that nothing
+        nested can hold an array to map."""
+        numpy = sys.modules.get("numpy")
+        found = False
+        for value in values:
+            kind = type(value)
+            if kind in _SCALARS:
+                continue
+            if numpy is None or kind is not numpy.ndarray or \
+                    (self.max_nbytes is not None and value.nbytes > self.max_nbytes) or \
+                    value.dtype.hasobject:
+                return False
+            found = True
+        return found
+
     def dumps(self, obj):
         """Pickle bytes of ``obj`` as _values.dumps(by_value=True), large
         arrays as references to files of the run's folder."""
-        data = _dumps(obj, by_value=True)
         if "numpy" not in sys.modules:
-            return data
-        # a large array makes a large pickle; a np.memmap names its class
-        if b"memmap" not in data and (self.max_nbytes is None or
-                                      len(data) <= self.max_nbytes):
+            return _dumps(obj, by_value=True)
+        # One pass of the C pickler first: numpy hands it the buffers of
+        # its arrays (protocol 5), kept in the pickle when small, left out
+        # -- not copied -- when large; then only a value that holds a large
+        # array, a np.memmap (it names its class) or something of
+        # __main__ is pickled again, by the mapping pickler.
+        large = []
+        limit = self.max_nbytes
+
+        def in_band(buffer):
+            if limit is not None and buffer.raw().nbytes > limit:
+                large.append(True)
+                return False
+            return True
+        try:
+            data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL, buffer_callback=in_band)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            data = None
+        if data is not None and not large and b"memmap" not in data and \
+                b"__main__" not in data:
             return data
         return self._dumps_mapping(obj)
 

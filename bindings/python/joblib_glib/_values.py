@@ -515,7 +515,10 @@ def pickled_call_args(values, opaque, memmapper=None):
     variant (those keep their GVariant form).  With a ``memmapper``
     (_memmapping.Memmapper) arrays are pickled too, large ones as
     references to files that the worker maps; variants keep their form."""
-    for value in (values[0] + list(values[1].values()) if opaque else values):
+    flat = values[0] + list(values[1].values()) if opaque else values
+    if memmapper is not None and memmapper.keeps_variant(flat):
+        return None
+    for value in flat:
         if type(value) not in _PLAIN_TYPES and _needs_variant(value) and \
                 (memmapper is None or isinstance(value, GLib.Variant)):
             return None

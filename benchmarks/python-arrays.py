@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""numpy arrays as arguments of process tasks, joblib_glib next to Python
+joblib (loky) in the same run: arrays above max_nbytes are written to a
+file once per call and mapped by the workers, in both libraries.  Medians
+of several calls, seconds, the ratio joblib_glib/joblib (below 1:
+joblib_glib is faster) and the load average.
+
+  /usr/bin/python3 benchmarks/python-arrays.py [--repeat N]
+
+Run from the build tree with PYTHONPATH=bindings/python and the build's
+GI_TYPELIB_PATH / LD_LIBRARY_PATH (or after meson install).
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import joblib
+import joblib_glib
+
+
+def total(value):
+    if isinstance(value, dict):
+        return sum(float(v.sum()) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(float(v.sum()) for v in value)
+    return float(value.sum())
+
+
+def cases():
+    shared = np.ones(1_000_000)                       # 8 MB
+    distinct = [np.full(250_000, float(i)) for i in range(40)]   # 2 MB each
+    small = [np.full(10_000, float(i)) for i in range(400)]      # 80 KB each
+    return [
+        ("one 8 MB array, 40 tasks", lambda d: [d(total)(shared) for _ in range(40)]),
+        ("40 distinct 2 MB arrays", lambda d: [d(total)(a) for a in distinct]),
+        ("8 MB array in a dict, 40 tasks",
+         lambda d: [d(total)({"x": shared, "i": distinct[i]}) for i in range(40)]),
+        ("400 arrays of 80 KB (copies)", lambda d: [d(total)(a) for a in small]),
+    ]
+
+
+def measure(module, make_tasks, repeat):
+    parallel = module.Parallel(n_jobs=2, backend="loky")
+    times, result = [], None
+    for _ in range(repeat):
+        tasks = make_tasks(module.delayed)
+        start = time.perf_counter()
+        result = parallel(tasks)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    options = parser.parse_args()
+    load = lambda: " ".join(f"{x:.2f}" for x in os.getloadavg())  # noqa: E731
+    print(f"# load average before: {load()}; joblib {joblib.__version__}; "
+          f"python {sys.version.split()[0]}; n_jobs=2; medians of {options.repeat}")
+    print("| arguments | joblib (s) | joblib_glib (s) | ratio |")
+    print("|---|---|---|---|")
+    for module in (joblib, joblib_glib):   # start the workers
+        module.Parallel(n_jobs=2)(module.delayed(total)(np.ones(4)) for _ in range(4))
+    for label, make_tasks in cases():
+        theirs, theirs_r = measure(joblib, make_tasks, options.repeat)
+        ours, ours_r = measure(joblib_glib, make_tasks, options.repeat)
+        assert ours_r == theirs_r
+        print(f"| {label} | {theirs:.3f} | {ours:.3f} | {ours / theirs:.2f} |", flush=True)
+    print(f"# load average after: {load()}")
+
+
+if __name__ == "__main__":
+    main()
