@@ -30,7 +30,7 @@ function decode(frame, type) {
         false);
 }
 
-function writeFrame(worker, type, body) {
+function frameBytes(type, body) {
     const payload = body.get_data_as_bytes().toArray();
     const frame = new Uint8Array(8 + payload.byteLength);
     const header = new DataView(frame.buffer);
@@ -38,7 +38,24 @@ function writeFrame(worker, type, body) {
     header.setUint8(4, 2);
     header.setUint8(5, type);
     frame.set(payload, 8);
-    worker.get_stdin_pipe().write_all(frame, null);
+    return frame;
+}
+
+function writeFrame(worker, type, body) {
+    worker.get_stdin_pipe().write_all(frameBytes(type, body), null);
+}
+
+/** Frames in one write: all in the pipe before the worker, which may
+ *  exit on the first, reads any of them. */
+function writeFrames(worker, frames) {
+    const parts = frames.map(([type, body]) => frameBytes(type, body));
+    const all = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
+    let offset = 0;
+    for (const part of parts) {
+        all.set(part, offset);
+        offset += part.byteLength;
+    }
+    worker.get_stdin_pipe().write_all(all, null);
 }
 
 /** The worker alone on pipes, speaking protocol version 2; @prefix runs
@@ -124,8 +141,8 @@ async function initFrames() {
         worker = spawnWorker();
         try {
             await readFrame(worker.get_stdout_pipe());
-            writeFrame(worker, 7, initBody(ref, ['model-b']));
-            writeFrame(worker, 2, callBody(1, reference('gjs', MODULE, 'square'), [3]));
+            writeFrames(worker, [[7, initBody(ref, ['model-b'])],
+                [2, callBody(1, reference('gjs', MODULE, 'square'), [3])]]);
             const error = await readFrame(worker.get_stdout_pipe());
             assertEqual(error.type, 4, `ERROR for a failing initializer (${text})`);
             const [callId, task, errorDomain, errorCode, message] = decode(error, '(tusis)').deepUnpack();
