@@ -2,11 +2,11 @@
 #include "config.h"
 
 #include <string.h>
-#include <sys/mman.h>
 
 #include "job-bounded-converter-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
+#include "job-persist-buffer-private.h"
 #include "job-persist-private.h"
 #include "job-pickle-private.h"
 
@@ -121,82 +121,6 @@ job_persist_open_decoded (GInputStream  *base,
   return g_converter_input_stream_new (buffered, decompressor);
 }
 
-/* From this size on an array's buffer is its own mapping, with
- * transparent huge pages asked for: reading 80 MiB into 4 KiB pages costs
- * 20 000 page faults, about three times the copy itself (numpy does the
- * same for its big arrays). */
-#define HUGE_PAGES_MIN_SIZE (4 * 1024 * 1024)
-
-typedef struct
-{
-  void  *data;
-  gsize  size;
-} Mapping;
-
-static void
-mapping_free (gpointer user_data)
-{
-  Mapping *mapping = user_data;
-
-  munmap (mapping->data, mapping->size);
-  g_free (mapping);
-}
-
-/* A buffer of @size bytes for an array, NULL when there is no memory;
- * *@mapping is set when the buffer is a mapping (to free with
- * mapping_free()), else it came from g_try_malloc(). */
-static guint8 *
-allocate_array (gsize     size,
-                Mapping **mapping)
-{
-  void *data;
-
-  *mapping = NULL;
-  if (size < HUGE_PAGES_MIN_SIZE)
-    return g_try_malloc (size);
-
-  data = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (data == MAP_FAILED)
-    return NULL;
-#ifdef MADV_HUGEPAGE
-  /* only advice: without huge pages the buffer works the same */
-  madvise (data, size, MADV_HUGEPAGE);
-#endif
-  *mapping = g_new (Mapping, 1);
-  (*mapping)->data = data;
-  (*mapping)->size = size;
-  return data;
-}
-
-/* For the reader of joblib's files: a buffer for an array of @size
- * bytes as allocate_array() makes it, and the GBytes that takes it. */
-guint8 *
-job_persist_array_alloc (gsize     size,
-                         gpointer *mapping)
-{
-  return allocate_array (size, (Mapping **) mapping);
-}
-
-GBytes *
-job_persist_array_take (guint8   *buffer,
-                        gsize     size,
-                        gpointer  mapping)
-{
-  if (mapping != NULL)
-    return g_bytes_new_with_free_func (buffer, size, mapping_free, mapping);
-  return g_bytes_new_take (buffer, size);
-}
-
-void
-job_persist_array_free (guint8   *buffer,
-                        gpointer  mapping)
-{
-  if (mapping != NULL)
-    mapping_free (mapping);
-  else
-    g_free (buffer);
-}
-
 /* A compressed array is read in pieces: GConverterInputStream reads as
  * much compressed input as it is asked for output, into a buffer of its
  * own, so one read of 80 MiB would cost a second 80 MiB of memory (and its
@@ -232,13 +156,13 @@ read_array (GInputStream     *stream,
             GCancellable     *cancellable,
             GError          **error)
 {
-  Mapping *mapping = NULL;
+  gpointer mapping = NULL;
   guint8 *buffer;
 
   if (entry->size == 0)
     return g_bytes_new (NULL, 0);
 
-  buffer = entry->size <= G_MAXSIZE ? allocate_array (entry->size, &mapping) : NULL;
+  buffer = entry->size <= G_MAXSIZE ? job_persist_buffer_alloc (entry->size, &mapping) : NULL;
   if (buffer == NULL)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
@@ -255,15 +179,10 @@ read_array (GInputStream     *stream,
                    entry->offset);
       goto failed;
     }
-  if (mapping != NULL)
-    return g_bytes_new_with_free_func (buffer, entry->size, mapping_free, mapping);
-  return g_bytes_new_take (buffer, entry->size);
+  return job_persist_buffer_take (buffer, entry->size, mapping);
 
 failed:
-  if (mapping != NULL)
-    mapping_free (mapping);
-  else
-    g_free (buffer);
+  job_persist_buffer_free (buffer, mapping);
   return NULL;
 }
 

@@ -85,15 +85,6 @@ gboolean          job_persist_error_too_short  (GError           **error,
 gboolean          job_persist_error_not_a_dump (GError           **error);
 gboolean          job_persist_read_failed      (GError           **error,
                                                 GError            *local_error);
-/* Buffers for big arrays: their own mapping with huge pages from 4 MiB
- * up (page faults cost more than the copy), else g_try_malloc(). */
-guint8           *job_persist_array_alloc     (gsize              size,
-                                               gpointer          *mapping);
-GBytes           *job_persist_array_take      (guint8            *buffer,
-                                               gsize              size,
-                                               gpointer           mapping);
-void              job_persist_array_free      (guint8            *buffer,
-                                               gpointer           mapping);
 GInputStream     *job_persist_open_decoded     (GInputStream      *base,
                                                 guint64            max_size,
                                                 gsize             *out_raw_peeked,

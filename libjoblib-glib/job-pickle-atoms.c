@@ -20,11 +20,11 @@ job_pickle_push_int (JobPickleReader *r,
                      gint64           value,
                      GError         **error)
 {
-  JobPickleNode *node = job_pickle_reader_new_node (r, JOB_PICKLE_INT, error);
+  JobPickleNode *node = job_pickle_stack_new_node (r, JOB_PICKLE_INT, error);
 
   if (node != NULL)
     node->integer = value;
-  return job_pickle_reader_push (r, node);
+  return job_pickle_stack_push (r, node);
 }
 
 /* Python's LONG1/LONG4: little-endian two's complement of @size bytes. */
@@ -93,7 +93,7 @@ job_pickle_push_long (JobPickleReader *r,
   if (negative)
     g_string_prepend_c (digits, '-');
 
-  node = job_pickle_reader_new_node (r, JOB_PICKLE_BIGINT, error);
+  node = job_pickle_stack_new_node (r, JOB_PICKLE_BIGINT, error);
   if (node == NULL)
     return FALSE;
   node->str_len = digits->len;
@@ -111,7 +111,7 @@ job_pickle_push_long (JobPickleReader *r,
           node->integer = value;
         }
     }
-  return job_pickle_reader_push (r, node);
+  return job_pickle_stack_push (r, node);
 }
 
 JobPickleNode *
@@ -134,7 +134,7 @@ job_pickle_read_string (JobPickleReader *r,
         g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE, _("A string is too large"));
       return NULL;
     }
-  node = job_pickle_reader_new_node (r, kind, error);
+  node = job_pickle_stack_new_node (r, kind, error);
   if (node == NULL)
     return NULL;
   node->str = g_try_malloc (size + 1);
@@ -177,14 +177,14 @@ job_pickle_push_bytes (JobPickleReader *r,
                        guint64          size,
                        GError         **error)
 {
-  JobPickleNode *node = job_pickle_reader_new_node (r, kind, error);
+  JobPickleNode *node = job_pickle_stack_new_node (r, kind, error);
 
   if (node == NULL)
     return FALSE;
   node->bytes = job_pickle_source_bytes (r->source, size, FALSE, r->budget, error);
   if (node->bytes == NULL)
     return FALSE;
-  return job_pickle_reader_push (r, node);
+  return job_pickle_stack_push (r, node);
 }
 
 /* Globals: a fixed allow-list, nothing is imported. */
@@ -230,10 +230,10 @@ push_global (JobPickleReader *r,
     if (strcmp (module, allowed[i].module) == 0 && strcmp (name, allowed[i].name) == 0 &&
         (!r->plain_only || allowed[i].global == JOB_PICKLE_GLOBAL_COMPLEX))
       {
-        node = job_pickle_reader_new_node (r, JOB_PICKLE_GLOBAL, error);
+        node = job_pickle_stack_new_node (r, JOB_PICKLE_GLOBAL, error);
         if (node != NULL)
           node->global = allowed[i].global;
-        return job_pickle_reader_push (r, node);
+        return job_pickle_stack_push (r, node);
       }
   g_set_error (error, JOB_ERROR, JOB_ERROR_UNSUPPORTED,
                _("The file needs the Python object “%s.%s”, which the safe "
@@ -280,8 +280,8 @@ gboolean
 job_pickle_op_stack_global (JobPickleReader *r,
                             GError         **error)
 {
-  JobPickleNode *name = job_pickle_reader_pop (r, error);
-  JobPickleNode *module = name ? job_pickle_reader_pop (r, error) : NULL;
+  JobPickleNode *name = job_pickle_stack_pop (r, error);
+  JobPickleNode *module = name ? job_pickle_stack_pop (r, error) : NULL;
 
   if (module == NULL)
     return FALSE;

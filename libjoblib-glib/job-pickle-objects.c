@@ -62,7 +62,7 @@ encode_latin1 (JobPickleReader *r,
   const char        *end = text->str + text->str_len;
   gsize              n = 0;
 
-  node = job_pickle_reader_new_node (r, kind, error);
+  node = job_pickle_stack_new_node (r, kind, error);
   if (node == NULL || !job_pickle_budget_spend (r->budget, text->str_len, error))
     return NULL;
   /* Code points up to U+00FF: one byte, or 0xc2/0xc3 and one more. */
@@ -125,7 +125,7 @@ new_dtype (JobPickleReader *r,
   if (descr->kind != JOB_PICKLE_STR || descr->str_len < 1 || descr->str_len > 16 ||
       strlen (descr->str) != descr->str_len)
     return fail_malformed (error, "dtype arguments");
-  node = job_pickle_reader_new_node (r, JOB_PICKLE_DTYPE, error);
+  node = job_pickle_stack_new_node (r, JOB_PICKLE_DTYPE, error);
   if (node == NULL)
     return NULL;
   node->str = g_strdup (descr->str);
@@ -173,8 +173,8 @@ new_scalar (JobPickleReader *r,
   if (data->kind != JOB_PICKLE_BYTES || g_bytes_get_size (data->bytes) != dtype->item_size)
     return fail_malformed (error, "numpy scalar data");
 
-  scalar = job_pickle_reader_new_container (r, JOB_PICKLE_SCALAR, error);
-  array = scalar ? job_pickle_reader_new_node (r, JOB_PICKLE_ARRAY, error) : NULL;
+  scalar = job_pickle_stack_new_container (r, JOB_PICKLE_SCALAR, error);
+  array = scalar ? job_pickle_stack_new_node (r, JOB_PICKLE_ARRAY, error) : NULL;
   if (array == NULL)
     return NULL;
   g_ptr_array_add (scalar->items, array);
@@ -249,7 +249,7 @@ job_pickle_reduce (JobPickleReader *r,
       /* _reconstruct(ndarray, (0,), b"b"), then BUILD gives the state */
       if (n != 3 || !is_ndarray_class (arg (args, 0)))
         return fail_malformed (error, "array reconstruction");
-      return job_pickle_reader_new_node (r, JOB_PICKLE_ARRAY, error);
+      return job_pickle_stack_new_node (r, JOB_PICKLE_ARRAY, error);
     case JOB_PICKLE_GLOBAL_SCALAR:
       return new_scalar (r, args, error);
     case JOB_PICKLE_GLOBAL_ORDERED_DICT:
@@ -257,13 +257,13 @@ job_pickle_reduce (JobPickleReader *r,
     case JOB_PICKLE_GLOBAL_FROZENSET:
       if (n > 1)
         return fail_malformed (error, "too many arguments");
-      node = job_pickle_reader_new_container (r,
-                                              callable->global == JOB_PICKLE_GLOBAL_SET
-                                                ? JOB_PICKLE_SET
-                                              : callable->global == JOB_PICKLE_GLOBAL_FROZENSET
-                                                ? JOB_PICKLE_FROZENSET
-                                                : JOB_PICKLE_ORDERED_DICT,
-                                              error);
+      node = job_pickle_stack_new_container (r,
+                                             callable->global == JOB_PICKLE_GLOBAL_SET
+                                               ? JOB_PICKLE_SET
+                                             : callable->global == JOB_PICKLE_GLOBAL_FROZENSET
+                                               ? JOB_PICKLE_FROZENSET
+                                               : JOB_PICKLE_ORDERED_DICT,
+                                             error);
       if (node == NULL || (n == 1 && !add_all (r, node, arg (args, 0), error)))
         return NULL;
       return g_steal_pointer (&node);
@@ -271,7 +271,7 @@ job_pickle_reduce (JobPickleReader *r,
       if (n > 2 || (n >= 1 && !is_number (arg (args, 0))) ||
           (n == 2 && !is_number (arg (args, 1))))
         return fail_malformed (error, "complex arguments");
-      node = job_pickle_reader_new_node (r, JOB_PICKLE_COMPLEX, error);
+      node = job_pickle_stack_new_node (r, JOB_PICKLE_COMPLEX, error);
       if (node == NULL)
         return NULL;
       node->complex[0] = n >= 1 ? number_value (arg (args, 0)) : 0;
@@ -288,7 +288,7 @@ job_pickle_reduce (JobPickleReader *r,
           return encode_latin1 (r, arg (args, 0), kind, error);
         if (n > 1 || (n == 1 && arg (args, 0)->kind != JOB_PICKLE_BYTES))
           return fail_malformed (error, "bytes arguments");
-        node = job_pickle_reader_new_node (r, kind, error);
+        node = job_pickle_stack_new_node (r, kind, error);
         if (node == NULL)
           return NULL;
         node->bytes = n == 1 ? g_bytes_ref (arg (args, 0)->bytes) : g_bytes_new (NULL, 0);
@@ -315,9 +315,9 @@ job_pickle_new_object (JobPickleReader *r,
   if (args->items->len != 0)
     return fail_malformed (error, "constructor arguments");
   if (cls->global == JOB_PICKLE_GLOBAL_WRAPPER && !r->nested)
-    return job_pickle_reader_new_node (r, JOB_PICKLE_WRAPPER, error);
+    return job_pickle_stack_new_node (r, JOB_PICKLE_WRAPPER, error);
   if (cls->global == JOB_PICKLE_GLOBAL_ORDERED_DICT)
-    return job_pickle_reader_new_container (r, JOB_PICKLE_ORDERED_DICT, error);
+    return job_pickle_stack_new_container (r, JOB_PICKLE_ORDERED_DICT, error);
   return cannot_call (cls, "an instance", error);
 }
 
@@ -417,7 +417,7 @@ read_wrapped_array (JobPickleReader *r,
   if (dtype->is_object)
     {
       /* joblib pickles object arrays whole, right after the wrapper. */
-      array = job_pickle_reader_run_nested (r, error);
+      array = job_pickle_stack_run_nested (r, error);
       if (array == NULL)
         return NULL;
       if (array->kind != JOB_PICKLE_ARRAY || !array->built || !array->is_object)
@@ -431,7 +431,7 @@ read_wrapped_array (JobPickleReader *r,
       return g_steal_pointer (&array);
     }
 
-  array = job_pickle_reader_new_node (r, JOB_PICKLE_ARRAY, error);
+  array = job_pickle_stack_new_node (r, JOB_PICKLE_ARRAY, error);
   if (array == NULL || !job_pickle_shape_from_tuple (array, shape, error))
     return NULL;
   set_array_type (array, dtype);

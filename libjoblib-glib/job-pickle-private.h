@@ -172,10 +172,17 @@ JobPickleNode *job_pickle_read_full      (GInputStream     *stream,
                                           GCancellable     *cancellable,
                                           GError          **error);
 
+/* joblib.dump's files are pickles of protocol 2 or more: PROTO first.
+ * Inline: the format sniffers below the reader need it too. */
+static inline gboolean
+job_pickle_is_pickle (const guint8 *data,
+                      gsize         size)
+{
+  return size >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5;
+}
+
 /* Entry points for the loader (job-pickle.c): the whole value, or NULL
  * with @error set. */
-gboolean       job_pickle_is_pickle      (const guint8     *data,
-                                          gsize             size);
 GVariant      *job_pickle_load_stream    (GInputStream     *stream,
                                           const guint8     *prefix,
                                           gsize             prefix_size,

@@ -5,10 +5,11 @@
 
 G_BEGIN_DECLS
 
-/* The state of one run of the pickle machine, shared by the opcode loop
- * (job-pickle-reader.c), its input (job-pickle-source.c), the opcodes
- * of single values (job-pickle-atoms.c) and the object rules
- * (job-pickle-objects.c).
+/* The state of one run of the pickle machine. From the bottom up: its
+ * input (job-pickle-source.c), its stack (job-pickle-stack.c), the
+ * opcodes of single values (job-pickle-atoms.c) and the object rules
+ * (job-pickle-objects.c), all driven by the opcode loop
+ * (job-pickle-reader.c), which only the loader's entry points call.
  * One thread at a time. */
 
 #define JOB_PICKLE_NODE_COST 64
@@ -27,17 +28,25 @@ typedef struct
   guint64        position;     /* mapped mode: the next byte */
 } JobPickleSource;
 
-typedef struct
+typedef struct _JobPickleReader JobPickleReader;
+
+/* The opcode loop, handed down so that a nested run reaches it: runs
+ * @r to STOP. Returns: (transfer full): the value, or NULL */
+typedef JobPickleNode *(*JobPickleRunFunc) (JobPickleReader  *r,
+                                            GError          **error);
+
+struct _JobPickleReader
 {
-  JobPickleSource          *source;
+  JobPickleSource *source;
   JobPickleBudget *budget;
+  JobPickleRunFunc run;
   GPtrArray       *stack;      /* (element-type JobPickleNode) (owned) */
   GArray          *marks;      /* (element-type guint) stack lengths */
   GHashTable      *memo;       /* guint -> JobPickleNode (owned) */
   gboolean         nested;     /* reading the pickle of an object array */
   gboolean         plain_only; /* refuse classes but complex, and shared
                                 * containers (job_variant_from_pickle) */
-} JobPickleReader;
+};
 
 gboolean       job_pickle_truncated            (GError          **error);
 gboolean       job_pickle_malformed            (GError          **error,
@@ -61,19 +70,31 @@ gboolean       job_pickle_source_uint          (JobPickleSource  *source,
 guint64        job_pickle_read_le              (const guint8     *data,
                                                 guint             size);
 
-gboolean       job_pickle_reader_push          (JobPickleReader  *r,
+/* The machine's state (job-pickle-stack.c). */
+void           job_pickle_stack_init           (JobPickleReader  *r,
+                                                JobPickleSource  *source,
+                                                JobPickleBudget  *budget,
+                                                JobPickleRunFunc  run);
+void           job_pickle_stack_clear          (JobPickleReader  *r);
+JobPickleNode *job_pickle_stack_new_node       (JobPickleReader  *r,
+                                                JobPickleKind     kind,
+                                                GError          **error);
+JobPickleNode *job_pickle_stack_new_container  (JobPickleReader  *r,
+                                                JobPickleKind     kind,
+                                                GError          **error);
+gboolean       job_pickle_stack_push           (JobPickleReader  *r,
                                                 JobPickleNode    *node);
-JobPickleNode *job_pickle_reader_new_node      (JobPickleReader  *r,
-                                                JobPickleKind     kind,
+guint          job_pickle_stack_floor          (JobPickleReader  *r);
+JobPickleNode *job_pickle_stack_top            (JobPickleReader  *r,
                                                 GError          **error);
-JobPickleNode *job_pickle_reader_new_container (JobPickleReader  *r,
-                                                JobPickleKind     kind,
+JobPickleNode *job_pickle_stack_pop            (JobPickleReader  *r,
                                                 GError          **error);
-JobPickleNode *job_pickle_reader_pop           (JobPickleReader  *r,
+GPtrArray     *job_pickle_stack_pop_mark       (JobPickleReader  *r,
                                                 GError          **error);
-JobPickleNode *job_pickle_reader_run           (JobPickleReader  *r,
+GPtrArray     *job_pickle_stack_pop_n          (JobPickleReader  *r,
+                                                guint             n,
                                                 GError          **error);
-JobPickleNode *job_pickle_reader_run_nested    (JobPickleReader  *parent,
+JobPickleNode *job_pickle_stack_run_nested     (JobPickleReader  *parent,
                                                 GError          **error);
 
 /* Opcodes that push one value (job-pickle-atoms.c). */

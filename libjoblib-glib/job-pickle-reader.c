@@ -7,101 +7,10 @@
 #include "job-pickle-reader-private.h"
 
 /* The pickle virtual machine, restricted to what joblib.dump writes
- * (docs/joblib-files.md lists the opcodes and classes): the stack, marks
- * and memo, containers, and the loop. Every size read from the file is
+ * (docs/joblib-files.md lists the opcodes and classes): containers, the
+ * memo and the loop, over the stack of job-pickle-stack.c. Every size read from the file is
  * checked against what is left of the input or of the budget before
  * anything is allocated (job-pickle-source.c, job-pickle-atoms.c). */
-
-/* Stack and marks. */
-
-JobPickleNode *
-job_pickle_reader_new_node (JobPickleReader *r,
-                            JobPickleKind    kind,
-                            GError         **error)
-{
-  if (!job_pickle_budget_spend (r->budget, JOB_PICKLE_NODE_COST, error))
-    return NULL;
-  return job_pickle_node_new (r->budget, kind);
-}
-
-JobPickleNode *
-job_pickle_reader_new_container (JobPickleReader *r,
-                                 JobPickleKind    kind,
-                                 GError         **error)
-{
-  JobPickleNode *node = job_pickle_reader_new_node (r, kind, error);
-
-  if (node == NULL)
-    return NULL;
-  node->items = g_ptr_array_new_with_free_func (NULL);
-  if (kind == JOB_PICKLE_DICT || kind == JOB_PICKLE_ORDERED_DICT)
-    node->values = g_ptr_array_new_with_free_func (NULL);
-  return node;
-}
-
-/* Takes @node. */
-gboolean
-job_pickle_reader_push (JobPickleReader *r,
-                        JobPickleNode   *node)
-{
-  if (node == NULL)
-    return FALSE;
-  g_ptr_array_add (r->stack, node);
-  return TRUE;
-}
-
-/* Where the items above the last mark start. */
-static guint
-stack_floor (JobPickleReader *r)
-{
-  return r->marks->len > 0 ? g_array_index (r->marks, guint, r->marks->len - 1) : 0;
-}
-
-static JobPickleNode *
-top (JobPickleReader *r,
-     GError         **error)
-{
-  if (r->stack->len <= stack_floor (r))
-    {
-      job_pickle_malformed (error, "stack underflow");
-      return NULL;
-    }
-  return r->stack->pdata[r->stack->len - 1];
-}
-
-/* Returns: (transfer full) */
-JobPickleNode *
-job_pickle_reader_pop (JobPickleReader *r,
-                       GError         **error)
-{
-  if (top (r, error) == NULL)
-    return NULL;
-  return g_ptr_array_steal_index (r->stack, r->stack->len - 1);
-}
-
-/* Pops the items above the last mark and the mark. Returns: (transfer
- * full): them, or NULL */
-static GPtrArray *
-pop_mark (JobPickleReader *r,
-          GError         **error)
-{
-  GPtrArray *items;
-  guint      start;
-
-  if (r->marks->len == 0)
-    {
-      job_pickle_malformed (error, "no mark");
-      return NULL;
-    }
-  start = g_array_index (r->marks, guint, r->marks->len - 1);
-  g_array_set_size (r->marks, r->marks->len - 1);
-  items = g_ptr_array_new_full (r->stack->len - start,
-                                NULL);
-  for (guint i = start; i < r->stack->len; i++)
-    g_ptr_array_add (items, r->stack->pdata[i]);
-  g_ptr_array_set_size (r->stack, start);
-  return items;
-}
 
 /* Containers. */
 
@@ -110,26 +19,26 @@ op_tuple (JobPickleReader *r,
           guint            n,
           GError         **error)
 {
-  JobPickleNode *tuple = job_pickle_reader_new_container (r, JOB_PICKLE_TUPLE, error);
+  JobPickleNode *tuple = job_pickle_stack_new_container (r, JOB_PICKLE_TUPLE, error);
 
   if (tuple == NULL)
     return FALSE;
   if (n == G_MAXUINT)
     {
-      GPtrArray *items = pop_mark (r, error);
+      GPtrArray *items = job_pickle_stack_pop_mark (r, error);
 
       if (items == NULL)
         return FALSE;
       g_ptr_array_unref (tuple->items);
       tuple->items = items;
-      return job_pickle_reader_push (r, tuple);
+      return job_pickle_stack_push (r, tuple);
     }
-  if (r->stack->len < stack_floor (r) + n)
+  if (r->stack->len < job_pickle_stack_floor (r) + n)
     return job_pickle_malformed (error, "stack underflow");
   for (guint i = r->stack->len - n; i < r->stack->len; i++)
     g_ptr_array_add (tuple->items, r->stack->pdata[i]);
   g_ptr_array_set_size (r->stack, r->stack->len - n);
-  return job_pickle_reader_push (r, tuple);
+  return job_pickle_stack_push (r, tuple);
 }
 
 /* Adds @items to the container under them (APPEND(S), SETITEM(S),
@@ -142,7 +51,7 @@ add_items (JobPickleReader *r,
   g_autoptr (GPtrArray) owned = items;
   JobPickleNode        *target;
 
-  if (items == NULL || (target = top (r, error)) == NULL)
+  if (items == NULL || (target = job_pickle_stack_top (r, error)) == NULL)
     return FALSE;
 
   if (target->kind == JOB_PICKLE_LIST)
@@ -174,42 +83,20 @@ add_items (JobPickleReader *r,
   return FALSE;
 }
 
-/* The @n items on top of the stack, as if a mark were under them. */
-static GPtrArray *
-pop_n (JobPickleReader *r,
-       guint            n,
-       GError         **error)
-{
-  GPtrArray *items = g_ptr_array_new_with_free_func (NULL);
-
-  for (guint i = 0; i < n; i++)
-    {
-      JobPickleNode *node = job_pickle_reader_pop (r, error);
-
-      if (node == NULL)
-        {
-          g_ptr_array_unref (items);
-          return NULL;
-        }
-      g_ptr_array_insert (items, 0, node);
-    }
-  return items;
-}
-
 static gboolean
 op_dict_from_mark (JobPickleReader *r,
                    JobPickleKind    kind,
                    GError         **error)
 {
-  g_autoptr (GPtrArray) items = pop_mark (r, error);
+  g_autoptr (GPtrArray) items = job_pickle_stack_pop_mark (r, error);
   JobPickleNode        *node = NULL;
 
   if (items == NULL)
     return FALSE;
-  node = job_pickle_reader_new_container (r, kind, error);
+  node = job_pickle_stack_new_container (r, kind, error);
   if (node == NULL)
     return FALSE;
-  job_pickle_reader_push (r, node);
+  job_pickle_stack_push (r, node);
   return add_items (r, g_steal_pointer (&items), error);
 }
 
@@ -217,18 +104,18 @@ static gboolean
 op_frozenset (JobPickleReader *r,
               GError         **error)
 {
-  g_autoptr (GPtrArray) items = pop_mark (r, error);
+  g_autoptr (GPtrArray) items = job_pickle_stack_pop_mark (r, error);
   JobPickleNode        *node = NULL;
 
   if (items == NULL)
     return FALSE;
-  node = job_pickle_reader_new_container (r, JOB_PICKLE_FROZENSET, error);
+  node = job_pickle_stack_new_container (r, JOB_PICKLE_FROZENSET, error);
   if (node == NULL)
     return FALSE;
   for (guint i = 0; i < items->len; i++)
     if (!job_pickle_set_add (node, items->pdata[i], r->budget, error))
       return FALSE;
-  return job_pickle_reader_push (r, g_steal_pointer (&node));
+  return job_pickle_stack_push (r, g_steal_pointer (&node));
 }
 
 /* Memo. */
@@ -238,7 +125,7 @@ op_put (JobPickleReader *r,
         guint64          index,
         GError         **error)
 {
-  JobPickleNode *node = top (r, error);
+  JobPickleNode *node = job_pickle_stack_top (r, error);
 
   if (node == NULL || !job_pickle_budget_spend (r->budget, JOB_PICKLE_NODE_COST, error))
     return FALSE;
@@ -266,7 +153,7 @@ op_get (JobPickleReader *r,
                            _("The pickle holds a container twice"));
       return FALSE;
     }
-  return job_pickle_reader_push (r, node);
+  return job_pickle_stack_push (r, node);
 }
 
 /* Objects. */
@@ -277,7 +164,7 @@ op_reduce (JobPickleReader *r,
            gboolean         with_kwargs,
            GError         **error)
 {
-  JobPickleNode *kwargs = with_kwargs ? job_pickle_reader_pop (r, error) : NULL;
+  JobPickleNode *kwargs = with_kwargs ? job_pickle_stack_pop (r, error) : NULL;
   JobPickleNode *args = NULL;
   JobPickleNode *callable = NULL;
 
@@ -285,8 +172,8 @@ op_reduce (JobPickleReader *r,
     return FALSE;
   if (kwargs != NULL && (kwargs->kind != JOB_PICKLE_DICT || kwargs->items->len > 0))
     return job_pickle_malformed (error, "keyword arguments");
-  args = job_pickle_reader_pop (r, error);
-  callable = args ? job_pickle_reader_pop (r, error) : NULL;
+  args = job_pickle_stack_pop (r, error);
+  callable = args ? job_pickle_stack_pop (r, error) : NULL;
   if (callable == NULL)
     return FALSE;
   if (args->kind != JOB_PICKLE_TUPLE)
@@ -299,20 +186,20 @@ op_reduce (JobPickleReader *r,
       return FALSE;
     }
   if (newobj)
-    return job_pickle_reader_push (r, job_pickle_new_object (r, callable, args, error));
-  return job_pickle_reader_push (r, job_pickle_reduce (r, callable, args, error));
+    return job_pickle_stack_push (r, job_pickle_new_object (r, callable, args, error));
+  return job_pickle_stack_push (r, job_pickle_reduce (r, callable, args, error));
 }
 
 static gboolean
 op_build (JobPickleReader *r,
           GError         **error)
 {
-  JobPickleNode *state = job_pickle_reader_pop (r, error);
-  JobPickleNode *target = state ? job_pickle_reader_pop (r, error) : NULL;
+  JobPickleNode *state = job_pickle_stack_pop (r, error);
+  JobPickleNode *target = state ? job_pickle_stack_pop (r, error) : NULL;
 
   if (target == NULL)
     return FALSE;
-  return job_pickle_reader_push (r, job_pickle_build (r, target, state, error));
+  return job_pickle_stack_push (r, job_pickle_build (r, target, state, error));
 }
 
 static gboolean
@@ -362,12 +249,12 @@ step (JobPickleReader *r,
             g_array_set_size (r->marks, r->marks->len - 1);
             return TRUE;
           }
-        node = job_pickle_reader_pop (r, error);
+        node = job_pickle_stack_pop (r, error);
         return node != NULL;
       }
     case '1': /* POP_MARK */
       {
-        GPtrArray *items = pop_mark (r, error);
+        GPtrArray *items = job_pickle_stack_pop_mark (r, error);
 
         if (items != NULL)
           g_ptr_array_unref (items);
@@ -375,20 +262,20 @@ step (JobPickleReader *r,
       }
     case '2': /* DUP */
       {
-        JobPickleNode *node = top (r, error);
+        JobPickleNode *node = job_pickle_stack_top (r, error);
 
-        return node != NULL && job_pickle_reader_push (r, node);
+        return node != NULL && job_pickle_stack_push (r, node);
       }
     case 'N':
-      return job_pickle_reader_push (r, job_pickle_reader_new_node (r, JOB_PICKLE_NONE, error));
+      return job_pickle_stack_push (r, job_pickle_stack_new_node (r, JOB_PICKLE_NONE, error));
     case 0x88: /* NEWTRUE */
     case 0x89: /* NEWFALSE */
       {
-        JobPickleNode *node = job_pickle_reader_new_node (r, JOB_PICKLE_BOOL, error);
+        JobPickleNode *node = job_pickle_stack_new_node (r, JOB_PICKLE_BOOL, error);
 
         if (node != NULL)
           node->boolean = op == 0x88;
-        return job_pickle_reader_push (r, node);
+        return job_pickle_stack_push (r, node);
       }
     case 'J': /* BININT */
       return job_pickle_source_uint (r->source, 4, &value, error) && job_pickle_push_int (r, (gint32) (guint32) value, error);
@@ -414,10 +301,10 @@ step (JobPickleReader *r,
           return FALSE;
         for (guint i = 0; i < 8; i++)
           bits = (bits << 8) | data[i];
-        node = job_pickle_reader_new_node (r, JOB_PICKLE_FLOAT, error);
+        node = job_pickle_stack_new_node (r, JOB_PICKLE_FLOAT, error);
         if (node != NULL)
           memcpy (&node->real, &bits, sizeof bits);
-        return job_pickle_reader_push (r, node);
+        return job_pickle_stack_push (r, node);
       }
     case 0x8c: /* SHORT_BINUNICODE */
     case 'X':  /* BINUNICODE */
@@ -432,8 +319,8 @@ step (JobPickleReader *r,
           return FALSE;
         if (op == 'T' && value > G_MAXINT32)
           return job_pickle_malformed (error, "negative string size");
-        return job_pickle_reader_push (r, job_pickle_read_string (r, JOB_PICKLE_STR, value,
-                                                                  op == 'U' || op == 'T', error));
+        return job_pickle_stack_push (r, job_pickle_read_string (r, JOB_PICKLE_STR, value,
+                                                                 op == 'U' || op == 'T', error));
       }
     case 'C':  /* SHORT_BINBYTES */
     case 'B':  /* BINBYTES */
@@ -456,15 +343,15 @@ step (JobPickleReader *r,
     case 't': /* TUPLE */
       return op_tuple (r, G_MAXUINT, error);
     case ']': /* EMPTY_LIST */
-      return job_pickle_reader_push (r, job_pickle_reader_new_container (r, JOB_PICKLE_LIST, error));
+      return job_pickle_stack_push (r, job_pickle_stack_new_container (r, JOB_PICKLE_LIST, error));
     case 'l': /* LIST */
       {
-        GPtrArray     *items = pop_mark (r, error);
+        GPtrArray     *items = job_pickle_stack_pop_mark (r, error);
         JobPickleNode *node;
 
         if (items == NULL)
           return FALSE;
-        node = job_pickle_reader_new_container (r, JOB_PICKLE_LIST, error);
+        node = job_pickle_stack_new_container (r, JOB_PICKLE_LIST, error);
         if (node == NULL)
           {
             g_ptr_array_unref (items);
@@ -472,22 +359,22 @@ step (JobPickleReader *r,
           }
         g_ptr_array_unref (node->items);
         node->items = items;
-        return job_pickle_reader_push (r, node);
+        return job_pickle_stack_push (r, node);
       }
     case 'a': /* APPEND */
-      return add_items (r, pop_n (r, 1, error), error);
+      return add_items (r, job_pickle_stack_pop_n (r, 1, error), error);
     case 'e':  /* APPENDS */
     case 'u':  /* SETITEMS */
     case 0x90: /* ADDITEMS */
-      return add_items (r, pop_mark (r, error), error);
+      return add_items (r, job_pickle_stack_pop_mark (r, error), error);
     case '}': /* EMPTY_DICT */
-      return job_pickle_reader_push (r, job_pickle_reader_new_container (r, JOB_PICKLE_DICT, error));
+      return job_pickle_stack_push (r, job_pickle_stack_new_container (r, JOB_PICKLE_DICT, error));
     case 'd': /* DICT */
       return op_dict_from_mark (r, JOB_PICKLE_DICT, error);
     case 's': /* SETITEM */
-      return add_items (r, pop_n (r, 2, error), error);
+      return add_items (r, job_pickle_stack_pop_n (r, 2, error), error);
     case 0x8f: /* EMPTY_SET */
-      return job_pickle_reader_push (r, job_pickle_reader_new_container (r, JOB_PICKLE_SET, error));
+      return job_pickle_stack_push (r, job_pickle_stack_new_container (r, JOB_PICKLE_SET, error));
     case 0x91: /* FROZENSET */
       return op_frozenset (r, error);
     case 'q': /* BINPUT */
@@ -520,9 +407,9 @@ step (JobPickleReader *r,
 }
 
 /* Runs the machine to STOP. Returns: (transfer full): the value */
-JobPickleNode *
-job_pickle_reader_run (JobPickleReader *r,
-                       GError         **error)
+static JobPickleNode *
+run (JobPickleReader *r,
+     GError         **error)
 {
   guint8 op;
 
@@ -557,34 +444,6 @@ job_pickle_reader_run (JobPickleReader *r,
     }
 }
 
-static void
-reader_clear (JobPickleReader *r)
-{
-  g_ptr_array_unref (r->stack);
-  g_array_unref (r->marks);
-  g_hash_table_unref (r->memo);
-}
-
-/* The value of a nested pickle (an object array's) read from the same
- * source with a memo of its own. Returns: (transfer full) */
-JobPickleNode *
-job_pickle_reader_run_nested (JobPickleReader *parent,
-                              GError         **error)
-{
-  JobPickleReader r = {
-    .source = parent->source,
-    .budget = parent->budget,
-    .stack = g_ptr_array_new_with_free_func (NULL),
-    .marks = g_array_new (FALSE, FALSE, sizeof (guint)),
-    .memo = g_hash_table_new_full (NULL, NULL, NULL, NULL),
-    .nested = TRUE,
-  };
-  JobPickleNode *value = job_pickle_reader_run (&r, error);
-
-  reader_clear (&r);
-  return value;
-}
-
 JobPickleNode *
 job_pickle_read (GInputStream    *stream,
                  const guint8    *prefix,
@@ -613,14 +472,7 @@ job_pickle_read_full (GInputStream    *stream,
     .cancellable = cancellable,
     .mapped = mapped,
   };
-  JobPickleReader r = {
-    .source = &source,
-    .budget = budget,
-    .stack = g_ptr_array_new_with_free_func (NULL),
-    .marks = g_array_new (FALSE, FALSE, sizeof (guint)),
-    .memo = g_hash_table_new_full (NULL, NULL, NULL, NULL),
-    .plain_only = plain_only,
-  };
+  JobPickleReader r;
   JobPickleNode *value;
 
   g_return_val_if_fail ((stream == NULL) != (mapped == NULL), NULL);
@@ -634,8 +486,10 @@ job_pickle_read_full (GInputStream    *stream,
       memcpy (source.buffer, prefix, prefix_size);
       source.buffer_len = prefix_size;
     }
-  value = job_pickle_reader_run (&r, error);
-  reader_clear (&r);
+  job_pickle_stack_init (&r, &source, budget, run);
+  r.plain_only = plain_only;
+  value = run (&r, error);
+  job_pickle_stack_clear (&r);
   g_free (source.buffer);
   return value;
 }

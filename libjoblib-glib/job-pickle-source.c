@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "job-i18n-private.h"
+#include "job-persist-buffer-private.h"
 #include "job-persist-private.h"
 #include "job-pickle-reader-private.h"
 
@@ -148,7 +149,7 @@ job_pickle_source_bytes (JobPickleSource *source,
     return NULL;
   if (size == 0)
     return g_bytes_new (NULL, 0);
-  data = size <= G_MAXSIZE ? job_persist_array_alloc (size, &mapping) : NULL;
+  data = size <= G_MAXSIZE ? job_persist_buffer_alloc (size, &mapping) : NULL;
   if (data == NULL)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
@@ -157,10 +158,10 @@ job_pickle_source_bytes (JobPickleSource *source,
     }
   if (!job_pickle_source_read (source, data, size, error))
     {
-      job_persist_array_free (data, mapping);
+      job_persist_buffer_free (data, mapping);
       return NULL;
     }
-  return job_persist_array_take (data, size, mapping);
+  return job_persist_buffer_take (data, size, mapping);
 }
 
 guint64

@@ -7,14 +7,6 @@
 #include "job-pickle-plain.h"
 #include "job-pickle-private.h"
 
-/* joblib.dump's files are pickles of protocol 2 or more: PROTO first. */
-gboolean
-job_pickle_is_pickle (const guint8 *data,
-                      gsize         size)
-{
-  return size >= 2 && data[0] == 0x80 && data[1] >= 2 && data[1] <= 5;
-}
-
 /* Takes @budget's nodes. */
 static GVariant *
 convert (JobPickleNode   *root,
