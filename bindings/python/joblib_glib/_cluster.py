@@ -27,6 +27,7 @@ import threading
 from urllib.parse import urlsplit
 
 from ._gi import Joblib
+from ._registry import register_parallel_backend
 
 NAMES = ("dask", "ipyparallel")
 
@@ -174,8 +175,6 @@ def register_ipyparallel_backend(view_or_client=None, name="ipyparallel", make_d
     ``view.register_joblib_backend()`` (or ``ipyparallel.register_joblib_backend()``
     without a view) does for joblib: ``parallel_config(backend=name)`` then
     runs there."""
-    from ._config import register_parallel_backend  # noqa: cycle at import
-
     if not isinstance(name, str):
         raise TypeError(f"a backend name must be a str, not {type(name).__name__}")
     if view_or_client is None:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Which backend and settings a Parallel call gets: backend names,
-parallel_config / parallel_backend scopes (per thread, as joblib's) and
-register_parallel_backend."""
+"""Which backend and settings a Parallel call gets: backend names
+resolved (the tables and register_parallel_backend are _registry's) and
+the parallel_config / parallel_backend scopes (per thread, as joblib's)."""
 
 import atexit
 import contextlib
@@ -11,19 +11,14 @@ import threading
 from . import _backend_base, _cluster
 from ._functions import PythonFunction, nesting_level
 from ._gi import Joblib
-
-_BACKEND_NAMES = {
-    "threading": "threading",
-    "threads": "threading",
-    "sequential": "sequential",
-    "loky": "loky",
-    "processes": "processes",
-    "multiprocessing": "processes",
-}
-# joblib's process backends: JobProcessBackend with the Python worker
-# (python3 -m joblib_glib.worker), the default as in joblib.
-_PROCESS_BACKENDS = ("loky", "multiprocessing", "processes")
-_DEFAULT_BACKEND = "loky"
+from ._registry import BACKEND_NAMES as _BACKEND_NAMES
+from ._registry import DEFAULT_BACKEND as _DEFAULT_BACKEND
+from ._registry import PROCESS_BACKENDS as _PROCESS_BACKENDS
+from ._registry import PYTHON_BACKENDS as _PYTHON_BACKENDS
+from ._registry import is_known as _is_known
+from ._registry import known_backends as _known_backends
+from ._registry import python_default as _python_default
+from ._registry import register_parallel_backend
 
 _PREFER = (None, "processes", "threads")
 _REQUIRE = (None, "sharedmem")
@@ -39,10 +34,6 @@ def _check_hints(prefer, require):
     if prefer == "processes" and require == "sharedmem":
         raise ValueError("prefer == 'processes' and require == 'sharedmem' are inconsistent "
                          "settings")
-
-
-def _known_backends():
-    return sorted(set(_BACKEND_NAMES) | set(Joblib.Backend.list_names()))
 
 
 def _backend_name(backend, prefer, require, explicit=True):
@@ -65,7 +56,7 @@ def _backend_name(backend, prefer, require, explicit=True):
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a name or a Joblib.Backend, not "
                         f"{type(backend).__name__}")
-    if backend not in _BACKEND_NAMES and backend not in Joblib.Backend.list_names():
+    if not _is_known(backend):
         raise ValueError(f"Invalid backend: {backend}, expected one of {_known_backends()}")
     if backend in _REMOTE_BACKENDS:
         if require == "sharedmem":
@@ -468,9 +459,6 @@ class parallel_backend(parallel_config):
 
 
 _local = threading.local()
-# joblib-style backends (_backend_base) by name, and the default one
-_PYTHON_BACKENDS = {}
-_python_default = {"backend": None}
 
 
 def _python_backend(backend, backend_params=None):
@@ -499,34 +487,6 @@ def _scope_python_backend():
     factory = _python_default["backend"]
     return factory() if factory is not None else None
 
-
-def register_parallel_backend(name, factory, make_default=False):
-    """Register a backend under a name: a GObject class implementing
-    Joblib.Backend, or a joblib-style ParallelBackendBase subclass (ours or
-    joblib's own)."""
-    if not isinstance(name, str):
-        raise TypeError(f"a backend name must be a str, not {type(name).__name__}")
-    if _backend_base.is_python_backend(factory):
-        _PYTHON_BACKENDS[name] = factory
-        _BACKEND_NAMES[name] = name
-        if make_default:
-            _python_default["backend"] = factory
-        return
-    gtype = getattr(factory, "__gtype__", None)
-    if gtype is None or not gtype.is_a(Joblib.Backend.__gtype__):
-        raise TypeError("a backend must be a GObject class implementing Joblib.Backend or a "
-                        "ParallelBackendBase subclass")
-    Joblib.Backend.register(name, gtype)
-    _BACKEND_NAMES[name] = name
-    if make_default:
-        global _default_config
-        _python_default["backend"] = None
-        _default_config = Joblib.ParallelConfig.new()
-        _default_config.set_backend_name(name)
-        _default_config.push()
-
-
-_default_config = None
 
 _UNITS = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
 
