@@ -12,18 +12,8 @@
 
 #include "job-cache-remover-private.h"
 #include "job-cache-gio-store-private.h"
+#include "job-error-private.h"
 #include "job-i18n-private.h"
-
-static gboolean
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *what,
-                 const char  *path)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "%s %s: %s", what, path, g_strerror (saved_errno));
-  return FALSE;
-}
 
 /* Removes the contents of the directory open as @dir_fd (which it
  * closes), relative to it: no path is built and no lstat() made per
@@ -42,7 +32,7 @@ remove_contents (int          dir_fd,
       int saved = errno;
 
       close (dir_fd);
-      return set_errno_error (error, saved, _("Cannot remove"), path);
+      return job_set_error_from_errno (error, saved, _("Cannot remove"), path);
     }
 
   while (ok && (entry = readdir (dir)) != NULL)
@@ -65,12 +55,12 @@ remove_contents (int          dir_fd,
                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
           if (child < 0)
-            ok = errno == ENOENT || set_errno_error (error, errno, _("Cannot remove"), path);
+            ok = errno == ENOENT || job_set_error_from_errno (error, errno, _("Cannot remove"), path);
           else
             ok = remove_contents (child, path, error);
         }
       if (ok && unlinkat (dirfd (dir), name, is_dir ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT)
-        ok = set_errno_error (error, errno, _("Cannot remove"), path);
+        ok = job_set_error_from_errno (error, errno, _("Cannot remove"), path);
     }
   closedir (dir);
   return ok;
@@ -92,13 +82,13 @@ job_cache_remove_tree (const char  *path,
       /* not a directory (or a link to one): a file to unlink */
       if (errno == ENOTDIR || errno == ELOOP)
         return g_unlink (path) == 0 || errno == ENOENT ||
-               set_errno_error (error, errno, _("Cannot remove"), path);
-      return set_errno_error (error, errno, _("Cannot remove"), path);
+               job_set_error_from_errno (error, errno, _("Cannot remove"), path);
+      return job_set_error_from_errno (error, errno, _("Cannot remove"), path);
     }
   if (!remove_contents (fd, path, error))
     return FALSE;
   if (g_rmdir (path) != 0 && errno != ENOENT)
-    return set_errno_error (error, errno, _("Cannot remove"), path);
+    return job_set_error_from_errno (error, errno, _("Cannot remove"), path);
   return TRUE;
 }
 
@@ -117,13 +107,13 @@ job_cache_remove_at (int          dir_fd,
         return TRUE;
       if (errno == ENOTDIR || errno == ELOOP)
         return unlinkat (dir_fd, name, 0) == 0 || errno == ENOENT ||
-               set_errno_error (error, errno, _("Cannot remove"), name);
-      return set_errno_error (error, errno, _("Cannot remove"), name);
+               job_set_error_from_errno (error, errno, _("Cannot remove"), name);
+      return job_set_error_from_errno (error, errno, _("Cannot remove"), name);
     }
   if (!remove_contents (fd, name, error))
     return FALSE;
   if (unlinkat (dir_fd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-    return set_errno_error (error, errno, _("Cannot remove"), name);
+    return job_set_error_from_errno (error, errno, _("Cannot remove"), name);
   return TRUE;
 }
 
@@ -191,8 +181,7 @@ job_cache_remover_add_at (JobCacheRemover *self,
     {
       GError *local_error = NULL;
 
-      g_set_error (&local_error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("Cannot remove %s: %s"), name, g_strerror (errno));
+      job_set_error_from_errno (&local_error, errno, _("Cannot remove"), name);
       g_mutex_lock (&self->lock);
       if (self->error == NULL)
         self->error = g_steal_pointer (&local_error);

@@ -19,6 +19,7 @@
 #include "job-cache-remover-private.h"
 #include "job-cache-store-private.h"
 #include "job-error.h"
+#include "job-error-private.h"
 #include "job-compression.h"
 #include "job-persist.h"
 #include "job-persist-private.h"
@@ -26,18 +27,6 @@
 /* Outputs up to this size are read whole, then parsed from memory. */
 #define SMALL_OUTPUT (256 * 1024)
 #include "job-i18n-private.h"
-
-
-static gboolean
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *what,
-                 const char  *path)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "%s %s: %s", what, path, g_strerror (saved_errno));
-  return FALSE;
-}
 
 char *
 job_cache_store_function_dir (const char *root,
@@ -110,7 +99,7 @@ job_cache_store_read_output (const char                  *path,
   fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0 || fstat (fd, &st) != 0)
     {
-      set_errno_error (error, errno, _("Cannot open"), path);
+      job_set_error_from_errno (error, errno, _("Cannot open"), path);
       if (fd >= 0)
         close (fd);
       return NULL;
@@ -177,7 +166,7 @@ remove_entry (const char       *entry_dir,
   if (g_rename (entry_dir, trash) != 0)
     {
       if (errno != ENOENT)
-        return set_errno_error (error, errno, _("Cannot remove"), entry_dir);
+        return job_set_error_from_errno (error, errno, _("Cannot remove"), entry_dir);
     }
   else if (remover != NULL)
     job_cache_remover_add_at (remover, AT_FDCWD, trash);
@@ -226,12 +215,12 @@ job_cache_store_write_entry (const char                  *function_dir,
     return job_cache_gio_store_write_entry (function_dir, version, hex, output, metadata_json,
                                             options, size, error);
   if (g_mkdir_with_parents (function_dir, 0755) != 0)
-    return set_errno_error (error, errno, _("Cannot create"), function_dir);
+    return job_set_error_from_errno (error, errno, _("Cannot create"), function_dir);
   if (!g_file_test (version_path, G_FILE_TEST_EXISTS))
     g_file_set_contents_full (version_path, version, -1, G_FILE_SET_CONTENTS_CONSISTENT,
                               0644, NULL);
   if (g_mkdtemp_full (tmp, 0755) == NULL)
-    return set_errno_error (error, errno, _("Cannot create"), tmp);
+    return job_set_error_from_errno (error, errno, _("Cannot create"), tmp);
 
   /* No fsync: a cache entry lost in a crash is recomputed, and an entry
    * cut short by one fails its checksum and is recomputed too. */
@@ -267,7 +256,7 @@ job_cache_store_write_entry (const char                  *function_dir,
           int saved_errno = errno;
 
           job_cache_remove_tree (tmp, NULL);
-          return set_errno_error (error, saved_errno, _("Cannot create"), entry);
+          return job_set_error_from_errno (error, saved_errno, _("Cannot create"), entry);
         }
     }
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "job-error.h"
+#include "job-error-private.h"
 
 /**
  * job_error_quark:
@@ -24,4 +25,15 @@ job_error_quark (void)
       g_atomic_int_set (&quark, (gint) q);
     }
   return q;
+}
+
+gboolean
+job_set_error_from_errno (GError     **error,
+                          int          saved_errno,
+                          const char  *what,
+                          const char  *path)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+               "%s %s: %s", what, path, g_strerror (saved_errno));
+  return FALSE;
 }
