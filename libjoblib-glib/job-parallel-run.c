@@ -157,6 +157,46 @@ run_sync (JobParallel   *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* The two runs over an array of calls, for results (run) or for
+ * outcomes (run_outcomes), differ only by @collect and their tag: one
+ * check and one start for both. */
+static GPtrArray *
+run_calls (JobParallel   *self,
+           JobCall      **calls,
+           guint          n_calls,
+           gboolean       collect,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_return_val_if_fail (JOB_IS_PARALLEL (self), NULL);
+  g_return_val_if_fail (check_calls (calls, n_calls), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return run_sync (self, input_of_calls (calls, n_calls, collect), cancellable,
+                   collect ? (gpointer) job_parallel_run_outcomes_async
+                           : (gpointer) job_parallel_run_async,
+                   error);
+}
+
+static void
+run_calls_async (JobParallel          *self,
+                 JobCall             **calls,
+                 guint                 n_calls,
+                 gboolean              collect,
+                 GCancellable         *cancellable,
+                 GAsyncReadyCallback   callback,
+                 gpointer              user_data)
+{
+  g_return_if_fail (JOB_IS_PARALLEL (self));
+  g_return_if_fail (check_calls (calls, n_calls));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  start (self, input_of_calls (calls, n_calls, collect), cancellable, callback, user_data,
+         collect ? (gpointer) job_parallel_run_outcomes_async
+                 : (gpointer) job_parallel_run_async);
+}
+
 static gboolean
 is_list_run (GAsyncResult *result)
 {
@@ -190,13 +230,7 @@ job_parallel_run (JobParallel   *self,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  g_return_val_if_fail (JOB_IS_PARALLEL (self), NULL);
-  g_return_val_if_fail (check_calls (calls, n_calls), NULL);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  return run_sync (self, input_of_calls (calls, n_calls, FALSE), cancellable,
-                   job_parallel_run_async, error);
+  return run_calls (self, calls, n_calls, FALSE, cancellable, error);
 }
 
 /**
@@ -221,12 +255,7 @@ job_parallel_run_async (JobParallel          *self,
                         GAsyncReadyCallback   callback,
                         gpointer              user_data)
 {
-  g_return_if_fail (JOB_IS_PARALLEL (self));
-  g_return_if_fail (check_calls (calls, n_calls));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  start (self, input_of_calls (calls, n_calls, FALSE), cancellable, callback, user_data,
-         job_parallel_run_async);
+  run_calls_async (self, calls, n_calls, FALSE, cancellable, callback, user_data);
 }
 
 /**
@@ -460,13 +489,7 @@ job_parallel_run_outcomes (JobParallel   *self,
                            GCancellable  *cancellable,
                            GError       **error)
 {
-  g_return_val_if_fail (JOB_IS_PARALLEL (self), NULL);
-  g_return_val_if_fail (check_calls (calls, n_calls), NULL);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  return run_sync (self, input_of_calls (calls, n_calls, TRUE), cancellable,
-                   job_parallel_run_outcomes_async, error);
+  return run_calls (self, calls, n_calls, TRUE, cancellable, error);
 }
 
 /**
@@ -490,12 +513,7 @@ job_parallel_run_outcomes_async (JobParallel          *self,
                                  GAsyncReadyCallback   callback,
                                  gpointer              user_data)
 {
-  g_return_if_fail (JOB_IS_PARALLEL (self));
-  g_return_if_fail (check_calls (calls, n_calls));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  start (self, input_of_calls (calls, n_calls, TRUE), cancellable, callback, user_data,
-         job_parallel_run_outcomes_async);
+  run_calls_async (self, calls, n_calls, TRUE, cancellable, callback, user_data);
 }
 
 /**
