@@ -172,6 +172,60 @@ strip (GVariant  *value,
   return map_container (value, depth, strip, state, changed, error);
 }
 
+/* A bound on how deeply containers nest in a value of type @type, not
+ * counting what its variants hold: each level needs a character of its
+ * own in the type string. */
+static guint
+type_depth (const char *type)
+{
+  guint depth = 0;
+
+  for (; *type != '\0'; type++)
+    depth += strchr ("am({v", *type) != NULL;
+  return depth;
+}
+
+/* Whether strip() would store any array of @value out of the skeleton,
+ * without building a child for every node: a subtree smaller than
+ * JOB_PERSIST_EXTERNAL_MIN bytes cannot hold such an array, so it is
+ * skipped whole when its nesting is also bounded. Every variant in the
+ * serialized form costs a separator and a type string, so a subtree of
+ * @size bytes nests at most type_depth() + @size levels. A list of small
+ * dicts is one child per dict instead of one per node. */
+static gboolean
+needs_strip (GVariant  *value,
+             guint      depth,
+             gboolean  *found,
+             GError   **error)
+{
+  gsize size, n;
+
+  if (!check_depth (depth, error))
+    return FALSE;
+  if (is_fixed_array (value))
+    {
+      *found = g_variant_get_size (value) >= JOB_PERSIST_EXTERNAL_MIN;
+      return TRUE;
+    }
+  if (!g_variant_is_container (value))
+    return TRUE;
+  size = g_variant_get_size (value);
+  if (size < JOB_PERSIST_EXTERNAL_MIN &&
+      (guint64) depth + type_depth (g_variant_get_type_string (value)) + size <=
+        JOB_PERSIST_MAX_DEPTH)
+    return TRUE;
+
+  n = g_variant_n_children (value);
+  for (gsize i = 0; i < n && !*found; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+
+      if (!needs_strip (child, depth + 1, found, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static GVariant *
 make_header (GVariant *value,
              GVariant *skeleton,
@@ -207,7 +261,12 @@ job_persist_encode (GVariant   *value,
   guint64 offset, header_size;
   guint8 *buffer;
 
-  skeleton = strip (value, 0, &state, &changed, error);
+  if (!needs_strip (value, 0, &changed, error))
+    return NULL;
+  if (changed)
+    skeleton = strip (value, 0, &state, &changed, error);
+  else
+    skeleton = g_variant_ref (value);
   if (skeleton == NULL)
     return NULL;
 
@@ -223,8 +282,11 @@ job_persist_encode (GVariant   *value,
       e->offset = job_persist_align (offset);
       offset = e->offset + e->size;
     }
-  g_clear_pointer (&header, g_variant_unref);
-  header = make_header (value, skeleton, entries);
+  if (entries->len > 0)
+    {
+      g_clear_pointer (&header, g_variant_unref);
+      header = make_header (value, skeleton, entries);
+    }
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
     {
       GVariant *swapped = g_variant_byteswap (header);

@@ -589,6 +589,71 @@ test_dump_depth_limit (void)
   g_assert_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE);
 }
 
+/* Many small subtrees (skipped whole by the dump's first pass) before a
+ * stored array: the array's ordinal still counts the small fixed arrays
+ * inside them, and nesting hidden in variants is still refused. */
+static void
+test_small_subtrees (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) small = NULL;
+  g_autoptr(GVariant) loaded = NULL;
+  g_autoptr(GVariant) deep = g_variant_ref_sink (g_variant_new_int32 (1));
+  g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) small_bytes = NULL;
+  g_autoptr(GInputStream) in = NULL;
+  g_autofree guint8 *big = g_malloc (4096);
+  GVariantBuilder list;
+
+  for (guint i = 0; i < 4096; i++)
+    big[i] = (guint8) (i * 7);
+  g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
+  for (gint32 i = 0; i < 100; i++)
+    {
+      gint32 ints[3] = { i, i + 1, i + 2 };
+
+      g_variant_builder_open (&list, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&list, "{sv}", "id", g_variant_new_int64 (i));
+      g_variant_builder_add (&list, "{sv}", "ints",
+                             g_variant_new_fixed_array (G_VARIANT_TYPE_INT32, ints, 3, sizeof (gint32)));
+      g_variant_builder_close (&list);
+    }
+  value = g_variant_ref_sink (g_variant_new ("(aa{sv}@ay)", &list,
+                                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, big,
+                                                                        4096, 1)));
+  bytes = dump_to_bytes (value, JOB_COMPRESSION_NONE);
+  /* the big array is stored out of the header, so the file holds it once */
+  g_assert_cmpuint (g_bytes_get_size (bytes), <, g_variant_get_size (value) + 1024);
+  in = g_memory_input_stream_new_from_bytes (bytes);
+  loaded = job_load_from_stream (in, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_equal (loaded, value));
+
+  /* only small arrays: nothing is stored apart, the value comes back */
+  small = g_variant_ref_sink (g_variant_get_child_value (value, 0));
+  small_bytes = dump_to_bytes (small, JOB_COMPRESSION_NONE);
+  g_clear_object (&in);
+  g_clear_pointer (&loaded, g_variant_unref);
+  in = g_memory_input_stream_new_from_bytes (small_bytes);
+  loaded = job_load_from_stream (in, 0, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_equal (loaded, small));
+
+  /* a small value nesting too deep through variants */
+  for (guint i = 0; i < JOB_PERSIST_MAX_DEPTH + 5; i++)
+    {
+      GVariant *outer = g_variant_ref_sink (g_variant_new_variant (deep));
+
+      g_variant_unref (deep);
+      deep = outer;
+    }
+  g_assert_cmpuint (g_variant_get_size (deep), <, 1024);
+  g_assert_false (job_dump_to_stream (deep, out, JOB_COMPRESSION_NONE, 0, NULL, &error));
+  g_assert_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE);
+}
+
 static void
 test_decompression_bomb (void)
 {
@@ -754,6 +819,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/persist/bad/crafted", test_bad_crafted);
   g_test_add_func ("/joblib/persist/bad/decompression-bomb", test_decompression_bomb);
   g_test_add_func ("/joblib/persist/dump-depth-limit", test_dump_depth_limit);
+  g_test_add_func ("/joblib/persist/small-subtrees", test_small_subtrees);
   g_test_add_func ("/joblib/persist/failed-dump-leaves-no-file", test_failed_dump_leaves_no_file);
   g_test_add_func ("/joblib/persist/async", test_async);
   g_test_add_func ("/joblib/persist/variant-to-pickle", test_variant_to_pickle);
