@@ -2,14 +2,11 @@
 #include "config.h"
 
 #include <math.h>
-#include <stdlib.h>
 
-#include "job-cpu.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-parallel-dispatcher-private.h"
 #include "job-parallel-private.h"
-#include "job-sequential-backend.h"
 
 /**
  * JobParallel:
@@ -85,7 +82,6 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (JobParallel, job_parallel, G_TYPE_OBJECT)
 
-#define DEFAULT_BACKEND_NAME "threading"
 #define DEFAULT_PRE_DISPATCH "2*n_jobs"
 
 static void
@@ -670,97 +666,6 @@ emit_verbose_line (const char *line,
   return TRUE;
 }
 
-/* Resolves the properties and the active config into run options. */
-static gboolean
-resolve_options (JobParallel    *self,
-                 JobRunOptions  *options,
-                 GError        **error)
-{
-  g_autoptr(JobParallelConfig) config = job_parallel_config_get_current ();
-  JobNesting *parent = job_nesting_get_current ();
-  int n_jobs = self->n_jobs;
-  int effective;
-  JobBackend *backend = NULL;
-
-  if (job_nesting_get_depth (parent) >= JOB_PARALLEL_MAX_NESTING_DEPTH)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_NESTING_TOO_DEEP,
-                   _("A parallel run was started inside %u nested runs, the most is %d"),
-                   job_nesting_get_depth (parent), JOB_PARALLEL_MAX_NESTING_DEPTH);
-      return FALSE;
-    }
-
-  if (n_jobs == JOB_N_JOBS_DEFAULT)
-    n_jobs = job_parallel_config_get_n_jobs (config);
-  if (n_jobs == JOB_N_JOBS_DEFAULT)
-    n_jobs = 1;
-
-  effective = job_effective_n_jobs (n_jobs, error);
-  if (effective == 0)
-    return FALSE;
-  /* A run started from a task gets fewer workers, then none of its own. */
-  effective = job_nesting_limit_workers (parent, effective);
-
-  if (effective == 1)
-    {
-      /* joblib runs n_jobs=1 in the caller, whatever the backend */
-      if (self->sequential == NULL)
-        self->sequential = job_sequential_backend_new ();
-      backend = self->sequential;
-    }
-  else if (self->backend != NULL)
-    backend = self->backend;
-  else if (self->backend_name != NULL)
-    {
-      if (self->named_backend == NULL)
-        self->named_backend = job_backend_new_for_name (self->backend_name, error);
-      backend = self->named_backend;
-    }
-  else if (job_parallel_config_get_backend (config) != NULL)
-    backend = job_parallel_config_get_backend (config);
-  else
-    {
-      const char *name = job_parallel_config_get_backend_name (config);
-
-      if (self->named_backend == NULL)
-        self->named_backend = job_backend_new_for_name (name ? name : DEFAULT_BACKEND_NAME,
-                                                        error);
-      backend = self->named_backend;
-    }
-
-  if (backend == NULL)
-    return FALSE;
-
-  /* A pool that an enclosing run uses may have all its workers waiting
-   * for this run: queueing on it would never end. */
-  if (effective > 1 && job_nesting_uses_pool (parent, backend) &&
-      (job_backend_get_flags (backend) & JOB_BACKEND_FLAGS_IN_CALLER) == 0)
-    {
-      effective = 1;
-      if (self->sequential == NULL)
-        self->sequential = job_sequential_backend_new ();
-      backend = self->sequential;
-    }
-
-  options->backend = g_object_ref (backend);
-  options->n_jobs_requested = n_jobs;
-  options->n_workers = job_backend_effective_n_jobs (backend, effective);
-  options->batch_size = self->batch_size;
-  options->timeout = self->timeout;
-  options->verbose = self->verbose >= 0 ? self->verbose
-                                        : MAX (job_parallel_config_get_verbose (config), 0);
-
-  options->nesting = job_nesting_new (parent, backend, options->n_workers);
-
-  if (!job_run_options_parse_pre_dispatch (self->pre_dispatch, options->n_workers,
-                                           &options->pre_dispatch, error))
-    return FALSE;
-
-  return job_backend_configure_for_run (backend, options->n_workers,
-                                        job_parallel_config_get_inner_max_num_threads (config),
-                                        error);
-}
-
 /* Starts a run of @calls (transfer full; or of @source) on the caller's
  * thread-default context: job-parallel-private.h. */
 void
@@ -779,12 +684,29 @@ job_parallel_start (JobParallel         *self,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   JobRunOptions options = { 0 };
   g_autoptr(GError) error = NULL;
+  guint depth = job_nesting_get_depth (job_nesting_get_current ());
+  JobRunRequest request = {
+    .n_jobs = self->n_jobs,
+    .backend = self->backend,
+    .backend_name = self->backend_name,
+    .pre_dispatch = self->pre_dispatch,
+    .batch_size = self->batch_size,
+    .timeout = self->timeout,
+    .verbose = self->verbose,
+    .sequential = &self->sequential,
+    .named_backend = &self->named_backend,
+  };
 
   g_task_set_source_tag (task, source_tag);
   /* The run reports cancellation itself, once no task runs any more. */
   g_task_set_check_cancellable (task, FALSE);
 
-  if (!resolve_options (self, &options, &error))
+  if (depth >= JOB_PARALLEL_MAX_NESTING_DEPTH)
+    g_set_error (&error, JOB_ERROR, JOB_ERROR_NESTING_TOO_DEEP,
+                 _("A parallel run was started inside %u nested runs, the most is %d"),
+                 depth, JOB_PARALLEL_MAX_NESTING_DEPTH);
+
+  if (error != NULL || !job_run_options_resolve (&options, &request, &error))
     {
       job_run_options_clear (&options);
       if (source_destroy != NULL)
@@ -801,5 +723,5 @@ job_parallel_start (JobParallel         *self,
   options.callback_data = g_object_ref (self);
   options.callback_destroy = g_object_unref;
   job_dispatcher_start (&options, calls, source, source_data, source_destroy,
-                          cancellable, task);
+                        cancellable, task);
 }

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "job-cpu.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
-#include "job-parallel-dispatcher-private.h"
+#include "job-parallel-config.h"
+#include "job-run-options-private.h"
+#include "job-sequential-backend.h"
 
-/* The options of one run (see JobRunOptions): what JobParallel resolves
- * and the dispatcher takes. */
+/* The options of one run (see JobRunOptions): what the caller's settings,
+ * the active config and the enclosing runs resolve to, and what the
+ * dispatcher takes. */
 
 void
 job_run_options_clear (JobRunOptions *options)
@@ -73,4 +77,95 @@ invalid:
                _("pre_dispatch “%s” is not “all”, “n_jobs”, “k*n_jobs” or a positive count"),
                text);
   return FALSE;
+}
+
+/* The backend of a run when neither the caller nor the active config
+ * names one. */
+#define DEFAULT_BACKEND_NAME "threading"
+
+/* The sequential backend, created on first use. */
+static JobBackend *
+sequential_backend (const JobRunRequest *request)
+{
+  if (*request->sequential == NULL)
+    *request->sequential = job_sequential_backend_new ();
+  return *request->sequential;
+}
+
+gboolean
+job_run_options_resolve (JobRunOptions        *options,
+                         const JobRunRequest  *request,
+                         GError              **error)
+{
+  g_autoptr(JobParallelConfig) config = job_parallel_config_get_current ();
+  JobNesting *parent = job_nesting_get_current ();
+  int n_jobs = request->n_jobs;
+  int effective;
+  JobBackend *backend = NULL;
+
+  if (n_jobs == JOB_N_JOBS_DEFAULT)
+    n_jobs = job_parallel_config_get_n_jobs (config);
+  if (n_jobs == JOB_N_JOBS_DEFAULT)
+    n_jobs = 1;
+
+  effective = job_effective_n_jobs (n_jobs, error);
+  if (effective == 0)
+    return FALSE;
+  /* A run started from a task gets fewer workers, then none of its own. */
+  effective = job_nesting_limit_workers (parent, effective);
+
+  if (effective == 1)
+    {
+      /* joblib runs n_jobs=1 in the caller, whatever the backend */
+      backend = sequential_backend (request);
+    }
+  else if (request->backend != NULL)
+    backend = request->backend;
+  else if (request->backend_name != NULL)
+    {
+      if (*request->named_backend == NULL)
+        *request->named_backend = job_backend_new_for_name (request->backend_name, error);
+      backend = *request->named_backend;
+    }
+  else if (job_parallel_config_get_backend (config) != NULL)
+    backend = job_parallel_config_get_backend (config);
+  else
+    {
+      const char *name = job_parallel_config_get_backend_name (config);
+
+      if (*request->named_backend == NULL)
+        *request->named_backend = job_backend_new_for_name (name ? name : DEFAULT_BACKEND_NAME,
+                                                            error);
+      backend = *request->named_backend;
+    }
+
+  if (backend == NULL)
+    return FALSE;
+
+  /* A pool that an enclosing run uses may have all its workers waiting
+   * for this run: queueing on it would never end. */
+  if (effective > 1 && job_nesting_uses_pool (parent, backend) &&
+      (job_backend_get_flags (backend) & JOB_BACKEND_FLAGS_IN_CALLER) == 0)
+    {
+      effective = 1;
+      backend = sequential_backend (request);
+    }
+
+  options->backend = g_object_ref (backend);
+  options->n_jobs_requested = n_jobs;
+  options->n_workers = job_backend_effective_n_jobs (backend, effective);
+  options->batch_size = request->batch_size;
+  options->timeout = request->timeout;
+  options->verbose = request->verbose >= 0 ? request->verbose
+                                           : MAX (job_parallel_config_get_verbose (config), 0);
+
+  options->nesting = job_nesting_new (parent, backend, options->n_workers);
+
+  if (!job_run_options_parse_pre_dispatch (request->pre_dispatch, options->n_workers,
+                                           &options->pre_dispatch, error))
+    return FALSE;
+
+  return job_backend_configure_for_run (backend, options->n_workers,
+                                        job_parallel_config_get_inner_max_num_threads (config),
+                                        error);
 }
