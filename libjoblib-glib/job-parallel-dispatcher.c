@@ -3,8 +3,9 @@
 
 #include <string.h>
 
-#include "job-batch-private.h"
 #include "job-auto-batch-private.h"
+#include "job-batch-private.h"
+#include "job-cancel-watch-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-outcome.h"
@@ -56,8 +57,7 @@ typedef struct
   gboolean            dispatching;
   GCancellable       *tasks_cancellable; /* (owned): what the tasks see */
   GCancellable       *cancellable;       /* (owned) (nullable): the caller's */
-  gulong              cancelled_id;      /* on cancellable, 0 if not connected */
-  GSource            *cancel_source;     /* (owned) (nullable) */
+  JobCancelWatch     *cancel_watch;      /* (owned) (nullable): on cancellable */
   GSource            *timeout_source;    /* (owned) (nullable) */
   JobProgressPrinter *printer;           /* (owned) */
 } JobDispatcher;
@@ -101,7 +101,7 @@ job_dispatcher_unref (JobDispatcher *run)
     return;
 
   g_assert (run->task == NULL);
-  g_assert (run->cancel_source == NULL && run->timeout_source == NULL);
+  g_assert (run->cancel_watch == NULL && run->timeout_source == NULL);
 
   if (run->source_destroy != NULL)
     run->source_destroy (run->source_data);
@@ -131,45 +131,6 @@ write_verbose_line (const char *line,
   if (run->options.verbose_line == NULL ||
       !run->options.verbose_line (line, run->options.callback_data))
     g_printerr ("%s", line);
-}
-
-/* The caller's cancellable wakes the run's context through a source that
- * its "cancelled" handler makes ready. Not a g_cancellable_source_new():
- * GLib 2.74 leaks a GCancellableSource whose last reference is dropped
- * while another thread is still inside g_cancellable_cancel() (the source
- * takes a reference for its signal handler, then disconnects the handler
- * that would drop it), which is what happens when a run is cancelled from
- * another thread. The handler here holds its own reference to the source,
- * and g_cancellable_disconnect() waits for a running handler. */
-static gboolean
-cancel_source_dispatch (GSource     *source,
-                        GSourceFunc  callback,
-                        gpointer     user_data)
-{
-  g_source_set_ready_time (source, -1);
-  return callback (user_data);
-}
-
-static GSourceFuncs cancel_source_funcs = {
-  NULL, NULL, cancel_source_dispatch, NULL, NULL, NULL
-};
-
-/* On the cancelling thread: only thread-safe GSource calls. */
-static void
-wake_cancel_source (GCancellable *cancellable,
-                    gpointer      user_data)
-{
-  g_source_set_ready_time (user_data, 0);
-}
-
-static void
-disconnect_cancellable (JobDispatcher *run)
-{
-  if (run->cancelled_id != 0)
-    {
-      g_cancellable_disconnect (run->cancellable, run->cancelled_id);
-      run->cancelled_id = 0;
-    }
 }
 
 static void
@@ -240,8 +201,7 @@ complete (JobDispatcher *run)
 
   g_assert (task != NULL);
 
-  disconnect_cancellable (run);
-  destroy_source (&run->cancel_source);
+  g_clear_pointer (&run->cancel_watch, job_cancel_watch_free);
   destroy_source (&run->timeout_source);
 
   if (run->error != NULL)
@@ -328,8 +288,7 @@ on_cancelled (gpointer user_data)
 
   g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                        _("The parallel run was cancelled"));
-  disconnect_cancellable (run);
-  g_clear_pointer (&run->cancel_source, g_source_unref);
+  g_clear_pointer (&run->cancel_watch, job_cancel_watch_free);
   stop (run, error, FALSE);
 
   return G_SOURCE_REMOVE;
@@ -789,17 +748,10 @@ job_dispatcher_start (JobRunOptions      *options,
           on_cancelled (run);
           return;
         }
-      run->cancel_source = g_source_new (&cancel_source_funcs, sizeof (GSource));
-      g_source_set_static_name (run->cancel_source, "[joblib-glib] run cancelled");
-      g_source_set_callback (run->cancel_source, on_cancelled,
-                             job_dispatcher_ref (run),
-                             (GDestroyNotify) job_dispatcher_unref);
-      g_source_attach (run->cancel_source, run->context);
-      /* Connected once attached: a cancel from now on wakes the context. */
-      run->cancelled_id = g_cancellable_connect (cancellable,
-                                                 G_CALLBACK (wake_cancel_source),
-                                                 g_source_ref (run->cancel_source),
-                                                 (GDestroyNotify) g_source_unref);
+      run->cancel_watch = job_cancel_watch_new (cancellable, run->context,
+                                                "[joblib-glib] run cancelled", on_cancelled,
+                                                job_dispatcher_ref (run),
+                                                (GDestroyNotify) job_dispatcher_unref);
     }
 
   /* An infinite (or absurdly long) timeout is no timeout. */
