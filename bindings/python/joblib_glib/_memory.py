@@ -38,9 +38,10 @@ import warnings
 
 from gi.module import get_introspection_module
 
+from . import _location
 from ._functions import (PythonFunction, python_reference, qualified_name, reraise,
                          source_version)
-from ._gi import GLib, Joblib
+from ._gi import Gio, GLib, Joblib
 from ._hashing import call_key
 from ._persist import parse_compress
 from ._store import NotMemorizedResult, StoreMemorizedFunc, get_store_backend
@@ -120,7 +121,14 @@ class Memory:
     the cache), "c" as copy-on-write; ``bytes_limit``, ``items_limit`` and
     ``age_limit`` (seconds or timedelta) are enforced on every write.
     ``backend_options={"trust_folder": True}`` allows pickled outputs from
-    a cache folder that others can write."""
+    a cache folder that others can write.
+
+    ``location`` is a local folder (a path), or any location GIO can write
+    as a URI string or a Gio.File (``sftp://me@host/srv/cache``, ``smb://``,
+    ``dav://`` through GVfs; mmap_mode has no effect there); ``.location``
+    is what was given.  ValueError for a URI that GIO cannot open here."""
+
+    _gfile = None  # the location when it is remote (not a local folder)
 
     def __init__(self, location=None, backend="local", mmap_mode=None, compress=False,
                  verbose=1, bytes_limit=None, backend_options=None, items_limit=None,
@@ -142,12 +150,14 @@ class Memory:
             warnings.warn("Compressed results cannot be memmapped", stacklevel=2)
         if location is None or self.store_backend is not None:
             return
-        path = os.fspath(location)
-        if isinstance(path, bytes):
-            path = os.fsdecode(path)
+        path, self._gfile = _location.parse(location)
         self._path = path
-        self._root = os.path.join(path, "joblib-glib")
-        self._memory = Joblib.Memory.new_for_path(path)
+        if self._gfile is None:
+            self._root = os.path.join(path, "joblib-glib")
+            self._memory = Joblib.Memory.new_for_path(path)
+        else:
+            self._root = _location.shown(self._gfile.get_child("joblib-glib"))
+            self._memory = Joblib.Memory.new(self._gfile)
         self._memory.set_compression(_compression_name(compress))
         self._memory.set_mmap(mmap_mode is not None)
         self._memory.set_verbose(0)  # messages come from Python (stdout, as joblib)
@@ -163,12 +173,18 @@ class Memory:
         return self._verbose
 
     def __repr__(self):
-        where = None if self.location is None else os.path.join(os.fspath(self.location),
-                                                               "joblib-glib")
+        if self._memory is not None:
+            where = self._root
+        else:
+            where = None if self.location is None else os.path.join(os.fspath(self.location),
+                                                                   "joblib-glib")
         return f"Memory(location={where})"
 
     def __reduce__(self):
-        return (_rebuild_memory, (self.location, self.backend, self.mmap_mode, self.compress,
+        # a Gio.File does not pickle: its URI names the same location
+        location = self.location.get_uri() if isinstance(self.location, Gio.File) else \
+            self.location
+        return (_rebuild_memory, (location, self.backend, self.mmap_mode, self.compress,
                                   self._verbose, self.bytes_limit, self.backend_options,
                                   self.items_limit, self.age_limit))
 
@@ -176,8 +192,12 @@ class Memory:
         """allow_pickle for outputs read from this cache (see from_variant)."""
         if self.backend_options.get("trust_folder"):
             return True
-        for folder in (self._path, self._root):
-            problem = _folder_problem(folder)
+        if self._gfile is None:
+            problems = map(_folder_problem, (self._path, self._root))
+        else:
+            problems = map(_location.folder_problem,
+                           (self._gfile, self._gfile.get_child("joblib-glib")))
+        for problem in problems:
             if problem is not None:
                 return (f"Outputs are unpickled only from a cache folder that nobody else can "
                         f"write, and {problem}. Make it private (chmod go-w) or pass "
@@ -507,7 +527,7 @@ class MemorizedFunc:
         writable = self.mmap_mode is None
         output = from_variant(value, allow_pickle=self.memory._pickle_policy, writable=writable,
                               native=True)
-        if self.mmap_mode is not None:
+        if self.mmap_mode is not None and self.memory._gfile is None:
             from ._persist import memmap_output
             output = memmap_output(self, value, output, args_id)
         return output
@@ -605,6 +625,9 @@ class MemorizedFunc:
     def _entry_dir(self, args_id):
         hexdigest = args_id.partition(":")[2] or args_id
         name = qualified_name(self.func)
+        if self.memory._gfile is not None:
+            return _location.find_entry(self.memory._gfile.get_child("joblib-glib"), name,
+                                        hexdigest)
         folder = os.path.join(self.memory._root, name, hexdigest)
         if name[:1] not in ("", ".") and all(c.isalnum() or c in "_-." for c in name) \
                 and name.isascii() and os.path.isdir(folder):
@@ -615,7 +638,10 @@ class MemorizedFunc:
     def _find_result(self, args_id):
         """The Joblib.MemorizedResult of a stored call, found by its hash."""
         folder = self._entry_dir(args_id) if args_id else None
-        if folder is None or not os.path.exists(os.path.join(folder, "output")):
+        if folder is None:
+            return None
+        if not (_location.has_output(folder) if self.memory._gfile is not None
+                else os.path.exists(os.path.join(folder, "output"))):
             return None
         return _StoredResult(self, folder, args_id)
 
@@ -628,7 +654,8 @@ class MemorizedFunc:
 
 
 class _StoredResult:
-    """A stored entry found on disk (a MemorizedResult unpickled elsewhere)."""
+    """A stored entry found on disk (a MemorizedResult unpickled elsewhere):
+    ``folder`` is a path, or a Gio.File on a remote location."""
 
     def __init__(self, memorized, folder, args_id):
         self._memorized, self._folder, self._args_id = memorized, folder, args_id
@@ -640,6 +667,8 @@ class _StoredResult:
         return self._args_id
 
     def get_duration(self):
+        if not isinstance(self._folder, str):
+            return _location.read_duration(self._folder)
         try:
             with open(os.path.join(self._folder, "metadata.json"), encoding="utf-8") as file:
                 return json.load(file).get("duration")
@@ -647,6 +676,15 @@ class _StoredResult:
             return None
 
     def get(self):
+        if not isinstance(self._folder, str):
+            try:
+                return Joblib.load(self._folder.get_child("output"), Joblib.LoadFlags.NONE, 0,
+                                   None)
+            except GLib.Error as error:
+                if error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND):
+                    raise KeyError(f"the result {self._args_id} is no longer in the cache") \
+                        from None
+                raise
         output = os.path.join(self._folder, "output")
         if not os.path.exists(output):
             raise KeyError(f"the result {self._args_id} is no longer in the cache")
@@ -654,12 +692,14 @@ class _StoredResult:
         return Joblib.load(_gfile(output), flags, 0, None)
 
     def clear(self):
+        if not isinstance(self._folder, str):
+            _location.remove_tree(self._folder)
+            return
         import shutil
         shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _gfile(path):
-    from ._gi import Gio
     return Gio.File.new_for_path(path)
 
 
