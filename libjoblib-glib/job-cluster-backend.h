@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "job-backend.h"
+#include "job-remote-backend.h"
 #include "job-version-macros.h"
 
 G_BEGIN_DECLS
@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 #define JOB_TYPE_CLUSTER_BACKEND (job_cluster_backend_get_type ())
 
 JOB_AVAILABLE_IN_ALL
-G_DECLARE_DERIVABLE_TYPE (JobClusterBackend, job_cluster_backend, JOB, CLUSTER_BACKEND, GObject)
+G_DECLARE_DERIVABLE_TYPE (JobClusterBackend, job_cluster_backend, JOB, CLUSTER_BACKEND, JobRemoteBackend)
 
 /**
  * JobClusterBackendClass:
@@ -30,7 +30,7 @@ G_DECLARE_DERIVABLE_TYPE (JobClusterBackend, job_cluster_backend, JOB, CLUSTER_B
  */
 struct _JobClusterBackendClass
 {
-  GObjectClass parent_class;
+  JobRemoteBackendClass parent_class;
 
   const char *cluster_name;
 

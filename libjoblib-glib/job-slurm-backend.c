@@ -6,8 +6,8 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-slurm-backend.h"
+#include "job-remote-backend-private.h"
 #include "job-slurm-launcher-private.h"
-#include "job-worker-pool-private.h"
 
 /**
  * JobSlurmBackend:
@@ -27,8 +27,8 @@
  * never on a command line; the token never crosses the network. Other
  * connections are closed and logged with a warning. Off loopback,
  * connections use TLS by default with a certificate the backend makes
- * for itself ([property@Joblib.SlurmBackend:tls]); workers accept exactly
- * that certificate, or [property@Joblib.SlurmBackend:tls-certificate].
+ * for itself ([property@Joblib.RemoteBackend:tls]); workers accept exactly
+ * that certificate, or [property@Joblib.RemoteBackend:tls-certificate].
  *
  * Tasks start as soon as the first worker connects; others join as Slurm
  * starts their jobs. A worker whose job ends, whose node is drained or
@@ -36,14 +36,14 @@
  * [property@Joblib.SlurmBackend:poll-interval] seconds) or whose
  * connection is lost has its unanswered tasks sent to other workers, and
  * a new job is submitted; a task lost more than
- * [property@Joblib.SlurmBackend:max-retries] times fails with
+ * [property@Joblib.RemoteBackend:max-retries] times fails with
  * [error@Joblib.Error.WORKER_DIED]. Cancelling or failing a run
  * ([method@Joblib.Backend.abort]) and [method@Joblib.Backend.shutdown]
  * (and finalization) cancel every job the backend submitted with
  * `scancel`; shutdown returns once `scancel` has run.
  *
- * Arguments larger than [property@Joblib.SlurmBackend:max-nbytes] travel
- * through files in [property@Joblib.SlurmBackend:shared-folder], which
+ * Arguments larger than [property@Joblib.RemoteBackend:max-nbytes] travel
+ * through files in [property@Joblib.RemoteBackend:shared-folder], which
  * must be on a file system that the nodes share; worker logs go there
  * too.
  *
@@ -55,11 +55,9 @@
  */
 struct _JobSlurmBackend
 {
-  GObject           parent_instance;
-  JobWorkerPool     *pool;      /* (owned) */
-  JobWorkerLauncher *launcher;  /* (unowned) the pool's */
-  GMutex             mutex;     /* guards settings */
-  JobSlurmSettings   settings;
+  JobRemoteBackend  parent_instance;
+  GMutex            mutex;     /* guards settings */
+  JobSlurmSettings  settings;  /* Slurm's own; the rest is the parent's */
 };
 
 enum {
@@ -70,41 +68,17 @@ enum {
   PROP_MEMORY,
   PROP_SBATCH_ARGS,
   PROP_N_WORKERS,
-  PROP_MAX_RETRIES,
-  PROP_MAX_NBYTES,
-  PROP_SHARED_FOLDER,
-  PROP_LISTEN_ADDRESS,
-  PROP_PORT,
-  PROP_TLS_CERTIFICATE,
-  PROP_TLS,
   PROP_POLL_INTERVAL,
-  PROP_IDLE_TIMEOUT,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
-static void job_backend_iface_init (JobBackendInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (JobSlurmBackend, job_slurm_backend, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (JOB_TYPE_BACKEND,
-                                                      job_backend_iface_init))
-
-static JobBackendFlags
-job_slurm_backend_get_flags (JobBackend *backend)
-{
-  return JOB_BACKEND_FLAGS_CAN_KILL | JOB_BACKEND_FLAGS_NEEDS_REFERENCE;
-}
-
-static const char *
-job_slurm_backend_get_display_name (JobBackend *backend)
-{
-  return "SlurmBackend";
-}
+G_DEFINE_FINAL_TYPE (JobSlurmBackend, job_slurm_backend, JOB_TYPE_REMOTE_BACKEND)
 
 static int
-job_slurm_backend_effective_n_jobs (JobBackend *backend,
-                                    int         n_jobs)
+job_slurm_backend_get_n_workers (JobRemoteBackend *backend,
+                                 int               n_jobs)
 {
   JobSlurmBackend *self = JOB_SLURM_BACKEND (backend);
   int n_workers;
@@ -115,95 +89,49 @@ job_slurm_backend_effective_n_jobs (JobBackend *backend,
   return n_workers > 0 ? n_workers : n_jobs;
 }
 
-/* Under the mutex. @n_jobs: the run's, or 0 to keep the last. */
+/* @n_jobs: the run's, or 0 to keep the last. */
 static void
 apply_settings (JobSlurmBackend *self,
                 int              n_jobs)
 {
-  const JobSlurmSettings *settings = &self->settings;
-
-  job_slurm_launcher_set_settings (self->launcher, settings);
-  if (n_jobs > 0)
-    job_worker_pool_configure (self->pool,
-                               settings->n_workers > 0 ? settings->n_workers : n_jobs,
-                               MAX (settings->cpus_per_worker, 1), FALSE);
-  job_worker_pool_set_limits (self->pool, settings->max_nbytes, settings->idle_timeout,
-                              settings->shared_folder);
-  job_worker_pool_set_max_retries (self->pool, settings->max_retries);
-}
-
-static gboolean
-job_slurm_backend_configure (JobBackend  *backend,
-                             int          n_jobs,
-                             GError     **error)
-{
-  JobSlurmBackend *self = JOB_SLURM_BACKEND (backend);
-
-  if (n_jobs < 1)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
-                   _("The Slurm backend needs at least one worker, not %d"), n_jobs);
-      return FALSE;
-    }
+  JobRemoteBackend *remote = JOB_REMOTE_BACKEND (self);
+  JobSlurmSettings settings = { 0, };
+  JobRemoteSettings shared;
 
   g_mutex_lock (&self->mutex);
-  apply_settings (self, n_jobs);
+  job_slurm_settings_copy (&self->settings, &settings);
   g_mutex_unlock (&self->mutex);
-  return TRUE;
-}
+  job_remote_backend_dup_settings (remote, &shared);
+  settings.max_retries = shared.max_retries;
+  settings.max_nbytes = shared.max_nbytes;
+  settings.shared_folder = g_strdup (shared.shared_folder);
+  settings.listen_address = g_strdup (shared.listen_address);
+  settings.port = shared.port;
+  settings.certificate = shared.certificate != NULL ? g_object_ref (shared.certificate) : NULL;
+  settings.tls = shared.tls;
+  settings.idle_timeout = shared.idle_timeout;
+  g_clear_pointer (&settings.commands, g_hash_table_unref);
+  settings.commands = g_hash_table_ref (shared.commands);
 
-static void
-job_slurm_backend_run_batch_async (JobBackend          *backend,
-                                   JobBatch            *batch,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
-{
-  JobSlurmBackend *self = JOB_SLURM_BACKEND (backend);
-  g_autoptr(GTask) task = g_task_new (backend, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, job_slurm_backend_run_batch_async);
-  g_task_set_task_data (task, job_batch_ref (batch), (GDestroyNotify) job_batch_unref);
-  /* The batch may outlive the caller's interest; the pool ends it. */
-  g_task_set_check_cancellable (task, FALSE);
-  job_worker_pool_submit (self->pool, batch, task);
+  job_slurm_launcher_set_settings (job_remote_backend_get_launcher (remote), &settings);
+  /* Without a shared folder, large arguments go to the driver's
+   * temporary folder, as documented: fine on one machine only. */
+  job_remote_backend_configure_pool (remote, &shared,
+                                     n_jobs > 0 && settings.n_workers > 0 ? settings.n_workers : n_jobs,
+                                     MAX (settings.cpus_per_worker, 1), FALSE, TRUE);
+  job_slurm_settings_clear (&settings);
+  job_remote_settings_clear (&shared);
 }
 
 static gboolean
-job_slurm_backend_run_batch_finish (JobBackend    *backend,
-                                    GAsyncResult  *result,
-                                    GError       **error)
+job_slurm_backend_prepare (JobRemoteBackend  *backend,
+                           int                n_jobs,
+                           int                inner_max_num_threads,
+                           gboolean           new_run,
+                           GError           **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-job_slurm_backend_abort (JobBackend   *backend,
-                         const GError *reason)
-{
-  /* Every job goes: nothing of a stopped run stays in squeue. */
-  job_worker_pool_abort (JOB_SLURM_BACKEND (backend)->pool, JOB_WORKER_ABORT_STOP_ALL);
-}
-
-static void
-job_slurm_backend_shutdown (JobBackend *backend)
-{
-  job_worker_pool_shutdown (JOB_SLURM_BACKEND (backend)->pool);
-}
-
-static void
-job_backend_iface_init (JobBackendInterface *iface)
-{
-  iface->get_flags = job_slurm_backend_get_flags;
-  iface->get_display_name = job_slurm_backend_get_display_name;
-  iface->effective_n_jobs = job_slurm_backend_effective_n_jobs;
-  iface->configure = job_slurm_backend_configure;
-  iface->run_batch_async = job_slurm_backend_run_batch_async;
-  iface->run_batch_finish = job_slurm_backend_run_batch_finish;
-  iface->abort = job_slurm_backend_abort;
-  iface->shutdown = job_slurm_backend_shutdown;
+  apply_settings (JOB_SLURM_BACKEND (backend), n_jobs);
+  return TRUE;
 }
 
 static void
@@ -211,7 +139,6 @@ job_slurm_backend_finalize (GObject *object)
 {
   JobSlurmBackend *self = JOB_SLURM_BACKEND (object);
 
-  job_worker_pool_free (self->pool);
   job_slurm_settings_clear (&self->settings);
   g_mutex_clear (&self->mutex);
 
@@ -236,15 +163,7 @@ job_slurm_backend_get_property (GObject    *object,
     case PROP_MEMORY: g_value_set_string (value, s->memory); break;
     case PROP_SBATCH_ARGS: g_value_set_boxed (value, s->sbatch_args); break;
     case PROP_N_WORKERS: g_value_set_int (value, s->n_workers); break;
-    case PROP_MAX_RETRIES: g_value_set_uint (value, s->max_retries); break;
-    case PROP_MAX_NBYTES: g_value_set_uint64 (value, s->max_nbytes); break;
-    case PROP_SHARED_FOLDER: g_value_set_string (value, s->shared_folder); break;
-    case PROP_LISTEN_ADDRESS: g_value_set_string (value, s->listen_address); break;
-    case PROP_PORT: g_value_set_uint (value, s->port); break;
-    case PROP_TLS_CERTIFICATE: g_value_set_object (value, s->certificate); break;
-    case PROP_TLS: g_value_set_boolean (value, s->tls); break;
     case PROP_POLL_INTERVAL: g_value_set_double (value, s->poll_interval); break;
-    case PROP_IDLE_TIMEOUT: g_value_set_double (value, s->idle_timeout); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -282,8 +201,6 @@ job_slurm_backend_set_property (GObject      *object,
     case PROP_PARTITION: changed = set_string (&s->partition, value); break;
     case PROP_TIME_LIMIT: changed = set_string (&s->time_limit, value); break;
     case PROP_MEMORY: changed = set_string (&s->memory, value); break;
-    case PROP_SHARED_FOLDER: changed = set_string (&s->shared_folder, value); break;
-    case PROP_LISTEN_ADDRESS: changed = set_string (&s->listen_address, value); break;
     case PROP_CPUS_PER_WORKER:
       changed = s->cpus_per_worker != g_value_get_int (value);
       s->cpus_per_worker = g_value_get_int (value);
@@ -292,37 +209,14 @@ job_slurm_backend_set_property (GObject      *object,
       changed = s->n_workers != g_value_get_int (value);
       s->n_workers = g_value_get_int (value);
       break;
-    case PROP_MAX_RETRIES:
-      changed = s->max_retries != g_value_get_uint (value);
-      s->max_retries = g_value_get_uint (value);
-      break;
-    case PROP_MAX_NBYTES:
-      changed = s->max_nbytes != g_value_get_uint64 (value);
-      s->max_nbytes = g_value_get_uint64 (value);
-      break;
-    case PROP_PORT:
-      changed = s->port != g_value_get_uint (value);
-      s->port = (guint16) g_value_get_uint (value);
-      break;
     case PROP_POLL_INTERVAL:
       changed = s->poll_interval != g_value_get_double (value);
       s->poll_interval = g_value_get_double (value);
-      break;
-    case PROP_IDLE_TIMEOUT:
-      changed = s->idle_timeout != g_value_get_double (value);
-      s->idle_timeout = g_value_get_double (value);
       break;
     case PROP_SBATCH_ARGS:
       g_strfreev (s->sbatch_args);
       s->sbatch_args = g_value_dup_boxed (value);
       changed = TRUE;
-      break;
-    case PROP_TLS_CERTIFICATE:
-      changed = g_set_object (&s->certificate, g_value_get_object (value));
-      break;
-    case PROP_TLS:
-      changed = s->tls != g_value_get_boolean (value);
-      s->tls = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -347,6 +241,8 @@ job_slurm_backend_class_init (JobSlurmBackendClass *klass)
   object_class->finalize = job_slurm_backend_finalize;
   object_class->get_property = job_slurm_backend_get_property;
   object_class->set_property = job_slurm_backend_set_property;
+  JOB_REMOTE_BACKEND_CLASS (klass)->prepare = job_slurm_backend_prepare;
+  JOB_REMOTE_BACKEND_CLASS (klass)->get_n_workers = job_slurm_backend_get_n_workers;
 
   /**
    * JobSlurmBackend:partition:
@@ -371,24 +267,6 @@ job_slurm_backend_class_init (JobSlurmBackendClass *klass)
    */
   STRING_PROP (PROP_MEMORY, "memory", NULL, NULL);
   /**
-   * JobSlurmBackend:shared-folder:
-   *
-   * A folder that the driver and every node see at the same path:
-   * arguments larger than [property@Joblib.SlurmBackend:max-nbytes] are
-   * written there for the workers, and each worker job writes its log
-   * there (`joblib-glib-worker-JOBID.log`). %NULL: large arguments go to
-   * the driver's temporary folder (fine on one machine only) and logs
-   * to `/dev/null`.
-   */
-  STRING_PROP (PROP_SHARED_FOLDER, "shared-folder", NULL, NULL);
-  /**
-   * JobSlurmBackend:listen-address:
-   *
-   * The IP address the driver listens on for workers, which they also
-   * dial; %NULL: every interface, dialled through the host name.
-   */
-  STRING_PROP (PROP_LISTEN_ADDRESS, "listen-address", NULL, NULL);
-  /**
    * JobSlurmBackend:cpus-per-worker:
    *
    * CPUs of each worker job (`sbatch --cpus-per-task`); the worker's
@@ -404,31 +282,6 @@ job_slurm_backend_class_init (JobSlurmBackendClass *klass)
   properties[PROP_N_WORKERS] =
     g_param_spec_int ("n-workers", NULL, NULL, 0, G_MAXINT, 0, flags);
   /**
-   * JobSlurmBackend:max-retries:
-   *
-   * How many times a task lost with its worker (job ended, node drained,
-   * connection lost) runs again before it fails with
-   * [error@Joblib.Error.WORKER_DIED].
-   */
-  properties[PROP_MAX_RETRIES] =
-    g_param_spec_uint ("max-retries", NULL, NULL, 0, G_MAXUINT, 2, flags);
-  /**
-   * JobSlurmBackend:max-nbytes:
-   *
-   * Arguments larger than this many bytes go through files in
-   * [property@Joblib.SlurmBackend:shared-folder] instead of the
-   * connection.
-   */
-  properties[PROP_MAX_NBYTES] =
-    g_param_spec_uint64 ("max-nbytes", NULL, NULL, 0, G_MAXUINT64, 1024 * 1024, flags);
-  /**
-   * JobSlurmBackend:port:
-   *
-   * The TCP port to listen on; 0: any free port.
-   */
-  properties[PROP_PORT] =
-    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0, flags);
-  /**
    * JobSlurmBackend:sbatch-args:
    *
    * More `sbatch` arguments for the worker jobs (`--account=…`,
@@ -436,40 +289,6 @@ job_slurm_backend_class_init (JobSlurmBackendClass *klass)
    */
   properties[PROP_SBATCH_ARGS] =
     g_param_spec_boxed ("sbatch-args", NULL, NULL, G_TYPE_STRV, flags);
-  /**
-   * JobSlurmBackend:tls-certificate:
-   *
-   * A certificate with its private key: workers then connect with TLS
-   * and accept exactly this certificate (its SHA-256 fingerprint reaches
-   * them through their job's environment; the key stays with the
-   * driver), whatever the listen address and
-   * [property@Joblib.SlurmBackend:tls]. Needs a GIO TLS backend
-   * (glib-networking).
-   */
-  properties[PROP_TLS_CERTIFICATE] =
-    g_param_spec_object ("tls-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE, flags);
-  /**
-   * JobSlurmBackend:tls:
-   *
-   * Whether workers connect with TLS when the driver listens on a
-   * non-loopback address (or every interface). Without
-   * [property@Joblib.SlurmBackend:tls-certificate], the backend makes a
-   * self-signed certificate for itself when it starts listening, and
-   * workers accept exactly that one (they get its fingerprint through
-   * their job's environment, never over the network).
-   *
-   * Setting it to %FALSE opts out: connections off loopback are then
-   * plain TCP. Workers and driver still authenticate each other and the
-   * token never crosses the network, but what follows is neither
-   * encrypted nor protected against tampering by someone on the network
-   * path, and the Python driver refuses to unpickle results that arrive
-   * that way. Loopback listeners use plain TCP unless a certificate is
-   * set. Needs a GIO TLS backend (glib-networking) and a library built
-   * with GnuTLS; otherwise listening off loopback fails with an error
-   * that says so.
-   */
-  properties[PROP_TLS] =
-    g_param_spec_boolean ("tls", NULL, NULL, TRUE, flags);
   /**
    * JobSlurmBackend:poll-interval:
    *
@@ -479,15 +298,6 @@ job_slurm_backend_class_init (JobSlurmBackendClass *klass)
    */
   properties[PROP_POLL_INTERVAL] =
     g_param_spec_double ("poll-interval", NULL, NULL, 0.01, INFINITY, 1.0, flags);
-  /**
-   * JobSlurmBackend:idle-timeout:
-   *
-   * Seconds after which an idle worker leaves and its job ends, freeing
-   * its allocation; negative or infinity: workers stay until shutdown.
-   */
-  properties[PROP_IDLE_TIMEOUT] =
-    g_param_spec_double ("idle-timeout", NULL, NULL, -1, INFINITY, 60.0, flags);
-
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -496,15 +306,9 @@ job_slurm_backend_init (JobSlurmBackend *self)
 {
   g_mutex_init (&self->mutex);
   self->settings.cpus_per_worker = 1;
-  self->settings.max_retries = 2;
-  self->settings.max_nbytes = 1024 * 1024;
   self->settings.poll_interval = 1.0;
-  self->settings.idle_timeout = 60.0;
-  self->settings.tls = TRUE;
-  self->settings.commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                   (GDestroyNotify) g_strfreev);
-  self->launcher = job_slurm_launcher_new ();
-  self->pool = job_worker_pool_new ("joblib-slurm", self->launcher, JOB_WORKER_LOSS_RETRY);
+  job_remote_backend_set_launcher (JOB_REMOTE_BACKEND (self), "joblib-slurm",
+                                   job_slurm_launcher_new (), FALSE);
   apply_settings (self, 1);
 }
 
@@ -543,13 +347,7 @@ job_slurm_backend_set_worker_command (JobSlurmBackend    *self,
   g_return_if_fail (JOB_IS_SLURM_BACKEND (self));
   g_return_if_fail (kind != NULL);
 
-  g_mutex_lock (&self->mutex);
-  if (argv == NULL || argv[0] == NULL)
-    g_hash_table_remove (self->settings.commands, kind);
-  else
-    g_hash_table_insert (self->settings.commands, g_strdup (kind),
-                         g_strdupv ((char **) argv));
-  g_mutex_unlock (&self->mutex);
+  job_remote_backend_set_command (JOB_REMOTE_BACKEND (self), kind, argv);
 }
 
 /**
@@ -579,61 +377,12 @@ job_slurm_backend_start_workers (JobSlurmBackend  *self,
                                  double            timeout,
                                  GError          **error)
 {
-  int n;
-
   g_return_val_if_fail (JOB_IS_SLURM_BACKEND (self), FALSE);
   g_return_val_if_fail (kind != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  g_mutex_lock (&self->mutex);
-  n = n_workers > 0 ? n_workers : self->settings.n_workers;
-  g_mutex_unlock (&self->mutex);
-  if (n < 1)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
-                   _("Cannot start %d workers: give a positive count or set n-workers"), n);
-      return FALSE;
-    }
-  if (!job_slurm_backend_configure (JOB_BACKEND (self), n, error))
-    return FALSE;
-  return job_worker_pool_start_workers (self->pool, kind, n, timeout, error);
-}
-
-/* Questions to the launcher, on the pool's thread. */
-typedef struct
-{
-  JobWorkerLauncher  *launcher;
-  char               *address;
-  GError             *error;
-  guint               n_refused;
-  char              **job_ids;
-} Query;
-
-static gboolean
-listen_in_thread (gpointer data)
-{
-  Query *query = data;
-
-  query->address = job_slurm_launcher_listen (query->launcher, &query->error);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-job_ids_in_thread (gpointer data)
-{
-  Query *query = data;
-
-  query->job_ids = job_slurm_launcher_dup_job_ids (query->launcher);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-n_refused_in_thread (gpointer data)
-{
-  Query *query = data;
-
-  query->n_refused = job_slurm_launcher_get_n_refused (query->launcher);
-  return G_SOURCE_REMOVE;
+  return job_remote_backend_start_workers (JOB_REMOTE_BACKEND (self), kind, n_workers,
+                                           timeout, error);
 }
 
 /**
@@ -654,15 +403,16 @@ job_slurm_backend_listen (JobSlurmBackend  *self,
   g_return_val_if_fail (JOB_IS_SLURM_BACKEND (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  Query query = { self->launcher, NULL, NULL, 0, NULL };
-
-  g_mutex_lock (&self->mutex);
   apply_settings (self, 0);
-  g_mutex_unlock (&self->mutex);
-  job_worker_pool_invoke_sync (self->pool, listen_in_thread, &query);
-  if (query.error != NULL)
-    g_propagate_error (error, query.error);
-  return query.address;
+  return job_remote_backend_ask (JOB_REMOTE_BACKEND (self),
+                                 (JobRemoteQuestion) job_slurm_launcher_listen, error);
+}
+
+static gpointer
+dup_job_ids (JobWorkerLauncher  *launcher,
+             GError            **error)
+{
+  return job_slurm_launcher_dup_job_ids (launcher);
 }
 
 /**
@@ -679,10 +429,7 @@ job_slurm_backend_get_job_ids (JobSlurmBackend *self)
 {
   g_return_val_if_fail (JOB_IS_SLURM_BACKEND (self), NULL);
 
-  Query query = { self->launcher, NULL, NULL, 0, NULL };
-
-  job_worker_pool_invoke_sync (self->pool, job_ids_in_thread, &query);
-  return query.job_ids;
+  return job_remote_backend_ask (JOB_REMOTE_BACKEND (self), dup_job_ids, NULL);
 }
 
 /**
@@ -700,8 +447,6 @@ job_slurm_backend_get_n_refused (JobSlurmBackend *self)
 {
   g_return_val_if_fail (JOB_IS_SLURM_BACKEND (self), 0);
 
-  Query query = { self->launcher, NULL, NULL, 0, NULL };
-
-  job_worker_pool_invoke_sync (self->pool, n_refused_in_thread, &query);
-  return query.n_refused;
+  return job_remote_backend_ask_uint (JOB_REMOTE_BACKEND (self),
+                                      job_slurm_launcher_get_n_refused);
 }

@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "job-backend.h"
+#include "job-remote-backend.h"
 #include "job-version-macros.h"
 
 G_BEGIN_DECLS
@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 #define JOB_TYPE_SLURM_BACKEND (job_slurm_backend_get_type ())
 
 JOB_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (JobSlurmBackend, job_slurm_backend, JOB, SLURM_BACKEND, GObject)
+G_DECLARE_FINAL_TYPE (JobSlurmBackend, job_slurm_backend, JOB, SLURM_BACKEND, JobRemoteBackend)
 
 JOB_AVAILABLE_IN_ALL
 JobSlurmBackend *job_slurm_backend_new                (void);

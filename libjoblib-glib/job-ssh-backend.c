@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <math.h>
-
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-ssh-backend.h"
+#include "job-remote-backend-private.h"
 #include "job-ssh-launcher-private.h"
-#include "job-worker-pool-private.h"
 
 /**
  * JobSshBackend:
@@ -26,7 +24,7 @@
  * that each worker gets through ssh's encrypted input, never on a
  * command line, and that admits one connection only; the token never
  * crosses the network. Off loopback the connection is TLS by default
- * ([property@Joblib.SshBackend:tls]).
+ * ([property@Joblib.RemoteBackend:tls]).
  *
  * Hosts come from [property@Joblib.SshBackend:hosts] (`"lab1:4"` runs
  * four workers on lab1, `"lab2"` one) and
@@ -42,14 +40,14 @@
  *
  * A worker whose connection or ssh session is lost has its unanswered
  * tasks sent to other workers, and another worker starts; a task lost
- * more than [property@Joblib.SshBackend:max-retries] times fails with
+ * more than [property@Joblib.RemoteBackend:max-retries] times fails with
  * [error@Joblib.Error.WORKER_DIED]. Cancelling a run stops the workers
  * running its tasks; [method@Joblib.Backend.shutdown] (and finalization)
  * returns once every ssh it started has exited, which happens only
  * after the remote worker and its connector are gone.
  *
- * Arguments larger than [property@Joblib.SshBackend:max-nbytes] go
- * through files in [property@Joblib.SshBackend:shared-folder] when it is
+ * Arguments larger than [property@Joblib.RemoteBackend:max-nbytes] go
+ * through files in [property@Joblib.RemoteBackend:shared-folder] when it is
  * set (a folder every host sees at the same path), through the
  * connection otherwise.
  *
@@ -61,23 +59,12 @@
  */
 struct _JobSshBackend
 {
-  GObject            parent_instance;
-  JobWorkerPool     *pool;       /* (owned) */
-  JobWorkerLauncher *launcher;   /* owned by the pool */
-  GMutex             mutex;      /* guards the fields below */
-  char             **hosts;
-  char              *hosts_file;
-  char             **ssh_command;
-  GHashTable        *programs;   /* host → connect program */
-  GHashTable        *commands;   /* kind → GStrv */
-  guint              max_retries;
-  guint64            max_nbytes;
-  char              *shared_folder;
-  char              *listen_address;
-  guint16            port;
-  GTlsCertificate   *certificate;
-  gboolean           tls;
-  double             idle_timeout;
+  JobRemoteBackend  parent_instance;
+  GMutex            mutex;       /* guards the fields below */
+  char            **hosts;
+  char             *hosts_file;
+  char            **ssh_command;
+  GHashTable       *programs;    /* host → connect program */
 };
 
 enum {
@@ -85,36 +72,12 @@ enum {
   PROP_HOSTS,
   PROP_HOSTS_FILE,
   PROP_SSH_COMMAND,
-  PROP_MAX_RETRIES,
-  PROP_MAX_NBYTES,
-  PROP_SHARED_FOLDER,
-  PROP_LISTEN_ADDRESS,
-  PROP_PORT,
-  PROP_TLS_CERTIFICATE,
-  PROP_TLS,
-  PROP_IDLE_TIMEOUT,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
-static void job_backend_iface_init (JobBackendInterface *iface);
-
-G_DEFINE_FINAL_TYPE_WITH_CODE (JobSshBackend, job_ssh_backend, G_TYPE_OBJECT,
-                               G_IMPLEMENT_INTERFACE (JOB_TYPE_BACKEND,
-                                                      job_backend_iface_init))
-
-static JobBackendFlags
-job_ssh_backend_get_flags (JobBackend *backend)
-{
-  return JOB_BACKEND_FLAGS_CAN_KILL | JOB_BACKEND_FLAGS_NEEDS_REFERENCE;
-}
-
-static const char *
-job_ssh_backend_get_display_name (JobBackend *backend)
-{
-  return "SshBackend";
-}
+G_DEFINE_FINAL_TYPE (JobSshBackend, job_ssh_backend, JOB_TYPE_REMOTE_BACKEND)
 
 /* The hosts of the properties and the file, under the mutex. */
 static GPtrArray *
@@ -146,8 +109,8 @@ read_hosts (JobSshBackend  *self,
 }
 
 static int
-job_ssh_backend_effective_n_jobs (JobBackend *backend,
-                                  int         n_jobs)
+job_ssh_backend_get_n_workers (JobRemoteBackend *backend,
+                               int               n_jobs)
 {
   JobSshBackend *self = JOB_SSH_BACKEND (backend);
   g_autoptr(GPtrArray) hosts = NULL;
@@ -164,32 +127,26 @@ job_ssh_backend_effective_n_jobs (JobBackend *backend,
 /* Every run takes the properties as they are then: hosts (the file read
  * again), programs, listening, limits; and every host is up again. */
 static gboolean
-job_ssh_backend_configure_for_run (JobBackend  *backend,
-                                   int          n_jobs,
-                                   int          inner_max_num_threads,
-                                   GError     **error)
+job_ssh_backend_prepare (JobRemoteBackend  *backend,
+                         int                n_jobs,
+                         int                inner_max_num_threads,
+                         gboolean           new_run,
+                         GError           **error)
 {
   JobSshBackend *self = JOB_SSH_BACKEND (backend);
   JobSshSettings settings;
+  JobRemoteSettings remote;
   g_autoptr(GPtrArray) hosts = NULL;
   guint slots = 0;
 
-  if (n_jobs < 1)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
-                   _("The SSH backend needs at least one worker, not %d"), n_jobs);
-      return FALSE;
-    }
-
-  job_ssh_settings_init (&settings);
   g_mutex_lock (&self->mutex);
   hosts = read_hosts (self, error);
   if (hosts == NULL)
     {
       g_mutex_unlock (&self->mutex);
-      job_ssh_settings_clear (&settings);
       return FALSE;
     }
+  job_ssh_settings_init (&settings);
   for (guint i = 0; i < hosts->len; i++)
     {
       JobSshHost *host = g_ptr_array_index (hosts, i);
@@ -202,95 +159,24 @@ job_ssh_backend_configure_for_run (JobBackend  *backend,
     }
   settings.ssh_command = g_strdupv (self->ssh_command);
   settings.programs = g_hash_table_ref (self->programs);
-  settings.commands = g_hash_table_ref (self->commands);
-  settings.listen_address = g_strdup (self->listen_address);
-  settings.port = self->port;
-  settings.certificate = self->certificate != NULL ? g_object_ref (self->certificate) : NULL;
-  settings.tls = self->tls;
-  job_ssh_launcher_set_settings (self->launcher, &settings);
-  /* Without a shared folder, every argument travels in the connection. */
-  job_worker_pool_set_limits (self->pool,
-                              self->shared_folder != NULL ? self->max_nbytes : G_MAXUINT64,
-                              self->idle_timeout, self->shared_folder);
-  job_worker_pool_set_max_retries (self->pool, self->max_retries);
   g_mutex_unlock (&self->mutex);
+
+  job_remote_backend_dup_settings (backend, &remote);
+  settings.commands = g_hash_table_ref (remote.commands);
+  settings.listen_address = g_strdup (remote.listen_address);
+  settings.port = remote.port;
+  settings.certificate = remote.certificate != NULL ? g_object_ref (remote.certificate) : NULL;
+  settings.tls = remote.tls;
+  job_ssh_launcher_set_settings (job_remote_backend_get_launcher (backend), &settings);
   job_ssh_settings_clear (&settings);
 
   /* A remote host's CPUs are its own: the thread variables travel only
    * when the run sets them. */
-  job_worker_pool_configure (self->pool, (int) slots, MAX (inner_max_num_threads, 1),
-                             inner_max_num_threads > 0);
+  job_remote_backend_configure_pool (backend, &remote, (int) slots,
+                                     MAX (inner_max_num_threads, 1),
+                                     inner_max_num_threads > 0, FALSE);
+  job_remote_settings_clear (&remote);
   return TRUE;
-}
-
-static gboolean
-job_ssh_backend_configure (JobBackend  *backend,
-                           int          n_jobs,
-                           GError     **error)
-{
-  return job_ssh_backend_configure_for_run (backend, n_jobs, 0, error);
-}
-
-static void
-job_ssh_backend_run_batch_async (JobBackend          *backend,
-                                 JobBatch            *batch,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
-{
-  JobSshBackend *self = JOB_SSH_BACKEND (backend);
-  g_autoptr(GTask) task = g_task_new (backend, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, job_ssh_backend_run_batch_async);
-  g_task_set_task_data (task, job_batch_ref (batch), (GDestroyNotify) job_batch_unref);
-  /* The batch may outlive the caller's interest; the pool ends it. */
-  g_task_set_check_cancellable (task, FALSE);
-  job_worker_pool_submit (self->pool, batch, task);
-}
-
-static gboolean
-job_ssh_backend_run_batch_finish (JobBackend    *backend,
-                                  GAsyncResult  *result,
-                                  GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, backend), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* As local processes: a cancelled or timed out run kills the workers
- * running its tasks (their hosts' processes go with their connection);
- * after a task error the others finish and are kept. */
-static void
-job_ssh_backend_abort (JobBackend   *backend,
-                       const GError *reason)
-{
-  gboolean kill = reason == NULL ||
-                  g_error_matches (reason, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
-                  g_error_matches (reason, JOB_ERROR, JOB_ERROR_TIMEOUT);
-
-  job_worker_pool_abort (JOB_SSH_BACKEND (backend)->pool,
-                         kill ? JOB_WORKER_ABORT_KILL_BUSY : JOB_WORKER_ABORT_DROP_ANSWERS);
-}
-
-static void
-job_ssh_backend_shutdown (JobBackend *backend)
-{
-  job_worker_pool_shutdown (JOB_SSH_BACKEND (backend)->pool);
-}
-
-static void
-job_backend_iface_init (JobBackendInterface *iface)
-{
-  iface->get_flags = job_ssh_backend_get_flags;
-  iface->get_display_name = job_ssh_backend_get_display_name;
-  iface->effective_n_jobs = job_ssh_backend_effective_n_jobs;
-  iface->configure = job_ssh_backend_configure;
-  iface->configure_for_run = job_ssh_backend_configure_for_run;
-  iface->run_batch_async = job_ssh_backend_run_batch_async;
-  iface->run_batch_finish = job_ssh_backend_run_batch_finish;
-  iface->abort = job_ssh_backend_abort;
-  iface->shutdown = job_ssh_backend_shutdown;
 }
 
 static void
@@ -298,15 +184,10 @@ job_ssh_backend_finalize (GObject *object)
 {
   JobSshBackend *self = JOB_SSH_BACKEND (object);
 
-  job_worker_pool_free (self->pool);
   g_strfreev (self->hosts);
   g_free (self->hosts_file);
   g_strfreev (self->ssh_command);
   g_hash_table_unref (self->programs);
-  g_hash_table_unref (self->commands);
-  g_free (self->shared_folder);
-  g_free (self->listen_address);
-  g_clear_object (&self->certificate);
   g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (job_ssh_backend_parent_class)->finalize (object);
@@ -326,14 +207,6 @@ job_ssh_backend_get_property (GObject    *object,
     case PROP_HOSTS: g_value_set_boxed (value, self->hosts); break;
     case PROP_HOSTS_FILE: g_value_set_string (value, self->hosts_file); break;
     case PROP_SSH_COMMAND: g_value_set_boxed (value, self->ssh_command); break;
-    case PROP_MAX_RETRIES: g_value_set_uint (value, self->max_retries); break;
-    case PROP_MAX_NBYTES: g_value_set_uint64 (value, self->max_nbytes); break;
-    case PROP_SHARED_FOLDER: g_value_set_string (value, self->shared_folder); break;
-    case PROP_LISTEN_ADDRESS: g_value_set_string (value, self->listen_address); break;
-    case PROP_PORT: g_value_set_uint (value, self->port); break;
-    case PROP_TLS_CERTIFICATE: g_value_set_object (value, self->certificate); break;
-    case PROP_TLS: g_value_set_boolean (value, self->tls); break;
-    case PROP_IDLE_TIMEOUT: g_value_set_double (value, self->idle_timeout); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -387,31 +260,6 @@ job_ssh_backend_set_property (GObject      *object,
     case PROP_HOSTS: changed = set_strv (&self->hosts, value); break;
     case PROP_HOSTS_FILE: changed = set_string (&self->hosts_file, value); break;
     case PROP_SSH_COMMAND: changed = set_strv (&self->ssh_command, value); break;
-    case PROP_SHARED_FOLDER: changed = set_string (&self->shared_folder, value); break;
-    case PROP_LISTEN_ADDRESS: changed = set_string (&self->listen_address, value); break;
-    case PROP_MAX_RETRIES:
-      changed = self->max_retries != g_value_get_uint (value);
-      self->max_retries = g_value_get_uint (value);
-      break;
-    case PROP_MAX_NBYTES:
-      changed = self->max_nbytes != g_value_get_uint64 (value);
-      self->max_nbytes = g_value_get_uint64 (value);
-      break;
-    case PROP_PORT:
-      changed = self->port != g_value_get_uint (value);
-      self->port = (guint16) g_value_get_uint (value);
-      break;
-    case PROP_TLS_CERTIFICATE:
-      changed = g_set_object (&self->certificate, g_value_get_object (value));
-      break;
-    case PROP_TLS:
-      changed = self->tls != g_value_get_boolean (value);
-      self->tls = g_value_get_boolean (value);
-      break;
-    case PROP_IDLE_TIMEOUT:
-      changed = self->idle_timeout != g_value_get_double (value);
-      self->idle_timeout = g_value_get_double (value);
-      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -425,11 +273,14 @@ static void
 job_ssh_backend_class_init (JobSshBackendClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  JobRemoteBackendClass *remote_class = JOB_REMOTE_BACKEND_CLASS (klass);
   GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
 
   object_class->finalize = job_ssh_backend_finalize;
   object_class->get_property = job_ssh_backend_get_property;
   object_class->set_property = job_ssh_backend_set_property;
+  remote_class->prepare = job_ssh_backend_prepare;
+  remote_class->get_n_workers = job_ssh_backend_get_n_workers;
 
   /**
    * JobSshBackend:hosts:
@@ -458,77 +309,6 @@ job_ssh_backend_class_init (JobSshBackendClass *klass)
    */
   properties[PROP_SSH_COMMAND] =
     g_param_spec_boxed ("ssh-command", NULL, NULL, G_TYPE_STRV, flags);
-  /**
-   * JobSshBackend:max-retries:
-   *
-   * How many times a task lost with its worker (connection or ssh session
-   * lost, worker killed) runs again before it fails with
-   * [error@Joblib.Error.WORKER_DIED].
-   */
-  properties[PROP_MAX_RETRIES] =
-    g_param_spec_uint ("max-retries", NULL, NULL, 0, G_MAXUINT, 2, flags);
-  /**
-   * JobSshBackend:max-nbytes:
-   *
-   * With [property@Joblib.SshBackend:shared-folder], arguments larger
-   * than this many bytes go through files there instead of the
-   * connection.
-   */
-  properties[PROP_MAX_NBYTES] =
-    g_param_spec_uint64 ("max-nbytes", NULL, NULL, 0, G_MAXUINT64, 1024 * 1024, flags);
-  /**
-   * JobSshBackend:shared-folder:
-   *
-   * A folder that the driver and every host see at the same path (NFS):
-   * large arguments go through it. %NULL: everything travels in the
-   * connection.
-   */
-  properties[PROP_SHARED_FOLDER] =
-    g_param_spec_string ("shared-folder", NULL, NULL, NULL, flags);
-  /**
-   * JobSshBackend:listen-address:
-   *
-   * The IP address the driver listens on for workers, which they also
-   * dial; %NULL: every interface, dialled through the host name.
-   */
-  properties[PROP_LISTEN_ADDRESS] =
-    g_param_spec_string ("listen-address", NULL, NULL, NULL, flags);
-  /**
-   * JobSshBackend:port:
-   *
-   * The TCP port to listen on; 0: any free port.
-   */
-  properties[PROP_PORT] =
-    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0, flags);
-  /**
-   * JobSshBackend:tls-certificate:
-   *
-   * A certificate with its private key: workers then connect with TLS
-   * and accept exactly this certificate, whatever the listen address and
-   * [property@Joblib.SshBackend:tls].
-   */
-  properties[PROP_TLS_CERTIFICATE] =
-    g_param_spec_object ("tls-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE, flags);
-  /**
-   * JobSshBackend:tls:
-   *
-   * Whether workers connect with TLS when the driver listens off
-   * loopback: with a self-signed certificate the backend makes, whose
-   * fingerprint reaches the workers through ssh. %FALSE opts out (plain
-   * TCP, still mutually authenticated), as for
-   * [property@Joblib.SlurmBackend:tls].
-   */
-  properties[PROP_TLS] =
-    g_param_spec_boolean ("tls", NULL, NULL, TRUE, flags);
-  /**
-   * JobSshBackend:idle-timeout:
-   *
-   * Seconds after which an idle worker leaves (its ssh session ends);
-   * negative or infinity: workers stay until shutdown.
-   */
-  properties[PROP_IDLE_TIMEOUT] =
-    g_param_spec_double ("idle-timeout", NULL, NULL, -1, INFINITY, 60.0, flags);
-
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -537,14 +317,8 @@ job_ssh_backend_init (JobSshBackend *self)
 {
   g_mutex_init (&self->mutex);
   self->programs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  self->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) g_strfreev);
-  self->max_retries = 2;
-  self->max_nbytes = 1024 * 1024;
-  self->tls = TRUE;
-  self->idle_timeout = 60.0;
-  self->launcher = job_ssh_launcher_new ();
-  self->pool = job_worker_pool_new ("joblib-ssh", self->launcher, JOB_WORKER_LOSS_RETRY);
+  job_remote_backend_set_launcher (JOB_REMOTE_BACKEND (self), "joblib-ssh",
+                                   job_ssh_launcher_new (), TRUE);
 }
 
 /**
@@ -582,12 +356,7 @@ job_ssh_backend_set_worker_command (JobSshBackend      *self,
   g_return_if_fail (kind != NULL && kind[0] != '\0');
   g_return_if_fail (argv == NULL || argv[0] != NULL);
 
-  g_mutex_lock (&self->mutex);
-  if (argv == NULL)
-    g_hash_table_remove (self->commands, kind);
-  else
-    g_hash_table_insert (self->commands, g_strdup (kind), g_strdupv ((char **) argv));
-  g_mutex_unlock (&self->mutex);
+  job_remote_backend_set_command (JOB_REMOTE_BACKEND (self), kind, argv);
 }
 
 /**
@@ -646,26 +415,8 @@ job_ssh_backend_start_workers (JobSshBackend  *self,
   g_return_val_if_fail (n_workers >= 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!job_ssh_backend_configure_for_run (JOB_BACKEND (self), 1, 0, error))
-    return FALSE;
-  return job_worker_pool_start_workers (self->pool, kind, (guint) n_workers, timeout, error);
-}
-
-typedef struct
-{
-  JobSshBackend *self;
-  char          *address;
-  GError        *error;
-  guint          n_refused;
-} Query;
-
-static gboolean
-listen_in_thread (gpointer data)
-{
-  Query *query = data;
-
-  query->address = job_ssh_launcher_listen (query->self->launcher, &query->error);
-  return G_SOURCE_REMOVE;
+  return job_remote_backend_start_workers (JOB_REMOTE_BACKEND (self), kind, n_workers,
+                                           timeout, error);
 }
 
 /**
@@ -682,17 +433,13 @@ char *
 job_ssh_backend_listen (JobSshBackend  *self,
                         GError        **error)
 {
-  Query query = { self, NULL, NULL, 0 };
-
   g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!job_ssh_backend_configure_for_run (JOB_BACKEND (self), 1, 0, error))
+  if (!job_backend_configure (JOB_BACKEND (self), 1, error))
     return NULL;
-  job_worker_pool_invoke_sync (self->pool, listen_in_thread, &query);
-  if (query.error != NULL)
-    g_propagate_error (error, query.error);
-  return query.address;
+  return job_remote_backend_ask (JOB_REMOTE_BACKEND (self),
+                                 (JobRemoteQuestion) job_ssh_launcher_listen, error);
 }
 
 /**
@@ -714,7 +461,7 @@ job_ssh_backend_get_worker_pids (JobSshBackend *self,
   g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), NULL);
   g_return_val_if_fail (n_pids != NULL, NULL);
 
-  pids = job_worker_pool_get_pids (self->pool);
+  pids = job_worker_pool_get_pids (job_remote_backend_get_pool (JOB_REMOTE_BACKEND (self)));
   /* A worker says its pid in its first frame, after it connected. */
   for (guint i = pids->len; i > 0; i--)
     if (g_array_index (pids, int, i - 1) <= 0)
@@ -737,16 +484,7 @@ job_ssh_backend_get_down_hosts (JobSshBackend *self)
 {
   g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), NULL);
 
-  return job_ssh_launcher_dup_down (self->launcher);
-}
-
-static gboolean
-refused_in_thread (gpointer data)
-{
-  Query *query = data;
-
-  query->n_refused = job_ssh_launcher_get_n_refused (query->self->launcher);
-  return G_SOURCE_REMOVE;
+  return job_ssh_launcher_dup_down (job_remote_backend_get_launcher (JOB_REMOTE_BACKEND (self)));
 }
 
 /**
@@ -761,10 +499,8 @@ refused_in_thread (gpointer data)
 guint
 job_ssh_backend_get_n_refused (JobSshBackend *self)
 {
-  Query query = { self, NULL, NULL, 0 };
-
   g_return_val_if_fail (JOB_IS_SSH_BACKEND (self), 0);
 
-  job_worker_pool_invoke_sync (self->pool, refused_in_thread, &query);
-  return query.n_refused;
+  return job_remote_backend_ask_uint (JOB_REMOTE_BACKEND (self),
+                                      job_ssh_launcher_get_n_refused);
 }

@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "job-backend.h"
+#include "job-remote-backend.h"
 #include "job-version-macros.h"
 
 G_BEGIN_DECLS
@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 #define JOB_TYPE_SSH_BACKEND (job_ssh_backend_get_type ())
 
 JOB_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (JobSshBackend, job_ssh_backend, JOB, SSH_BACKEND, GObject)
+G_DECLARE_FINAL_TYPE (JobSshBackend, job_ssh_backend, JOB, SSH_BACKEND, JobRemoteBackend)
 
 JOB_AVAILABLE_IN_ALL
 JobSshBackend *job_ssh_backend_new                (const char * const *hosts);

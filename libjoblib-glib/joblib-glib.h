@@ -40,6 +40,7 @@
 /* process backend */
 # include "job-native-library.h"
 # include "job-process-backend.h"
+# include "job-remote-backend.h"
 # include "job-slurm-backend.h"
 # include "job-ssh-backend.h"
 # include "job-cluster-backend.h"
