@@ -15,8 +15,12 @@ G_BEGIN_DECLS
  *   <root>/<function>/version                 the function's version
  *   <root>/<function>/<hex>/output            the result
  *   <root>/<function>/<hex>/metadata.json     duration, time, input args
- *   <root>/<function>/<hex>.lock              single-flight across processes,
- *                                             only while a call computes
+ *   <root>/<function>/.locks                  single-flight across processes:
+ *                                             a call that computes locks one
+ *                                             byte (fcntl F_OFD_SETLKW)
+ *   <root>/<function>/<hex>.lock              the same, per key, where the
+ *                                             filesystem has no such locks
+ *                                             (only while a call computes)
  *
  * <root> is <location>/joblib-glib and <hex> the 32 hexadecimal digits of
  * the arguments' hash. An entry folder appears whole (written in a
@@ -66,13 +70,15 @@ gboolean    job_cache_store_read_metadata (const char  *entry_dir,
                                            double      *duration,
                                            char       **input_args);
 
-/* A key's cross-process lock: a flock()ed file here, an exclusively
- * created one on a remote location; neither when none could be taken
- * (the call computes without it). */
+/* A key's cross-process lock: a byte of the function's `.locks` file
+ * here (or a flock()ed per-key file), an exclusively created one on a
+ * remote location; neither when none could be taken (the call computes
+ * without it). */
 typedef struct
 {
-  int    fd;
-  GFile *remote;  /* (owned) (nullable) */
+  int      fd;
+  GFile   *remote;  /* (owned) (nullable) */
+  gboolean per_key; /* fd locks <hex>.lock, unlinked on unlock */
 } JobCacheLock;
 
 void        job_cache_store_lock          (const char   *function_dir,

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE  /* F_OFD_GETLK */
 /* A cache folder that others tamper with: a symbolic link planted at a
  * lock's name, trash left by clears that raced writers or were killed. */
 #include <errno.h>
@@ -34,12 +35,19 @@ triple (GVariant      *args,
        * in the same process */
       int fd = g_open (probe_path, O_RDONLY | O_CLOEXEC, 0);
 
+      struct flock range = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+
       g_assert_cmpint (fd, >=, 0);
       if (flock (fd, LOCK_EX | LOCK_NB) != 0)
         {
           g_assert_cmpint (errno, ==, EWOULDBLOCK);
           g_atomic_int_set (&probe_found_locked, 1);
         }
+      /* and no byte of it under a record lock (what the cache's own
+       * lock file gets) */
+      g_assert_cmpint (fcntl (fd, F_OFD_GETLK, &range), ==, 0);
+      if (range.l_type != F_UNLCK)
+        g_atomic_int_set (&probe_found_locked, 1);
       close (fd);
     }
   return g_variant_new_int32 (3 * x);
@@ -79,7 +87,8 @@ remove_tree (const char *path)
 }
 
 /* In a cache under @dir: stores the entry of triple(5), removes it, plants
- * a symbolic link to @target where its lock goes, and calls again. */
+ * a symbolic link to @target where the function's lock file goes, and
+ * calls again. */
 static void
 call_with_planted_lock (const char *dir,
                         const char *target)
@@ -100,7 +109,9 @@ call_with_planted_lock (const char *dir,
   entry = find_entry (root);
   g_assert_nonnull (entry);
   remove_tree (entry);
-  lock = g_strconcat (entry, ".lock", NULL);
+  lock = g_build_filename (dir, "cache", "joblib-glib", "triple", ".locks", NULL);
+  g_assert_true (g_file_test (lock, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (g_unlink (lock), ==, 0);
   g_assert_cmpint (symlink (target, lock), ==, 0);
 
   second = job_memorized_function_call (cached, g_variant_new ("(i)", 5), NULL, &error);
