@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "job-bounded-converter-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -121,32 +123,42 @@ job_persist_open_decoded (GInputStream  *base,
   return g_converter_input_stream_new (buffered, decompressor);
 }
 
-/* A compressed array is read in pieces: GConverterInputStream reads as
- * much compressed input as it is asked for output, into a buffer of its
- * own, so one read of 80 MiB would cost a second 80 MiB of memory (and its
- * page faults) for nothing. */
-#define DECODED_PIECE_SIZE (1024 * 1024)
+/* Arrays are read in pieces, each hashed as soon as it is read, while it
+ * is still in the CPU's cache: hashing the whole array afterwards read
+ * it from memory a second time. The pieces also bound what
+ * GConverterInputStream reads ahead into a buffer of its own (one read of
+ * 80 MiB would cost a second 80 MiB of memory and its page faults); they
+ * are larger than the buffer of job_persist_open_decoded(), so that
+ * GBufferedInputStream reads them straight into the array. */
+#define ARRAY_PIECE_SIZE (1024 * 1024)
 
 static gboolean
 read_array_data (GInputStream  *stream,
                  guint8        *buffer,
                  guint64        size,
+                 guint64       *checksum,
                  GCancellable  *cancellable,
                  GError       **error)
 {
+  XXH3_state_t *state = XXH3_createState ();
   guint64 done = 0;
 
-  if (!G_IS_CONVERTER_INPUT_STREAM (stream))
-    return read_exact (stream, buffer, size, cancellable, error);
-
+  g_assert (state != NULL);
+  XXH3_64bits_reset (state);
   while (done < size)
     {
-      gsize piece = (gsize) MIN (size - done, DECODED_PIECE_SIZE);
+      gsize piece = (gsize) MIN (size - done, ARRAY_PIECE_SIZE);
 
       if (!read_exact (stream, buffer + done, piece, cancellable, error))
-        return FALSE;
+        {
+          XXH3_freeState (state);
+          return FALSE;
+        }
+      XXH3_64bits_update (state, buffer + done, piece);
       done += piece;
     }
+  *checksum = XXH3_64bits_digest (state);
+  XXH3_freeState (state);
   return TRUE;
 }
 
@@ -157,6 +169,7 @@ read_array (GInputStream     *stream,
             GError          **error)
 {
   gpointer mapping = NULL;
+  guint64 checksum;
   guint8 *buffer;
 
   if (entry->size == 0)
@@ -170,9 +183,9 @@ read_array (GInputStream     *stream,
                    entry->size);
       return NULL;
     }
-  if (!read_array_data (stream, buffer, entry->size, cancellable, error))
+  if (!read_array_data (stream, buffer, entry->size, &checksum, cancellable, error))
     goto failed;
-  if (job_persist_checksum (buffer, entry->size) != entry->checksum)
+  if (checksum != entry->checksum)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
                    _("An array at offset %" PRIu64 " fails its checksum"),
