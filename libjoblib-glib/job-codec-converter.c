@@ -22,6 +22,7 @@ typedef struct
   JobConverterMode mode;
   int              level;
   gboolean         started;
+  gboolean         no_frame_checksum;
 } JobCodecConverterPrivate;
 
 enum {
@@ -334,4 +335,24 @@ job_codec_converter_type_get_codec (GType type)
   /* classes of this library are never unloaded */
   g_type_class_unref (klass);
   return codec;
+}
+
+void
+job_codec_converter_set_frame_checksum (JobCodecConverter *self,
+                                        gboolean           checksum)
+{
+  JobCodecConverterPrivate *priv = job_codec_converter_get_instance_private (self);
+
+  g_return_if_fail (JOB_IS_CODEC_CONVERTER (self));
+  g_return_if_fail (!priv->started);
+
+  priv->no_frame_checksum = !checksum;
+}
+
+gboolean
+job_codec_converter_get_frame_checksum (JobCodecConverter *self)
+{
+  JobCodecConverterPrivate *priv = job_codec_converter_get_instance_private (self);
+
+  return !priv->no_frame_checksum;
 }

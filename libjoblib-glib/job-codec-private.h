@@ -59,6 +59,15 @@ void            job_codec_converter_class_set_codec (JobCodecConverterClass  *kl
 /* The codec of a JobCodecConverter subclass. */
 const JobCodec *job_codec_converter_type_get_codec  (GType                    type);
 
+/* Whether a compressor writes its frame format's checksum of the content
+ * (lz4, zstd; on by default). A caller that checksums every byte it
+ * reads back itself, as the dump format does, turns it off: the same
+ * bytes need not be hashed twice per load. Set before the first
+ * conversion. Decompressors check a checksum wherever a frame has one. */
+void            job_codec_converter_set_frame_checksum (JobCodecConverter *self,
+                                                        gboolean           checksum);
+gboolean        job_codec_converter_get_frame_checksum (JobCodecConverter *self);
+
 void            job_codec_set_error                 (GError                 **error,
                                                      gboolean                 decompressing,
                                                      const char              *codec_name,

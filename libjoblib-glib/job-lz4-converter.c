@@ -52,7 +52,11 @@ lz4_start (JobCodecConverter  *converter,
     }
   memset (&self->prefs, 0, sizeof self->prefs);
   self->prefs.compressionLevel = level;
-  self->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  if (job_codec_converter_get_frame_checksum (converter))
+    self->prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+  /* Independent blocks: the decoder keeps no copy of the last 64 KiB of
+   * output between blocks. */
+  self->prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   return TRUE;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "job-codec-private.h"
 #include "job-cpu.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -125,6 +126,11 @@ job_dump_to_stream (GVariant       *value,
   compressor = job_compression_new_compressor (compression, level, error);
   if (compressor == NULL)
     return FALSE;
+  /* The format checksums its header and every stored array (xxh3), and
+   * a load checks both: a frame checksum over the same bytes would only
+   * hash them a second time. The codecs' own framing checks stay. */
+  if (JOB_IS_CODEC_CONVERTER (compressor))
+    job_codec_converter_set_frame_checksum (JOB_CODEC_CONVERTER (compressor), FALSE);
   if (JOB_IS_ZSTD_CONVERTER (compressor) && g_variant_get_size (value) >= ZSTD_THREADED_MIN_SIZE)
     job_zstd_converter_set_workers (JOB_ZSTD_CONVERTER (compressor),
                                     (guint) MIN (job_cpu_count (), JOB_ZSTD_CONVERTER_MAX_WORKERS));

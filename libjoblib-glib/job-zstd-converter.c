@@ -51,7 +51,8 @@ zstd_start (JobCodecConverter  *converter,
 
   self->cctx = ZSTD_createCCtx ();
   ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_compressionLevel, level);
-  ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_checksumFlag, 1);
+  ZSTD_CCtx_setParameter (self->cctx, ZSTD_c_checksumFlag,
+                          job_codec_converter_get_frame_checksum (converter) ? 1 : 0);
   /* A libzstd built without threads refuses: it then compresses on this
    * thread, which is still right. */
   if (self->workers > 0 &&

@@ -589,6 +589,76 @@ test_dump_depth_limit (void)
   g_assert_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE);
 }
 
+/* Bytes of random-looking data: lz4 stores them as they are. */
+static GVariant *
+noise_array (gsize size)
+{
+  guint8 *data = g_malloc (size);
+  guint64 x = 88172645463325252u;
+
+  for (gsize i = 0; i < size; i++)
+    {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      data[i] = (guint8) (x >> 24);
+    }
+  return g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size,
+                                                      TRUE, g_free, data));
+}
+
+static GBytes *
+compress_bytes (JobCompression  compression,
+                const char     *text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GConverter) compressor = job_compression_new_compressor (compression, -1, &error);
+  g_autoptr(GOutputStream) memory = g_memory_output_stream_new_resizable ();
+  g_autoptr(GOutputStream) out = NULL;
+
+  g_assert_no_error (error);
+  out = g_converter_output_stream_new (memory, compressor);
+  g_assert_true (g_output_stream_write_all (out, text, strlen (text), NULL, NULL, &error));
+  g_assert_true (g_output_stream_close (out, NULL, &error));
+  g_assert_no_error (error);
+  return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (memory));
+}
+
+/* Dumps leave the lz4 and zstd frame checksums out (the format hashes
+ * its header and arrays itself), and a corrupt byte is still found; a
+ * compressor made by job_compression_new_compressor() keeps them. */
+static void
+test_codec_frames (void)
+{
+  static const JobCompression codecs[] = { JOB_COMPRESSION_LZ4, JOB_COMPRESSION_ZSTD };
+  g_autoptr(GVariant) noise = noise_array (256 * 1024);
+  g_autoptr(GVariant) value = g_variant_ref_sink (g_variant_new ("(s@ay)", "x", noise));
+
+  for (guint c = 0; c < G_N_ELEMENTS (codecs); c++)
+    {
+      g_autoptr(GBytes) dumped = dump_to_bytes (value, codecs[c]);
+      g_autoptr(GBytes) standalone = compress_bytes (codecs[c], "some text to compress");
+      const guint8 *dump_data = g_bytes_get_data (dumped, NULL);
+      const guint8 *standalone_data = g_bytes_get_data (standalone, NULL);
+      gsize size = g_bytes_get_size (dumped);
+
+      /* both formats: the content checksum flag is bit 2 of byte 4 */
+      g_assert_cmpuint (dump_data[4] & 0x04, ==, 0);
+      g_assert_cmpuint (standalone_data[4] & 0x04, ==, 0x04);
+      if (codecs[c] == JOB_COMPRESSION_LZ4)
+        /* independent blocks */
+        g_assert_cmpuint (dump_data[4] & 0x20, ==, 0x20);
+
+      for (gsize at = size / 4; at < size; at += size / 4)
+        {
+          g_autoptr(GBytes) bad = patched (dumped, at, 0x10);
+
+          g_test_message ("codec %u, byte %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT, c, at, size);
+          expect_load_error (bad, JOB_ERROR, JOB_ERROR_INVALID_DATA, 0);
+        }
+    }
+}
+
 /* Many small subtrees (skipped whole by the dump's first pass) before a
  * stored array: the array's ordinal still counts the small fixed arrays
  * inside them, and nesting hidden in variants is still refused. */
@@ -820,6 +890,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/persist/bad/decompression-bomb", test_decompression_bomb);
   g_test_add_func ("/joblib/persist/dump-depth-limit", test_dump_depth_limit);
   g_test_add_func ("/joblib/persist/small-subtrees", test_small_subtrees);
+  g_test_add_func ("/joblib/persist/codec-frames", test_codec_frames);
   g_test_add_func ("/joblib/persist/failed-dump-leaves-no-file", test_failed_dump_leaves_no_file);
   g_test_add_func ("/joblib/persist/async", test_async);
   g_test_add_func ("/joblib/persist/variant-to-pickle", test_variant_to_pickle);
