@@ -65,7 +65,20 @@ _pending = {}
 # locals are gone by the next callback.
 _failed_checks = {}
 _tokens = itertools.count(1)
+# Free (token, uint64 variant) pairs: a call takes one and gives it back,
+# so a hit makes no token variant (a PyGObject constructor, then a Python
+# __del__ and an unref: about a tenth of a hit).  list.pop/append are
+# atomic under the GIL; a token is in one call at a time.
+_free_tokens = []
 _NOTHING = object()
+
+
+def _take_token():
+    try:
+        return _free_tokens.pop()
+    except IndexError:
+        token = next(_tokens)
+        return token, _new_uint64(token)
 
 
 def _hashed(opaque, digest):
@@ -537,10 +550,11 @@ class MemorizedFunc:
         arguments held in this process for the function to use."""
         values, opaque = self._python.signature.bind(args, kwargs)
         _raise_failed_check(self._python, forget=True)
-        token = next(_tokens)
+        taken = _take_token()
+        token = taken[0]
         entry = _pending[token] = [values, opaque, _NOTHING, None]
         start = time.time()
-        key = self._args(values, opaque, _new_uint64(token))
+        key = self._args(values, opaque, taken[1])
         try:
             result = method(key, None)
         except GLib.Error as error:
@@ -552,6 +566,8 @@ class MemorizedFunc:
             reraise(error)
         finally:
             _pending.pop(token, None)
+            if len(_free_tokens) < 64:
+                _free_tokens.append(taken)
         _raise_failed_check(self._python)
         if entry[2] is not _NOTHING and self._verbose and self._verbose > 0:
             _print_rule(f"{getattr(self.func, '__name__', '')} - "
