@@ -21,7 +21,6 @@ from gi.repository import Gio, Joblib  # noqa: E402
 import joblib  # noqa: E402
 import pytest  # noqa: E402
 
-import joblib_glib  # noqa: E402
 from joblib_glib import Memory, Parallel, delayed, parallel_backend, parallel_config  # noqa: E402
 
 SFTP = os.environ.get("JOB_SSH_TEST_SFTP")
@@ -177,14 +176,14 @@ def ssh_keywords():
 
 
 def test_parallel_config_ssh_keywords():
-    expected = joblib.Parallel(n_jobs=2)(joblib.delayed(where)(i) for i in range(6))
     with parallel_config(backend="ssh", hosts=["joblib-a", "joblib-b"], n_jobs=2,
                          **ssh_keywords()) as config:
         ssh = config["backend"].glib_backend
         assert isinstance(ssh, Joblib.SshBackend)
         assert list(ssh.props.hosts) == ["joblib-a", "joblib-b"]
+        assert ssh.props.listen_address == "127.0.0.1"
         results = Parallel(batch_size=1)(delayed(where)(i) for i in range(6))
-    assert [r[0] for r in results] == [r[0] for r in expected]
+    assert [r[0] for r in results] == [i * i for i in range(6)]
     assert {node for _, node, _ in results} <= {"joblib-a", "joblib-b"}
     pids = {pid for _, _, pid in results}
     assert os.getpid() not in pids
@@ -195,11 +194,15 @@ def test_parallel_config_ssh_keywords():
 
 
 def test_parallel_backend_ssh_keywords():
-    with parallel_backend("ssh", hosts=["joblib-a:2"], **ssh_keywords()) as (backend, n_jobs):
-        assert n_jobs == -1  # joblib's parallel_backend default
-        assert list(backend.glib_backend.props.hosts) == ["joblib-a:2"]
-        assert joblib_glib.effective_n_jobs() == 2  # the host's slots
-        assert Parallel()(delayed(plus_one)(i) for i in range(4)) == [1, 2, 3, 4]
+    # parallel_backend is parallel_config with joblib's n_jobs=-1 and
+    # return value: the run itself is the case above
+    with parallel_backend("ssh", hosts=["joblib-a:2", "joblib-b"],
+                          **ssh_keywords()) as (backend, n_jobs):
+        assert n_jobs == -1
+        assert list(backend.glib_backend.props.hosts) == ["joblib-a:2", "joblib-b"]
+        assert Parallel().n_jobs == -1  # every slot of the hosts
+    with joblib.parallel_backend("threading") as (_theirs, theirs_n_jobs):
+        assert theirs_n_jobs == n_jobs and joblib.Parallel().n_jobs == -1
 
 
 def test_ssh_bad_keywords_as_joblib_raises_them():
