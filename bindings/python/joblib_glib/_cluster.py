@@ -3,11 +3,16 @@
 
 ``parallel_config(backend="dask")`` uses the default ``dask.distributed``
 Client (``Client(...)`` made in this interpreter) as joblib's Dask backend
-does; ``scheduler_host=`` or ``client=`` choose another.  For IPython
-Parallel, ``parallel_config(backend="ipyparallel")`` uses the default
-profile's cluster, and ``register_ipyparallel_backend(view_or_client)`` binds
-the name to one cluster, as ``view.register_joblib_backend()`` does for
-joblib.
+does; ``scheduler_host=`` or ``client=`` choose another.  A Client's
+security settings (TLS) reach the submission helper, and so do Dask's
+``submit()`` arguments that place tasks (``workers``, ``resources``,
+``priority``, ``allow_other_workers``), which joblib passes on too.  For
+IPython Parallel, ``parallel_config(backend="ipyparallel")`` uses the
+default profile's cluster, and ``register_ipyparallel_backend(view_or_client)``
+binds the name to one cluster, as ``view.register_joblib_backend()`` does
+for joblib.  Other keywords are the backend's GObject properties
+(``n_workers``, ``listen_address``, ``shared_folder``, ``tls``...); any
+other is a TypeError, as joblib's backends raise.
 
 Either way the work runs on a Joblib.DaskBackend or
 Joblib.IpyparallelBackend: joblib-glib workers started as long-lived tasks
@@ -55,15 +60,59 @@ def _is_loopback(host):
         return host == "localhost"
 
 
-def _shared(key, make):
+def _shared(key, make, helper_options=None):
+    """The backend of the interpreter for ``key``, made by ``make`` the
+    first time; ``helper_options`` (a dict) reach its helper in a file."""
     with _lock:
         backend = _backends.get(key)
         if backend is None:
+            backend = make()
+            command = _helper_command()
+            if helper_options:
+                command += ["--options", _private_file("options", helper_options)]
+            backend.props.helper_command = command
             if not _backends:
                 atexit.register(shutdown_all)
-            backend = _backends[key] = make()
-            backend.props.helper_command = _helper_command()
+            _backends[key] = backend
         return backend
+
+
+def _private_file(kind, content):
+    """A JSON file only this user can read (it may hold TLS keys), removed
+    at exit; its path."""
+    handle, path = tempfile.mkstemp(prefix=f"joblib-glib-{kind}-", suffix=".json")
+    with os.fdopen(handle, "w") as f:
+        json.dump(content, f)
+    atexit.register(_remove, path)
+    return path
+
+
+def _properties(cls, options, also=()):
+    """The GObject properties of ``cls`` among ``options`` as
+    ``(property name, value)`` pairs; TypeError naming what is none, as
+    joblib's backends raise for a keyword they do not take."""
+    names = {p.name.replace("-", "_") for p in cls.list_properties()} - {"helper_command"}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise TypeError(f"{cls.__name__}: unexpected backend parameter"
+                        f"{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(repr(name) for name in unknown)} (it takes "
+                        f"{', '.join(sorted(names | set(also)))})")
+    return [(name.replace("_", "-"), value) for name, value in sorted(options.items())]
+
+
+def _set_properties(backend, properties):
+    for name, value in properties:
+        try:
+            backend.set_property(name, value)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise TypeError(f"backend parameter {name.replace('-', '_')!r}: {error}") \
+                from None
+
+
+def _key_of(value):
+    """A hashable, order-free form of keyword values, for _shared's keys."""
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def shutdown_all():
@@ -75,30 +124,86 @@ def shutdown_all():
         backend.shutdown()
 
 
+# joblib's DaskDistributedBackend arguments without an effect here: the
+# tasks' arguments travel in the workers' connections, not the scheduler
+_DASK_UNUSED = ("scatter", "loop", "wait_for_workers_timeout")
+# Dask's submit() arguments (joblib hands its backend's other keywords to
+# submit()) that say where the long-lived worker tasks may run
+_DASK_SUBMIT = ("workers", "resources", "priority", "allow_other_workers")
+# the client's side of distributed.Security: what its Client needs
+_SECURITY_FIELDS = ("require_encryption", "tls_ca_file", "tls_ciphers", "tls_min_version",
+                    "tls_max_version", "tls_client_key", "tls_client_cert")
+
+
+def security_options(security):
+    """The client's side of a distributed.Security as plain JSON values
+    (file names, or the PEM text of an in-memory Security.temporary()),
+    for the helper to build the same Security; None when it has none."""
+    if security is None:
+        return None
+    fields = {}
+    for name in _SECURITY_FIELDS:
+        value = getattr(security, name, None)
+        if value is None:
+            continue
+        if name in ("tls_min_version", "tls_max_version"):
+            value = getattr(value, "name", value)  # an ssl.TLSVersion
+        fields[name] = value
+    extra = getattr(security, "extra_conn_args", None)
+    if extra:
+        try:
+            json.dumps(extra)
+        except TypeError:
+            raise TypeError("the Client's security has extra_conn_args that cannot be sent "
+                            "to the submission helper (plain values only)") from None
+        fields["extra_conn_args"] = extra
+    if not fields.get("require_encryption") and not fields.get("tls_client_cert"):
+        return None  # nothing beyond Dask's configuration, which the helper reads too
+    return fields
+
+
 def dask_backend(scheduler_host=None, client=None, scheduler_file=None, **options):
-    """The Joblib.DaskBackend for joblib's DaskDistributedBackend arguments."""
-    unknown = set(options) - {"scatter", "loop", "wait_for_workers_timeout"}
-    if unknown:
-        raise TypeError(f"unexpected keyword arguments for the dask backend: "
-                        f"{', '.join(sorted(unknown))}")
-    if client is not None:
-        address = client.scheduler.address
-    elif scheduler_host is not None:
-        address = scheduler_host
-    elif scheduler_file is not None:
-        address = None
-    else:
+    """The Joblib.DaskBackend for joblib's DaskDistributedBackend
+    arguments, Dask's placing submit() arguments and the backend's
+    properties (``scheduler_address`` for ``scheduler_host``)."""
+    scatter = options.pop("scatter", None)
+    if scatter is not None and not isinstance(scatter, (list, tuple)):
+        raise TypeError(f"scatter must be a list/tuple, got `{type(scatter).__name__}`")
+    for name in _DASK_UNUSED:
+        options.pop(name, None)
+    submit = {name: options.pop(name) for name in _DASK_SUBMIT if name in options}
+    if "scheduler_address" in options:
+        if scheduler_host is not None:
+            raise TypeError("give scheduler_host or scheduler_address, not both")
+        scheduler_host = options.pop("scheduler_address")
+    properties = _properties(Joblib.DaskBackend, options,
+                             also=("client", "scheduler_host") + _DASK_SUBMIT + _DASK_UNUSED)
+    try:
+        json.dumps(submit)
+    except TypeError as error:
+        raise TypeError(f"Dask submit arguments {', '.join(sorted(submit))} must be plain "
+                        f"values: {error}") from None
+    if client is None and scheduler_host is None and scheduler_file is None:
         try:
             from distributed import get_client
         except ImportError:
             raise ValueError(_NO_DASK_CLIENT) from None
         try:
-            address = get_client().scheduler.address
+            client = get_client()
         except ValueError:
             raise ValueError(_NO_DASK_CLIENT) from None
+    if client is not None:
+        address = client.scheduler.address
+    else:
+        address = scheduler_host
     if not isinstance(address, (str, type(None))):
         raise TypeError(f"scheduler_host must be an address string, not "
                         f"{type(address).__name__}")
+    # A Client made with security= (TLS) is reached the same way by the
+    # helper, which makes its own Client: joblib uses the Client itself.
+    security = security_options(getattr(client, "security", None))
+    helper_options = {key: value for key, value in (("security", security),
+                                                    ("submit", submit)) if value}
 
     def make():
         backend = Joblib.DaskBackend.new(address)
@@ -108,9 +213,11 @@ def dask_backend(scheduler_host=None, client=None, scheduler_file=None, **option
         if host is not None and _is_loopback(host):
             # A cluster on this machine: its workers dial loopback.
             backend.props.listen_address = "127.0.0.1"
+        _set_properties(backend, properties)
         return backend
 
-    return _shared(("dask", address or scheduler_file), make)
+    return _shared(("dask", address or scheduler_file, _key_of(properties),
+                    _key_of(helper_options)), make, helper_options)
 
 
 def _url_file_of(view_or_client):
@@ -130,11 +237,7 @@ def _url_file_of(view_or_client):
                 value.startswith(interface + ":") and value.rpartition(":")[2].isdigit():
             value = int(value.rpartition(":")[2])
         saved[name] = value
-    handle, path = tempfile.mkstemp(prefix="joblib-glib-ipp-", suffix=".json")
-    with os.fdopen(handle, "w") as f:
-        json.dump(saved, f)
-    atexit.register(_remove, path)
-    return path, config.get("location") or config.get("interface", "")
+    return _private_file("ipp", saved), config.get("location") or config.get("interface", "")
 
 
 def _remove(path):
@@ -147,15 +250,14 @@ def _remove(path):
 def ipyparallel_backend(view=None, client=None, url_file=None, profile=None,
                         profile_dir=None, cluster_id=None, **options):
     """The Joblib.IpyparallelBackend for a View, a Client, a connection
-    file or a profile (the default profile's cluster without any)."""
-    if options:
-        raise TypeError(f"unexpected keyword arguments for the ipyparallel backend: "
-                        f"{', '.join(sorted(options))}")
+    file or a profile (the default profile's cluster without any), with
+    the backend's other properties as keywords."""
+    properties = _properties(Joblib.IpyparallelBackend, options, also=("view", "client"))
     where = ""
     source = view if view is not None else client
     if source is not None:
         url_file, where = _url_file_of(source)
-    key = ("ipyparallel", url_file, profile, profile_dir, cluster_id)
+    key = ("ipyparallel", url_file, profile, profile_dir, cluster_id, _key_of(properties))
 
     def make():
         backend = Joblib.IpyparallelBackend.new(url_file)
@@ -165,6 +267,7 @@ def ipyparallel_backend(view=None, client=None, url_file=None, profile=None,
                 setattr(backend.props, prop, value)
         if "127.0.0.1" in where or "localhost" in where:
             backend.props.listen_address = "127.0.0.1"
+        _set_properties(backend, properties)
         return backend
 
     return _shared(key, make)

@@ -31,9 +31,18 @@ driver closes its connection (--exit-with-driver kills the worker), and
 a worker whose Dask worker process dies goes with it (parent-death
 signal), so that nothing started here outlives what started it.
 
-Usage:  cluster_submit.py dask SCHEDULER_ADDRESS | --scheduler-file FILE
-        cluster_submit.py ipyparallel [--url-file FILE] [--profile NAME]
+Usage:  cluster_submit.py [--options FILE] dask SCHEDULER_ADDRESS | --scheduler-file FILE
+        cluster_submit.py [--options FILE] ipyparallel [--url-file FILE] [--profile NAME]
                                       [--profile-dir DIR] [--cluster-id ID]
+
+--options FILE: a JSON object that joblib_glib writes (readable by its
+user only) when a Dask Client object carries more than Dask's
+configuration says: "security", the client's side of its
+distributed.Security (require_encryption, tls_ca_file, tls_client_cert,
+tls_client_key, tls_ciphers, tls_min_version/tls_max_version as
+ssl.TLSVersion names; file names or PEM text), and "submit", Dask
+submit() arguments that place the worker tasks (workers, resources,
+priority, allow_other_workers).  Secrets stay off the command line.
 """
 
 import json
@@ -89,16 +98,35 @@ def run_worker(argv, env, tail_size=2048):
     return status, tail
 
 
+def dask_security(fields):
+    """A distributed.Security from the "security" options (None: Dask's
+    configuration decides, as for a Client made without security=)."""
+    if not fields:
+        return None
+    import ssl
+
+    from distributed.security import Security
+
+    fields = dict(fields)
+    for name in ("tls_min_version", "tls_max_version"):
+        if isinstance(fields.get(name), str):
+            fields[name] = ssl.TLSVersion[fields[name]]
+    return Security(**fields)
+
+
 class _Dask:
-    def __init__(self, args):
+    def __init__(self, args, options):
         import distributed
 
         self._distributed = distributed
+        security = dask_security(options.get("security"))
+        self._submit = dict(options.get("submit") or {})
         if args[:1] == ["--scheduler-file"] and len(args) == 2:
             self.client = distributed.Client(scheduler_file=args[1], timeout=30,
-                                             set_as_default=False)
+                                             set_as_default=False, security=security)
         elif len(args) == 1:
-            self.client = distributed.Client(args[0], timeout=30, set_as_default=False)
+            self.client = distributed.Client(args[0], timeout=30, set_as_default=False,
+                                             security=security)
         else:
             raise ValueError("dask needs a scheduler address or --scheduler-file FILE")
 
@@ -110,7 +138,7 @@ class _Dask:
         # pure=False: two workers with the same arguments are two tasks;
         # retries=0: a worker lost is the driver's to re-dispatch.
         return self.client.submit(run_worker, argv, env, key=f"joblib-glib-worker-{ident}",
-                                  pure=False, retries=0)
+                                  pure=False, retries=0, **self._submit)
 
     def outcome(self, future):
         if future.cancelled():
@@ -128,7 +156,7 @@ class _Dask:
 
 
 class _Ipyparallel:
-    def __init__(self, args):
+    def __init__(self, args, options):
         import ipyparallel
 
         options = {}
@@ -187,11 +215,21 @@ def main(argv=None):
     # Standard output is the event channel; the clients' chatter is not
     # the driver's business.
     logging.getLogger("distributed").setLevel(logging.ERROR)
+    options = {}
+    if args[:1] == ["--options"] and len(args) > 1:
+        try:
+            with open(args[1], encoding="utf-8") as f:
+                options = json.load(f)
+        except (OSError, ValueError) as error:
+            emit(event="error", message=f"cannot read the options file {args[1]}: {error}")
+            return 1
+        args = args[2:]
     if not args or args[0] not in ("dask", "ipyparallel"):
-        emit(event="error", message="usage: cluster_submit.py dask|ipyparallel ...")
+        emit(event="error", message="usage: cluster_submit.py [--options FILE] "
+                                    "dask|ipyparallel ...")
         return 1
     try:
-        cluster = (_Dask if args[0] == "dask" else _Ipyparallel)(args[1:])
+        cluster = (_Dask if args[0] == "dask" else _Ipyparallel)(args[1:], options)
         threads, workers = cluster.shape()
     except Exception as error:
         emit(event="error", message=f"cannot connect to the {args[0]} cluster: "
