@@ -7,11 +7,14 @@ Local folders keep their plain-path code in _memory (system calls, memory
 maps); this module answers the few questions _memory asks of a remote
 location through GIO: whether others can write it, where an entry is,
 its metadata, and removing it.  Every function here is blocking (GVfs
-round trips) and thread-safe: it holds no state of its own."""
+round trips) and thread-safe: the only state is cache_problem's table of
+recent answers, under a lock."""
 
 import json
 import os
 import re
+import threading
+import time
 
 from ._gi import Gio, GLib
 
@@ -83,6 +86,28 @@ def folder_problem(gfile):
         who = "anyone" if mode & 0o002 else "its group"
         return f"{shown(gfile)} can be written by {who} (mode {mode:04o})"
     return None
+
+
+# How long cache_problem's answer for a location is reused: asking costs
+# two GVfs round trips, milliseconds on every hit of a pickled output.
+RECHECK_SECONDS = 10.0
+_answers = {}  # URI -> (time.monotonic() of the answer, problem or None)
+_answers_lock = threading.Lock()
+
+
+def cache_problem(gfile):
+    """folder_problem of a remote cache location, else of its
+    ``joblib-glib`` folder; an answer is reused for RECHECK_SECONDS."""
+    uri = gfile.get_uri()
+    now = time.monotonic()
+    with _answers_lock:
+        answer = _answers.get(uri)
+    if answer is not None and now - answer[0] < RECHECK_SECONDS:
+        return answer[1]
+    problem = folder_problem(gfile) or folder_problem(gfile.get_child("joblib-glib"))
+    with _answers_lock:
+        _answers[uri] = (now, problem)
+    return problem
 
 
 def _exists(gfile):

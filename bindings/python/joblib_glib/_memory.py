@@ -208,8 +208,7 @@ class Memory:
         if self._gfile is None:
             problems = map(_folder_problem, (self._path, self._root))
         else:
-            problems = map(_location.folder_problem,
-                           (self._gfile, self._gfile.get_child("joblib-glib")))
+            problems = (_location.cache_problem(self._gfile),)
         for problem in problems:
             if problem is not None:
                 return (f"Outputs are unpickled only from a cache folder that nobody else can "
