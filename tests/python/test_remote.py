@@ -113,7 +113,9 @@ def test_location_as_given_and_as_joblib_takes_it(location, tmp_path, monkeypatc
     # folder named "sftp:" under the current folder, nothing reaches the
     # server.  joblib_glib writes to the server.
     monkeypatch.chdir(tmp_path)
-    assert joblib.Memory(uri, verbose=0).cache(plus_one)(1) == 2
+    theirs = joblib.Memory(uri, verbose=0)
+    assert theirs.location == memory.location  # both: what was given
+    assert theirs.cache(plus_one)(1) == 2
     assert os.path.isdir(tmp_path / "sftp:")
     assert not os.path.exists(os.path.join(local, "joblib"))
     assert not os.path.exists(tmp_path / "joblib-glib")
@@ -132,9 +134,11 @@ def test_shelved_result_and_clear(location):
     copy.clear()
     with pytest.raises(KeyError):
         pickle.loads(pickle.dumps(shelved)).get()
-    assert cached(5) == 6 and cached.check_call_in_cache(5)
+    assert cached(5) == 6 and cached(6) == 7 and cached.check_call_in_cache(5)
+    assert memory.reduce_size(items_limit=1) == 1  # the least recently used goes
+    assert [cached.check_call_in_cache(x) for x in (5, 6)].count(True) == 1
     memory.clear(warn=False)
-    assert not cached.check_call_in_cache(5)
+    assert not cached.check_call_in_cache(5) and not cached.check_call_in_cache(6)
 
 
 def test_process_workers_share_the_remote_cache(location, tmp_path, monkeypatch):

@@ -313,7 +313,10 @@ class parallel_config(contextlib.ContextDecorator):
     ``require``, ``inner_max_num_threads`` and ``**backend_params`` (the
     backend's own: GObject properties of a Joblib.Backend such as
     ``idle_worker_timeout`` of the process backends, or the constructor
-    arguments of a ParallelBackendBase subclass).  A Parallel made in the
+    arguments of a ParallelBackendBase subclass; for the backends of other
+    machines, ``hosts=["lab1:4", "lab2"]`` of "ssh", joblib's
+    ``scheduler_host``/``client`` of "dask" and ``view``/``profile`` of
+    "ipyparallel" next to their properties).  A Parallel made in the
     scope uses them unless given its own.  Bad values raise joblib's
     errors: ValueError for an unknown backend, ``max_nbytes``,
     ``mmap_mode``, ``prefer``, ``require``, or backend parameters without a
