@@ -2,10 +2,29 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <math.h>
 
 #include "job-batch-private.h"
 #include "job-i18n-private.h"
 #include "job-worker-answers-private.h"
+
+static guint64
+child_uint64 (GVariant *tuple,
+              gsize     index)
+{
+  g_autoptr(GVariant) child = g_variant_get_child_value (tuple, index);
+
+  return g_variant_get_uint64 (child);
+}
+
+static guint32
+child_uint32 (GVariant *tuple,
+              gsize     index)
+{
+  g_autoptr(GVariant) child = g_variant_get_child_value (tuple, index);
+
+  return g_variant_get_uint32 (child);
+}
 
 JobWorkerAnswer
 job_worker_answer_apply (JobWorkerRequest *head,
@@ -18,9 +37,11 @@ job_worker_answer_apply (JobWorkerRequest *head,
   guint64 id = 0;
   guint32 index = 0;
 
-  g_variant_get_child (body, 0, "t", &id);
+  /* Typed reads of the children: a format string costs more than a
+   * small task's whole answer (every frame passed the type check). */
+  id = child_uint64 (body, 0);
   if (message != JOB_WORKER_MESSAGE_DONE)
-    g_variant_get_child (body, 1, "u", &index);
+    index = child_uint32 (body, 1);
   if (id_out != NULL)
     *id_out = id;
   if (index_out != NULL)
@@ -84,9 +105,10 @@ job_worker_answer_apply (JobWorkerRequest *head,
 
     case JOB_WORKER_MESSAGE_DONE:
       {
-        double seconds;
+        g_autoptr(GVariant) child = g_variant_get_child_value (body, 1);
+        double seconds = g_variant_get_double (child);
 
-        g_variant_get (body, "(td)", NULL, &seconds);
+        head->seconds = isnan (seconds) ? 0.0 : MAX (seconds, 0.0);
         if (head->op != NULL)
           head->op->duration += MAX (seconds, 0.0);
         return JOB_WORKER_ANSWER_DONE;

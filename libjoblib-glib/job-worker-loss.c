@@ -49,6 +49,32 @@ blame_running_task (JobWorkerRequest        *head,
   job_worker_request_finish (head, NULL);
 }
 
+static gboolean
+running_is_later (GQueue  *in_flight,
+                  guint64  running_id)
+{
+  for (GList *l = in_flight->head; l != NULL; l = l->next)
+    if (((JobWorkerRequest *) l->data)->id == running_id)
+      return TRUE;
+  return FALSE;
+}
+
+/* The unanswered tasks of @request, which ran but whose answers were
+ * lost, run again; not a retry: the worker did not die in them. */
+static void
+rerun_whole (JobWorkerRequest *request,
+             guint64          *next_id,
+             GQueue           *requeue)
+{
+  JobWorkerRequest *rerun = job_worker_request_new_rerun (request, request->n_reported,
+                                                          request->positions->len,
+                                                          G_MAXUINT, ++*next_id);
+
+  if (rerun != NULL)
+    g_queue_push_tail (requeue, rerun);
+  job_worker_request_finish (request, NULL);
+}
+
 /* JOB_WORKER_LOSS_RETRY: the unanswered tasks of @request run again
  * elsewhere, unless they were lost too often. */
 static void
@@ -103,7 +129,25 @@ job_worker_loss_apply (GQueue                  *in_flight,
       job_worker_request_finish (head, NULL);
     }
   else if (info->loss == JOB_WORKER_LOSS_BLAME_RUNNING)
-    blame_running_task (head, info, next_id, requeue);
+    {
+      /* A worker holds the answers of several calls while more are
+       * queued in its input: when it died in a later call, the calls
+       * before it ran to the end but their answers died in its buffer.
+       * They run again, and the crash is the running call's. */
+      while (info->has_running && head->id != info->running_id &&
+             running_is_later (in_flight, info->running_id))
+        {
+          if (head->op == NULL)
+            job_worker_request_free (head);
+          else
+            rerun_whole (head, next_id, requeue);
+          head = g_queue_pop_head (in_flight);
+        }
+      if (head->op == NULL)
+        job_worker_request_free (head);
+      else
+        blame_running_task (head, info, next_id, requeue);
+    }
   else
     {
       retry_lost_tasks (head, info, next_id, requeue);

@@ -42,6 +42,31 @@ job_worker_message_get_name (JobWorkerMessage message)
   return message_is_valid (message) ? messages[message].name : "unknown";
 }
 
+/* GLib 2.74 frees the type information of a container type (a frame's
+ * tuple type, and the array and tuple types inside it) when the last
+ * value of that type goes, and builds it again, under a global lock, for
+ * the next one: with one small frame per call that was a fifth of a
+ * worker's time. One empty value of each message type, kept for the life
+ * of the process, keeps them all. */
+static GVariant *type_keepers[G_N_ELEMENTS (messages)];
+
+static void
+keep_message_types (void)
+{
+  static gsize kept = 0;
+
+  if (g_once_init_enter (&kept))
+    {
+      g_autoptr(GBytes) empty = g_bytes_new_static (NULL, 0);
+
+      for (gsize i = 0; i < G_N_ELEMENTS (messages); i++)
+        if (message_is_valid (i))
+          type_keepers[i] = g_variant_ref_sink (g_variant_new_from_bytes (
+                                             G_VARIANT_TYPE (messages[i].type), empty, FALSE));
+      g_once_init_leave (&kept, 1);
+    }
+}
+
 /* Appends header and payload to @out: one copy of the serialized body,
  * which the caller then writes in as few syscalls as it can. */
 void
@@ -55,6 +80,7 @@ job_worker_frame_append (GByteArray       *out,
   gsize size;
   guint32 le_size;
 
+  keep_message_types ();
   g_return_if_fail (g_variant_is_of_type (owned, job_worker_message_get_type (message)));
 
 #if G_BYTE_ORDER == G_BIG_ENDIAN
@@ -274,7 +300,9 @@ job_worker_frame_parse_header (const guint8      *header,
  * thread for results holding big arrays. So in a CALL or RESULTS frame of
  * more than 64 KiB, the bulk (the argument tuples, the result values) is
  * left to GVariant's bounds-checked reads and only the other parts are
- * checked, each on its own; smaller frames are checked whole. */
+ * checked, each on its own; smaller frames are checked whole (which also
+ * makes GLib trust the value: reading its parts is then cheap; the parts
+ * of an unchecked value are checked again at every read). */
 #define FULL_CHECK_MAX (64 * 1024)
 
 static gboolean
@@ -323,6 +351,8 @@ job_worker_frame_decode (JobWorkerMessage   message,
                          GError           **error)
 {
   g_autoptr(GVariant) body = NULL;
+
+  keep_message_types ();
 
   body = g_variant_new_from_bytes (job_worker_message_get_type (message),
                                    payload, FALSE);

@@ -30,6 +30,7 @@ typedef struct
   GPtrArray      *shm_paths;  /* (owned) (nullable) removed when freed */
   guint           n_reported; /* tasks answered so far, in order */
   guint           attempt;    /* workers its tasks were lost with so far */
+  double          seconds;    /* the call's time, as its DONE reported it */
 } JobWorkerRequest;
 
 JobWorkerBatch *job_worker_batch_new              (GTask             *task,

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include "job-batch-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -11,10 +13,21 @@
 #include "job-worker-request-private.h"
 
 /* Calls queued on one worker at most. A pipe round trip costs ~39 µs
- * here while 32 messages in flight cost 2 µs each: a worker that always
- * has its next call waiting in its pipe or socket never idles between
- * calls. */
-#define MAX_IN_FLIGHT 4
+ * here, and waking a sleeping process on the other CPU ~25 µs each way,
+ * while 32 small messages in flight on a pipe cost 2 µs each: a worker
+ * that always has its next calls waiting in its pipe never idles between
+ * calls, reads them in one go and answers them in one write. That holds
+ * for short calls only: behind a long one, queued calls wait while other
+ * workers may idle. So a worker gets MAX_IN_FLIGHT calls while its calls
+ * are short (their mean, as the worker reports them, under SHORT_CALL_SEC,
+ * and the one running now started less than SHORT_HEAD_USEC ago: the
+ * worker may hold answers that long, see the protocol), and
+ * SHALLOW_IN_FLIGHT (one running, one waiting) before its first call
+ * ended or once its calls are long. */
+#define MAX_IN_FLIGHT     16
+#define SHALLOW_IN_FLIGHT 2
+#define SHORT_CALL_SEC    1e-3
+#define SHORT_HEAD_USEC   (20 * 1000)
 /* How long shutdown waits for workers asked to leave before killing them. */
 #define GRACE_MSEC 3000
 /* Workers of one kind that may end in a row without ever becoming ready
@@ -32,6 +45,8 @@ typedef struct
   GError             *init_error;  /* (owned) (nullable) its initializer failed */
   GSource            *idle_source; /* (owned) (nullable) */
   char               *goodbye;     /* (owned) (nullable) reason the worker gave */
+  double              call_sec;    /* mean seconds per call, smoothed; < 0: none ended yet */
+  gint64              head_since;  /* when the first of requests became the first */
   gboolean            ready;       /* it can take calls */
   gboolean            in_use;      /* in workers; else it is leaving */
 } PoolWorker;
@@ -280,7 +295,8 @@ on_frame (JobLaunchedWorker *launched,
     return;
 
   /* Call 0 is the initializer: its error comes before the worker leaves. */
-  g_variant_get_child (body, 0, "t", &id);
+  if (message == JOB_WORKER_MESSAGE_ERROR)
+    g_variant_get_child (body, 0, "t", &id);
   if (id == 0 && message == JOB_WORKER_MESSAGE_ERROR && worker->init_error == NULL)
     {
       g_autofree char *name = describe (worker);
@@ -303,6 +319,10 @@ on_frame (JobLaunchedWorker *launched,
 
     case JOB_WORKER_ANSWER_DONE:
       g_queue_pop_head (&worker->requests);
+      /* Smoothed as the dispatcher's batch sizer does (0.8 / 0.2). */
+      worker->call_sec = worker->call_sec < 0 ? head->seconds
+                                              : 0.8 * worker->call_sec + 0.2 * head->seconds;
+      worker->head_since = g_get_monotonic_time ();
       if (head->op != NULL)
         job_batch_set_running (head->op->batch, 0, 0);
       job_worker_request_finish (head, NULL);
@@ -393,6 +413,7 @@ new_worker (JobWorkerScheduler *self,
   worker->inner_threads = inner_threads;
   worker->setup = setup;
   worker->in_use = TRUE;
+  worker->call_sec = -1;
   g_queue_init (&worker->requests);
   g_ptr_array_add (self->workers, worker);
   g_ptr_array_add (self->all, worker);
@@ -481,6 +502,39 @@ is_current (PoolWorker *worker,
   return worker->inner_threads == inner_threads && worker->setup == setup;
 }
 
+/* How many calls @worker may hold (see MAX_IN_FLIGHT); @now: the time,
+ * read once per round when first needed. */
+static guint
+depth (PoolWorker *worker,
+       gint64     *now)
+{
+  if (worker->call_sec < 0 || worker->call_sec >= SHORT_CALL_SEC)
+    return SHALLOW_IN_FLIGHT;
+  if (worker->requests.length < SHALLOW_IN_FLIGHT)
+    return SHALLOW_IN_FLIGHT;
+  if (*now == 0)
+    *now = g_get_monotonic_time ();
+  return *now - worker->head_since < SHORT_HEAD_USEC ? MAX_IN_FLIGHT : SHALLOW_IN_FLIGHT;
+}
+
+/* Whether no worker of @kind can take a call now. */
+static gboolean
+is_full (JobWorkerScheduler *self,
+         const char         *kind,
+         gint64             *now)
+{
+  for (guint i = 0; i < self->workers->len; i++)
+    {
+      PoolWorker *worker = g_ptr_array_index (self->workers, i);
+
+      if (worker->ready && job_launched_worker_is_alive (worker->launched) &&
+          g_strcmp0 (job_launched_worker_get_kind (worker->launched), kind) == 0 &&
+          worker->requests.length < depth (worker, now))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Hands queued requests to ready workers of their kind: an idle worker
  * first, then a new worker while the pool has fewer than n-workers of
  * that kind (and no worker being started for it already), then the least
@@ -492,6 +546,8 @@ pump_once (JobWorkerScheduler *self)
   GHashTableIter iter;
   gpointer kind;
   GList *link;
+  const char *full_kind = NULL;
+  gint64 now = 0;
   int n_workers;
   int inner_threads;
   guint setup;
@@ -523,6 +579,13 @@ pump_once (JobWorkerScheduler *self)
         {
           g_queue_delete_link (&self->queue, link);
           job_worker_request_free (request);
+          link = next;
+          continue;
+        }
+      /* Its kind has all the workers it may have, all full: so do the
+       * requests behind it (with deep queues, most of a round). */
+      if (full_kind != NULL && strcmp (full_kind, request->kind) == 0)
+        {
           link = next;
           continue;
         }
@@ -568,8 +631,10 @@ pump_once (JobWorkerScheduler *self)
             }
         }
 
-      if (best == NULL || best->requests.length >= MAX_IN_FLIGHT)
+      if (best == NULL || best->requests.length >= depth (best, &now))
         {
+          if (n_of_kind >= n_workers && is_full (self, request->kind, &now))
+            full_kind = request->kind;
           link = next;
           continue;
         }
@@ -579,7 +644,10 @@ pump_once (JobWorkerScheduler *self)
       clear_idle (best);
       job_launched_worker_send (best->launched, request->frame);
       if (best->requests.length == 1)
-        job_worker_answer_mark_running (g_queue_peek_head (&best->requests));
+        {
+          best->head_since = now != 0 ? now : g_get_monotonic_time ();
+          job_worker_answer_mark_running (g_queue_peek_head (&best->requests));
+        }
       link = next;
     }
 

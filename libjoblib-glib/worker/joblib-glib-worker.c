@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -35,6 +36,7 @@
  * progress of long batches (its timeout watch relies on that). */
 #define FLUSH_BYTES (64 * 1024)
 #define FLUSH_USEC  (10 * 1000)
+#define READ_BUFFER (64 * 1024)
 
 typedef struct
 {
@@ -78,7 +80,26 @@ typedef struct
   guint64          pending_call;
   guint32          pending_first;
   gsize            pending_bytes;
+  /* An empty value of the last argument tuple's type: GLib 2.74 frees a
+   * container type's information with its last value and builds it
+   * again for the next (see job-worker-protocol.c). */
+  GVariant        *args_type;
 } Worker;
+
+static void
+keep_type (Worker   *worker,
+           GVariant *value)
+{
+  g_autoptr(GBytes) empty = NULL;
+
+  if (worker->args_type != NULL &&
+      g_variant_type_equal (g_variant_get_type (worker->args_type), g_variant_get_type (value)))
+    return;
+  g_clear_pointer (&worker->args_type, g_variant_unref);
+  empty = g_bytes_new_static (NULL, 0);
+  worker->args_type = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (value),
+                                                                    empty, FALSE));
+}
 
 static void
 append_results (Worker *worker)
@@ -376,6 +397,7 @@ run_call (Worker    *worker,
 
       boxed = g_variant_get_child_value (all_args, i);
       args = g_variant_get_variant (boxed);
+      keep_type (worker, args);
 
       if (worker->status != NULL)
         {
@@ -439,7 +461,23 @@ run_call (Worker    *worker,
     job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_DONE,
                              g_variant_new_tuple (done, 2));
   }
-  return flush (worker, error);
+  return TRUE;
+}
+
+/* Whether the parent's next frame is already waiting: then the answers
+ * stay in the buffer and go out with those of the next calls, one write
+ * for all of them (a write wakes the parent: with one per call, small
+ * calls cost a wake-up each). The buffer still goes when it is large or
+ * old (run_call), so that the parent sees progress. */
+static gboolean
+input_waiting (GBufferedInputStream *in,
+               int                   fd)
+{
+  struct pollfd pfd = { fd, POLLIN, 0 };
+
+  if (g_buffered_input_stream_get_available (in) > 0)
+    return TRUE;
+  return poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
 }
 
 /* Runs the initializer of an INIT frame. On failure the error goes to the
@@ -533,7 +571,12 @@ main (int    argc,
   fcntl (in_fd, F_SETFD, FD_CLOEXEC);
   fcntl (out_fd, F_SETFD, FD_CLOEXEC);
 
-  in = g_unix_input_stream_new (in_fd, TRUE);
+  {
+    g_autoptr(GInputStream) raw = g_unix_input_stream_new (in_fd, TRUE);
+
+    /* Small frames: one read(2) for all those queued, not two each. */
+    in = g_buffered_input_stream_new_sized (raw, READ_BUFFER);
+  }
   worker.out = g_unix_output_stream_new (out_fd, TRUE);
   worker.buffer = g_byte_array_sized_new (FLUSH_BYTES + 4096);
   worker.status = map_status_page ();
@@ -574,11 +617,20 @@ main (int    argc,
                        job_worker_message_get_name (message));
           break;
         }
+      /* "Old" counts from the first answer held, not from the last
+       * write before the worker waited for this call. */
+      if (worker.buffer->len == 0 && worker.pending->len == 0)
+        worker.last_flush = g_get_monotonic_time ();
       if (!run_call (&worker, body, &error))
+        break;
+      if (!input_waiting (G_BUFFERED_INPUT_STREAM (in), in_fd) && !flush (&worker, &error))
         break;
     }
 
 out:
+  /* Answers held while the goodbye or the end of input was queued. */
+  if (error == NULL)
+    flush (&worker, &error);
   if (error != NULL)
     {
       g_printerr ("joblib-glib-worker[%d]: %s\n", (int) getpid (), error->message);
@@ -597,6 +649,7 @@ out:
   g_byte_array_unref (worker.buffer);
   g_ptr_array_unref (worker.pending);
   g_hash_table_unref (worker.resolved);
+  g_clear_pointer (&worker.args_type, g_variant_unref);
   g_clear_object (&worker.out);
   return status;
 }
