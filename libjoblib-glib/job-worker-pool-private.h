@@ -12,8 +12,9 @@ G_BEGIN_DECLS
 /*
  * JobWorkerPool: the one worker pool of the process, Slurm and other
  * remote backends. It owns the scheduling (a queue of requests, each
- * sent to the least busy worker of its kind with fewer than
- * MAX_IN_FLIGHT calls), the calls in flight and their answers, what
+ * sent to the least busy worker of its kind that may take
+ * one more: up to 16 calls while its calls are short, see
+ * job-scheduled-worker.c), the calls in flight and their answers, what
  * happens to the calls of a lost worker, idle timeouts, the initializer,
  * cancel and shutdown. Workers come from a JobWorkerLauncher
  * (job-worker-launcher-private.h), which only starts them and reports

@@ -7,49 +7,18 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-time-private.h"
+#include "job-scheduled-worker-private.h"
 #include "job-worker-answers-private.h"
 #include "job-worker-loss-private.h"
 #include "job-worker-scheduler-private.h"
 #include "job-worker-request-private.h"
 
-/* Calls queued on one worker at most. A pipe round trip costs ~39 µs
- * here, and waking a sleeping process on the other CPU ~25 µs each way,
- * while 32 small messages in flight on a pipe cost 2 µs each: a worker
- * that always has its next calls waiting in its pipe never idles between
- * calls, reads them in one go and answers them in one write. That holds
- * for short calls only: behind a long one, queued calls wait while other
- * workers may idle. So a worker gets MAX_IN_FLIGHT calls while its calls
- * are short (their mean, as the worker reports them, under SHORT_CALL_SEC,
- * and the one running now started less than SHORT_HEAD_USEC ago: the
- * worker may hold answers that long, see the protocol), and
- * SHALLOW_IN_FLIGHT (one running, one waiting) before its first call
- * ended or once its calls are long. */
-#define MAX_IN_FLIGHT     16
-#define SHALLOW_IN_FLIGHT 2
-#define SHORT_CALL_SEC    1e-3
-#define SHORT_HEAD_USEC   (20 * 1000)
 /* How long shutdown waits for workers asked to leave before killing them. */
 #define GRACE_MSEC 3000
 /* Workers of one kind that may end in a row without ever becoming ready
  * before the calls waiting for that kind fail: a wrong worker program or
  * an unreachable driver must not loop forever. */
 #define MAX_START_FAILURES 3
-
-typedef struct
-{
-  JobWorkerScheduler *scheduler;
-  JobLaunchedWorker  *launched;    /* (owned) until the launcher released it */
-  GQueue              requests;    /* (element-type JobWorkerRequest) in flight, in order */
-  int                 inner_threads;
-  guint               setup;       /* the scheduler's setup when it started */
-  GError             *init_error;  /* (owned) (nullable) its initializer failed */
-  GSource            *idle_source; /* (owned) (nullable) */
-  char               *goodbye;     /* (owned) (nullable) reason the worker gave */
-  double              call_sec;    /* mean seconds per call, smoothed; < 0: none ended yet */
-  gint64              head_since;  /* when the first of requests became the first */
-  gboolean            ready;       /* it can take calls */
-  gboolean            in_use;      /* in workers; else it is leaving */
-} PoolWorker;
 
 struct _JobWorkerScheduler
 {
@@ -60,8 +29,8 @@ struct _JobWorkerScheduler
 
   /* pool thread only */
   GQueue             queue;          /* (element-type JobWorkerRequest) waiting */
-  GPtrArray         *workers;        /* (element-type PoolWorker) in use */
-  GPtrArray         *all;            /* (element-type PoolWorker) not yet ended */
+  GPtrArray         *workers;        /* (element-type JobScheduledWorker) in use */
+  GPtrArray         *all;            /* (element-type JobScheduledWorker) not yet ended */
   GHashTable        *start_failures; /* kind → count of ends before ready */
   GHashTable        *kept;           /* kinds kept running without work */
   char              *start_error;    /* (owned) (nullable) why a kind failed */
@@ -80,7 +49,7 @@ klass (JobWorkerScheduler *self)
 }
 
 static char *
-describe (PoolWorker *worker)
+describe (JobScheduledWorker *worker)
 {
   JobWorkerScheduler *self = worker->scheduler;
 
@@ -91,24 +60,14 @@ describe (PoolWorker *worker)
 
 /* Workers. */
 
-static void
-clear_idle (PoolWorker *worker)
-{
-  if (worker->idle_source != NULL)
-    {
-      g_source_destroy (worker->idle_source);
-      g_clear_pointer (&worker->idle_source, g_source_unref);
-    }
-}
-
 /* Takes @worker out of scheduling; it stays in `all` until its
  * launcher reports its end. */
 static void
-detach_worker (PoolWorker *worker)
+detach_worker (JobScheduledWorker *worker)
 {
   g_assert (g_queue_is_empty (&worker->requests));
 
-  clear_idle (worker);
+  job_scheduled_worker_disarm_idle (worker);
   if (worker->in_use)
     g_ptr_array_remove (worker->scheduler->workers, worker);
   worker->in_use = FALSE;
@@ -116,8 +75,8 @@ detach_worker (PoolWorker *worker)
 
 /* Detaches @worker and makes it go; it may be gone on return. */
 static void
-stop_worker (PoolWorker *worker,
-             gboolean    kill)
+stop_worker (JobScheduledWorker *worker,
+             gboolean            kill)
 {
   JobLaunchedWorker *launched = worker->launched;
 
@@ -128,33 +87,24 @@ stop_worker (PoolWorker *worker,
 static gboolean
 on_idle_timeout (gpointer user_data)
 {
-  PoolWorker *worker = user_data;
+  JobScheduledWorker *worker = user_data;
 
-  g_clear_pointer (&worker->idle_source, g_source_unref);
   if (g_queue_is_empty (&worker->requests))
     stop_worker (worker, FALSE);
   return G_SOURCE_REMOVE;
 }
 
 static void
-set_idle (PoolWorker *worker)
+set_idle (JobScheduledWorker *worker)
 {
   JobWorkerScheduler *self = worker->scheduler;
-  double idle_timeout;
 
-  clear_idle (worker);
+  job_scheduled_worker_disarm_idle (worker);
   if (!g_queue_is_empty (&worker->requests) || !worker->ready || !worker->in_use ||
       g_hash_table_contains (self->kept, job_launched_worker_get_kind (worker->launched)))
     return;
 
-  idle_timeout = self->settings.idle_timeout;
-  if (idle_timeout < 0 || job_seconds_unlimited (idle_timeout))
-    return;
-
-  worker->idle_source = g_timeout_source_new (job_seconds_to_msec (idle_timeout));
-  g_source_set_static_name (worker->idle_source, "[joblib-glib] worker idle timeout");
-  g_source_set_callback (worker->idle_source, on_idle_timeout, worker, NULL);
-  g_source_attach (worker->idle_source, g_main_context_get_thread_default ());
+  job_scheduled_worker_arm_idle (worker, self->settings.idle_timeout, on_idle_timeout);
 }
 
 /* Builds the CALL frame of @request; a request that cannot be built
@@ -174,9 +124,9 @@ build (JobWorkerScheduler *self,
 
 /* @worker, in use and ready, is gone with its requests. */
 static void
-lose_worker (PoolWorker   *worker,
-             const GError *error,
-             const char   *description)
+lose_worker (JobScheduledWorker *worker,
+             const GError       *error,
+             const char         *description)
 {
   JobWorkerScheduler *self = worker->scheduler;
   g_autofree char *name = describe (worker);
@@ -238,37 +188,16 @@ on_ready (JobLaunchedWorker *launched,
           gpointer           data)
 {
   JobWorkerScheduler *self = data;
-  PoolWorker *worker = job_launched_worker_get_pool_data (launched);
+  JobScheduledWorker *worker = job_launched_worker_get_pool_data (launched);
   const char *kind = job_launched_worker_get_kind (launched);
-  g_autoptr(GVariant) init_reference = NULL;
-  g_autoptr(GVariant) init_args = NULL;
-  const char *init_kind = NULL;
 
   if (!worker->in_use)
     return;
   worker->ready = TRUE;
   g_hash_table_remove (self->start_failures, kind);
-
-  if (self->settings.init_reference != NULL && worker->setup == self->settings.setup)
-    {
-      init_reference = g_variant_ref (self->settings.init_reference);
-      init_args = g_variant_ref (self->settings.init_args);
-    }
-
-  /* Sent before any call: the worker runs it first. Workers of other
-   * kinds cannot resolve the reference and get none. */
-  if (init_reference != NULL)
-    g_variant_get_child (init_reference, 0, "&s", &init_kind);
-  if (init_kind != NULL && g_str_equal (init_kind, kind))
-    {
-      g_autoptr(GByteArray) frame = g_byte_array_new ();
-      g_autoptr(GBytes) bytes = NULL;
-      GVariant *fields[2] = { init_reference, g_variant_new_variant (init_args) };
-
-      job_worker_frame_append (frame, JOB_WORKER_MESSAGE_INIT, g_variant_new_tuple (fields, 2));
-      bytes = g_byte_array_free_to_bytes (g_steal_pointer (&frame));
-      job_launched_worker_send (launched, bytes);
-    }
+  if (worker->setup == self->settings.setup)
+    job_scheduled_worker_send_init (worker, self->settings.init_reference,
+                                    self->settings.init_args);
   set_idle (worker);
   pump (self);
 }
@@ -280,10 +209,9 @@ on_frame (JobLaunchedWorker *launched,
           gpointer           data)
 {
   JobWorkerScheduler *self = data;
-  PoolWorker *worker = job_launched_worker_get_pool_data (launched);
+  JobScheduledWorker *worker = job_launched_worker_get_pool_data (launched);
   JobWorkerRequest *head;
   char *problem = NULL;
-  guint64 id = 0;
 
   if (message == JOB_WORKER_MESSAGE_GOODBYE)
     {
@@ -295,19 +223,12 @@ on_frame (JobLaunchedWorker *launched,
     return;
 
   /* Call 0 is the initializer: its error comes before the worker leaves. */
-  if (message == JOB_WORKER_MESSAGE_ERROR)
-    g_variant_get_child (body, 0, "t", &id);
-  if (id == 0 && message == JOB_WORKER_MESSAGE_ERROR && worker->init_error == NULL)
+  if (message == JOB_WORKER_MESSAGE_ERROR && worker->init_error == NULL)
     {
       g_autofree char *name = describe (worker);
-      const char *domain;
-      const char *text;
-      int code;
 
-      g_variant_get (body, "(tu&si&s)", NULL, NULL, &domain, &code, &text);
-      worker->init_error = g_error_new (g_quark_from_string (domain), code,
-                                        _("the initializer of %s failed: %s"), name, text);
-      return;
+      if (job_scheduled_worker_take_init_error (worker, body, name))
+        return;
     }
 
   head = g_queue_peek_head (&worker->requests);
@@ -318,11 +239,7 @@ on_frame (JobLaunchedWorker *launched,
       break;
 
     case JOB_WORKER_ANSWER_DONE:
-      g_queue_pop_head (&worker->requests);
-      /* Smoothed as the dispatcher's batch sizer does (0.8 / 0.2). */
-      worker->call_sec = worker->call_sec < 0 ? head->seconds
-                                              : 0.8 * worker->call_sec + 0.2 * head->seconds;
-      worker->head_since = g_get_monotonic_time ();
+      job_scheduled_worker_call_done (worker);
       if (head->op != NULL)
         job_batch_set_running (head->op->batch, 0, 0);
       job_worker_request_finish (head, NULL);
@@ -348,7 +265,7 @@ on_ended (JobLaunchedWorker *launched,
           gpointer           data)
 {
   JobWorkerScheduler *self = data;
-  PoolWorker *worker = job_launched_worker_get_pool_data (launched);
+  JobScheduledWorker *worker = job_launched_worker_get_pool_data (launched);
   const char *kind = job_launched_worker_get_kind (launched);
 
   if (worker->in_use && !worker->ready)
@@ -394,27 +311,19 @@ on_ended (JobLaunchedWorker *launched,
   g_ptr_array_remove (self->all, worker);
   klass (self)->release (self->launcher, launched);
   job_launched_worker_free (launched);
-  g_clear_error (&worker->init_error);
-  g_free (worker->goodbye);
-  g_free (worker);
+  job_scheduled_worker_free (worker);
   pump (self);
 }
 
-static PoolWorker *
+static JobScheduledWorker *
 new_worker (JobWorkerScheduler *self,
             const char         *kind,
             int                 inner_threads,
             guint               setup)
 {
-  PoolWorker *worker = g_new0 (PoolWorker, 1);
+  JobScheduledWorker *worker = job_scheduled_worker_new (self, inner_threads, setup);
 
-  worker->scheduler = self;
   worker->launched = job_launched_worker_new (self->launcher, kind, worker);
-  worker->inner_threads = inner_threads;
-  worker->setup = setup;
-  worker->in_use = TRUE;
-  worker->call_sec = -1;
-  g_queue_init (&worker->requests);
   g_ptr_array_add (self->workers, worker);
   g_ptr_array_add (self->all, worker);
   return worker;
@@ -435,13 +344,13 @@ static const JobWorkerLauncherEvents events = {
 
 /* Asks the launcher for a worker of @kind; NULL with @error when none can
  * start. */
-static PoolWorker *
+static JobScheduledWorker *
 start_worker (JobWorkerScheduler  *self,
               const char          *kind,
               GError             **error)
 {
   JobWorkerSetup setup;
-  PoolWorker *worker;
+  JobScheduledWorker *worker;
   guint n_failures = GPOINTER_TO_UINT (g_hash_table_lookup (self->start_failures, kind));
 
   if (n_failures >= MAX_START_FAILURES)
@@ -461,7 +370,7 @@ start_worker (JobWorkerScheduler  *self,
       detach_worker (worker);
       g_ptr_array_remove (self->all, worker);
       job_launched_worker_free (worker->launched);
-      g_free (worker);
+      job_scheduled_worker_free (worker);
       return NULL;
     }
   return worker;
@@ -469,19 +378,19 @@ start_worker (JobWorkerScheduler  *self,
 
 /* Starts workers of @kind, up to @n_workers of it; fails the kind when
  * none can start. Returns the first ready one, if any. */
-static PoolWorker *
+static JobScheduledWorker *
 start_workers (JobWorkerScheduler *self,
                const char         *kind,
                int                 n_of_kind,
                int                 n_workers)
 {
   int wanted = klass (self)->start_all_at_once ? n_workers - n_of_kind : 1;
-  PoolWorker *ready = NULL;
+  JobScheduledWorker *ready = NULL;
 
   for (int i = 0; i < wanted; i++)
     {
       g_autoptr(GError) error = NULL;
-      PoolWorker *worker = start_worker (self, kind, &error);
+      JobScheduledWorker *worker = start_worker (self, kind, &error);
 
       if (worker == NULL)
         {
@@ -494,29 +403,6 @@ start_workers (JobWorkerScheduler *self,
   return ready;
 }
 
-static gboolean
-is_current (PoolWorker *worker,
-            int         inner_threads,
-            guint       setup)
-{
-  return worker->inner_threads == inner_threads && worker->setup == setup;
-}
-
-/* How many calls @worker may hold (see MAX_IN_FLIGHT); @now: the time,
- * read once per round when first needed. */
-static guint
-depth (PoolWorker *worker,
-       gint64     *now)
-{
-  if (worker->call_sec < 0 || worker->call_sec >= SHORT_CALL_SEC)
-    return SHALLOW_IN_FLIGHT;
-  if (worker->requests.length < SHALLOW_IN_FLIGHT)
-    return SHALLOW_IN_FLIGHT;
-  if (*now == 0)
-    *now = g_get_monotonic_time ();
-  return *now - worker->head_since < SHORT_HEAD_USEC ? MAX_IN_FLIGHT : SHALLOW_IN_FLIGHT;
-}
-
 /* Whether no worker of @kind can take a call now. */
 static gboolean
 is_full (JobWorkerScheduler *self,
@@ -525,11 +411,11 @@ is_full (JobWorkerScheduler *self,
 {
   for (guint i = 0; i < self->workers->len; i++)
     {
-      PoolWorker *worker = g_ptr_array_index (self->workers, i);
+      JobScheduledWorker *worker = g_ptr_array_index (self->workers, i);
 
       if (worker->ready && job_launched_worker_is_alive (worker->launched) &&
           g_strcmp0 (job_launched_worker_get_kind (worker->launched), kind) == 0 &&
-          worker->requests.length < depth (worker, now))
+          worker->requests.length < job_scheduled_worker_get_depth (worker, now))
         return FALSE;
     }
   return TRUE;
@@ -559,9 +445,9 @@ pump_once (JobWorkerScheduler *self)
   /* Workers started for other settings leave once idle. */
   for (guint i = self->workers->len; i > 0; i--)
     {
-      PoolWorker *worker = g_ptr_array_index (self->workers, i - 1);
+      JobScheduledWorker *worker = g_ptr_array_index (self->workers, i - 1);
 
-      if (worker->ready && !is_current (worker, inner_threads, setup) &&
+      if (worker->ready && !job_scheduled_worker_is_current (worker, inner_threads, setup) &&
           g_queue_is_empty (&worker->requests))
         stop_worker (worker, FALSE);
     }
@@ -571,7 +457,7 @@ pump_once (JobWorkerScheduler *self)
     {
       JobWorkerRequest *request = link->data;
       GList *next = link->next;
-      PoolWorker *best = NULL;
+      JobScheduledWorker *best = NULL;
       int n_of_kind = 0;
       guint n_starting = 0;
 
@@ -592,7 +478,7 @@ pump_once (JobWorkerScheduler *self)
 
       for (guint i = 0; i < self->workers->len; i++)
         {
-          PoolWorker *worker = g_ptr_array_index (self->workers, i);
+          JobScheduledWorker *worker = g_ptr_array_index (self->workers, i);
 
           if (!job_launched_worker_is_alive (worker->launched) ||
               g_strcmp0 (job_launched_worker_get_kind (worker->launched), request->kind) != 0)
@@ -600,7 +486,7 @@ pump_once (JobWorkerScheduler *self)
           n_of_kind++;
           if (!worker->ready)
             n_starting++;
-          else if (is_current (worker, inner_threads, setup) && worker->init_error == NULL &&
+          else if (job_scheduled_worker_is_current (worker, inner_threads, setup) && worker->init_error == NULL &&
                    (best == NULL || worker->requests.length < best->requests.length))
             best = worker;
         }
@@ -614,7 +500,7 @@ pump_once (JobWorkerScheduler *self)
             g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
           else
             {
-              PoolWorker *started = start_workers (self, request->kind, n_of_kind, n_workers);
+              JobScheduledWorker *started = start_workers (self, request->kind, n_of_kind, n_workers);
               GList *still = g_queue_find (&self->queue, request);
 
               /* A kind that cannot start took its waiting requests. */
@@ -631,7 +517,7 @@ pump_once (JobWorkerScheduler *self)
             }
         }
 
-      if (best == NULL || best->requests.length >= depth (best, &now))
+      if (best == NULL || best->requests.length >= job_scheduled_worker_get_depth (best, &now))
         {
           if (n_of_kind >= n_workers && is_full (self, request->kind, &now))
             full_kind = request->kind;
@@ -640,14 +526,8 @@ pump_once (JobWorkerScheduler *self)
         }
 
       g_queue_remove (&self->queue, request);
-      g_queue_push_tail (&best->requests, request);
-      clear_idle (best);
+      job_scheduled_worker_sent (best, request, now);
       job_launched_worker_send (best->launched, request->frame);
-      if (best->requests.length == 1)
-        {
-          best->head_since = now != 0 ? now : g_get_monotonic_time ();
-          job_worker_answer_mark_running (g_queue_peek_head (&best->requests));
-        }
       link = next;
     }
 
@@ -659,7 +539,7 @@ pump_once (JobWorkerScheduler *self)
 
       for (guint i = 0; i < self->workers->len; i++)
         n_of_kind += g_strcmp0 (job_launched_worker_get_kind (
-                                  ((PoolWorker *) g_ptr_array_index (self->workers, i))->launched),
+                                  ((JobScheduledWorker *) g_ptr_array_index (self->workers, i))->launched),
                                 kind) == 0;
       while (n_of_kind < n_workers && g_hash_table_contains (self->kept, kind))
         {
@@ -767,7 +647,7 @@ job_worker_scheduler_abort (JobWorkerScheduler *self,
 
   for (guint i = self->workers->len; i > 0; i--)
     {
-      PoolWorker *worker = g_ptr_array_index (self->workers, i - 1);
+      JobScheduledWorker *worker = g_ptr_array_index (self->workers, i - 1);
       GQueue held = G_QUEUE_INIT;
       GQueue requeued = G_QUEUE_INIT;
       gboolean stopped = FALSE;
@@ -814,7 +694,7 @@ on_grace_expired (gpointer data)
   JobWorkerScheduler *self = data;
 
   for (guint i = 0; i < self->all->len; i++)
-    job_launched_worker_stop (((PoolWorker *) g_ptr_array_index (self->all, i))->launched, TRUE);
+    job_launched_worker_stop (((JobScheduledWorker *) g_ptr_array_index (self->all, i))->launched, TRUE);
   return G_SOURCE_REMOVE;
 }
 
@@ -836,7 +716,7 @@ job_worker_scheduler_shutdown (JobWorkerScheduler *self)
   job_worker_requests_fail (&self->queue, NULL, error);
   while (self->workers->len > 0)
     {
-      PoolWorker *worker = g_ptr_array_index (self->workers, 0);
+      JobScheduledWorker *worker = g_ptr_array_index (self->workers, 0);
       GQueue held = worker->requests;
 
       g_queue_init (&worker->requests);
@@ -868,7 +748,7 @@ job_worker_scheduler_append_pids (JobWorkerScheduler *self,
 {
   for (guint i = 0; klass (self)->get_pid != NULL && i < self->workers->len; i++)
     {
-      PoolWorker *worker = g_ptr_array_index (self->workers, i);
+      JobScheduledWorker *worker = g_ptr_array_index (self->workers, i);
       GPid pid = (GPid) klass (self)->get_pid (self->launcher, worker->launched);
 
       if (job_launched_worker_is_alive (worker->launched))
@@ -893,7 +773,7 @@ job_worker_scheduler_count_ready (JobWorkerScheduler  *self,
 
   for (guint i = 0; i < self->workers->len; i++)
     {
-      PoolWorker *worker = g_ptr_array_index (self->workers, i);
+      JobScheduledWorker *worker = g_ptr_array_index (self->workers, i);
 
       n_ready += worker->ready && job_launched_worker_is_alive (worker->launched);
     }

@@ -484,7 +484,13 @@ class Worker {
         this._sendResults(batchId);
         this.send(MESSAGE.DONE, tupleVariant([uint64(batchId),
             ownVariant(GLib.Variant.new_double((GLib.get_monotonic_time() - start) / 1e6))]));
-        this.flush();
+    }
+
+    // Whether the parent's next frame is already here: then the answers
+    // wait in the buffer and leave with the next calls', one write (one
+    // wake-up of the parent) for all of them.
+    inputWaiting() {
+        return this._pending.byteLength > 0 || this._input.is_readable();
     }
 
     // The task's arguments as JS values; those sent through shared memory
@@ -539,11 +545,12 @@ class Worker {
         for (;;) {
             this.collectGarbageIfDue();
             const frame = this.readFrame();
-            if (frame === null)
+            // answers held while the end was queued
+            if (frame === null || frame[0] === MESSAGE.GOODBYE) {
+                this.flush();
                 return;
+            }
             const [message, body] = frame;
-            if (message === MESSAGE.GOODBYE)
-                return;
             if (message === MESSAGE.INIT) {
                 // eslint-disable-next-line no-await-in-loop
                 await this.runInit(body);
@@ -551,8 +558,12 @@ class Worker {
             }
             if (message !== MESSAGE.CALL)
                 throw new ProtocolError(`unexpected message type ${message} from the parent`);
+            if (this._buffered === 0)
+                this._lastFlush = GLib.get_monotonic_time();   // "old" from the first answer held
             // eslint-disable-next-line no-await-in-loop
             await this.runCall(body);
+            if (!this.inputWaiting())
+                this.flush();
         }
     }
 }

@@ -263,6 +263,54 @@ test_crash_kill (void)
   check_crash ("task_kill", "killed by signal 9");
 }
 
+/* Small calls are queued deep on each worker, which answers all those
+ * waiting in its input with one write: a worker that crashes in one call
+ * may hold the answers of earlier calls. Those tasks run again and get
+ * their values; the crash is the crashing task's alone. */
+static void
+test_crash_behind_held_answers (void)
+{
+  g_autoptr(JobBackend) backend = new_backend ();
+  g_autoptr(JobParallel) parallel = job_parallel_new (2);
+  g_autoptr(JobFunction) square = task ("task_square");
+  g_autoptr(JobFunction) crash = task ("task_crash");
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GPtrArray) outcomes = NULL;
+  g_autoptr(GArray) before = warm_up (backend);
+  g_autoptr(GError) error = NULL;
+  const guint n = 200, crashing = 150;
+
+  for (guint i = 0; i < n; i++)
+    g_ptr_array_add (calls, i == crashing ? job_call_new (crash, g_variant_new ("()"))
+                                          : job_call_new (square, g_variant_new ("(x)", (gint64) i)));
+  job_parallel_set_backend (parallel, backend);
+  job_parallel_set_batch_size (parallel, 1);
+  outcomes = job_parallel_run_outcomes (parallel, (JobCall **) calls->pdata, calls->len,
+                                        NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (outcomes->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      JobOutcome *outcome = g_ptr_array_index (outcomes, i);
+
+      g_assert_cmpuint (job_outcome_get_index (outcome), ==, i);
+      if (i == crashing)
+        {
+          g_assert_false (job_outcome_is_success (outcome));
+          g_assert_error (job_outcome_get_error (outcome), JOB_ERROR, JOB_ERROR_WORKER_DIED);
+          g_assert_nonnull (strstr (job_outcome_get_error (outcome)->message, "signal 11"));
+        }
+      else
+        {
+          g_assert_true (job_outcome_is_success (outcome));
+          g_assert_cmpint (g_variant_get_int64 (job_outcome_get_value (outcome)), ==,
+                           (gint64) i * i);
+        }
+    }
+
+  job_backend_shutdown (backend);
+}
+
 static void
 on_run_done (GObject      *source,
              GAsyncResult *result,
@@ -1133,6 +1181,7 @@ main (int    argc,
   g_test_add_func ("/joblib/process/crash/segv", test_crash_segv);
   g_test_add_func ("/joblib/process/crash/exit", test_crash_exit);
   g_test_add_func ("/joblib/process/crash/kill", test_crash_kill);
+  g_test_add_func ("/joblib/process/crash/behind-held-answers", test_crash_behind_held_answers);
   g_test_add_func ("/joblib/process/cancel-kills", test_cancel_kills);
   g_test_add_func ("/joblib/process/cancel-removes-files", test_cancel_removes_files);
   g_test_add_func ("/joblib/process/timeout-kills", test_timeout_kills);

@@ -19,6 +19,7 @@ import importlib
 import mmap
 import os
 import pickle
+import select
 import struct
 import sys
 import time
@@ -39,6 +40,7 @@ _MAX_FRAME = 1 << 30
 # flushed when large or old so that the parent sees progress.
 _FLUSH_BYTES = 64 * 1024
 _FLUSH_SECONDS = 0.01
+_READ_AHEAD = 64 * 1024
 _STATUS = struct.Struct("=QII")
 ERROR_DOMAIN = "joblib-glib-python-error-quark"
 # JOB_ERROR and JOB_ERROR_PROTOCOL (job-error.h), for a bad initializer
@@ -58,21 +60,31 @@ class _Channel:
         self.in_fd = in_fd
         self.out_fd = out_fd
         self.pending = bytearray()
+        self.inbuf = bytearray()   # read ahead: small frames cost no read each
         self.last_flush = time.monotonic()
         self.version = None   # the parent's, learnt from its first frame
         self.results = None   # version 2: (call id, first task, [values])
 
     def _read_exactly(self, n):
-        chunks = []
-        while n > 0:
-            chunk = os.read(self.in_fd, min(n, 1 << 20))
+        while len(self.inbuf) < n:
+            chunk = os.read(self.in_fd, max(n - len(self.inbuf), _READ_AHEAD))
             if not chunk:
-                if chunks:
+                if self.inbuf:
                     raise ProtocolError("the stream ended inside a frame")
                 return None
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+            self.inbuf += chunk
+        data = bytes(self.inbuf[:n])
+        del self.inbuf[:n]
+        return data
+
+    def input_waiting(self):
+        """Whether the parent's next frame is already here: then the
+        answers wait in the buffer and leave with the next calls', one
+        write (one wake-up of the parent) for all of them."""
+        if self.inbuf:
+            return True
+        ready, _, _ = select.select([self.in_fd], [], [], 0)
+        return bool(ready)
 
     def read(self, GLib):
         header = self._read_exactly(_HEADER.size)
@@ -331,7 +343,6 @@ def _run_call(GLib, channel, resolver, status, body):
         if error is not None and stop_on_error:
             break
     channel.append(GLib, _DONE, GLib.Variant("(td)", (batch_id, time.monotonic() - start)))
-    channel.flush(GLib)
 
 
 def _run_init(GLib, channel, resolver, body):
@@ -392,6 +403,7 @@ def main():
         while True:
             kind, body = channel.read(GLib)
             if kind is None or kind == _GOODBYE:
+                channel.flush(GLib)   # answers held while this was queued
                 return 0
             if first:
                 # HELLO goes out once the parent's first frame told which
@@ -412,7 +424,12 @@ def main():
                 continue
             if kind != _CALL:
                 raise ProtocolError(f"unexpected frame of type {kind} from the parent")
+            if not channel.pending and channel.results is None:
+                # "old" counts from the first answer held
+                channel.last_flush = time.monotonic()
             _run_call(GLib, channel, resolver, status, body)
+            if not channel.input_waiting():
+                channel.flush(GLib)
     except ProtocolError as error:
         sys.stderr.write(f"joblib_glib.worker[{os.getpid()}]: {error}\n")
         del channel.pending[:]
