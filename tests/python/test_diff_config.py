@@ -346,3 +346,90 @@ def test_config_hints_leave_explicit_arguments_alone():
         shared = run(joblib_glib, os.getpid, [()] * 4)
     assert set(threads) == set(shared) == {main}
     assert main not in processes
+
+
+# --- settings apply when the object is made, as joblib's ------------------------
+
+def where_tasks_run(J):
+    """n_jobs of a Parallel made now (1 outside any scope), and whether its
+    tasks ran in the caller (threads, one job) or in worker processes."""
+    main = os.getpid()
+    return J.Parallel().n_jobs, set(run(J, os.getpid, [()] * 2)) == {main}
+
+
+def test_parallel_backend_applies_when_made():
+    def snippet(J):
+        found = [where_tasks_run(J)]
+        scope = J.parallel_backend("threading", n_jobs=2)   # no `with`
+        found.append(where_tasks_run(J))
+        scope.unregister()
+        found.append(where_tasks_run(J))
+        return found
+    theirs, ours = both(snippet)
+    assert ours == theirs == ("value", [(1, True), (2, True), (1, True)])
+
+
+def test_unregister_restores_what_was_in_force_when_made():
+    def snippet(J):
+        outer = J.parallel_backend("threading", n_jobs=3)
+        inner = J.parallel_backend("sequential", n_jobs=1)
+        found = [where_tasks_run(J)]
+        outer.unregister()                  # the inner one ends with it
+        found.append(where_tasks_run(J))
+        inner.unregister()                  # puts back the outer one
+        found.append(where_tasks_run(J))
+        outer.unregister()
+        found.append(where_tasks_run(J))
+        return found
+    theirs, ours = both(snippet)
+    assert ours == theirs == ("value", [(1, True), (1, True), (3, True), (1, True)])
+
+
+def test_entering_again_does_not_apply_again():
+    def snippet(J):
+        scope = J.parallel_backend("threading", n_jobs=2)
+        with scope as (_, first):
+            inside = where_tasks_run(J)
+        with scope as (_, second):
+            again = where_tasks_run(J)
+        return first, inside, second, again
+    theirs, ours = both(snippet)
+    assert ours == theirs == ("value", (2, (2, True), 2, (1, True)))
+
+
+def test_made_in_another_thread_stays_there():
+    import threading
+
+    def snippet(J):
+        made = []
+        thread = threading.Thread(target=lambda: made.append(J.parallel_backend("threading",
+                                                                                n_jobs=2)))
+        thread.start()
+        thread.join()
+        return where_tasks_run(J)
+    theirs, ours = both(snippet)
+    assert ours == theirs == ("value", (1, True))
+
+
+def test_bad_parameters_raise_when_made_without_with():
+    # nothing half-applied after the error
+    def snippet(J):
+        try:
+            J.parallel_backend("threading", n_jobs=2, inner_max_num_threads=2)
+        except AssertionError:
+            return "AssertionError", where_tasks_run(J)
+    theirs, ours = both(snippet)
+    assert ours == theirs == ("value", ("AssertionError", (1, True)))
+
+
+def test_config_applies_when_made(tmp_path):
+    # joblib >= 1.3's parallel_config (1.2 has none): checked against its source
+    scope = joblib_glib.parallel_config("threading", n_jobs=2, max_nbytes="2M",
+                                        temp_folder=str(tmp_path))
+    assert where_tasks_run(joblib_glib) == (2, True)
+    with scope as settings:
+        assert (settings["n_jobs"], settings["max_nbytes"]) == (2, "2M")
+    assert where_tasks_run(joblib_glib) == (1, True)
+    with pytest.raises(ValueError):
+        joblib_glib.parallel_config(backend=None, idle_worker_timeout=3)
+    assert where_tasks_run(joblib_glib) == (1, True)

@@ -4,7 +4,6 @@ resolved (the tables and register_parallel_backend are _registry's) and
 the parallel_config / parallel_backend scopes (per thread, as joblib's)."""
 
 import atexit
-import contextlib
 import os
 import threading
 
@@ -203,13 +202,15 @@ def scope_setting(key, given=DEFAULTS["backend"]):
 
 
 class _Scope:
-    __slots__ = ("backend", "settings")
+    __slots__ = ("backend", "settings", "config")
 
-    def __init__(self, backend, settings):
+    def __init__(self, backend, settings, config):
         # a Python backend, "c" (the C configuration names one) or None
         self.backend = backend
         # Python-side settings that this scope sets
         self.settings = settings
+        # the Joblib.ParallelConfig pushed on the C stack with it
+        self.config = config
 
 
 class _BuiltinBackend:
@@ -304,7 +305,7 @@ def _param_names(backend):
     return ", ".join(sorted(names))
 
 
-class parallel_config(contextlib.ContextDecorator):
+class parallel_config:
     """Scoped defaults for Parallel, as joblib.parallel_config (per thread).
 
     Every parameter of joblib's: ``backend`` (a name, a Joblib.Backend or a
@@ -323,8 +324,14 @@ class parallel_config(contextlib.ContextDecorator):
     backend; TypeError for a parameter the backend does not take;
     AssertionError for ``inner_max_num_threads`` on threads, as joblib
     (without a backend it applies to the process workers of the scope's
-    calls, where joblib raises ValueError).  ``__enter__`` returns the
-    settings in force as joblib's dict.
+    calls, where joblib raises ValueError).
+
+    As joblib's, the settings apply from the moment the object is made, in
+    the thread that makes it, until the ``with`` block ends or
+    ``unregister()`` is called (which restores what was in force when it
+    was made); ``__enter__`` only returns the settings in force as joblib's
+    dict.  Entering the same object again after that does not apply it
+    again (joblib does not either): make a new one.
 
     ``initializer`` and ``initargs`` work as loky's: each worker process of
     the scope runs ``initializer(*initargs)`` once, before its first task
@@ -419,20 +426,40 @@ class parallel_config(contextlib.ContextDecorator):
         # what the scope says about the backend, for Parallel: a Python
         # backend, "c" (the C configuration's) or None (nothing)
         self._scope = _Scope(self._python_backend if self._python_backend is not None else
-                             ("c" if name is not None else None), settings)
+                             ("c" if name is not None else None), settings, config)
+        # joblib's dict of the settings in force in the scope
+        self._settings = None
+        # In force from here on, as joblib's (last: nothing above raises
+        # once the scope is pushed).
+        scopes = _scopes()
+        self._before = list(scopes)
+        config.push()
+        scopes.append(self._scope)
+        self._settings = {key: scope_setting(key) for key in DEFAULTS}
 
     def __enter__(self):
-        self.config.push()
-        _scopes().append(self._scope)
-        # joblib's dict of the settings in force in the scope
-        return {key: scope_setting(key) for key in DEFAULTS}
+        return self._settings
 
     def __exit__(self, *exc):
-        _scopes().pop()
-        self.config.pop()
+        self.unregister()
+        return False
+
+    def unregister(self):
+        """Puts back the settings that were in force in this thread when
+        this object was made, as joblib's ``unregister``: scopes made after
+        it and still open end too, scopes that ended since come back."""
+        scopes = _scopes()
+        kept = 0
+        while kept < min(len(scopes), len(self._before)) and \
+                scopes[kept] is self._before[kept]:
+            kept += 1
+        while len(scopes) > kept:
+            scopes.pop().config.pop()
+        for scope in self._before[kept:]:
+            scope.config.push()
+            scopes.append(scope)
         if self._own is not None:
             self._own.shutdown()
-        return False
 
 
 def _set_inner_threads(backend, inner_max_num_threads):
@@ -457,7 +484,6 @@ class parallel_backend(parallel_config):
                          inner_max_num_threads=inner_max_num_threads, **backend_params)
 
     def __enter__(self):
-        super().__enter__()
         return self.backend, self._n_jobs
 
 
