@@ -122,13 +122,51 @@ def test_memmap_files_pass_by_reference(tmp_path):
     mapped.flush()
     for view in (mapped, mapped[10:], mapped[::-3]):
         theirs, ours = both(lambda J: run(
-            J, lambda v: (type(v[0]).__name__, v[0].mode, str(v[0].filename),
+            J, lambda v: (type(v[0]).__name__, getattr(v[0], "mode", None),
+                          str(getattr(v[0], "filename", None)),
                           float(v[0].sum())),
             [([view],)], n_jobs=2, backend="loky"))
         # joblib 1.2 crashes its worker on a reversed view (SIGSEGV)
         assert ours == theirs or view.strides[0] < 0, (ours, theirs)
-        assert ours[1][0][:3] == ("memmap", "r+", str(tmp_path / "data.bin"))
+        # a strided view arrives as a plain ndarray viewing the file, as
+        # joblib's as_strided gives it (test_small_plain_views_...)
+        expected = ("memmap", "r+", str(tmp_path / "data.bin")) if view.strides[0] > 0 else \
+            ("ndarray", None, "None")
+        assert ours[1][0][:3] == expected
         assert ours[1][0][3] == float(view.sum())
+
+
+def mapped_file(value):
+    """The file and mode of the np.memmap a worker got, or what it got."""
+    return (type(value).__name__, getattr(value, "mode", None),
+            str(getattr(value, "filename", None)), float(np.asarray(value).sum()))
+
+
+def test_small_plain_views_of_a_memmap_pass_by_reference(tmp_path):
+    # 4 KB, far below max_nbytes: joblib's reducer sends any array viewing
+    # a memmap file as a map of that file, whatever its size or type
+    mapped = np.memmap(tmp_path / "small.bin", dtype="f8", mode="w+", shape=(64, 8))
+    mapped[:] = np.arange(512).reshape(64, 8)
+    mapped.flush()
+    plain = np.asarray(mapped)
+    views = {"plain": plain, "slice": plain[10:20], "transposed": plain.T,
+             "nested": {"x": [plain[5:]]}}
+    for kind, view in views.items():
+        theirs, ours = both(lambda J: run(
+            J, lambda v: mapped_file(v if not isinstance(v, dict) else v["x"][0]),
+            [(view,)], n_jobs=2, backend="loky"))
+        assert ours == theirs, kind
+        assert ours[1][0][:3] == ("memmap", "r+", str(tmp_path / "small.bin")), kind
+    # a strided view: joblib gives a plain ndarray viewing the file (its
+    # as_strided), so a write in the worker lands in the caller's file
+    for J, value in ((joblib, -1.0), (joblib_glib, -2.0)):
+        theirs = run(J, lambda v, x: (type(v).__name__, v.flags.writeable, v.__setitem__(0, x)),
+                     [(plain[:, 3], value)], n_jobs=2, backend="loky")
+        assert theirs == [("ndarray", True, None)] and mapped[0, 3] == value, J.__name__
+    # a plain small array that views nothing still arrives as a copy
+    theirs, ours = both(lambda J: run(J, mapped_file, [(plain.copy()[::2],)], n_jobs=2,
+                                      backend="loky"))
+    assert ours == theirs and ours[1][0][:2] == ("ndarray", None)
 
 
 def test_returned_memmaps_come_back_as_arrays():
@@ -188,6 +226,55 @@ def test_temp_folder_cleaned_after_errors_and_generators(tmp_path):
     assert next(generator) == [1]
     generator.close()
     assert os.listdir(tmp_path) == []
+
+
+HOLD_A_FOLDER = """
+import sys
+import numpy as np
+from joblib_glib._memmapping import Memmapper
+mapper = Memmapper(1024, "r", sys.argv[1])
+mapper.dumps([np.zeros(10_000)])
+print(mapper.folder, flush=True)
+sys.stdin.read()          # holds the folder until killed or told
+mapper.close()
+"""
+
+
+def test_folders_of_a_killed_parent_are_swept(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    def holder():
+        child = subprocess.Popen([sys.executable, "-c", HOLD_A_FOLDER, str(tmp_path)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        return child, child.stdout.readline().strip()
+    killed, killed_folder = holder()
+    alive, alive_folder = holder()
+    try:
+        os.kill(killed.pid, signal.SIGKILL)
+        assert killed.wait() == -signal.SIGKILL
+        # a folder of ours whose pid is in use again (ours) but whose lock
+        # nobody holds, and one of Python joblib's (same prefix, no lock)
+        reused = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}_glib-{'0' * 32}"
+        theirs = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}_{'a' * 32}_1"
+        for folder in (reused, theirs):
+            folder.mkdir()
+            (folder / "data.mmap").write_bytes(b"x")
+        assert os.path.isdir(killed_folder) and os.listdir(killed_folder)
+        # the next run in that folder sweeps what no live process holds
+        during = run(joblib_glib, folders_in, [(str(tmp_path), [BIG])], n_jobs=2,
+                     temp_folder=str(tmp_path), max_nbytes="1K")
+        assert not os.path.exists(killed_folder) and not reused.exists()
+        assert os.path.isdir(alive_folder) and theirs.exists()
+        # the run's own folder, the living holder's, joblib's
+        assert during == [[1, 1, 1]] and folders_in(str(tmp_path)) == [1, 1]
+    finally:
+        alive.stdin.close()
+        alive.wait()
+        killed.wait()
+    # a holder that ends its run takes its folder with it
+    assert not os.path.exists(alive_folder)
 
 
 def test_config_gives_memmap_settings(tmp_path):

@@ -8,8 +8,11 @@ of a folder of the call (in ``temp_folder``, else ``$JOBLIB_TEMP_FOLDER``,
 else ``/dev/shm`` when it has room, else the temporary folder) and sends a
 reference that the worker opens with ``np.memmap`` in ``mmap_mode``
 (``"w+"`` opens as ``"r+"``, so that it does not erase the data).  Arrays
-that are already views of a ``np.memmap`` file travel as references to
-that file at any size.  The folder is removed when the call ends.
+that are views of a ``np.memmap`` file (a np.memmap or a plain ndarray
+whose base is one) travel as references to that file at any size.  The
+folder is removed when the call ends; the folders of a process killed
+before that are removed by the next process that makes one in the same
+place (``sweep``).
 
 ``Memmapper`` does the same for one Parallel run on a local process
 backend: ``dumps`` pickles a value as ``_values.dumps`` does, with those
@@ -20,9 +23,11 @@ so small arguments cost nothing more.
 """
 
 import copyreg
+import fcntl
 import mmap
 import os
 import pickle
+import re
 import shutil
 import sys
 import tempfile
@@ -36,6 +41,78 @@ _SHM = "/dev/shm"
 _SHM_MIN_FREE = 2 * 1024 ** 3
 FOLDER_PREFIX = "joblib_memmapping_folder_"
 _SCALARS = frozenset([int, float, complex, str, bytes, bool, type(None)])
+# Our run folders, told apart from joblib's own (same prefix, no lock):
+# the owner's pid (for people), then a random part.
+_OURS = re.compile(re.escape(FOLDER_PREFIX) + r"[0-9]+_glib-[0-9a-f]{32}\Z")
+_swept = set()
+_swept_lock = threading.Lock()
+
+
+def sweep(root):
+    """Remove the run folders under ``root`` whose owner process is gone
+    (killed before it could remove them), as loky's resource tracker does;
+    returns how many.  The owner holds a flock(2) on its folder for as
+    long as the folder lives, and the kernel drops it when the process
+    dies: a folder whose lock can be taken has no owner, whatever became
+    of its pid (a reused pid does not keep a folder alive).  Only folders
+    of this user with our name shape are touched: joblib's own folders
+    share the prefix but hold no lock."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return 0
+    removed = 0
+    uid = os.geteuid()
+    for name in names:
+        if not _OURS.match(name):
+            continue
+        path = os.path.join(root, name)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue   # gone meanwhile, a link, not ours to open
+        try:
+            if os.fstat(fd).st_uid != uid:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue   # its owner runs
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _sweep_once(root):
+    """Sweep ``root`` the first time this process makes a run folder in
+    it (as the C library sweeps its shared-memory folder)."""
+    with _swept_lock:
+        if root in _swept:
+            return
+        _swept.add(root)
+    sweep(root)
+
+
+def _make_run_folder(root):
+    """A new run folder under ``root``, locked: (path, fd of the lock).
+    It is made and locked under a hidden name, then renamed, so that a
+    sweep never sees it unlocked."""
+    _sweep_once(root)
+    name = f"{FOLDER_PREFIX}{os.getpid()}_glib-{uuid.uuid4().hex}"
+    hidden = os.path.join(root, "." + name)
+    os.makedirs(hidden, mode=0o700)
+    fd = os.open(hidden, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        folder = os.path.join(root, name)
+        os.rename(hidden, folder)
+    except BaseException:
+        os.close(fd)
+        shutil.rmtree(hidden, ignore_errors=True)
+        raise
+    return folder, fd
 
 
 def resolve_temp_folder(temp_folder=None):
@@ -85,8 +162,11 @@ def _reduce_result(memmap):
 _reducer = []
 
 
-def open_memmap(filename, dtype, mode, offset, shape, strides):
-    """Run in the worker: the array a Memmapper sent, as np.memmap."""
+def open_memmap(filename, dtype, mode, offset, shape, strides, order="C"):
+    """Run in the worker: the array a Memmapper sent.  Contiguous ones
+    (C or Fortran ``order``) as np.memmap; a strided view as a plain
+    ndarray viewing a map of the bytes it spans, as joblib gives it (numpy's
+    as_strided makes no np.memmap)."""
     numpy = sys.modules.get("numpy") or __import__("numpy")
     if not _reducer:
         copyreg.pickle(numpy.memmap, _reduce_result)
@@ -94,8 +174,8 @@ def open_memmap(filename, dtype, mode, offset, shape, strides):
     if mode == "w+":
         mode = "r+"   # "w+" would erase the file's data
     if strides is None:
-        return numpy.memmap(filename, dtype=dtype, mode=mode, offset=offset, shape=shape)
-    # a strided view: map the bytes it spans, then view them with its strides
+        return numpy.memmap(filename, dtype=dtype, mode=mode, offset=offset, shape=shape,
+                            order=order)
     itemsize = numpy.dtype(dtype).itemsize
     low = sum((n - 1) * s for n, s in zip(shape, strides) if s < 0 and n > 0)
     high = sum((n - 1) * s for n, s in zip(shape, strides) if s > 0 and n > 0) + itemsize
@@ -104,11 +184,7 @@ def open_memmap(filename, dtype, mode, offset, shape, strides):
     view = numpy.ndarray(shape, dtype, buffer=whole, offset=-low, strides=strides)
     if mode == "r":
         view.flags.writeable = False
-    # joblib's type: a np.memmap viewing the file
-    result = view.view(numpy.memmap)
-    result._mmap, result.filename, result.offset, result.mode = \
-        whole._mmap, whole.filename, offset, mode
-    return result
+    return view
 
 
 def _reduce_backed(array, backing):
@@ -125,9 +201,14 @@ def _reduce_backed(array, backing):
     file_start = backing.offset - backing.offset % mmap.ALLOCATIONGRANULARITY
     first = array.__array_interface__["data"][0]
     offset = first - mapped.__array_interface__["data"][0] + file_start
-    strides = None if array.flags.c_contiguous else array.strides
+    strides, order = None, "C"
+    if not array.flags.c_contiguous:
+        if array.flags.f_contiguous:
+            order = "F"
+        else:
+            strides = array.strides
     return open_memmap, (os.fspath(backing.filename), array.dtype.str if array.dtype.names is None
-                         else array.dtype, backing.mode, offset, array.shape, strides)
+                         else array.dtype, backing.mode, offset, array.shape, strides, order)
 
 
 class Memmapper:
@@ -141,6 +222,8 @@ class Memmapper:
         self.mmap_mode = mmap_mode or "r"
         self.temp_folder = temp_folder
         self.folder = None
+        # the folder's lock (see sweep), held until close()
+        self.folder_fd = None
         # id(array) -> (array, filename): each array is written once per run
         # (joblib keys on the array object too); the array is kept so that
         # its id stays its own
@@ -161,7 +244,8 @@ class Memmapper:
                 continue
             if numpy is None or kind is not numpy.ndarray or \
                     (self.max_nbytes is not None and value.nbytes > self.max_nbytes) or \
-                    value.dtype.hasobject:
+                    value.dtype.hasobject or \
+                    (value.base is not None and _backing_memmap(value) is not None):
                 return False
             found = True
         return found
@@ -174,22 +258,29 @@ class Memmapper:
         # One pass of the C pickler first: numpy hands it the buffers of
         # its arrays (protocol 5), kept in the pickle when small, left out
         # -- not copied -- when large; then only a value that holds a large
-        # array, a np.memmap (it names its class) or something of
-        # __main__ is pickled again, by the mapping pickler.
+        # array, an array viewing a np.memmap file (a np.memmap names its
+        # class; a plain view of one hands its buffer here), an array that
+        # numpy could not hand over as one buffer (not contiguous: it may
+        # view a file too) or something of __main__ is pickled again, by
+        # the mapping pickler.
         large = []
         limit = self.max_nbytes
 
         def in_band(buffer):
-            if limit is not None and buffer.raw().nbytes > limit:
+            raw = buffer.raw()
+            if limit is not None and raw.nbytes > limit:
                 large.append(True)
                 return False
+            base = getattr(raw.obj, "base", None)
+            if base is not None and _backing_memmap(raw.obj) is not None:
+                large.append(True)
             return True
         try:
             data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL, buffer_callback=in_band)
         except (pickle.PicklingError, AttributeError, TypeError):
             data = None
         if data is not None and not large and b"memmap" not in data and \
-                b"__main__" not in data:
+                b"__main__" not in data and b"_reconstruct" not in data:
             return data
         return self._dumps_mapping(obj)
 
@@ -232,12 +323,10 @@ class Memmapper:
             return NotImplemented
         filename = self._file_of(array)
         # written in C order, or in Fortran order for Fortran arrays (as
-        # joblib keeps it): the worker views it with the strides of that
-        strides = None
-        if array.flags.f_contiguous and not array.flags.c_contiguous:
-            strides = _f_strides(array)
+        # joblib keeps it)
+        order = "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
         return open_memmap, (filename, array.dtype.str if array.dtype.names is None
-                             else array.dtype, self.mmap_mode, 0, array.shape, strides)
+                             else array.dtype, self.mmap_mode, 0, array.shape, None, order)
 
     def _file_of(self, array):
         numpy = sys.modules["numpy"]
@@ -246,10 +335,8 @@ class Memmapper:
             if found is not None:
                 return found[1]
             if self.folder is None:
-                root = resolve_temp_folder(self.temp_folder)
-                folder = os.path.join(root, f"{FOLDER_PREFIX}{os.getpid()}_{uuid.uuid4().hex}")
-                os.makedirs(folder, mode=0o700)
-                self.folder = folder
+                self.folder, self.folder_fd = _make_run_folder(
+                    resolve_temp_folder(self.temp_folder))
             filename = os.path.join(self.folder, f"{os.getpid()}-{threading.get_ident()}-"
                                     f"{uuid.uuid4().hex}.mmap")
             with open(filename, "wb") as stream:
@@ -265,17 +352,12 @@ class Memmapper:
         their pages: the files are unlinked, not truncated)."""
         with self.lock:
             folder, self.folder = self.folder, None
+            fd, self.folder_fd = self.folder_fd, None
             self.files.clear()
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _f_strides(array):
-    strides, step = [], array.itemsize
-    for n in array.shape:
-        strides.append(step)
-        step *= n
-    return tuple(strides)
+        if fd is not None:
+            os.close(fd)
 
 
 class _MappingPickler(pickle.Pickler):
