@@ -169,6 +169,38 @@ def test_small_plain_views_of_a_memmap_pass_by_reference(tmp_path):
     assert ours == theirs and ours[1][0][:2] == ("ndarray", None)
 
 
+def test_tasks_share_the_map_of_a_run_file():
+    # A worker maps a run's file once and gives each task its own view
+    # (as joblib's pickle memo does within a batch): read here, in the
+    # worker's function, to check views, modes and when maps are dropped.
+    import pickle
+    import time
+    from joblib_glib import _memmapping
+    mapper = _memmapping.Memmapper(1024, "r", None)
+    try:
+        sent = mapper.dumps([BIG, BIG[::2]])
+        first, second = pickle.loads(sent), pickle.loads(sent)
+        assert first[0] is not second[0] and np.shares_memory(first[0], second[0])
+        assert [type(v).__name__ for v in first] == ["memmap", "memmap"]
+        assert not first[0].flags.writeable and first[0].mode == "r"
+        first[0].shape = (1000, 300)          # a task's own view
+        assert second[0].shape == BIG.shape
+        # copy-on-write maps are never shared: a task's writes stay its own
+        mapper.mmap_mode = "c"
+        sent = mapper.dumps([BIG.copy()])
+        mine = pickle.loads(sent)[0]
+        mine[0] = -5.0
+        assert pickle.loads(sent)[0][0] == 0.0
+        # maps nobody used for a while are dropped
+        with _memmapping._open_maps.lock:
+            assert len(_memmapping._open_maps.maps) == 2
+            _memmapping._open_maps.drop_idle(time.monotonic() + _memmapping._OpenMaps.IDLE)
+            assert _memmapping._open_maps.maps == {}
+        assert float(first[0].sum()) == float(BIG.sum())   # views outlive the cache
+    finally:
+        mapper.close()
+
+
 def test_returned_memmaps_come_back_as_arrays():
     theirs, ours = both(lambda J: [describe(r) for r in run(
         J, identity, [([BIG, {"x": BIG}],)], n_jobs=2, backend="loky")])

@@ -162,17 +162,90 @@ def _reduce_result(memmap):
 _reducer = []
 
 
+class _OpenMaps:
+    """The maps of run files that this worker opened lately, reused by the
+    next tasks that get the same array.  A fresh map costs a page fault
+    per 16 pages at first touch (an 8 MB array: 120 faults, about 9 ms of
+    CPU, 20 times the sum of its values); joblib shares one map between the
+    tasks of a batch (the pickle memo), here between the tasks of a run.
+    Each task gets a view of its own.  Only shared maps ("r", "r+") of our
+    run folders, whose files never change name: a copy-on-write map ("c")
+    would carry one task's writes to the next.  Maps unused for IDLE
+    seconds are dropped, so that a worker left idle keeps no pages of a
+    removed folder alive."""
+
+    IDLE = 0.5
+    MOST = 16
+
+    def __init__(self):
+        self.maps = {}            # key -> [array, last use]
+        self.lock = threading.Lock()
+        self.wake = threading.Condition(self.lock)
+        self.thread = None
+
+    def get(self, key, make):
+        import time
+        with self.lock:
+            found = self.maps.get(key)
+            if found is not None:
+                found[1] = time.monotonic()
+                return found[0]
+        array = make()
+        with self.lock:
+            if len(self.maps) >= self.MOST:
+                del self.maps[min(self.maps, key=lambda k: self.maps[k][1])]
+            self.maps[key] = [array, time.monotonic()]
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._drop_idle, daemon=True,
+                                               name="joblib_glib maps")
+                self.thread.start()
+        return array
+
+    def drop_idle(self, now):
+        """Drop the maps unused since ``now - IDLE``; called with the lock."""
+        for key in [k for k, (_, used) in self.maps.items() if now - used >= self.IDLE]:
+            del self.maps[key]
+
+    def _drop_idle(self):
+        import time
+        with self.lock:
+            while self.maps:
+                self.wake.wait(self.IDLE)
+                self.drop_idle(time.monotonic())
+            self.thread = None
+
+
+_open_maps = _OpenMaps()
+
+
+def _view(array):
+    """A view of its own for one task (a np.memmap view keeps the file's
+    name, offset and mode)."""
+    view = array.view(type(array))
+    if not array.flags.writeable:
+        view.flags.writeable = False
+    return view
+
+
 def open_memmap(filename, dtype, mode, offset, shape, strides, order="C"):
     """Run in the worker: the array a Memmapper sent.  Contiguous ones
     (C or Fortran ``order``) as np.memmap; a strided view as a plain
     ndarray viewing a map of the bytes it spans, as joblib gives it (numpy's
     as_strided makes no np.memmap)."""
+    if mode == "w+":
+        mode = "r+"   # "w+" would erase the file's data
+    if mode in ("r", "r+") and _OURS.match(os.path.basename(os.path.dirname(filename))):
+        key = (filename, dtype, mode, offset, shape, strides, order)
+        return _view(_open_maps.get(key, lambda: _open(filename, dtype, mode, offset, shape,
+                                                       strides, order)))
+    return _open(filename, dtype, mode, offset, shape, strides, order)
+
+
+def _open(filename, dtype, mode, offset, shape, strides, order):
     numpy = sys.modules.get("numpy") or __import__("numpy")
     if not _reducer:
         copyreg.pickle(numpy.memmap, _reduce_result)
         _reducer.append(True)
-    if mode == "w+":
-        mode = "r+"   # "w+" would erase the file's data
     if strides is None:
         return numpy.memmap(filename, dtype=dtype, mode=mode, offset=offset, shape=shape,
                             order=order)
