@@ -424,7 +424,8 @@ is_full (JobWorkerScheduler *self,
 /* Hands queued requests to ready workers of their kind: an idle worker
  * first, then a new worker while the pool has fewer than n-workers of
  * that kind (and no worker being started for it already), then the least
- * busy one. Kept kinds get their workers even without work. */
+ * busy one (with a slow launcher, only when no worker of that kind is
+ * still starting). Kept kinds get their workers even without work. */
 static void
 pump_once (JobWorkerScheduler *self)
 {
@@ -460,6 +461,7 @@ pump_once (JobWorkerScheduler *self)
       JobScheduledWorker *best = NULL;
       int n_of_kind = 0;
       guint n_starting = 0;
+      gboolean waits = FALSE;
 
       if (request->op == NULL)
         {
@@ -497,7 +499,10 @@ pump_once (JobWorkerScheduler *self)
 
           /* A worker being started will take it. */
           if (n_claimed < n_starting)
-            g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
+            {
+              g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
+              waits = TRUE;
+            }
           else
             {
               JobScheduledWorker *started = start_workers (self, request->kind, n_of_kind, n_workers);
@@ -513,7 +518,30 @@ pump_once (JobWorkerScheduler *self)
               if (started != NULL)
                 best = started;
               else
-                g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
+                {
+                  g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
+                  waits = TRUE;
+                }
+            }
+        }
+
+      /* Slow launchers' workers (remote ones) connect one by one: rather
+       * than piling calls on the first one connected while others still
+       * come, a call waits for one of them, or for a ready worker to be
+       * idle again. */
+      if (klass (self)->start_all_at_once && best != NULL && best->requests.length > 0)
+        {
+          guint n_claimed = GPOINTER_TO_UINT (g_hash_table_lookup (claimed, request->kind));
+
+          if (!waits && n_claimed < n_starting)
+            {
+              g_hash_table_insert (claimed, request->kind, GUINT_TO_POINTER (n_claimed + 1));
+              waits = TRUE;
+            }
+          if (waits)
+            {
+              link = next;
+              continue;
             }
         }
 
