@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include "job-cluster-backend.h"
+#include "job-cluster-backend-private.h"
 #include "job-cluster-launcher-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -50,6 +50,7 @@ typedef struct
   GMutex              mutex;       /* guards the fields below */
   int                 n_workers;
   char              **helper_command;
+  GHashTable         *options;     /* a subclass's property name → value */
 } JobClusterBackendPrivate;
 
 enum {
@@ -64,6 +65,9 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (JobClusterBackend, job_cluster_backend,
                                      JOB_TYPE_REMOTE_BACKEND)
 
+/* How long sizing a run to the cluster waits for its scheduler. */
+#define CONNECT_SECONDS 30.0
+
 #define PRIV(self) ((JobClusterBackendPrivate *) job_cluster_backend_get_instance_private (JOB_CLUSTER_BACKEND (self)))
 
 static int
@@ -76,7 +80,23 @@ job_cluster_backend_get_n_workers (JobRemoteBackend *backend,
   g_mutex_lock (&priv->mutex);
   n_workers = priv->n_workers;
   g_mutex_unlock (&priv->mutex);
-  return n_workers > 0 ? n_workers : n_jobs;
+  if (n_workers > 0)
+    return n_workers;
+  if (n_jobs < 0)
+    {
+      g_autoptr(GError) error = NULL;
+      int threads;
+
+      /* All of the cluster (-1), all but one of its threads (-2)…: its
+       * size as the helper sees it. A cluster that cannot be reached
+       * leaves the choice to the caller; the run then says why. */
+      if (!job_cluster_backend_connect (JOB_CLUSTER_BACKEND (backend), CONNECT_SECONDS, &error))
+        return 0;
+      threads = (int) MIN (job_cluster_backend_get_cluster_threads (JOB_CLUSTER_BACKEND (backend)),
+                           G_MAXINT / 2);
+      return threads > 0 ? MAX (threads + 1 + n_jobs, 1) : 0;
+    }
+  return n_jobs;
 }
 
 /* The helper's command line: helper-command (or the installed helper
@@ -150,6 +170,7 @@ job_cluster_backend_finalize (GObject *object)
   JobClusterBackendPrivate *priv = PRIV (object);
 
   g_strfreev (priv->helper_command);
+  g_hash_table_unref (priv->options);
   g_mutex_clear (&priv->mutex);
 
   G_OBJECT_CLASS (job_cluster_backend_parent_class)->finalize (object);
@@ -267,6 +288,57 @@ job_cluster_backend_init (JobClusterBackend *self)
   JobClusterBackendPrivate *priv = PRIV (self);
 
   g_mutex_init (&priv->mutex);
+  priv->options = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+}
+
+void
+job_cluster_backend_get_option_property (GObject    *object,
+                                         guint       prop_id,
+                                         GValue     *value,
+                                         GParamSpec *pspec)
+{
+  JobClusterBackendPrivate *priv = PRIV (object);
+
+  g_mutex_lock (&priv->mutex);
+  g_value_set_string (value, g_hash_table_lookup (priv->options, pspec->name));
+  g_mutex_unlock (&priv->mutex);
+}
+
+void
+job_cluster_backend_set_option_property (GObject      *object,
+                                         guint         prop_id,
+                                         const GValue *value,
+                                         GParamSpec   *pspec)
+{
+  JobClusterBackendPrivate *priv = PRIV (object);
+  const char *text = g_value_get_string (value);
+  gboolean changed;
+
+  if (text != NULL && text[0] == '\0')
+    text = NULL;
+  g_mutex_lock (&priv->mutex);
+  changed = g_strcmp0 (g_hash_table_lookup (priv->options, pspec->name), text) != 0;
+  /* Static names: the pspec outlives the backend. */
+  if (text == NULL)
+    g_hash_table_remove (priv->options, pspec->name);
+  else if (changed)
+    g_hash_table_insert (priv->options, (gpointer) pspec->name, g_strdup (text));
+  g_mutex_unlock (&priv->mutex);
+  if (changed)
+    g_object_notify_by_pspec (object, pspec);
+}
+
+char *
+job_cluster_backend_dup_option (JobClusterBackend *self,
+                                const char        *name)
+{
+  JobClusterBackendPrivate *priv = PRIV (self);
+  char *text;
+
+  g_mutex_lock (&priv->mutex);
+  text = g_strdup (g_hash_table_lookup (priv->options, name));
+  g_mutex_unlock (&priv->mutex);
+  return text;
 }
 
 /**

@@ -10,11 +10,6 @@
 #include "job-worker-command-private.h"
 #include "job-worker-dialback-private.h"
 
-static const char * const thread_variables[] = {
-  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-  "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
-};
-
 /* One worker: a cluster task asked for, then its connection. */
 typedef struct
 {
@@ -58,21 +53,12 @@ static void
 settings_copy (const JobClusterSettings *from,
                JobClusterSettings       *to)
 {
-  GHashTableIter iter;
-  gpointer kind, argv;
-
   to->helper_argv = g_strdupv (from->helper_argv);
   to->listen_address = g_strdup (from->listen_address);
   to->port = from->port;
   to->certificate = from->certificate != NULL ? g_object_ref (from->certificate) : NULL;
   to->tls = from->tls;
-  to->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_strfreev);
-  if (from->commands == NULL)
-    return;
-  g_hash_table_iter_init (&iter, from->commands);
-  while (g_hash_table_iter_next (&iter, &kind, &argv))
-    g_hash_table_insert (to->commands, g_strdup (kind), g_strdupv (argv));
+  to->commands = job_worker_commands_copy (from->commands);
 }
 
 static void
@@ -286,10 +272,7 @@ cluster_start (JobWorkerLauncher    *launcher,
                                                job_worker_dialback_get_pin (self->dialback),
                                                NULL));
   /* Native thread pools in a worker use its share of the machine. */
-  for (gsize i = 0; i < G_N_ELEMENTS (thread_variables); i++)
-    if (setup->inner_explicit || g_getenv (thread_variables[i]) == NULL)
-      g_ptr_array_add (environment, g_strdup_printf ("%s=%d", thread_variables[i],
-                                                     MAX (setup->inner_threads, 1)));
+  job_worker_setup_add_thread_variables (setup, environment, FALSE);
   for (gsize i = 0; setup->environment != NULL && setup->environment[i] != NULL; i++)
     g_ptr_array_add (environment, g_strdup (setup->environment[i]));
   g_ptr_array_add (environment, NULL);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "job-cluster-backend-private.h"
 #include "job-dask-backend.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -33,9 +34,6 @@
 struct _JobDaskBackend
 {
   JobClusterBackend  parent_instance;
-  GMutex             mutex;
-  char              *scheduler_address;
-  char              *scheduler_file;
 };
 
 enum {
@@ -70,19 +68,13 @@ static char **
 job_dask_backend_dup_helper_arguments (JobClusterBackend  *backend,
                                        GError            **error)
 {
-  JobDaskBackend *self = JOB_DASK_BACKEND (backend);
-  g_autofree char *address = NULL;
-  g_autofree char *file = NULL;
+  g_autofree char *address = job_cluster_backend_dup_option (backend, "scheduler-address");
+  g_autofree char *file = job_cluster_backend_dup_option (backend, "scheduler-file");
   const char *from_environment = g_getenv ("DASK_SCHEDULER_ADDRESS");
 
-  g_mutex_lock (&self->mutex);
-  address = g_strdup (self->scheduler_address);
-  file = g_strdup (self->scheduler_file);
-  g_mutex_unlock (&self->mutex);
-
-  if (address != NULL && address[0] != '\0')
+  if (address != NULL)
     return dup_arguments ("dask", address, NULL);
-  if (file != NULL && file[0] != '\0')
+  if (file != NULL)
     return dup_arguments ("dask", "--scheduler-file", file, NULL);
   if (from_environment != NULL && from_environment[0] != '\0')
     return dup_arguments ("dask", from_environment, NULL);
@@ -93,84 +85,14 @@ job_dask_backend_dup_helper_arguments (JobClusterBackend  *backend,
 }
 
 static void
-job_dask_backend_finalize (GObject *object)
-{
-  JobDaskBackend *self = JOB_DASK_BACKEND (object);
-
-  g_free (self->scheduler_address);
-  g_free (self->scheduler_file);
-  g_mutex_clear (&self->mutex);
-
-  G_OBJECT_CLASS (job_dask_backend_parent_class)->finalize (object);
-}
-
-static void
-job_dask_backend_get_property (GObject    *object,
-                               guint       prop_id,
-                               GValue     *value,
-                               GParamSpec *pspec)
-{
-  JobDaskBackend *self = JOB_DASK_BACKEND (object);
-
-  g_mutex_lock (&self->mutex);
-  switch (prop_id)
-    {
-    case PROP_SCHEDULER_ADDRESS:
-      g_value_set_string (value, self->scheduler_address);
-      break;
-    case PROP_SCHEDULER_FILE:
-      g_value_set_string (value, self->scheduler_file);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
-  g_mutex_unlock (&self->mutex);
-}
-
-static void
-job_dask_backend_set_property (GObject      *object,
-                               guint         prop_id,
-                               const GValue *value,
-                               GParamSpec   *pspec)
-{
-  JobDaskBackend *self = JOB_DASK_BACKEND (object);
-  char **field;
-
-  switch (prop_id)
-    {
-    case PROP_SCHEDULER_ADDRESS:
-      field = &self->scheduler_address;
-      break;
-    case PROP_SCHEDULER_FILE:
-      field = &self->scheduler_file;
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      return;
-    }
-  g_mutex_lock (&self->mutex);
-  if (g_strcmp0 (*field, g_value_get_string (value)) == 0)
-    field = NULL;
-  else
-    {
-      g_free (*field);
-      *field = g_value_dup_string (value);
-    }
-  g_mutex_unlock (&self->mutex);
-  if (field != NULL)
-    g_object_notify_by_pspec (object, pspec);
-}
-
-static void
 job_dask_backend_class_init (JobDaskBackendClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   JobClusterBackendClass *cluster_class = JOB_CLUSTER_BACKEND_CLASS (klass);
   GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
 
-  object_class->finalize = job_dask_backend_finalize;
-  object_class->get_property = job_dask_backend_get_property;
-  object_class->set_property = job_dask_backend_set_property;
+  object_class->get_property = job_cluster_backend_get_option_property;
+  object_class->set_property = job_cluster_backend_set_option_property;
   cluster_class->cluster_name = "Dask";
   cluster_class->dup_helper_arguments = job_dask_backend_dup_helper_arguments;
 
@@ -198,7 +120,6 @@ job_dask_backend_class_init (JobDaskBackendClass *klass)
 static void
 job_dask_backend_init (JobDaskBackend *self)
 {
-  g_mutex_init (&self->mutex);
 }
 
 /**

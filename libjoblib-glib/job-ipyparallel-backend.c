@@ -3,6 +3,7 @@
 
 #include "job-error.h"
 #include "job-i18n-private.h"
+#include "job-cluster-backend-private.h"
 #include "job-ipyparallel-backend.h"
 
 /**
@@ -27,11 +28,6 @@
 struct _JobIpyparallelBackend
 {
   JobClusterBackend  parent_instance;
-  GMutex             mutex;
-  char              *url_file;
-  char              *profile;
-  char              *profile_dir;
-  char              *cluster_id;
 };
 
 enum {
@@ -48,106 +44,27 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (JobIpyparallelBackend, job_ipyparallel_backend, JOB_TYPE_CLUSTER_BACKEND)
 
 static char **
-field_of (JobIpyparallelBackend *self,
-          guint                  prop_id)
-{
-  switch (prop_id)
-    {
-    case PROP_URL_FILE:
-      return &self->url_file;
-    case PROP_PROFILE:
-      return &self->profile;
-    case PROP_PROFILE_DIR:
-      return &self->profile_dir;
-    case PROP_CLUSTER_ID:
-      return &self->cluster_id;
-    default:
-      return NULL;
-    }
-}
-
-static char **
 job_ipyparallel_backend_dup_helper_arguments (JobClusterBackend  *backend,
                                               GError            **error)
 {
   static const char * const options[N_PROPS] = {
     NULL, "--url-file", "--profile", "--profile-dir", "--cluster-id",
   };
-  JobIpyparallelBackend *self = JOB_IPYPARALLEL_BACKEND (backend);
   GStrvBuilder *builder = g_strv_builder_new ();
   char **arguments;
 
   g_strv_builder_add (builder, "ipyparallel");
-  g_mutex_lock (&self->mutex);
   for (guint prop_id = PROP_URL_FILE; prop_id < N_PROPS; prop_id++)
     {
-      const char *value = *field_of (self, prop_id);
+      /* "--url-file" for url-file */
+      g_autofree char *value = job_cluster_backend_dup_option (backend, options[prop_id] + 2);
 
-      if (value != NULL && value[0] != '\0')
+      if (value != NULL)
         g_strv_builder_add_many (builder, options[prop_id], value, NULL);
     }
-  g_mutex_unlock (&self->mutex);
   arguments = g_strv_builder_end (builder);
   g_strv_builder_unref (builder);
   return arguments;
-}
-
-static void
-job_ipyparallel_backend_finalize (GObject *object)
-{
-  JobIpyparallelBackend *self = JOB_IPYPARALLEL_BACKEND (object);
-
-  for (guint prop_id = PROP_URL_FILE; prop_id < N_PROPS; prop_id++)
-    g_free (*field_of (self, prop_id));
-  g_mutex_clear (&self->mutex);
-
-  G_OBJECT_CLASS (job_ipyparallel_backend_parent_class)->finalize (object);
-}
-
-static void
-job_ipyparallel_backend_get_property (GObject    *object,
-                                      guint       prop_id,
-                                      GValue     *value,
-                                      GParamSpec *pspec)
-{
-  JobIpyparallelBackend *self = JOB_IPYPARALLEL_BACKEND (object);
-  char **field = field_of (self, prop_id);
-
-  if (field == NULL)
-    {
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      return;
-    }
-  g_mutex_lock (&self->mutex);
-  g_value_set_string (value, *field);
-  g_mutex_unlock (&self->mutex);
-}
-
-static void
-job_ipyparallel_backend_set_property (GObject      *object,
-                                      guint         prop_id,
-                                      const GValue *value,
-                                      GParamSpec   *pspec)
-{
-  JobIpyparallelBackend *self = JOB_IPYPARALLEL_BACKEND (object);
-  char **field = field_of (self, prop_id);
-  gboolean changed;
-
-  if (field == NULL)
-    {
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      return;
-    }
-  g_mutex_lock (&self->mutex);
-  changed = g_strcmp0 (*field, g_value_get_string (value)) != 0;
-  if (changed)
-    {
-      g_free (*field);
-      *field = g_value_dup_string (value);
-    }
-  g_mutex_unlock (&self->mutex);
-  if (changed)
-    g_object_notify_by_pspec (object, pspec);
 }
 
 static void
@@ -157,9 +74,8 @@ job_ipyparallel_backend_class_init (JobIpyparallelBackendClass *klass)
   JobClusterBackendClass *cluster_class = JOB_CLUSTER_BACKEND_CLASS (klass);
   GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
 
-  object_class->finalize = job_ipyparallel_backend_finalize;
-  object_class->get_property = job_ipyparallel_backend_get_property;
-  object_class->set_property = job_ipyparallel_backend_set_property;
+  object_class->get_property = job_cluster_backend_get_option_property;
+  object_class->set_property = job_cluster_backend_set_option_property;
   cluster_class->cluster_name = "IPython Parallel";
   cluster_class->dup_helper_arguments = job_ipyparallel_backend_dup_helper_arguments;
 
@@ -203,7 +119,6 @@ job_ipyparallel_backend_class_init (JobIpyparallelBackendClass *klass)
 static void
 job_ipyparallel_backend_init (JobIpyparallelBackend *self)
 {
-  g_mutex_init (&self->mutex);
 }
 
 /**

@@ -6,11 +6,6 @@
 #include "job-process-worker-private.h"
 #include "job-worker-command-private.h"
 
-static const char * const thread_variables[] = {
-  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-  "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
-};
-
 static JobProcessWorker *
 process_of (JobLaunchedWorker *worker)
 {
@@ -42,7 +37,8 @@ launcher_start (JobWorkerLauncher    *launcher,
                 GError              **error)
 {
   const char *kind = job_launched_worker_get_kind (worker);
-  const char *environment[2 * G_N_ELEMENTS (thread_variables) + 1];
+  const char * const *variables = job_worker_thread_variables ();
+  g_autoptr(GPtrArray) environment = g_ptr_array_new ();
   g_autofree char *threads = g_strdup_printf ("%d", setup->inner_threads);
   g_auto(GStrv) argv = job_worker_command_dup (kind, error);
   JobProcessWorker *process;
@@ -50,15 +46,16 @@ launcher_start (JobWorkerLauncher    *launcher,
   if (argv == NULL)
     return FALSE;
 
-  for (gsize i = 0; i < G_N_ELEMENTS (thread_variables); i++)
+  for (gsize i = 0; variables[i] != NULL; i++)
     {
-      environment[2 * i] = thread_variables[i];
-      environment[2 * i + 1] = threads;
+      g_ptr_array_add (environment, (gpointer) variables[i]);
+      g_ptr_array_add (environment, threads);
     }
-  environment[2 * G_N_ELEMENTS (thread_variables)] = NULL;
+  g_ptr_array_add (environment, NULL);
 
   process = job_process_worker_spawn (kind, (const char * const *) argv,
-                                      environment, setup->inner_explicit,
+                                      (const char * const *) environment->pdata,
+                                      setup->inner_explicit,
                                       setup->environment,
                                       on_frame, on_end, worker, error);
   if (process == NULL)

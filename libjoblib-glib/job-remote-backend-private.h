@@ -31,6 +31,13 @@ typedef struct
 
 void               job_remote_settings_clear         (JobRemoteSettings  *settings);
 
+/* Property setters of the remote backends, under their mutex: an empty
+ * string or string array is %NULL; TRUE when the field changed. */
+gboolean           job_remote_set_string             (char              **field,
+                                                      const GValue       *value);
+gboolean           job_remote_set_strv               (char             ***field,
+                                                      const GValue       *value);
+
 /* Takes @launcher; the pool's thread is called @thread_name. How a run
  * that stops ends its workers: @abort_kills_busy_only kills the workers
  * running the stopped run's tasks when it is cancelled or timed out
@@ -62,6 +69,16 @@ void               job_remote_backend_set_command    (JobRemoteBackend   *self,
                                                       const char         *kind,
                                                       const char * const *argv);
 
+/* The number of workers of a run that asked for @requested n_jobs,
+ * @effective once resolved against this machine's CPUs: a negative
+ * @requested (-1 all, -2 all but one…) counts the cluster's size where
+ * the subclass knows it (get_n_workers with a negative n_jobs: the Dask
+ * threads or IPython engines; an SSH backend's slots always), else the
+ * backend's effective_n_jobs (@effective). Blocks while it asks a
+ * cluster's scheduler. Caller's thread. */
+int                job_remote_backend_size_run       (JobBackend         *backend,
+                                                      int                 requested,
+                                                      int                 effective);
 /* As a run's configure, with @new_run FALSE when no run starts (only
  * listening, connecting, starting workers ahead): n_jobs < 1 fails. */
 gboolean           job_remote_backend_prepare        (JobRemoteBackend   *self,

@@ -104,6 +104,19 @@ job_remote_backend_effective_n_jobs (JobBackend *backend,
   return klass->get_n_workers (JOB_REMOTE_BACKEND (backend), n_jobs);
 }
 
+int
+job_remote_backend_size_run (JobBackend *backend,
+                             int         requested,
+                             int         effective)
+{
+  JobRemoteBackendClass *klass = JOB_REMOTE_BACKEND_GET_CLASS (backend);
+  int n = 0;
+
+  if (requested < 0 && klass->get_n_workers != NULL)
+    n = klass->get_n_workers (JOB_REMOTE_BACKEND (backend), requested);
+  return n > 0 ? n : job_backend_effective_n_jobs (backend, effective);
+}
+
 gboolean
 job_remote_backend_prepare (JobRemoteBackend  *self,
                             int                n_jobs,
@@ -254,10 +267,9 @@ job_remote_backend_get_property (GObject    *object,
   g_mutex_unlock (&priv->mutex);
 }
 
-/* An empty string means unset, as %NULL. */
-static gboolean
-set_string (char         **field,
-            const GValue  *value)
+gboolean
+job_remote_set_string (char         **field,
+                       const GValue  *value)
 {
   const char *text = g_value_get_string (value);
 
@@ -267,6 +279,23 @@ set_string (char         **field,
     return FALSE;
   g_free (*field);
   *field = g_strdup (text);
+  return TRUE;
+}
+
+gboolean
+job_remote_set_strv (char         ***field,
+                     const GValue   *value)
+{
+  char **strv = g_value_get_boxed (value);
+
+  if (strv != NULL && strv[0] == NULL)
+    strv = NULL;
+  if ((*field == NULL && strv == NULL) ||
+      (*field != NULL && strv != NULL &&
+       g_strv_equal ((const char * const *) *field, (const char * const *) strv)))
+    return FALSE;
+  g_strfreev (*field);
+  *field = g_strdupv (strv);
   return TRUE;
 }
 
@@ -283,8 +312,8 @@ job_remote_backend_set_property (GObject      *object,
   g_mutex_lock (&priv->mutex);
   switch (prop_id)
     {
-    case PROP_SHARED_FOLDER: changed = set_string (&s->shared_folder, value); break;
-    case PROP_LISTEN_ADDRESS: changed = set_string (&s->listen_address, value); break;
+    case PROP_SHARED_FOLDER: changed = job_remote_set_string (&s->shared_folder, value); break;
+    case PROP_LISTEN_ADDRESS: changed = job_remote_set_string (&s->listen_address, value); break;
     case PROP_MAX_RETRIES:
       changed = s->max_retries != g_value_get_uint (value);
       s->max_retries = g_value_get_uint (value);
@@ -479,16 +508,7 @@ job_remote_backend_dup_settings (JobRemoteBackend  *self,
   settings->certificate = s->certificate != NULL ? g_object_ref (s->certificate) : NULL;
   /* Copied, not shared: a launcher may keep it while the next
    * set_worker_command changes ours. */
-  settings->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                              (GDestroyNotify) g_strfreev);
-  {
-    GHashTableIter iter;
-    gpointer kind, argv;
-
-    g_hash_table_iter_init (&iter, s->commands);
-    while (g_hash_table_iter_next (&iter, &kind, &argv))
-      g_hash_table_insert (settings->commands, g_strdup (kind), g_strdupv (argv));
-  }
+  settings->commands = job_worker_commands_copy (s->commands);
   g_mutex_unlock (&priv->mutex);
 }
 

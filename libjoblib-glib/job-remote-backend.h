@@ -26,9 +26,11 @@ G_DECLARE_DERIVABLE_TYPE (JobRemoteBackend, job_remote_backend, JOB, REMOTE_BACK
  *   nested libraries (0: none set) and @new_run says whether a run
  *   starts (rather than workers being started ahead of one). Called on
  *   the caller's thread, any thread
- * @get_n_workers: maps a resolved `n_jobs` to the number of workers
- *   the run uses (the cluster's size, a fixed count); %NULL: `n_jobs`.
- *   Called from any thread
+ * @get_n_workers: maps `n_jobs` to the number of workers the run uses
+ *   (a fixed count, the hosts' slots); %NULL: `n_jobs`. A negative
+ *   `n_jobs` is joblib's "all" (-1) or "all but one" (-2) of the
+ *   cluster: the answer counts the cluster's size, or is 0 when it is
+ *   not known. Called from any thread; it may block to ask the cluster
  *
  * The class of backends whose workers run on other machines and dial
  * back to this process. The library's own backends implement it; the

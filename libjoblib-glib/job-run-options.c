@@ -5,6 +5,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-parallel-config.h"
+#include "job-remote-backend-private.h"
 #include "job-run-options-private.h"
 #include "job-sequential-backend.h"
 
@@ -153,7 +154,11 @@ job_run_options_resolve (JobRunOptions        *options,
 
   options->backend = g_object_ref (backend);
   options->n_jobs_requested = n_jobs;
-  options->n_workers = job_backend_effective_n_jobs (backend, effective);
+  /* n_jobs=-1 on a cluster means the cluster's size, not this machine's. */
+  if (JOB_IS_REMOTE_BACKEND (backend))
+    options->n_workers = job_remote_backend_size_run (backend, n_jobs, effective);
+  else
+    options->n_workers = job_backend_effective_n_jobs (backend, effective);
   options->batch_size = request->batch_size;
   options->timeout = request->timeout;
   options->verbose = request->verbose >= 0 ? request->verbose

@@ -170,21 +170,6 @@ job_slurm_backend_get_property (GObject    *object,
   g_mutex_unlock (&self->mutex);
 }
 
-static gboolean
-set_string (char       **field,
-            const GValue *value)
-{
-  const char *text = g_value_get_string (value);
-
-  if (text != NULL && text[0] == '\0')
-    text = NULL;
-  if (g_strcmp0 (*field, text) == 0)
-    return FALSE;
-  g_free (*field);
-  *field = g_strdup (text);
-  return TRUE;
-}
-
 static void
 job_slurm_backend_set_property (GObject      *object,
                                 guint         prop_id,
@@ -198,9 +183,9 @@ job_slurm_backend_set_property (GObject      *object,
   g_mutex_lock (&self->mutex);
   switch (prop_id)
     {
-    case PROP_PARTITION: changed = set_string (&s->partition, value); break;
-    case PROP_TIME_LIMIT: changed = set_string (&s->time_limit, value); break;
-    case PROP_MEMORY: changed = set_string (&s->memory, value); break;
+    case PROP_PARTITION: changed = job_remote_set_string (&s->partition, value); break;
+    case PROP_TIME_LIMIT: changed = job_remote_set_string (&s->time_limit, value); break;
+    case PROP_MEMORY: changed = job_remote_set_string (&s->memory, value); break;
     case PROP_CPUS_PER_WORKER:
       changed = s->cpus_per_worker != g_value_get_int (value);
       s->cpus_per_worker = g_value_get_int (value);

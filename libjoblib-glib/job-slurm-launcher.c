@@ -9,11 +9,6 @@
 #include "job-worker-command-private.h"
 #include "job-worker-dialback-private.h"
 
-static const char * const thread_variables[] = {
-  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-  "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
-};
-
 typedef struct _JobSlurmLauncher JobSlurmLauncher;
 
 /* One worker job: being submitted (no id yet), queued or running in
@@ -64,9 +59,6 @@ void
 job_slurm_settings_copy (const JobSlurmSettings *from,
                          JobSlurmSettings       *to)
 {
-  GHashTableIter iter;
-  gpointer key, value;
-
   job_slurm_settings_clear (to);
   *to = *from;
   to->partition = g_strdup (from->partition);
@@ -76,14 +68,7 @@ job_slurm_settings_copy (const JobSlurmSettings *from,
   to->shared_folder = g_strdup (from->shared_folder);
   to->listen_address = g_strdup (from->listen_address);
   to->certificate = from->certificate != NULL ? g_object_ref (from->certificate) : NULL;
-  to->commands = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) g_strfreev);
-  if (from->commands != NULL)
-    {
-      g_hash_table_iter_init (&iter, from->commands);
-      while (g_hash_table_iter_next (&iter, &key, &value))
-        g_hash_table_insert (to->commands, g_strdup (key), g_strdupv (value));
-    }
+  to->commands = job_worker_commands_copy (from->commands);
 }
 
 static void
@@ -265,10 +250,10 @@ launcher_start (JobWorkerLauncher    *launcher,
       g_ptr_array_add (environment, g_strdup (pin));
     }
   /* Native thread pools in a worker use the CPUs of its job. */
-  for (gsize i = 0; i < G_N_ELEMENTS (thread_variables); i++)
-    if (g_getenv (thread_variables[i]) == NULL)
+  for (const char * const *name = job_worker_thread_variables (); *name != NULL; name++)
+    if (g_getenv (*name) == NULL)
       {
-        g_ptr_array_add (environment, g_strdup (thread_variables[i]));
+        g_ptr_array_add (environment, g_strdup (*name));
         g_ptr_array_add (environment, g_strdup (threads));
       }
   g_ptr_array_add (environment, NULL);

@@ -213,38 +213,6 @@ job_ssh_backend_get_property (GObject    *object,
   g_mutex_unlock (&self->mutex);
 }
 
-static gboolean
-set_string (char         **field,
-            const GValue  *value)
-{
-  const char *text = g_value_get_string (value);
-
-  if (text != NULL && text[0] == '\0')
-    text = NULL;
-  if (g_strcmp0 (*field, text) == 0)
-    return FALSE;
-  g_free (*field);
-  *field = g_strdup (text);
-  return TRUE;
-}
-
-static gboolean
-set_strv (char         ***field,
-          const GValue   *value)
-{
-  char **strv = g_value_get_boxed (value);
-
-  if (strv != NULL && strv[0] == NULL)
-    strv = NULL;
-  if ((*field == NULL && strv == NULL) ||
-      (*field != NULL && strv != NULL &&
-       g_strv_equal ((const char * const *) *field, (const char * const *) strv)))
-    return FALSE;
-  g_strfreev (*field);
-  *field = g_strdupv (strv);
-  return TRUE;
-}
-
 static void
 job_ssh_backend_set_property (GObject      *object,
                               guint         prop_id,
@@ -257,9 +225,9 @@ job_ssh_backend_set_property (GObject      *object,
   g_mutex_lock (&self->mutex);
   switch (prop_id)
     {
-    case PROP_HOSTS: changed = set_strv (&self->hosts, value); break;
-    case PROP_HOSTS_FILE: changed = set_string (&self->hosts_file, value); break;
-    case PROP_SSH_COMMAND: changed = set_strv (&self->ssh_command, value); break;
+    case PROP_HOSTS: changed = job_remote_set_strv (&self->hosts, value); break;
+    case PROP_HOSTS_FILE: changed = job_remote_set_string (&self->hosts_file, value); break;
+    case PROP_SSH_COMMAND: changed = job_remote_set_strv (&self->ssh_command, value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }

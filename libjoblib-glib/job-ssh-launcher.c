@@ -12,11 +12,6 @@
 /* What ssh said last is kept for messages: its final lines. */
 #define STDERR_TAIL 2048
 
-static const char * const thread_variables[] = {
-  "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-  "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
-};
-
 /* The launcher. */
 
 typedef struct _SshWorker SshWorker;
@@ -237,6 +232,7 @@ worker_argv (JobSshLauncher        *self,
   g_auto(GStrv) program = custom != NULL ? g_strdupv ((char **) custom)
                                          : job_worker_command_dup (kind, error);
   g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_autoptr(GPtrArray) threads = g_ptr_array_new_with_free_func (g_free);
   gboolean any = FALSE;
 
   if (program == NULL)
@@ -244,15 +240,12 @@ worker_argv (JobSshLauncher        *self,
   /* The remote host's environment is its own: only what a run asks for
    * explicitly travels, through env(1). */
   g_strv_builder_add (argv, "env");
-  if (setup->inner_explicit)
-    for (gsize i = 0; i < G_N_ELEMENTS (thread_variables); i++)
-      {
-        g_autofree char *assignment = g_strdup_printf ("%s=%d", thread_variables[i],
-                                                       setup->inner_threads);
-
-        g_strv_builder_add (argv, assignment);
-        any = TRUE;
-      }
+  job_worker_setup_add_thread_variables (setup, threads, TRUE);
+  for (guint i = 0; i < threads->len; i++)
+    {
+      g_strv_builder_add (argv, g_ptr_array_index (threads, i));
+      any = TRUE;
+    }
   for (gsize i = 0; setup->environment != NULL && setup->environment[i] != NULL; i++)
     {
       g_strv_builder_add (argv, setup->environment[i]);

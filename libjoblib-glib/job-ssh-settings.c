@@ -6,6 +6,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-ssh-settings-private.h"
+#include "job-worker-launcher-private.h"
 
 void
 job_ssh_settings_init (JobSshSettings *settings)
@@ -76,8 +77,7 @@ job_ssh_settings_copy (const JobSshSettings *from,
     }
   to->ssh_command = g_strdupv (from->ssh_command);
   to->programs = copy_table (from->programs, (GBoxedCopyFunc) g_strdup, g_free);
-  to->commands = copy_table (from->commands, (GBoxedCopyFunc) g_strdupv,
-                             (GDestroyNotify) g_strfreev);
+  to->commands = job_worker_commands_copy (from->commands);
   to->listen_address = g_strdup (from->listen_address);
   to->certificate = from->certificate != NULL ? g_object_ref (from->certificate) : NULL;
 }

@@ -83,6 +83,22 @@ typedef struct
   const char * const *environment;   /* (nullable) */
 } JobWorkerSetup;
 
+/* A copy of a table of worker commands (kind → GStrv), never %NULL;
+ * @commands may be %NULL. */
+GHashTable         *job_worker_commands_copy (GHashTable *commands);
+
+/* The variables that cap the threads of a worker's native libraries
+ * (OpenMP, OpenBLAS, MKL, BLIS, Accelerate, numexpr), %NULL-terminated:
+ * the one list every launcher sets. */
+const char * const *job_worker_thread_variables (void);
+/* Appends "NAME=N" (N: @setup's inner threads, at least 1) to
+ * @environment for each thread variable when the run sets them
+ * explicitly, else, unless @only_explicit, for those unset in this
+ * process. */
+void                job_worker_setup_add_thread_variables (const JobWorkerSetup *setup,
+                                                           GPtrArray            *environment,
+                                                           gboolean              only_explicit);
+
 struct _JobWorkerLauncherClass
 {
   const char *name;   /* "process", "slurm": for messages */

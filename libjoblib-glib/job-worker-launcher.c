@@ -192,3 +192,44 @@ job_launched_worker_is_alive (JobLaunchedWorker *worker)
     return worker->launcher->klass->is_alive (worker->launcher, worker);
   return worker->connection == NULL || job_worker_connection_is_alive (worker->connection);
 }
+
+const char * const *
+job_worker_thread_variables (void)
+{
+  static const char * const variables[] = {
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
+    NULL
+  };
+
+  return variables;
+}
+
+void
+job_worker_setup_add_thread_variables (const JobWorkerSetup *setup,
+                                       GPtrArray            *environment,
+                                       gboolean              only_explicit)
+{
+  const char * const *variables = job_worker_thread_variables ();
+
+  for (gsize i = 0; variables[i] != NULL; i++)
+    if (setup->inner_explicit || (!only_explicit && g_getenv (variables[i]) == NULL))
+      g_ptr_array_add (environment, g_strdup_printf ("%s=%d", variables[i],
+                                                     MAX (setup->inner_threads, 1)));
+}
+
+GHashTable *
+job_worker_commands_copy (GHashTable *commands)
+{
+  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) g_strfreev);
+  GHashTableIter iter;
+  gpointer kind, argv;
+
+  if (commands == NULL)
+    return copy;
+  g_hash_table_iter_init (&iter, commands);
+  while (g_hash_table_iter_next (&iter, &kind, &argv))
+    g_hash_table_insert (copy, g_strdup (kind), g_strdupv (argv));
+  return copy;
+}

@@ -27,6 +27,7 @@ TASK_EXPORT task_getenv (TASK_ARGS);
 TASK_EXPORT task_print (TASK_ARGS);
 TASK_EXPORT task_counted_result (TASK_ARGS);
 TASK_EXPORT task_payload (TASK_ARGS);
+TASK_EXPORT task_barrier (TASK_ARGS);
 
 /* (x) → x² */
 TASK_EXPORT
@@ -236,4 +237,39 @@ task_payload (TASK_ARGS)
   data = g_malloc (size);
   memset (data, (int) (x & 0xff), size);
   return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
+}
+
+/* (si) → leaves a file named after its pid in the folder, then waits
+ * (up to 60 s) until the folder holds that many files: tasks that only
+ * return once that many of them run at the same time, in as many
+ * processes. Returns the pid; fails when the others never came. */
+TASK_EXPORT
+task_barrier (TASK_ARGS)
+{
+  const char *folder;
+  gint32 n;
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+
+  g_variant_get (args, "(&si)", &folder, &n);
+  name = g_strdup_printf ("%d", (int) getpid ());
+  path = g_build_filename (folder, name, NULL);
+  if (!g_file_set_contents (path, "", 0, error))
+    return NULL;
+  for (int i = 0; i < 6000; i++)
+    {
+      g_autoptr(GDir) dir = g_dir_open (folder, 0, error);
+      int seen = 0;
+
+      if (dir == NULL)
+        return NULL;
+      while (g_dir_read_name (dir) != NULL)
+        seen++;
+      if (seen >= n)
+        return g_variant_new_int64 (getpid ());
+      g_usleep (10000);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+               "only some of the %d barrier tasks ran at the same time", (int) n);
+  return NULL;
 }

@@ -210,6 +210,47 @@ test_order (void)
   clear_markers ();
 }
 
+/* n_jobs=-1 is the cluster's size (its Dask threads or engines), not
+ * this machine's CPUs, and the calls go one to a worker: as many calls
+ * as the cluster has threads, each returning only once all of them run
+ * at the same time, finish in as many worker processes. */
+static void
+test_n_jobs_all (void)
+{
+  g_autoptr(JobClusterBackend) backend = new_backend ();
+  g_autoptr(JobParallel) parallel = new_parallel (backend, -1);
+  g_autoptr(JobFunction) barrier =
+    job_function_new_for_symbol (g_getenv ("JOB_TEST_TASKS_MODULE"), "task_barrier", NULL);
+  g_autoptr(GPtrArray) calls = g_ptr_array_new_with_free_func ((GDestroyNotify) job_call_unref);
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GHashTable) pids = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autofree char *folder = g_build_filename (test_dir (), "barrier", NULL);
+  g_autoptr(GDir) dir = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name;
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  for (int i = 0; i < cluster_threads (); i++)
+    g_ptr_array_add (calls, job_call_new (barrier, g_variant_new ("(si)", folder,
+                                                                  cluster_threads ())));
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < results->len; i++)
+    g_hash_table_add (pids, GINT_TO_POINTER ((int) g_variant_get_int64 (g_ptr_array_index (results, i))));
+  g_assert_cmpuint (g_hash_table_size (pids), ==, (guint) cluster_threads ());
+  job_backend_shutdown (JOB_BACKEND (backend));
+
+  dir = g_dir_open (folder, 0, &error);
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (folder, name, NULL);
+
+      g_assert_cmpint (g_unlink (path), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (folder), ==, 0);
+}
+
 /* A run in a thread of its own while the test disturbs the cluster. */
 typedef struct
 {
@@ -378,6 +419,7 @@ main (int    argc,
   g_test_add_func ("/joblib/cluster/bad-input", test_bad_input);
   g_test_add_func ("/joblib/cluster/bad-input/subprocess/null", test_bad_input_null);
   g_test_add_func ("/joblib/cluster/order", test_order);
+  g_test_add_func ("/joblib/cluster/n-jobs-all", test_n_jobs_all);
   g_test_add_func ("/joblib/cluster/cancel", test_cancel);
   g_test_add_func ("/joblib/cluster/worker-killed", test_worker_killed);
   return g_test_run ();

@@ -226,6 +226,140 @@ test_worker_killed (void)
   job_backend_shutdown (JOB_BACKEND (backend));
 }
 
+static char *barrier_folder;
+static int barrier_n;
+
+static void
+remove_pid_file (gpointer key,
+                 gpointer value,
+                 gpointer user_data)
+{
+  g_autofree char *name = g_strdup_printf ("%d", GPOINTER_TO_INT (key));
+  g_autofree char *path = g_build_filename (barrier_folder, name, NULL);
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
+static GVariant *
+barrier_args (guint i)
+{
+  return g_variant_new ("(si)", barrier_folder, barrier_n);
+}
+
+/* Workers connect one by one: calls wait for the workers still coming
+ * instead of piling onto the first one connected. Four calls that only
+ * return once all four run at the same time finish on four workers (a
+ * worker holding two would wait for itself). */
+static void
+test_spread_over_workers (void)
+{
+  const char * const hosts[] = { "joblib-a:2", "joblib-b:2", NULL };
+  g_autoptr(JobSshBackend) backend = new_backend (hosts);
+  g_autoptr(JobParallel) parallel = new_parallel (backend);
+  g_autoptr(JobFunction) barrier = task ("task_barrier");
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GHashTable) pids = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr(GError) error = NULL;
+
+  barrier_n = 4;
+  barrier_folder = g_dir_make_tmp ("joblib-barrier-XXXXXX", &error);
+  g_assert_no_error (error);
+  calls = calls_of (barrier, 4, barrier_args);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < results->len; i++)
+    g_hash_table_add (pids, GINT_TO_POINTER ((int) g_variant_get_int64 (g_ptr_array_index (results, i))));
+  g_assert_cmpuint (g_hash_table_size (pids), ==, 4);
+  job_backend_shutdown (JOB_BACKEND (backend));
+
+  g_hash_table_foreach (pids, remove_pid_file, NULL);
+  g_assert_cmpint (g_rmdir (barrier_folder), ==, 0);
+  g_clear_pointer (&barrier_folder, g_free);
+}
+
+static gboolean
+wait_until (gboolean (*func) (gpointer),
+            gpointer   data)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      if (func (data))
+        return TRUE;
+      g_usleep (20 * 1000);
+    }
+  return func (data);
+}
+
+static gboolean
+no_worker_left (gpointer data)
+{
+  guint n_pids = 0;
+  g_autofree int *pids = job_ssh_backend_get_worker_pids (data, &n_pids);
+
+  return n_pids == 0;
+}
+
+/* Runs two barrier calls (both must run at the same time, so two
+ * workers must be up) and checks that two processes answered. */
+static void
+run_two_at_once (JobParallel *parallel)
+{
+  g_autoptr(JobFunction) barrier = task ("task_barrier");
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GHashTable) pids = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autoptr(GError) error = NULL;
+
+  barrier_n = 2;
+  barrier_folder = g_dir_make_tmp ("joblib-barrier-XXXXXX", &error);
+  g_assert_no_error (error);
+  calls = calls_of (barrier, 2, barrier_args);
+  results = job_parallel_run (parallel, (JobCall **) calls->pdata, calls->len, NULL, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < results->len; i++)
+    g_hash_table_add (pids, GINT_TO_POINTER ((int) g_variant_get_int64 (g_ptr_array_index (results, i))));
+  g_assert_cmpuint (g_hash_table_size (pids), ==, 2);
+  g_hash_table_foreach (pids, remove_pid_file, NULL);
+  g_assert_cmpint (g_rmdir (barrier_folder), ==, 0);
+  g_clear_pointer (&barrier_folder, g_free);
+}
+
+/* A host left out of a run is tried again by the next run that starts
+ * workers: here its worker program is missing at first (its slot goes
+ * to the other host), then set right once the first run's workers have
+ * left (idle-timeout). */
+static void
+test_down_host_retried (void)
+{
+  const char * const hosts[] = { "joblib-a", "joblib-b", NULL };
+  g_autoptr(JobSshBackend) backend = new_backend (hosts);
+  g_autoptr(JobParallel) parallel = new_parallel (backend);
+  g_auto(GStrv) down = NULL;
+
+  g_object_set (backend, "idle-timeout", 0.1, NULL);
+  job_ssh_backend_set_host_program (backend, "joblib-b", "/nonexistent/joblib-glib-worker-connect");
+  g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING,
+                         "*SSH host joblib-b cannot run workers*nonexistent*");
+  run_two_at_once (parallel);
+  g_test_assert_expected_messages ();
+  down = job_ssh_backend_get_down_hosts (backend);
+  g_assert_cmpuint (g_strv_length (down), ==, 1);
+  g_assert_true (g_str_has_prefix (down[0], "joblib-b: "));
+  g_clear_pointer (&down, g_strfreev);
+  g_assert_true (wait_until (no_worker_left, backend));
+
+  /* Fixed: the next run has both hosts again (a failure there would be
+   * a warning, fatal in this test). */
+  job_ssh_backend_set_host_program (backend, "joblib-b", NULL);
+  run_two_at_once (parallel);
+  down = job_ssh_backend_get_down_hosts (backend);
+  g_assert_cmpuint (g_strv_length (down), ==, 0);
+  job_backend_shutdown (JOB_BACKEND (backend));
+}
+
 /* One host down: the run goes on with the other, and says which and why. */
 static void
 test_unreachable_host (void)
@@ -457,6 +591,8 @@ main (int    argc,
   g_test_add_func ("/joblib/ssh/worker-killed", test_worker_killed);
   g_test_add_func ("/joblib/ssh/unreachable-host", test_unreachable_host);
   g_test_add_func ("/joblib/ssh/no-host-left", test_no_host_left);
+  g_test_add_func ("/joblib/ssh/spread-over-workers", test_spread_over_workers);
+  g_test_add_func ("/joblib/ssh/down-host-retried", test_down_host_retried);
   g_test_add_func ("/joblib/ssh/wrong-token", test_wrong_token);
   g_test_add_func ("/joblib/ssh/cancel", test_cancel);
   g_test_add_func ("/joblib/ssh/bad-input", test_bad_input);
