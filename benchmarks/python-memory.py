@@ -3,12 +3,13 @@
 """joblib_glib's Python Memory next to Python joblib's, in the same run.
 
 Usage (from a build tree, with the uninstalled typelib on the paths):
-  /usr/bin/python3 benchmarks/python-memory.py [--entries N] [--json] [--ours-only]
+  /usr/bin/python3 benchmarks/python-memory.py [--entries N] [--removal M] [--json]
+                                               [--ours-only]
 Prints the load average and a markdown table of medians: a hit with an
 int argument, a miss (compute + store) with an int argument while the
 cache grows to N entries (16 000 by default; the median of each quarter
-shows whether the cost stays flat), reduce_size from 1 000 to 500 entries
-and clear on 1 000 entries.
+shows whether the cost stays flat), reduce_size from M (1 000) to M/2
+entries and clear on M entries.
 """
 
 import json
@@ -54,15 +55,15 @@ def rows(module, location, entries):
     return out
 
 
-def removal_rows(module, location):
+def removal_rows(module, location, removal):
     memory = module.Memory(location, verbose=0)
     cached = memory.cache(f)
-    for i in range(1000):
+    for i in range(removal):
         cached(i)
     out = {}
     if module is joblib:
         # joblib 1.2's reduce_size only knows the memory's bytes_limit:
-        # half the store is the same cut as items_limit=500.
+        # half the store is the same cut as items_limit=removal/2.
         total = sum(os.path.getsize(os.path.join(d, name))
                     for d, _, names in os.walk(location) for name in names)
         memory.bytes_limit = total // 2
@@ -70,9 +71,9 @@ def removal_rows(module, location):
         memory.reduce_size()
     else:
         t0 = time.perf_counter()
-        memory.reduce_size(items_limit=500)
+        memory.reduce_size(items_limit=removal // 2)
     out["reduce_ms"] = (time.perf_counter() - t0) * 1e3
-    for i in range(1000):
+    for i in range(removal):
         cached(i)
     t0 = time.perf_counter()
     memory.clear(warn=False)
@@ -85,8 +86,8 @@ ROWS = [
     ("miss_us", "miss, int argument (compute + store), median over the growth", "µs"),
     ("miss_q1_us", "miss, first quarter of the growth", "µs"),
     ("miss_q4_us", "miss, last quarter of the growth", "µs"),
-    ("reduce_ms", "reduce_size 1 000 → 500 entries", "ms"),
-    ("clear_ms", "clear, 1 000 entries", "ms"),
+    ("reduce_ms", "reduce_size {removal} → {half} entries", "ms"),
+    ("clear_ms", "clear, {removal} entries", "ms"),
 ]
 
 
@@ -94,12 +95,15 @@ def main():
     entries = 16000
     if "--entries" in sys.argv:
         entries = int(sys.argv[sys.argv.index("--entries") + 1])
+    removal = 1000
+    if "--removal" in sys.argv:
+        removal = int(sys.argv[sys.argv.index("--removal") + 1])
     load_before = os.getloadavg()
     results = {}
     for module in (joblib_glib,) if "--ours-only" in sys.argv else (joblib_glib, joblib):
         with tempfile.TemporaryDirectory() as tmp:
             row = rows(module, os.path.join(tmp, "grow"), entries)
-            row.update(removal_rows(module, os.path.join(tmp, "remove")))
+            row.update(removal_rows(module, os.path.join(tmp, "remove"), removal))
         results[module.__name__] = row
     load_after = os.getloadavg()
     if "--json" in sys.argv or "--ours-only" in sys.argv:
@@ -110,6 +114,7 @@ def main():
     print(f"| measure (median) | joblib_glib | joblib {joblib.__version__} | joblib / ours |")
     print("|---|---:|---:|---:|")
     for key, label, unit in ROWS:
+        label = label.format(removal=removal, half=removal // 2)
         ours, theirs = results["joblib_glib"][key], results["joblib"][key]
         print(f"| {label} | {ours:.3g} {unit} | {theirs:.3g} {unit} | {theirs / ours:.1f}x |")
 
