@@ -369,7 +369,23 @@ case("array-threads-shared")(lambda J: run(J, operator.is_, [(_SMALL, _SMALL)], 
 
 case("n-jobs-0")(lambda J: run(J, square, [(1,)], n_jobs=0))
 case("n-jobs-0-construct")(lambda J: J.Parallel(n_jobs=0).n_jobs)
-case("n-jobs-str")(lambda J: run(J, square, [(1,)], n_jobs="two"))
+def _joblib_13_n_jobs(expected):
+    """joblib >= 1.3 converts n_jobs with int() when Parallel is made
+    (ValueError if it cannot); 1.2 keeps it and fails in the run."""
+    def compare(ours, theirs):
+        assert theirs[0] == "raises" and ours == expected, (ours, theirs)
+    return compare
+
+
+case("n-jobs-str", _joblib_13_n_jobs(("raises", "ValueError")))(
+    lambda J: run(J, square, [(1,)], n_jobs="two"))
+case("n-jobs-float", _joblib_13_n_jobs(("value", ("list", [("int", 1), ("int", 4)]))))(
+    lambda J: run(J, square, [(1,), (2,)], n_jobs=1.5))
+case("n-jobs-float-attribute", lambda ours, theirs: (
+    theirs == ("value", ("float", 2.0)) and ours == ("value", ("int", 2))) or
+    pytest.fail(f"{ours} {theirs}"))(lambda J: J.Parallel(n_jobs=2.0).n_jobs)
+case("n-jobs-numeric-str", _joblib_13_n_jobs(("value", ("list", [("int", 1)]))))(
+    lambda J: run(J, square, [(1,)], n_jobs="2"))
 case("unknown-backend")(lambda J: J.Parallel(backend="nope"))
 case("unknown-backend-config")(lambda J: J.parallel_backend("nope"))
 case("bad-prefer")(lambda J: J.Parallel(prefer="gpu"))

@@ -146,6 +146,12 @@ class Parallel:
             # as joblib: the n_jobs of the parallel_config in force (which
             # is -1 inside parallel_backend(name) without one), else 1
             n_jobs = _current_config_n_jobs(config)
+        else:
+            # as joblib >= 1.3: 2.0 and "2" are 2, 1.5 is 1
+            try:
+                n_jobs = int(n_jobs)
+            except ValueError:
+                raise ValueError("n_jobs could not be converted to int") from None
         self.n_jobs = n_jobs
         self.return_as = return_as
         self.timeout = timeout
