@@ -403,24 +403,6 @@ start_workers (JobWorkerScheduler *self,
   return ready;
 }
 
-/* Whether no worker of @kind can take a call now. */
-static gboolean
-is_full (JobWorkerScheduler *self,
-         const char         *kind,
-         gint64             *now)
-{
-  for (guint i = 0; i < self->workers->len; i++)
-    {
-      JobScheduledWorker *worker = g_ptr_array_index (self->workers, i);
-
-      if (worker->ready && job_launched_worker_is_alive (worker->launched) &&
-          g_strcmp0 (job_launched_worker_get_kind (worker->launched), kind) == 0 &&
-          worker->requests.length < job_scheduled_worker_get_depth (worker, now))
-        return FALSE;
-    }
-  return TRUE;
-}
-
 /* Hands queued requests to ready workers of their kind: an idle worker
  * first, then a new worker while the pool has fewer than n-workers of
  * that kind (and no worker being started for it already), then the least
@@ -429,7 +411,7 @@ is_full (JobWorkerScheduler *self,
 static void
 pump_once (JobWorkerScheduler *self)
 {
-  g_autoptr(GHashTable) claimed = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) claimed = NULL;   /* made when first needed */
   GHashTableIter iter;
   gpointer kind;
   GList *link;
@@ -488,14 +470,22 @@ pump_once (JobWorkerScheduler *self)
           n_of_kind++;
           if (!worker->ready)
             n_starting++;
-          else if (job_scheduled_worker_is_current (worker, inner_threads, setup) && worker->init_error == NULL &&
-                   (best == NULL || worker->requests.length < best->requests.length))
+          /* The least busy of those with room: a worker fed shallow
+           * (long calls) is full before one fed deep. */
+          else if (job_scheduled_worker_is_current (worker, inner_threads, setup) &&
+                   worker->init_error == NULL &&
+                   (best == NULL || worker->requests.length < best->requests.length) &&
+                   worker->requests.length < job_scheduled_worker_get_depth (worker, &now))
             best = worker;
         }
 
       if ((best == NULL || best->requests.length > 0) && n_of_kind < n_workers)
         {
-          guint n_claimed = GPOINTER_TO_UINT (g_hash_table_lookup (claimed, request->kind));
+          guint n_claimed;
+
+          if (claimed == NULL)
+            claimed = g_hash_table_new (g_str_hash, g_str_equal);
+          n_claimed = GPOINTER_TO_UINT (g_hash_table_lookup (claimed, request->kind));
 
           /* A worker being started will take it. */
           if (n_claimed < n_starting)
@@ -531,7 +521,11 @@ pump_once (JobWorkerScheduler *self)
        * idle again. */
       if (klass (self)->start_all_at_once && best != NULL && best->requests.length > 0)
         {
-          guint n_claimed = GPOINTER_TO_UINT (g_hash_table_lookup (claimed, request->kind));
+          guint n_claimed;
+
+          if (claimed == NULL)
+            claimed = g_hash_table_new (g_str_hash, g_str_equal);
+          n_claimed = GPOINTER_TO_UINT (g_hash_table_lookup (claimed, request->kind));
 
           if (!waits && n_claimed < n_starting)
             {
@@ -545,9 +539,9 @@ pump_once (JobWorkerScheduler *self)
             }
         }
 
-      if (best == NULL || best->requests.length >= job_scheduled_worker_get_depth (best, &now))
+      if (best == NULL)
         {
-          if (n_of_kind >= n_workers && is_full (self, request->kind, &now))
+          if (n_of_kind >= n_workers)
             full_kind = request->kind;
           link = next;
           continue;
