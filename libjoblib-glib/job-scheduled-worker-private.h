@@ -39,7 +39,8 @@ JobScheduledWorker *job_scheduled_worker_new        (struct _JobWorkerScheduler 
 void                job_scheduled_worker_free       (JobScheduledWorker  *worker);
 
 /* Calls @on_timeout (with @worker) once it has been idle for @seconds
- * (none when negative or unlimited); replaces an earlier timer. */
+ * (none when negative or unlimited, or when it is busy, not ready or
+ * leaving); replaces an earlier timer. */
 void                job_scheduled_worker_arm_idle   (JobScheduledWorker  *worker,
                                                      double               seconds,
                                                      GSourceFunc          on_timeout);
@@ -55,11 +56,12 @@ gboolean            job_scheduled_worker_is_current (JobScheduledWorker  *worker
 void                job_scheduled_worker_send_init  (JobScheduledWorker  *worker,
                                                      GVariant            *reference,
                                                      GVariant            *args);
-/* When @error_body, an ERROR frame, is the initializer's (call 0), keeps
- * it as init_error (@name: how to call the worker) and returns TRUE. */
+/* "worker 4242" (the launcher's words when it has some). */
+char               *job_scheduled_worker_describe   (JobScheduledWorker  *worker);
+/* When @error_body, an ERROR frame, is the initializer's (call 0) and
+ * the first, keeps it as init_error and returns TRUE. */
 gboolean            job_scheduled_worker_take_init_error (JobScheduledWorker *worker,
-                                                          GVariant           *error_body,
-                                                          const char         *name);
+                                                          GVariant           *error_body);
 
 /* How many calls it may hold now; @now: the monotonic time, read here
  * when it is 0 and needed, so that one round of the scheduler reads the
@@ -71,7 +73,15 @@ void                job_scheduled_worker_sent       (JobScheduledWorker  *worker
                                                      JobWorkerRequest    *request,
                                                      gint64               now);
 /* The first of its requests is done (its DONE came): takes it out and
- * returns it. */
+ * returns it; the next one is marked running. */
 JobWorkerRequest   *job_scheduled_worker_call_done  (JobScheduledWorker  *worker);
+/* It is gone though the pool counted on it (@error or @description:
+ * how): warns when it did not end cleanly and no task will say so. */
+void                job_scheduled_worker_warn_unseen_end (JobScheduledWorker *worker,
+                                                          const GError       *error,
+                                                          const char         *description);
+/* Keeps the reason of a GOODBYE frame. */
+void                job_scheduled_worker_take_goodbye (JobScheduledWorker *worker,
+                                                       GVariant           *goodbye_body);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "job-batch-private.h"
 #include "job-i18n-private.h"
 #include "job-scheduled-worker-private.h"
 #include "job-time-private.h"
@@ -75,7 +76,8 @@ job_scheduled_worker_arm_idle (JobScheduledWorker *worker,
                                GSourceFunc         on_timeout)
 {
   job_scheduled_worker_disarm_idle (worker);
-  if (seconds < 0 || job_seconds_unlimited (seconds))
+  if (!g_queue_is_empty (&worker->requests) || !worker->ready || !worker->in_use ||
+      seconds < 0 || job_seconds_unlimited (seconds))
     return;
 
   worker->on_idle = on_timeout;
@@ -121,7 +123,18 @@ job_scheduled_worker_call_done (JobScheduledWorker *worker)
   worker->call_sec = worker->call_sec < 0 ? head->seconds
                                           : 0.8 * worker->call_sec + 0.2 * head->seconds;
   worker->head_since = g_get_monotonic_time ();
+  if (head->op != NULL)
+    job_batch_set_running (head->op->batch, 0, 0);
+  job_worker_answer_mark_running (g_queue_peek_head (&worker->requests));
   return head;
+}
+
+void
+job_scheduled_worker_take_goodbye (JobScheduledWorker *worker,
+                                   GVariant           *goodbye_body)
+{
+  g_free (worker->goodbye);
+  g_variant_get (goodbye_body, "(s)", &worker->goodbye);
 }
 
 gboolean
@@ -156,20 +169,55 @@ job_scheduled_worker_send_init (JobScheduledWorker *worker,
   job_launched_worker_send (worker->launched, bytes);
 }
 
+char *
+job_scheduled_worker_describe (JobScheduledWorker *worker)
+{
+  JobWorkerLauncher *launcher = job_launched_worker_get_launcher (worker->launched);
+
+  if (launcher->klass->describe != NULL)
+    return launcher->klass->describe (launcher, worker->launched);
+  return g_strdup_printf (_("a %s worker"), job_launched_worker_get_kind (worker->launched));
+}
+
 gboolean
 job_scheduled_worker_take_init_error (JobScheduledWorker *worker,
-                                      GVariant           *error_body,
-                                      const char         *name)
+                                      GVariant           *error_body)
 {
+  g_autofree char *name = NULL;
   const char *domain;
   const char *text;
   guint64 id;
   int code;
 
+  if (worker->init_error != NULL)
+    return FALSE;
   g_variant_get (error_body, "(tu&si&s)", &id, NULL, &domain, &code, &text);
   if (id != 0)
     return FALSE;
+  name = job_scheduled_worker_describe (worker);
   worker->init_error = g_error_new (g_quark_from_string (domain), code,
                                     _("the initializer of %s failed: %s"), name, text);
   return TRUE;
+}
+
+void
+job_scheduled_worker_warn_unseen_end (JobScheduledWorker *worker,
+                                      const GError       *error,
+                                      const char         *description)
+{
+  JobWorkerLauncher *launcher = job_launched_worker_get_launcher (worker->launched);
+  JobWorkerRequest *head = g_queue_peek_head (&worker->requests);
+  gboolean clean = launcher->klass->ended_cleanly == NULL ||
+                   launcher->klass->ended_cleanly (launcher, worker->launched);
+
+  /* When it was running a live call, that call's task gets the error;
+   * otherwise (idle, or finishing a call nobody waits for) no task will
+   * say it, and a crash after the answers would go unseen: say it here.
+   * A failed initializer is reported to the tasks instead. */
+  if ((head == NULL || head->op == NULL) && worker->init_error == NULL && !clean)
+    g_warning (_("A %s worker ended while it had nothing to run: %s%s%s"),
+               job_launched_worker_get_kind (worker->launched),
+               error != NULL ? error->message : description,
+               worker->goodbye != NULL && worker->goodbye[0] != '\0' ? ": " : "",
+               worker->goodbye != NULL ? worker->goodbye : "");
 }

@@ -48,16 +48,6 @@ klass (JobWorkerScheduler *self)
   return self->launcher->klass;
 }
 
-static char *
-describe (JobScheduledWorker *worker)
-{
-  JobWorkerScheduler *self = worker->scheduler;
-
-  if (klass (self)->describe != NULL)
-    return klass (self)->describe (self->launcher, worker->launched);
-  return g_strdup_printf (_("a %s worker"), job_launched_worker_get_kind (worker->launched));
-}
-
 /* Workers. */
 
 /* Takes @worker out of scheduling; it stays in `all` until its
@@ -99,12 +89,12 @@ set_idle (JobScheduledWorker *worker)
 {
   JobWorkerScheduler *self = worker->scheduler;
 
-  job_scheduled_worker_disarm_idle (worker);
-  if (!g_queue_is_empty (&worker->requests) || !worker->ready || !worker->in_use ||
-      g_hash_table_contains (self->kept, job_launched_worker_get_kind (worker->launched)))
-    return;
-
-  job_scheduled_worker_arm_idle (worker, self->settings.idle_timeout, on_idle_timeout);
+  /* Kept kinds stay without work. */
+  job_scheduled_worker_arm_idle (worker,
+                                 g_hash_table_contains (self->kept,
+                                                        job_launched_worker_get_kind (worker->launched))
+                                   ? -1 : self->settings.idle_timeout,
+                                 on_idle_timeout);
 }
 
 /* Builds the CALL frame of @request; a request that cannot be built
@@ -129,7 +119,7 @@ lose_worker (JobScheduledWorker *worker,
              const char         *description)
 {
   JobWorkerScheduler *self = worker->scheduler;
-  g_autofree char *name = describe (worker);
+  g_autofree char *name = job_scheduled_worker_describe (worker);
   JobWorkerLossInfo info = { 0, };
   GQueue requeue = G_QUEUE_INIT;
   JobWorkerRequest *request;
@@ -215,21 +205,15 @@ on_frame (JobLaunchedWorker *launched,
 
   if (message == JOB_WORKER_MESSAGE_GOODBYE)
     {
-      g_free (worker->goodbye);
-      g_variant_get (body, "(s)", &worker->goodbye);
+      job_scheduled_worker_take_goodbye (worker, body);
       return;
     }
   if (!worker->in_use)
     return;
 
   /* Call 0 is the initializer: its error comes before the worker leaves. */
-  if (message == JOB_WORKER_MESSAGE_ERROR && worker->init_error == NULL)
-    {
-      g_autofree char *name = describe (worker);
-
-      if (job_scheduled_worker_take_init_error (worker, body, name))
-        return;
-    }
+  if (message == JOB_WORKER_MESSAGE_ERROR && job_scheduled_worker_take_init_error (worker, body))
+    return;
 
   head = g_queue_peek_head (&worker->requests);
   switch (job_worker_answer_apply (head, message, body, NULL, NULL, &problem))
@@ -239,11 +223,7 @@ on_frame (JobLaunchedWorker *launched,
       break;
 
     case JOB_WORKER_ANSWER_DONE:
-      job_scheduled_worker_call_done (worker);
-      if (head->op != NULL)
-        job_batch_set_running (head->op->batch, 0, 0);
-      job_worker_request_finish (head, NULL);
-      job_worker_answer_mark_running (g_queue_peek_head (&worker->requests));
+      job_worker_request_finish (job_scheduled_worker_call_done (worker), NULL);
       set_idle (worker);
       pump (self);
       break;
@@ -290,20 +270,7 @@ on_ended (JobLaunchedWorker *launched,
     }
   else if (worker->in_use)
     {
-      JobWorkerRequest *head = g_queue_peek_head (&worker->requests);
-
-      /* A worker the pool still counted on is gone. When it was running
-       * a live call, that call's task gets the error; otherwise (idle,
-       * or finishing a call nobody waits for) no task will say it, and
-       * a crash after the answers would go unseen: say it here. A failed
-       * initializer is reported to the tasks instead. */
-      if ((head == NULL || head->op == NULL) && worker->init_error == NULL &&
-          klass (self)->ended_cleanly != NULL &&
-          !klass (self)->ended_cleanly (self->launcher, launched))
-        g_warning (_("A %s worker ended while it had nothing to run: %s%s%s"),
-                   kind, error != NULL ? error->message : description,
-                   worker->goodbye != NULL && worker->goodbye[0] != '\0' ? ": " : "",
-                   worker->goodbye != NULL ? worker->goodbye : "");
+      job_scheduled_worker_warn_unseen_end (worker, error, description);
       lose_worker (worker, error, description);
     }
   detach_worker (worker);
