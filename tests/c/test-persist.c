@@ -702,7 +702,7 @@ test_small_subtrees (void)
   g_assert_true (g_variant_equal (loaded, value));
 
   /* only small arrays: nothing is stored apart, the value comes back */
-  small = g_variant_ref_sink (g_variant_get_child_value (value, 0));
+  small = g_variant_get_child_value (value, 0);
   small_bytes = dump_to_bytes (small, JOB_COMPRESSION_NONE);
   g_clear_object (&in);
   g_clear_pointer (&loaded, g_variant_unref);
