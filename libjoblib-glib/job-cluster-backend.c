@@ -231,10 +231,7 @@ job_cluster_backend_set_property (GObject      *object,
       priv->n_workers = g_value_get_int (value);
       break;
     case PROP_HELPER_COMMAND:
-      g_strfreev (priv->helper_command);
-      priv->helper_command = g_value_dup_boxed (value);
-      if (priv->helper_command != NULL && priv->helper_command[0] == NULL)
-        g_clear_pointer (&priv->helper_command, g_strfreev);
+      changed = job_remote_set_strv (&priv->helper_command, value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

@@ -206,6 +206,16 @@ class IpyparallelCluster(_Processes):
                 "JOB_TEST_IPP_ENGINE_PIDS": " ".join(map(str, self.engine_pids))}
 
 
+def run_driver(argv, running):
+    """Runs a driver program (C, GJS, Vala) against the running cluster
+    and returns its output; fails the test with it when it fails."""
+    env = dict(os.environ, **running.environment())
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=280)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "# SKIP" not in result.stdout
+    return result.stdout
+
+
 def main(argv):
     if len(argv) < 3 or argv[0] not in ("dask", "ipyparallel") or argv[1] != "--":
         print("usage: cluster.py dask|ipyparallel -- COMMAND [ARG...]", file=sys.stderr)

@@ -5,7 +5,6 @@ own Dask backend, then the C driver (test-cluster-backend) on the same
 cluster."""
 
 import os
-import subprocess
 import sys
 
 import pytest
@@ -85,32 +84,21 @@ def test_errors_like_joblib(dask_cluster):
         joblib_glib.Parallel(backend="dask", require="sharedmem")
 
 
-def run_driver(argv, running):
-    env = dict(os.environ, **running.environment())
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=280)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.mark.skipif(not os.environ.get("JOB_CLUSTER_GJS_DRIVER"), reason="no GJS")
 def test_gjs_driver(dask_cluster):
     """GJS: JS functions in GJS workers on the cluster, a task error, bad input."""
-    out = run_driver(["gjs", "-m", os.environ["JOB_CLUSTER_GJS_DRIVER"]], dask_cluster)
+    out = cluster.run_driver(["gjs", "-m", os.environ["JOB_CLUSTER_GJS_DRIVER"]], dask_cluster)
     assert "FAIL" not in out
 
 
 @pytest.mark.skipif(not os.environ.get("JOB_CLUSTER_VALA_DRIVER"), reason="no VAPI")
 def test_vala_driver(dask_cluster):
     """Vala: results in order with n_jobs=-1, bad input."""
-    out = run_driver([os.environ["JOB_CLUSTER_VALA_DRIVER"]], dask_cluster)
+    out = cluster.run_driver([os.environ["JOB_CLUSTER_VALA_DRIVER"]], dask_cluster)
     assert "not ok" not in out and "ok - 30 squares in input order" in out
 
 
 def test_c_driver(dask_cluster):
     """C: order, cancel, a Dask worker killed mid-run (last: it leaves the
     cluster with one worker)."""
-    env = dict(os.environ, **dask_cluster.environment())
-    result = subprocess.run([os.environ["JOB_CLUSTER_TEST_PROGRAM"]], env=env,
-                            capture_output=True, text=True, timeout=280)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "# SKIP" not in result.stdout
+    cluster.run_driver([os.environ["JOB_CLUSTER_TEST_PROGRAM"]], dask_cluster)

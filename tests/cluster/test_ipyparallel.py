@@ -6,7 +6,6 @@ then the C driver (test-cluster-backend) on the same cluster."""
 
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -69,32 +68,21 @@ def test_bad_input(ipp_cluster):
         joblib_glib.parallel_config(backend="ipyparallel", no_such_option=1)
 
 
-def run_driver(argv, running):
-    env = dict(os.environ, **running.environment())
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=280)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.mark.skipif(not os.environ.get("JOB_CLUSTER_GJS_DRIVER"), reason="no GJS")
 def test_gjs_driver(ipp_cluster):
     """GJS: JS functions in GJS workers on the cluster, a task error, bad input."""
-    out = run_driver(["gjs", "-m", os.environ["JOB_CLUSTER_GJS_DRIVER"]], ipp_cluster)
+    out = cluster.run_driver(["gjs", "-m", os.environ["JOB_CLUSTER_GJS_DRIVER"]], ipp_cluster)
     assert "FAIL" not in out
 
 
 @pytest.mark.skipif(not os.environ.get("JOB_CLUSTER_VALA_DRIVER"), reason="no VAPI")
 def test_vala_driver(ipp_cluster):
     """Vala: results in order with n_jobs=-1, bad input."""
-    out = run_driver([os.environ["JOB_CLUSTER_VALA_DRIVER"]], ipp_cluster)
+    out = cluster.run_driver([os.environ["JOB_CLUSTER_VALA_DRIVER"]], ipp_cluster)
     assert "not ok" not in out and "ok - 30 squares in input order" in out
 
 
 def test_c_driver(ipp_cluster):
     """C: order, cancel, an engine killed mid-run (last: it leaves the
     cluster with one engine)."""
-    env = dict(os.environ, **ipp_cluster.environment())
-    result = subprocess.run([os.environ["JOB_CLUSTER_TEST_PROGRAM"]], env=env,
-                            capture_output=True, text=True, timeout=280)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "# SKIP" not in result.stdout
+    cluster.run_driver([os.environ["JOB_CLUSTER_TEST_PROGRAM"]], ipp_cluster)
