@@ -149,8 +149,82 @@ def test_client_security_reaches_the_helper(tls_cluster):
     assert got == expected == [i * i for i in range(6)]
     assert options["security"]["tls_client_cert"] == client.security.tls_client_cert
     assert mode == 0o600
-    # The same address without the Client's security: the helper cannot
-    # connect, and the run says so.
+
+
+def test_effective_n_jobs_is_the_cluster_size(tls_cluster, capsys):
+    # joblib asks its Dask backend: the Client's threads (one worker of
+    # two threads here)
+    cluster, client = tls_cluster
+    with joblib.parallel_backend("dask", client=client):
+        theirs = joblib.effective_n_jobs()
+    with parallel_config(backend="dask", client=client):
+        ours = joblib_glib.effective_n_jobs()
+        # -2: all but one thread of the cluster, where joblib's Dask
+        # backend says 2 whatever n_jobs is (documented difference: a run
+        # here uses what effective_n_jobs says)
+        all_but_one = joblib_glib.effective_n_jobs(-2)
+        assert joblib_glib.effective_n_jobs(1) == 1
+        assert joblib_glib.effective_n_jobs(3) == 3
+        with pytest.raises(ValueError):
+            joblib_glib.effective_n_jobs(0)
+        got = Parallel(n_jobs=-1, verbose=10)(delayed(square)(i) for i in range(4))
+    assert ours == theirs == 2
+    assert all_but_one == 1
+    assert got == [i * i for i in range(4)]
+    # n_jobs=-1 runs on the cluster's threads, not this machine's CPUs
+    assert "with 2 concurrent workers" in capsys.readouterr().err
+    # outside the scope: this machine again
+    assert joblib_glib.effective_n_jobs() == joblib.effective_n_jobs() == joblib.cpu_count()
+
+
+def test_cluster_that_cannot_be_reached_raises_as_joblib(tls_cluster):
+    # The TLS scheduler's address without the Client's security: joblib's
+    # Client raises TypeError at once; the helper's client does the same,
+    # and the run raises it with the GLib.Error as its cause
+    cluster, _client = tls_cluster
+    with pytest.raises(Exception) as theirs:
+        joblib.parallel_backend("dask", scheduler_host=cluster.scheduler_address)
     with parallel_config(backend="dask", scheduler_host=cluster.scheduler_address, n_jobs=2):
-        with pytest.raises(GLib.Error, match="cannot connect to the dask cluster"):
+        with pytest.raises(Exception, match="cannot connect to the dask cluster") as ours:
             Parallel()(delayed(square)(i) for i in range(2))
+    assert type(ours.value) is type(theirs.value) is TypeError
+    assert isinstance(ours.value.__cause__, GLib.Error)
+    assert "ssl_context" in str(ours.value)
+
+
+def test_effective_n_jobs_of_a_cluster_that_cannot_start():
+    # sizing n_jobs=-1 to a cluster starts its helper: one that cannot
+    # run is an OSError (the GLib.Error as cause), as a Client that cannot
+    # be made is for joblib; a given n_jobs needs no cluster
+    dask = Joblib.DaskBackend.new("tcp://127.0.0.1:9")
+    dask.props.helper_command = ["/nonexistent/joblib-glib-helper"]
+    try:
+        with parallel_config(backend=dask):
+            with pytest.raises(OSError, match="Cannot start the cluster submission helper") \
+                    as raised:
+                joblib_glib.effective_n_jobs()
+            assert joblib_glib.effective_n_jobs(2) == 2
+    finally:
+        dask.shutdown()
+    assert isinstance(raised.value.__cause__, GLib.Error)
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("dask: cannot connect to the dask cluster: OSError: Timed out trying to connect", OSError),
+    ("ipyparallel: cannot connect to the ipyparallel cluster: TimeoutError: no engines",
+     TimeoutError),
+    ("dask: cannot connect to the dask cluster: CommClosedError: closed", OSError),
+    ("dask: cannot connect to the dask cluster: UnicodeDecodeError: bad", OSError),
+    ("dask: Cannot start the cluster submission helper: Failed to execute child", OSError),
+    ("No SSH host can run workers: lab1: ssh could not connect or log in", OSError),
+])
+def test_start_failures_as_python_exceptions(message, kind):
+    error = GLib.Error.new_literal(Joblib.error_quark(), message, int(Joblib.Error.FAILED))
+    exc = joblib_glib._cluster.start_exception(error)
+    assert type(exc) is kind and str(exc) == message
+    # other errors are not the backend's start
+    other = GLib.Error.new_literal(Joblib.error_quark(), "task 3 (f): boom",
+                                   int(Joblib.Error.FAILED))
+    assert joblib_glib._cluster.start_exception(other) is None
+    timeout = GLib.Error.new_literal(Joblib.error_quark(), message, int(Joblib.Error.TIMEOUT))
+    assert joblib_glib._cluster.start_exception(timeout) is None

@@ -21,6 +21,8 @@ from gi.repository import Gio, Joblib  # noqa: E402
 import joblib  # noqa: E402
 import pytest  # noqa: E402
 
+import joblib_glib  # noqa: E402
+
 from joblib_glib import Memory, Parallel, delayed, parallel_backend, parallel_config  # noqa: E402
 
 SFTP = os.environ.get("JOB_SSH_TEST_SFTP")
@@ -205,8 +207,16 @@ def test_parallel_backend_ssh_keywords():
         assert n_jobs == -1
         assert list(backend.glib_backend.props.hosts) == ["joblib-a:2", "joblib-b"]
         assert Parallel().n_jobs == -1  # every slot of the hosts
+        # as joblib asks its backend: the hosts' three slots, not this
+        # machine's CPUs, whatever n_jobs says (as joblib's Dask backend)
+        assert joblib_glib.effective_n_jobs() == 3
+        assert joblib_glib.effective_n_jobs(-2) == joblib_glib.effective_n_jobs(2) == 3
+        assert joblib_glib.effective_n_jobs(1) == 1
+        with pytest.raises(ValueError):
+            joblib_glib.effective_n_jobs(0)
     with joblib.parallel_backend("threading") as (_theirs, theirs_n_jobs):
         assert theirs_n_jobs == n_jobs and joblib.Parallel().n_jobs == -1
+    assert joblib_glib.effective_n_jobs() == joblib.effective_n_jobs() == joblib.cpu_count()
 
 
 def test_ssh_bad_keywords_as_joblib_raises_them():

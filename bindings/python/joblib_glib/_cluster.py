@@ -23,15 +23,17 @@ runs) and is shut down at exit.
 """
 
 import atexit
+import builtins
 import ipaddress
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
 from urllib.parse import urlsplit
 
-from ._gi import Joblib
+from ._gi import GLib, Joblib
 from ._registry import register_parallel_backend
 
 NAMES = ("dask", "ipyparallel")
@@ -303,4 +305,79 @@ def backend_for(name, **options):
         return dask_backend(**options)
     if name == "ipyparallel" or factory is not None:
         return ipyparallel_backend(**options)
+    return None
+
+
+# How long effective_n_jobs waits for a cluster's scheduler, as long as a
+# C run waits when it sizes n_jobs=-1 to the cluster.
+CONNECT_SECONDS = 30.0
+
+
+def remote_n_jobs(backend, n_jobs, local):
+    """The number of workers a run on ``backend`` (a Joblib.RemoteBackend)
+    gets for ``n_jobs`` (``local``: n_jobs resolved against this machine's
+    CPUs), as the C run sizes it: -1 (all), -2 (all but one)... of a Dask
+    or IPython Parallel cluster count its threads or engines (the helper
+    connects first, as joblib's Dask backend asks its Client), an SSH
+    backend has its hosts' slots whatever n_jobs says, and a positive
+    n_jobs is what the backend makes of it (``n_workers`` when set).  A
+    cluster that cannot be reached raises what joblib's backend would
+    (see start_exception), with the GLib.Error as ``__cause__``."""
+    if n_jobs < 0 and isinstance(backend, Joblib.ClusterBackend) and \
+            backend.props.n_workers <= 0:
+        try:
+            backend.connect(CONNECT_SECONDS)
+        except GLib.Error as error:
+            exc = start_exception(error)
+            if exc is None:
+                timeout = error.code == int(Joblib.Error.TIMEOUT)
+                exc = (TimeoutError if timeout else OSError)(error.message)
+            raise exc from error
+        # The C run's count (the backend's effective_n_jobs takes a
+        # resolved, positive n_jobs only): joblib's -1/-2 rule over the
+        # cluster's threads as the helper sees them now.
+        threads = backend.get_cluster_threads()
+        if threads > 0:
+            return max(threads + 1 + n_jobs, 1)
+    return backend.effective_n_jobs(local)
+
+
+# What the submission helper reports when it cannot reach its cluster:
+# the exception that Dask's or IPython Parallel's client raised, by name.
+_HELPER_CANNOT_CONNECT = re.compile(
+    r"cannot connect to the (?:dask|ipyparallel) cluster: ([A-Za-z_][A-Za-z0-9_.]*): ")
+# Other ways a backend of other machines fails to start its workers.
+_START_FAILURES = (
+    "Cannot start the cluster submission helper",
+    "Lost the cluster submission helper",
+    "The cluster submission helper exited",
+    "No SSH host can run workers",
+)
+
+
+def start_exception(error):
+    """The Python exception for a GLib.Error of a remote backend that
+    could not start (None for any other error).  A cluster that cannot be
+    reached gives the exception its client raised, as joblib's Dask
+    backend lets ``Client(...)`` raise it (OSError for a scheduler that
+    does not answer, TypeError for a TLS scheduler reached without TLS
+    settings...), when it is a built-in one; else, and for a helper that
+    cannot run or a set of SSH hosts none of which can run a worker,
+    OSError.  A cluster that does not answer in time is TimeoutError, as
+    for any run (the error code says so)."""
+    message = getattr(error, "message", None) or ""
+    if getattr(error, "domain", None) != "job-error-quark" or \
+            error.code != int(Joblib.Error.FAILED):
+        return None
+    found = _HELPER_CANNOT_CONNECT.search(message)
+    if found is not None:
+        kind = getattr(builtins, found.group(1), None)
+        if isinstance(kind, type) and issubclass(kind, Exception):
+            try:
+                return kind(message)
+            except TypeError:  # one that takes other arguments
+                pass
+        return OSError(message)
+    if any(failure in message for failure in _START_FAILURES):
+        return OSError(message)
     return None

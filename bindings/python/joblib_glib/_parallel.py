@@ -13,6 +13,7 @@ import weakref
 
 from . import _backend_base, _interrupt
 from ._chunks import TaskSource, unpack_task
+from ._cluster import remote_n_jobs, start_exception
 from ._config import (DEFAULTS, _DEFAULT_BACKEND, _backend_name, _backend_object,
                       _is_process_backend, _parse_nbytes, _python_backend, _scope_names_backend,
                       _scope_python_backend, check_mmap_mode, check_temp_folder, is_shared_backend,
@@ -55,13 +56,24 @@ def cpu_count(only_physical_cores=False):
 
 
 def effective_n_jobs(n_jobs=-1):
-    """joblib's n_jobs rules: -1 all CPUs, -2 all but one, 0 is an error."""
+    """joblib's n_jobs rules: -1 all CPUs, -2 all but one, 0 is an error.
+    As joblib asks the active backend: inside a parallel_config of a
+    backend of other machines (ssh, dask, ipyparallel, slurm) the workers
+    a run of it gets, which is what ``Parallel(n_jobs)`` uses there (see
+    _cluster.remote_n_jobs)."""
+    if n_jobs == 1:
+        return 1
+    config = Joblib.ParallelConfig.get_current()
     if n_jobs is None:
-        n_jobs = _current_config_n_jobs()
+        n_jobs = _current_config_n_jobs(config)
     try:
-        return Joblib.effective_n_jobs(n_jobs)
+        local = Joblib.effective_n_jobs(n_jobs)
     except GLib.Error as error:
         raise ValueError(error.message) from None
+    backend = config.get_backend()
+    if isinstance(backend, Joblib.RemoteBackend) and _scope_python_backend() is None:
+        return remote_n_jobs(backend, n_jobs, local)
+    return local
 
 
 def _current_config_n_jobs(config=None):
@@ -581,6 +593,11 @@ def _name_tasks(text, source):
 def _run_exception(error, source):
     if getattr(error, "domain", None) != _JOB_DOMAIN:
         return None
+    # A backend of other machines that could not start: the workers of
+    # the first tasks report it ("task 0 (f): Dask: cannot connect...").
+    started = start_exception(error)
+    if started is not None:
+        return started
     kind = _RUN_EXCEPTIONS.get(error.code)
     if kind is None:
         return None
