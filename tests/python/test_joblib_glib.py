@@ -180,3 +180,28 @@ def test_pickle_only_when_allowed():
     with pytest.raises(PickleNotAllowedError):
         from_variant(packed, allow_pickle=False)
     assert from_variant(packed) == Opaque()
+
+
+def test_library_warnings_are_python_warnings(capfd):
+    # libjoblib-glib's g_warning (domain "Joblib") reaches Python's
+    # warnings, not file descriptor 2; criticals keep GLib's handler
+    import ctypes
+    import warnings
+
+    import joblib_glib
+    glib = ctypes.CDLL("libglib-2.0.so.0")
+    warning = 1 << 4   # G_LOG_LEVEL_WARNING
+    capfd.readouterr()
+    with pytest.warns(joblib_glib.CacheWarning, match="Cannot store results of f"):
+        glib.g_log(b"Joblib", warning, b"%s", b"Cannot store results of f in the cache")
+    with pytest.warns(RuntimeWarning, match="SSH host lab1 cannot run workers"):
+        glib.g_log(b"Joblib", warning, b"%s", b"SSH host lab1 cannot run workers")
+    assert capfd.readouterr().err == ""
+    # an "error" filter cannot raise through C: the text goes to sys.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        glib.g_log(b"Joblib", warning, b"%s", b"Cannot store results of g")
+    assert capfd.readouterr().err == "CacheWarning: Cannot store results of g\n"
+    # other domains are not ours
+    glib.g_log(b"NotJoblib", warning, b"%s", b"elsewhere")
+    assert "elsewhere" in capfd.readouterr().err

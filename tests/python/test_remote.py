@@ -156,13 +156,20 @@ def test_process_workers_share_the_remote_cache(location, tmp_path, monkeypatch)
     assert sorted(calls(tmp_path / "workers.log")) == [0, 1, 2, 3]
 
 
-def test_unreachable_location_computes_without_caching():
+def test_unreachable_location_computes_without_caching(capfd):
     # a host alias whose port nobody listens on: mounting fails, the
-    # result is computed and not stored (JobMemory warns)
+    # result is computed and not stored; JobMemory's warning is a Python
+    # warning of the caller's line (capturable, shown in Jupyter), not
+    # text on file descriptor 2
     down = f"sftp://{os.environ['JOB_SSH_TEST_DOWN']}/nowhere"
     cached = Memory(down, verbose=0).cache(plus_one)
-    assert cached(1) == 2
+    capfd.readouterr()
+    with pytest.warns(joblib_glib.CacheWarning, match="Cannot store results of .*plus_one") \
+            as caught:
+        assert cached(1) == 2
+    assert [w.filename for w in caught] == [__file__]
     assert not cached.check_call_in_cache(1)
+    assert capfd.readouterr().err == ""
 
 
 @pytest.mark.parametrize("uri, message", [

@@ -13,6 +13,8 @@ from ._cluster import register_ipyparallel_backend
 from ._compressors import register_compressor
 from ._functions import RemoteTraceback, TerminatedWorkerError, WorkerError
 from ._gi import Joblib as _Joblib
+from ._glib_log import CacheWarning
+from ._glib_log import install as _install_log_handler
 from ._hashing import hash
 from ._logger import Logger, PrintTime
 from ._mainloop import ParallelRun, start
@@ -25,6 +27,9 @@ from ._values import PickleNotAllowedError, from_variant, to_variant
 from ._wrap import wrap_non_picklable_objects
 
 __version__ = _Joblib.VERSION_S
+
+# the C library's warnings through Python's warnings module
+_install_log_handler()
 
 
 def register_joblib_backend(name="joblib-glib", make_default=False):
@@ -52,5 +57,5 @@ __all__ = [
     "to_variant", "from_variant", "PickleNotAllowedError", "RemoteTraceback", "WorkerError",
     "TerminatedWorkerError", "ParallelBackendBase", "Logger", "PrintTime",
     "wrap_non_picklable_objects", "__version__", "register_joblib_backend",
-    "register_ipyparallel_backend",
+    "register_ipyparallel_backend", "CacheWarning",
 ]
