@@ -6,9 +6,10 @@
 G_BEGIN_DECLS
 
 /* What job_variant_to_pickle() shares between its two walks: the pickle
- * being written and its primitives (job-pickle-writer.c), the walk over
- * GVariant nodes (same file) and the walk over serialized bytes
- * (job-pickle-writer-raw.c). A writer belongs to one thread. */
+ * being written and its opcode emitters (job-pickle-emitter.c, below both
+ * walks), the walk over GVariant nodes (job-pickle-writer.c) and the walk
+ * over serialized bytes (job-pickle-writer-raw.c). A writer belongs to
+ * one thread. */
 
 /* Pickle opcodes (protocol 5, Python's Lib/pickle.py names). */
 #define OP_MARK           '('
