@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
 #include <joblib-glib.h>
 
 #define TASK_EXPORT G_MODULE_EXPORT GVariant *
@@ -26,7 +27,10 @@ node_name (void)
 }
 
 /* (xd) → (x², "node:pid"), after sleeping d seconds; writes
- * started-X-NODE-PID in the test folder first. */
+ * started-X-NODE-PID in the test folder first. When the folder holds a
+ * file hold-NODE, the first task to start on NODE takes it (a rename:
+ * one task only) and waits up to a minute more before its sleep, so
+ * that a test can lose that worker while the task is surely running. */
 TASK_EXPORT
 slurm_task_where (TASK_ARGS)
 {
@@ -42,7 +46,13 @@ slurm_task_where (TASK_ARGS)
                                                node_name (), (int) getpid ());
       g_autofree char *path = g_build_filename (folder, name, NULL);
 
+      g_autofree char *hold = g_strdup_printf ("%s/hold-%s", folder, node_name ());
+      g_autofree char *held = g_strdup_printf ("%s/held-%s", folder, node_name ());
+
       g_file_set_contents (path, "", 0, NULL);
+      if (g_rename (hold, held) == 0)
+        for (guint i = 0; i < 600 && !g_cancellable_is_cancelled (cancellable); i++)
+          g_usleep (G_USEC_PER_SEC / 10);
     }
   g_usleep ((gulong) (seconds * G_USEC_PER_SEC));
   return g_variant_new ("(xs)", x * x, where);

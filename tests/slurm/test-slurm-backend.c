@@ -203,7 +203,8 @@ clear_markers (void)
   const char *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    if (g_str_has_prefix (name, "started-"))
+    if (g_str_has_prefix (name, "started-") || g_str_has_prefix (name, "hold-") ||
+        g_str_has_prefix (name, "held-"))
       {
         g_autofree char *path = g_build_filename (test_dir (), name, NULL);
         g_unlink (path);
@@ -285,6 +286,13 @@ run_and_lose_a_worker (gboolean drain)
 
   clear_markers ();
   g_assert_true (wait_until (nodes_are_idle, NULL));
+  /* The first task on node2 waits until its worker is lost: under load,
+   * a 1 s task could otherwise answer before the scancel lands. */
+  {
+    g_autofree char *hold = g_build_filename (test_dir (), "hold-node2", NULL);
+
+    g_assert_true (g_file_set_contents (hold, "", 0, NULL));
+  }
   g_object_set (backend, "sbatch-args", exclusive, NULL);
   job_slurm_backend_start_workers (backend, "native", 3, WAIT_SECONDS, &error);
   g_assert_no_error (error);
