@@ -31,9 +31,11 @@
  *
  * Tasks are grouped in batches whose size adapts to their duration
  * (joblib's auto batching), so that trivial tasks cost well under a
- * microsecond each. At most [property@Joblib.Parallel:pre-dispatch] batches
- * are in flight, which bounds how much of a lazy input
- * ([method@Joblib.Parallel.run_source]) is read ahead.
+ * microsecond each. [property@Joblib.Parallel:pre-dispatch] bounds how many
+ * batches are in flight, and so how much of a lazy input
+ * ([method@Joblib.Parallel.run_source]) is read ahead; a run over calls
+ * given as an array with a fixed batch size keeps at least 16 batches per
+ * worker in flight, so that process workers are not idle between calls.
  *
  * Threads and contexts: a run belongs to the thread-default main context
  * of the thread that starts it. The [signal@Joblib.Parallel::result] and
@@ -240,8 +242,10 @@ job_parallel_class_init (JobParallelClass *klass)
    * How many batches may be in flight at once, as joblib's `pre_dispatch`:
    * `"2*n_jobs"` (the default), any `"k*n_jobs"` or `"n_jobs"`, a plain
    * count, or `"all"` to dispatch everything at once. A lazy input is read
-   * only as far as this allows. A malformed value makes runs fail with
-   * [error@Joblib.Error.INVALID_ARGUMENT].
+   * only as far as this allows. Calls given as an array with a fixed batch
+   * size are all built already: such a run keeps at least 16 batches per
+   * worker in flight whatever this says. A malformed value makes runs fail
+   * with [error@Joblib.Error.INVALID_ARGUMENT].
    */
   properties[PROP_PRE_DISPATCH] =
     g_param_spec_string ("pre-dispatch", NULL, NULL, DEFAULT_PRE_DISPATCH,
