@@ -369,18 +369,22 @@ job_cache_store_read_metadata (const char  *entry_dir,
                                    duration, input_args);
 }
 
-/* The per-key lock file of earlier versions (and of filesystems without
- * open file description locks): created, flock()ed, unlinked on unlock. */
-static int
-lock_key_file (const char *function_dir,
-               const char *hex)
-{
-  g_autofree char *path = g_strconcat (function_dir, G_DIR_SEPARATOR_S, hex, ".lock", NULL);
+/* Takes a lock on an open lock file: TRUE once held, FALSE with errno
+ * set when it cannot be taken. */
+typedef gboolean (*LockFunc) (int      fd,
+                              gpointer data);
 
-  /* Whoever can write the cache folder could plant a symbolic link (or a
-   * FIFO) at the lock's name: never follow one, never lock anything but a
-   * regular file of ours; take the name back a few times, then compute
-   * without the lock. */
+/* Opens the lock file at @path and locks it with @lock. Whoever can write
+ * the cache folder could plant a symbolic link (or a FIFO) at the lock's
+ * name: never follow one, never lock anything but a regular file of ours;
+ * take the name back a few times, then compute without the lock (-1). A
+ * file unlinked or replaced between our open and our lock (a remover, a
+ * clear of the function) protects nothing: the new one is taken. */
+static int
+open_locked (const char *path,
+             LockFunc    lock,
+             gpointer    data)
+{
   for (guint attempt = 0; attempt < 8; attempt++)
     {
       struct stat held, current;
@@ -399,21 +403,41 @@ lock_key_file (const char *function_dir,
           g_unlink (path);
           continue;
         }
-      while (flock (fd, LOCK_EX) != 0)
-        if (errno != EINTR)
-          {
-            close (fd);
-            return -1;
-          }
+      if (!lock (fd, data))
+        {
+          int saved = errno;
 
-      /* The file may have been unlinked by a remover between our open and
-       * our lock: then the lock protects nothing, take the new file. */
+          close (fd);
+          errno = saved;
+          return -1;
+        }
       if (fstat (fd, &held) == 0 && g_lstat (path, &current) == 0 &&
           held.st_dev == current.st_dev && held.st_ino == current.st_ino)
         return fd;
       close (fd);
     }
   return -1;
+}
+
+static gboolean
+lock_whole_file (int      fd,
+                 gpointer data)
+{
+  while (flock (fd, LOCK_EX) != 0)
+    if (errno != EINTR)
+      return FALSE;
+  return TRUE;
+}
+
+/* The per-key lock file of earlier versions (and of filesystems without
+ * open file description locks): created, flock()ed, unlinked on unlock. */
+static int
+lock_key_file (const char *function_dir,
+               const char *hex)
+{
+  g_autofree char *path = g_strconcat (function_dir, G_DIR_SEPARATOR_S, hex, ".lock", NULL);
+
+  return open_locked (path, lock_whole_file, NULL);
 }
 
 /* The byte of the function's lock file that stands for key @hex: 62 bits
@@ -428,6 +452,27 @@ key_offset (const char *hex)
                   G_GUINT64_CONSTANT (0x3fffffffffffffff));
 }
 
+typedef struct
+{
+  struct flock range;
+  gboolean     supported;
+} ByteLock;
+
+static gboolean
+lock_one_byte (int      fd,
+               gpointer data)
+{
+  ByteLock *byte = data;
+
+  while (fcntl (fd, F_OFD_SETLKW, &byte->range) != 0)
+    if (errno != EINTR)
+      {
+        byte->supported = errno != EINVAL && errno != ENOLCK && errno != EOPNOTSUPP;
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* One lock file per function, `.locks`, kept between calls; a key locks
  * one byte of it with an open file description lock (fcntl F_OFD_SETLKW:
  * held by this fd only, so two threads of one process exclude each other
@@ -440,44 +485,15 @@ lock_key_byte (const char *function_dir,
                gboolean   *supported)
 {
   g_autofree char *path = g_build_filename (function_dir, ".locks", NULL);
-  struct flock range = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
-                         .l_start = key_offset (hex), .l_len = 1 };
+  ByteLock byte = { .range = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+                               .l_start = key_offset (hex), .l_len = 1 },
+                    .supported = TRUE };
+  int fd = open_locked (path, lock_one_byte, &byte);
+  int saved = errno;
 
-  *supported = TRUE;
-  /* Same care as the per-key file: no link followed, a regular file only;
-   * the file stays, so a lock taken on a file replaced meanwhile (a clear
-   * of the function) is taken again on the new one. */
-  for (guint attempt = 0; attempt < 8; attempt++)
-    {
-      struct stat held, current;
-      int fd = g_open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
-
-      if (fd < 0 && (errno == ELOOP || errno == ENXIO || errno == EISDIR))
-        {
-          g_unlink (path);
-          continue;
-        }
-      if (fd < 0)
-        return -1;
-      if (fstat (fd, &held) != 0 || !S_ISREG (held.st_mode))
-        {
-          close (fd);
-          g_unlink (path);
-          continue;
-        }
-      while (fcntl (fd, F_OFD_SETLKW, &range) != 0)
-        if (errno != EINTR)
-          {
-            *supported = errno != EINVAL && errno != ENOLCK && errno != EOPNOTSUPP;
-            close (fd);
-            return -1;
-          }
-      if (g_lstat (path, &current) == 0 &&
-          held.st_dev == current.st_dev && held.st_ino == current.st_ino)
-        return fd;
-      close (fd);
-    }
-  return -1;
+  *supported = byte.supported;
+  errno = saved;
+  return fd;
 }
 
 static int
