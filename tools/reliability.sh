@@ -149,10 +149,24 @@ for step in "${steps[@]}"; do
       begin "valgrind memcheck, suites c and fuzz, worker programs followed"
       reports=$build/meson-logs/valgrind-reports
       fresh_folder "$reports"
+      fresh_folder "$reports-killed"
       status=0
       VALGRIND_OPTS="--log-file=$(cd "$reports" && pwd)/%p.log" \
         meson test -C "$build" --setup valgrind --print-errorlogs --num-processes 2 \
           --suite c --suite fuzz || status=$?
+      # A worker the tests crash on purpose dies by a signal, with its
+      # memory still held by frames the signal cut off: its leak records
+      # say nothing. Its other errors (invalid reads or writes,
+      # uninitialised values...) still count.
+      for f in "$reports"/*.log; do
+        [[ -f $f ]] || continue
+        if grep -q "Process terminating with default action of signal" "$f" &&
+           grep -q -E "ERROR SUMMARY: [1-9]" "$f" &&
+           ! grep -q -E "Invalid (read|write|free)|uninitialised|Conditional jump|Mismatched|overlap|Syscall param" "$f"; then
+          echo "== reliability: leak records of a process killed by a signal left out: $f" >&2
+          mv "$f" "$reports-killed/"
+        fi
+      done
       check_reports "$reports" "ERROR SUMMARY: [1-9]" || status=1
       (( status == 0 )) || exit "$status"
       end "valgrind"
