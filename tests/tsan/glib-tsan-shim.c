@@ -436,10 +436,14 @@ g_thread_pool_new (GFunc     func,
 
   pool_func->func = func;
   pool_func->user_data = user_data;
-  /* The pool's threads may be older threads of GLib's shared pool. */
+  /* The pool's threads may be older threads of GLib's shared pool. The
+   * pool itself is GLib's: whichever of its threads is the last frees it,
+   * under GLib's own lock. */
   __tsan_release (pool_func);
+  GLIB_ONLY_BEGIN ();
   pool = REAL (g_thread_pool_new) (pool_trampoline, pool_func, max_threads,
                                    exclusive, error);
+  GLIB_ONLY_END ();
   if (pool == NULL)
     g_free (pool_func);
   return pool;
