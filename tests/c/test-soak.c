@@ -213,7 +213,8 @@ slope_between (GArray *samples,
 }
 
 /* Whether the RSS keeps growing from @first on: the slope over those
- * rounds, and over each half of them, exceeds the bound. A leak grows
+ * rounds, and over each half of them, exceeds the bound, and so does the
+ * rise of the lowest sample from the first half to the second. A leak grows
  * all along; an allocator that reaches a new high-water mark once (a
  * step of some megabytes, then flat, as the GJS worker's JS heap and
  * glibc's arenas do) grows in one half only. */
@@ -231,7 +232,29 @@ keeps_growing (GArray *samples,
   if (!slope_between (samples, first, middle, &early) ||
       !slope_between (samples, middle, last, &late))
     return *slope > MAX_SLOPE_KIB;
-  return *slope > MAX_SLOPE_KIB && early > MAX_SLOPE_KIB && late > MAX_SLOPE_KIB;
+  if (!(*slope > MAX_SLOPE_KIB && early > MAX_SLOPE_KIB && late > MAX_SLOPE_KIB))
+    return FALSE;
+
+  /* A garbage-collected heap (the GJS worker's) swings by megabytes
+   * between two samples, up and down: a leak also raises the lowest
+   * sample of the later half above that of the earlier one. */
+  {
+    gint64 early_floor = G_MAXINT64, late_floor = G_MAXINT64;
+
+    for (guint i = first; i <= last; i++)
+      {
+        gint64 kib = g_array_index (samples, gint64, i);
+
+        if (kib < 0)
+          continue;
+        if (i < middle)
+          early_floor = MIN (early_floor, kib);
+        else
+          late_floor = MIN (late_floor, kib);
+      }
+    return late_floor != G_MAXINT64 && late_floor > early_floor &&
+           (double) (late_floor - early_floor) / (double) (middle - first) > MAX_SLOPE_KIB;
+  }
 }
 
 /* The cache folder, whoever wrote in it (the Python worker's Memory has
