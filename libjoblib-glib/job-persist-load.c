@@ -468,6 +468,69 @@ load_mapped (GMappedFile  *mapped,
   return value;
 }
 
+/* A whole uncompressed dump already in memory, such as a small cache
+ * output read in one call: the checks of load_decoded() (array
+ * checksums included) without its stream objects, which cost a small
+ * load more than the parsing. @contents starts with our magic. */
+GVariant *
+job_persist_load_bytes (GBytes   *contents,
+                        guint64   max_size,
+                        GError  **error)
+{
+  g_autoptr(JobPersistLayout) layout = NULL;
+  g_autoptr(GBytes) header = NULL;
+  guint64 header_size, header_checksum;
+  const guint8 *data;
+  gsize length;
+  GBytes **buffers;
+  GVariant *value = NULL;
+  guint i;
+
+  data = g_bytes_get_data (contents, &length);
+  if (length < JOB_PERSIST_PREAMBLE_SIZE)
+    {
+      job_persist_error_truncated (error);
+      return NULL;
+    }
+  if (!job_persist_parse_preamble (data, &header_size, &header_checksum, error) ||
+      !check_header_size (header_size, max_size, error))
+    return NULL;
+  if (header_size > length - JOB_PERSIST_PREAMBLE_SIZE)
+    {
+      job_persist_error_truncated (error);
+      return NULL;
+    }
+
+  header = g_bytes_new_from_bytes (contents, JOB_PERSIST_PREAMBLE_SIZE, header_size);
+  layout = job_persist_parse_header (header, header_checksum, error);
+  if (layout == NULL || !check_max_size (layout, max_size, error))
+    return NULL;
+  if (layout->data_end > length)
+    {
+      job_persist_error_truncated (error);
+      return NULL;
+    }
+
+  buffers = g_new0 (GBytes *, layout->entries->len + 1);
+  for (i = 0; i < layout->entries->len; i++)
+    {
+      JobPersistEntry *entry = &g_array_index (layout->entries, JobPersistEntry, i);
+
+      if (job_persist_checksum (data + entry->offset, entry->size) != entry->checksum)
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                       _("An array at offset %" PRIu64 " fails its checksum"),
+                       entry->offset);
+          break;
+        }
+      buffers[i] = g_bytes_new_from_bytes (contents, entry->offset, entry->size);
+    }
+  if (i == layout->entries->len)
+    value = job_persist_rebuild (layout, buffers, error);
+  free_buffers (buffers, layout->entries->len);
+  return value;
+}
+
 /* Maps @file when it is a local, uncompressed dump; sets *@fallback when
  * a normal load should be done instead. */
 static GVariant *

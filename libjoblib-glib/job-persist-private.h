@@ -101,5 +101,9 @@ GVariant         *job_persist_rebuild          (JobPersistLayout  *layout,
                                                 GBytes           **buffers,
                                                 GError           **error);
 guint64           job_persist_default_max_size (void);
+/* A whole uncompressed dump in memory (starting with our magic). */
+GVariant         *job_persist_load_bytes       (GBytes            *contents,
+                                                guint64            max_size,
+                                                GError           **error);
 
 G_END_DECLS

@@ -270,6 +270,100 @@ test_clear_racing_writers (void)
   remove_tree (dir);
 }
 
+/* 1000 int32 (4000 bytes: stored out of the header, with a checksum of
+ * its own) from x, x + 1, ... */
+static GVariant *
+iota (GVariant      *args,
+      GCancellable  *cancellable,
+      gpointer       user_data,
+      GError       **error)
+{
+  gint32 values[1000];
+  int x;
+
+  g_variant_get (args, "(i)", &x);
+  g_atomic_int_inc (&n_computed);
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    values[i] = x + (gint32) i;
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_INT32, values, G_N_ELEMENTS (values),
+                                    sizeof values[0]);
+}
+
+static void
+check_iota (GVariant *value,
+            int       x)
+{
+  gsize n = 0;
+  const gint32 *values = g_variant_get_fixed_array (value, &n, sizeof (gint32));
+
+  g_assert_cmpuint (n, ==, 1000);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpint (values[i], ==, x + (gint32) i);
+}
+
+/* A small output (read whole and parsed in place) altered on disk, in its
+ * array, its header or its length: a warning, the value computed again,
+ * the entry repaired. */
+static void
+test_small_output_tampered (void)
+{
+  static const struct { const char *name; gssize at; gssize length; } cases[] = {
+    { "array byte", -3, 0 },
+    { "header byte", 40, 0 },
+    { "magic", 1, 0 },
+    { "cut in the array", 0, -100 },
+    { "cut in the header", 0, 36 },
+    { "cut in the preamble", 0, 20 },
+  };
+  g_autofree char *dir = g_dir_make_tmp ("joblib-hostile-XXXXXX", NULL);
+  g_autoptr(JobMemory) memory = job_memory_new_for_path (dir);
+  g_autoptr(JobFunction) function = job_function_new ("iota", iota, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, function, NULL);
+
+  g_atomic_int_set (&n_computed, 0);
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) first = NULL;
+      g_autoptr(GVariant) again = NULL;
+      g_autoptr(GVariant) hit = NULL;
+      g_autofree char *entry = NULL;
+      g_autofree char *output = NULL;
+      g_autofree char *contents = NULL;
+      gsize length;
+      int x = 7 + (int) c;
+
+      g_test_message ("%s", cases[c].name);
+      first = job_memorized_function_call (cached, g_variant_new ("(i)", x), NULL, &error);
+      g_assert_no_error (error);
+      check_iota (first, x);
+      entry = find_entry (dir);
+      g_assert_nonnull (entry);
+      output = g_build_filename (entry, "output", NULL);
+      g_assert_true (g_file_get_contents (output, &contents, &length, NULL));
+      g_assert_cmpuint (length, >, 4000);
+      if (cases[c].at != 0)
+        contents[cases[c].at > 0 ? (gsize) cases[c].at : length + cases[c].at] ^= 0x10;
+      if (cases[c].length != 0)
+        length = cases[c].length > 0 ? (gsize) cases[c].length : length + cases[c].length;
+      g_assert_true (g_file_set_contents (output, contents, length, NULL));
+
+      g_test_expect_message ("Joblib", G_LOG_LEVEL_WARNING, "*iota*corrupt*");
+      again = job_memorized_function_call (cached, g_variant_new ("(i)", x), NULL, &error);
+      g_test_assert_expected_messages ();
+      g_assert_no_error (error);
+      check_iota (again, x);
+      g_assert_cmpint (g_atomic_int_get (&n_computed), ==, 2 * (c + 1));
+
+      hit = job_memorized_function_call (cached, g_variant_new ("(i)", x), NULL, &error);
+      g_assert_no_error (error);
+      check_iota (hit, x);
+      g_assert_cmpint (g_atomic_int_get (&n_computed), ==, 2 * (c + 1));
+      remove_tree (entry);
+    }
+  remove_tree (dir);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -280,6 +374,7 @@ main (int   argc,
   g_test_add_func ("/joblib/memory-hostile/lock-symlink/existing", test_lock_symlink_existing);
   g_test_add_func ("/joblib/memory-hostile/trash-swept-on-open", test_trash_swept_on_open);
   g_test_add_func ("/joblib/memory-hostile/clear-racing-writers", test_clear_racing_writers);
+  g_test_add_func ("/joblib/memory-hostile/small-output-tampered", test_small_output_tampered);
 
   return g_test_run ();
 }
