@@ -15,6 +15,10 @@ typedef struct
 void      job_cache_key_init           (JobMemorizedFunction  *self,
                                         GVariant              *args,
                                         JobCacheKey           *key);
+/* The key of @kept, arguments without the ignored ones (not consumed). */
+void      job_cache_key_init_kept      (JobMemorizedFunction  *self,
+                                        GVariant              *kept,
+                                        JobCacheKey           *key);
 void      job_cache_key_clear          (JobCacheKey           *key);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobCacheKey, job_cache_key_clear)
 

@@ -57,16 +57,24 @@ job_memorized_kept_args (JobMemorizedFunction *self,
 }
 
 void
+job_cache_key_init_kept (JobMemorizedFunction *self,
+                         GVariant             *kept,
+                         JobCacheKey          *key)
+{
+  key->hash = job_hash_variant (g_variant_ref (kept));
+  key->entry_dir = self->function_dir != NULL
+    ? g_build_filename (self->function_dir, key->hash + strlen (JOB_HASH_ALGORITHM ":"), NULL)
+    : NULL;
+}
+
+void
 job_cache_key_init (JobMemorizedFunction *self,
                     GVariant             *args,
                     JobCacheKey          *key)
 {
   g_autoptr(GVariant) kept = job_memorized_kept_args (self, args);
 
-  key->hash = job_hash_variant (kept);
-  key->entry_dir = self->function_dir != NULL
-    ? g_build_filename (self->function_dir, key->hash + strlen (JOB_HASH_ALGORITHM ":"), NULL)
-    : NULL;
+  job_cache_key_init_kept (self, kept, key);
 }
 
 static const char *

@@ -72,6 +72,16 @@ JOB_AVAILABLE_IN_ALL
 gboolean            job_memorized_function_check_call_in_cache (JobMemorizedFunction  *self,
                                                                 GVariant              *args);
 JOB_AVAILABLE_IN_ALL
+guint8             *job_memorized_function_lookup_serialized   (JobMemorizedFunction  *self,
+                                                                const char            *key_type,
+                                                                const guint8          *key,
+                                                                gsize                  key_size,
+                                                                gsize                  max_size,
+                                                                char                 **value_type,
+                                                                GVariant             **large_value,
+                                                                gsize                 *value_size,
+                                                                GError               **error);
+JOB_AVAILABLE_IN_ALL
 JobMemorizedResult *job_memorized_function_call_and_shelve     (JobMemorizedFunction  *self,
                                                                 GVariant              *args,
                                                                 GCancellable          *cancellable,

@@ -97,3 +97,47 @@ def test_compression_setting_checked_when_set():
     assert "zstandard" in info.value.message
     with _pytest.raises(_GLib.Error):
         _Joblib.compression_parse("gzip:12")
+
+
+def test_lookup_serialized(tmp_path, counted):
+    """The read half of a call, the key given whole as bytes: a hit's
+    value as its serialized bytes (or as a variant when larger than asked),
+    a miss as nothing, the ignored argument left out of the key."""
+    function, calls = counted
+    memory = Joblib.Memory.new_for_path(str(tmp_path))
+    cached = memory.cache(function, ['verbose'])
+    kept = GLib.Variant('(x)', (6,))
+    key = kept.get_data_as_bytes().get_data()
+
+    assert cached.lookup_serialized('(x)', key, 64) == (b'', None, None)
+    assert calls == []  # nothing computed
+    value = cached.call(GLib.Variant('(xb)', (6, True)), None)
+    assert calls == [6]
+    data, value_type, large = cached.lookup_serialized('(x)', key, 64)
+    assert (value_type, large) == ('x', None)
+    assert data == value.get_data_as_bytes().get_data()
+    assert GLib.Variant.new_from_bytes(GLib.VariantType(value_type), GLib.Bytes.new(data),
+                                       False).unpack() == 36
+    data, value_type, large = cached.lookup_serialized('(x)', key, 4)
+    assert (data, value_type, large.unpack()) == (b'', 'x', 36)
+    other = GLib.Variant('(x)', (7,)).get_data_as_bytes().get_data()
+    assert cached.lookup_serialized('(x)', other, 64) == (b'', None, None)
+    assert calls == [6]
+
+
+@pytest.mark.parametrize("key_type,key", [
+    ('x', b'\0' * 8),            # not a tuple
+    ('r', b''),                  # not definite
+    ('(x', b'\0' * 8),           # not a type string
+    ('(s)', b'abc'),             # a string without its terminating zero
+    ('(b)', b'\x02'),            # a boolean that is neither 0 nor 1
+    ('(x)', b'\0' * 4),          # too short for its type
+])
+def test_lookup_serialized_bad_key(tmp_path, counted, key_type, key):
+    function, calls = counted
+    memory = Joblib.Memory.new_for_path(str(tmp_path))
+    cached = memory.cache(function, ['verbose'])
+    with pytest.raises(GLib.Error) as info:
+        cached.lookup_serialized(key_type, key, 64)
+    assert info.value.matches(Joblib.error_quark(), Joblib.Error.INVALID_ARGUMENT)
+    assert calls == []

@@ -245,4 +245,53 @@ def _unchanged(value, has_containers):
     return True
 
 
-__all__ = ["hash", "call_key"]
+# The fixed-size key forms (see _values._plain): Python type -> GVariant
+# type, struct code, size (which is also the alignment).
+_FIXED = {int: ("x", "q", 8), float: ("d", "d", 8), bool: ("b", "?", 1)}
+
+
+def key_packer(kinds, n_values, skip):
+    """How to serialize the cache key of a call whose arguments have
+    exactly the types ``kinds`` (one per parameter, no binding needed),
+    without a GVariant per argument: (key type string, pack, keep), where
+    ``pack(*kept, False)`` gives the key tuple (the kept arguments and
+    the opaque flag, as call_key and C make it) in GVariant's serialized
+    form, and ``keep`` the positions of the kept arguments, None for all.
+    None when a type has no fixed-size form (ints, floats and bools
+    only) or the call needs binding.  ``pack`` raises struct.error for
+    ints beyond 64 bits (keyed as "bigint" by call_key)."""
+    if len(kinds) != n_values:
+        return None
+    keep = [i for i in range(n_values) if i not in skip]
+    codes, fmt, offset, alignment = [], "=", 0, 1
+    for kind in [kinds[i] for i in keep] + [bool]:
+        form = _FIXED.get(kind)
+        if form is None:
+            return None
+        code, packed, size = form
+        padding = -offset % size
+        fmt += f"{padding}x{packed}" if padding else packed
+        offset += padding + size
+        alignment = max(alignment, size)
+        codes.append(code)
+    padding = -offset % alignment  # a fixed-size tuple ends aligned
+    if padding:
+        fmt += f"{padding}x"
+    return (f"({''.join(codes)})", struct.Struct(fmt).pack,
+            None if len(keep) == n_values else tuple(keep))
+
+
+_byteorder = sys.byteorder
+_double = struct.Struct("=d")
+
+# Readers of a stored result's serialized bytes (host order, normal
+# form) for the types from_variant reads with one getter.
+DECODERS = {
+    "x": lambda data: int.from_bytes(data, _byteorder, signed=True),
+    "d": lambda data: _double.unpack(data)[0],
+    "b": lambda data: data != b"\0",
+    "s": lambda data: data[:-1].decode("utf-8"),
+}
+
+
+__all__ = ["hash", "call_key", "key_packer", "DECODERS"]

@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import stat
+import struct
 import sys
 import threading
 import time
@@ -42,7 +43,7 @@ from . import _location
 from ._functions import (PythonFunction, python_reference, qualified_name, reraise,
                          source_version)
 from ._gi import Gio, GLib, Joblib
-from ._hashing import call_key
+from ._hashing import DECODERS, call_key, key_packer
 from ._persist import parse_compress
 from ._store import NotMemorizedResult, StoreMemorizedFunc, get_store_backend
 from ._values import dumps, from_variant, to_variant
@@ -54,6 +55,12 @@ _FALSE = GLib.Variant.new_boolean(False)
 _UNIT = GLib.Variant("()", ())
 _AY = GLib.VariantType.new("ay")
 _ARGUMENTS = "joblib-glib:arguments"
+# Stored results up to this size come back from a fast lookup as bytes;
+# larger ones as the loaded GLib.Variant (no copy).
+_INLINE_MAX = 4096
+_new_variant_type = GLib.VariantType.new
+_new_bytes = GLib.Bytes.new
+_new_from_bytes = GLib.Variant.new_from_bytes
 _MMAP_MODES = (None, "r", "r+", "w+", "c")
 
 # token -> [values, opaque, output or _NOTHING, unpicklable (output, error)]
@@ -512,10 +519,50 @@ class MemorizedFunc:
                     validation_func(cache_validation_callback, self._python))
                 # worker processes get the callback by value (see worker)
                 self._python.validate = cache_validation_callback
+        # Calls of plain positional arguments that are ints, floats or
+        # bools are first looked up with one C call (see _fast_hit): per
+        # tuple of argument types, how to serialize their key, or None.
+        # Not with mmap_mode (the output is mapped from its file) nor a
+        # Python validation callback (it must be asked once per call).
+        self._packers = {} if (self.mmap_mode is None and self._python.signature.n_plain >= 0
+                               and self._python.validate is None) else None
+        self._lookup = self._cached.lookup_serialized
         functools.update_wrapper(self, func)
 
     def __repr__(self):
         return f"MemorizedFunc(func={self.func!r}, location={self.memory._root!r})"
+
+    def _fast_hit(self, packers, args):
+        """The stored result of a call with positional ``args``, or
+        _NOTHING (then the ordinary path runs: on a miss it looks again,
+        warns about a corrupt entry and computes): the key serialized
+        here as the bytes C hashes, one C call, small results decoded
+        from their bytes."""
+        kinds = tuple(map(type, args))
+        packer = packers.get(kinds, _NOTHING)
+        if packer is _NOTHING:
+            packer = key_packer(kinds, self._python.signature.n_plain, self._skip)
+            if len(packers) < 64:
+                packers[kinds] = packer
+        if packer is None:
+            return _NOTHING
+        key_type, pack, keep = packer
+        try:
+            key = pack(*args, False) if keep is None else pack(*[args[i] for i in keep], False)
+        except struct.error:
+            return _NOTHING  # an int beyond 64 bits
+        try:
+            data, value_type, large = self._lookup(key_type, key, _INLINE_MAX)
+        except GLib.Error as error:
+            reraise(error)
+        if value_type is None:
+            return _NOTHING
+        decode = DECODERS.get(value_type)
+        if decode is not None:
+            return decode(data)
+        if large is None:
+            large = _new_from_bytes(_new_variant_type(value_type), _new_bytes(data), False)
+        return self._output(large)
 
     def __reduce__(self):
         # Pickled (cloudpickle) into workers as the function and its cache.
@@ -574,6 +621,11 @@ class MemorizedFunc:
         return result, entry[2], key
 
     def __call__(self, *args, **kwargs):
+        packers = self._packers
+        if packers is not None and not kwargs:
+            output = self._fast_hit(packers, args)
+            if output is not _NOTHING:
+                return output
         result, output, key = self._run(self._cached.call, args, kwargs)
         if result is None:
             return output
