@@ -21,6 +21,7 @@ _safe_pickle): safe by default.
 
 import io
 import pickle
+import struct
 import sys
 
 from . import _buffers
@@ -55,6 +56,11 @@ _new_variant = GLib.Variant.new_variant
 _new_tuple = get_introspection_module("GLib").Variant.new_tuple
 _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 _V = GLib.VariantType.new("v")
+_AT = GLib.VariantType.new("at")
+_AY = GLib.VariantType.new("ay")
+# Variants are immutable: the array tag and each dtype string are made once.
+_ARRAY_TAG_VARIANT = GLib.Variant("s", _ARRAY_TAG)
+_TYPESTR_VARIANTS = {}
 _SV_ENTRY = GLib.VariantType.new("{sv}")
 _AY = GLib.VariantType.new("ay")
 _new_dict_entry = GLib.Variant.new_dict_entry
@@ -285,10 +291,18 @@ def array_to_variant(array):
     import numpy
     contiguous = numpy.require(array, requirements="C")  # keeps 0-d arrays 0-d
     data = _buffers.bytes_for_array(contiguous)
-    return GLib.Variant.new_tuple(
-        GLib.Variant("s", _ARRAY_TAG), GLib.Variant("s", contiguous.dtype.str),
-        GLib.Variant("at", list(contiguous.shape)),
-        GLib.Variant.new_from_bytes(GLib.VariantType("ay"), data, True))
+    typestr = contiguous.dtype.str
+    typestr_variant = _TYPESTR_VARIANTS.get(typestr)
+    if typestr_variant is None:
+        typestr_variant = _TYPESTR_VARIANTS.setdefault(typestr, GLib.Variant("s", typestr))
+    # "at" is a fixed-size array: its serialized form is the native
+    # uint64s one after another, built with one call (GLib.Variant("at",
+    # ...) walks the list in Python).
+    shape = contiguous.shape
+    shape_variant = GLib.Variant.new_from_bytes(
+        _AT, GLib.Bytes.new(struct.pack("=%dQ" % len(shape), *shape)), True)
+    return GLib.Variant.new_tuple(_ARRAY_TAG_VARIANT, typestr_variant, shape_variant,
+                                  GLib.Variant.new_from_bytes(_AY, data, True))
 
 
 def array_from_variant(value, writable=False):
