@@ -5,23 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* Removes many cache folders at once. unlink() and rmdir() mostly wait
- * (for the file system journal, or for a core on a loaded machine), so
- * the folders go in parallel on a few threads rather than one by one.
- *
- * Thread safety: one remover is used from the thread that created it;
- * its work runs on a private thread pool. */
-typedef struct _JobCacheRemover JobCacheRemover;
-
-JobCacheRemover *job_cache_remover_new    (void);
-void             job_cache_remover_add_at (JobCacheRemover  *self,
-                                           int               dir_fd,
-                                           const char       *name);
-gboolean         job_cache_remover_finish (JobCacheRemover  *self,
-                                           GError          **error);
-
-gboolean         job_cache_remover_remove_tree (const char  *path,
-                                                GError     **error);
+/* Removing cache folders, rm -r style: fd-relative, no symbolic link
+ * followed. Renaming entries out of sight first and calling this later,
+ * off the caller's thread, is job-cache-reclaimer-private.h's job. */
 
 /* One at a time, on the calling thread; thread-safe. Removes the tree at
  * @path (a folder, a file, or a link, never followed; a URI through

@@ -17,6 +17,7 @@
 
 #include "job-cache-entry-private.h"
 #include "job-cache-metadata-private.h"
+#include "job-cache-reclaimer-private.h"
 #include "job-cache-remover-private.h"
 #include "job-cache-store-private.h"
 #include "job-error.h"
@@ -153,12 +154,12 @@ job_cache_store_read_output (const char                  *path,
   return job_load_from_stream (stream, job_persist_default_max_size (), NULL, error);
 }
 
-/* As job_cache_store_remove_entry(); with a @remover, the renamed folder
- * is removed by it, later. */
+/* As job_cache_store_remove_entry(); with @renamed, the renamed folder
+ * is only added to it, for the caller to hand to the reclaimer. */
 static gboolean
-remove_entry (const char       *entry_dir,
-              JobCacheRemover  *remover,
-              GError          **error)
+remove_entry (const char  *entry_dir,
+              GPtrArray   *renamed,
+              GError     **error)
 {
   static gint counter;  /* (atomic) */
   g_autofree char *parent = g_path_get_dirname (entry_dir);
@@ -176,8 +177,8 @@ remove_entry (const char       *entry_dir,
       if (errno != ENOENT)
         return job_set_error_from_errno (error, errno, _("Cannot remove"), entry_dir);
     }
-  else if (remover != NULL)
-    job_cache_remover_add_at (remover, AT_FDCWD, trash);
+  else if (renamed != NULL)
+    g_ptr_array_add (renamed, g_steal_pointer (&trash));
   else if (!job_cache_remove_tree (trash, error))
     return FALSE;
 
@@ -716,7 +717,7 @@ job_cache_store_evict (const char  *root,
   guint count = entries->len;
   guint removed = 0;
   gboolean remote = job_cache_path_is_uri (root);
-  JobCacheRemover *remover = remote ? NULL : job_cache_remover_new ();
+  GPtrArray *renamed = remote ? NULL : g_ptr_array_new_with_free_func (g_free);
   GError *local_error = NULL;
 
   if (remote)
@@ -742,16 +743,17 @@ job_cache_store_evict (const char  *root,
 
       if (remote ? !job_cache_gio_store_remove_entry (job_cache_entry_get_path (entry),
                                                       &local_error)
-                 : !remove_entry (job_cache_entry_get_path (entry), remover, &local_error))
+                 : !remove_entry (job_cache_entry_get_path (entry), renamed, &local_error))
         break;
       total -= job_cache_entry_get_size (entry);
       count--;
       removed++;
     }
 
-  /* The entries are renamed away already; their files go in parallel. */
-  if (remover != NULL)
-    job_cache_remover_finish (remover, local_error == NULL ? &local_error : NULL);
+  /* The entries are renamed away already, out of every reader's sight:
+   * their files go on the reclaimer's thread, after this returns. */
+  if (renamed != NULL)
+    job_cache_reclaimer_add_folders (renamed);
   if (local_error != NULL)
     g_propagate_error (error, local_error);
 

@@ -5,6 +5,7 @@
 
 
 #include "job-cache-clear-private.h"
+#include "job-cache-reclaimer-private.h"
 #include "job-cache-entry-private.h"
 #include "job-compression.h"
 #include "job-error.h"
@@ -637,6 +638,18 @@ job_memory_cache (JobMemory          *self,
  *
  * Removes every cached result of every function of the cache.
  *
+ * On a local location the whole tree is renamed away in one step: when
+ * this returns, no call, lookup or listing (in this process or another)
+ * sees any of the entries, and none sees one half removed. The files
+ * themselves are deleted afterwards on a background thread, so the disk
+ * space comes back shortly after; [method@Joblib.Memory.wait_reclaimed]
+ * waits for it (for example before removing the location folder). A
+ * process that exits normally waits for it too; the leftovers of one that
+ * is killed are removed by the next #JobMemory opened on the location.
+ * A remote (GIO) location is emptied before this returns.
+ *
+ * Thread safety: callable from any thread.
+ *
  * Returns: %TRUE on success
  */
 gboolean
@@ -669,6 +682,10 @@ job_memory_clear (JobMemory  *self,
  * given limits: joblib's `reduce_size`. The memory's own limits are
  * applied after every write; this applies other ones once.
  *
+ * As for [method@Joblib.Memory.clear], each removed entry is renamed away
+ * in one step before this returns, and its files are deleted on a
+ * background thread ([method@Joblib.Memory.wait_reclaimed] waits for it).
+ *
  * Returns: %TRUE on success
  */
 gboolean
@@ -698,6 +715,27 @@ job_memory_reduce_size (JobMemory  *self,
     }
 
   return TRUE;
+}
+
+/**
+ * job_memory_wait_reclaimed:
+ * @self: a #JobMemory
+ *
+ * Waits until the files of the entries that [method@Joblib.Memory.clear]
+ * and [method@Joblib.Memory.reduce_size] took away (from any #JobMemory
+ * of this process) are deleted, so that their disk space is free. The
+ * entries were already invisible to every reader when those calls
+ * returned; this only matters to code that measures the space or removes
+ * the location folder itself.
+ *
+ * Thread safety: callable from any thread; it blocks.
+ */
+void
+job_memory_wait_reclaimed (JobMemory *self)
+{
+  g_return_if_fail (JOB_IS_MEMORY (self));
+
+  job_cache_reclaimer_wait ();
 }
 
 /**

@@ -74,6 +74,8 @@ gboolean              job_memory_reduce_size         (JobMemory           *self,
                                                       guint               *n_removed,
                                                       GError             **error);
 JOB_AVAILABLE_IN_ALL
+void                  job_memory_wait_reclaimed      (JobMemory           *self);
+JOB_AVAILABLE_IN_ALL
 GListModel           *job_memory_list_entries        (JobMemory           *self);
 
 G_END_DECLS

@@ -55,6 +55,7 @@ async function main() {
         () => Promise.all(myArgs.map(a => myFunctionCached(a))));
     const entries = memory.list_entries().get_n_items();
     memory.clear();
+    memory.wait_reclaimed();  // the files go on a background thread
     GLib.rmdir(location);
     if (!same(first) || !same(second) || entries !== myArgs.length)
         return 1;

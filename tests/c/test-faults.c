@@ -629,6 +629,7 @@ test_killed_cache_writer (void)
     g_autoptr(GError) error = NULL;
 
     g_assert_true (job_memory_clear (memory, &error));
+    job_memory_wait_reclaimed (memory);
   }
   g_unlink (count_file);
   remove_tree (dir);

@@ -156,6 +156,7 @@ test_memory_infinite_ages (void)
 
   g_assert_true (job_memory_clear (memory, &error));
   g_assert_no_error (error);
+  job_memory_wait_reclaimed (memory);
   g_rmdir (dir);
 }
 

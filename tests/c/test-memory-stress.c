@@ -178,6 +178,7 @@ test_threads_and_processes (void)
 
     g_assert_true (job_memory_clear (memory, &error));
     g_assert_no_error (error);
+    job_memory_wait_reclaimed (memory);
   }
   g_unlink (count_file);
   g_rmdir (dir);

@@ -109,6 +109,7 @@ fixture_tear_down (Fixture       *f,
 {
   g_clear_object (&f->cached);
   g_clear_object (&f->function);
+  job_memory_wait_reclaimed (f->memory);
   g_clear_object (&f->memory);
   remove_tree (f->dir);
   g_free (f->dir);

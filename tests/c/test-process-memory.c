@@ -48,6 +48,7 @@ fixture_tear_down (Fixture       *f,
 
   g_assert_true (job_memory_clear (f->memory, &error));
   g_assert_no_error (error);
+  job_memory_wait_reclaimed (f->memory);
   g_clear_object (&f->memory);
   g_rmdir (f->location);
   g_free (f->location);

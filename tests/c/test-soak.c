@@ -448,6 +448,7 @@ run_soak (SoakKind    kind,
   job_backend_shutdown (backend);
   g_assert_true (job_memory_clear (memory, &error));
   g_assert_no_error (error);
+  job_memory_wait_reclaimed (memory);
   remove_tree (location);
   g_assert_false (g_file_test (location, G_FILE_TEST_EXISTS));
 

@@ -147,6 +147,7 @@ test_memorized_results_released (void)
 
   g_assert_true (job_memory_clear (memory, &error));
   g_assert_no_error (error);
+  job_memory_wait_reclaimed (memory);
   g_rmdir (location);
 }
 

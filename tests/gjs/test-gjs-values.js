@@ -139,6 +139,7 @@ async function main() {
     assert(await ignoring(1, true) === 2 && await ignoring(1, false) === 2 && computed.length === 3,
         'ignored argument by position');
     memory.clear();
+    memory.wait_reclaimed();
 
     GLib.rmdir(GLib.build_filenamev([dir, 'cache']));
     assert(GLib.rmdir(dir) === 0, 'every file removed');

@@ -328,6 +328,7 @@ async function cachedInWorkers() {
     assert(caught instanceof GLib.Error && caught.matches(Joblib.Error, Joblib.Error.INVALID_ARGUMENT),
         `bad memory settings: ${caught}`);
     memory.clear();
+    memory.wait_reclaimed();
     GLib.rmdir(location);
 }
 

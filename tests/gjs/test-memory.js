@@ -47,5 +47,8 @@ assert(hashes.includes(cached.get_args_hash(args)), 'entry hash matches');
 
 memory.clear();
 assert(!cached.check_call_in_cache(args), 'cleared');
+assert(memory.list_entries().get_n_items() === 0, 'no entry listed once clear returns');
+// the files go on a background thread: wait for the space to come back
+memory.wait_reclaimed();
 assert(GLib.rmdir(dir) === 0, "clear leaves the location empty");
 print("ok");

@@ -321,6 +321,8 @@ cache_clear (int    argc,
   n = g_list_model_get_n_items (entries);
   if (!job_memory_clear (memory, &error))
     return cli_fail (error, argv[1]);
+  /* the files go on a background thread: say "removed" once they are */
+  job_memory_wait_reclaimed (memory);
   g_print (ngettext ("Removed %u entry\n", "Removed %u entries\n", n), n);
   return CLI_EXIT_OK;
 }
@@ -376,6 +378,7 @@ cache_reduce (int    argc,
     return exit_code;
   if (!job_memory_reduce_size (memory, bytes_limit, items_limit, age_limit, &n_removed, &error))
     return cli_fail (error, argv[1]);
+  job_memory_wait_reclaimed (memory);
   g_print (ngettext ("Removed %u entry\n", "Removed %u entries\n", n_removed), n_removed);
   return CLI_EXIT_OK;
 }
