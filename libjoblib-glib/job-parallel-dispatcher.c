@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "job-auto-batch-private.h"
+#include "job-batch-inbox-private.h"
 #include "job-batch-private.h"
 #include "job-cancel-watch-private.h"
 #include "job-error.h"
@@ -13,6 +14,7 @@
 #include "job-progress-printer-private.h"
 #include "job-slice-runner-private.h"
 #include "job-time-private.h"
+#include "job-worker-pool-private.h"
 
 /* One run of a JobParallel: the dispatcher.
  *
@@ -50,6 +52,10 @@ typedef struct
   guint               n_completed;
   guint               n_progress;      /* n_completed when progress was last reported */
   GPtrArray          *in_flight;         /* (owned) (element-type JobBatch) */
+  /* Backends over a worker pool take batches without a GTask each, and
+   * give them back through the inbox, several per wake-up. */
+  JobWorkerPool      *pool;              /* (nullable) the backend's */
+  JobBatchInbox      *inbox;             /* (owned) (nullable) */
 
   /* stopping */
   GError             *error;             /* (owned) (nullable) */
@@ -110,6 +116,7 @@ job_dispatcher_unref (JobDispatcher *run)
   g_clear_pointer (&run->values, g_ptr_array_unref);
   g_clear_pointer (&run->errors, g_ptr_array_unref);
   g_clear_pointer (&run->in_flight, g_ptr_array_unref);
+  g_clear_pointer (&run->inbox, job_batch_inbox_unref);
   g_clear_error (&run->error);
   g_clear_object (&run->tasks_cancellable);
   g_clear_object (&run->cancellable);
@@ -453,6 +460,21 @@ on_backend_batch_done (GObject      *source_object,
   batch_done (run, batch, g_steal_pointer (&error));
 }
 
+/* Batches of a worker pool: the pool gives every task an outcome (a
+ * cancelled run's tasks get the cancellation), so the batch itself
+ * never fails. */
+static void
+on_pool_batch_done (JobBatch *batch,
+                    gpointer  user_data)
+{
+  BatchInFlight *flight = user_data;
+  g_autoptr(JobDispatcher) run = flight->run;
+  g_autoptr(JobBatch) owned = flight->batch;
+
+  g_free (flight);
+  batch_done (run, owned, NULL);
+}
+
 static void
 on_owner_batch_done (GObject      *source_object,
                      GAsyncResult *result,
@@ -540,6 +562,8 @@ submit (JobDispatcher  *run,
 
   if (runs_on_owner (run, batch))
     submit_to_owner (run, batch, flight);
+  else if (run->pool != NULL)
+    job_worker_pool_submit_to_inbox (run->pool, batch, run->inbox, flight);
   else
     job_backend_run_batch_async (run->options.backend, batch, run->tasks_cancellable,
                                  on_backend_batch_done, flight);
@@ -752,6 +776,9 @@ job_dispatcher_start (JobRunOptions      *options,
         run->total_tasks = add_tasks (run->total_tasks, g_ptr_array_index (calls, i));
     }
   run->in_flight = g_ptr_array_new_with_free_func ((GDestroyNotify) job_batch_unref);
+  run->pool = job_worker_pool_for_backend (run->options.backend);
+  if (run->pool != NULL)
+    run->inbox = job_batch_inbox_new (run->context, on_pool_batch_done);
   run->tasks_cancellable = g_cancellable_new ();
   run->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   run->printer = job_progress_printer_new (run->options.n_jobs_requested,

@@ -362,6 +362,7 @@ job_process_backend_init (JobProcessBackend *self)
   self->idle_timeout = 300.0;
   self->pool = job_worker_pool_new ("joblib-processes", job_process_launcher_new (),
                                     JOB_WORKER_LOSS_BLAME_RUNNING);
+  job_worker_pool_attach (self->pool, JOB_BACKEND (self), job_process_backend_run_batch_async);
   update_limits (self);
 }
 

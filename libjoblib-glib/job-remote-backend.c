@@ -480,6 +480,7 @@ job_remote_backend_set_launcher (JobRemoteBackend  *self,
   priv->launcher = launcher;
   priv->abort_kills_busy_only = abort_kills_busy_only;
   priv->pool = job_worker_pool_new (thread_name, launcher, JOB_WORKER_LOSS_RETRY);
+  job_worker_pool_attach (priv->pool, JOB_BACKEND (self), job_remote_backend_run_batch_async);
 }
 
 JobWorkerPool *

@@ -3,7 +3,9 @@
 
 #include <gio/gio.h>
 
+#include "job-backend.h"
 #include "job-batch.h"
+#include "job-batch-inbox-private.h"
 #include "job-worker-launcher-private.h"
 #include "job-worker-scheduler-private.h"
 
@@ -25,8 +27,9 @@ G_BEGIN_DECLS
  * (job-worker-scheduler.c); the launcher runs there too; what it does
  * with the calls of a lost worker is in job-worker-loss.c. The functions
  * below may be called from any thread: they hand their work to that
+ * thread, in the order they were called, several per wake-up of that
  * thread. A batch's GTask returns on the context of whoever submitted
- * it. JobWorkerLoss and JobWorkerAbort are in the headers of those
+ * it; batches submitted to an inbox go back through it. JobWorkerLoss and JobWorkerAbort are in the headers of those
  * files.
  */
 
@@ -72,6 +75,24 @@ void           job_worker_pool_set_setup      (JobWorkerPool       *pool,
 void           job_worker_pool_submit         (JobWorkerPool       *pool,
                                                JobBatch            *batch,
                                                GTask               *task);
+/* For backends whose @run_batch_async only hands batches to @pool (the
+ * process and remote backends): lets job_worker_pool_for_backend() find
+ * the pool, as long as the backend's run_batch_async is still that one
+ * (a subclass may replace it). */
+void           job_worker_pool_attach         (JobWorkerPool       *pool,
+                                               JobBackend          *backend,
+                                               gpointer             run_batch_async);
+/* The pool that batches of @backend may be submitted to directly, with
+ * job_worker_pool_submit_to_inbox(), or NULL. */
+JobWorkerPool *job_worker_pool_for_backend    (JobBackend          *backend);
+
+/* Runs @batch; once every task of it has an outcome, it is posted to
+ * @inbox with @inbox_data. Batches submitted in a row from one thread
+ * reach the pool's thread in one wake-up. */
+void           job_worker_pool_submit_to_inbox (JobWorkerPool      *pool,
+                                                JobBatch           *batch,
+                                                JobBatchInbox      *inbox,
+                                                gpointer            inbox_data);
 /* Ends the batches whose cancellable is cancelled, at once; other
  * batches continue. */
 void           job_worker_pool_abort          (JobWorkerPool       *pool,

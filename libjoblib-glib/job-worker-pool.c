@@ -15,7 +15,104 @@ struct _JobWorkerPool
   JobWorkerScheduler *scheduler; /* (owned) used on the thread only */
   GMutex              mutex;     /* guards settings */
   JobWorkerSettings   settings;
+
+  /* Work handed to the thread, in order: one wake-up of the thread takes
+   * all of it (a run keeps dozens of small batches in flight, and a
+   * wake-up costs more than a small batch's scheduling). */
+  GMutex              work_mutex; /* guards the two fields below */
+  GArray             *work;       /* (element-type Work) */
+  gboolean            draining;   /* a drain is scheduled on the thread */
 };
+
+/* One piece of work for the thread: @func (@data), run once; @pumps says
+ * that it queued requests and left the placing of them to the drain. */
+typedef struct
+{
+  GSourceFunc func;
+  gpointer    data;
+  gboolean    pumps;
+} Work;
+
+/* On the pool's thread: runs the work handed over so far, in order,
+ * then places the requests queued by it in one round. */
+static void
+drain (JobWorkerPool *pool)
+{
+  g_autoptr(GArray) work = NULL;
+  gboolean pump = FALSE;
+
+  g_mutex_lock (&pool->work_mutex);
+  work = pool->work;
+  pool->work = g_array_new (FALSE, FALSE, sizeof (Work));
+  pool->draining = FALSE;
+  g_mutex_unlock (&pool->work_mutex);
+
+  for (guint i = 0; i < work->len; i++)
+    {
+      Work *item = &g_array_index (work, Work, i);
+
+      item->func (item->data);
+      pump = pump || item->pumps;
+    }
+  if (pump)
+    job_worker_scheduler_pump (pool->scheduler);
+}
+
+static gboolean
+drain_in_thread (gpointer data)
+{
+  drain (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* From any thread: @func (@data) runs on the pool's thread after the work
+ * handed over before it. */
+static void
+hand_over (JobWorkerPool *pool,
+           GSourceFunc    func,
+           gpointer       data,
+           gboolean       pumps)
+{
+  Work item = { func, data, pumps };
+  gboolean schedule;
+
+  g_mutex_lock (&pool->work_mutex);
+  g_array_append_val (pool->work, item);
+  schedule = !pool->draining;
+  pool->draining = TRUE;
+  g_mutex_unlock (&pool->work_mutex);
+
+  if (schedule)
+    job_pool_thread_invoke (pool->thread, drain_in_thread, pool);
+}
+
+/* Runs @func on the pool's thread after the work handed over before, and
+ * waits for it. */
+typedef struct
+{
+  JobWorkerPool *pool;
+  GSourceFunc    func;
+  gpointer       data;
+} SyncWork;
+
+static gboolean
+drain_then_call (gpointer data)
+{
+  SyncWork *sync = data;
+
+  drain (sync->pool);
+  return sync->func (sync->data);
+}
+
+static void
+call_sync (JobWorkerPool *pool,
+           GSourceFunc    func,
+           gpointer       data)
+{
+  SyncWork sync = { pool, func, data };
+
+  job_pool_thread_invoke_sync (pool->thread, drain_then_call, &sync);
+}
 
 typedef struct
 {
@@ -43,7 +140,7 @@ hand_settings_down (JobWorkerPool *pool)
 
   change->scheduler = pool->scheduler;
   job_worker_settings_copy (&pool->settings, &change->settings);
-  job_pool_thread_invoke (pool->thread, set_settings_in_thread, change);
+  hand_over (pool, set_settings_in_thread, change, FALSE);
 }
 
 JobWorkerPool *
@@ -54,6 +151,8 @@ job_worker_pool_new (const char        *thread_name,
   JobWorkerPool *pool = g_new0 (JobWorkerPool, 1);
 
   g_mutex_init (&pool->mutex);
+  g_mutex_init (&pool->work_mutex);
+  pool->work = g_array_new (FALSE, FALSE, sizeof (Work));
   job_worker_settings_init (&pool->settings);
   pool->scheduler = job_worker_scheduler_new (launcher, loss);
   pool->thread = job_pool_thread_new (thread_name);
@@ -127,15 +226,26 @@ typedef struct
   JobWorkerScheduler *scheduler;
   JobWorkerBatch     *op;
   JobWorkerAbort      how;
-} Work;
+} Order;
 
 static gboolean
 submit_in_thread (gpointer data)
 {
-  g_autofree Work *work = data;
+  g_autofree Order *order = data;
 
-  job_worker_scheduler_submit (work->scheduler, work->op);
+  job_worker_scheduler_enqueue (order->scheduler, order->op);
   return G_SOURCE_REMOVE;
+}
+
+static void
+submit_op (JobWorkerPool  *pool,
+           JobWorkerBatch *op)
+{
+  Order *order = g_new0 (Order, 1);
+
+  order->scheduler = pool->scheduler;
+  order->op = op;
+  hand_over (pool, submit_in_thread, order, TRUE);
 }
 
 void
@@ -143,19 +253,55 @@ job_worker_pool_submit (JobWorkerPool *pool,
                         JobBatch      *batch,
                         GTask         *task)
 {
-  Work *work = g_new0 (Work, 1);
+  submit_op (pool, job_worker_batch_new (task, batch));
+}
 
-  work->scheduler = pool->scheduler;
-  work->op = job_worker_batch_new (task, batch);
-  job_pool_thread_invoke (pool->thread, submit_in_thread, work);
+typedef struct
+{
+  JobWorkerPool *pool;
+  gpointer       run_batch_async;
+} Attachment;
+
+G_DEFINE_QUARK (job-worker-pool-attachment, attachment)
+
+void
+job_worker_pool_attach (JobWorkerPool *pool,
+                        JobBackend    *backend,
+                        gpointer       run_batch_async)
+{
+  Attachment *attachment = g_new (Attachment, 1);
+
+  attachment->pool = pool;
+  attachment->run_batch_async = run_batch_async;
+  g_object_set_qdata_full (G_OBJECT (backend), attachment_quark (), attachment, g_free);
+}
+
+JobWorkerPool *
+job_worker_pool_for_backend (JobBackend *backend)
+{
+  Attachment *attachment = g_object_get_qdata (G_OBJECT (backend), attachment_quark ());
+
+  if (attachment == NULL ||
+      JOB_BACKEND_GET_IFACE (backend)->run_batch_async != attachment->run_batch_async)
+    return NULL;
+  return attachment->pool;
+}
+
+void
+job_worker_pool_submit_to_inbox (JobWorkerPool *pool,
+                                 JobBatch      *batch,
+                                 JobBatchInbox *inbox,
+                                 gpointer       inbox_data)
+{
+  submit_op (pool, job_worker_batch_new_for_inbox (inbox, inbox_data, batch));
 }
 
 static gboolean
 abort_in_thread (gpointer data)
 {
-  g_autofree Work *work = data;
+  g_autofree Order *order = data;
 
-  job_worker_scheduler_abort (work->scheduler, work->how);
+  job_worker_scheduler_abort (order->scheduler, order->how);
   return G_SOURCE_REMOVE;
 }
 
@@ -163,11 +309,11 @@ void
 job_worker_pool_abort (JobWorkerPool  *pool,
                        JobWorkerAbort  how)
 {
-  Work *work = g_new0 (Work, 1);
+  Order *order = g_new0 (Order, 1);
 
-  work->scheduler = pool->scheduler;
-  work->how = how;
-  job_pool_thread_invoke (pool->thread, abort_in_thread, work);
+  order->scheduler = pool->scheduler;
+  order->how = how;
+  hand_over (pool, abort_in_thread, order, FALSE);
 }
 
 static gboolean
@@ -180,7 +326,7 @@ shutdown_in_thread (gpointer data)
 void
 job_worker_pool_shutdown (JobWorkerPool *pool)
 {
-  job_pool_thread_invoke_sync (pool->thread, shutdown_in_thread, pool->scheduler);
+  call_sync (pool, shutdown_in_thread, pool->scheduler);
 }
 
 void
@@ -188,7 +334,7 @@ job_worker_pool_invoke_sync (JobWorkerPool *pool,
                              GSourceFunc    func,
                              gpointer       data)
 {
-  job_pool_thread_invoke_sync (pool->thread, func, data);
+  call_sync (pool, func, data);
 }
 
 typedef struct
@@ -211,7 +357,7 @@ job_worker_pool_get_pids (JobWorkerPool *pool)
 {
   PidQuery query = { pool->scheduler, g_array_new (FALSE, FALSE, sizeof (GPid)) };
 
-  job_pool_thread_invoke_sync (pool->thread, get_pids_in_thread, &query);
+  call_sync (pool, get_pids_in_thread, &query);
   return query.pids;
 }
 
@@ -245,13 +391,13 @@ job_worker_pool_start_workers (JobWorkerPool  *pool,
   gint64 deadline = job_deadline_after (g_get_monotonic_time (), timeout);
   Start start = { pool->scheduler, kind, 0, NULL };
 
-  job_pool_thread_invoke_sync (pool->thread, start_in_thread, &start);
+  call_sync (pool, start_in_thread, &start);
   start.kind = NULL;
   while (start.error == NULL && start.n_ready < n_workers &&
          g_get_monotonic_time () < deadline)
     {
       g_usleep (20 * 1000);
-      job_pool_thread_invoke_sync (pool->thread, start_in_thread, &start);
+      call_sync (pool, start_in_thread, &start);
     }
   if (start.error != NULL)
     {
@@ -277,6 +423,7 @@ last_in_thread (gpointer data)
 {
   JobWorkerPool *pool = data;
 
+  drain (pool);
   job_worker_scheduler_shutdown (pool->scheduler);
   return G_SOURCE_REMOVE;
 }
@@ -290,8 +437,11 @@ free_after_thread (gpointer data)
   /* Connections report their end from idle callbacks that hold them. */
   while (g_main_context_iteration (context, FALSE))
     ;
+  g_assert (pool->work->len == 0);
   job_worker_scheduler_free (pool->scheduler);
   job_worker_settings_clear (&pool->settings);
+  g_array_unref (pool->work);
+  g_mutex_clear (&pool->work_mutex);
   g_mutex_clear (&pool->mutex);
   g_free (pool);
 }

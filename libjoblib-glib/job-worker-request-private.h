@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "job-batch.h"
+#include "job-batch-inbox-private.h"
 
 G_BEGIN_DECLS
 
@@ -14,8 +15,12 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  GTask    *task;        /* (owned) returns when every request is done */
-  JobBatch *batch;       /* (owned) */
+  /* Where the batch goes when every request is done: a GTask, or an
+   * inbox (with @inbox_data) */
+  GTask         *task;        /* (owned) (nullable) */
+  JobBatchInbox *inbox;       /* (owned) (nullable) */
+  gpointer       inbox_data;
+  JobBatch      *batch;       /* (owned) */
   guint     n_requests;
   double    duration;    /* seconds, as reported by the workers */
 } JobWorkerBatch;
@@ -34,6 +39,9 @@ typedef struct
 } JobWorkerRequest;
 
 JobWorkerBatch *job_worker_batch_new              (GTask             *task,
+                                                   JobBatch          *batch);
+JobWorkerBatch *job_worker_batch_new_for_inbox    (JobBatchInbox     *inbox,
+                                                   gpointer           inbox_data,
                                                    JobBatch          *batch);
 GPtrArray      *job_worker_batch_split            (JobWorkerBatch    *op,
                                                    guint64           *next_id);

@@ -93,8 +93,16 @@ batch_complete (JobWorkerBatch *op)
 
   job_batch_set_running (op->batch, 0, 0);
   job_batch_set_duration (op->batch, op->duration);
-  g_task_return_boolean (op->task, TRUE);
-  g_object_unref (op->task);
+  if (op->task != NULL)
+    {
+      g_task_return_boolean (op->task, TRUE);
+      g_object_unref (op->task);
+    }
+  else
+    {
+      job_batch_inbox_post (op->inbox, op->batch, op->inbox_data);
+      job_batch_inbox_unref (op->inbox);
+    }
   job_batch_unref (op->batch);
   g_free (op);
 }
@@ -330,6 +338,19 @@ job_worker_batch_new (GTask    *task,
   JobWorkerBatch *op = g_new0 (JobWorkerBatch, 1);
 
   op->task = g_object_ref (task);
+  op->batch = job_batch_ref (batch);
+  return op;
+}
+
+JobWorkerBatch *
+job_worker_batch_new_for_inbox (JobBatchInbox *inbox,
+                                gpointer       inbox_data,
+                                JobBatch      *batch)
+{
+  JobWorkerBatch *op = g_new0 (JobWorkerBatch, 1);
+
+  op->inbox = job_batch_inbox_ref (inbox);
+  op->inbox_data = inbox_data;
   op->batch = job_batch_ref (batch);
   return op;
 }

@@ -40,9 +40,12 @@ void                job_worker_scheduler_free            (JobWorkerScheduler  *s
 /* Copies @settings for the workers and calls from now on. */
 void                job_worker_scheduler_set_settings    (JobWorkerScheduler      *self,
                                                           const JobWorkerSettings *settings);
-/* Splits @op into requests, queues them, and releases @op. */
-void                job_worker_scheduler_submit          (JobWorkerScheduler  *self,
+/* Splits @op into requests, queues them, and releases @op; one _pump
+ * after several batches places their requests on workers. */
+void                job_worker_scheduler_enqueue         (JobWorkerScheduler  *self,
                                                           JobWorkerBatch      *op);
+/* Hands queued requests to workers. */
+void                job_worker_scheduler_pump            (JobWorkerScheduler  *self);
 void                job_worker_scheduler_abort           (JobWorkerScheduler  *self,
                                                           JobWorkerAbort       how);
 /* Ends every request and every worker; returns once the launcher

@@ -599,8 +599,8 @@ job_worker_scheduler_set_settings (JobWorkerScheduler      *self,
 }
 
 void
-job_worker_scheduler_submit (JobWorkerScheduler *self,
-                             JobWorkerBatch     *op)
+job_worker_scheduler_enqueue (JobWorkerScheduler *self,
+                              JobWorkerBatch     *op)
 {
   g_autoptr(GPtrArray) requests = job_worker_batch_split (op, &self->next_id);
 
@@ -608,8 +608,14 @@ job_worker_scheduler_submit (JobWorkerScheduler *self,
     if (build (self, g_ptr_array_index (requests, i)))
       g_queue_push_tail (&self->queue, g_ptr_array_index (requests, i));
   job_worker_batch_release (op);
+}
+
+void
+job_worker_scheduler_pump (JobWorkerScheduler *self)
+{
   pump (self);
 }
+
 
 void
 job_worker_scheduler_abort (JobWorkerScheduler *self,
