@@ -6,11 +6,13 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
+#include "job-persist-zstd-private.h"
 #include "job-zstd-converter.h"
 
-/* From this size on a zstd dump compresses on every CPU: below it,
- * starting libzstd's threads costs more than they save (a Memory entry
- * is often a few bytes). */
+/* From this size on a zstd dump is written as independent frames,
+ * compressed on every CPU (and decoded on every CPU by a load): below
+ * it, starting threads costs more than they save (a Memory entry is
+ * often a few bytes). */
 #define ZSTD_THREADED_MIN_SIZE (8 * 1024 * 1024)
 
 /* Large buffers go to the stream in pieces this big, so that a
@@ -73,6 +75,28 @@ write_value (GVariant       *value,
   return TRUE;
 }
 
+/* A large zstd dump: independent frames, compressed on every CPU. */
+static gboolean
+write_zstd_frames (GVariant       *value,
+                   GOutputStream  *stream,
+                   int             level,
+                   GCancellable   *cancellable,
+                   GError        **error)
+{
+  g_autoptr(GPtrArray) externals = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GBytes) header = NULL;
+  int default_level;
+
+  header = job_persist_encode (value, externals, error);
+  if (header == NULL)
+    return FALSE;
+  job_compression_get_level_range (JOB_COMPRESSION_ZSTD, NULL, NULL, &default_level);
+  return job_persist_zstd_write (stream, header, externals,
+                                 level == JOB_COMPRESSION_DEFAULT_LEVEL ? default_level : level,
+                                 (guint) MIN (job_cpu_count (), JOB_ZSTD_CONVERTER_MAX_WORKERS),
+                                 cancellable, error);
+}
+
 /**
  * job_dump_to_stream:
  * @value: the value to store (a floating reference is sunk): any
@@ -90,8 +114,10 @@ write_value (GVariant       *value,
  * [struct@Joblib.Array]…) are written straight from their buffers: no
  * second copy of the data is made, compressed or not, and a compressing
  * dump holds at most about one megabyte of compressed output. A zstd
- * dump of 8 MiB or more compresses on as many threads as there are CPUs
- * ([func@Joblib.cpu_count]).
+ * dump of 8 MiB or more is written as independent frames of 2 MiB,
+ * compressed on as many threads as there are CPUs
+ * ([func@Joblib.cpu_count]) and decoded on as many by a load; any zstd
+ * decoder reads them as one stream.
  *
  * This function blocks; it may be called from any thread, but @value and
  * @stream must not be used elsewhere at the same time.
@@ -132,8 +158,8 @@ job_dump_to_stream (GVariant       *value,
   if (JOB_IS_CODEC_CONVERTER (compressor))
     job_codec_converter_set_frame_checksum (JOB_CODEC_CONVERTER (compressor), FALSE);
   if (JOB_IS_ZSTD_CONVERTER (compressor) && g_variant_get_size (value) >= ZSTD_THREADED_MIN_SIZE)
-    job_zstd_converter_set_workers (JOB_ZSTD_CONVERTER (compressor),
-                                    (guint) MIN (job_cpu_count (), JOB_ZSTD_CONVERTER_MAX_WORKERS));
+    return write_zstd_frames (value, stream, level, cancellable, error) &&
+           g_output_stream_flush (stream, cancellable, error);
   converter_stream = g_converter_output_stream_new (stream, compressor);
   g_filter_output_stream_set_close_base_stream (G_FILTER_OUTPUT_STREAM (converter_stream),
                                                 FALSE);

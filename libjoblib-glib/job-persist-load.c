@@ -10,6 +10,7 @@
 #include "job-i18n-private.h"
 #include "job-persist-buffer-private.h"
 #include "job-persist-private.h"
+#include "job-persist-zstd-private.h"
 #include "job-pickle-private.h"
 
 /* Reads exactly @size bytes; a short read means the file is truncated,
@@ -374,6 +375,15 @@ job_load_from_stream (GInputStream  *stream,
 
   g_return_val_if_fail (G_IS_INPUT_STREAM (stream), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* A large zstd dump in a local file: decoded on every CPU. */
+  {
+    gboolean handled;
+    GVariant *value = job_persist_zstd_load (stream, max_size, &handled, cancellable, error);
+
+    if (handled)
+      return value;
+  }
 
   decoded = job_persist_open_decoded (stream, max_size, &raw_size, cancellable, error);
   if (decoded == NULL)

@@ -10,8 +10,10 @@
  * JobZstdConverter:
  *
  * A [iface@Gio.Converter] that compresses to or decompresses from the
- * Zstandard format with libzstd, in streaming fashion. Decompression stops
- * at the end of the first frame.
+ * Zstandard format with libzstd, in streaming fashion. Decompression reads
+ * concatenated frames as one stream, as the `zstd` tool does (large dumps
+ * are written as several frames), and ends with the input: bytes after
+ * the last frame that are not a frame are invalid data.
  *
  * With [property@Joblib.ZstdConverter:workers] above 0, compression runs
  * on that many threads of libzstd's own (the output is the same whatever
@@ -22,6 +24,7 @@ struct _JobZstdConverter
   JobCodecConverter  parent_instance;
   ZSTD_CCtx        *cctx;  /* (owned) (nullable) */
   ZSTD_DCtx        *dctx;  /* (owned) (nullable) */
+  gboolean          between_frames;  /* decoding: the last frame is complete */
   guint             workers;
 };
 
@@ -46,6 +49,7 @@ zstd_start (JobCodecConverter  *converter,
   if (decompressing)
     {
       self->dctx = ZSTD_createDCtx ();
+      self->between_frames = FALSE;
       return TRUE;
     }
 
@@ -88,7 +92,12 @@ zstd_step (JobCodecConverter  *converter,
           job_codec_set_error (error, TRUE, "zstd", ZSTD_getErrorName (ret));
           return FALSE;
         }
-      step->stream_end = ret == 0;
+      /* At the end of a frame, another may follow: the stream ends
+       * only with the input, between frames. */
+      if (in.pos > 0 || out.pos > 0)
+        self->between_frames = ret == 0;
+      step->stream_end = self->between_frames && in.pos == in.size &&
+                         (flags & G_CONVERTER_INPUT_AT_END) != 0;
     }
   else
     {
