@@ -140,6 +140,22 @@ def test_sizer_grows_by_doubling_and_shrinks_at_once():
     assert sizer.size == 1
 
 
+def test_sizer_grows_with_groups_sent_before_the_last_doubling():
+    # groups in flight when the size doubled are half the new size: they
+    # double it again; a group far shorter than the size does not
+    sizer = ChunkSizer()
+    sizer.update(1, 1e-7)
+    assert sizer.size == 2
+    sizer.update(1, 1e-7)
+    assert sizer.size == 4
+    sizer.update(1, 1e-7)
+    assert sizer.size == 4
+    sizer.update(2, 2e-7)
+    assert sizer.size == 8
+    sizer.update(8, 8 * 0.004)                           # 4 ms tasks: shrink
+    assert sizer.size == 2
+
+
 @pytest.mark.parametrize("backend", ["threading", "loky"])
 def test_runs_of_one_parallel_stay_apart(backend):
     # interleaved generators (of two Parallel objects: one refuses a second
@@ -169,3 +185,54 @@ def test_runs_of_one_parallel_stay_apart(backend):
         t.join()
     assert outs[0] == list(range(5000))
     assert outs[10**6] == [i + 10**6 for i in range(5000)]
+
+
+def scale(x, factor=3):
+    if x == 1234 and factor == 2:
+        raise KeyError(f"no scale for {x}")
+    return x * factor
+
+
+def _mixed_tasks(n):
+    """Two functions, keyword arguments on some tasks only, a variant-free
+    but non-plain argument (a set) now and then: every column of a group."""
+    for i in range(n):
+        if i % 7 == 0:
+            yield joblib_delayed_or_ours.delayed(scale)(i, factor=i % 5)
+        elif i % 11 == 0:
+            yield joblib_delayed_or_ours.delayed(add)(i, y=frozenset({i}) and 4)
+        elif i % 13 == 0:
+            yield joblib_delayed_or_ours.delayed(sorted)({i, i + 1})
+        elif i % 2:
+            yield joblib_delayed_or_ours.delayed(add)(i)
+        else:
+            yield joblib_delayed_or_ours.delayed(scale)(i)
+
+
+class joblib_delayed_or_ours:
+    delayed = staticmethod(delayed)
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_groups_of_mixed_functions_and_keywords_match_joblib(backend, sources, monkeypatch):
+    import joblib
+    n = 6000
+    ours = Parallel(n_jobs=2, backend=backend)(_mixed_tasks(n))
+    monkeypatch.setattr(joblib_delayed_or_ours, "delayed", staticmethod(joblib.delayed))
+    theirs = joblib.Parallel(n_jobs=2, backend=backend)(_mixed_tasks(n))
+    assert ours == theirs
+    assert [type(value) for value in ours] == [type(value) for value in theirs]
+    spans = sources[-1].spans
+    assert sum(count for _, _, count, _ in spans) == n and len(spans) < n / 10
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_error_in_a_mixed_group_names_its_task(backend):
+    import joblib
+    for module in (joblib, __import__("joblib_glib")):
+        tasks = [module.delayed(add)(i) if i % 2 else module.delayed(scale)(i, factor=2)
+                 for i in range(3000)]
+        with pytest.raises(KeyError, match="no scale for 1234") as info:
+            module.Parallel(n_jobs=2, backend=backend)(tasks)
+        if module is not joblib:
+            assert "task 1234 (test_groups.scale)" in info.value.__notes__

@@ -23,6 +23,7 @@ work between workers.
 
 import itertools
 import pickle
+import sys
 import threading
 import time
 
@@ -30,7 +31,7 @@ from . import _interrupt
 from ._functions import PythonFunction, mapped_result, pickled_function_or_name, \
     qualified_name, raise_as_glib_error, run_nested
 from ._gi import GLib, Joblib
-from ._values import _PLAIN_TYPES, _needs_variant, dumps, from_variant, pickled_call_args
+from ._values import _PLAIN_TYPES, _needs_variant, dumps, from_variant, pickled_args_variant
 
 _AY = GLib.VariantType.new("ay")
 
@@ -75,22 +76,38 @@ def _resolve(entry):
     return found
 
 
-def run_chunk(first, table, tasks):
-    """Run the tasks of a group in a worker process: (function index,
-    args, kwargs) each; the functions are in ``table``.  Returns the
-    pickled (seconds, results) as bytes of an ``ay`` variant."""
+def run_chunk(first, table, data):
+    """Run the tasks of a group in a worker process.  ``data`` is the
+    pickle of the group's columns (see TaskSource._remote_group): the
+    function of each task (an index in ``table``, or None when all run
+    the first), the argument tuples, and the keyword arguments (None when
+    no task has any).  Returns the pickled (seconds, results) as bytes of
+    an ``ay`` variant."""
     funcs = [_resolve(entry) for entry in table]
+    indexes, args_list, kwargs_list = pickle.loads(data)
     start = time.perf_counter()
     results = []
-    for position, (index, args, kwargs) in enumerate(tasks):
-        try:
-            results.append(funcs[index](*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001 -- re-raised with its task
-            _note_task(exc, first + position, funcs[index])
-            raise
+    append = results.append
+    try:
+        if indexes is None and kwargs_list is None:
+            func = funcs[0]
+            for args in args_list:
+                append(func(*args))
+        else:
+            for position, args in enumerate(args_list):
+                func = funcs[0 if indexes is None else indexes[position]]
+                append(func(*args) if kwargs_list is None else
+                       func(*args, **kwargs_list[position]))
+    except BaseException as exc:  # noqa: BLE001 -- re-raised with its task
+        position = len(results)
+        _note_task(exc, first + position, funcs[0 if indexes is None else indexes[position]])
+        raise
     elapsed = time.perf_counter() - start
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and any(type(result) is numpy.memmap for result in results):
+        results = [mapped_result(result) for result in results]
     # as loky sends results: classes that exist only here go by value
-    data = dumps((elapsed, [mapped_result(result) for result in results]), by_value=True)
+    data = dumps((elapsed, results), by_value=True)
     return GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(data), True)
 
 
@@ -170,8 +187,15 @@ class ChunkSizer:
         per_task = seconds / n_tasks
         ideal = self.MAX if per_task <= 0 else int(self.TARGET / per_task)
         if ideal > self.size:
-            # a short group says little about the next ones: grow slowly
-            if n_tasks >= self.size:
+            # A group much shorter than the size says little about the
+            # next ones: only one of at least half the size makes it
+            # double.  Half, not all: several groups are in flight, those
+            # sent before the last doubling are half the size, and each
+            # of them doubling it too makes the ramp from one task to
+            # large groups take about three round trips to the workers
+            # rather than ten (each costs a wake-up of a worker and of
+            # this process, and a call of a few tasks).
+            if 2 * n_tasks >= self.size:
                 self.size = min(ideal, self.size * 2, self.MAX)
         else:
             self.size = max(1, ideal)
@@ -281,6 +305,8 @@ class TaskSource:
             self.spans.append(("one", first, 1, None))
             self.n_tasks += 1
             return call
+        if self.grouping == "remote":
+            return self._remote_group(*task)
         group = [task]
         while len(group) < self.sizer.size:
             task = self._pull()
@@ -290,7 +316,7 @@ class TaskSource:
                 self.pending = task
                 break
             group.append(task)
-        return self._group_call(group)
+        return self._local_group(group)
 
     def _groupable(self, function, args, kwargs):
         if isinstance(function, PythonFunction) or \
@@ -314,30 +340,73 @@ class TaskSource:
                 not any(_is_variant(value) for value in values)
         return not any(_needs_variant(value) for value in values)
 
-    def _group_call(self, group):
+    def _remote_group(self, function, args, kwargs):
+        """The call of a group run by run_chunk in a worker, from its first
+        task (groupable) and the next ones of the input.  The group goes
+        as columns (the function of each task only when they differ, the
+        keyword arguments only when a task has some), pickled once: the
+        loop below is the only work done per task, and a task of the
+        function already in the group with plain arguments (the common
+        case) costs no call of a Python function in it."""
         first = self.n_tasks
-        if self.grouping == "remote":
-            table, positions, tasks = [], {}, []
-            last_function, position = None, 0
-            for function, args, kwargs in group:
-                if function is not last_function:
-                    entry = self.table.entry(function)
-                    position = positions.get(entry)
-                    if position is None:
-                        position = positions[entry] = len(table)
-                        table.append(entry)
-                    last_function = function
-                tasks.append((position, args, kwargs))
-            runner = _runner(run_chunk)
-            call = Joblib.Call.new_with_task_count(
-                runner.referenced(), pickled_call_args([first, table, tasks], False,
-                                                       self.memmapper), len(group))
-        else:
-            chunk_id = add_local_chunk(first, group, self.level)
-            self.local_ids.add(chunk_id)
-            runner = _runner(run_local_chunk)
-            call = Joblib.Call.new_with_task_count(
-                runner.gfunction, runner.make_args((chunk_id,), {}), len(group))
+        size = self.sizer.size
+        table = [self.table.entry(function)]
+        functions = [function]
+        indexes = None
+        args_list = [args]
+        kwargs_list = [kwargs] if kwargs else None
+        head = function
+        if size > 1:
+            plain = _PLAIN_TYPES.issuperset
+            add_args = args_list.append
+            positions = {id(head): 0}
+            for item in itertools.islice(self.iterator, size - 1):
+                try:
+                    function, args, kwargs = item
+                except (TypeError, ValueError):
+                    unpack_task(item)   # raises joblib's TypeError
+                index = 0 if function is head else positions.get(id(function))
+                if index is None or not plain(map(type, args)) or \
+                        (kwargs and not plain(map(type, kwargs.values()))):
+                    function, args, kwargs = unpack_task(item)
+                    if not self._groupable(function, args, kwargs):
+                        self.pending = (function, args, kwargs)
+                        break
+                    if index is None:
+                        index = positions[id(function)] = len(functions)
+                        functions.append(function)
+                        table.append(self.table.entry(function))
+                if index or indexes is not None:
+                    if indexes is None:
+                        indexes = [0] * len(args_list)
+                    indexes.append(index)
+                if kwargs or kwargs_list is not None:
+                    if kwargs_list is None:
+                        kwargs_list = [{}] * len(args_list)
+                    kwargs_list.append(kwargs)
+                add_args(args)
+            else:
+                if len(args_list) < size:
+                    self.exhausted = True
+        n_tasks = len(args_list)
+        tasks = (indexes, args_list, kwargs_list)
+        data = dumps(tasks, by_value=True) if self.memmapper is None else \
+            self.memmapper.dumps(tasks)
+        # the table holds names and pickles already: plain pickle suffices
+        payload = pickle.dumps(((first, table, data), False), protocol=pickle.HIGHEST_PROTOCOL)
+        call = Joblib.Call.new_with_task_count(_runner(run_chunk).referenced(),
+                                               pickled_args_variant(payload), n_tasks)
+        self.spans.append(("remote", first, n_tasks, head))
+        self.n_tasks += n_tasks
+        return call
+
+    def _local_group(self, group):
+        first = self.n_tasks
+        chunk_id = add_local_chunk(first, group, self.level)
+        self.local_ids.add(chunk_id)
+        runner = _runner(run_local_chunk)
+        call = Joblib.Call.new_with_task_count(
+            runner.gfunction, runner.make_args((chunk_id,), {}), len(group))
         self.spans.append((self.grouping, first, len(group), group[0][0]))
         self.n_tasks += len(group)
         return call

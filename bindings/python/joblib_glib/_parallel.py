@@ -45,9 +45,15 @@ class _Delayed:
         return f"delayed({self.function!r})"
 
 
+_new_object = object.__new__
+
+
 def delayed(function):
     """Capture a function and its arguments: ``delayed(f)(*args, **kwargs)``."""
-    return _Delayed(function)
+    # made without calling __init__: one Python frame less per task
+    captured = _new_object(_Delayed)
+    captured.function = function
+    return captured
 
 
 def cpu_count(only_physical_cores=False):

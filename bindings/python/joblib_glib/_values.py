@@ -538,6 +538,12 @@ def pickled_call_args(values, opaque, memmapper=None):
             return None
     data = dumps((values, opaque), by_value=True) if memmapper is None else \
         memmapper.dumps((values, opaque))
+    return pickled_args_variant(data)
+
+
+def pickled_args_variant(data):
+    """The ("pickle", <ay>) argument tuple of ``data``, the pickle of a
+    (values, opaque) pair (as pickled_call_args makes it)."""
     body = b"".join((_PICKLED_ARGS_HEAD, data, _PICKLED_ARGS_TAIL))
     # the end of the string child, little-endian as every framing offset
     data = body + (7).to_bytes(_offset_size(len(body)), "little")
