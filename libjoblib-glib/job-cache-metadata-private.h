@@ -14,4 +14,19 @@ gboolean job_cache_metadata_parse (const char  *contents,
                                    double      *duration,
                                    char       **input_args);
 
+/* The text of an entry's metadata.json: {"function", "version",
+ * "args_hash", "duration", "time", "input_args": {name: text, …}}, the
+ * members joblib writes. @arg_names and @arg_texts hold @n_args strings.
+ * Written directly (JSON escapes, numbers that stay floats): json-glib's
+ * builder and generator took a fifth of a cache miss's CPU time.
+ * Thread-safe: no state. */
+char    *job_cache_metadata_build (const char         *function,
+                                   const char         *version,
+                                   const char         *args_hash,
+                                   double              duration,
+                                   double              time,
+                                   const char * const *arg_names,
+                                   const char * const *arg_texts,
+                                   gsize               n_args);
+
 G_END_DECLS

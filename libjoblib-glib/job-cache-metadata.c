@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -101,4 +102,106 @@ job_cache_metadata_parse (const char  *contents,
     }
 
   return TRUE;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped, the
+ * rest (UTF-8) as it is. */
+static void
+append_string (GString    *out,
+               const char *text)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      switch (c)
+        {
+        case '"':  g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default:
+          if (c < 0x20 || c == 0x7f)
+            g_string_append_printf (out, "\\u%04x", c);
+          else
+            g_string_append_c (out, (char) c);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+/* A JSON number that reads back as a float ("2.0", not "2"), to the
+ * microsecond (times and durations: what g_get_real_time() resolves),
+ * written without printf (whose floating-point path cost 4 000
+ * instructions a number). JSON has no NaN or infinity: those become 0.0,
+ * as do magnitudes beyond 1e12 s. */
+static void
+append_double (GString *out,
+               double   value)
+{
+  char digits[24];
+  gint64 micros;
+  guint64 whole;
+  guint frac, n = 0;
+
+  if (!isfinite (value) || fabs (value) >= 1e12)
+    value = 0.0;
+  micros = (gint64) llround (value * G_USEC_PER_SEC);
+  if (micros < 0)
+    {
+      g_string_append_c (out, '-');
+      micros = -micros;
+    }
+  whole = (guint64) micros / G_USEC_PER_SEC;
+  frac = (guint) ((guint64) micros % G_USEC_PER_SEC);
+  do
+    digits[n++] = (char) ('0' + whole % 10);
+  while ((whole /= 10) != 0);
+  while (n > 0)
+    g_string_append_c (out, digits[--n]);
+  g_string_append_c (out, '.');
+  /* six fraction digits, trailing zeros dropped, one kept at least */
+  for (int i = 5; i >= 0; i--, frac /= 10)
+    digits[i] = (char) ('0' + frac % 10);
+  n = 6;
+  while (n > 1 && digits[n - 1] == '0')
+    n--;
+  g_string_append_len (out, digits, n);
+}
+
+char *
+job_cache_metadata_build (const char         *function,
+                          const char         *version,
+                          const char         *args_hash,
+                          double              duration,
+                          double              time,
+                          const char * const *arg_names,
+                          const char * const *arg_texts,
+                          gsize               n_args)
+{
+  GString *out = g_string_sized_new (192);
+
+  g_string_append (out, "{\"function\":");
+  append_string (out, function);
+  g_string_append (out, ",\"version\":");
+  append_string (out, version);
+  g_string_append (out, ",\"args_hash\":");
+  append_string (out, args_hash);
+  g_string_append (out, ",\"duration\":");
+  append_double (out, duration);
+  g_string_append (out, ",\"time\":");
+  append_double (out, time);
+  g_string_append (out, ",\"input_args\":{");
+  for (gsize i = 0; i < n_args; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      append_string (out, arg_names[i]);
+      g_string_append_c (out, ':');
+      append_string (out, arg_texts[i]);
+    }
+  g_string_append (out, "}}");
+  return g_string_free (out, FALSE);
 }

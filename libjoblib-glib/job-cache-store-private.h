@@ -41,6 +41,7 @@ char       *job_cache_store_function_dir  (const char  *root,
 gboolean    job_cache_store_write_output  (const char                  *path,
                                            GVariant                    *value,
                                            const JobCacheOutputOptions *options,
+                                           guint64                     *size,
                                            GError                     **error);
 GVariant   *job_cache_store_read_output   (const char                  *path,
                                            const JobCacheOutputOptions *options,

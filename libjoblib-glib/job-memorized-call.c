@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
-#include <json-glib/json-glib.h>
 
 #include "job-cache-entry-private.h"
+#include "job-cache-metadata-private.h"
 #include "job-error.h"
 #include "job-hash.h"
 #include "job-i18n-private.h"
@@ -121,47 +121,31 @@ build_metadata (JobMemorizedFunction *self,
                 const JobCacheKey    *key,
                 double                duration)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
   const char * const *names = job_function_get_parameter_names (self->function);
   guint n_names = names != NULL ? g_strv_length ((char **) names) : 0;
   gsize n = g_variant_n_children (args);
+  g_autoptr(GPtrArray) arg_names = g_ptr_array_new_full (n, g_free);
+  g_autoptr(GPtrArray) arg_texts = g_ptr_array_new_full (n, g_free);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "function");
-  json_builder_add_string_value (builder, job_function_get_name (self->function));
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_string_value (builder, job_function_get_version (self->function));
-  json_builder_set_member_name (builder, "args_hash");
-  json_builder_add_string_value (builder, key->hash);
-  json_builder_set_member_name (builder, "duration");
-  json_builder_add_double_value (builder, duration);
-  json_builder_set_member_name (builder, "time");
-  json_builder_add_double_value (builder, g_get_real_time () / (double) G_USEC_PER_SEC);
-
-  json_builder_set_member_name (builder, "input_args");
-  json_builder_begin_object (builder);
   for (gsize i = 0; i < n; i++)
     {
       g_autoptr(GVariant) child = NULL;
-      g_autofree char *position = NULL;
-      g_autofree char *text = NULL;
 
       if (is_ignored (self, i))
         continue;
       child = g_variant_get_child_value (args, i);
-      text = describe_arg (child);
-      position = g_strdup_printf ("%" G_GSIZE_FORMAT, i);
-      json_builder_set_member_name (builder, i < n_names ? names[i] : position);
-      json_builder_add_string_value (builder, text);
+      g_ptr_array_add (arg_texts, describe_arg (child));
+      g_ptr_array_add (arg_names, i < n_names ? g_strdup (names[i])
+                                              : g_strdup_printf ("%" G_GSIZE_FORMAT, i));
     }
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  return json_generator_to_data (generator, NULL);
+  return job_cache_metadata_build (job_function_get_name (self->function),
+                                   job_function_get_version (self->function),
+                                   key->hash, duration,
+                                   g_get_real_time () / (double) G_USEC_PER_SEC,
+                                   (const char * const *) arg_names->pdata,
+                                   (const char * const *) arg_texts->pdata,
+                                   arg_names->len);
 }
 
 /* Whether a stored entry may serve the call (expiry and validation). */
