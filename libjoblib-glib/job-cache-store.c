@@ -147,6 +147,42 @@ job_cache_store_write_output (const char                  *path,
   return ok;
 }
 
+/* Most outputs are a few dozen bytes: one read() into a buffer this
+ * size gets all of one, with no fstat() for its size first. */
+#define PROBE_SIZE 4096
+
+/* The value of an uncompressed output of less than PROBE_SIZE bytes read
+ * from @fd, or NULL with the file offset back at 0 (a larger, compressed
+ * or unreadable output: the caller then reads it the ordinary way, and
+ * reports errors). A short read() means the end of a regular file;
+ * should a file system return one early, the parse fails and the caller
+ * reads the file whole. */
+static GVariant *
+read_small_output (int fd)
+{
+  guint8 probe[PROBE_SIZE];
+  g_autoptr(GBytes) bytes = NULL;
+  GVariant *value = NULL;
+  gssize n;
+
+  do
+    n = read (fd, probe, sizeof probe);
+  while (n < 0 && errno == EINTR);
+  if (n >= JOB_PERSIST_PREAMBLE_SIZE && n < (gssize) sizeof probe &&
+      memcmp (probe, JOB_PERSIST_MAGIC, JOB_PERSIST_MAGIC_SIZE) == 0)
+    {
+      bytes = g_bytes_new (probe, (gsize) n);
+      /* in memory already, and less than PROBE_SIZE: no other bound (the
+       * physical memory's costs a sysinfo() call) */
+      value = job_persist_load_bytes (bytes, G_MAXUINT64, NULL);
+    }
+  /* a regular file seeks; if this one does not, the ordinary read that
+   * follows fails and says so */
+  if (value == NULL && n > 0)
+    (void) lseek (fd, 0, SEEK_SET);
+  return value;
+}
+
 GVariant *
 job_cache_store_read_output (const char                  *path,
                              const JobCacheOutputOptions *options,
@@ -162,6 +198,20 @@ job_cache_store_read_output (const char                  *path,
   if (job_cache_path_is_uri (path))
     return job_cache_gio_store_read_output (path, options, created_usec, error);
   fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  /* Only uncompressed files map; asking for a map of a compressed one
+   * would warn on every hit. */
+  job_compression_parse (options->compression, &compression, &level, NULL);
+  if (fd >= 0 && created_usec == NULL &&
+      !(options->use_mmap && compression == JOB_COMPRESSION_NONE))
+    {
+      GVariant *value = read_small_output (fd);
+
+      if (value != NULL)
+        {
+          close (fd);
+          return value;
+        }
+    }
   if (fd < 0 || fstat (fd, &st) != 0)
     {
       job_set_error_from_errno (error, errno, _("Cannot open"), path);
@@ -172,9 +222,6 @@ job_cache_store_read_output (const char                  *path,
   if (created_usec != NULL)
     *created_usec = (gint64) st.st_mtim.tv_sec * G_USEC_PER_SEC + st.st_mtim.tv_nsec / 1000;
 
-  /* Only uncompressed files map; asking for a map of a compressed one
-   * would warn on every hit. */
-  job_compression_parse (options->compression, &compression, &level, NULL);
   if (options->use_mmap && compression == JOB_COMPRESSION_NONE)
     {
       g_autoptr(GFile) file = g_file_new_for_path (path);

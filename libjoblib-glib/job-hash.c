@@ -47,9 +47,18 @@ typedef struct
   guint8        buf[4096];
 } Hasher;
 
+/* The streaming state is made at the first flush: a value that fits the
+ * buffer (most cache keys) is hashed in one shot, which gives the same
+ * hash without the state's allocation and bookkeeping. */
 static void
 hasher_flush (Hasher *h)
 {
+  if (h->state == NULL)
+    {
+      h->state = XXH3_createState ();
+      g_assert (h->state != NULL);
+      XXH3_128bits_reset (h->state);
+    }
   if (h->len > 0)
     XXH3_128bits_update (h->state, h->buf, h->len);
   h->len = 0;
@@ -363,18 +372,22 @@ job_hash_variant (GVariant *value)
 
   owned = g_variant_ref_sink (value);
 
-  h->state = XXH3_createState ();
+  h->state = NULL;
   h->len = 0;
-  XXH3_128bits_reset (h->state);
 
   type = g_variant_get_type_string (owned);
   hasher_write (h, STREAM_TAG, sizeof STREAM_TAG);
   hasher_write (h, type, strlen (type) + 1);
   hash_value (h, owned);
-  hasher_flush (h);
 
-  XXH128_canonicalFromHash (&canonical, XXH3_128bits_digest (h->state));
-  XXH3_freeState (h->state);
+  if (h->state == NULL)
+    XXH128_canonicalFromHash (&canonical, XXH3_128bits (h->buf, h->len));
+  else
+    {
+      hasher_flush (h);
+      XXH128_canonicalFromHash (&canonical, XXH3_128bits_digest (h->state));
+      XXH3_freeState (h->state);
+    }
 
   out = g_malloc (sizeof JOB_HASH_ALGORITHM + 33);
   memcpy (out, JOB_HASH_ALGORITHM ":", sizeof JOB_HASH_ALGORITHM);

@@ -193,7 +193,12 @@ job_memorized_lookup (JobMemorizedFunction *self,
       JobCacheOutputOptions options;
 
       job_cache_settings_output_options (self->settings, &options);
-      value = job_cache_store_read_output (output, &options, &created, &error);
+      /* the output's time only matters for expiry and validation: without
+       * it, a small output is read with no fstat() */
+      value = job_cache_store_read_output (output, &options,
+                                           self->expires_after > 0 || self->validate != NULL
+                                           ? &created : NULL,
+                                           &error);
     }
   else if (job_cache_store_output_created (output, &created))
     value = g_variant_ref_sink (g_variant_new_boolean (TRUE));

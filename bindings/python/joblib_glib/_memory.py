@@ -520,7 +520,7 @@ class MemorizedFunc:
                 # worker processes get the callback by value (see worker)
                 self._python.validate = cache_validation_callback
         # Calls of plain positional arguments that are ints, floats or
-        # bools are first looked up with one C call (see _fast_hit): per
+        # bools are first looked up with one C call (see __call__): per
         # tuple of argument types, how to serialize their key, or None.
         # Not with mmap_mode (the output is mapped from its file) nor a
         # Python validation callback (it must be asked once per call).
@@ -531,49 +531,6 @@ class MemorizedFunc:
 
     def __repr__(self):
         return f"MemorizedFunc(func={self.func!r}, location={self.memory._root!r})"
-
-    def _fast_hit(self, packers, args):
-        """The stored result of a call with positional ``args``, or
-        _NOTHING (then the ordinary path runs: on a miss it looks again,
-        warns about a corrupt entry and computes): the key serialized
-        here as the bytes C hashes, one C call, small results decoded
-        from their bytes."""
-        kinds = tuple(map(type, args))
-        packer = packers.get(kinds, _NOTHING)
-        if packer is _NOTHING:
-            packer = key_packer(kinds, self._python.signature.n_plain, self._skip)
-            if len(packers) < 64:
-                packers[kinds] = packer
-        if packer is None:
-            return _NOTHING
-        key_type, pack, keep = packer
-        try:
-            key = pack(*args, False) if keep is None else pack(*[args[i] for i in keep], False)
-        except struct.error:
-            return _NOTHING  # an int beyond 64 bits
-        try:
-            data, value_type, large = self._lookup(key_type, key, _INLINE_MAX)
-        except GLib.Error as error:
-            reraise(error)
-        if value_type is None:
-            return _NOTHING
-        decode = DECODERS.get(value_type)
-        if decode is not None:
-            return decode(data)
-        if large is None:
-            large = _new_from_bytes(_new_variant_type(value_type), _new_bytes(data), False)
-        return self._output(large)
-
-    def __reduce__(self):
-        # Pickled (cloudpickle) into workers as the function and its cache.
-        return (_rebuild, (self.func, self.memory, self.ignore, self._verbose,
-                           self.mmap_mode, self.cache_validation_callback))
-
-    def _announce(self, values, opaque):
-        args, kwargs = values if opaque else (values, {})
-        _print_rule("")
-        print(f"[Memory] Calling {qualified_name(self.func)}...")
-        print(_format_call(self.func, args, kwargs))
 
     def _args(self, values, opaque, carried):
         children, digest, _exact = call_key(values, self._skip, self._coerce_mmap)
@@ -623,9 +580,35 @@ class MemorizedFunc:
     def __call__(self, *args, **kwargs):
         packers = self._packers
         if packers is not None and not kwargs:
-            output = self._fast_hit(packers, args)
-            if output is not _NOTHING:
-                return output
+            # A hit in one C call, without a GVariant per argument: the
+            # key tuple serialized here as the bytes C hashes, a small
+            # result decoded from its bytes.  Otherwise (a miss, a corrupt
+            # entry, arguments of other types) the ordinary path below
+            # looks again, warns and computes.
+            kinds = tuple(map(type, args))
+            packer = packers.get(kinds, _NOTHING)
+            if packer is _NOTHING:
+                packer = key_packer(kinds, self._python.signature.n_plain, self._skip)
+                if len(packers) < 64:
+                    packers[kinds] = packer
+            if packer is not None:
+                key_type, pack, keep = packer
+                try:
+                    key = pack(*args, False) if keep is None else \
+                        pack(*[args[i] for i in keep], False)
+                    data, value_type, large = self._lookup(key_type, key, _INLINE_MAX)
+                except struct.error:
+                    value_type = None  # an int beyond 64 bits: keyed as a "bigint"
+                except GLib.Error as error:
+                    reraise(error)
+                if value_type is not None:
+                    decode = DECODERS.get(value_type)
+                    if decode is not None:
+                        return decode(data)
+                    if large is None:
+                        large = _new_from_bytes(_new_variant_type(value_type),
+                                                _new_bytes(data), False)
+                    return self._output(large)
         result, output, key = self._run(self._cached.call, args, kwargs)
         if result is None:
             return output
