@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include "job-cache-evict-private.h"
 #include "job-cache-settings-private.h"
 #include "job-i18n-private.h"
 #include "job-time-private.h"
@@ -119,7 +120,7 @@ job_cache_settings_enforce_limits (JobCacheSettings *settings,
       guint items = over ? settings->items_limit - settings->items_limit / LOW_WATER_DIVISOR
                          : settings->items_limit;
 
-      job_cache_store_evict (settings->root, bytes, items, settings->age_limit,
+      job_cache_evict (settings->root, bytes, items, settings->age_limit,
                              &settings->estimated_bytes, &settings->estimated_items, NULL);
       settings->last_scan = now;
       settings->scanned_generation = generation;

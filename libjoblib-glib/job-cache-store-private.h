@@ -62,8 +62,13 @@ gboolean    job_cache_store_entry_exists  (const char  *entry_dir);
 gboolean    job_cache_store_output_created (const char *output_path,
                                             gint64     *created_usec);
 void        job_cache_store_touch         (const char  *entry_dir);
+/* Renames the entry to a hidden `.trash-` name (readers see it whole or
+ * not at all) and queues its files for the reclaimer's thread. */
 gboolean    job_cache_store_remove_entry  (const char  *entry_dir,
                                            GError     **error);
+/* A fresh `.trash-` path in @function_dir for the entry @name. */
+char       *job_cache_store_trash_path    (const char  *function_dir,
+                                           const char  *name);
 guint       job_cache_store_check_version (const char  *function_dir,
                                            const char  *function_name,
                                            const char  *version);
@@ -92,12 +97,4 @@ void        job_cache_store_unlock        (const char   *function_dir,
 GPtrArray  *job_cache_store_scan          (const char  *root,
                                            const char  *only_function,
                                            gboolean     with_metadata);
-guint       job_cache_store_evict         (const char  *root,
-                                           guint64      bytes_limit,
-                                           guint        items_limit,
-                                           double       age_limit,
-                                           guint64     *remaining_bytes,
-                                           guint       *remaining_items,
-                                           GError     **error);
-
 G_END_DECLS

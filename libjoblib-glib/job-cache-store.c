@@ -264,33 +264,42 @@ job_cache_store_read_output (const char                  *path,
   return job_load_from_stream (stream, job_persist_default_max_size (), NULL, error);
 }
 
-/* As job_cache_store_remove_entry(); with @renamed, the renamed folder
- * is only added to it, for the caller to hand to the reclaimer. */
-static gboolean
-remove_entry (const char  *entry_dir,
-              GPtrArray   *renamed,
-              GError     **error)
+char *
+job_cache_store_trash_path (const char *function_dir,
+                            const char *name)
 {
   static gint counter;  /* (atomic) */
+
+  /* Unique to this process and call, so no mkdtemp is needed. */
+  return g_strdup_printf ("%s/.trash-%s-%d-%d", function_dir, name, (int) getpid (),
+                          g_atomic_int_add (&counter, 1));
+}
+
+/* Renames the entry away, then hands it to the reclaimer's thread. */
+static gboolean
+remove_entry (const char  *entry_dir,
+              GError     **error)
+{
   g_autofree char *parent = g_path_get_dirname (entry_dir);
   g_autofree char *base = g_path_get_basename (entry_dir);
   g_autofree char *trash = NULL;
   g_autofree char *lock_path = g_strconcat (entry_dir, ".lock", NULL);
   int lock_fd;
 
-  /* Rename first, so that readers see the entry whole or not at all. The
-   * name is unique to this process and call, so no mkdtemp is needed. */
-  trash = g_strdup_printf ("%s/.trash-%s-%d-%d", parent, base, (int) getpid (),
-                           g_atomic_int_add (&counter, 1));
+  /* Rename first, so that readers see the entry whole or not at all. */
+  trash = job_cache_store_trash_path (parent, base);
   if (g_rename (entry_dir, trash) != 0)
     {
       if (errno != ENOENT)
         return job_set_error_from_errno (error, errno, _("Cannot remove"), entry_dir);
     }
-  else if (renamed != NULL)
-    g_ptr_array_add (renamed, g_steal_pointer (&trash));
-  else if (!job_cache_remove_tree (trash, error))
-    return FALSE;
+  else
+    {
+      GPtrArray *renamed = g_ptr_array_new_with_free_func (g_free);
+
+      g_ptr_array_add (renamed, g_steal_pointer (&trash));
+      job_cache_reclaimer_add_folders (renamed);
+    }
 
   /* The lock file goes too, unless someone holds it: lockers check that
    * the file they locked is still the one at the path. */
@@ -311,7 +320,7 @@ job_cache_store_remove_entry (const char  *entry_dir,
 {
   if (job_cache_path_is_uri (entry_dir))
     return job_cache_gio_store_remove_entry (entry_dir, error);
-  return remove_entry (entry_dir, NULL, error);
+  return remove_entry (entry_dir, error);
 }
 
 /* Writes @text to the new file @path; *@size gets its length. */
@@ -782,110 +791,4 @@ job_cache_store_scan (const char *root,
     }
 
   return out;
-}
-
-static int
-compare_last_access (gconstpointer a,
-                     gconstpointer b)
-{
-  gint64 ta = job_cache_entry_get_last_access_usec (*(JobCacheEntry * const *) a);
-  gint64 tb = job_cache_entry_get_last_access_usec (*(JobCacheEntry * const *) b);
-
-  return ta < tb ? -1 : ta > tb;
-}
-
-/* A writer or remover killed in the middle leaves its hidden .tmp- or
- * .trash- folder behind: invisible to readers, but never freed. One that
- * has not changed for LEFTOVER_AGE_USEC is nobody's work in progress. */
-#define LEFTOVER_AGE_USEC ((gint64) 3600 * G_USEC_PER_SEC)
-
-static void
-sweep_leftovers (const char *root)
-{
-  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
-  gint64 now = g_get_real_time ();
-  const char *function;
-
-  while (dir != NULL && (function = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *function_dir = g_build_filename (root, function, NULL);
-      g_autoptr(GDir) entries = function[0] != '.' ? g_dir_open (function_dir, 0, NULL) : NULL;
-      const char *name;
-
-      while (entries != NULL && (name = g_dir_read_name (entries)) != NULL)
-        {
-          g_autofree char *path = NULL;
-          struct stat st;
-
-          if (!g_str_has_prefix (name, ".tmp-") && !g_str_has_prefix (name, ".trash-"))
-            continue;
-          path = g_build_filename (function_dir, name, NULL);
-          if (g_lstat (path, &st) == 0 && S_ISDIR (st.st_mode) &&
-              now - stat_mtime_usec (&st) > LEFTOVER_AGE_USEC)
-            job_cache_remove_tree (path, NULL);
-        }
-    }
-}
-
-guint
-job_cache_store_evict (const char  *root,
-                       guint64      bytes_limit,
-                       guint        items_limit,
-                       double       age_limit,
-                       guint64     *remaining_bytes,
-                       guint       *remaining_items,
-                       GError     **error)
-{
-  g_autoptr(GPtrArray) entries = job_cache_store_scan (root, NULL, FALSE);
-  gint64 now = g_get_real_time ();
-  guint64 total = 0;
-  guint count = entries->len;
-  guint removed = 0;
-  gboolean remote = job_cache_path_is_uri (root);
-  GPtrArray *renamed = remote ? NULL : g_ptr_array_new_with_free_func (g_free);
-  GError *local_error = NULL;
-
-  if (remote)
-    job_cache_gio_store_sweep (root);
-  else
-    sweep_leftovers (root);
-  for (guint i = 0; i < entries->len; i++)
-    total += job_cache_entry_get_size (entries->pdata[i]);
-  g_ptr_array_sort (entries, compare_last_access);
-
-  /* Least recently used first: the entries past the age limit are all at
-   * the front, then the ones that keep the cache over its size limits. */
-  for (guint i = 0; i < entries->len; i++)
-    {
-      JobCacheEntry *entry = entries->pdata[i];
-      gboolean too_old = age_limit > 0 &&
-        (double) (now - job_cache_entry_get_last_access_usec (entry)) > age_limit * G_USEC_PER_SEC;
-
-      if (!too_old &&
-          (bytes_limit == 0 || total <= bytes_limit) &&
-          (items_limit == 0 || count <= items_limit))
-        break;
-
-      if (remote ? !job_cache_gio_store_remove_entry (job_cache_entry_get_path (entry),
-                                                      &local_error)
-                 : !remove_entry (job_cache_entry_get_path (entry), renamed, &local_error))
-        break;
-      total -= job_cache_entry_get_size (entry);
-      count--;
-      removed++;
-    }
-
-  /* The entries are renamed away already, out of every reader's sight:
-   * their files go on the reclaimer's thread, after this returns. */
-  if (renamed != NULL)
-    job_cache_reclaimer_add_folders (renamed);
-  if (local_error != NULL)
-    g_propagate_error (error, local_error);
-
-  if (remaining_bytes != NULL)
-    *remaining_bytes = total;
-  if (remaining_items != NULL)
-    *remaining_items = count;
-
-  return removed;
 }

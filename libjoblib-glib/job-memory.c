@@ -4,6 +4,7 @@
 #include <math.h>
 
 
+#include "job-cache-evict-private.h"
 #include "job-cache-clear-private.h"
 #include "job-cache-reclaimer-private.h"
 #include "job-cache-entry-private.h"
@@ -704,7 +705,7 @@ job_memory_reduce_size (JobMemory  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (self->settings->root != NULL)
-    removed = job_cache_store_evict (self->settings->root, bytes_limit, items_limit,
+    removed = job_cache_evict (self->settings->root, bytes_limit, items_limit,
                                      age_limit, NULL, NULL, &local_error);
   if (n_removed != NULL)
     *n_removed = removed;
