@@ -61,6 +61,12 @@ gboolean             job_worker_connection_is_alive  (JobWorkerConnection       
 void                 job_worker_connection_send      (JobWorkerConnection          *connection,
                                                       GBytes                       *frames);
 void                 job_worker_connection_close     (JobWorkerConnection          *connection);
+/* Until the matching _release_writes(), frames sent on this thread are
+ * queued and written at the release, one write per connection: a round
+ * of scheduling that sends a worker several calls costs one write. The
+ * pairs nest; the connections' own reads hold writes too. */
+void                 job_worker_connection_hold_writes    (void);
+void                 job_worker_connection_release_writes (void);
 void                 job_worker_connection_kill      (JobWorkerConnection          *connection);
 /* Ends the connection and reports nothing more: no frame, no end. */
 void                 job_worker_connection_detach    (JobWorkerConnection          *connection);

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <gio/gfiledescriptorbased.h>
+#include <glib-unix.h>
 
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -20,6 +26,11 @@ struct _JobWorkerConnection
   GIOStream                    *stream;       /* (owned) (nullable) */
   GInputStream                 *in;           /* (owned) pollable */
   GOutputStream                *out;          /* (owned) (nullable) pollable */
+  /* The pipes of a local worker are read and written with read(2) and
+   * writev(2) on their descriptors (non-blocking): GIO's pollable
+   * streams poll before every read and twice before every write. */
+  int                           in_fd;        /* -1 through the stream */
+  int                           out_fd;       /* -1 through the stream */
   GSource                      *in_source;    /* (owned) (nullable) */
   GSource                      *out_source;   /* (owned) (nullable) */
   GSource                      *end_source;   /* (owned) (nullable) */
@@ -34,7 +45,26 @@ struct _JobWorkerConnection
   gpointer                      user_data;
   guint                         hello : 1;
   guint                         closing : 1;  /* the connection is over */
+  guint                         held : 1;     /* in the thread's held writes */
 };
+
+/* Writes held on this thread (see job_worker_connection_hold_writes()). */
+typedef struct
+{
+  guint      depth;
+  GPtrArray *connections;  /* (element-type JobWorkerConnection) (owned) */
+} HeldWrites;
+
+static void
+held_writes_free (gpointer data)
+{
+  HeldWrites *held = data;
+
+  g_ptr_array_unref (held->connections);
+  g_free (held);
+}
+
+static GPrivate held_writes = G_PRIVATE_INIT (held_writes_free);
 
 static void connection_lost (JobWorkerConnection *connection,
                              GError              *error);
@@ -233,12 +263,49 @@ reserve (JobWorkerConnection  *connection,
   return TRUE;
 }
 
+/* A read that does not wait: -1 without @error when nothing is there. */
+static gssize
+read_input (JobWorkerConnection  *connection,
+            guint8               *buffer,
+            gsize                 want,
+            GError              **error)
+{
+  GError *local_error = NULL;
+  gssize n;
+
+  if (connection->in_fd < 0)
+    {
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (connection->in),
+                                                    buffer, want, NULL, &local_error);
+      if (n < 0 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        g_clear_error (&local_error);
+      else if (n < 0)
+        g_propagate_error (error, local_error);
+      return n;
+    }
+
+  do
+    n = read (connection->in_fd, buffer, want);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Error reading from the worker: %s"), g_strerror (saved));
+    }
+  return n;
+}
+
 static gboolean
 on_readable (GObject  *stream,
              gpointer  user_data)
 {
   g_autoptr(JobWorkerConnection) connection = job_worker_connection_ref (user_data);
 
+  /* The calls that the answers read here free go out in one write per
+   * worker, after all of them. */
+  job_worker_connection_hold_writes ();
   while (!connection->closing)
     {
       GError *error = NULL;
@@ -265,16 +332,11 @@ on_readable (GObject  *stream,
           connection_lost (connection, error);
           break;
         }
-      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (connection->in),
-                                                    connection->rbuf + old_len,
-                                                    want, NULL, &error);
+      n = read_input (connection, connection->rbuf + old_len, want, &error);
       connection->rlen = old_len + MAX (n, 0);
 
-      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        {
-          g_error_free (error);
-          break;
-        }
+      if (n < 0 && error == NULL)
+        break;   /* nothing more for now */
       if (n < 0)
         {
           connection_lost (connection, error);
@@ -307,12 +369,67 @@ on_readable (GObject  *stream,
         break;
     }
 
+  job_worker_connection_release_writes ();
   if (connection->closing)
     {
       g_clear_pointer (&connection->in_source, g_source_unref);
       return G_SOURCE_REMOVE;
     }
   return G_SOURCE_CONTINUE;
+}
+
+/* One writev(2) of the frames queued (as many as one call takes): FALSE
+ * when the pipe is full (no @error) or broken. */
+#define MAX_IOV 64
+
+static gboolean
+write_queued (JobWorkerConnection  *connection,
+              GError              **error)
+{
+  struct iovec iov[MAX_IOV];
+  int n_iov = 0;
+  gssize n;
+
+  for (GList *l = connection->wqueue.head; l != NULL && n_iov < MAX_IOV; l = l->next)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (l->data, &size);
+      gsize skip = n_iov == 0 ? connection->wpos : 0;
+
+      iov[n_iov].iov_base = (guint8 *) data + skip;
+      iov[n_iov].iov_len = size - skip;
+      n_iov++;
+    }
+
+  do
+    n = writev (connection->out_fd, iov, n_iov);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      int saved = errno;
+
+      if (saved != EAGAIN)
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                     _("Error writing to the worker: %s"), g_strerror (saved));
+      return FALSE;
+    }
+
+  /* drop what went out */
+  while (n > 0)
+    {
+      gsize size = g_bytes_get_size (g_queue_peek_head (&connection->wqueue));
+      gsize left = size - connection->wpos;
+
+      if ((gsize) n < left)
+        {
+          connection->wpos += n;
+          break;
+        }
+      n -= left;
+      g_bytes_unref (g_queue_pop_head (&connection->wqueue));
+      connection->wpos = 0;
+    }
+  return TRUE;
 }
 
 /* Frames are queued as they are (calls can be large) and written as the
@@ -328,6 +445,25 @@ flush_output (JobWorkerConnection *connection)
       const guint8 *data = g_bytes_get_data (head, &size);
       GError *error = NULL;
       gssize n;
+
+      if (connection->out_fd >= 0)
+        {
+          if (!write_queued (connection, &error))
+            {
+              if (error == NULL)
+                return FALSE;
+              if ((connection->flags & JOB_WORKER_CONNECTION_FLAGS_PIPES) != 0)
+                {
+                  g_error_free (error);
+                  g_queue_clear_full (&connection->wqueue, (GDestroyNotify) g_bytes_unref);
+                  connection->wpos = 0;
+                  break;
+                }
+              connection_lost (connection, error);
+              break;
+            }
+          continue;
+        }
 
       n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (connection->out),
                                                       data + connection->wpos,
@@ -375,25 +511,85 @@ on_writable (GObject  *stream,
   return G_SOURCE_REMOVE;
 }
 
+/* Writes what is queued, or what the stream takes and the rest once it
+ * is writable again. */
+static void
+write_or_watch (JobWorkerConnection *connection)
+{
+  if (flush_output (connection))
+    return;
+  connection->out_source =
+    g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (connection->out), NULL);
+  g_source_set_static_name (connection->out_source, "[joblib-glib] worker connection output");
+  g_source_set_callback (connection->out_source, G_SOURCE_FUNC (on_writable),
+                         connection, NULL);
+  g_source_attach (connection->out_source, g_main_context_get_thread_default ());
+}
+
 /* Queues @frames (a reference is taken) for the worker. */
 void
 job_worker_connection_send (JobWorkerConnection *connection,
                             GBytes              *frames)
 {
+  HeldWrites *held;
+
   if (connection->closing || connection->out == NULL)
     return;
 
   g_queue_push_tail (&connection->wqueue, g_bytes_ref (frames));
-  if (connection->out_source == NULL && !flush_output (connection))
+  if (connection->out_source != NULL)
+    return;   /* written when the stream takes more */
+
+  held = g_private_get (&held_writes);
+  if (held != NULL && held->depth > 0)
     {
-      connection->out_source =
-        g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (connection->out),
-                                                NULL);
-      g_source_set_static_name (connection->out_source, "[joblib-glib] worker connection output");
-      g_source_set_callback (connection->out_source, G_SOURCE_FUNC (on_writable),
-                             connection, NULL);
-      g_source_attach (connection->out_source, g_main_context_get_thread_default ());
+      if (!connection->held)
+        {
+          connection->held = TRUE;
+          g_ptr_array_add (held->connections, job_worker_connection_ref (connection));
+        }
+      return;
     }
+  write_or_watch (connection);
+}
+
+/* Writes sent on this thread until the matching _release_writes() wait
+ * for it, so that the frames sent to one worker in the meantime go out
+ * in one write. Nests. */
+void
+job_worker_connection_hold_writes (void)
+{
+  HeldWrites *held = g_private_get (&held_writes);
+
+  if (held == NULL)
+    {
+      held = g_new0 (HeldWrites, 1);
+      held->connections = g_ptr_array_new_with_free_func ((GDestroyNotify) job_worker_connection_unref);
+      g_private_set (&held_writes, held);
+    }
+  held->depth++;
+}
+
+void
+job_worker_connection_release_writes (void)
+{
+  HeldWrites *held = g_private_get (&held_writes);
+
+  g_return_if_fail (held != NULL && held->depth > 0);
+
+  if (--held->depth > 0)
+    return;
+  /* Writing may end a connection, whose end is reported later: nothing
+   * here adds to the array while it is walked. */
+  for (guint i = 0; i < held->connections->len; i++)
+    {
+      JobWorkerConnection *connection = g_ptr_array_index (held->connections, i);
+
+      connection->held = FALSE;
+      if (!connection->closing && connection->out != NULL && connection->out_source == NULL)
+        write_or_watch (connection);
+    }
+  g_ptr_array_set_size (held->connections, 0);
 }
 
 static gboolean
@@ -451,6 +647,21 @@ job_worker_connection_new_for_streams (GInputStream                 *in,
   connection->flags = flags;
   connection->in = g_object_ref (in);
   connection->out = g_object_ref (out);
+  connection->in_fd = -1;
+  connection->out_fd = -1;
+  if ((flags & JOB_WORKER_CONNECTION_FLAGS_PIPES) != 0 &&
+      G_IS_FILE_DESCRIPTOR_BASED (in) && G_IS_FILE_DESCRIPTOR_BASED (out))
+    {
+      int in_fd = g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (in));
+      int out_fd = g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (out));
+
+      if (g_unix_set_fd_nonblocking (in_fd, TRUE, NULL) &&
+          g_unix_set_fd_nonblocking (out_fd, TRUE, NULL))
+        {
+          connection->in_fd = in_fd;
+          connection->out_fd = out_fd;
+        }
+    }
   g_queue_init (&connection->wqueue);
   connection->frame_func = frame_func;
   connection->end_func = end_func;
@@ -522,6 +733,7 @@ job_worker_connection_close (JobWorkerConnection *connection)
       destroy_source (&connection->out_source);
       g_output_stream_close (connection->out, NULL, NULL);
       g_clear_object (&connection->out);
+      connection->out_fd = -1;
     }
   else
     connection_lost (connection, NULL);

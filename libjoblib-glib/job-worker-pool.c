@@ -5,6 +5,7 @@
 #include "job-i18n-private.h"
 #include "job-pool-thread-private.h"
 #include "job-time-private.h"
+#include "job-worker-connection-private.h"
 #include "job-worker-pool-private.h"
 
 /* The side of the pool that other threads see: each call hands its work
@@ -47,6 +48,8 @@ drain (JobWorkerPool *pool)
   pool->draining = FALSE;
   g_mutex_unlock (&pool->work_mutex);
 
+  /* One write per worker for the calls placed by this drain. */
+  job_worker_connection_hold_writes ();
   for (guint i = 0; i < work->len; i++)
     {
       Work *item = &g_array_index (work, Work, i);
@@ -56,6 +59,7 @@ drain (JobWorkerPool *pool)
     }
   if (pump)
     job_worker_scheduler_pump (pool->scheduler);
+  job_worker_connection_release_writes ();
 }
 
 static gboolean
@@ -262,6 +266,7 @@ typedef struct
   gpointer       run_batch_async;
 } Attachment;
 
+static GQuark attachment_quark (void);
 G_DEFINE_QUARK (job-worker-pool-attachment, attachment)
 
 void

@@ -92,6 +92,16 @@ void      job_worker_frame_append_call  (GByteArray        *out,
                                          GVariant * const  *args,
                                          guint              n_tasks,
                                          GVariant          *shared);
+/* RESULTS and DONE frames, written without building a GVariant: the
+ * bytes of job_worker_frame_append() for the same values. */
+void      job_worker_frame_append_results (GByteArray      *out,
+                                           guint64          call_id,
+                                           guint32          first,
+                                           GVariant * const *values,
+                                           guint            n_values);
+void      job_worker_frame_append_done  (GByteArray        *out,
+                                         guint64            call_id,
+                                         double             seconds);
 gboolean  job_worker_frame_parse_header (const guint8      *header,
                                          gsize              max_length,
                                          guint32           *length,
@@ -109,6 +119,20 @@ GVariant *job_worker_read_frame         (GInputStream      *in,
                                          JobWorkerMessage  *message,
                                          GCancellable      *cancellable,
                                          GError           **error);
+/* The same over any source: @read_all reads @count bytes into @buffer,
+ * fewer only where the source ends (as g_input_stream_read_all()). */
+typedef gboolean (*JobWorkerReadAllFunc) (gpointer        source,
+                                          void           *buffer,
+                                          gsize           count,
+                                          gsize          *n_read,
+                                          GCancellable   *cancellable,
+                                          GError        **error);
+GVariant *job_worker_read_frame_from    (JobWorkerReadAllFunc read_all,
+                                         gpointer          source,
+                                         gsize             max_length,
+                                         JobWorkerMessage *message,
+                                         GCancellable     *cancellable,
+                                         GError          **error);
 gboolean  job_worker_write_frame        (GOutputStream     *out,
                                          JobWorkerMessage   message,
                                          GVariant          *body,

@@ -162,6 +162,9 @@ pad_to (GByteArray *out,
     g_byte_array_append (out, zeros, alignment - misalignment);
 }
 
+/* g_variant_store() needs a destination aligned for the value's type;
+ * a frame appended after others (a worker's answers) may start anywhere,
+ * and the value's own serialized bytes are copied there instead. */
 static void
 append_value (GByteArray *out,
               GVariant   *value)
@@ -170,8 +173,12 @@ append_value (GByteArray *out,
   guint old_len = out->len;
 
   g_byte_array_set_size (out, old_len + size);
-  if (size > 0)
+  if (size == 0)
+    return;
+  if (((guintptr) (out->data + old_len) & 7) == 0)
     g_variant_store (value, out->data + old_len);
+  else
+    memcpy (out->data + old_len, g_variant_get_data (value), size);
 }
 
 /* An array of variable-size elements of alignment 8 (the (sa{sv})
@@ -257,6 +264,67 @@ job_worker_frame_append_call (GByteArray        *out,
   header[6] = 0;
   header[7] = 0;
   memcpy (out->data + base - JOB_WORKER_FRAME_HEADER_SIZE, header, sizeof header);
+}
+
+/* Fills in the header of the frame whose payload starts at @base. */
+static void
+finish_header (GByteArray       *out,
+               gsize             base,
+               JobWorkerMessage  message)
+{
+  guint8 header[JOB_WORKER_FRAME_HEADER_SIZE];
+  guint32 le_size = GUINT32_TO_LE ((guint32) (out->len - base));
+
+  memcpy (header, &le_size, 4);
+  header[4] = JOB_WORKER_PROTOCOL_VERSION;
+  header[5] = message;
+  header[6] = 0;
+  header[7] = 0;
+  memcpy (out->data + base - JOB_WORKER_FRAME_HEADER_SIZE, header, sizeof header);
+}
+
+/* The answers of a worker, serialized by hand as CALL is: with small
+ * tasks, building them as GVariant trees (a boxed `v` per value, a
+ * tuple, type information looked up per node) cost a worker more than
+ * its tasks. RESULTS is `(tuav)`: no framing offset of its own (the
+ * array is its last member), the array at offset 16. */
+void
+job_worker_frame_append_results (GByteArray        *out,
+                                 guint64            call_id,
+                                 guint32            first,
+                                 GVariant * const  *values,
+                                 guint              n_values)
+{
+  guint64 le_id = GUINT64_TO_LE (call_id);
+  guint32 le_first = GUINT32_TO_LE (first);
+  gsize base;
+
+  g_byte_array_append (out, (const guint8 *) "\0\0\0\0\0\0\0\0", JOB_WORKER_FRAME_HEADER_SIZE);
+  base = out->len;
+  g_byte_array_append (out, (const guint8 *) &le_id, 8);      /* t */
+  g_byte_array_append (out, (const guint8 *) &le_first, 4);   /* u */
+  pad_to (out, base, 8);
+  append_variable_array (out, base, values, n_values, TRUE);   /* av */
+  finish_header (out, base, JOB_WORKER_MESSAGE_RESULTS);
+}
+
+/* DONE is `(td)`: 16 bytes, no framing. */
+void
+job_worker_frame_append_done (GByteArray *out,
+                              guint64     call_id,
+                              double      seconds)
+{
+  guint64 le_id = GUINT64_TO_LE (call_id);
+  guint64 bits;
+  gsize base;
+
+  memcpy (&bits, &seconds, sizeof bits);
+  bits = GUINT64_TO_LE (bits);
+  g_byte_array_append (out, (const guint8 *) "\0\0\0\0\0\0\0\0", JOB_WORKER_FRAME_HEADER_SIZE);
+  base = out->len;
+  g_byte_array_append (out, (const guint8 *) &le_id, 8);
+  g_byte_array_append (out, (const guint8 *) &bits, 8);
+  finish_header (out, base, JOB_WORKER_MESSAGE_DONE);
 }
 
 gboolean
@@ -378,6 +446,17 @@ job_worker_frame_decode (JobWorkerMessage   message,
 /* The first read of a payload; later ones double. */
 #define READ_STEP (64 * 1024)
 
+static gboolean
+stream_read_all (gpointer       source,
+                 void          *buffer,
+                 gsize          count,
+                 gsize         *n_read,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  return g_input_stream_read_all (source, buffer, count, n_read, cancellable, error);
+}
+
 GVariant *
 job_worker_read_frame (GInputStream      *in,
                        gsize              max_length,
@@ -385,14 +464,25 @@ job_worker_read_frame (GInputStream      *in,
                        GCancellable      *cancellable,
                        GError           **error)
 {
+  return job_worker_read_frame_from (stream_read_all, in, max_length, message,
+                                     cancellable, error);
+}
+
+GVariant *
+job_worker_read_frame_from (JobWorkerReadAllFunc   read_all,
+                            gpointer               source,
+                            gsize                  max_length,
+                            JobWorkerMessage      *message,
+                            GCancellable          *cancellable,
+                            GError               **error)
+{
   guint8 header[JOB_WORKER_FRAME_HEADER_SIZE];
   g_autoptr(GBytes) payload = NULL;
   guint32 length;
   gsize n_read = 0;
   guint8 *data;
 
-  if (!g_input_stream_read_all (in, header, sizeof header, &n_read,
-                                cancellable, error))
+  if (!read_all (source, header, sizeof header, &n_read, cancellable, error))
     return NULL;
   if (n_read == 0)
     return NULL;
@@ -416,7 +506,7 @@ job_worker_read_frame (GInputStream      *in,
       gsize want = MIN (length - have, size - have);
 
       n_read = 0;
-      if (!g_input_stream_read_all (in, data + have, want, &n_read, cancellable, error))
+      if (!read_all (source, data + have, want, &n_read, cancellable, error))
         {
           g_free (data);
           return NULL;

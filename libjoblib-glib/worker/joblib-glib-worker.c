@@ -23,9 +23,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <gio/gunixinputstream.h>
-#include <gio/gunixoutputstream.h>
-
 #include <joblib-glib.h>
 
 #include "job-native-symbol-private.h"
@@ -36,6 +33,9 @@
  * progress of long batches (its timeout watch relies on that). */
 #define FLUSH_BYTES (64 * 1024)
 #define FLUSH_USEC  (10 * 1000)
+/* Nor more than this many calls: the parent sends the next calls as the
+ * answers of the first ones come, while the worker runs those queued. */
+#define FLUSH_CALLS 4
 #define READ_BUFFER (64 * 1024)
 
 typedef struct
@@ -67,15 +67,82 @@ memorize (const char  *symbol,
   return JOB_FUNCTION (job_memory_cache_for_reference (function, reference, error));
 }
 
+/* The parent's frames, read from the descriptor with read(2) into a
+ * buffer: one read for all the frames queued, and no poll(2) before
+ * each read (GIO's Unix streams poll first). */
 typedef struct
 {
-  GOutputStream   *out;
+  int     fd;
+  guint8  data[READ_BUFFER];
+  gsize   pos;
+  gsize   len;
+} Reader;
+
+static gboolean
+reader_read_all (gpointer       source,
+                 void          *buffer,
+                 gsize          count,
+                 gsize         *n_read,
+                 GCancellable  *cancellable,
+                 GError       **error)
+{
+  Reader *reader = source;
+  guint8 *out = buffer;
+
+  *n_read = 0;
+  while (*n_read < count)
+    {
+      gsize want = count - *n_read;
+      gssize n;
+
+      if (reader->pos < reader->len)
+        {
+          gsize take = MIN (want, reader->len - reader->pos);
+
+          memcpy (out + *n_read, reader->data + reader->pos, take);
+          reader->pos += take;
+          *n_read += take;
+          continue;
+        }
+
+      /* Large payloads go straight to their buffer. */
+      if (want >= sizeof reader->data)
+        n = read (reader->fd, out + *n_read, want);
+      else
+        n = read (reader->fd, reader->data, sizeof reader->data);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "Error reading from the parent: %s", g_strerror (saved));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      if (want >= sizeof reader->data)
+        *n_read += n;
+      else
+        {
+          reader->pos = 0;
+          reader->len = n;
+        }
+    }
+  return TRUE;
+}
+
+typedef struct
+{
+  int              out_fd;
   GHashTable      *resolved;       /* (owned) GBytes → Resolved */
   GByteArray      *buffer;
   gint64           last_flush;
+  guint            held_calls;     /* calls answered in the buffer */
   JobWorkerStatus *status;
   /* Results not yet in the buffer: consecutive tasks of one call from
-   * pending_first, boxed as `v`. One RESULTS frame carries them all. */
+   * pending_first. One RESULTS frame carries them all. */
   GPtrArray       *pending;
   guint64          pending_call;
   guint32          pending_first;
@@ -104,18 +171,13 @@ keep_type (Worker   *worker,
 static void
 append_results (Worker *worker)
 {
-  GVariant *fields[3];
-
   if (worker->pending->len == 0)
     return;
 
-  fields[0] = g_variant_new_uint64 (worker->pending_call);
-  fields[1] = g_variant_new_uint32 (worker->pending_first);
-  fields[2] = g_variant_new_array (G_VARIANT_TYPE_VARIANT,
-                                   (GVariant **) worker->pending->pdata,
+  job_worker_frame_append_results (worker->buffer, worker->pending_call,
+                                   worker->pending_first,
+                                   (GVariant * const *) worker->pending->pdata,
                                    worker->pending->len);
-  job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_RESULTS,
-                           g_variant_new_tuple (fields, 3));
   g_ptr_array_set_size (worker->pending, 0);
   worker->pending_bytes = 0;
 }
@@ -127,10 +189,26 @@ flush (Worker  *worker,
   gboolean ok = TRUE;
 
   append_results (worker);
-  if (worker->buffer->len > 0)
-    ok = g_output_stream_write_all (worker->out, worker->buffer->data,
-                                    worker->buffer->len, NULL, NULL, error);
+  for (gsize done = 0; ok && done < worker->buffer->len; )
+    {
+      gssize n = write (worker->out_fd, worker->buffer->data + done,
+                        worker->buffer->len - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "Error writing to the parent: %s", g_strerror (saved));
+          ok = FALSE;
+        }
+      else
+        done += n;
+    }
   g_byte_array_set_size (worker->buffer, 0);
+  worker->held_calls = 0;
   worker->last_flush = g_get_monotonic_time ();
   return ok;
 }
@@ -268,7 +346,7 @@ add_result (Worker   *worker,
       worker->pending_call = call_id;
       worker->pending_first = position;
     }
-  g_ptr_array_add (worker->pending, g_variant_ref_sink (g_variant_new_variant (result)));
+  g_ptr_array_add (worker->pending, g_variant_ref (result));
   worker->pending_bytes += g_variant_get_size (result) + 16;
 }
 
@@ -337,13 +415,20 @@ run_call (Worker    *worker,
   gsize n_refs, n_tasks, n_indexes;
   gsize cursor = 0;
 
-  /* Children one by one: a format string costs more than a small task. */
+  /* Children one by one: a format string costs more than a small task.
+   * The leading `t` and `b` are read in place (offsets 0 and 8 of a
+   * frame in normal form, checked when it was read; host order once
+   * decoded): a child read costs over a thousand instructions. */
   {
-    g_autoptr(GVariant) id_value = g_variant_get_child_value (call, 0);
-    g_autoptr(GVariant) stop_value = g_variant_get_child_value (call, 1);
+    const guint8 *data = g_variant_get_data (call);
 
-    call_id = g_variant_get_uint64 (id_value);
-    stop_on_error = g_variant_get_boolean (stop_value);
+    if (g_variant_get_size (call) <= 8)
+      {
+        g_set_error_literal (error, JOB_ERROR, JOB_ERROR_PROTOCOL, "truncated call frame");
+        return FALSE;
+      }
+    memcpy (&call_id, data, sizeof call_id);
+    stop_on_error = data[8] != 0;
     references = g_variant_get_child_value (call, 2);
     ref_indexes = g_variant_get_child_value (call, 3);
     all_args = g_variant_get_child_value (call, 4);
@@ -452,15 +537,8 @@ run_call (Worker    *worker,
     }
 
   append_results (worker);
-  {
-    GVariant *done[2] = {
-      g_variant_new_uint64 (call_id),
-      g_variant_new_double ((g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC),
-    };
-
-    job_worker_frame_append (worker->buffer, JOB_WORKER_MESSAGE_DONE,
-                             g_variant_new_tuple (done, 2));
-  }
+  job_worker_frame_append_done (worker->buffer, call_id,
+                                (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
   return TRUE;
 }
 
@@ -470,12 +548,11 @@ run_call (Worker    *worker,
  * calls cost a wake-up each). The buffer still goes when it is large or
  * old (run_call), so that the parent sees progress. */
 static gboolean
-input_waiting (GBufferedInputStream *in,
-               int                   fd)
+input_waiting (Reader *reader)
 {
-  struct pollfd pfd = { fd, POLLIN, 0 };
+  struct pollfd pfd = { reader->fd, POLLIN, 0 };
 
-  if (g_buffered_input_stream_get_available (in) > 0)
+  if (reader->pos < reader->len)
     return TRUE;
   return poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
 }
@@ -540,7 +617,7 @@ int
 main (int    argc,
       char **argv)
 {
-  g_autoptr(GInputStream) in = NULL;
+  g_autofree Reader *reader = g_new0 (Reader, 1);
   g_autoptr(GError) error = NULL;
   Worker worker = { 0, };
   int in_fd, out_fd, null_fd;
@@ -571,13 +648,8 @@ main (int    argc,
   fcntl (in_fd, F_SETFD, FD_CLOEXEC);
   fcntl (out_fd, F_SETFD, FD_CLOEXEC);
 
-  {
-    g_autoptr(GInputStream) raw = g_unix_input_stream_new (in_fd, TRUE);
-
-    /* Small frames: one read(2) for all those queued, not two each. */
-    in = g_buffered_input_stream_new_sized (raw, READ_BUFFER);
-  }
-  worker.out = g_unix_output_stream_new (out_fd, TRUE);
+  reader->fd = in_fd;
+  worker.out_fd = out_fd;
   worker.buffer = g_byte_array_sized_new (FLUSH_BYTES + 4096);
   worker.status = map_status_page ();
   worker.pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
@@ -597,8 +669,8 @@ main (int    argc,
       g_autoptr(GVariant) body = NULL;
       JobWorkerMessage message = 0;
 
-      body = job_worker_read_frame (in, JOB_WORKER_FRAME_DEFAULT_MAX, &message,
-                                    NULL, &error);
+      body = job_worker_read_frame_from (reader_read_all, reader, JOB_WORKER_FRAME_DEFAULT_MAX,
+                                         &message, NULL, &error);
       if (body == NULL)
         break;
 
@@ -623,7 +695,10 @@ main (int    argc,
         worker.last_flush = g_get_monotonic_time ();
       if (!run_call (&worker, body, &error))
         break;
-      if (!input_waiting (G_BUFFERED_INPUT_STREAM (in), in_fd) && !flush (&worker, &error))
+      worker.held_calls++;
+      if ((worker.held_calls >= FLUSH_CALLS ||
+           !input_waiting (reader)) &&
+          !flush (&worker, &error))
         break;
     }
 
@@ -650,6 +725,7 @@ out:
   g_ptr_array_unref (worker.pending);
   g_hash_table_unref (worker.resolved);
   g_clear_pointer (&worker.args_type, g_variant_unref);
-  g_clear_object (&worker.out);
+  close (out_fd);
+  close (in_fd);
   return status;
 }

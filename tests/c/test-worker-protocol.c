@@ -179,6 +179,78 @@ test_big_call_frame_check (void)
   }
 }
 
+/* job_worker_frame_append_results() and _append_done() write the
+ * worker's answers by hand: the bytes GLib serializes for the same
+ * values, after frames of any length (values then sit at unaligned
+ * addresses) and with framing offsets of every width. */
+static void
+check_results (guint n_values,
+               int   shape,
+               guint prefix)
+{
+  g_autoptr(GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GByteArray) expected = g_byte_array_new ();
+  g_autoptr(GByteArray) written = g_byte_array_new ();
+  g_autoptr(GBytes) payload = NULL;
+  g_autoptr(GVariant) decoded = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantBuilder builder;
+  double seconds = 0.25 * n_values + 1e-7;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("av"));
+  for (guint i = 0; i < n_values; i++)
+    {
+      /* shape 3: results as workers return them, basic values */
+      GVariant *value = g_variant_ref_sink (shape < 3 ? make_args (i, shape)
+                                                      : g_variant_new_int64 ((gint64) i * i));
+
+      g_ptr_array_add (values, value);
+      g_variant_builder_add (&builder, "v", value);
+    }
+
+  for (guint i = 0; i < prefix; i++)
+    {
+      g_byte_array_append (expected, (const guint8 *) "p", 1);
+      g_byte_array_append (written, (const guint8 *) "p", 1);
+    }
+  job_worker_frame_append (expected, JOB_WORKER_MESSAGE_RESULTS,
+                           g_variant_new ("(tu@av)", (guint64) 9 + n_values, (guint32) 3 * n_values,
+                                          g_variant_builder_end (&builder)));
+  job_worker_frame_append (expected, JOB_WORKER_MESSAGE_DONE,
+                           g_variant_new ("(td)", (guint64) 9 + n_values, seconds));
+  job_worker_frame_append_results (written, 9 + n_values, 3 * n_values,
+                                   (GVariant * const *) values->pdata, values->len);
+  job_worker_frame_append_done (written, 9 + n_values, seconds);
+
+  g_assert_cmpmem (written->data, written->len, expected->data, expected->len);
+
+  /* and the parent's reader takes it */
+  payload = g_bytes_new (written->data + prefix + JOB_WORKER_FRAME_HEADER_SIZE,
+                         written->len - prefix - 2 * JOB_WORKER_FRAME_HEADER_SIZE - 16);
+  decoded = job_worker_frame_decode (JOB_WORKER_MESSAGE_RESULTS, payload, TRUE, &error);
+  g_assert_no_error (error);
+  if (n_values > 0)
+    {
+      g_autoptr(GVariant) array = g_variant_get_child_value (decoded, 2);
+      g_autoptr(GVariant) last = g_variant_get_child_value (array, n_values - 1);
+      g_autoptr(GVariant) inner = g_variant_get_variant (last);
+
+      g_assert_true (g_variant_equal (inner, g_ptr_array_index (values, n_values - 1)));
+    }
+}
+
+static void
+test_answer_frames (void)
+{
+  static const guint sizes[] = { 0, 1, 2, 7, 40, 100, 1000, 5000 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (int shape = 0; shape < 4; shape++)
+      for (guint prefix = 0; prefix < 8; prefix += 3)
+        if (sizes[i] <= 1000 || shape != 2)
+          check_results (sizes[i], shape, prefix);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -187,6 +259,7 @@ main (int    argc,
 
   g_test_add_func ("/joblib/worker-protocol/call-frame", test_call_frame);
   g_test_add_func ("/joblib/worker-protocol/big-call-frame-check", test_big_call_frame_check);
+  g_test_add_func ("/joblib/worker-protocol/answer-frames", test_answer_frames);
 
   return g_test_run ();
 }
