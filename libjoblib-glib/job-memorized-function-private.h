@@ -20,6 +20,11 @@ struct _JobMemorizedFunction
   gpointer              validate_data;
   GDestroyNotify        validate_destroy;
 
+  /* (owned) (nullable) (atomic) set once: a value of the first key type
+   * given to lookup_serialized, which keeps GLib's information on that
+   * type from being freed and built again at every call */
+  GVariant             *key_type_holder;
+
   GMutex                version_lock;
   char                 *checked_version;   /* (owned) (nullable) guarded by version_lock */
   guint                 checked_generation; /* guarded by version_lock */

@@ -83,6 +83,7 @@ job_memorized_function_finalize (GObject *object)
   g_clear_pointer (&self->positions, g_array_unref);
   g_free (self->function_dir);
   g_free (self->checked_version);
+  g_clear_pointer (&self->key_type_holder, g_variant_unref);
   g_mutex_clear (&self->version_lock);
 
   G_OBJECT_CLASS (job_memorized_function_parent_class)->finalize (object);
@@ -672,6 +673,14 @@ job_memorized_function_lookup_serialized (JobMemorizedFunction  *self,
       g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_ARGUMENT,
                    _("The key of a cached call must have a definite tuple type, not “%s”"), key_type);
       return NULL;
+    }
+  if (g_atomic_pointer_get (&self->key_type_holder) == NULL)
+    {
+      GVariant *holder = g_variant_ref_sink (g_variant_new_from_data (
+        (const GVariantType *) key_type, NULL, 0, FALSE, NULL, NULL));
+
+      if (!g_atomic_pointer_compare_and_exchange (&self->key_type_holder, NULL, holder))
+        g_variant_unref (holder);
     }
   /* Not trusted, and checked: a key read leniently (GLib's defaults for
    * malformed parts) could hash like another call's. */

@@ -463,6 +463,24 @@ check_entries (GArray   *entries,
   return TRUE;
 }
 
+/* GLib 2.74 frees the type information of a container type with its
+ * last value, and builds it again for the next one: for a small load
+ * that was a sixth of its instructions (three container types). A value
+ * of the header's type, kept for the life of the process, keeps it. */
+static void
+keep_header_type (void)
+{
+  static GVariant *holder = NULL;
+
+  if (g_once_init_enter (&holder))
+    {
+      GVariant *value = g_variant_new_from_data (JOB_PERSIST_HEADER_TYPE, NULL, 0, FALSE,
+                                                 NULL, NULL);
+
+      g_once_init_leave (&holder, g_variant_ref_sink (value));
+    }
+}
+
 JobPersistLayout *
 job_persist_parse_header (GBytes   *header_bytes,
                           guint64   header_checksum,
@@ -483,6 +501,7 @@ job_persist_parse_header (GBytes   *header_bytes,
       return NULL;
     }
 
+  keep_header_type ();
   header = g_variant_ref_sink (g_variant_new_from_bytes (JOB_PERSIST_HEADER_TYPE,
                                                          header_bytes, FALSE));
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
