@@ -9,16 +9,24 @@
 // once, and runs the group in a loop.
 import GLib from 'gi://GLib';
 
+import {jsonSafe} from './values.js';
+
 const modules = new Map();
 
 /** Runs exportName of the module file on each arguments array of inputs,
- *  in order (awaiting exports that return promises); returns the results.
- *  An error thrown by a task gets the task's index in its message.
+ *  in order (awaiting exports that return promises); returns the results:
+ *  as {json: their JSON text} when JSON carries them exactly (see
+ *  jsonSafe in values.js: one string to convert rather than a variant per
+ *  value), else as an array. An error thrown by a task gets the task's
+ *  index in its message.
  *  @param {string} file the module's path
  *  @param {string} exportName the exported function
  *  @param {number} first the index of the group's first task in map()
- *  @param {Array<Array>} inputs one arguments array per task */
+ *  @param {Array<Array>|string} inputs one arguments array per task, or
+ *    their JSON text */
 export async function runGroup(file, exportName, first, inputs) {
+    if (typeof inputs === 'string')
+        inputs = JSON.parse(inputs);
     if (!modules.has(file))
         modules.set(file, import(GLib.filename_to_uri(file, null)));
     const fn = (await modules.get(file))[exportName];
@@ -38,5 +46,5 @@ export async function runGroup(file, exportName, first, inputs) {
             throw e;
         }
     }
-    return results;
+    return jsonSafe(results) ? {json: JSON.stringify(results)} : results;
 }

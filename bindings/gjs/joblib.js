@@ -26,7 +26,7 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';
 
-import {fromVariant, ownVariant, toVariant, tupleVariant} from './values.js';
+import {fromVariant, jsonSafe, ownVariant, toVariant, tupleVariant} from './values.js';
 
 export {fromVariant, toVariant, typedArrayToVariant, typedArrayFromVariant,
     isArrayVariant, ownVariant} from './values.js';
@@ -229,21 +229,36 @@ export async function map(fn, inputs, options = {}, cancellable = null) {
     const fields = func.get_reference().get_child_value(1);
     const file = fields.lookup_value('file', null).get_string()[0];
     const exportName = fields.lookup_value('export', null).get_string()[0];
+    // A group whose inputs JSON carries exactly travels as one string, and
+    // its results come back as one (see groups.js): two conversions per
+    // group instead of one variant per value, each way, in both processes.
     const calls = [];
     for (let first = 0; first < argsList.length; first += size) {
         const group = argsList.slice(first, first + size);
         calls.push(Joblib.Call.new_with_task_count(runner,
-            argsVariant([file, exportName, first, group]), group.length));
+            argsVariant([file, exportName, first, jsonSafe(group) ? JSON.stringify(group) : group]),
+            group.length));
     }
     const onResult = options.onResult;
     const results = await run(calls, {
         ...options,
         onResult: onResult && ((index, value) => {
-            for (let i = 0; i < value.n_children(); i++)
-                onResult(index * size + i, value.get_child_value(i).get_variant());
+            if (value.get_type_string() === 'av') {
+                for (let i = 0; i < value.n_children(); i++)
+                    onResult(index * size + i, value.get_child_value(i).get_variant());
+                return;
+            }
+            groupResults(value).forEach((result, i) => onResult(index * size + i,
+                toVariant(result)));
         }),
     }, cancellable);
-    return results.flatMap(fromVariant);
+    return results.flatMap(groupResults);
+}
+
+// The results of a group: an array, or {json: their JSON text}.
+function groupResults(value) {
+    const results = fromVariant(value);
+    return Array.isArray(results) ? results : JSON.parse(results.json);
 }
 
 /** The path of a module: a file:// URI or a path (relative to the current

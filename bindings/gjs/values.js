@@ -203,6 +203,50 @@ export function toVariant(value) {
     throw new TypeError(`cannot convert ${value?.constructor?.name ?? typeof value} to a GLib.Variant`);
 }
 
+// Strings that GLib.Variant.new_string() would not take as they are: a
+// NUL, or a lone UTF-16 surrogate.
+const NOT_VARIANT_STRING = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether JSON carries @value exactly as toVariant() and fromVariant()
+ *  do: finite numbers, strings, booleans, null, arrays of such values
+ *  (`undefined` items too: both make them null) and plain objects of
+ *  such values. Typed arrays, variants, bytes, big integers, NaN and the
+ *  infinities, `undefined` properties and `__proto__` keys are not: a
+ *  value holding one keeps the variant form. */
+export function jsonSafe(value) {
+    switch (typeof value) {
+    case 'boolean':
+        return true;
+    case 'number':
+        return Number.isFinite(value);
+    case 'string':
+        return !NOT_VARIANT_STRING.test(value);
+    case 'object':
+        break;
+    default:
+        return false;
+    }
+    if (value === null)
+        return true;
+    if (Array.isArray(value)) {
+        for (let i = 0, n = value.length; i < n; i++) {
+            const item = value[i];
+            if (item === undefined ? !(i in value) : !jsonSafe(item))
+                return false;
+        }
+        return true;
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null)
+        return false;
+    for (const key of Object.keys(value)) {
+        if (key === '__proto__' || NOT_VARIANT_STRING.test(key) || value[key] === undefined ||
+            !jsonSafe(value[key]))
+            return false;
+    }
+    return true;
+}
+
 /** Converts a GLib.Variant back to a JS value (JobArray forms become
  *  typed arrays). */
 export function fromVariant(variant) {

@@ -81,3 +81,8 @@ export function slowDouble(x) {
     GLib.usleep(10000);
     return x * 2;
 }
+
+/** Its argument, as it arrived. */
+export function echo(x) {
+    return x;
+}

@@ -7,6 +7,7 @@ import Joblib from 'gi://Joblib';
 import System from 'system';
 
 import {assert, rejection, runMain} from './harness.js';
+import {jsonSafe} from '../../bindings/gjs/values.js';
 import {argsVariant, cache, dump, fromVariant, load, ownVariant, toVariant, map}
     from '../../bindings/gjs/joblib.js';
 
@@ -46,7 +47,23 @@ function sameTyped(a, b) {
     return a.constructor === b.constructor && a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** jsonSafe(): the values JSON carries as toVariant()/fromVariant() do. */
+function jsonSafeValues() {
+    for (const [i, value] of [0, -0, 1.5, 2 ** 60, 'a', 'é😀', '', true, false, null, [], {},
+        [1, [undefined, 'x']], {a: {b: [null, 2]}}, Object.create(null)].entries())
+        assert(jsonSafe(value), `JSON-safe: value ${i}`);
+    const sparse = [1];
+    sparse[2] = 3;
+    for (const [i, value] of [undefined, NaN, Infinity, -Infinity, 10n, 'nul\0', 'lone\uD800',
+        '\uDC00x', new Float64Array(2), new Uint8Array(1), new GLib.Bytes([1]),
+        GLib.Variant.new_int32(1), () => 1, Symbol('s'), new Date(0), new Map(), sparse,
+        {u: undefined}, {n: NaN}, [Infinity], JSON.parse('{"__proto__": 1}'),
+        {'k\0': 1}].entries())
+        assert(!jsonSafe(value), `not JSON-safe: value ${i}`);
+}
+
 async function main() {
+    jsonSafeValues();
     const dir = GLib.dir_make_tmp('job-gjs-values-XXXXXX');
     const f64 = Float64Array.from({length: 10000}, (_, i) => Math.sin(i));
     const i32 = Int32Array.from([-5, 0, 7, 2 ** 31 - 1]);

@@ -364,6 +364,48 @@ async function groupedMap() {
         `the failed task is named: ${caught}`);
 }
 
+// A value as a string that tells every JS type apart (NaN, -0, typed
+// arrays and their class, undefined), for comparing results exactly.
+function exactly(value) {
+    if (typeof value === 'number')
+        return Object.is(value, -0) ? '-0' : String(value);
+    if (value === undefined || value === null || typeof value !== 'object')
+        return `${typeof value}:${String(value)}`;
+    if (ArrayBuffer.isView(value))
+        return `${value.constructor.name}[${[...value].map(exactly)}]`;
+    if (Array.isArray(value))
+        return `[${value.map(exactly)}]`;
+    return `{${Object.entries(value).map(([k, v]) => `${k}:${exactly(v)}`)}}`;
+}
+
+// Groups whose values JSON carries exactly travel as JSON text, others as
+// variants: either way a gjsFunction's results on processes are the very
+// values the same tasks give on threads (one variant per value).
+async function groupedValuesAsOnThreads() {
+    const echo = await gjsFunction(MODULE, 'echo');
+    const safe = [1, 2.5, -0, 2 ** 60, 'a', 'é😀', true, null, [1, [2, 'x', null]],
+        {a: 1, b: [true, {c: 'd'}]}, [undefined, 3], {}, [], ''];
+    const unsafe = [NaN, Infinity, -Infinity, new Float64Array([1.5, 2]), new Int32Array([7]),
+        {u: undefined}, [1, NaN], {n: {m: [Infinity]}}, undefined];
+    for (const [what, values] of [['JSON-safe', safe], ['mixed', [...safe, ...unsafe]],
+        ['not JSON-safe', unsafe]]) {
+        const inputs = Array.from({length: 480}, (_, i) => values[i % values.length]);
+        // eslint-disable-next-line no-await-in-loop
+        const onProcesses = await map(echo, inputs, processes);
+        const onResults = new Map();
+        // eslint-disable-next-line no-await-in-loop
+        await map(echo, inputs, {...processes,
+            onResult: (index, value) => onResults.set(index, fromVariant(value))});
+        // eslint-disable-next-line no-await-in-loop
+        const onThreads = await map(echo, inputs, {nJobs: 2});
+        assertEqual(onProcesses.map(exactly), onThreads.map(exactly), `${what} values`);
+        assertEqual([...onResults.keys()].sort((a, b) => a - b), [...inputs.keys()],
+            `${what}: onResult once per task`);
+        assertEqual(inputs.map((_, i) => exactly(onResults.get(i))), onThreads.map(exactly),
+            `${what}: onResult values`);
+    }
+}
+
 async function main() {
     const square = await gjsFunction(MODULE, 'square');
     assertEqual(square.get_reference_kind(), 'gjs', 'reference kind');
@@ -437,6 +479,7 @@ async function main() {
     await initializers();
     await cachedInWorkers();
     await groupedMap();
+    await groupedValuesAsOnThreads();
 
     // the pool survived the errors
     assertEqual(await map(square, [5, 6], processes), [25, 36], 'workers still answer');
