@@ -15,9 +15,14 @@ typedef struct
 void      job_cache_key_init           (JobMemorizedFunction  *self,
                                         GVariant              *args,
                                         JobCacheKey           *key);
-/* The key of @kept, arguments without the ignored ones (not consumed). */
+/* The key of @kept, arguments without the ignored ones (a floating
+ * reference is consumed, as by job_hash_variant()). */
 void      job_cache_key_init_kept      (JobMemorizedFunction  *self,
                                         GVariant              *kept,
+                                        JobCacheKey           *key);
+/* The key of the tagged @hash (taken). */
+void      job_cache_key_init_hash      (JobMemorizedFunction  *self,
+                                        char                  *hash,
                                         JobCacheKey           *key);
 void      job_cache_key_clear          (JobCacheKey           *key);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobCacheKey, job_cache_key_clear)

@@ -61,7 +61,15 @@ job_cache_key_init_kept (JobMemorizedFunction *self,
                          GVariant             *kept,
                          JobCacheKey          *key)
 {
-  key->hash = job_hash_variant (g_variant_ref (kept));
+  job_cache_key_init_hash (self, job_hash_variant (kept), key);
+}
+
+void
+job_cache_key_init_hash (JobMemorizedFunction *self,
+                         char                 *hash,
+                         JobCacheKey          *key)
+{
+  key->hash = hash;
   key->entry_dir = self->function_dir != NULL
     ? g_build_filename (self->function_dir, key->hash + strlen (JOB_HASH_ALGORITHM ":"), NULL)
     : NULL;
