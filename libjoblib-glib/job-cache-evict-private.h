@@ -9,9 +9,9 @@ G_BEGIN_DECLS
  * writes. Entries go least recently used first (the entry folder's
  * modification time is the LRU clock, see job-cache-store-private.h),
  * each renamed to a hidden `.trash-` name in one step, then freed by the
- * reclaimer's thread. The same pass hands to the reclaimer the hidden
- * `.tmp-` and `.trash-` folders that killed writers and removers left,
- * once an hour old.
+ * reclaimer's thread. The same pass removes the hidden `.tmp-` and
+ * `.trash-` folders that killed writers and removers left, once an hour
+ * old.
  *
  * Thread safety: thread-safe; blocking (a directory listing and a stat
  * per entry, three when @bytes_limit is set, and a rename per evicted

@@ -15,6 +15,7 @@
 #include "job-cache-evict-private.h"
 #include "job-cache-gio-store-private.h"
 #include "job-cache-reclaimer-private.h"
+#include "job-cache-remover-private.h"
 #include "job-cache-store-private.h"
 #include "job-error-private.h"
 #include "job-i18n-private.h"
@@ -180,6 +181,7 @@ evict_local (const char  *root,
 {
   g_autoptr(GPtrArray) functions = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (Candidate));
+  g_autoptr(GPtrArray) leftovers = g_ptr_array_new_with_free_func (g_free);
   GPtrArray *renamed = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
   gboolean sizes = bytes_limit > 0;
@@ -193,7 +195,11 @@ evict_local (const char  *root,
       g_ptr_array_add (functions, g_build_filename (root, name, NULL));
   g_ptr_array_sort (functions, compare_names);
   for (guint i = 0; i < functions->len; i++)
-    scan_function (functions->pdata[i], i, sizes, now, entries, renamed);
+    scan_function (functions->pdata[i], i, sizes, now, entries, leftovers);
+  /* rare (a killed writer or remover), and hidden already: removed here,
+   * so that a pass leaves none */
+  for (guint i = 0; i < leftovers->len; i++)
+    job_cache_remove_tree (leftovers->pdata[i], NULL);
 
   count = entries->len;
   for (guint i = 0; i < entries->len; i++)

@@ -34,14 +34,83 @@ work_free (Work *work)
   g_free (work);
 }
 
+/* unlink() and rmdir() mostly wait (for the file system's journal, or
+ * for a core on a busy machine): a few threads keep several in flight.
+ * Plain threads, joined when done, so that none outlives the work. */
+#define REMOVER_THREADS 4
+
+typedef struct
+{
+  GPtrArray *paths;  /* (element-type filename) */
+  gint       next;   /* (atomic) index of the next path to take */
+} Share;
+
+static gpointer
+remove_share (gpointer data)
+{
+  Share *share = data;
+  guint i;
+
+  while ((i = (guint) g_atomic_int_add (&share->next, 1)) < share->paths->len)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* what fails stays a hidden folder, swept later */
+      if (!job_cache_remove_at (AT_FDCWD, share->paths->pdata[i], &error))
+        g_debug ("Leaving %s to a later sweep: %s",
+                 (const char *) share->paths->pdata[i], error->message);
+    }
+  return NULL;
+}
+
+static void
+remove_folders (GPtrArray *paths)
+{
+  Share share = { paths, 0 };
+  GThread *threads[REMOVER_THREADS - 1];
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads) && (i + 1) * 32 < paths->len; i++)
+    if ((threads[n] = g_thread_try_new ("joblib-reclaim", remove_share, &share, NULL)) != NULL)
+      n++;
+  remove_share (&share);
+  for (guint i = 0; i < n; i++)
+    g_thread_join (threads[i]);
+}
+
+/* The entry folders of a cache tree (<tree>/<function>/<entry>). */
+static GPtrArray *
+list_entry_folders (const char *tree)
+{
+  GPtrArray *paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GDir) dir = g_dir_open (tree, 0, NULL);
+  const char *function;
+
+  while (dir != NULL && (function = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *function_dir = g_build_filename (tree, function, NULL);
+      g_autoptr(GDir) entries = NULL;
+      const char *name;
+
+      if (!g_file_test (function_dir, G_FILE_TEST_IS_DIR) ||
+          g_file_test (function_dir, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      entries = g_dir_open (function_dir, 0, NULL);
+      while (entries != NULL && (name = g_dir_read_name (entries)) != NULL)
+        g_ptr_array_add (paths, g_build_filename (function_dir, name, NULL));
+    }
+  return paths;
+}
+
 /* Writers that held files in a cleared tree may still add some while it
  * is removed (ENOTEMPTY): try again a few times, then leave the rest to
- * the sweep of the next JobMemory opened next to it. One file at a time:
- * nobody waits for this thread, and on a busy machine it should take one
- * core at most. */
+ * the sweep of the next JobMemory opened next to it. */
 static void
 remove_tree (const char *path)
 {
+  g_autoptr(GPtrArray) entries = list_entry_folders (path);
+
+  remove_folders (entries);
   for (guint attempt = 0; ; attempt++)
     {
       g_autoptr(GError) error = NULL;
@@ -62,14 +131,8 @@ run (Work *work)
 {
   if (work->tree != NULL)
     remove_tree (work->tree);
-  for (guint i = 0; work->folders != NULL && i < work->folders->len; i++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      /* what fails stays a hidden .trash- folder, swept later */
-      if (!job_cache_remove_at (AT_FDCWD, work->folders->pdata[i], &error))
-        g_debug ("Leaving an evicted entry to a later sweep: %s", error->message);
-    }
+  if (work->folders != NULL)
+    remove_folders (work->folders);
   work_free (work);
 }
 
