@@ -5,7 +5,7 @@
 
 #include <xxhash.h>
 
-#include "job-hash.h"
+#include "job-hash-private.h"
 
 /*
  * The hash is XXH3-128 over a canonical byte stream:
@@ -335,6 +335,35 @@ hash_value (Hasher   *h,
     }
 }
 
+static char *
+hasher_finish (Hasher *h)
+{
+  XXH128_canonical_t canonical;
+  char *out;
+
+  if (h->state == NULL)
+    XXH128_canonicalFromHash (&canonical, XXH3_128bits (h->buf, h->len));
+  else
+    {
+      hasher_flush (h);
+      XXH128_canonicalFromHash (&canonical, XXH3_128bits_digest (h->state));
+      XXH3_freeState (h->state);
+    }
+
+  out = g_malloc (sizeof JOB_HASH_ALGORITHM + 33);
+  memcpy (out, JOB_HASH_ALGORITHM ":", sizeof JOB_HASH_ALGORITHM);
+  for (guint i = 0; i < 16; i++)
+    {
+      static const char hex[] = "0123456789abcdef";
+
+      out[sizeof JOB_HASH_ALGORITHM + 2 * i] = hex[canonical.digest[i] >> 4];
+      out[sizeof JOB_HASH_ALGORITHM + 2 * i + 1] = hex[canonical.digest[i] & 0xf];
+    }
+  out[sizeof JOB_HASH_ALGORITHM + 32] = '\0';
+
+  return out;
+}
+
 /**
  * job_hash_variant:
  * @value: a #GVariant; a floating reference is consumed
@@ -362,11 +391,9 @@ char *
 job_hash_variant (GVariant *value)
 {
   g_autoptr(GVariant) owned = NULL;
-  XXH128_canonical_t canonical;
   const char *type;
   Hasher hasher;
   Hasher *h = &hasher;
-  char *out;
 
   g_return_val_if_fail (value != NULL, NULL);
 
@@ -380,25 +407,59 @@ job_hash_variant (GVariant *value)
   hasher_write (h, type, strlen (type) + 1);
   hash_value (h, owned);
 
-  if (h->state == NULL)
-    XXH128_canonicalFromHash (&canonical, XXH3_128bits (h->buf, h->len));
-  else
+  return hasher_finish (h);
+}
+
+/* The hash job_hash_variant() gives the value of @type, a tuple of
+ * fixed-size basic types (such as "(xdb)"), serialized in @data (normal
+ * form, host byte order), read straight from the bytes: no GVariant per
+ * member. NULL for other types, or @size not the type's. */
+char *
+job_hash_serialized_fixed_tuple (const char   *type,
+                                 const guint8 *data,
+                                 gsize         size)
+{
+  Hasher hasher = { NULL, 0, { 0 } };
+  gsize length = strlen (type);
+  gsize offset = 0, alignment = 1;
+
+  if (length < 2 || type[0] != '(' || type[length - 1] != ')' || length > 256)
+    return NULL;
+  hasher_write (&hasher, STREAM_TAG, sizeof STREAM_TAG);
+  hasher_write (&hasher, type, length + 1);
+  for (gsize i = 1; i < length - 1; i++)
     {
-      hasher_flush (h);
-      XXH128_canonicalFromHash (&canonical, XXH3_128bits_digest (h->state));
-      XXH3_freeState (h->state);
-    }
+      gsize member;
 
-  out = g_malloc (sizeof JOB_HASH_ALGORITHM + 33);
-  memcpy (out, JOB_HASH_ALGORITHM ":", sizeof JOB_HASH_ALGORITHM);
-  for (guint i = 0; i < 16; i++)
+      switch (type[i])
+        {
+        case 'b': case 'y': member = 1; break;
+        case 'n': case 'q': member = 2; break;
+        case 'i': case 'u': case 'h': member = 4; break;
+        case 'x': case 't': case 'd': member = 8; break;
+        default:
+          if (hasher.state != NULL)
+            XXH3_freeState (hasher.state);
+          return NULL;
+        }
+      offset = (offset + member - 1) & ~(member - 1);
+      alignment = MAX (alignment, member);
+      if (offset + member > size)
+        break;
+      if (type[i] == 'b')
+        hasher_write_byte (&hasher, data[offset] != 0 ? 1 : 0);
+      else
+        hasher_write (&hasher, data + offset, member);
+      offset += member;
+    }
+  /* a fixed-size tuple's size is its members' rounded up to its
+   * alignment; "()" is one byte */
+  offset = length == 2 ? 1 : (offset + alignment - 1) & ~(alignment - 1);
+  if (offset != size)
     {
-      static const char hex[] = "0123456789abcdef";
-
-      out[sizeof JOB_HASH_ALGORITHM + 2 * i] = hex[canonical.digest[i] >> 4];
-      out[sizeof JOB_HASH_ALGORITHM + 2 * i + 1] = hex[canonical.digest[i] & 0xf];
+      if (hasher.state != NULL)
+        XXH3_freeState (hasher.state);
+      return NULL;
     }
-  out[sizeof JOB_HASH_ALGORITHM + 32] = '\0';
-
-  return out;
+  return hasher_finish (&hasher);
 }

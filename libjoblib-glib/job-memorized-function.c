@@ -8,7 +8,7 @@
 #include "job-cache-entry-private.h"
 #include "job-cache-reference-private.h"
 #include "job-error.h"
-#include "job-hash.h"
+#include "job-hash-private.h"
 #include "job-i18n-private.h"
 #include "job-memorized-call-private.h"
 #include "job-memorized-function-private.h"
@@ -652,6 +652,7 @@ job_memorized_function_lookup_serialized (JobMemorizedFunction  *self,
   g_autoptr(GVariant) kept = NULL;
   g_autoptr(GVariant) value = NULL;
   g_auto(JobCacheKey) cache_key = { NULL, NULL };
+  char *hash;
   gsize size;
 
   g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), NULL);
@@ -693,7 +694,12 @@ job_memorized_function_lookup_serialized (JobMemorizedFunction  *self,
       return NULL;
     }
 
-  job_cache_key_init_kept (self, kept, &cache_key);
+  /* a tuple of numbers (most keys) is hashed straight from its bytes */
+  hash = job_hash_serialized_fixed_tuple (key_type, key, key_size);
+  if (hash != NULL)
+    job_cache_key_init_hash (self, hash, &cache_key);
+  else
+    job_cache_key_init_kept (self, kept, &cache_key);
   /* @key is the caller's: nothing may keep it past this call */
   g_clear_pointer (&kept, g_variant_unref);
   if (cache_key.entry_dir == NULL)

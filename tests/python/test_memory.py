@@ -141,3 +141,32 @@ def test_lookup_serialized_bad_key(tmp_path, counted, key_type, key):
         cached.lookup_serialized(key_type, key, 64)
     assert info.value.matches(Joblib.error_quark(), Joblib.Error.INVALID_ARGUMENT)
     assert calls == []
+
+
+@pytest.mark.parametrize("key_type,values", [
+    ('()', ()),
+    ('(b)', (True,)),
+    ('(ynqiuxtdb)', (200, -300, 60000, -70000, 4000000000, -(2 ** 62), 2 ** 63, -0.5, False)),
+    ('(byhd)', (False, 7, 3, float('nan'))),
+    ('(s(x))', ('key', (5,))),           # not a tuple of numbers: hashed as a variant
+    ('(xay)', (1, b'\0\1')),
+])
+def test_lookup_serialized_finds_what_call_stored(tmp_path, key_type, values):
+    """The key given whole hashes as the arguments of call() do, whatever
+    their fixed-size types (read straight from the bytes) or not."""
+    calls = []
+
+    def count(args, cancellable):
+        calls.append(args.get_type_string())
+        return GLib.Variant('s', 'stored')
+
+    function = Joblib.Function.new('count', count)
+    memory = Joblib.Memory.new_for_path(str(tmp_path))
+    cached = memory.cache(function, None)
+    args = GLib.Variant(key_type, values)
+    key = args.get_data_as_bytes().get_data()
+    assert cached.lookup_serialized(key_type, key, 64)[1] is None
+    assert cached.call(args, None).unpack() == 'stored'
+    data, value_type, large = cached.lookup_serialized(key_type, key, 64)
+    assert (data, value_type, large) == (b'stored\0', 's', None)
+    assert calls == [key_type]
