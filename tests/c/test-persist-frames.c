@@ -18,20 +18,31 @@ tmp_file (const char *name)
   return g_file_new_for_path (path);
 }
 
+/* Noise in one 4 KiB page of @every, runs elsewhere: literals and
+ * matches for the codec, and fast to compress. */
 static GVariant *
 noise_bytes (gsize   size,
-             guint64 seed)
+             guint64 seed,
+             guint   every)
 {
   guint8 *data = g_malloc (size);
   guint64 x = seed;
 
   for (gsize i = 0; i < size; i++)
     {
+      if ((i / 4096) % every != 0)
+        {
+          /* a run of 64 equal bytes */
+          gsize run = MIN (64 - i % 64, size - i);
+
+          memset (data + i, (int) (i / 64), run);
+          i += run - 1;
+          continue;
+        }
       x ^= x << 13;
       x ^= x >> 7;
       x ^= x << 17;
-      /* half noise, half runs: both literals and matches */
-      data[i] = (i / 4096) % 2 ? (guint8) (x >> 24) : (guint8) (i / 64);
+      data[i] = (guint8) (x >> 24);
     }
   return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
 }
@@ -42,16 +53,21 @@ noise_bytes (gsize   size,
 static GVariant *
 mixed_value (void)
 {
+  static GVariant *value;
   GVariantBuilder dict;
+
+  if (value != NULL)
+    return g_variant_ref (value);
 
   g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&dict, "{sv}", "name", g_variant_new_string ("frames"));
-  g_variant_builder_add (&dict, "{sv}", "big", noise_bytes (9 * 1024 * 1024 + 13, 1));
-  g_variant_builder_add (&dict, "{sv}", "small", noise_bytes (3 * 1024 + 1, 2));
-  g_variant_builder_add (&dict, "{sv}", "empty", noise_bytes (0, 3));
-  g_variant_builder_add (&dict, "{sv}", "medium", noise_bytes (100 * 1024 + 7, 4));
+  g_variant_builder_add (&dict, "{sv}", "big", noise_bytes (9 * 1024 * 1024 + 13, 1, 16));
+  g_variant_builder_add (&dict, "{sv}", "small", noise_bytes (3 * 1024 + 1, 2, 1));
+  g_variant_builder_add (&dict, "{sv}", "empty", noise_bytes (0, 3, 1));
+  g_variant_builder_add (&dict, "{sv}", "medium", noise_bytes (100 * 1024 + 7, 4, 2));
   g_variant_builder_add (&dict, "{sv}", "n", g_variant_new_int64 (42));
-  return g_variant_ref_sink (g_variant_builder_end (&dict));
+  value = g_variant_ref_sink (g_variant_builder_end (&dict));
+  return g_variant_ref (value);
 }
 
 /* @sized: each frame says its content size, at most 2 MiB */
@@ -217,7 +233,7 @@ test_damaged (void)
   bytes = file_bytes (file);
   data = g_bytes_get_data (bytes, &size);
 
-  for (gsize at = 100; at < size; at += size / 7)
+  for (gsize at = size / 3; at < size; at += size / 3)
     {
       guint8 *copy = g_memdup2 (data, size);
       g_autoptr(GBytes) patched = NULL;
