@@ -61,6 +61,7 @@ _INLINE_MAX = 4096
 _new_variant_type = GLib.VariantType.new
 _new_bytes = GLib.Bytes.new
 _new_from_bytes = GLib.Variant.new_from_bytes
+_unpack_int64 = struct.Struct("=q").unpack  # an int result, the most common
 _MMAP_MODES = (None, "r", "r+", "w+", "c")
 
 # token -> [values, opaque, output or _NOTHING, unpicklable (output, error)]
@@ -532,6 +533,17 @@ class MemorizedFunc:
     def __repr__(self):
         return f"MemorizedFunc(func={self.func!r}, location={self.memory._root!r})"
 
+    def __reduce__(self):
+        # Pickled (cloudpickle) into workers as the function and its cache.
+        return (_rebuild, (self.func, self.memory, self.ignore, self._verbose,
+                           self.mmap_mode, self.cache_validation_callback))
+
+    def _announce(self, values, opaque):
+        args, kwargs = values if opaque else (values, {})
+        _print_rule("")
+        print(f"[Memory] Calling {qualified_name(self.func)}...")
+        print(_format_call(self.func, args, kwargs))
+
     def _args(self, values, opaque, carried):
         children, digest, _exact = call_key(values, self._skip, self._coerce_mmap)
         children.append(carried)
@@ -585,7 +597,7 @@ class MemorizedFunc:
             # result decoded from its bytes.  Otherwise (a miss, a corrupt
             # entry, arguments of other types) the ordinary path below
             # looks again, warns and computes.
-            kinds = tuple(map(type, args))
+            kinds = (type(args[0]),) if len(args) == 1 else tuple(map(type, args))
             packer = packers.get(kinds, _NOTHING)
             if packer is _NOTHING:
                 packer = key_packer(kinds, self._python.signature.n_plain, self._skip)
@@ -601,6 +613,8 @@ class MemorizedFunc:
                     value_type = None  # an int beyond 64 bits: keyed as a "bigint"
                 except GLib.Error as error:
                     reraise(error)
+                if value_type == "x":
+                    return _unpack_int64(data)[0]
                 if value_type is not None:
                     decode = DECODERS.get(value_type)
                     if decode is not None:
