@@ -26,7 +26,8 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import Joblib from 'gi://Joblib';
 
-import {fromVariant, jsonSafe, ownVariant, toVariant, tupleVariant} from './values.js';
+import {fromVariant, jsonSafe, ownVariant, toVariant, tupleVariant, variantCopy}
+    from './values.js';
 
 export {fromVariant, toVariant, typedArrayToVariant, typedArrayFromVariant,
     isArrayVariant, ownVariant} from './values.js';
@@ -56,8 +57,13 @@ function argsOf(variant) {
 export function jsFunction(fn, name = fn.name || 'anonymous') {
     const func = Joblib.Function.new(name, args => toVariant(fn(...argsOf(args))));
     func.set_main_thread_only(true);
+    jsFunctions.set(func, fn);
     return func;
 }
+
+// The JS function of each Joblib.Function made by jsFunction(), for map()
+// to run groups of its tasks here without variants (see mapLocally).
+const jsFunctions = new WeakMap();
 
 /** A Joblib.ProcessBackend of its own, for the `backend` option of run()
  *  and map(): its workers stay between runs (until backend.shutdown(), or
@@ -217,6 +223,8 @@ export async function map(fn, inputs, options = {}, cancellable = null) {
         return results.map(fromVariant);
     }
     const argsList = inputs.map(input => Array.isArray(input) ? input : [input]);
+    if (runsLocally(func, argsList, options))
+        return mapLocally(func, argsList, options, cancellable);
     const size = groupSize(func, argsList.length, options);
     if (size === 1) {
         const calls = argsList.map(args => Joblib.Call.new(func, argsVariant(args)));
@@ -259,6 +267,113 @@ export async function map(fn, inputs, options = {}, cancellable = null) {
 function groupResults(value) {
     const results = fromVariant(value);
     return Array.isArray(results) ? results : JSON.parse(results.json);
+}
+
+// A JS function on the thread or sequential backend runs on this main
+// context whatever the grouping: map() groups its tasks (mapLocally) when
+// nothing would tell: automatic batch size, no verbose lines or timeout
+// (those count calls), and inputs that JSON carries exactly.
+function runsLocally(func, argsList, {backend = 'threading', batchSize = 0, verbose = 0,
+    timeout = 0} = {}) {
+    if (batchSize !== 0 || verbose !== 0 || timeout !== 0 || !jsFunctions.has(func))
+        return false;
+    if (backend !== 'threading' && backend !== 'sequential' &&
+        !(backend instanceof Joblib.ThreadBackend) && !(backend instanceof Joblib.SequentialBackend))
+        return false;
+    return jsonSafe(argsList);
+}
+
+// A local group's aim: a couple of milliseconds, well within the half
+// frame that the library gives main-context work at a time.
+const LOCAL_GROUP_SECONDS = 0.002;
+const LOCAL_GROUP_MAX = 10000;
+
+/** map() of a JS function on threads: its tasks run in groups, each one
+ *  call of a main-thread-only runner that calls the function in a loop on
+ *  copies of the inputs (a JSON round trip, what the variants gave) and
+ *  keeps the results here, copied as the variants would have copied them
+ *  (variantCopy). Groups start at one task and double, at most once per
+ *  group of at least half the size, towards LOCAL_GROUP_SECONDS. Progress,
+ *  onResult and errors still count and name tasks. */
+async function mapLocally(func, argsList, options, cancellable) {
+    const fn = jsFunctions.get(func);
+    const name = func.get_name();
+    const n = argsList.length;
+    const groups = [];
+    let size = 1;
+    let failed = null;
+    const runner = Joblib.Function.new(name, args => {
+        const index = Number(args.get_child_value(0).get_variant().get_int64());
+        const group = groups[index];
+        const inputs = JSON.parse(JSON.stringify(argsList.slice(group.first,
+            group.first + group.count)));
+        const results = new Array(group.count);
+        const start = GLib.get_monotonic_time();
+        let i = 0;
+        try {
+            for (; i < group.count; i++)
+                results[i] = variantCopy(fn(...inputs[i]));
+        } catch (e) {
+            failed = {call: index, task: group.first + i};
+            throw e;
+        }
+        const perTask = (GLib.get_monotonic_time() - start) / 1e6 / group.count;
+        const ideal = perTask <= 0 ? LOCAL_GROUP_MAX : Math.floor(LOCAL_GROUP_SECONDS / perTask);
+        if (ideal > size) {
+            if (2 * group.count >= size)
+                size = Math.min(ideal, 2 * size, LOCAL_GROUP_MAX);
+        } else {
+            size = Math.max(1, ideal);
+        }
+        group.results = results;
+        return toVariant(index);
+    });
+    runner.set_main_thread_only(true);
+
+    const parallel = makeParallel(options);
+    const ids = [];
+    if (options.onProgress) {
+        ids.push(parallel.connect('progress', (_p, done, total) =>
+            options.onProgress(done, total < 0 ? n : total)));
+    }
+    if (options.onResult) {
+        ids.push(parallel.connect('result', (_p, index) => {
+            const {first, results} = groups[index];
+            results.forEach((result, i) => options.onResult(first + i, toVariant(result)));
+        }));
+    }
+    let next = 0;
+    const iterate = () => {
+        if (next >= n)
+            return [true, null];
+        const count = Math.min(size, n - next);
+        groups.push({first: next, count, results: null});
+        next += count;
+        return [true, Joblib.Call.new_with_task_count(runner, argsVariant([groups.length - 1]),
+            count)];
+    };
+    try {
+        await parallel.run_iterate_async(iterate, cancellable);
+    } catch (e) {
+        // the run names the failed call; the task is what failed
+        const prefix = failed && `task ${failed.call} (${name}): `;
+        if (prefix && typeof e?.message === 'string' && e.message.startsWith(prefix)) {
+            const message = `task ${failed.task} (${name}): ${e.message.slice(prefix.length)}`;
+            if (!(e instanceof GLib.Error)) {
+                e.message = message;
+                throw e;
+            }
+            // a GLib.Error's message is read-only: the same error anew
+            const renamed = new GLib.Error(e.domain, e.code, message);
+            Object.defineProperty(renamed, 'stack', {value: e.stack, writable: true,
+                configurable: true});
+            throw renamed;
+        }
+        throw e;
+    } finally {
+        ids.forEach(id => parallel.disconnect(id));
+    }
+    return groups.flatMap(group => group.results);
 }
 
 /** The path of a module: a file:// URI or a path (relative to the current

@@ -247,6 +247,36 @@ export function jsonSafe(value) {
     return true;
 }
 
+/** What fromVariant(toVariant(value)) gives, without making variants
+ *  when JSON carries the value (see jsonSafe()): a copy, -0 as 0 and
+ *  `undefined` as null, as the variants make them. Throws what toVariant()
+ *  throws. */
+export function variantCopy(value) {
+    switch (typeof value) {
+    case 'number':
+        if (Number.isFinite(value))
+            return value === 0 ? 0 : value;
+        break;
+    case 'boolean':
+        return value;
+    case 'string':
+        if (!NOT_VARIANT_STRING.test(value))
+            return value;
+        break;
+    case 'undefined':
+        return null;
+    case 'object':
+        if (value === null)
+            return null;
+        if (jsonSafe(value))
+            return JSON.parse(JSON.stringify(value));
+        break;
+    default:
+        break;
+    }
+    return fromVariant(toVariant(value));
+}
+
 /** Converts a GLib.Variant back to a JS value (JobArray forms become
  *  typed arrays). */
 export function fromVariant(variant) {

@@ -397,12 +397,69 @@ async function groupedValuesAsOnThreads() {
         await map(echo, inputs, {...processes,
             onResult: (index, value) => onResults.set(index, fromVariant(value))});
         // eslint-disable-next-line no-await-in-loop
-        const onThreads = await map(echo, inputs, {nJobs: 2});
+        const onThreads = await map(echo, inputs, {nJobs: 2, batchSize: 1});
         assertEqual(onProcesses.map(exactly), onThreads.map(exactly), `${what} values`);
         assertEqual([...onResults.keys()].sort((a, b) => a - b), [...inputs.keys()],
             `${what}: onResult once per task`);
         assertEqual(inputs.map((_, i) => exactly(onResults.get(i))), onThreads.map(exactly),
             `${what}: onResult values`);
+    }
+}
+
+// On threads, map() of a JS function runs groups of tasks here (no variant
+// per value): the results, errors, progress and onResult of one call per
+// task (batchSize: 1).
+async function localGroupsAsOneCallPerTask() {
+    class Point {}
+    const odd = [NaN, -0, undefined, new Float64Array([1, 2]), 2 ** 60, 'é😀', {a: [1, null]},
+        [undefined], Infinity];
+    const results = x => odd[x % odd.length];
+    const inputs = [...Array(3000).keys()];
+    for (const fn of [results, await gjsFunction(MODULE, 'square')]) {
+        let signals = 0, lastProgress = null;
+        const seen = new Map();
+        // eslint-disable-next-line no-await-in-loop
+        const grouped = await map(fn, inputs, {nJobs: 2,
+            onProgress: (done, total) => {
+                signals++;
+                lastProgress = [done, total];
+            },
+            onResult: (index, value) => seen.set(index, fromVariant(value))});
+        // eslint-disable-next-line no-await-in-loop
+        const single = await map(fn, inputs, {nJobs: 2, batchSize: 1});
+        assertEqual(grouped.map(exactly), single.map(exactly), `${fn.name ?? 'square'}: results`);
+        assertEqual(inputs.map(i => exactly(seen.get(i))), single.map(exactly),
+            'onResult once per task, same values');
+        assertEqual(lastProgress, [3000, 3000], 'progress counts tasks');
+        assert(signals < 300, `tasks grouped (${signals} progress signals)`);
+    }
+    // the function gets copies, as from variants
+    const kept = [{a: 1}, {a: 2}];
+    const out = await map(o => {
+        o.a++;
+        return o;
+    }, kept, {nJobs: 2});
+    assertEqual([kept, out], [[{a: 1}, {a: 2}], [{a: 2}, {a: 3}]], 'inputs copied');
+    // a result that has no variant form fails its task, as before
+    for (const [what, fn, expected] of [
+        ['class instance', x => (x === 1500 ? new Point() : x), TypeError],
+        ['thrown', x => {
+            if (x === 2222)
+                throw new RangeError('too far');
+            return x;
+        }, RangeError],
+        ['GLib.Error', x => {
+            if (x === 777)
+                throw new GLib.Error(GLib.file_error_quark(), GLib.FileError.NOENT, 'gone');
+            return x;
+        }, GLib.Error]]) {
+        // eslint-disable-next-line no-await-in-loop
+        const grouped = await rejection(map(fn, inputs, {nJobs: 2}));
+        // eslint-disable-next-line no-await-in-loop
+        const single = await rejection(map(fn, inputs, {nJobs: 2, batchSize: 1}));
+        assert(grouped instanceof expected && single instanceof expected, `${what}: ${grouped}`);
+        assertEqual([grouped.constructor.name, grouped.message, grouped.code],
+            [single.constructor.name, single.message, single.code], `${what}: same error`);
     }
 }
 
@@ -480,6 +537,7 @@ async function main() {
     await cachedInWorkers();
     await groupedMap();
     await groupedValuesAsOnThreads();
+    await localGroupsAsOneCallPerTask();
 
     // the pool survived the errors
     assertEqual(await map(square, [5, 6], processes), [25, 36], 'workers still answer');
