@@ -88,7 +88,7 @@ def removal_rows(module, location, removal):
 def wait_reclaimed(memory):
     """joblib_glib frees removed entries' files on a background thread;
     joblib removes them before returning."""
-    if isinstance(memory, joblib_glib.Memory) and memory._memory is not None:
+    if isinstance(memory, joblib_glib.Memory) and hasattr(memory._memory, "wait_reclaimed"):
         memory._memory.wait_reclaimed()
 
 
