@@ -251,7 +251,7 @@ job_worker_request_build (JobWorkerRequest  *request,
                           const char        *folder,
                           GError           **error)
 {
-  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  g_autoptr(GByteArray) frame = NULL;
   g_autoptr(GPtrArray) boxed = NULL;
   g_autoptr(GHashTable) more = NULL;
   g_autofree guint32 *indexes = NULL;
@@ -262,6 +262,7 @@ job_worker_request_build (JobWorkerRequest  *request,
   g_autoptr(GVariant) shared_array = NULL;
   guint n_tasks = request->positions->len;
   guint n_refs = 0;
+  gsize estimate = JOB_WORKER_FRAME_HEADER_SIZE + 64;
   JobBatch *batch = request->op->batch;
 
   references = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
@@ -319,10 +320,19 @@ job_worker_request_build (JobWorkerRequest  *request,
             }
         }
       g_ptr_array_add (boxed, g_variant_ref_sink (args));
+      /* value, padding, its type string, an index and a framing offset */
+      estimate += g_variant_get_size (args) + 40;
     }
 
   if (any_shared)
     shared_array = g_variant_ref_sink (g_variant_builder_end (&shared));
+  /* Sized once: growing the array as the frame is written cost about ten
+   * reallocations per small call. */
+  for (guint i = 0; i < references->len; i++)
+    estimate += g_variant_get_size (g_ptr_array_index (references, i)) + 16;
+  if (shared_array != NULL)
+    estimate += g_variant_get_size (shared_array) + 8;
+  frame = g_byte_array_sized_new (MIN (estimate, G_MAXUINT));
   job_worker_frame_append_call (frame, request->id, job_batch_get_stop_on_error (batch),
                                 (GVariant * const *) references->pdata, references->len,
                                 indexes, (GVariant * const *) boxed->pdata, boxed->len,
