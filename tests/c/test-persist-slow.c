@@ -27,7 +27,8 @@ make_value (void)
 
 static void
 check_round_trip (JobCompression compression,
-                  JobLoadFlags   flags)
+                  JobLoadFlags   flags,
+                  guint64        max_size)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = g_dir_make_tmp ("job-slow-XXXXXX", &error);
@@ -40,7 +41,7 @@ check_round_trip (JobCompression compression,
 
   g_assert_true (job_dump (value, file, compression, 1, NULL, &error));
   g_assert_no_error (error);
-  loaded = job_load (file, flags, 0, NULL, &error);
+  loaded = job_load (file, flags, max_size, NULL, &error);
   g_assert_no_error (error);
   before = job_array_new_from_variant (value, &error);
   after = job_array_new_from_variant (loaded, &error);
@@ -54,13 +55,17 @@ check_round_trip (JobCompression compression,
 static void
 test_raw_mapped (void)
 {
-  check_round_trip (JOB_COMPRESSION_NONE, JOB_LOAD_MMAP);
+  check_round_trip (JOB_COMPRESSION_NONE, JOB_LOAD_MMAP, 0);
 }
 
 static void
 test_zstd (void)
 {
-  check_round_trip (JOB_COMPRESSION_ZSTD, JOB_LOAD_NONE);
+  /* This array is one value in 512, the rest zeros: zstd level 1 makes
+   * it about 1 170 times smaller, beyond the expansion that a load of a
+   * file of unknown origin accepts by default (1 024 times). The caller
+   * who knows the file gives a size limit, as the error says. */
+  check_round_trip (JOB_COMPRESSION_ZSTD, JOB_LOAD_NONE, 2 * N_DOUBLES * sizeof (gdouble));
 }
 
 int
