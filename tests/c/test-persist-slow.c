@@ -61,8 +61,8 @@ test_raw_mapped (void)
 static void
 test_zstd (void)
 {
-  /* This array is one value in 512, the rest zeros: zstd level 1 makes
-   * it about 1 170 times smaller, beyond the expansion that a load of a
+  /* This array is one value in 512, the rest zeros: zstd level 1, in
+   * frames, makes it about 1 170 times smaller, beyond the expansion that a load of a
    * file of unknown origin accepts by default (1 024 times). The caller
    * who knows the file gives a size limit, as the error says. */
   check_round_trip (JOB_COMPRESSION_ZSTD, JOB_LOAD_NONE, 2 * N_DOUBLES * sizeof (gdouble));
