@@ -481,6 +481,110 @@ keep_header_type (void)
     }
 }
 
+static guint64
+read_offset (const guint8 *data,
+             gsize         size)
+{
+  guint64 value = 0;
+
+  memcpy (&value, data, size);  /* little-endian host only */
+  return value;
+}
+
+/* The children of a header that GLib has found in normal form, read from
+ * its framing offsets rather than as three child values and a variant
+ * (a third of a small load's instructions). "(sva(tttt))" ends with two
+ * offsets, the ends of the string and of the variant, whose size follows
+ * from the header's; the variant holds the value, a zero byte and the
+ * value's type. Normal form already proved all of that consistent; a
+ * header that still does not add up is left to read_children(). Sets
+ * @layout's skeleton and entries. */
+typedef enum
+{
+  SPLIT_DONE,
+  SPLIT_FALLBACK,  /* left to read_children() */
+  SPLIT_ERROR,
+} SplitResult;
+
+static SplitResult
+split_header (GBytes            *header_bytes,
+              JobPersistLayout  *layout,
+              GError           **error)
+{
+  gsize size, offset_size, string_end, value_start, value_end, table_start, table_end;
+  gsize zero, type_length;
+  const guint8 *data = g_bytes_get_data (header_bytes, &size);
+  const char *type_string, *value_type;
+  g_autoptr(GBytes) value_bytes = NULL;
+
+  offset_size = size <= G_MAXUINT8 ? 1 : size <= G_MAXUINT16 ? 2 : size <= G_MAXUINT32 ? 4 : 8;
+  if (size < 2 * offset_size + 2)
+    return SPLIT_FALLBACK;
+  string_end = (gsize) read_offset (data + size - offset_size, offset_size);
+  value_end = (gsize) read_offset (data + size - 2 * offset_size, offset_size);
+  table_end = size - 2 * offset_size;
+  value_start = (string_end + 7) & ~(gsize) 7;
+  table_start = (value_end + 7) & ~(gsize) 7;
+  if (string_end == 0 || string_end > value_end || value_start >= value_end ||
+      table_start > table_end || (table_end - table_start) % sizeof (JobPersistEntry) != 0 ||
+      data[string_end - 1] != '\0')
+    return SPLIT_FALLBACK;
+  for (zero = value_end - 1; zero > value_start && data[zero] != '\0'; zero--)
+    ;
+  if (data[zero] != '\0' || zero + 1 >= value_end)
+    return SPLIT_FALLBACK;
+
+  type_string = (const char *) data;
+  value_type = (const char *) data + zero + 1;
+  type_length = value_end - zero - 1;
+  if (strlen (type_string) != type_length || memcmp (type_string, value_type, type_length) != 0)
+    {
+      g_autofree char *held = g_strndup (value_type, type_length);
+
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("The file says its value has type “%s” but holds a “%s”"),
+                   type_string, held);
+      return SPLIT_ERROR;
+    }
+
+  /* a child of a value in normal form is in normal form: trusted */
+  value_bytes = g_bytes_new_from_bytes (header_bytes, value_start, zero - value_start);
+  layout->skeleton = g_variant_ref_sink (g_variant_new_from_bytes (
+    (const GVariantType *) type_string, value_bytes, TRUE));
+  layout->entries = g_array_sized_new (FALSE, FALSE, sizeof (JobPersistEntry),
+                                       (table_end - table_start) / sizeof (JobPersistEntry));
+  g_array_append_vals (layout->entries, data + table_start,
+                       (table_end - table_start) / sizeof (JobPersistEntry));
+  return SPLIT_DONE;
+}
+
+/* The children of a header in normal form, as GLib reads them. */
+static gboolean
+read_children (GVariant          *header,
+               JobPersistLayout  *layout,
+               GError           **error)
+{
+  g_autoptr(GVariant) type_value = g_variant_get_child_value (header, 0);
+  g_autoptr(GVariant) boxed = g_variant_get_child_value (header, 1);
+  g_autoptr(GVariant) table = g_variant_get_child_value (header, 2);
+  const char *type_string = g_variant_get_string (type_value, NULL);
+  gconstpointer data;
+  gsize n_entries;
+
+  layout->skeleton = g_variant_get_variant (boxed);
+  if (g_strcmp0 (type_string, g_variant_get_type_string (layout->skeleton)) != 0)
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
+                   _("The file says its value has type “%s” but holds a “%s”"),
+                   type_string, g_variant_get_type_string (layout->skeleton));
+      return FALSE;
+    }
+  data = g_variant_get_fixed_array (table, &n_entries, sizeof (JobPersistEntry));
+  layout->entries = g_array_sized_new (FALSE, FALSE, sizeof (JobPersistEntry), n_entries);
+  g_array_append_vals (layout->entries, data, n_entries);
+  return TRUE;
+}
+
 JobPersistLayout *
 job_persist_parse_header (GBytes   *header_bytes,
                           guint64   header_checksum,
@@ -488,9 +592,7 @@ job_persist_parse_header (GBytes   *header_bytes,
 {
   g_autoptr(JobPersistLayout) layout = g_new0 (JobPersistLayout, 1);
   g_autoptr(GVariant) header = NULL;
-  g_autoptr(GVariant) table = NULL;
-  const char *type_string;
-  gsize size, n_entries;
+  gsize size;
   gconstpointer data;
 
   data = g_bytes_get_data (header_bytes, &size);
@@ -520,26 +622,19 @@ job_persist_parse_header (GBytes   *header_bytes,
       return NULL;
     }
 
-  /* child by child: g_variant_get() parses its format string each time,
-   * a quarter of a mapped load's instructions */
-  {
-    g_autoptr(GVariant) type_value = g_variant_get_child_value (header, 0);
-    g_autoptr(GVariant) boxed = g_variant_get_child_value (header, 1);
-
-    type_string = g_variant_get_string (type_value, NULL);
-    layout->skeleton = g_variant_get_variant (boxed);
-    table = g_variant_get_child_value (header, 2);
-    if (g_strcmp0 (type_string, g_variant_get_type_string (layout->skeleton)) != 0)
-      {
-        g_set_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA,
-                     _("The file says its value has type “%s” but holds a “%s”"),
-                     type_string, g_variant_get_type_string (layout->skeleton));
+  switch (G_BYTE_ORDER == G_LITTLE_ENDIAN ? split_header (header_bytes, layout, error)
+                                          : SPLIT_FALLBACK)
+    {
+    case SPLIT_DONE:
+      break;
+    case SPLIT_ERROR:
+      return NULL;
+    case SPLIT_FALLBACK:
+    default:
+      if (!read_children (header, layout, error))
         return NULL;
-      }
-  }
-  data = g_variant_get_fixed_array (table, &n_entries, sizeof (JobPersistEntry));
-  layout->entries = g_array_sized_new (FALSE, FALSE, sizeof (JobPersistEntry), n_entries);
-  g_array_append_vals (layout->entries, data, n_entries);
+      break;
+    }
   if (!check_entries (layout->entries, JOB_PERSIST_PREAMBLE_SIZE + size,
                       &layout->data_end, error))
     return NULL;
