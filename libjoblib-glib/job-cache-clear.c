@@ -13,6 +13,7 @@
 #include "job-cache-clear-private.h"
 #include "job-cache-reclaimer-private.h"
 #include "job-cache-remover-private.h"
+#include "job-cache-store-private.h"
 #include "job-i18n-private.h"
 
 #define TRASH_PREFIX ".joblib-glib-trash-"
@@ -51,6 +52,8 @@ job_cache_clear_tree (const char  *root,
 
   if (root == NULL || !g_file_test (root, G_FILE_TEST_EXISTS))
     return TRUE;
+
+  job_cache_store_lock_pool_flush ();
 
   /* Move the tree away first, in one step, so that no call sees it half
    * removed. A fresh name, never an existing folder replaced: no mkdtemp

@@ -85,6 +85,8 @@ typedef struct
   int      fd;
   GFile   *remote;  /* (owned) (nullable) */
   gboolean per_key; /* fd locks <hex>.lock, unlinked on unlock */
+  dev_t    dev;     /* the locked file's, to keep its fd for reuse */
+  ino_t    ino;
 } JobCacheLock;
 
 void        job_cache_store_lock          (const char   *function_dir,
@@ -97,4 +99,9 @@ void        job_cache_store_unlock        (const char   *function_dir,
 GPtrArray  *job_cache_store_scan          (const char  *root,
                                            const char  *only_function,
                                            gboolean     with_metadata);
+/* Closes the `.locks` files kept open for reuse (before a clear moves
+ * them away: a file still open may keep a remote filesystem from
+ * removing its folder). */
+void        job_cache_store_lock_pool_flush (void);
+
 G_END_DECLS

@@ -2,6 +2,7 @@
 /* clear and reduce_size take entries out of sight in one rename each, and
  * free their files on a background thread: what readers see at once, when
  * the space comes back, and what is left if nobody waits. */
+#define _GNU_SOURCE  /* F_OFD_GETLK */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -306,6 +307,70 @@ test_exit_frees (void)
   g_clear_pointer (&dir, g_free);
 }
 
+/* A miss's key lock is held on the `.locks` file at the path, also when
+ * the fd comes from an earlier miss and the file was replaced meanwhile
+ * (another process's clear): checked from inside the computation with a
+ * fresh open file description. */
+static char *probe_locks;     /* the function's .locks path */
+static off_t probe_offset;    /* the key's byte */
+static gint probe_locked;     /* (atomic) */
+
+static GVariant *
+probing_triple (GVariant      *args,
+                GCancellable  *cancellable,
+                gpointer       user_data,
+                GError       **error)
+{
+  int fd = g_open (probe_locks, O_RDWR | O_CLOEXEC, 0);
+  struct flock range = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+                         .l_start = probe_offset, .l_len = 1 };
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (fcntl (fd, F_OFD_GETLK, &range), ==, 0);
+  g_atomic_int_set (&probe_locked, range.l_type == F_WRLCK);
+  close (fd);
+  return triple (args, cancellable, user_data, error);
+}
+
+static void
+call_probed (JobMemorizedFunction *cached,
+             int                   x)
+{
+  g_autofree char *hash = job_memorized_function_get_args_hash (cached, g_variant_new ("(i)", x));
+
+  probe_offset = (off_t) (g_ascii_strtoull (hash + strlen (hash) - 16, NULL, 16) &
+                          G_GUINT64_CONSTANT (0x3fffffffffffffff));
+  g_atomic_int_set (&probe_locked, -1);
+  call_or_die (cached, x);
+  g_assert_cmpint (g_atomic_int_get (&probe_locked), ==, 1);
+}
+
+static void
+test_lock_on_current_file (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("joblib-reclaim-XXXXXX", NULL);
+  g_autofree char *moved = g_build_filename (dir, "joblib-glib", "probing", ".locks-moved", NULL);
+  g_autoptr(JobMemory) memory = job_memory_new_for_path (dir);
+  g_autoptr(JobFunction) function = job_function_new ("probing", probing_triple, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached = job_memory_cache (memory, function, NULL);
+
+  probe_locks = g_build_filename (dir, "joblib-glib", "probing", ".locks", NULL);
+  call_probed (cached, 1);  /* a fresh .locks */
+  call_probed (cached, 2);  /* its fd, kept */
+  /* replaced behind our back: the kept fd's file is no longer the one */
+  g_assert_cmpint (g_rename (probe_locks, moved), ==, 0);
+  call_probed (cached, 3);
+  g_assert_cmpint (g_unlink (moved), ==, 0);
+  g_assert_true (job_memory_clear (memory, NULL));
+  call_probed (cached, 4);  /* after a clear */
+
+  g_assert_true (job_memory_clear (memory, NULL));
+  job_memory_wait_reclaimed (memory);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+  g_clear_pointer (&probe_locks, g_free);
+  g_atomic_int_set (&n_calls, 0);
+}
+
 static void
 test_wait_reclaimed_bad_input (void)
 {
@@ -330,6 +395,7 @@ main (int   argc,
   g_test_add_func ("/joblib/memory-reclaim/readers-racing", test_readers_racing_removals);
   g_test_add_func ("/joblib/memory-reclaim/second-memory", test_second_memory_same_folder);
   g_test_add_func ("/joblib/memory-reclaim/exit-frees", test_exit_frees);
+  g_test_add_func ("/joblib/memory-reclaim/lock-on-current-file", test_lock_on_current_file);
   g_test_add_func ("/joblib/memory-reclaim/bad-input", test_wait_reclaimed_bad_input);
 
   return g_test_run ();
