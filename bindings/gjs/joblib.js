@@ -373,6 +373,8 @@ async function mapLocally(func, argsList, options, cancellable) {
     } finally {
         ids.forEach(id => parallel.disconnect(id));
     }
+    if (next !== n || groups.some(group => group.results === null))
+        throw new Error(`map: the run ended after ${next} of ${n} inputs without an error`);
     return groups.flatMap(group => group.results);
 }
 
