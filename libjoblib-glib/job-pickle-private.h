@@ -66,6 +66,7 @@ struct _JobPickleNode
 {
   JobPickleKind  kind;
   gboolean       visiting;      /* on the path of a conversion: a cycle */
+  gboolean       written;       /* job_pickle_node_serialize() met it */
   union
   {
     gboolean  boolean;
@@ -131,6 +132,11 @@ gboolean       job_pickle_set_add        (JobPickleNode    *set,
 GVariant      *job_pickle_node_to_variant (JobPickleNode   *node,
                                            JobPickleBudget *budget,
                                            GError         **error);
+/* The same value for a tree of plain nodes, written straight in
+ * serialized form (job-pickle-serial.c); NULL, with nothing spent, for
+ * anything else: then job_pickle_node_to_variant(). */
+GVariant      *job_pickle_node_serialize  (JobPickleNode   *root,
+                                           JobPickleBudget *budget);
 
 /* numpy: dtypes and arrays (job-pickle-numpy.c) */
 gboolean       job_pickle_dtype_build    (JobPickleNode    *dtype,

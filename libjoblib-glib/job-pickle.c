@@ -16,7 +16,12 @@ convert (JobPickleNode   *root,
   GVariant *value = NULL;
 
   if (root != NULL)
-    value = job_pickle_node_to_variant (root, budget, error);
+    {
+      /* plain trees straight to serialized form; the rest node by node */
+      value = job_pickle_node_serialize (root, budget);
+      if (value == NULL)
+        value = job_pickle_node_to_variant (root, budget, error);
+    }
   job_pickle_budget_clear (budget);
   return value;
 }
