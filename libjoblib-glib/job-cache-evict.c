@@ -170,6 +170,24 @@ compare_names (gconstpointer a,
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
+/* Whether eviction, least recently used first, stops at an entry last
+ * used at @last_access: it is not past the age limit, and the cache
+ * (@total bytes, @count entries with it) fits the size limits. */
+static gboolean
+fits (guint64 bytes_limit,
+      guint   items_limit,
+      double  age_limit,
+      gint64  now,
+      gint64  last_access,
+      guint64 total,
+      guint   count)
+{
+  gboolean too_old = age_limit > 0 && (double) (now - last_access) > age_limit * G_USEC_PER_SEC;
+
+  return !too_old && (bytes_limit == 0 || total <= bytes_limit) &&
+         (items_limit == 0 || count <= items_limit);
+}
+
 static guint
 evict_local (const char  *root,
              guint64      bytes_limit,
@@ -211,12 +229,8 @@ evict_local (const char  *root,
   for (guint i = 0; i < entries->len; i++)
     {
       const Candidate *entry = &g_array_index (entries, Candidate, i);
-      gboolean too_old = age_limit > 0 &&
-        (double) (now - entry->last_access) > age_limit * G_USEC_PER_SEC;
 
-      if (!too_old &&
-          (bytes_limit == 0 || total <= bytes_limit) &&
-          (items_limit == 0 || count <= items_limit))
+      if (fits (bytes_limit, items_limit, age_limit, now, entry->last_access, total, count))
         break;
       if (!rename_away (functions->pdata[entry->function], entry, renamed, error))
         break;
@@ -270,12 +284,9 @@ evict_remote (const char  *root,
   for (guint i = 0; i < entries->len; i++)
     {
       JobCacheEntry *entry = entries->pdata[i];
-      gboolean too_old = age_limit > 0 &&
-        (double) (now - job_cache_entry_get_last_access_usec (entry)) > age_limit * G_USEC_PER_SEC;
 
-      if (!too_old &&
-          (bytes_limit == 0 || total <= bytes_limit) &&
-          (items_limit == 0 || count <= items_limit))
+      if (fits (bytes_limit, items_limit, age_limit, now,
+                job_cache_entry_get_last_access_usec (entry), total, count))
         break;
       if (!job_cache_gio_store_remove_entry (job_cache_entry_get_path (entry), error))
         break;
