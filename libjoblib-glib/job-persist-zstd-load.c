@@ -273,10 +273,14 @@ list_frames (GArray        *frames,
     {
       InFrame frame = { data + pos, 0, total, 0, NULL, FALSE };
       unsigned long long content;
+      guint32 magic;
       size_t csize;
 
-      if (frames->len >= max_frames || size - pos < 4 ||
-          GUINT32_FROM_LE (*(const guint32 *) (data + pos)) != ZSTD_MAGICNUMBER)
+      /* Frames follow each other at any byte offset: copy, never cast. */
+      if (frames->len >= max_frames || size - pos < 4)
+        return FALSE;
+      memcpy (&magic, data + pos, sizeof magic);
+      if (GUINT32_FROM_LE (magic) != ZSTD_MAGICNUMBER)
         return FALSE;
       csize = ZSTD_findFrameCompressedSize (data + pos, size - pos);
       if (ZSTD_isError (csize))
