@@ -545,7 +545,7 @@ job_persist_zstd_load (GInputStream  *stream,
                        GCancellable  *cancellable,
                        GError       **error)
 {
-  guint8 magic[4];
+  guint32 magic;
   struct stat st;
   off_t position;
   void *map;
@@ -560,8 +560,8 @@ job_persist_zstd_load (GInputStream  *stream,
   if (position < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) ||
       st.st_size < position || (guint64) (st.st_size - position) < MAPPED_MIN_SIZE ||
       (guint64) st.st_size > G_MAXSIZE ||
-      pread (fd, magic, sizeof magic, position) != sizeof magic ||
-      GUINT32_FROM_LE (*(guint32 *) magic) != ZSTD_MAGICNUMBER)
+      pread (fd, &magic, sizeof magic, position) != sizeof magic ||
+      GUINT32_FROM_LE (magic) != ZSTD_MAGICNUMBER)
     return NULL;
 
   /* Populated at once: faulting it in 64 KiB at a time costs more. */
