@@ -299,3 +299,36 @@ def test_call_always_runs(tmp_path):
     output, metadata = cached.call(1)
     assert output["sum"] == 2 and calls == [(1, 1), (1, 1)]
     assert set(metadata) == {"duration", "input_args", "time"}
+
+
+@pytest.mark.parametrize("how", ["memory.clear", "func.clear", "reduce_size"])
+def test_files_are_gone_when_the_call_returns_like_joblib(tmp_path, how):
+    # joblib removes the files before clear()/reduce_size() return, so a
+    # caller may delete the location right away; ours deletes them on a
+    # background thread, which the Python layer waits for.
+    import shutil
+    import joblib
+
+    def files(root):
+        return sorted(os.path.relpath(os.path.join(top, name), root)
+                      for top, _, names in os.walk(root) for name in names)
+
+    left = {}
+    for lib in (joblib, __import__("joblib_glib")):
+        location = tmp_path / lib.__name__
+        limit = {"bytes_limit": 1} if how == "reduce_size" else {}
+        memory = lib.Memory(str(location), verbose=0, **limit)
+        cached = memory.cache(abs)
+        for i in range(300):
+            cached(-i)
+        if how == "memory.clear":
+            memory.clear(warn=False)
+        elif how == "func.clear":
+            cached.clear(warn=False)
+        else:
+            memory.reduce_size()  # joblib 1.2 takes its limit from the constructor
+        left[lib.__name__] = [f for f in files(location)
+                              if f.endswith(("output.pkl", "output", "metadata.json"))]
+        assert not any(".trash" in f for f in files(location)), files(location)[:5]
+        shutil.rmtree(location)  # nothing deletes behind our back
+    assert len(left["joblib_glib"]) == len(left["joblib"])

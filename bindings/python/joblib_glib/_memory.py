@@ -267,6 +267,10 @@ class Memory:
                 self._memory.clear()
             except GLib.Error as error:
                 reraise(error)
+            # joblib's clear() returns with the files gone: wait for the
+            # library's background deletion, so that removing the location
+            # right after it races with nothing.
+            self._memory.wait_reclaimed()
 
     def reduce_size(self, bytes_limit=None, items_limit=None, age_limit=None):
         """Remove the least recently used results until the cache fits the
@@ -280,6 +284,7 @@ class Memory:
                 _seconds(age_limit) if age_limit is not None else self._memory.get_age_limit())
         except GLib.Error as error:
             reraise(error)
+        self._memory.wait_reclaimed()  # as joblib: the files are gone on return
         return removed
 
     def eval(self, func, *args, **kwargs):
@@ -715,6 +720,8 @@ class MemorizedFunc:
             self._cached.clear()
         except GLib.Error as error:
             reraise(error)
+        if self.memory._memory is not None:
+            self.memory._memory.wait_reclaimed()  # as joblib: the files are gone on return
 
 
 class _StoredResult:
