@@ -20,12 +20,13 @@ typedef enum
   JOB_WORKER_ANSWER_DONE,     /* DONE: the head is complete; the caller pops and finishes it */
   JOB_WORKER_ANSWER_UNKNOWN,  /* an answer to another call, or out of task order */
   JOB_WORKER_ANSWER_TOO_MANY, /* more results than the head has tasks left */
+  JOB_WORKER_ANSWER_MALFORMED, /* RESULTS whose array of values has broken framing */
 } JobWorkerAnswer;
 
 /* Applies @message (RESULTS, ERROR or DONE; @body as decoded) to @head,
  * the worker's oldest request in flight (NULL when none). The outcomes
  * of an abandoned request are dropped; a DONE adds the worker's duration.
- * For UNKNOWN and TOO_MANY nothing changes and @problem (when not NULL)
+ * For UNKNOWN, TOO_MANY and MALFORMED nothing changes and @problem (when not NULL)
  * says what was wrong; @id and @index (nullable) are the call and task
  * the frame named. */
 JobWorkerAnswer job_worker_answer_apply        (JobWorkerRequest *head,

@@ -7,6 +7,7 @@
 
 #include "job-batch-private.h"
 #include "job-i18n-private.h"
+#include "job-variant-array-reader-private.h"
 #include "job-worker-answers-private.h"
 
 /* The leading fixed-size members of the answers, `(tu…)` and `(td)`:
@@ -86,8 +87,19 @@ job_worker_answer_apply (JobWorkerRequest *head,
     case JOB_WORKER_MESSAGE_RESULTS:
       {
         g_autoptr(GVariant) values = g_variant_get_child_value (body, 2);
-        gsize n = g_variant_n_children (values);
+        g_auto(JobVariantArrayReader) reader = { 0 };
+        g_autoptr(GError) framing_error = NULL;
+        gsize n;
 
+        /* The values are the frame's bulk: read in one pass (see
+         * job-variant-array-reader-private.h). */
+        if (!job_variant_array_reader_init (&reader, values, &framing_error))
+          {
+            if (problem != NULL)
+              *problem = g_strdup (framing_error->message);
+            return JOB_WORKER_ANSWER_MALFORMED;
+          }
+        n = job_variant_array_reader_get_n (&reader);
         if (n > head->positions->len - index)
           {
             if (problem != NULL)
@@ -100,7 +112,7 @@ job_worker_answer_apply (JobWorkerRequest *head,
         head->n_reported = index + n;
         for (gsize i = 0; head->op != NULL && i < n; i++)
           {
-            g_autoptr(GVariant) boxed = g_variant_get_child_value (values, i);
+            g_autoptr(GVariant) boxed = job_variant_array_reader_next (&reader);
             g_autoptr(GVariant) value = g_variant_get_variant (boxed);
 
             job_batch_set_result (head->op->batch,

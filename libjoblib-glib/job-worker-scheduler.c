@@ -230,6 +230,7 @@ on_frame (JobLaunchedWorker *launched,
 
     case JOB_WORKER_ANSWER_UNKNOWN:
     case JOB_WORKER_ANSWER_TOO_MANY:
+    case JOB_WORKER_ANSWER_MALFORMED:
     default:
       g_free (worker->goodbye);
       worker->goodbye = problem;

@@ -26,6 +26,7 @@
 #include <joblib-glib.h>
 
 #include "job-native-symbol-private.h"
+#include "job-variant-array-reader-private.h"
 #include "job-worker-protocol-private.h"
 
 /* Results are buffered so that a batch of small tasks costs one write;
@@ -404,6 +405,7 @@ run_call (Worker    *worker,
   g_autoptr(GVariant) ref_indexes = NULL;
   g_autoptr(GVariant) all_args = NULL;
   g_autoptr(GVariant) shared = NULL;
+  g_auto(JobVariantArrayReader) args_reader = { 0 };
   g_autofree JobFunc *funcs = NULL;
   g_autofree JobFunction **memorized = NULL;
   g_autofree const char **symbols = NULL;
@@ -436,7 +438,11 @@ run_call (Worker    *worker,
   }
 
   indexes = g_variant_get_fixed_array (ref_indexes, &n_indexes, sizeof (guint32));
-  n_tasks = g_variant_n_children (all_args);
+  /* The argument tuples are the frame's bulk: read in one pass (see
+   * job-variant-array-reader-private.h). */
+  if (!job_variant_array_reader_init (&args_reader, all_args, error))
+    return FALSE;
+  n_tasks = job_variant_array_reader_get_n (&args_reader);
   if (n_indexes != n_tasks)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
@@ -480,7 +486,7 @@ run_call (Worker    *worker,
       g_autoptr(GError) task_error = NULL;
       guint32 ref_index = indexes[i];
 
-      boxed = g_variant_get_child_value (all_args, i);
+      boxed = job_variant_array_reader_next (&args_reader);
       args = g_variant_get_variant (boxed);
       keep_type (worker, args);
 
