@@ -4,12 +4,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <xxhash.h>
-
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
 #include "job-pickle-private.h"
+#include "job-xxhash-private.h"
 
 void
 job_persist_layout_free (JobPersistLayout *layout)

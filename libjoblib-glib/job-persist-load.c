@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-#include <xxhash.h>
-
 #include "job-bounded-converter-private.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
@@ -12,6 +10,7 @@
 #include "job-persist-private.h"
 #include "job-persist-zstd-private.h"
 #include "job-pickle-private.h"
+#include "job-xxhash-private.h"
 
 /* Reads exactly @size bytes; a short read means the file is truncated,
  * and the codecs' complaints become JOB_ERROR_INVALID_DATA. */
@@ -376,11 +375,15 @@ job_load_from_stream (GInputStream  *stream,
   g_return_val_if_fail (G_IS_INPUT_STREAM (stream), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  /* A large zstd dump in a local file: decoded on every CPU. */
+  /* An uncompressed dump in a local file: read straight into place. A
+   * large zstd dump in a local file: decoded on every CPU. */
   {
     gboolean handled;
-    GVariant *value = job_persist_zstd_load (stream, max_size, &handled, cancellable, error);
+    GVariant *value = job_persist_file_load (stream, max_size, &handled, cancellable, error);
 
+    if (handled)
+      return value;
+    value = job_persist_zstd_load (stream, max_size, &handled, cancellable, error);
     if (handled)
       return value;
   }

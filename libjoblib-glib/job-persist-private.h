@@ -101,6 +101,20 @@ GVariant         *job_persist_rebuild          (JobPersistLayout  *layout,
                                                 GBytes           **buffers,
                                                 GError           **error);
 guint64           job_persist_default_max_size (void);
+/* Loads an uncompressed dump of this format from @stream when it is a
+ * local file, with pread() straight into each array's buffer (no stream
+ * buffer, no copy), hashing each piece as it arrives. Sets *@handled to
+ * FALSE, and leaves @stream where it was, for any other input and for
+ * any input it finds wrong in any way or past a bound: the streaming
+ * loader then reads it and says what is wrong. When *@handled is TRUE,
+ * the result is the value, or NULL with @error set (cancelled), and
+ * @stream is at the end of the value. Blocks; thread-safe for distinct
+ * streams. */
+GVariant         *job_persist_file_load        (GInputStream      *stream,
+                                                guint64            max_size,
+                                                gboolean          *handled,
+                                                GCancellable      *cancellable,
+                                                GError           **error);
 /* A whole uncompressed dump in memory (starting with our magic). */
 GVariant         *job_persist_load_bytes       (GBytes            *contents,
                                                 guint64            max_size,

@@ -7,13 +7,13 @@
 #include <unistd.h>
 
 #include <gio/gfiledescriptorbased.h>
-#include <xxhash.h>
 #include <zstd.h>
 
 #include "job-cpu.h"
 #include "job-persist-buffer-private.h"
 #include "job-persist-private.h"
 #include "job-persist-zstd-private.h"
+#include "job-xxhash-private.h"
 
 /* Below this, a file is read by the streaming loader: mapping it and
  * starting threads would cost more than they save. */
