@@ -146,8 +146,14 @@ job_dump_to_stream (GVariant       *value,
   owned = g_variant_ref_sink (value);
 
   if (compression == JOB_COMPRESSION_NONE || compression == JOB_COMPRESSION_AUTO)
-    return write_value (value, stream, cancellable, error) &&
-           g_output_stream_flush (stream, cancellable, error);
+    {
+      gboolean handled;
+      gboolean ok = job_persist_file_write (value, stream, &handled, cancellable, error);
+
+      if (!handled)
+        ok = write_value (value, stream, cancellable, error);
+      return ok && g_output_stream_flush (stream, cancellable, error);
+    }
 
   compressor = job_compression_new_compressor (compression, level, error);
   if (compressor == NULL)

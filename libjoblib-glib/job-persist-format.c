@@ -126,6 +126,7 @@ typedef struct
   GArray    *entries;    /* (element-type JobPersistEntry) */
   guint64    ordinal;
   guint64    offset;
+  gboolean   checksums;  /* FALSE: left 0, for the caller to fill in */
 } StripState;
 
 static GVariant *
@@ -156,7 +157,9 @@ strip (GVariant  *value,
         stored = g_variant_ref (value);
 
       entry.size = g_variant_get_size (stored);
-      entry.checksum = job_persist_checksum (g_variant_get_data (stored), entry.size);
+      entry.checksum = state->checksums
+                         ? job_persist_checksum (g_variant_get_data (stored), entry.size)
+                         : 0;
       entry.offset = 0;  /* placed once the header size is known */
       g_array_append_val (state->entries, entry);
       g_ptr_array_add (state->externals, g_steal_pointer (&stored));
@@ -225,9 +228,9 @@ needs_strip (GVariant  *value,
   return TRUE;
 }
 
+/* The skeleton has the value's type: stored arrays are left empty. */
 static GVariant *
-make_header (GVariant *value,
-             GVariant *skeleton,
+make_header (GVariant *skeleton,
              GArray   *entries)
 {
   GVariantBuilder table;
@@ -240,52 +243,71 @@ make_header (GVariant *value,
       g_variant_builder_add (&table, "(tttt)", e->ordinal, e->offset, e->size, e->checksum);
     }
   return g_variant_ref_sink (g_variant_new ("(s@va(tttt))",
-                                            g_variant_get_type_string (value),
+                                            g_variant_get_type_string (skeleton),
                                             g_variant_new_variant (skeleton),
                                             &table));
 }
 
-/* Builds preamble + header; fills @externals with the arrays to write
- * after it, in order, each at the next 64-byte boundary. */
-GBytes *
-job_persist_encode (GVariant   *value,
-                    GPtrArray  *externals,
-                    GError    **error)
+static JobPersistLayout *
+plan (GVariant   *value,
+      GPtrArray  *externals,
+      gboolean    checksums,
+      GError    **error)
 {
-  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (JobPersistEntry));
-  g_autoptr(GVariant) skeleton = NULL;
+  g_autoptr(JobPersistLayout) layout = g_new0 (JobPersistLayout, 1);
   g_autoptr(GVariant) header = NULL;
-  StripState state = { externals, entries, 0, 0 };
+  StripState state = { externals, NULL, 0, 0, checksums };
   gboolean changed = FALSE;
-  guint64 offset, header_size;
-  guint8 *buffer;
+  guint64 offset;
 
+  layout->entries = g_array_new (FALSE, FALSE, sizeof (JobPersistEntry));
+  state.entries = layout->entries;
   if (!needs_strip (value, 0, &changed, error))
     return NULL;
   if (changed)
-    skeleton = strip (value, 0, &state, &changed, error);
+    layout->skeleton = strip (value, 0, &state, &changed, error);
   else
-    skeleton = g_variant_ref (value);
-  if (skeleton == NULL)
+    layout->skeleton = g_variant_ref (value);
+  if (layout->skeleton == NULL)
     return NULL;
 
   /* Table entries are fixed-size: the header size does not depend on the
-   * offsets, so measure it once with zeros, then fill them in. */
-  header = make_header (value, skeleton, entries);
-  header_size = g_variant_get_size (header);
-  offset = JOB_PERSIST_PREAMBLE_SIZE + header_size;
-  for (guint i = 0; i < entries->len; i++)
+   * offsets or checksums, so measure it once with zeros, then fill the
+   * offsets in. */
+  header = make_header (layout->skeleton, layout->entries);
+  offset = JOB_PERSIST_PREAMBLE_SIZE + g_variant_get_size (header);
+  for (guint i = 0; i < layout->entries->len; i++)
     {
-      JobPersistEntry *e = &g_array_index (entries, JobPersistEntry, i);
+      JobPersistEntry *e = &g_array_index (layout->entries, JobPersistEntry, i);
 
       e->offset = job_persist_align (offset);
       offset = e->offset + e->size;
     }
-  if (entries->len > 0)
-    {
-      g_clear_pointer (&header, g_variant_unref);
-      header = make_header (value, skeleton, entries);
-    }
+  layout->data_end = offset;
+  return g_steal_pointer (&layout);
+}
+
+/* The skeleton and the array table of @value, for
+ * job_persist_layout_encode(), the checksums left 0; fills @externals
+ * with the arrays to write after the header, in order, each at its
+ * entry's offset. The skeleton has the type of @value. */
+JobPersistLayout *
+job_persist_plan (GVariant   *value,
+                  GPtrArray  *externals,
+                  GError    **error)
+{
+  return plan (value, externals, FALSE, error);
+}
+
+/* Preamble + header of @layout. */
+GBytes *
+job_persist_layout_encode (JobPersistLayout *layout)
+{
+  g_autoptr(GVariant) header = NULL;
+  guint64 header_size;
+  guint8 *buffer;
+
+  header = make_header (layout->skeleton, layout->entries);
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
     {
       GVariant *swapped = g_variant_byteswap (header);
@@ -293,7 +315,10 @@ job_persist_encode (GVariant   *value,
       g_variant_unref (header);
       header = swapped;
     }
-  g_assert (g_variant_get_size (header) == header_size);
+  header_size = g_variant_get_size (header);
+  g_assert (layout->entries->len == 0 ||
+            job_persist_align (JOB_PERSIST_PREAMBLE_SIZE + header_size) ==
+              g_array_index (layout->entries, JobPersistEntry, 0).offset);
 
   buffer = g_malloc0 (JOB_PERSIST_PREAMBLE_SIZE + header_size);
   memcpy (buffer, JOB_PERSIST_MAGIC, JOB_PERSIST_MAGIC_SIZE);
@@ -305,6 +330,20 @@ job_persist_encode (GVariant   *value,
     GUINT64_TO_LE (job_persist_checksum (buffer + JOB_PERSIST_PREAMBLE_SIZE, header_size));
 
   return g_bytes_new_take (buffer, JOB_PERSIST_PREAMBLE_SIZE + header_size);
+}
+
+/* Builds preamble + header; fills @externals with the arrays to write
+ * after it, in order, each at the next 64-byte boundary. */
+GBytes *
+job_persist_encode (GVariant   *value,
+                    GPtrArray  *externals,
+                    GError    **error)
+{
+  g_autoptr(JobPersistLayout) layout = plan (value, externals, TRUE, error);
+
+  if (layout == NULL)
+    return NULL;
+  return job_persist_layout_encode (layout);
 }
 
 /* Whether @data (@size bytes) is a strict prefix of a magic that load

@@ -56,6 +56,26 @@ guint64           job_persist_checksum         (gconstpointer      data,
 GBytes           *job_persist_encode           (GVariant          *value,
                                                 GPtrArray         *externals,
                                                 GError           **error);
+/* job_persist_encode() in two steps, for a writer that hashes the arrays
+ * while it writes them: the layout, its checksums 0 until the caller
+ * fills them in, then the preamble and header. */
+JobPersistLayout *job_persist_plan             (GVariant          *value,
+                                                GPtrArray         *externals,
+                                                GError           **error);
+GBytes           *job_persist_layout_encode    (JobPersistLayout  *layout);
+/* Writes the uncompressed dump of @value to @stream when it is a local
+ * file open for writing at a known position (not appending) and @value
+ * holds large arrays: the arrays are written from the end of the header
+ * on while another thread hashes them, then the header at the start.
+ * The bytes are those of the streaming writer. Sets *@handled to FALSE,
+ * having written nothing, for any other stream or value; else returns
+ * whether the dump succeeded, @stream then being at the end of the
+ * value. Blocks; thread-safe for distinct streams. */
+gboolean          job_persist_file_write       (GVariant          *value,
+                                                GOutputStream     *stream,
+                                                gboolean          *handled,
+                                                GCancellable      *cancellable,
+                                                GError           **error);
 
 /* Load side. */
 /* What job_load_from_stream() reads before it knows the format: enough

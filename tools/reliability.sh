@@ -179,7 +179,7 @@ for step in "${steps[@]}"; do
       # (codecs, the worker protocol's parser...) would only be slower.
       tests=(test-backend test-parallel test-memory test-memory-stress
              test-process-backend test-process-memory test-faults
-             test-persist test-persist-frames test-hash test-task-count test-nesting
+             test-persist test-persist-frames test-persist-local test-hash test-task-count test-nesting
              test-main-context-slices)
       seconds=10
       if (( full )); then

@@ -3,7 +3,10 @@
  * straight into the arrays, and a dump writes the arrays while another
  * thread hashes them. The bytes, the values and every error must be
  * those of the streaming paths, which any other stream takes. */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <glib/gstdio.h>
 #include <joblib-glib.h>
@@ -274,22 +277,74 @@ test_damaged (void)
   expect_error (bad, bytes, JOB_ERROR_TOO_LARGE, 16);
 }
 
-/* A cancelled load stops with G_IO_ERROR_CANCELLED. */
+/* A cancelled load or dump stops with G_IO_ERROR_CANCELLED; the dump
+ * leaves the file as it was. */
 static void
 test_cancelled (void)
 {
   g_autoptr(GVariant) value = mixed_value ();
   g_autoptr(GFile) file = tmp_file ("cancelled.job");
+  g_autoptr(GFile) fresh = tmp_file ("never.job");
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) loaded = NULL;
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) after = NULL;
 
   g_assert_true (job_dump (value, file, JOB_COMPRESSION_NONE, 0, NULL, &error));
   g_assert_no_error (error);
+  before = file_bytes (file);
   g_cancellable_cancel (cancellable);
   loaded = job_load (file, JOB_LOAD_NONE, 0, cancellable, &error);
   g_assert_null (loaded);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  g_assert_false (job_dump (value, file, JOB_COMPRESSION_NONE, 0, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  after = file_bytes (file);
+  g_assert_true (g_bytes_equal (before, after));
+  g_assert_false (job_dump (value, fresh, JOB_COMPRESSION_NONE, 0, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (g_file_query_exists (fresh, NULL));
+}
+
+/* A dump that the file system refuses (here: past RLIMIT_FSIZE) fails
+ * with the error and message of the streaming writer, which a file
+ * opened for appending gets, and job_dump() leaves no file. */
+static void
+test_write_error (void)
+{
+  g_autoptr(GVariant) value = mixed_value ();
+  g_autoptr(GFile) file = tmp_file ("too-big.job");
+  g_autoptr(GFile) appended = tmp_file ("appended.job");
+  g_autoptr(GFileOutputStream) out = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) stream_error = NULL;
+  struct rlimit saved, limit;
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  limit = saved;
+  limit.rlim_cur = 1024 * 1024;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+
+  g_assert_false (job_dump (value, file, JOB_COMPRESSION_NONE, 0, NULL, &error));
+  out = g_file_append_to (appended, G_FILE_CREATE_NONE, NULL, &stream_error);
+  g_assert_no_error (stream_error);
+  g_assert_false (job_dump_to_stream (value, G_OUTPUT_STREAM (out), JOB_COMPRESSION_NONE, 0,
+                                      NULL, &stream_error));
+
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  signal (SIGXFSZ, SIG_DFL);
+  g_assert_nonnull (error);
+  g_assert_nonnull (stream_error);
+  g_assert_true (error->domain == G_IO_ERROR && stream_error->domain == G_IO_ERROR);
+  g_assert_cmpint (error->code, ==, g_io_error_from_errno (EFBIG));
+  g_assert_cmpint (stream_error->code, ==, error->code);
+  g_assert_cmpstr (error->message, ==, stream_error->message);
+  g_assert_false (g_file_query_exists (file, NULL));
 }
 
 int
@@ -306,10 +361,12 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/persist-local/position", test_position);
   g_test_add_func ("/joblib/persist-local/damaged", test_damaged);
   g_test_add_func ("/joblib/persist-local/cancelled", test_cancelled);
+  g_test_add_func ("/joblib/persist-local/write-error", test_write_error);
 
   ret = g_test_run ();
   for (const char *const *name = (const char *const[]) { "mixed.job", "inside.bin", "bad.job",
-                                                         "cancelled.job", NULL };
+                                                         "cancelled.job", "never.job", "too-big.job",
+                                                         "appended.job", NULL };
        *name != NULL; name++)
     {
       g_autofree char *path = g_build_filename (tmp_dir, *name, NULL);
