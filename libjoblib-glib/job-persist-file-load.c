@@ -2,14 +2,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gfiledescriptorbased.h>
+#include <glib/gstdio.h>
 
+#include "job-error.h"
+#include "job-i18n-private.h"
 #include "job-persist-buffer-private.h"
 #include "job-persist-private.h"
+#include "job-pickle-private.h"
 #include "job-xxhash-private.h"
 
 /* What the first read takes: the preamble and, for most values, the
@@ -201,5 +207,210 @@ job_persist_file_load (GInputStream  *stream,
   for (i = 0; i < n; i++)
     g_clear_pointer (&buffers[i], g_bytes_unref);
   g_free (buffers);
+  return value;
+}
+
+/* The header of our dump whose first @head_size bytes are @head, and
+ * the arrays as views of @mapped. */
+static GVariant *
+load_mapped (int            fd,
+             const guint8  *head,
+             gsize          head_size,
+             guint64        length,
+             guint64        max_size,
+             GError       **error)
+{
+  g_autoptr(JobPersistLayout) layout = NULL;
+  g_autoptr(GBytes) header = NULL;
+  g_autoptr(GMappedFile) mapped = NULL;
+  g_autoptr(GBytes) contents = NULL;
+  g_autoptr(GError) map_error = NULL;
+  guint64 header_size, header_checksum;
+  GBytes **buffers;
+  GVariant *value;
+
+  if (length < JOB_PERSIST_PREAMBLE_SIZE)
+    {
+      job_persist_error_truncated (error);
+      return NULL;
+    }
+  if (!job_persist_parse_preamble (head, &header_size, &header_checksum, error))
+    return NULL;
+  if (header_size > length - JOB_PERSIST_PREAMBLE_SIZE)
+    {
+      job_persist_error_truncated (error);
+      return NULL;
+    }
+
+  /* Read, not mapped: the arrays' pages are only touched when used, and
+   * the header is often what the first page holds. */
+  if (JOB_PERSIST_PREAMBLE_SIZE + header_size <= head_size)
+    header = g_bytes_new (head + JOB_PERSIST_PREAMBLE_SIZE, (gsize) header_size);
+  else
+    {
+      /* bounded by the file's size, checked above */
+      guint8 *data = g_try_malloc ((gsize) header_size);
+
+      if (data == NULL)
+        {
+          g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                       _("Cannot allocate %" PRIu64 " bytes for the header"), header_size);
+          return NULL;
+        }
+      header = g_bytes_new_take (data, (gsize) header_size);
+      if (!pread_exact (fd, data, (gsize) header_size, JOB_PERSIST_PREAMBLE_SIZE))
+        {
+          job_persist_error_truncated (error);
+          return NULL;
+        }
+    }
+  layout = job_persist_parse_header (header, header_checksum, error);
+  if (layout == NULL)
+    return NULL;
+  if (layout->data_end > length)
+    {
+      job_persist_error_truncated (error);
+      return NULL;
+    }
+  /* Mapped arrays cost no memory; only the header counts. */
+  if (header_size > (max_size != 0 ? max_size : JOB_LOAD_DEFAULT_MAX_HEADER))
+    {
+      g_set_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE,
+                   _("The header needs %" PRIu64 " bytes, more than the "
+                     "limit of %" PRIu64),
+                   header_size, max_size != 0 ? max_size : JOB_LOAD_DEFAULT_MAX_HEADER);
+      return NULL;
+    }
+
+  mapped = g_mapped_file_new_from_fd (fd, FALSE, &map_error);
+  if (mapped == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_file_error (map_error->code),
+                           map_error->message);
+      return NULL;
+    }
+  contents = g_mapped_file_get_bytes (mapped);
+  /* the file may have shrunk since fstat() */
+  if (g_bytes_get_size (contents) < layout->data_end)
+    {
+      job_persist_error_truncated (error);
+      return NULL;
+    }
+  buffers = g_new0 (GBytes *, layout->entries->len + 1);
+  for (guint i = 0; i < layout->entries->len; i++)
+    {
+      JobPersistEntry *entry = &g_array_index (layout->entries, JobPersistEntry, i);
+
+      buffers[i] = g_bytes_new_from_bytes (contents, entry->offset, entry->size);
+    }
+  value = job_persist_rebuild (layout, buffers, error);
+  for (guint i = 0; i < layout->entries->len; i++)
+    g_bytes_unref (buffers[i]);
+  g_free (buffers);
+  return value;
+}
+
+static GVariant *
+load_pickle_mapped (int       fd,
+                    guint64   max_size,
+                    GError  **error)
+{
+  g_autoptr(GError) map_error = NULL;
+  g_autoptr(GMappedFile) mapped = g_mapped_file_new_from_fd (fd, FALSE, &map_error);
+  g_autoptr(GBytes) contents = NULL;
+
+  if (mapped == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_file_error (map_error->code),
+                           map_error->message);
+      return NULL;
+    }
+  contents = g_mapped_file_get_bytes (mapped);
+  return job_pickle_load_mapped (contents, max_size, error);
+}
+
+GVariant *
+job_persist_file_load_mapped (GFile     *file,
+                              guint64    max_size,
+                              gboolean  *fallback,
+                              GError   **error)
+{
+  g_autofree char *path = g_file_get_path (file);
+  guint8 head[FIRST_READ_SIZE];
+  JobCompression compression;
+  GVariant *value = NULL;
+  struct stat st;
+  gsize head_size;
+  int fd;
+
+  *fallback = FALSE;
+  if (path == NULL)
+    {
+      g_warning (_ ("Cannot map %s, which has no local path: loading it into memory"),
+                 g_file_peek_path (file) ?: "a file");
+      *fallback = TRUE;
+      return NULL;
+    }
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      /* GMappedFile's own errors, as before (GIO's domain) */
+      g_autoptr(GError) map_error = NULL;
+      g_autoptr(GMappedFile) mapped = NULL;
+
+      if (fd >= 0)
+        close (fd);
+      mapped = g_mapped_file_new (path, FALSE, &map_error);
+      if (mapped == NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, g_io_error_from_file_error (map_error->code),
+                               map_error->message);
+          return NULL;
+        }
+      /* mappable, but not a regular file: read it as a stream */
+      *fallback = TRUE;
+      return NULL;
+    }
+
+  head_size = (gsize) MIN ((guint64) st.st_size, sizeof head);
+  if (!pread_exact (fd, head, head_size, 0))
+    {
+      close (fd);
+      *fallback = TRUE;
+      return NULL;
+    }
+  if (head_size < JOB_PERSIST_MIN_FILE_SIZE)
+    {
+      close (fd);
+      job_persist_error_too_short (error, head_size);
+      return NULL;
+    }
+  compression = job_compression_detect (head, head_size);
+  if (compression != JOB_COMPRESSION_NONE)
+    {
+      close (fd);
+      g_warning (_ ("Cannot map %s, which is compressed (%s): loading it into memory"),
+                 path, job_compression_get_name (compression));
+      *fallback = TRUE;
+      return NULL;
+    }
+  switch (job_persist_classify_head (head, MIN (head_size, JOB_PERSIST_HEAD_SIZE)))
+    {
+    case JOB_PERSIST_HEAD_PICKLE:
+      value = load_pickle_mapped (fd, max_size, error);
+      break;
+    case JOB_PERSIST_HEAD_JOBLIB_GLIB:
+      value = load_mapped (fd, head, head_size, (guint64) st.st_size, max_size, error);
+      break;
+    case JOB_PERSIST_HEAD_PARTIAL:
+      job_persist_error_truncated (error);
+      break;
+    case JOB_PERSIST_HEAD_UNKNOWN:
+    default:
+      job_persist_error_not_a_dump (error);
+      break;
+    }
+  close (fd);
   return value;
 }

@@ -428,59 +428,6 @@ job_load_from_stream (GInputStream  *stream,
     }
 }
 
-static GVariant *
-load_mapped (GMappedFile  *mapped,
-             guint64       max_size,
-             GError      **error)
-{
-  g_autoptr(GBytes) contents = g_mapped_file_get_bytes (mapped);
-  g_autoptr(JobPersistLayout) layout = NULL;
-  g_autoptr(GBytes) header = NULL;
-  guint64 header_size, header_checksum;
-  const guint8 *data;
-  gsize length;
-  GBytes **buffers;
-  GVariant *value;
-
-  data = g_bytes_get_data (contents, &length);
-  if (length < JOB_PERSIST_PREAMBLE_SIZE)
-    {
-      job_persist_error_truncated (error);
-      return NULL;
-    }
-  if (!job_persist_parse_preamble (data, &header_size, &header_checksum, error))
-    return NULL;
-  if (header_size > length - JOB_PERSIST_PREAMBLE_SIZE)
-    {
-      job_persist_error_truncated (error);
-      return NULL;
-    }
-
-  header = g_bytes_new_from_bytes (contents, JOB_PERSIST_PREAMBLE_SIZE, header_size);
-  layout = job_persist_parse_header (header, header_checksum, error);
-  if (layout == NULL)
-    return NULL;
-  if (layout->data_end > length)
-    {
-      job_persist_error_truncated (error);
-      return NULL;
-    }
-  /* Mapped arrays cost no memory; only the header counts. */
-  if (!check_header_size (header_size, max_size, error))
-    return NULL;
-
-  buffers = g_new0 (GBytes *, layout->entries->len + 1);
-  for (guint i = 0; i < layout->entries->len; i++)
-    {
-      JobPersistEntry *entry = &g_array_index (layout->entries, JobPersistEntry, i);
-
-      buffers[i] = g_bytes_new_from_bytes (contents, entry->offset, entry->size);
-    }
-  value = job_persist_rebuild (layout, buffers, error);
-  free_buffers (buffers, layout->entries->len);
-  return value;
-}
-
 /* A whole uncompressed dump already in memory, such as a small cache
  * output read in one call: the checks of load_decoded() (array
  * checksums included) without its stream objects, which cost a small
@@ -544,72 +491,6 @@ job_persist_load_bytes (GBytes   *contents,
   return value;
 }
 
-/* Maps @file when it is a local, uncompressed dump; sets *@fallback when
- * a normal load should be done instead. */
-static GVariant *
-try_load_mapped (GFile     *file,
-                 guint64    max_size,
-                 gboolean  *fallback,
-                 GError   **error)
-{
-  g_autofree char *path = g_file_get_path (file);
-  g_autoptr(GMappedFile) mapped = NULL;
-  g_autoptr(GError) map_error = NULL;
-  const guint8 *data;
-  gsize length;
-
-  *fallback = FALSE;
-  if (path == NULL)
-    {
-      g_warning (_ ("Cannot map %s, which has no local path: loading it into memory"),
-                 g_file_peek_path (file) ?: "a file");
-      *fallback = TRUE;
-      return NULL;
-    }
-
-  mapped = g_mapped_file_new (path, FALSE, &map_error);
-  if (mapped == NULL)
-    {
-      /* Same errors as a normal load: GIO's domain, not GFileError. */
-      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_file_error (map_error->code),
-                           map_error->message);
-      return NULL;
-    }
-
-  data = (const guint8 *) g_mapped_file_get_contents (mapped);
-  length = g_mapped_file_get_length (mapped);
-  if (length < JOB_PERSIST_MIN_FILE_SIZE)
-    {
-      job_persist_error_too_short (error, length);
-      return NULL;
-    }
-  if (job_compression_detect (data, length) != JOB_COMPRESSION_NONE)
-    {
-      g_warning (_ ("Cannot map %s, which is compressed (%s): loading it into memory"),
-                 path, job_compression_get_name (job_compression_detect (data, length)));
-      *fallback = TRUE;
-      return NULL;
-    }
-  switch (job_persist_classify_head (data, MIN (length, JOB_PERSIST_HEAD_SIZE)))
-    {
-    case JOB_PERSIST_HEAD_PICKLE:
-      {
-        g_autoptr(GBytes) contents = g_mapped_file_get_bytes (mapped);
-
-        return job_pickle_load_mapped (contents, max_size, error);
-      }
-    case JOB_PERSIST_HEAD_JOBLIB_GLIB:
-      return load_mapped (mapped, max_size, error);
-    case JOB_PERSIST_HEAD_PARTIAL:
-      job_persist_error_truncated (error);
-      return NULL;
-    case JOB_PERSIST_HEAD_UNKNOWN:
-    default:
-      job_persist_error_not_a_dump (error);
-      return NULL;
-    }
-}
-
 /**
  * job_load:
  * @file: the file to read
@@ -646,7 +527,7 @@ job_load (GFile         *file,
   if ((flags & JOB_LOAD_MMAP) != 0)
     {
       gboolean fallback;
-      GVariant *value = try_load_mapped (file, max_size, &fallback, error);
+      GVariant *value = job_persist_file_load_mapped (file, max_size, &fallback, error);
 
       if (!fallback)
         return value;

@@ -135,6 +135,15 @@ GVariant         *job_persist_file_load        (GInputStream      *stream,
                                                 gboolean          *handled,
                                                 GCancellable      *cancellable,
                                                 GError           **error);
+/* job_load (JOB_LOAD_MMAP): maps @file when it is a local, uncompressed
+ * dump of ours or joblib's; sets *@fallback when a normal load should be
+ * done instead. For our dumps the preamble and header are read with
+ * pread(), not through the mapping, which is left untouched until the
+ * arrays are used. Blocks; thread-safe. */
+GVariant         *job_persist_file_load_mapped (GFile             *file,
+                                                guint64            max_size,
+                                                gboolean          *fallback,
+                                                GError           **error);
 /* A whole uncompressed dump in memory (starting with our magic). */
 GVariant         *job_persist_load_bytes       (GBytes            *contents,
                                                 guint64            max_size,

@@ -277,6 +277,83 @@ test_damaged (void)
   expect_error (bad, bytes, JOB_ERROR_TOO_LARGE, 16);
 }
 
+/* A mapped load reads the header with pread(), in one piece or two
+ * (past the first 16 KiB), maps the arrays, and fails on a damaged or
+ * cut file as the streaming load does. */
+static void
+test_mapped (void)
+{
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GFile) file = tmp_file ("mapped.job");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *text = g_strnfill (40 * 1024, 'x');
+  GVariantBuilder dict;
+  gsize size;
+  const guint8 *data;
+
+  g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&dict, "{sv}", "text", g_variant_new_string (text));
+  g_variant_builder_add (&dict, "{sv}", "array", noise_bytes (64 * 1024 + 3, 6));
+  value = g_variant_ref_sink (g_variant_builder_end (&dict));
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GVariant) source = round == 0 ? g_variant_ref (value) : mixed_value ();
+      g_autoptr(GVariant) mapped = NULL;
+
+      g_assert_true (job_dump (source, file, JOB_COMPRESSION_NONE, 0, NULL, &error));
+      g_assert_no_error (error);
+      mapped = job_load (file, JOB_LOAD_MMAP, 0, NULL, &error);
+      g_assert_no_error (error);
+      assert_same (mapped, source);
+    }
+
+  g_assert_true (job_dump (value, file, JOB_COMPRESSION_NONE, 0, NULL, &error));
+  bytes = file_bytes (file);
+  data = g_bytes_get_data (bytes, &size);
+  for (gsize at = 40; at < 40 * 1024; at += 8 * 1024)
+    {
+      guint8 *copy = g_memdup2 (data, size);
+      g_autoptr(GBytes) patched = NULL;
+      g_autoptr(GInputStream) in = NULL;
+      g_autoptr(GVariant) mapped = NULL;
+      g_autoptr(GVariant) streamed = NULL;
+      g_autoptr(GError) stream_error = NULL;
+
+      copy[at] ^= 0x01;
+      patched = g_bytes_new_take (copy, size);
+      write_bytes (file, patched);
+      mapped = job_load (file, JOB_LOAD_MMAP, 0, NULL, &error);
+      g_assert_null (mapped);
+      g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA);
+      in = g_memory_input_stream_new_from_bytes (patched);
+      streamed = job_load_from_stream (in, 0, NULL, &stream_error);
+      g_assert_null (streamed);
+      g_assert_cmpstr (error->message, ==, stream_error->message);
+      g_clear_error (&error);
+    }
+  for (gsize cut = 3; cut < size; cut += size / 4)
+    {
+      g_autoptr(GBytes) shorter = g_bytes_new_from_bytes (bytes, 0, cut);
+      g_autoptr(GVariant) mapped = NULL;
+
+      write_bytes (file, shorter);
+      mapped = job_load (file, JOB_LOAD_MMAP, 0, NULL, &error);
+      g_assert_null (mapped);
+      g_assert_error (error, JOB_ERROR, JOB_ERROR_INVALID_DATA);
+      g_clear_error (&error);
+    }
+  /* only the header counts against the bound */
+  write_bytes (file, bytes);
+  {
+    g_autoptr(GVariant) mapped = job_load (file, JOB_LOAD_MMAP, 16, NULL, &error);
+
+    g_assert_null (mapped);
+    g_assert_error (error, JOB_ERROR, JOB_ERROR_TOO_LARGE);
+  }
+}
+
 /* A cancelled load or dump stops with G_IO_ERROR_CANCELLED; the dump
  * leaves the file as it was. */
 static void
@@ -360,12 +437,13 @@ main (int argc, char *argv[])
   g_test_add_func ("/joblib/persist-local/round-trip", test_round_trip);
   g_test_add_func ("/joblib/persist-local/position", test_position);
   g_test_add_func ("/joblib/persist-local/damaged", test_damaged);
+  g_test_add_func ("/joblib/persist-local/mapped", test_mapped);
   g_test_add_func ("/joblib/persist-local/cancelled", test_cancelled);
   g_test_add_func ("/joblib/persist-local/write-error", test_write_error);
 
   ret = g_test_run ();
   for (const char *const *name = (const char *const[]) { "mixed.job", "inside.bin", "bad.job",
-                                                         "cancelled.job", "never.job", "too-big.job",
+                                                         "cancelled.job", "never.job", "too-big.job", "mapped.job",
                                                          "appended.job", NULL };
        *name != NULL; name++)
     {
