@@ -90,6 +90,6 @@ job_cache_clear_tree (const char  *root,
     }
 
   /* Out of every reader's sight now: the files go in the background. */
-  job_cache_reclaimer_add_tree (trash);
+  job_cache_reclaimer_add_tree (root, trash);
   return TRUE;
 }

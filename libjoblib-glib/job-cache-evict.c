@@ -241,7 +241,7 @@ evict_local (const char  *root,
 
   /* Out of every reader's sight already: the files go on the
    * reclaimer's thread, after this returns. */
-  job_cache_reclaimer_add_folders (renamed);
+  job_cache_reclaimer_add_folders (root, renamed);
 
   if (remaining_bytes != NULL)
     *remaining_bytes = total;

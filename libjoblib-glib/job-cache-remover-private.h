@@ -19,4 +19,11 @@ gboolean         job_cache_remove_at      (int          dir_fd,
                                            const char  *name,
                                            GError     **error);
 
+/* Removes the entry folder at @path (a local path, or a link or file,
+ * never followed): its `output` and `metadata.json` by name, then the
+ * folder; a folder holding anything else is removed as by
+ * job_cache_remove_at(). TRUE when there is none. */
+gboolean         job_cache_remove_entry_folder (const char  *path,
+                                                GError     **error);
+
 G_END_DECLS

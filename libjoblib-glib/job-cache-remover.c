@@ -116,3 +116,27 @@ job_cache_remove_at (int          dir_fd,
     return job_set_error_from_errno (error, errno, _("Cannot remove"), name);
   return TRUE;
 }
+
+/* An entry folder holds two files whose names the layout fixes: unlinked
+ * by name, relative to the folder opened without following a link, they
+ * need no fdopendir(), no getdents64() and no close of a DIR stream:
+ * five system calls per entry instead of nine. */
+gboolean
+job_cache_remove_entry_folder (const char  *path,
+                               GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd >= 0)
+    {
+      unlinkat (fd, "output", 0);
+      unlinkat (fd, "metadata.json", 0);
+      close (fd);
+      if (rmdir (path) == 0 || errno == ENOENT)
+        return TRUE;
+    }
+  else if (errno == ENOENT)
+    return TRUE;
+  /* a link, a file, a folder with more in it, or an error to report */
+  return job_cache_remove_at (AT_FDCWD, path, error);
+}

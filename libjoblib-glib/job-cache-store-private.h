@@ -66,6 +66,10 @@ void        job_cache_store_touch         (const char  *entry_dir);
  * not at all) and queues its files for the reclaimer's thread. */
 gboolean    job_cache_store_remove_entry  (const char  *entry_dir,
                                            GError     **error);
+/* The same for the entries @entry_dirs of one function folder, queued as
+ * one batch; stops at the first failure. Returns how many were removed. */
+guint       job_cache_store_remove_entries (GPtrArray  *entry_dirs,
+                                            GError    **error);
 /* A fresh `.trash-` path in @function_dir for the entry @name. */
 char       *job_cache_store_trash_path    (const char  *function_dir,
                                            const char  *name);

@@ -275,9 +275,10 @@ job_cache_store_trash_path (const char *function_dir,
                           g_atomic_int_add (&counter, 1));
 }
 
-/* Renames the entry away, then hands it to the reclaimer's thread. */
+/* Renames the entry away and adds its new path to @renamed. */
 static gboolean
-remove_entry (const char  *entry_dir,
+rename_entry (const char  *entry_dir,
+              GPtrArray   *renamed,
               GError     **error)
 {
   g_autofree char *parent = g_path_get_dirname (entry_dir);
@@ -294,12 +295,7 @@ remove_entry (const char  *entry_dir,
         return job_set_error_from_errno (error, errno, _("Cannot remove"), entry_dir);
     }
   else
-    {
-      GPtrArray *renamed = g_ptr_array_new_with_free_func (g_free);
-
-      g_ptr_array_add (renamed, g_steal_pointer (&trash));
-      job_cache_reclaimer_add_folders (renamed);
-    }
+    g_ptr_array_add (renamed, g_steal_pointer (&trash));
 
   /* The lock file goes too, unless someone holds it: lockers check that
    * the file they locked is still the one at the path. */
@@ -314,13 +310,58 @@ remove_entry (const char  *entry_dir,
   return TRUE;
 }
 
+/* Hands the renamed entries (of the cache whose entry @entry_dir is:
+ * <root>/<function>/<entry>) to the reclaimer's thread, as one batch. */
+static void
+queue_renamed (const char *entry_dir,
+               GPtrArray  *renamed)
+{
+  g_autofree char *function_dir = g_path_get_dirname (entry_dir);
+  g_autofree char *root = g_path_get_dirname (function_dir);
+
+  job_cache_reclaimer_add_folders (root, renamed);
+}
+
 gboolean
 job_cache_store_remove_entry (const char  *entry_dir,
                               GError     **error)
 {
+  GPtrArray *renamed;
+  gboolean ok;
+
   if (job_cache_path_is_uri (entry_dir))
     return job_cache_gio_store_remove_entry (entry_dir, error);
-  return remove_entry (entry_dir, error);
+  renamed = g_ptr_array_new_with_free_func (g_free);
+  ok = rename_entry (entry_dir, renamed, error);
+  queue_renamed (entry_dir, renamed);
+  return ok;
+}
+
+guint
+job_cache_store_remove_entries (GPtrArray  *entry_dirs,
+                                GError    **error)
+{
+  GPtrArray *renamed;
+  guint removed = 0;
+
+  g_return_val_if_fail (entry_dirs != NULL, 0);
+
+  if (entry_dirs->len == 0)
+    return 0;
+  if (job_cache_path_is_uri (entry_dirs->pdata[0]))
+    {
+      for (; removed < entry_dirs->len; removed++)
+        if (!job_cache_gio_store_remove_entry (entry_dirs->pdata[removed], error))
+          break;
+      return removed;
+    }
+  renamed = g_ptr_array_new_full (entry_dirs->len, g_free);
+  for (; removed < entry_dirs->len; removed++)
+    if (!rename_entry (entry_dirs->pdata[removed], renamed, error))
+      break;
+  /* one batch: the reclaimer removes its folders on several threads */
+  queue_renamed (entry_dirs->pdata[0], renamed);
+  return removed;
 }
 
 /* Writes @text to the new file @path; *@size gets its length. */
@@ -475,9 +516,7 @@ job_cache_store_check_version (const char *function_dir,
       g_warning (_("Function “%s” changed version (“%s” → “%s”): "
                    "clearing its %u cached results"),
                  function_name, old, version, entries->len);
-      for (guint i = 0; i < entries->len; i++)
-        if (job_cache_store_remove_entry (entries->pdata[i], NULL))
-          cleared++;
+      cleared = job_cache_store_remove_entries (entries, NULL);
     }
   else
     {

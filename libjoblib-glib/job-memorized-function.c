@@ -781,7 +781,9 @@ job_memorized_function_clear (JobMemorizedFunction  *self,
                               GError               **error)
 {
   g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GPtrArray) paths = NULL;
   g_autofree char *folder = NULL;
+  g_autoptr(GError) local_error = NULL;
   const char *root;
 
   g_return_val_if_fail (JOB_IS_MEMORIZED_FUNCTION (self), FALSE);
@@ -793,9 +795,16 @@ job_memorized_function_clear (JobMemorizedFunction  *self,
 
   folder = g_path_get_basename (self->function_dir);
   entries = job_cache_store_scan (root, folder, FALSE);
+  paths = g_ptr_array_new_full (entries->len, NULL);
   for (guint i = 0; i < entries->len; i++)
-    if (!job_cache_store_remove_entry (job_cache_entry_get_path (entries->pdata[i]), error))
+    g_ptr_array_add (paths, (gpointer) job_cache_entry_get_path (entries->pdata[i]));
+  /* one batch, whose folders the reclaimer removes on several threads */
+  job_cache_store_remove_entries (paths, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
+    }
 
   return TRUE;
 }

@@ -722,9 +722,14 @@ job_memory_reduce_size (JobMemory  *self,
  * job_memory_wait_reclaimed:
  * @self: a #JobMemory
  *
- * Waits until the files of the entries that [method@Joblib.Memory.clear]
- * and [method@Joblib.Memory.reduce_size] took away (from any #JobMemory
- * of this process) are deleted, so that their disk space is free. The
+ * Waits until the files of the entries that this process took away from
+ * the cache at this memory's location (through
+ * [method@Joblib.Memory.clear], [method@Joblib.Memory.reduce_size],
+ * [method@Joblib.MemorizedFunction.clear], eviction on write, from any
+ * #JobMemory on the same location) are deleted, so that their disk space
+ * is free. Removals from caches at other locations are not waited for.
+ * The calling thread deletes the files that no background thread has
+ * started on yet, rather than waiting for one to get to them. The
  * entries were already invisible to every reader when those calls
  * returned; this only matters to code that measures the space or removes
  * the location folder itself.
@@ -736,7 +741,8 @@ job_memory_wait_reclaimed (JobMemory *self)
 {
   g_return_if_fail (JOB_IS_MEMORY (self));
 
-  job_cache_reclaimer_wait ();
+  if (self->settings->root != NULL && !job_cache_path_is_uri (self->settings->root))
+    job_cache_reclaimer_wait_root (self->settings->root);
 }
 
 /**

@@ -384,6 +384,109 @@ test_wait_reclaimed_bad_input (void)
   g_test_trap_assert_stderr ("*CRITICAL*job_memory_wait_reclaimed*");
 }
 
+/* Counts the regular files and links under @dir, hidden ones included. */
+static guint
+count_files (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        n += count_files (path);
+      else
+        n++;
+    }
+  return n;
+}
+
+/* wait_reclaimed covers the removals of its own location, whichever
+ * Memory on it (and whichever spelling of the path) made them: after it,
+ * nothing of the removed entries is left there, an entry folder holding
+ * an unexpected file included, and a planted link is removed, never
+ * followed. */
+static void
+test_wait_per_location (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("joblib-reclaim-XXXXXX", NULL);
+  g_autofree char *a = g_build_filename (dir, "a", NULL);
+  g_autofree char *b = g_build_filename (dir, "b", NULL);
+  g_autofree char *a_spelled = g_strconcat (dir, "/./a/", NULL);
+  g_autofree char *outside = g_build_filename (dir, "outside", NULL);
+  g_autofree char *outside_output = g_build_filename (outside, "output", NULL);
+  g_autofree char *function_dir = NULL;
+  g_autofree char *extra = NULL;
+  g_autofree char *link = NULL;
+  g_autoptr(JobMemory) memory_a = job_memory_new_for_path (a);
+  g_autoptr(JobMemory) memory_a_spelled = job_memory_new_for_path (a_spelled);
+  g_autoptr(JobMemory) memory_b = job_memory_new_for_path (b);
+  g_autoptr(JobFunction) function = job_function_new ("triple", triple, NULL, NULL);
+  g_autoptr(JobMemorizedFunction) cached_a = job_memory_cache (memory_a, function, NULL);
+  g_autoptr(JobMemorizedFunction) cached_b = job_memory_cache (memory_b, function, NULL);
+  g_autoptr(GError) error = NULL;
+  guint removed = 0;
+
+  for (int i = 0; i < 100; i++)
+    {
+      call_or_die (cached_a, i);
+      call_or_die (cached_b, i);
+    }
+  function_dir = g_build_filename (a, "joblib-glib", "triple", NULL);
+  g_assert_cmpuint (count_entries (function_dir), ==, 100);
+
+  /* an entry folder with one more file, and a link planted as an entry */
+  {
+    g_autoptr(GDir) d = g_dir_open (function_dir, 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name (d)) != NULL && extra == NULL)
+      if (strlen (name) == 32)
+        extra = g_build_filename (function_dir, name, "unexpected", NULL);
+  }
+  g_assert_true (g_file_set_contents (extra, "x", 1, NULL));
+  g_assert_cmpint (g_mkdir (outside, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (outside_output, "keep", 4, NULL));
+  link = g_build_filename (function_dir, "0123456789abcdef0123456789abcdef", NULL);
+  g_assert_cmpint (symlink (outside, link), ==, 0);
+
+  /* B: the batched clear of one function; A: reduce_size, then clear */
+  g_assert_true (job_memorized_function_clear (cached_b, &error));
+  g_assert_no_error (error);
+  g_assert_true (job_memory_reduce_size (memory_a, 0, 30, 0, &removed, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (removed, ==, 70);  /* the link is no entry */
+
+  job_memory_wait_reclaimed (memory_a_spelled);
+  g_assert_cmpuint (count_prefixed (function_dir, ".trash-"), ==, 0);
+  g_assert_cmpuint (count_entries (function_dir), ==, 31);  /* and the link */
+  job_memory_wait_reclaimed (memory_b);
+  {
+    g_autofree char *b_function = g_build_filename (b, "joblib-glib", "triple", NULL);
+
+    g_assert_cmpuint (count_entries (b_function), ==, 0);
+    g_assert_cmpuint (count_prefixed (b_function, ".trash-"), ==, 0);
+  }
+
+  g_assert_true (job_memory_clear (memory_a, &error));
+  g_assert_no_error (error);
+  job_memory_wait_reclaimed (memory_a_spelled);
+  g_assert_cmpuint (count_files (a), ==, 0);
+  g_assert_true (g_file_test (outside_output, G_FILE_TEST_IS_REGULAR));
+
+  g_assert_true (job_memory_clear (memory_b, &error));
+  job_memory_wait_reclaimed (memory_b);
+  g_assert_cmpuint (count_files (b), ==, 0);
+  g_assert_cmpint (g_remove (outside_output), ==, 0);
+  g_assert_cmpint (g_rmdir (outside), ==, 0);
+  g_assert_cmpint (g_rmdir (a), ==, 0);
+  g_assert_cmpint (g_rmdir (b), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -396,6 +499,7 @@ main (int   argc,
   g_test_add_func ("/joblib/memory-reclaim/second-memory", test_second_memory_same_folder);
   g_test_add_func ("/joblib/memory-reclaim/exit-frees", test_exit_frees);
   g_test_add_func ("/joblib/memory-reclaim/lock-on-current-file", test_lock_on_current_file);
+  g_test_add_func ("/joblib/memory-reclaim/per-location", test_wait_per_location);
   g_test_add_func ("/joblib/memory-reclaim/bad-input", test_wait_reclaimed_bad_input);
 
   return g_test_run ();
