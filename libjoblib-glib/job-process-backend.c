@@ -42,7 +42,12 @@
  *
  * Arguments larger than [property@Joblib.ProcessBackend:max-nbytes] travel
  * through files in a memory-backed folder (`/dev/shm`) that the worker maps
- * read-only; they are removed when their call ends, however it ends.
+ * read-only. While a run lasts, a file whose call was answered carries the
+ * next large argument (the same pages, still mapped by the workers); the
+ * files are removed 0.2 s after the last call that used one, at
+ * [method@Joblib.Backend.shutdown], and when a call ends any other way (a
+ * lost worker, a cancelled run). In a temp-folder that is not memory-backed
+ * (tmpfs), each file is written once and removed when its call ends.
  *
  * Workers start with `OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`,
  * `MKL_NUM_THREADS`, `BLIS_NUM_THREADS`, `VECLIB_MAXIMUM_THREADS` and

@@ -15,12 +15,24 @@ G_BEGIN_DECLS
 /* /dev/shm when it is a writable folder, else g_get_tmp_dir(). */
 const char *job_shm_get_default_folder (void);
 
-/* Writes the serialized form of @value into a new file of @folder (NULL:
- * the default) and returns its path. The first write of a process into a
- * folder sweeps it first (job_shm_sweep()). Thread-safe. */
-char       *job_shm_write_variant      (const char  *folder,
-                                        GVariant    *value,
-                                        GError     **error);
+/* Creates a new empty file of @folder (NULL: the default), mode 0600,
+ * named JOB_SHM_PREFIX PID "-" 6 characters, and returns its descriptor
+ * (close-on-exec) and its path in @path, or -1. The first file of a
+ * process in a folder sweeps it first (job_shm_sweep()). Thread-safe. */
+int         job_shm_create             (const char    *folder,
+                                        char         **path,
+                                        GError       **error);
+/* Writes @size bytes of @data at the start of @fd (@path names it in the
+ * error). Thread-safe. */
+gboolean    job_shm_write              (int            fd,
+                                        const char    *path,
+                                        const guint8  *data,
+                                        gsize          size,
+                                        GError       **error);
+/* Whether @folder (NULL: the default) is memory-backed (tmpfs): only
+ * processes of this machine can map its files, and they all see the same
+ * pages. Thread-safe. */
+gboolean    job_shm_folder_is_memory   (const char    *folder);
 
 /* Removes the files of @folder that a process gone since wrote
  * (a parent killed before it could remove them): regular files of this

@@ -6,6 +6,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#endif
 #include <unistd.h>
 
 #include <string.h>
@@ -131,15 +135,12 @@ sweep_once (const char *folder)
     job_shm_sweep (folder);
 }
 
-char *
-job_shm_write_variant (const char  *folder,
-                       GVariant    *value,
-                       GError     **error)
+int
+job_shm_create (const char  *folder,
+                char       **path,
+                GError     **error)
 {
-  g_autofree char *path = NULL;
-  const guint8 *data;
-  gsize size;
-  gsize done = 0;
+  g_autofree char *name = NULL;
   int fd;
 
   if (folder == NULL)
@@ -150,8 +151,8 @@ job_shm_write_variant (const char  *folder,
   sweep_once (folder);
 
   /* The pid in the name tells which process a leftover belongs to. */
-  path = g_strdup_printf ("%s/" JOB_SHM_PREFIX "%d-XXXXXX", folder, (int) getpid ());
-  fd = g_mkstemp_full (path, O_RDWR | O_CLOEXEC, 0600);
+  name = g_strdup_printf ("%s/" JOB_SHM_PREFIX "%d-XXXXXX", folder, (int) getpid ());
+  fd = g_mkstemp_full (name, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       int saved_errno = errno;
@@ -159,34 +160,53 @@ job_shm_write_variant (const char  *folder,
       g_set_error (error, JOB_ERROR, JOB_ERROR_FAILED,
                    _("Could not create a shared-memory file in “%s”: %s"),
                    folder, g_strerror (saved_errno));
-      return NULL;
+      return -1;
     }
 
-  /* For a value built from a buffer (a byte array of a GBytes), this is
-   * the buffer itself: no copy before the write. */
-  data = g_variant_get_data (value);
-  size = g_variant_get_size (value);
+  *path = g_steal_pointer (&name);
+  return fd;
+}
+
+gboolean
+job_shm_write (int            fd,
+               const char    *path,
+               const guint8  *data,
+               gsize          size,
+               GError       **error)
+{
+  gsize done = 0;
 
   while (done < size)
     {
-      gssize n = write (fd, data + done, MIN (size - done, (gsize) 1 << 30));
+      gssize n = pwrite (fd, data + done, MIN (size - done, (gsize) 1 << 30), done);
 
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
         {
-          int saved_errno = errno;
+          int saved_errno = n < 0 ? errno : ENOSPC;
 
           g_set_error (error, JOB_ERROR, JOB_ERROR_FAILED,
                        _("Could not write %zu bytes to “%s”: %s"),
                        size, path, g_strerror (saved_errno));
-          close (fd);
-          g_unlink (path);
-          return NULL;
+          return FALSE;
         }
       done += n;
     }
 
-  close (fd);
-  return g_steal_pointer (&path);
+  return TRUE;
+}
+
+gboolean
+job_shm_folder_is_memory (const char *folder)
+{
+#ifdef __linux__
+  struct statfs st;
+
+  if (folder == NULL)
+    folder = job_shm_get_default_folder ();
+  return statfs (folder, &st) == 0 && st.f_type == TMPFS_MAGIC;
+#else
+  return FALSE;
+#endif
 }

@@ -5,6 +5,7 @@
 
 #include "job-batch.h"
 #include "job-batch-inbox-private.h"
+#include "job-shm-pool-private.h"
 
 G_BEGIN_DECLS
 
@@ -32,7 +33,9 @@ typedef struct
   GArray         *positions;  /* (owned) (element-type guint) batch positions */
   guint64         id;
   GBytes         *frame;      /* (owned) (nullable) the CALL frame */
-  GPtrArray      *shm_paths;  /* (owned) (nullable) removed when freed */
+  GPtrArray      *shm_files;  /* (owned) (nullable) (element-type JobShmFile)
+                               * released to shm_pool when freed */
+  JobShmPool     *shm_pool;   /* (owned) (nullable) */
   guint           n_reported; /* tasks answered so far, in order */
   guint           attempt;    /* workers its tasks were lost with so far */
   double          seconds;    /* the call's time, as its DONE reported it */
@@ -47,9 +50,11 @@ GPtrArray      *job_worker_batch_split            (JobWorkerBatch    *op,
                                                    guint64           *next_id);
 void            job_worker_batch_release          (JobWorkerBatch    *op);
 
+/* Arguments larger than @max_nbytes go to files of @folder from @pool. */
 gboolean        job_worker_request_build          (JobWorkerRequest  *request,
                                                    guint64            max_nbytes,
                                                    const char        *folder,
+                                                   JobShmPool        *pool,
                                                    GError           **error);
 /* A new request for the tasks of @request from @first on (@skip, when
  * below the end, excluded), built; NULL when no task is left. */
@@ -63,6 +68,9 @@ void            job_worker_request_abandon        (JobWorkerRequest  *request,
                                                    const GError      *error);
 void            job_worker_request_finish         (JobWorkerRequest  *request,
                                                    const GError      *error);
+/* _finish() for a call its worker answered to the end (DONE): its
+ * shared-memory files may carry the next arguments. */
+void            job_worker_request_finish_answered (JobWorkerRequest *request);
 void            job_worker_request_free           (JobWorkerRequest  *request);
 
 /* Queues of requests. */

@@ -8,7 +8,7 @@
 #include "job-function.h"
 #include "job-i18n-private.h"
 #include "job-worker-request-private.h"
-#include "job-shm-private.h"
+#include "job-shm-pool-private.h"
 #include "job-worker-protocol-private.h"
 
 /* Function references, serialized once. A reference built in tree form
@@ -107,18 +107,22 @@ batch_complete (JobWorkerBatch *op)
   g_free (op);
 }
 
+/* With @reuse, the worker answered the call: nothing reads the files
+ * any more, and the pool may write the next arguments over them. */
 static void
-remove_shared_files (JobWorkerRequest *request)
+release_shared_files (JobWorkerRequest *request,
+                      gboolean          reuse)
 {
-  for (guint i = 0; request->shm_paths != NULL && i < request->shm_paths->len; i++)
-    g_unlink (g_ptr_array_index (request->shm_paths, i));
-  g_clear_pointer (&request->shm_paths, g_ptr_array_unref);
+  for (guint i = 0; request->shm_files != NULL && i < request->shm_files->len; i++)
+    job_shm_pool_release (request->shm_pool, g_ptr_array_index (request->shm_files, i), reuse);
+  g_clear_pointer (&request->shm_files, g_ptr_array_unref);
+  g_clear_pointer (&request->shm_pool, job_shm_pool_unref);
 }
 
 void
 job_worker_request_free (JobWorkerRequest *request)
 {
-  remove_shared_files (request);
+  release_shared_files (request, FALSE);
   g_clear_pointer (&request->frame, g_bytes_unref);
   g_array_unref (request->positions);
   g_free (request->kind);
@@ -155,9 +159,16 @@ job_worker_request_finish (JobWorkerRequest *request,
                            const GError     *error)
 {
   /* Before the batch completes: its caller may look for the files. */
-  remove_shared_files (request);
+  release_shared_files (request, FALSE);
   job_worker_request_abandon (request, error);
   job_worker_request_free (request);
+}
+
+void
+job_worker_request_finish_answered (JobWorkerRequest *request)
+{
+  release_shared_files (request, TRUE);
+  job_worker_request_finish (request, NULL);
 }
 
 JobWorkerRequest *
@@ -205,6 +216,7 @@ share_large_arguments (JobWorkerRequest *request,
                        GVariant          *args,
                        guint64            max_nbytes,
                        const char        *folder,
+                       JobShmPool        *pool,
                        GVariantBuilder   *shared,
                        GError           **error)
 {
@@ -216,7 +228,7 @@ share_large_arguments (JobWorkerRequest *request,
     {
       GVariant *child = g_variant_get_child_value (args, i);
       gsize size = g_variant_get_size (child);
-      char *path;
+      JobShmFile *file;
 
       if (size <= max_nbytes)
         {
@@ -224,16 +236,19 @@ share_large_arguments (JobWorkerRequest *request,
           continue;
         }
 
-      path = job_shm_write_variant (folder, child, error);
-      if (path == NULL)
+      file = job_shm_pool_write (pool, folder, child, error);
+      if (file == NULL)
         {
           g_variant_unref (child);
           return NULL;
         }
-      if (request->shm_paths == NULL)
-        request->shm_paths = g_ptr_array_new_with_free_func (g_free);
-      g_ptr_array_add (request->shm_paths, path);
-      g_variant_builder_add (shared, "(uusst)", task, (guint32) i, path,
+      if (request->shm_files == NULL)
+        {
+          request->shm_files = g_ptr_array_new ();
+          request->shm_pool = job_shm_pool_ref (pool);
+        }
+      g_ptr_array_add (request->shm_files, file);
+      g_variant_builder_add (shared, "(uusst)", task, (guint32) i, file->path,
                              g_variant_get_type_string (child), (guint64) size);
       g_ptr_array_add (children, g_variant_ref_sink (g_variant_new_tuple (NULL, 0)));
       g_variant_unref (child);
@@ -249,6 +264,7 @@ gboolean
 job_worker_request_build (JobWorkerRequest  *request,
                           guint64            max_nbytes,
                           const char        *folder,
+                          JobShmPool        *pool,
                           GError           **error)
 {
   g_autoptr(GByteArray) frame = NULL;
@@ -311,7 +327,7 @@ job_worker_request_build (JobWorkerRequest  *request,
           if (!any_shared)
             g_variant_builder_init (&shared, G_VARIANT_TYPE ("a(uusst)"));
           any_shared = TRUE;
-          args = share_large_arguments (request, i, args, max_nbytes, folder,
+          args = share_large_arguments (request, i, args, max_nbytes, folder, pool,
                                         &shared, error);
           if (args == NULL)
             {

@@ -26,6 +26,7 @@ struct _JobWorkerScheduler
 
   JobWorkerLauncher *launcher;       /* (owned) */
   JobWorkerLoss      loss;
+  JobShmPool        *shm_pool;       /* (owned) files of large arguments */
 
   /* pool thread only */
   GQueue             queue;          /* (element-type JobWorkerRequest) waiting */
@@ -106,7 +107,7 @@ build (JobWorkerScheduler *self,
   g_autoptr(GError) error = NULL;
 
   if (job_worker_request_build (request, self->settings.max_nbytes,
-                                self->settings.temp_folder, &error))
+                                self->settings.temp_folder, self->shm_pool, &error))
     return TRUE;
   job_worker_request_finish (request, error);
   return FALSE;
@@ -223,7 +224,7 @@ on_frame (JobLaunchedWorker *launched,
       break;
 
     case JOB_WORKER_ANSWER_DONE:
-      job_worker_request_finish (job_scheduled_worker_call_done (worker), NULL);
+      job_worker_request_finish_answered (job_scheduled_worker_call_done (worker));
       set_idle (worker);
       pump (self);
       break;
@@ -516,6 +517,11 @@ pump_once (JobWorkerScheduler *self)
         }
 
       g_queue_remove (&self->queue, request);
+      if (request->frame == NULL && !build (self, request))
+        {
+          link = next;
+          continue;
+        }
       job_scheduled_worker_sent (best, request, now);
       job_launched_worker_send (best->launched, request->frame);
       link = next;
@@ -577,6 +583,7 @@ job_worker_scheduler_new (JobWorkerLauncher *launcher,
   job_worker_settings_init (&self->settings);
   self->launcher = launcher;
   self->loss = loss;
+  self->shm_pool = job_shm_pool_new ();
   launcher->events = &events;
   launcher->pool = self;
   g_queue_init (&self->queue);
@@ -605,9 +612,11 @@ job_worker_scheduler_enqueue (JobWorkerScheduler *self,
 {
   g_autoptr(GPtrArray) requests = job_worker_batch_split (op, &self->next_id);
 
+  /* Frames are built when a worker takes them (pump_once): a large
+   * argument's file is written then, and is free again for the next
+   * large argument as soon as the worker answers. */
   for (guint i = 0; i < requests->len; i++)
-    if (build (self, g_ptr_array_index (requests, i)))
-      g_queue_push_tail (&self->queue, g_ptr_array_index (requests, i));
+    g_queue_push_tail (&self->queue, g_ptr_array_index (requests, i));
   job_worker_batch_release (op);
 }
 
@@ -735,6 +744,7 @@ job_worker_scheduler_shutdown (JobWorkerScheduler *self)
     klass (self)->end_shutdown (self->launcher);
   g_hash_table_remove_all (self->start_failures);
   g_clear_pointer (&self->start_error, g_free);
+  job_shm_pool_drop_free (self->shm_pool);
   self->shutting_down = FALSE;
 }
 
@@ -790,6 +800,7 @@ job_worker_scheduler_free (JobWorkerScheduler *self)
   g_hash_table_unref (self->start_failures);
   g_hash_table_unref (self->kept);
   g_free (self->start_error);
+  job_shm_pool_unref (self->shm_pool);
   job_worker_settings_clear (&self->settings);
   g_free (self);
 }

@@ -26,6 +26,7 @@
 #include <joblib-glib.h>
 
 #include "job-native-symbol-private.h"
+#include "job-shm-mappings-private.h"
 #include "job-variant-array-reader-private.h"
 #include "job-worker-protocol-private.h"
 
@@ -152,6 +153,7 @@ typedef struct
    * container type's information with its last value and builds it
    * again for the next (see job-worker-protocol.c). */
   GVariant        *args_type;
+  JobShmMappings  *mappings;       /* (owned) of shared-memory arguments */
 } Worker;
 
 static void
@@ -215,12 +217,12 @@ flush (Worker  *worker,
 }
 
 static GVariant *
-map_argument (const char  *path,
-              const char  *type_string,
-              guint64      size,
-              GError     **error)
+map_argument (JobShmMappings  *mappings,
+              const char      *path,
+              const char      *type_string,
+              guint64          size,
+              GError         **error)
 {
-  g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
 
   if (!g_variant_type_string_is_valid (type_string))
@@ -230,20 +232,9 @@ map_argument (const char  *path,
       return NULL;
     }
 
-  /* Read-only: the worker must not change what the parent wrote. */
-  mapped = g_mapped_file_new (path, FALSE, error);
-  if (mapped == NULL)
+  bytes = job_shm_mappings_get (mappings, path, size, error);
+  if (bytes == NULL)
     return NULL;
-  if (g_mapped_file_get_length (mapped) != size)
-    {
-      g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
-                   "shared-memory argument “%s” has %" G_GSIZE_FORMAT
-                   " bytes, expected %" G_GUINT64_FORMAT,
-                   path, g_mapped_file_get_length (mapped), size);
-      return NULL;
-    }
-
-  bytes = g_mapped_file_get_bytes (mapped);
   return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type_string),
                                                        bytes, FALSE));
 }
@@ -252,11 +243,12 @@ map_argument (const char  *path,
  * its shared-memory arguments: the entries of @shared from *@cursor on
  * whose task is @task (entries come in task order). */
 static GVariant *
-build_arguments (GVariant  *args,
-                 guint32    task,
-                 GVariant  *shared,
-                 gsize     *cursor,
-                 GError   **error)
+build_arguments (JobShmMappings  *mappings,
+                 GVariant        *args,
+                 guint32          task,
+                 GVariant        *shared,
+                 gsize           *cursor,
+                 GError         **error)
 {
   g_autoptr(GPtrArray) children = NULL;
   gsize n_shared = g_variant_n_children (shared);
@@ -306,7 +298,7 @@ build_arguments (GVariant  *args,
                        position, n);
           return NULL;
         }
-      mapped = map_argument (path, type_string, size, error);
+      mapped = map_argument (mappings, path, type_string, size, error);
       if (mapped == NULL)
         return NULL;
       g_variant_unref (g_ptr_array_index (children, position));
@@ -503,7 +495,8 @@ run_call (Worker    *worker,
                      i, ref_index, n_refs);
       else if (g_ptr_array_index (resolve_errors, ref_index) != NULL)
         task_error = g_error_copy (g_ptr_array_index (resolve_errors, ref_index));
-      else if ((full_args = build_arguments (args, i, shared, &cursor, &task_error)) != NULL)
+      else if ((full_args = build_arguments (worker->mappings, args, i, shared, &cursor,
+                                             &task_error)) != NULL)
         {
           if (memorized[ref_index] != NULL)
             result = job_function_invoke (memorized[ref_index], full_args, NULL, &task_error);
@@ -527,8 +520,8 @@ run_call (Worker    *worker,
       else
         append_error (worker, call_id, i, task_error);
 
-      /* Arguments mapped from shared memory are unmapped here, with the
-       * last reference to them. */
+      /* Arguments mapped from shared memory are released here, with the
+       * last reference to them (the map may stay for the next task). */
       g_clear_pointer (&full_args, g_variant_unref);
 
       if (worker->buffer->len + worker->pending_bytes >= FLUSH_BYTES ||
@@ -561,6 +554,32 @@ input_waiting (Reader *reader)
   if (reader->pos < reader->len)
     return TRUE;
   return poll (&pfd, 1, 0) == 1 && (pfd.revents & POLLIN) != 0;
+}
+
+/* Before the worker blocks for the next frame: the maps of files that the
+ * parent removed at the end of a run go soon after (their pages stay
+ * while they are mapped), the others after a second without work. */
+static void
+wait_for_input (Reader         *reader,
+                JobShmMappings *mappings)
+{
+  static const int waits_msec[] = { 100, 250, 1000 };
+  struct pollfd pfd = { reader->fd, POLLIN, 0 };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (waits_msec); i++)
+    {
+      int ready;
+
+      if (reader->pos < reader->len ||
+          job_shm_mappings_trim (mappings, G_USEC_PER_SEC) == 0)
+        return;
+      do
+        ready = poll (&pfd, 1, waits_msec[i]);
+      while (ready < 0 && errno == EINTR);
+      if (ready != 0)
+        return;
+    }
+  job_shm_mappings_trim (mappings, 0);
 }
 
 /* Runs the initializer of an INIT frame. On failure the error goes to the
@@ -659,6 +678,7 @@ main (int    argc,
   worker.buffer = g_byte_array_sized_new (FLUSH_BYTES + 4096);
   worker.status = map_status_page ();
   worker.pending = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  worker.mappings = job_shm_mappings_new ();
   worker.resolved = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
                                            (GDestroyNotify) g_bytes_unref,
                                            (GDestroyNotify) resolved_free);
@@ -675,6 +695,7 @@ main (int    argc,
       g_autoptr(GVariant) body = NULL;
       JobWorkerMessage message = 0;
 
+      wait_for_input (reader, worker.mappings);
       body = job_worker_read_frame_from (reader_read_all, reader, JOB_WORKER_FRAME_DEFAULT_MAX,
                                          &message, NULL, &error);
       if (body == NULL)
@@ -731,6 +752,7 @@ out:
   g_ptr_array_unref (worker.pending);
   g_hash_table_unref (worker.resolved);
   g_clear_pointer (&worker.args_type, g_variant_unref);
+  job_shm_mappings_free (worker.mappings);
   close (out_fd);
   close (in_fd);
   return status;
