@@ -232,6 +232,46 @@ fail (Writer *self)
   g_mutex_unlock (&self->lock);
 }
 
+/* Compressed frames reach the stream in pieces of this size, each
+ * ending on a multiple of it from the start of the dump. Written frame
+ * by frame (about 2 MiB each, at odd offsets), a file's page cache was
+ * kept in folios too small to be mapped 2 MiB at a time, and the load's
+ * mapping of a 16 MB dump cost 3-9 ms here instead of 0.3-0.7 ms. */
+#define STAGE_SIZE (4 * 1024 * 1024)
+
+typedef struct
+{
+  guint8 *data;  /* (owned) STAGE_SIZE bytes */
+  gsize   len;
+} Stage;
+
+static gboolean
+stage_write (Stage          *stage,
+             GOutputStream  *stream,
+             const guint8   *data,
+             gsize           size,
+             GCancellable   *cancellable,
+             GError        **error)
+{
+  while (size > 0)
+    {
+      gsize n = MIN (size, STAGE_SIZE - stage->len);
+
+      memcpy (stage->data + stage->len, data, n);
+      stage->len += n;
+      data += n;
+      size -= n;
+      if (stage->len == STAGE_SIZE)
+        {
+          if (!g_output_stream_write_all (stream, stage->data, STAGE_SIZE, NULL,
+                                          cancellable, error))
+            return FALSE;
+          stage->len = 0;
+        }
+    }
+  return TRUE;
+}
+
 /* The caller's part: writes the frames in order, and compresses one
  * itself whenever the next to write is not ready. */
 static gboolean
@@ -241,6 +281,7 @@ write_frames (Writer        *self,
               GError       **error)
 {
   Worker worker = { NULL, NULL };
+  Stage stage = { g_malloc (STAGE_SIZE), 0 };
   gboolean ok = TRUE;
 
   g_mutex_lock (&self->lock);
@@ -252,8 +293,7 @@ write_frames (Writer        *self,
       if (slot->done)
         {
           g_mutex_unlock (&self->lock);
-          ok = g_output_stream_write_all (stream, slot->out, slot->out_size, NULL,
-                                          cancellable, error);
+          ok = stage_write (&stage, stream, slot->out, slot->out_size, cancellable, error);
           g_mutex_lock (&self->lock);
           if (!ok)
             break;
@@ -273,6 +313,9 @@ write_frames (Writer        *self,
       g_mutex_lock (&self->lock);
     }
   g_mutex_unlock (&self->lock);
+  if (ok && !self->failed && stage.len > 0)
+    ok = g_output_stream_write_all (stream, stage.data, stage.len, NULL, cancellable, error);
+  g_free (stage.data);
   if (!ok)
     fail (self);
   else if (self->failed)
