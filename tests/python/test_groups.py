@@ -236,3 +236,43 @@ def test_error_in_a_mixed_group_names_its_task(backend):
             module.Parallel(n_jobs=2, backend=backend)(tasks)
         if module is not joblib:
             assert "task 1234 (test_groups.scale)" in info.value.__notes__
+
+
+def test_worker_results_frames_are_the_bytes_glib_writes():
+    # the Python worker writes its RESULTS payloads by hand: they must be
+    # GLib's serialization of (tuav), for framing offsets of 1, 2 and 4 bytes
+    from joblib_glib._gi import GLib
+    from joblib_glib.worker import _results_payload
+    for n, size in ((1, 0), (2, 3), (7, 40), (40, 100), (3, 70000), (300, 30)):
+        values = []
+        for i in range(n):
+            kind = i % 4
+            if kind == 0:
+                values.append(GLib.Variant("ay", bytes(range(256)) * (size // 256) + b"x" * (i % 9)))
+            elif kind == 1:
+                values.append(GLib.Variant("x", -i * 7919))
+            elif kind == 2:
+                values.append(GLib.Variant("(sd)", ("s" * (i % 5), i / 3)))
+            else:
+                values.append(GLib.Variant("()", ()))
+        expected = GLib.Variant.new_tuple(
+            GLib.Variant("t", 2 ** 40 + n), GLib.Variant("u", 3 * n),
+            GLib.Variant.new_array(GLib.VariantType("v"),
+                                   [GLib.Variant.new_variant(v) for v in values]))
+        assert _results_payload(2 ** 40 + n, 3 * n, values) == \
+            expected.get_data_as_bytes().get_data()
+
+
+def blob(i):
+    return bytes([i % 251]) * (i * 997 % 90000) if i % 3 else (i, str(i), None)
+
+
+def test_large_and_mixed_results_from_workers_match_joblib():
+    # answers over 64 KiB go out in several RESULTS frames, read back part
+    # by part by the parent
+    import joblib
+    ours = Parallel(n_jobs=2, backend="loky")(delayed(blob)(i) for i in range(300))
+    theirs = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(blob)(i)
+                                                      for i in range(300))
+    assert ours == theirs
+    assert [type(value) for value in ours] == [type(value) for value in theirs]

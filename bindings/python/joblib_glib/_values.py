@@ -43,7 +43,9 @@ _PICKLE_BUFFERS_TYPE = "(ayaay)"
 
 
 def _tagged(tag, value):
-    return GLib.Variant(_TAG, (tag, value))
+    # direct constructors: GLib.Variant(_TAG, ...) parses the type string
+    # and walks the value in Python, several microseconds a call
+    return _new_tuple([_new_string(tag), _new_variant(value)])
 
 
 # Direct constructors: GLib.Variant(type, value) parses its type string on
@@ -122,7 +124,7 @@ def _plain(obj, seen, sort_keys=False, coerce_mmap=False):
     if kind is complex:
         return _tagged("complex", GLib.Variant("(dd)", (obj.real, obj.imag)))
     if isinstance(obj, GLib.Variant):
-        return _tagged("variant", GLib.Variant("v", obj))
+        return _tagged("variant", _new_variant(obj))
     numpy = sys.modules.get("numpy")
     if numpy is not None and (kind is numpy.ndarray or
                               (coerce_mmap and kind is numpy.memmap)):

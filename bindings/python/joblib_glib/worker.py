@@ -42,6 +42,11 @@ _FLUSH_BYTES = 64 * 1024
 _FLUSH_SECONDS = 0.01
 _READ_AHEAD = 64 * 1024
 _STATUS = struct.Struct("=QII")
+# The fixed heads of version 2's DONE (td) and RESULTS (tuav) payloads,
+# little-endian: the bytes GLib serializes (the u of RESULTS is followed by
+# padding to the array's alignment of 8).
+_DONE_BODY = struct.Struct("<Qd")
+_RESULTS_HEAD = struct.Struct("<QI4x")
 ERROR_DOMAIN = "joblib-glib-python-error-quark"
 # JOB_ERROR and JOB_ERROR_PROTOCOL (job-error.h), for a bad initializer
 # reference as the native worker reports it.
@@ -102,7 +107,7 @@ class _Channel:
             raise ProtocolError("the stream ended inside a frame")
         # Untrusted bytes are safe to read as a GVariant (trusted=False):
         # malformed parts read as default values, never outside the buffer.
-        body = GLib.Variant.new_from_bytes(GLib.VariantType(_TYPES[version][kind]),
+        body = GLib.Variant.new_from_bytes(_variant_type(GLib, version, kind),
                                            GLib.Bytes.new(payload), False)
         return kind, body
 
@@ -121,15 +126,31 @@ class _Channel:
             return
         if self.results is None:
             self.results = (call_id, position, [])
-        self.results[2].append(GLib.Variant.new_variant(value))
+        self.results[2].append(value)
 
     def _end_results(self, GLib):
         if self.results is not None:
             call_id, first, values = self.results
             self.results = None
+            if sys.byteorder == "little":
+                self._append_payload(_RESULT, _results_payload(call_id, first, values))
+                return
             self.append(GLib, _RESULT, GLib.Variant.new_tuple(
                 GLib.Variant("t", call_id), GLib.Variant("u", first),
-                GLib.Variant.new_array(GLib.VariantType("v"), values)))
+                GLib.Variant.new_array(GLib.VariantType("v"),
+                                       [GLib.Variant.new_variant(v) for v in values])))
+
+    def _append_payload(self, kind, data):
+        self.pending += _HEADER.pack(len(data), self.version, kind, 0)
+        self.pending += data
+
+    def done(self, GLib, call_id, seconds):
+        """The DONE frame of a call (its results first)."""
+        if self.version == 1:
+            self.append(GLib, _DONE, GLib.Variant("(td)", (call_id, seconds)))
+            return
+        self._end_results(GLib)
+        self._append_payload(_DONE, _DONE_BODY.pack(call_id, seconds))
 
     def flush(self, GLib=None):
         if GLib is not None:
@@ -147,6 +168,53 @@ class _Channel:
         if len(self.pending) >= _FLUSH_BYTES or \
                 time.monotonic() - self.last_flush >= _FLUSH_SECONDS:
             self.flush(GLib)
+
+
+_variant_types = {}
+
+
+def _variant_type(GLib, version, kind):
+    """The GLib.VariantType of a frame type, made once."""
+    found = _variant_types.get((version, kind))
+    if found is None:
+        found = _variant_types[(version, kind)] = GLib.VariantType(_TYPES[version][kind])
+    return found
+
+
+def _results_payload(call_id, first, values):
+    """The little-endian serialized form of a RESULTS (tuav) payload, as
+    GLib writes it (checked against GLib by the tests): the t and the u, the
+    `v` elements (a value's bytes, a zero byte, its type string), each at an
+    offset aligned to 8, then the end of each element as a framing offset
+    whose width depends on the size of the array.  Built here because one
+    GLib.Variant made from Python costs microseconds, and a group's answer
+    took five of them."""
+    parts = []
+    ends = []
+    size = 0
+    for value in values:
+        if size % 8:
+            pad = 8 - size % 8
+            parts.append(bytes(pad))
+            size += pad
+        data = value.get_data_as_bytes().get_data() or b""
+        tail = b"\0" + value.get_type_string().encode("ascii")
+        parts.append(data)
+        parts.append(tail)
+        size += len(data) + len(tail)
+        ends.append(size)
+    width = _framing_width(size, len(ends))
+    parts.extend(end.to_bytes(width, "little") for end in ends)
+    return _RESULTS_HEAD.pack(call_id, first) + b"".join(parts)
+
+
+def _framing_width(body_size, n_offsets):
+    """The width of the framing offsets of an array of variable-size
+    elements: the smallest whose total (body and offsets) it can address."""
+    for width, limit in ((1, 0xff), (2, 0xffff), (4, 0xffffffff)):
+        if body_size + width * n_offsets <= limit:
+            return width
+    return 8
 
 
 def _map_status_page():
@@ -342,7 +410,7 @@ def _run_call(GLib, channel, resolver, status, body):
         channel.maybe_flush(GLib)
         if error is not None and stop_on_error:
             break
-    channel.append(GLib, _DONE, GLib.Variant("(td)", (batch_id, time.monotonic() - start)))
+    channel.done(GLib, batch_id, time.monotonic() - start)
 
 
 def _run_init(GLib, channel, resolver, body):
