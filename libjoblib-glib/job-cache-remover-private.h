@@ -22,8 +22,15 @@ gboolean         job_cache_remove_at      (int          dir_fd,
 /* Removes the entry folder at @path (a local path, or a link or file,
  * never followed): its `output` and `metadata.json` by name, then the
  * folder; a folder holding anything else is removed as by
- * job_cache_remove_at(). TRUE when there is none. */
+ * job_cache_remove_at(). TRUE when there is none.
+ *
+ * With @held, the folder and its two files are kept open, their
+ * descriptors added to @held (element-type int): their names are gone,
+ * but the file system frees their blocks only when the caller closes
+ * them. Where freeing a block waits for the device (online discard),
+ * that moves the wait out of this call. */
 gboolean         job_cache_remove_entry_folder (const char  *path,
+                                                GArray      *held,
                                                 GError     **error);
 
 G_END_DECLS

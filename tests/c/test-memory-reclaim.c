@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -487,6 +488,48 @@ test_wait_per_location (void)
   g_assert_cmpint (g_rmdir (dir), ==, 0);
 }
 
+/* With few descriptors to spare, the folders past the budget are removed
+ * the plain way: the files are gone all the same. */
+static void
+test_few_descriptors (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autofree char *dir = g_dir_make_tmp ("joblib-reclaim-XXXXXX", NULL);
+      g_autoptr(JobMemory) memory = NULL;
+      g_autoptr(JobFunction) function = job_function_new ("triple", triple, NULL, NULL);
+      g_autoptr(JobMemorizedFunction) cached = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *function_dir = g_build_filename (dir, "joblib-glib", "triple", NULL);
+      struct rlimit limit;
+      guint removed = 0;
+
+      /* before the first removal, which reads the limit once */
+      g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+      limit.rlim_cur = MIN (limit.rlim_max, 64);
+      g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+
+      memory = job_memory_new_for_path (dir);
+      cached = job_memory_cache (memory, function, NULL);
+      for (int i = 0; i < 120; i++)
+        call_or_die (cached, i);
+      g_assert_true (job_memory_reduce_size (memory, 0, 20, 0, &removed, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (removed, ==, 100);
+      job_memory_wait_reclaimed (memory);
+      g_assert_cmpuint (count_prefixed (function_dir, ".trash-"), ==, 0);
+      g_assert_cmpuint (count_entries (function_dir), ==, 20);
+      g_assert_true (job_memory_clear (memory, &error));
+      g_assert_no_error (error);
+      job_memory_wait_reclaimed (memory);
+      g_assert_cmpuint (count_files (dir), ==, 0);
+      g_assert_cmpint (g_rmdir (dir), ==, 0);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -500,6 +543,7 @@ main (int   argc,
   g_test_add_func ("/joblib/memory-reclaim/exit-frees", test_exit_frees);
   g_test_add_func ("/joblib/memory-reclaim/lock-on-current-file", test_lock_on_current_file);
   g_test_add_func ("/joblib/memory-reclaim/per-location", test_wait_per_location);
+  g_test_add_func ("/joblib/memory-reclaim/few-descriptors", test_few_descriptors);
   g_test_add_func ("/joblib/memory-reclaim/bad-input", test_wait_reclaimed_bad_input);
 
   return g_test_run ();
