@@ -8,6 +8,8 @@
 #include <joblib-glib.h>
 #include <zstd.h>
 
+#include "persist-tests.h"
+
 static char *tmp_dir;
 
 static GFile *
@@ -71,17 +73,6 @@ mixed_value (void)
 }
 
 /* @sized: each frame says its content size, at most 2 MiB */
-/* g_variant_equal() prints untrusted values to compare them: 9 MiB of
- * text each. Their serialized bytes say the same. */
-static void
-assert_same (GVariant *a,
-             GVariant *b)
-{
-  g_assert_cmpstr (g_variant_get_type_string (a), ==, g_variant_get_type_string (b));
-  g_assert_cmpmem (g_variant_get_data (a), g_variant_get_size (a),
-                   g_variant_get_data (b), g_variant_get_size (b));
-}
-
 static guint
 count_frames (GBytes   *bytes,
               gboolean  sized)
@@ -102,28 +93,6 @@ count_frames (GBytes   *bytes,
       n++;
     }
   return n;
-}
-
-static GBytes *
-file_bytes (GFile *file)
-{
-  g_autoptr(GError) error = NULL;
-  GBytes *bytes = g_file_load_bytes (file, NULL, NULL, &error);
-
-  g_assert_no_error (error);
-  return bytes;
-}
-
-static void
-write_bytes (GFile  *file,
-             GBytes *bytes)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_file_replace_contents (file, g_bytes_get_data (bytes, NULL),
-                                          g_bytes_get_size (bytes), NULL, FALSE,
-                                          G_FILE_CREATE_NONE, NULL, NULL, &error));
-  g_assert_no_error (error);
 }
 
 static void
@@ -188,28 +157,6 @@ test_single_frame (void)
   loaded = job_load (file, JOB_LOAD_NONE, 0, NULL, &error);
   g_assert_no_error (error);
   assert_same (loaded, value);
-}
-
-static void
-expect_error (GFile  *file,
-              GBytes *bytes,
-              int     code,
-              guint64 max_size)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GError) stream_error = NULL;
-  g_autoptr(GVariant) loaded = NULL;
-  g_autoptr(GVariant) streamed = NULL;
-  g_autoptr(GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
-
-  write_bytes (file, bytes);
-  loaded = job_load (file, JOB_LOAD_NONE, max_size, NULL, &error);
-  g_assert_null (loaded);
-  g_assert_error (error, JOB_ERROR, code);
-  /* the same message from the file as from a stream */
-  streamed = job_load_from_stream (in, max_size, NULL, &stream_error);
-  g_assert_null (streamed);
-  g_assert_cmpstr (error->message, ==, stream_error->message);
 }
 
 /* A damaged byte in any frame, a cut, bytes after the last frame and a

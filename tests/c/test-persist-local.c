@@ -11,6 +11,8 @@
 #include <glib/gstdio.h>
 #include <joblib-glib.h>
 
+#include "persist-tests.h"
+
 static char *tmp_dir;
 
 static GFile *
@@ -61,17 +63,6 @@ mixed_value (void)
   return g_variant_ref (value);
 }
 
-/* g_variant_equal() prints values to compare them: megabytes of text.
- * Their serialized bytes say the same. */
-static void
-assert_same (GVariant *a,
-             GVariant *b)
-{
-  g_assert_cmpstr (g_variant_get_type_string (a), ==, g_variant_get_type_string (b));
-  g_assert_cmpmem (g_variant_get_data (a), g_variant_get_size (a),
-                   g_variant_get_data (b), g_variant_get_size (b));
-}
-
 /* What the streaming writer makes of @value. */
 static GBytes *
 streamed_dump (GVariant *value)
@@ -83,28 +74,6 @@ streamed_dump (GVariant *value)
   g_assert_no_error (error);
   g_assert_true (g_output_stream_close (out, NULL, &error));
   return g_memory_output_stream_steal_as_bytes (G_MEMORY_OUTPUT_STREAM (out));
-}
-
-static GBytes *
-file_bytes (GFile *file)
-{
-  g_autoptr(GError) error = NULL;
-  GBytes *bytes = g_file_load_bytes (file, NULL, NULL, &error);
-
-  g_assert_no_error (error);
-  return bytes;
-}
-
-static void
-write_bytes (GFile  *file,
-             GBytes *bytes)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (g_file_replace_contents (file, g_bytes_get_data (bytes, NULL),
-                                          g_bytes_get_size (bytes), NULL, FALSE,
-                                          G_FILE_CREATE_NONE, NULL, NULL, &error));
-  g_assert_no_error (error);
 }
 
 /* A file dump is byte for byte the streamed one, and loads back. */
@@ -189,28 +158,6 @@ test_position (void)
                                           NULL, &error));
   g_assert_cmpuint (n_read, ==, sizeof suffix);
   g_assert_cmpstr (after, ==, suffix);
-}
-
-static void
-expect_error (GFile  *file,
-              GBytes *bytes,
-              int     code,
-              guint64 max_size)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GError) stream_error = NULL;
-  g_autoptr(GVariant) loaded = NULL;
-  g_autoptr(GVariant) streamed = NULL;
-  g_autoptr(GInputStream) in = g_memory_input_stream_new_from_bytes (bytes);
-
-  write_bytes (file, bytes);
-  loaded = job_load (file, JOB_LOAD_NONE, max_size, NULL, &error);
-  g_assert_null (loaded);
-  g_assert_error (error, JOB_ERROR, code);
-  /* the same message from the file as from a stream */
-  streamed = job_load_from_stream (in, max_size, NULL, &stream_error);
-  g_assert_null (streamed);
-  g_assert_cmpstr (error->message, ==, stream_error->message);
 }
 
 /* A flipped byte in the preamble, the header or any array, a cut, and
