@@ -33,12 +33,14 @@ void job_cache_reclaimer_add_tree    (const char *root,
 void job_cache_reclaimer_add_folders (const char *root,
                                       GPtrArray  *paths);
 /* Blocks until every folder queued so far, in this process, is removed
- * (or given up on). */
+ * (or given up on), and the descriptors held on them are closed. */
 void job_cache_reclaimer_wait        (void);
 /* Blocks until every folder queued so far from the cache at @root, in
- * this process, is removed (or given up on). The calling thread removes
- * the ones no thread has started on yet itself, rather than sleeping
- * while the background thread gets to them. */
+ * this process, is removed (or given up on): their names are gone, the
+ * descriptors that keep their blocks may still be open (closed on the
+ * background thread). The calling thread removes the ones no thread has
+ * started on yet itself, rather than sleeping while the background
+ * thread gets to them. */
 void job_cache_reclaimer_wait_root   (const char *root);
 
 G_END_DECLS

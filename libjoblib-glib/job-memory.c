@@ -726,13 +726,17 @@ job_memory_reduce_size (JobMemory  *self,
  * the cache at this memory's location (through
  * [method@Joblib.Memory.clear], [method@Joblib.Memory.reduce_size],
  * [method@Joblib.MemorizedFunction.clear], eviction on write, from any
- * #JobMemory on the same location) are deleted, so that their disk space
- * is free. Removals from caches at other locations are not waited for.
- * The calling thread deletes the files that no background thread has
- * started on yet, rather than waiting for one to get to them. The
+ * #JobMemory on the same location) are deleted: no name of them is left,
+ * so the location folder can be removed. Removals from caches at other
+ * locations are not waited for. The calling thread deletes the files
+ * that no background thread has started on yet, rather than waiting for
+ * one to get to them. The files are kept open while they are unlinked
+ * and closed afterwards on a background thread, which is when the file
+ * system frees their blocks: the disk space comes back shortly after
+ * this returns (a process that exits normally waits for that too). The
  * entries were already invisible to every reader when those calls
- * returned; this only matters to code that measures the space or removes
- * the location folder itself.
+ * returned; this only matters to code that removes the location folder
+ * itself or measures what is left in it.
  *
  * Thread safety: callable from any thread; it blocks.
  */
