@@ -86,3 +86,66 @@ def test_object_arrays_need_pickling():
     a = np.array([object(), 1], dtype=object)
     with pytest.raises(TypeError):
         to_variant(a, allow_pickle=False)
+
+
+def describe(a):
+    """What a worker sees of an array argument."""
+    a[...] = a  # writable, as joblib's workers get small arrays
+    return a.dtype.str, a.shape, bool(a.flags.writeable), a.tobytes()
+
+
+SMALL = [np.arange(250, dtype="|u1"), (np.arange(12) * 1.5).reshape(3, 4),
+         np.array(7, dtype="<i4"), np.zeros((0, 3), dtype="<f4"),
+         np.arange(6, dtype=">i8").reshape(2, 3), np.ones(8000, dtype="<f8"),
+         np.arange(10, dtype="<c16")]
+
+
+def test_small_arrays_through_worker_processes_as_joblib():
+    import joblib
+    ours = Parallel(n_jobs=2, backend="loky")(delayed(describe)(a) for a in SMALL)
+    theirs = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(describe)(a)
+                                                       for a in SMALL)
+    assert ours == theirs
+    assert [o[0] for o in ours] == [a.dtype.str for a in SMALL]
+
+
+@pytest.mark.parametrize("a", SMALL)
+def test_small_argument_variant_is_glibs_normal_form(a):
+    from joblib_glib import _values
+    v = _values.call_arg_variant(a)
+    built = GLib.Variant("(ssatay)", ("joblib.array", a.dtype.str, list(a.shape), a.tobytes()))
+    assert v.get_data_as_bytes().get_data() == built.get_data_as_bytes().get_data()
+    assert v.is_normal_form()
+    back = from_variant(built, copy_small=True)
+    assert back.dtype == a.dtype and back.shape == a.shape and not back.flags.writeable
+    np.testing.assert_array_equal(back, a)
+    assert from_variant(built, writable=True, copy_small=True).flags.writeable
+
+
+def test_small_array_read_from_a_copy_reads_what_glib_reads():
+    """Every byte of a small array variant changed: copy_small gives what
+    GLib's own accessors give (an array, another value, or an error)."""
+    good = GLib.Variant("(ssatay)", ("joblib.array", "<i4", [5],
+                                     np.arange(5, dtype="<i4").tobytes()))
+    raw = good.get_data_as_bytes().get_data()
+
+    def read(v, **kw):
+        try:
+            value = from_variant(v, **kw)
+        except (ValueError, TypeError) as exc:
+            return type(exc)
+        if isinstance(value, np.ndarray):
+            return value.dtype.str, value.shape, value.tobytes()
+        return value
+
+    for i in range(len(raw)):
+        for b in range(0, 256, 5):
+            bad = bytearray(raw)
+            bad[i] = b
+            v = GLib.Variant.new_from_bytes(GLib.VariantType("(ssatay)"),
+                                            GLib.Bytes.new(bytes(bad)), False)
+            assert read(v, copy_small=True) == read(v), (i, b)
+    for cut in range(len(raw)):
+        v = GLib.Variant.new_from_bytes(GLib.VariantType("(ssatay)"),
+                                        GLib.Bytes.new(raw[:cut]), False)
+        assert read(v, copy_small=True) == read(v)

@@ -85,22 +85,38 @@ def _boxed_value_class():
     return get_introspection_module("GObject").Value
 
 
-def bytes_for_array(array):
-    """A GLib.Bytes over a C-contiguous numpy array's memory."""
-    glib = _glib()
-    if glib is None or array.nbytes == 0:
-        return GLib.Bytes.new(array.tobytes())
+def _bytes_over(address, size, keep):
+    """A GLib.Bytes over ``size`` bytes at ``address``; ``keep`` (what owns
+    that memory) lives until GLib frees the GBytes."""
+    glib = _state["glib"]
     token = next(_tokens)
-    _kept[token] = array
+    _kept[token] = keep
     pointer = glib.g_bytes_new_with_free_func(
-        array.ctypes.data, array.nbytes,
-        ctypes.cast(_release_callback, ctypes.c_void_p), token)
+        address, size, ctypes.cast(_release_callback, ctypes.c_void_p), token)
     value = GObject.Value(GLib.Bytes.__gtype__)
     _boxed_value_class().set_boxed(value, pointer)  # takes a reference
     glib.g_bytes_unref(pointer)
     data = value.get_boxed()
     value.unset()
     return data
+
+
+def bytes_for_array(array):
+    """A GLib.Bytes over a C-contiguous numpy array's memory."""
+    glib = _glib()
+    if glib is None or array.nbytes == 0:
+        return GLib.Bytes.new(array.tobytes())
+    return _bytes_over(array.ctypes.data, array.nbytes, array)
+
+
+def bytes_for_bytearray(buffer):
+    """A GLib.Bytes over a bytearray's memory (which must not change
+    while GLib holds it); a copy where sharing is not available."""
+    glib = _glib()
+    if glib is None or not buffer:
+        return GLib.Bytes.new(bytes(buffer))
+    view = (ctypes.c_char * len(buffer)).from_buffer(buffer)  # holds the buffer
+    return _bytes_over(ctypes.addressof(view), len(buffer), view)
 
 
 class _View:
@@ -132,6 +148,21 @@ def array_from_bytes(data, typestr, shape, writable=False):
         array = numpy.frombuffer(data.get_data() or b"", dtype=dtype).reshape(shape)
         return array.copy() if writable else array
     return numpy.asarray(_View(data, _address_of_data(data), dtype.str, shape, writable))
+
+
+def array_from_data(data, typestr, shape, writable=False):
+    """A numpy array over a Python bytes object (read-only unless writable:
+    then a copy), with the same checks as array_from_bytes."""
+    import numpy
+    dtype = numpy.dtype(typestr)
+    count = 1
+    for dim in shape:
+        count *= dim
+    if len(data) != count * dtype.itemsize:
+        raise ValueError(f"array data has {len(data)} bytes, expected {count * dtype.itemsize} "
+                         f"for shape {tuple(shape)} of {typestr}")
+    array = numpy.frombuffer(data, dtype=dtype).reshape(shape)
+    return array.copy() if writable else array
 
 
 def _address_of_data(data):

@@ -24,7 +24,8 @@ from gi.module import get_introspection_module
 
 from . import _interrupt
 from ._gi import GLib, Joblib
-from ._values import from_variant, pickled_call_args, to_variant, unpickle_call_args
+from ._values import (call_arg_variant, from_variant, pickled_call_args, to_variant,
+                      unpickle_call_args)
 
 # How deep the calling thread is in nested Parallel calls: 0 in the
 # caller, 1 in a task of a top-level call (a worker thread, or a worker
@@ -393,8 +394,8 @@ class PythonFunction:
         return self._variant_args(*self.signature.bind(args, kwargs))
 
     @staticmethod
-    def _variant_args(values, opaque):
-        children = [_new_variant(to_variant(v)) for v in values]
+    def _variant_args(values, opaque, convert=to_variant):
+        children = [_new_variant(convert(v)) for v in values]
         children.append(_TRUE if opaque else _FALSE)
         return _new_tuple(children)
 
@@ -425,7 +426,7 @@ class PythonFunction:
         pickled = pickled_call_args(values, opaque, self.memmapper)
         if pickled is not None:
             return pickled
-        return self._variant_args(values, opaque)
+        return self._variant_args(values, opaque, call_arg_variant)
 
     def call_pickled(self, args):
         """Run the function on an argument tuple made by make_call for a
@@ -441,7 +442,11 @@ class PythonFunction:
         """Run the function on an argument tuple made by make_args."""
         n = args.n_children()
         opaque = args.get_child_value(n - 1).get_boolean()
-        values = [from_variant(args.get_child_value(i)) for i in range(n - 1)]
+        # worker_array copies or re-views every array: small ones may come
+        # from a copy of the frame
+        copy_small = self.arrays is not None
+        values = [from_variant(args.get_child_value(i), copy_small=copy_small)
+                  for i in range(n - 1)]
         if self.arrays is not None:
             values = [worker_array(v, *self.arrays) for v in values]
         return to_variant(self._call_values(values, opaque), by_value=True)
