@@ -177,7 +177,7 @@ for step in "${steps[@]}"; do
       ninja -C "$build-tsan"
       # The programs that run code on several threads; the others
       # (codecs, the worker protocol's parser...) would only be slower.
-      tests=(test-backend test-parallel test-memory test-memory-stress
+      tests=(test-backend test-parallel test-memory test-memory-stress test-memory-reclaim
              test-process-backend test-process-memory test-faults
              test-persist test-persist-frames test-persist-local test-hash test-task-count test-nesting
              test-main-context-slices)
