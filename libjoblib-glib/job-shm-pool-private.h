@@ -32,10 +32,12 @@ typedef struct _JobShmPool JobShmPool;
 
 typedef struct
 {
-  char    *path;     /* (owned) */
-  int      fd;       /* open while the file is in the pool, else -1 */
-  gsize    size;     /* the file's length */
-  gboolean reusable; /* in a memory-backed folder */
+  char    *path;       /* (owned) */
+  int      fd;         /* open while the file is in the pool, else -1 */
+  gsize    size;       /* the file's length */
+  gboolean reusable;   /* in a memory-backed folder */
+  void    *map;        /* (nullable) a reusable file's pages, mapped */
+  gsize    map_length;
 } JobShmFile;
 
 JobShmPool *job_shm_pool_new     (void);
