@@ -6,7 +6,8 @@ Usage (from a build tree, with the uninstalled typelib on the paths):
   /usr/bin/python3 benchmarks/python-memory.py [--entries N] [--removal M] [--json]
                                                [--ours-only]
 Prints the load average and a markdown table of medians: a hit with an
-int argument, a miss (compute + store) with an int argument while the
+int argument (the same entry again and again, then a different entry each
+time), a miss (compute + store) with an int argument while the
 cache grows to N entries (16 000 by default; the median of each quarter
 shows whether the cost stays flat), reduce_size from M (1 000) to M/2
 entries and clear on M entries.
@@ -52,6 +53,14 @@ def rows(module, location, entries):
         cached(-1 if not hits else 7)
         hits.append(clock() - t0)
     out["hit_us"] = median_us(hits[1:])
+    # A different entry on each hit: no hit repeats one that this process
+    # touched in the last second, so each sets the LRU time.
+    spread = []
+    for i in range(min(entries, 5000)):
+        t0 = clock()
+        cached(i)
+        spread.append(clock() - t0)
+    out["hit_spread_us"] = median_us(spread)
     return out
 
 
@@ -94,6 +103,7 @@ def wait_reclaimed(memory):
 
 ROWS = [
     ("hit_us", "hit, int argument", "µs"),
+    ("hit_spread_us", "hit, int argument, a different entry each time", "µs"),
     ("miss_us", "miss, int argument (compute + store), median over the growth", "µs"),
     ("miss_q1_us", "miss, first quarter of the growth", "µs"),
     ("miss_q4_us", "miss, last quarter of the growth", "µs"),

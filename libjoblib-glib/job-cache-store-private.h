@@ -26,7 +26,8 @@ G_BEGIN_DECLS
  * the arguments' hash. An entry folder appears whole (written in a
  * temporary folder, then renamed) and disappears whole (renamed away, then
  * deleted). Its modification time is the entry's last access: set
- * explicitly on every hit, so LRU works on noatime and relatime mounts.
+ * explicitly on a hit, so LRU works on noatime and relatime mounts (at most
+ * once a second per entry and process: job-cache-touch-private.h).
  * The output file's modification time is the entry's creation time.
  *
  * A location without a local path (sftp:// through GVfs…) has a URI for

@@ -21,6 +21,7 @@
 #include "job-cache-reclaimer-private.h"
 #include "job-cache-remover-private.h"
 #include "job-cache-store-private.h"
+#include "job-cache-touch-private.h"
 #include "job-error.h"
 #include "job-error-private.h"
 #include "job-compression.h"
@@ -484,8 +485,10 @@ job_cache_store_touch (const char *entry_dir)
       job_cache_gio_store_touch (entry_dir);
       return;
     }
-  /* The folder's mtime is the LRU clock (see the header). */
-  utimensat (AT_FDCWD, entry_dir, NULL, 0);
+  /* The folder's mtime is the LRU clock (see the header); a hot entry is
+   * touched once per interval (job-cache-touch-private.h). */
+  if (job_cache_touch_is_due (entry_dir))
+    utimensat (AT_FDCWD, entry_dir, NULL, 0);
 }
 
 guint
