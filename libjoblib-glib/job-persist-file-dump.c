@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define _GNU_SOURCE
 #include "config.h"
 
 #include <errno.h>
@@ -10,13 +11,15 @@
 
 #include <gio/gfiledescriptorbased.h>
 
-#include "job-cpu.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
 #include "job-xxhash-private.h"
 
 /* From this many bytes of stored arrays on, hashing them on a thread of
- * its own while the caller writes them saves more than the thread costs.
+ * its own while the caller writes them saves more than the thread costs,
+ * when a CPU is free for it: with every CPU taken by other processes it
+ * waits for one, and a 16 MiB dump took 1.1-1.5x longer than hashing
+ * before writing (load average 10-16 on 2 CPUs).
  * The header, which holds the checksums, comes first in the file: it is
  * written last, at the stream's position. */
 #define FILE_WRITE_MIN_SIZE (1024 * 1024)
@@ -50,37 +53,6 @@ hash_arrays (gpointer data)
         job_persist_checksum (g_variant_get_data (array), g_variant_get_size (array));
     }
   return NULL;
-}
-
-/* Whether a CPU is idle at this moment: the hashing thread only helps
- * then. With every CPU taken by other processes it waits for one, and a
- * 16 MiB dump took 1.1-1.5x longer than hashing before writing (load
- * average 10-16 on 2 CPUs). The fourth field of /proc/loadavg counts the
- * tasks running or ready to run, the caller included. */
-static gboolean
-cpu_is_free (void)
-{
-  char text[128];
-  const char *field = text;
-  gssize n;
-  int fd = open ("/proc/loadavg", O_RDONLY | O_CLOEXEC);
-
-  if (fd < 0)
-    return TRUE;
-  n = read (fd, text, sizeof text - 1);
-  close (fd);
-  if (n <= 0)
-    return TRUE;
-  text[n] = '\0';
-  for (guint i = 0; i < 3 && field != NULL; i++)
-    {
-      field = strchr (field, ' ');
-      if (field != NULL)
-        field++;
-    }
-  if (field == NULL || !g_ascii_isdigit (*field))
-    return TRUE;
-  return g_ascii_strtoull (field, NULL, 10) < (guint64) job_cpu_count ();
 }
 
 static gboolean
@@ -174,9 +146,17 @@ job_persist_file_write (GVariant       *value,
   for (guint i = 0; i < externals->len; i++)
     stored += g_variant_get_size (externals->pdata[i]);
 
+#if defined(HAVE_FALLOCATE) && defined(FALLOC_FL_KEEP_SIZE)
+  /* The blocks at once, the file's size left alone: ext4 then skips the
+   * per-block bookkeeping of delayed allocation in each write (16 MiB
+   * written in 1 MiB pieces: 10-30 % faster here). Only advice: without
+   * it, or when it fails, the writes report what is wrong. */
+  (void) fallocate (fd, FALLOC_FL_KEEP_SIZE, position, (off_t) layout->data_end);
+#endif
+
   hasher.externals = externals;
   hasher.entries = layout->entries;
-  if (stored >= FILE_WRITE_MIN_SIZE && cpu_is_free ())
+  if (stored >= FILE_WRITE_MIN_SIZE && job_persist_cpu_is_free ())
     thread = g_thread_try_new ("job-persist-hash", hash_arrays, &hasher, NULL);
   if (thread == NULL)
     hash_arrays (&hasher);

@@ -27,6 +27,15 @@
  * system calls (about 7 us each on a paravirtualized VM). */
 #define ARRAY_PIECE_SIZE (4 * 1024 * 1024)
 
+/* From this size on, when a CPU is free, an array is hashed on a thread
+ * of its own, a piece behind the reads, in pieces of HASHED_PIECE_SIZE:
+ * the hash (a sixth of a load) then overlaps the kernel's copies, and
+ * only the last piece's hash is left after the last read. With every
+ * CPU busy the thread waits for one: at load 10 such loads took 2.7-4.4
+ * ms against 1.9-2.1 ms hashing on the reading thread. */
+#define HASH_THREAD_MIN_SIZE (4 * 1024 * 1024)
+#define HASHED_PIECE_SIZE (1024 * 1024)
+
 /* pread() until @size bytes are in or the file ends; FALSE on a short
  * read or an error. */
 static gboolean
@@ -50,6 +59,64 @@ pread_exact (int      fd,
   return TRUE;
 }
 
+/* The hashing side of an array's load: the reader says how many bytes
+ * are in (ready), the hashing thread hashes up to there and waits. */
+typedef struct
+{
+  const guint8 *data;
+  guint64       size;
+  GMutex        lock;
+  GCond         cond;
+  guint64       ready;     /* (lock) */
+  gboolean      stop;      /* (lock) the reader gave up */
+  gboolean      complete;  /* set by the hashing thread, read after join */
+  guint64       checksum;  /* likewise */
+} Hasher;
+
+/* Runs in the hashing thread. */
+static gpointer
+hash_behind (gpointer data)
+{
+  Hasher *self = data;
+  XXH3_state_t *state = XXH3_createState ();
+  guint64 done = 0;
+
+  g_assert (state != NULL);
+  XXH3_64bits_reset (state);
+  while (done < self->size)
+    {
+      guint64 ready;
+      gboolean stop;
+
+      g_mutex_lock (&self->lock);
+      while (self->ready == done && !self->stop)
+        g_cond_wait (&self->cond, &self->lock);
+      ready = self->ready;
+      stop = self->stop;
+      g_mutex_unlock (&self->lock);
+      if (stop)
+        break;
+      XXH3_64bits_update (state, self->data + done, (gsize) (ready - done));
+      done = ready;
+    }
+  self->complete = done == self->size;
+  self->checksum = XXH3_64bits_digest (state);
+  XXH3_freeState (state);
+  return NULL;
+}
+
+static void
+hasher_advance (Hasher   *self,
+                guint64   ready,
+                gboolean  stop)
+{
+  g_mutex_lock (&self->lock);
+  self->ready = ready;
+  self->stop = stop;
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->lock);
+}
+
 /* Reads @entry's bytes, at @base + its offset, into a new buffer and
  * checks them against its checksum. NULL when anything is wrong, with
  * *@cancelled set when that was @cancellable. */
@@ -60,8 +127,12 @@ read_array (int               fd,
             GCancellable     *cancellable,
             gboolean         *cancelled)
 {
-  XXH3_state_t *state;
+  XXH3_state_t *state = NULL;
+  Hasher hasher = { 0, };
+  GThread *thread = NULL;
   gpointer mapping = NULL;
+  gsize piece_size = ARRAY_PIECE_SIZE;
+  gboolean same;
   guint64 done = 0;
   guint8 *buffer;
 
@@ -71,26 +142,59 @@ read_array (int               fd,
   if (buffer == NULL)
     return NULL;
 
-  state = XXH3_createState ();
-  g_assert (state != NULL);
-  XXH3_64bits_reset (state);
+  if (entry->size >= HASH_THREAD_MIN_SIZE && job_persist_cpu_is_free ())
+    {
+      hasher.data = buffer;
+      hasher.size = entry->size;
+      g_mutex_init (&hasher.lock);
+      g_cond_init (&hasher.cond);
+      thread = g_thread_try_new ("job-persist-hash", hash_behind, &hasher, NULL);
+      if (thread != NULL)
+        piece_size = HASHED_PIECE_SIZE;
+      else
+        {
+          g_mutex_clear (&hasher.lock);
+          g_cond_clear (&hasher.cond);
+        }
+    }
+  if (thread == NULL)
+    {
+      state = XXH3_createState ();
+      g_assert (state != NULL);
+      XXH3_64bits_reset (state);
+    }
+
   while (done < entry->size)
     {
-      gsize piece = (gsize) MIN (entry->size - done, ARRAY_PIECE_SIZE);
+      gsize piece = (gsize) MIN (entry->size - done, piece_size);
 
       if (g_cancellable_is_cancelled (cancellable))
         *cancelled = TRUE;
       if (*cancelled || !pread_exact (fd, buffer + done, piece, base + entry->offset + done))
         break;
-      XXH3_64bits_update (state, buffer + done, piece);
+      if (thread != NULL)
+        hasher_advance (&hasher, done + piece, FALSE);
+      else
+        XXH3_64bits_update (state, buffer + done, piece);
       done += piece;
     }
-  if (done == entry->size && XXH3_64bits_digest (state) == entry->checksum)
+
+  if (thread != NULL)
     {
-      XXH3_freeState (state);
-      return job_persist_buffer_take (buffer, entry->size, mapping);
+      if (done < entry->size)
+        hasher_advance (&hasher, done, TRUE);
+      g_thread_join (thread);
+      g_mutex_clear (&hasher.lock);
+      g_cond_clear (&hasher.cond);
+      same = hasher.complete && hasher.checksum == entry->checksum;
     }
-  XXH3_freeState (state);
+  else
+    {
+      same = XXH3_64bits_digest (state) == entry->checksum;
+      XXH3_freeState (state);
+    }
+  if (done == entry->size && same)
+    return job_persist_buffer_take (buffer, entry->size, mapping);
   job_persist_buffer_free (buffer, mapping);
   return NULL;
 }

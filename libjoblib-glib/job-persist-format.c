@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "job-cpu.h"
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
@@ -29,6 +31,36 @@ job_persist_checksum (gconstpointer data,
                       gsize         size)
 {
   return XXH3_64bits (data, size);
+}
+
+/* Whether a CPU is idle at this moment, for the loads and dumps that
+ * hash on a second thread: it only helps then. The fourth field of
+ * /proc/loadavg counts the tasks running or ready to run, the caller
+ * included. Thread-safe. */
+gboolean
+job_persist_cpu_is_free (void)
+{
+  char text[128];
+  const char *field = text;
+  gssize n;
+  int fd = open ("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
+    return TRUE;
+  n = read (fd, text, sizeof text - 1);
+  close (fd);
+  if (n <= 0)
+    return TRUE;
+  text[n] = '\0';
+  for (guint i = 0; i < 3 && field != NULL; i++)
+    {
+      field = strchr (field, ' ');
+      if (field != NULL)
+        field++;
+    }
+  if (field == NULL || !g_ascii_isdigit (*field))
+    return TRUE;
+  return g_ascii_strtoull (field, NULL, 10) < (guint64) job_cpu_count ();
 }
 
 /* Physical memory: a value larger than that cannot be loaded anyway, and

@@ -51,6 +51,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobPersistLayout, job_persist_layout_free)
 guint64           job_persist_align            (guint64            offset);
 guint64           job_persist_checksum         (gconstpointer      data,
                                                 gsize              size);
+/* Whether a CPU is idle now (fewer tasks running or ready than CPUs):
+ * hashing on a second thread only helps then. */
+gboolean          job_persist_cpu_is_free      (void);
 
 /* Dump side. */
 GBytes           *job_persist_encode           (GVariant          *value,
