@@ -5,11 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* Buffers for the arrays a load reads: g_try_malloc() (which hands a
- * freed buffer out again), from 4 MiB up with huge pages asked for (page
- * faults cost more than the copy), and from 32 MiB up a mapping of their
- * own on a huge-page boundary. @mapping is opaque: NULL for a malloc'ed
- * buffer.
+/* Buffers for the arrays a load reads: from 4 MiB up their own mapping
+ * with huge pages asked for (page faults cost more than the copy), else
+ * g_try_malloc(). @mapping is opaque: NULL for a malloc'ed buffer.
  * Thread-safe: each buffer belongs to its caller. */
 
 guint8 *job_persist_buffer_alloc (gsize     size,

@@ -6,9 +6,10 @@
 
 #include "job-persist-buffer-private.h"
 
-/* From this size on an array's buffer asks for transparent huge pages:
- * reading 80 MiB into 4 KiB pages costs 20 000 page faults, about three
- * times the copy itself (numpy does the same for its big arrays). */
+/* From this size on an array's buffer is its own mapping, with
+ * transparent huge pages asked for: reading 80 MiB into 4 KiB pages costs
+ * 20 000 page faults, about three times the copy itself (numpy does the
+ * same for its big arrays). */
 #define HUGE_PAGES_MIN_SIZE (4 * 1024 * 1024)
 
 typedef struct
@@ -32,31 +33,6 @@ mapping_free (gpointer user_data)
  * pages only, and reading a file into it took 8-13 ms instead of 1.3. */
 #define HUGE_PAGE_SIZE ((gsize) 2 * 1024 * 1024)
 
-/* Below this size glibc's malloc() hands a freed buffer out again (its
- * threshold for mappings rises to the size of the last one freed, up to
- * 32 MiB on 64-bit systems), so a load after a load finds its pages
- * already there: no page faults, no zeroing, which were a third of a
- * 16 MiB load (joblib's numpy arrays get the same). From it on malloc()
- * maps every buffer afresh, and a mapping of our own places it on a
- * huge-page boundary. */
-#define HEAP_MAX_SIZE ((gsize) 32 * 1024 * 1024)
-
-/* Asks for huge pages in the 2 MiB-aligned stretches of a buffer from
- * malloc(), for the first time its pages are touched. */
-static void
-advise_huge_pages (guint8 *data,
-                   gsize   size)
-{
-#ifdef MADV_HUGEPAGE
-  guint8 *start = (guint8 *) (((guintptr) data + HUGE_PAGE_SIZE - 1) & ~(guintptr) (HUGE_PAGE_SIZE - 1));
-  guint8 *end = (guint8 *) (((guintptr) data + size) & ~(guintptr) (HUGE_PAGE_SIZE - 1));
-
-  /* only advice: without huge pages the buffer works the same */
-  if (start < end)
-    madvise (start, end - start, MADV_HUGEPAGE);
-#endif
-}
-
 /* A buffer of @size bytes for an array, NULL when there is no memory;
  * *@mapping is set when the buffer is a mapping, else it came from
  * g_try_malloc(). */
@@ -72,13 +48,6 @@ job_persist_buffer_alloc (gsize     size,
   *mapping = NULL;
   if (size < HUGE_PAGES_MIN_SIZE)
     return g_try_malloc (size);
-  if (size < HEAP_MAX_SIZE)
-    {
-      data = g_try_malloc (size);
-      if (data != NULL)
-        advise_huge_pages (data, size);
-      return data;
-    }
   if (size > G_MAXSIZE - HUGE_PAGE_SIZE)
     return NULL;
 
