@@ -9,6 +9,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-persist-private.h"
+#include "job-variant-framing-private.h"
 #include "job-pickle-private.h"
 #include "job-xxhash-private.h"
 
@@ -551,16 +552,6 @@ keep_header_type (void)
     }
 }
 
-static guint64
-read_offset (const guint8 *data,
-             gsize         size)
-{
-  guint64 value = 0;
-
-  memcpy (&value, data, size);  /* little-endian host only */
-  return value;
-}
-
 /* The children of a header that GLib has found in normal form, read from
  * its framing offsets rather than as three child values and a variant
  * (a third of a small load's instructions). "(sva(tttt))" ends with two
@@ -587,11 +578,11 @@ split_header (GBytes            *header_bytes,
   const char *type_string, *value_type;
   g_autoptr(GBytes) value_bytes = NULL;
 
-  offset_size = size <= G_MAXUINT8 ? 1 : size <= G_MAXUINT16 ? 2 : size <= G_MAXUINT32 ? 4 : 8;
+  offset_size = job_variant_offset_size (size);
   if (size < 2 * offset_size + 2)
     return SPLIT_FALLBACK;
-  string_end = (gsize) read_offset (data + size - offset_size, offset_size);
-  value_end = (gsize) read_offset (data + size - 2 * offset_size, offset_size);
+  string_end = (gsize) job_variant_read_offset (data + size - offset_size, offset_size);
+  value_end = (gsize) job_variant_read_offset (data + size - 2 * offset_size, offset_size);
   table_end = size - 2 * offset_size;
   value_start = (string_end + 7) & ~(gsize) 7;
   table_start = (value_end + 7) & ~(gsize) 7;

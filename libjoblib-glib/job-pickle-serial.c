@@ -5,6 +5,7 @@
 
 #include "job-persist.h"
 #include "job-pickle-private.h"
+#include "job-variant-framing-private.h"
 
 /*
  * The GVariant of a tree of plain pickle nodes (None, bool, int, float,
@@ -53,33 +54,6 @@ pad (Writer *self,
   g_byte_array_append (self->out, zeros, n);
 }
 
-/* The size a container with @body bytes and @n framing offsets takes,
- * and so the width of those offsets. */
-static gsize
-total_size (gsize body,
-            gsize n)
-{
-  if (body + n <= G_MAXUINT8)
-    return body + n;
-  if (body + 2 * n <= G_MAXUINT16)
-    return body + 2 * n;
-  if (body + 4 * n <= G_MAXUINT32)
-    return body + 4 * n;
-  return body + 8 * n;
-}
-
-static guint
-offset_width (gsize size)
-{
-  if (size > G_MAXUINT32)
-    return 8;
-  if (size > G_MAXUINT16)
-    return 4;
-  if (size > G_MAXUINT8)
-    return 2;
-  return size > 0 ? 1 : 0;
-}
-
 /* Appends @ends (relative to @start), @n of them, as framing offsets. */
 static void
 write_offsets (Writer      *self,
@@ -88,14 +62,9 @@ write_offsets (Writer      *self,
                gsize        n,
                gboolean     backwards)
 {
-  guint width = offset_width (total_size (self->out->len - start, n));
-
-  for (gsize i = 0; i < n; i++)
-    {
-      guint64 value = GUINT64_TO_LE ((guint64) ends[backwards ? n - 1 - i : i]);
-
-      g_byte_array_append (self->out, (const guint8 *) &value, width);
-    }
+  job_variant_append_offsets (self->out, ends, n,
+                              job_variant_offset_size_for_body (self->out->len - start, n),
+                              backwards);
 }
 
 static gboolean

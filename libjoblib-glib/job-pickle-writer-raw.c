@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "job-pickle-writer-private.h"
+#include "job-variant-framing-private.h"
 
 /* The raw walk: normal-form values are read straight from their
  * serialized bytes (GVariant's format: children at aligned offsets,
@@ -19,29 +20,6 @@ typedef struct
   const guint8 *data;
   gsize         size;
 } Span;
-
-static gsize
-offset_size (gsize container_size)
-{
-  if (container_size <= G_MAXUINT8)
-    return 1;
-  if (container_size <= G_MAXUINT16)
-    return 2;
-  if (container_size <= G_MAXUINT32)
-    return 4;
-  return 8;
-}
-
-static gsize
-read_offset (const guint8 *p,
-             gsize         n_bytes)
-{
-  guint64 value = 0;
-
-  for (gsize i = 0; i < n_bytes; i++)
-    value |= (guint64) p[i] << (8 * i);
-  return (gsize) value;
-}
 
 static inline gsize
 align8 (gsize offset)
@@ -59,16 +37,16 @@ array_elements (Span    array,
 
   if (array.size == 0)
     return TRUE;
-  osz = offset_size (array.size);
+  osz = job_variant_offset_size (array.size);
   if (array.size < osz)
     return FALSE;
-  table = read_offset (array.data + array.size - osz, osz);
+  table = job_variant_read_offset (array.data + array.size - osz, osz);
   if (table > array.size || (array.size - table) % osz != 0)
     return FALSE;
   n = (array.size - table) / osz;
   for (gsize i = 0; i < n; i++)
     {
-      gsize end = read_offset (array.data + table + i * osz, osz);
+      gsize end = job_variant_read_offset (array.data + table + i * osz, osz);
       Span span;
 
       if (start > end || end > table)
@@ -88,7 +66,8 @@ tuple_members (Span   tuple,
                guint  n,
                Span  *members)
 {
-  gsize osz = offset_size (tuple.size);
+  /* an empty tuple still spaces its offsets a byte apart */
+  gsize osz = MAX (job_variant_offset_size (tuple.size), 1);
   gsize start = 0, table_start;
 
   if (n == 0 || tuple.size < (n - 1) * osz)
@@ -97,7 +76,7 @@ tuple_members (Span   tuple,
   for (guint i = 0; i < n; i++)
     {
       gsize end = i + 1 < n
-        ? read_offset (tuple.data + tuple.size - (i + 1) * osz, osz)
+        ? job_variant_read_offset (tuple.data + tuple.size - (i + 1) * osz, osz)
         : table_start;
 
       if (start > end || end > table_start)

@@ -5,6 +5,7 @@
 
 #include "job-error.h"
 #include "job-i18n-private.h"
+#include "job-variant-framing-private.h"
 
 /* The serialized form of an array of variable-sized elements (the GVariant
  * specification, "Arrays"): the elements one after the other, each at the
@@ -13,34 +14,10 @@
  * the size of the whole array. */
 #define VARIANT_ALIGNMENT 8
 
-static guint
-offset_size_for (gsize size)
-{
-  if (size > G_MAXUINT32)
-    return 8;
-  if (size > G_MAXUINT16)
-    return 4;
-  if (size > G_MAXUINT8)
-    return 2;
-  return size > 0 ? 1 : 0;
-}
-
 static gsize
 align_element (guint64 end)
 {
   return (gsize) end + (-(gsize) end & (VARIANT_ALIGNMENT - 1));
-}
-
-static guint64
-read_offset (const guint8 *bytes,
-             guint         size)
-{
-  guint64 value = 0;
-
-  /* Little-endian whatever the host order. */
-  for (guint i = size; i > 0; i--)
-    value = (value << 8) | bytes[i - 1];
-  return value;
 }
 
 /**
@@ -77,8 +54,8 @@ job_variant_array_reader_init (JobVariantArrayReader  *self,
     }
 
   self->data = g_variant_get_data (array);
-  self->offset_size = offset_size_for (size);
-  last_end = read_offset (self->data + size - self->offset_size, self->offset_size);
+  self->offset_size = job_variant_offset_size (size);
+  last_end = job_variant_read_offset (self->data + size - self->offset_size, self->offset_size);
   if (last_end > size || (size - last_end) % self->offset_size != 0)
     {
       g_set_error (error, JOB_ERROR, JOB_ERROR_PROTOCOL,
@@ -94,8 +71,8 @@ job_variant_array_reader_init (JobVariantArrayReader  *self,
    * taken or refused whole. */
   for (gsize i = 0, start = 0; i < self->n_elements; i++)
     {
-      guint64 end = read_offset (self->data + last_end + i * self->offset_size,
-                                 self->offset_size);
+      guint64 end = job_variant_read_offset (self->data + last_end + i * self->offset_size,
+                                             self->offset_size);
 
       if (end < start || end > last_end)
         {
@@ -147,8 +124,9 @@ job_variant_array_reader_next (JobVariantArrayReader *self)
     return NULL;
 
   start = self->next_start;
-  end = read_offset (self->data + self->elements_end + self->index * self->offset_size,
-                     self->offset_size);
+  end = job_variant_read_offset (self->data + self->elements_end +
+                                 self->index * self->offset_size,
+                                 self->offset_size);
   self->index++;
   self->next_start = align_element (end);
 

@@ -6,6 +6,7 @@
 #include "job-error.h"
 #include "job-i18n-private.h"
 #include "job-worker-protocol-private.h"
+#include "job-variant-framing-private.h"
 
 static const struct
 {
@@ -122,34 +123,6 @@ job_worker_frame_append (GByteArray       *out,
  * framing offsets of the smallest width that fits the container). The
  * worker checks the result for normal form like any frame. */
 
-static gsize
-offset_width (gsize body_size,
-              gsize n_offsets)
-{
-  if (n_offsets == 0 || body_size + n_offsets <= G_MAXUINT8)
-    return body_size + n_offsets == 0 ? 0 : 1;
-  if (body_size + 2 * n_offsets <= G_MAXUINT16)
-    return 2;
-  if (body_size + 4 * n_offsets <= G_MAXUINT32)
-    return 4;
-  return 8;
-}
-
-static void
-append_offsets (GByteArray  *out,
-                const gsize *offsets,
-                gsize        n,
-                gsize        width,
-                gboolean     reverse)
-{
-  for (gsize i = 0; i < n; i++)
-    {
-      guint64 le = GUINT64_TO_LE ((guint64) offsets[reverse ? n - 1 - i : i]);
-
-      g_byte_array_append (out, (const guint8 *) &le, width);
-    }
-}
-
 static void
 pad_to (GByteArray *out,
         gsize       base,
@@ -206,7 +179,9 @@ append_variable_array (GByteArray       *out,
         }
       ends[i] = out->len - base - start;
     }
-  append_offsets (out, ends, n, offset_width (out->len - base - start, n), FALSE);
+  job_variant_append_offsets (out, ends, n,
+                              job_variant_offset_size_for_body (out->len - base - start, n),
+                              FALSE);
 }
 
 void
@@ -255,7 +230,8 @@ job_worker_frame_append_call (GByteArray        *out,
   if (shared != NULL)
     append_value (out, shared);
   /* the tuple's framing offsets, last member's first */
-  append_offsets (out, ends, 3, offset_width (out->len - base, 3), TRUE);
+  job_variant_append_offsets (out, ends, 3,
+                              job_variant_offset_size_for_body (out->len - base, 3), TRUE);
 
   le_size = GUINT32_TO_LE ((guint32) (out->len - base));
   memcpy (header, &le_size, 4);
