@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* What the tests of large dumps share: comparing values by their bytes,
+/* What the tests of large dumps share: a temporary folder, noise data,
+ * comparing values by their bytes,
  * reading and writing whole files, and checking that a file fails to
  * load with the error of the streaming loader. All of it runs in the
  * test's thread. */
+
+#include <string.h>
 
 #include <joblib-glib.h>
 
@@ -62,4 +65,44 @@ expect_error (GFile  *file,
   streamed = job_load_from_stream (in, max_size, NULL, &stream_error);
   g_assert_null (streamed);
   g_assert_cmpstr (error->message, ==, stream_error->message);
+}
+
+/* The test's folder, made and removed by its main(). */
+static char *tmp_dir;
+
+static inline GFile *
+tmp_file (const char *name)
+{
+  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
+
+  return g_file_new_for_path (path);
+}
+
+/* Noise in one 4 KiB page of @every, runs elsewhere: literals and
+ * matches for the codec, and fast to compress. */
+static inline GVariant *
+noise_bytes (gsize   size,
+             guint64 seed,
+             guint   every)
+{
+  guint8 *data = g_malloc (MAX (size, 1));
+  guint64 x = seed != 0 ? seed : 1;  /* xorshift stays at 0 */
+
+  for (gsize i = 0; i < size; i++)
+    {
+      if ((i / 4096) % every != 0)
+        {
+          /* a run of 64 equal bytes */
+          gsize run = MIN (64 - i % 64, size - i);
+
+          memset (data + i, (int) (i / 64), run);
+          i += run - 1;
+          continue;
+        }
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      data[i] = (guint8) (x >> 24);
+    }
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
 }

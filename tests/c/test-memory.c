@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 #include <joblib-glib.h>
 
+#include "job-cache-touch-private.h"
+
 /* Counts real computations; tests reset it. */
 static gint n_calls;       /* (atomic) */
 static int sleep_ms;       /* how long each computation takes */
@@ -1044,6 +1046,126 @@ test_similar_names_kept_apart (Fixture       *f,
   g_assert_cmpint (g_variant_get_int32 (again), ==, 9);
 }
 
+/* The LRU touch of a hit: the entry folder's mtime moves forward on a
+ * hit, once per interval for a hot entry, and eviction follows it. */
+static gint64
+mtime_of (const char *dir)
+{
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (dir, &st), ==, 0);
+  return st.st_mtime;
+}
+
+static gint64
+aged (const char *dir)
+{
+  age_entry (dir, 100);
+  return mtime_of (dir);
+}
+
+static void
+test_touch_hot_entry_once (Fixture       *f,
+                           gconstpointer  data)
+{
+  g_autofree char *dir = entry_dir (f, f->cached, g_variant_new ("(i)", 3));
+  gint64 old;
+
+  /* An interval no run outlasts: only the first hit touches. */
+  job_cache_touch_set_interval (G_MAXINT64 / 2);
+  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
+  old = aged (dir);
+  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
+  g_assert_cmpint (mtime_of (dir), >, old + 50);
+
+  old = aged (dir);
+  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
+  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
+  g_assert_cmpint (mtime_of (dir), ==, old);
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+
+  /* Setting the interval forgets the touches so far. */
+  job_cache_touch_set_interval (G_MAXINT64 / 2);
+  g_assert_cmpint (call_int (f->cached, 3), ==, 9);
+  g_assert_cmpint (mtime_of (dir), >, old + 50);
+  job_cache_touch_set_interval (JOB_CACHE_TOUCH_INTERVAL);
+}
+
+static void
+test_touch_every_hit (Fixture       *f,
+                      gconstpointer  data)
+{
+  g_autofree char *dir = entry_dir (f, f->cached, g_variant_new ("(i)", 4));
+
+  job_cache_touch_set_interval (0);
+  g_assert_cmpint (call_int (f->cached, 4), ==, 16);
+  for (int i = 0; i < 3; i++)
+    {
+      gint64 old = aged (dir);
+
+      g_assert_cmpint (call_int (f->cached, 4), ==, 16);
+      g_assert_cmpint (mtime_of (dir), >, old + 50);
+    }
+  g_assert_cmpint (g_atomic_int_get (&n_calls), ==, 1);
+  job_cache_touch_set_interval (JOB_CACHE_TOUCH_INTERVAL);
+}
+
+/* Eviction goes by the touched mtime: the oldest entry, hit, stays. */
+static void
+test_touch_eviction (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  guint removed = 0;
+
+  job_cache_touch_set_interval (G_MAXINT64 / 2);
+  for (int x = 0; x < 3; x++)
+    {
+      g_autofree char *dir = entry_dir (f, f->cached, g_variant_new ("(i)", x));
+
+      call_int (f->cached, x);
+      age_entry (dir, 100 - 10 * x);
+    }
+  call_int (f->cached, 0);
+  g_assert_true (job_memory_reduce_size (f->memory, 0, 2, 0, &removed, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (removed, ==, 1);
+  g_assert_true (job_memorized_function_check_call_in_cache (f->cached, g_variant_new ("(i)", 0)));
+  g_assert_false (job_memorized_function_check_call_in_cache (f->cached, g_variant_new ("(i)", 1)));
+  g_assert_true (job_memorized_function_check_call_in_cache (f->cached, g_variant_new ("(i)", 2)));
+  job_cache_touch_set_interval (JOB_CACHE_TOUCH_INTERVAL);
+}
+
+/* Past the table's bound it starts over: the first path is due again. */
+static void
+test_touch_table_bound (void)
+{
+  job_cache_touch_set_interval (G_MAXINT64 / 2);
+  g_assert_true (job_cache_touch_is_due ("/entry-0"));
+  g_assert_false (job_cache_touch_is_due ("/entry-0"));
+  for (int i = 1; i <= 5000; i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/entry-%d", i);
+
+      g_assert_true (job_cache_touch_is_due (path));
+    }
+  g_assert_true (job_cache_touch_is_due ("/entry-0"));
+  job_cache_touch_set_interval (JOB_CACHE_TOUCH_INTERVAL);
+}
+
+static void
+test_touch_null_path (void)
+{
+  if (g_test_subprocess ())
+    {
+      job_cache_touch_is_due (NULL);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*job_cache_touch_is_due*");
+}
+
 #define ADD(path, func, data) \
   g_test_add ("/joblib/memory/" path, Fixture, data, fixture_set_up, func, fixture_tear_down)
 
@@ -1058,6 +1180,11 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   ADD ("hit-miss", test_hit_miss, NULL);
+  ADD ("touch/hot-entry-once", test_touch_hot_entry_once, NULL);
+  ADD ("touch/every-hit", test_touch_every_hit, NULL);
+  ADD ("touch/eviction", test_touch_eviction, NULL);
+  g_test_add_func ("/joblib/memory/touch/table-bound", test_touch_table_bound);
+  g_test_add_func ("/joblib/memory/touch/null-path", test_touch_null_path);
   ADD ("list-entries-odd-metadata", test_list_entries_odd_metadata, NULL);
   ADD ("similar-names-kept-apart", test_similar_names_kept_apart, NULL);
   ADD ("ignore-by-name", test_ignore, "verbose");

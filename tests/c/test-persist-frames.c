@@ -10,45 +10,6 @@
 
 #include "persist-tests.h"
 
-static char *tmp_dir;
-
-static GFile *
-tmp_file (const char *name)
-{
-  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-
-  return g_file_new_for_path (path);
-}
-
-/* Noise in one 4 KiB page of @every, runs elsewhere: literals and
- * matches for the codec, and fast to compress. */
-static GVariant *
-noise_bytes (gsize   size,
-             guint64 seed,
-             guint   every)
-{
-  guint8 *data = g_malloc (size);
-  guint64 x = seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      if ((i / 4096) % every != 0)
-        {
-          /* a run of 64 equal bytes */
-          gsize run = MIN (64 - i % 64, size - i);
-
-          memset (data + i, (int) (i / 64), run);
-          i += run - 1;
-          continue;
-        }
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      data[i] = (guint8) (x >> 24);
-    }
-  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
-}
-
 /* Arrays of every kind the frames meet: 9 MiB (many frames, ending off
  * a 64-byte boundary), 100 KiB (one frame of its own), 3 KiB (shares a
  * frame with its neighbours), empty, and small values in the header. */

@@ -13,33 +13,6 @@
 
 #include "persist-tests.h"
 
-static char *tmp_dir;
-
-static GFile *
-tmp_file (const char *name)
-{
-  g_autofree char *path = g_build_filename (tmp_dir, name, NULL);
-
-  return g_file_new_for_path (path);
-}
-
-static GVariant *
-noise_bytes (gsize   size,
-             guint64 seed)
-{
-  guint8 *data = g_malloc (MAX (size, 1));
-  guint64 x = seed | 1;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      data[i] = (guint8) (x >> 24);
-    }
-  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
-}
-
 /* Arrays of every size class: 5 MiB + 13 (a buffer of its own mapping,
  * not a whole number of huge pages), 100 KiB, 3 KiB, empty, and a small
  * one left in the header. */
@@ -54,11 +27,11 @@ mixed_value (void)
 
   g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&dict, "{sv}", "name", g_variant_new_string ("local"));
-  g_variant_builder_add (&dict, "{sv}", "big", noise_bytes (5 * 1024 * 1024 + 13, 1));
-  g_variant_builder_add (&dict, "{sv}", "medium", noise_bytes (100 * 1024 + 7, 2));
-  g_variant_builder_add (&dict, "{sv}", "small", noise_bytes (3 * 1024 + 1, 3));
-  g_variant_builder_add (&dict, "{sv}", "empty", noise_bytes (0, 4));
-  g_variant_builder_add (&dict, "{sv}", "tiny", noise_bytes (100, 5));
+  g_variant_builder_add (&dict, "{sv}", "big", noise_bytes (5 * 1024 * 1024 + 13, 1, 1));
+  g_variant_builder_add (&dict, "{sv}", "medium", noise_bytes (100 * 1024 + 7, 2, 1));
+  g_variant_builder_add (&dict, "{sv}", "small", noise_bytes (3 * 1024 + 1, 3, 1));
+  g_variant_builder_add (&dict, "{sv}", "empty", noise_bytes (0, 4, 1));
+  g_variant_builder_add (&dict, "{sv}", "tiny", noise_bytes (100, 5, 1));
   value = g_variant_ref_sink (g_variant_builder_end (&dict));
   return g_variant_ref (value);
 }
@@ -241,7 +214,7 @@ test_mapped (void)
 
   g_variant_builder_init (&dict, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&dict, "{sv}", "text", g_variant_new_string (text));
-  g_variant_builder_add (&dict, "{sv}", "array", noise_bytes (64 * 1024 + 3, 6));
+  g_variant_builder_add (&dict, "{sv}", "array", noise_bytes (64 * 1024 + 3, 6, 1));
   value = g_variant_ref_sink (g_variant_builder_end (&dict));
 
   for (guint round = 0; round < 2; round++)
