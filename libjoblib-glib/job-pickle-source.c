@@ -7,6 +7,7 @@
 #include "job-persist-buffer-private.h"
 #include "job-persist-private.h"
 #include "job-pickle-reader-private.h"
+#include "job-variant-framing-private.h"
 
 /* The input of the pickle machine: a decoded stream read ahead through a
  * buffer of its own, or a mapped file whose arrays become views. */
@@ -168,11 +169,7 @@ guint64
 job_pickle_read_le (const guint8 *data,
                     guint         size)
 {
-  guint64 value = 0;
-
-  for (guint i = size; i > 0; i--)
-    value = (value << 8) | data[i - 1];
-  return value;
+  return job_variant_read_offset (data, size);
 }
 
 gboolean

@@ -134,6 +134,19 @@ assert_same_pids (GArray *a,
     g_assert_true (pids_contain (b, g_array_index (a, int, i)));
 }
 
+/* How many entries @folder holds. */
+static inline guint
+count_files (const char *folder)
+{
+  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
 /* A reaped process is gone: kill() fails with ESRCH (a zombie would still
  * accept signal 0). */
 static inline gboolean

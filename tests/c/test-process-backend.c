@@ -380,18 +380,6 @@ sleep_big_arg (guint i)
                                                  free_big_arg, data));
 }
 
-static guint
-count_files (const char *folder)
-{
-  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
-}
-
 /* Cancelling a run whose tasks hold shared-memory arguments kills the
  * busy workers and removes the files: nothing is left busy or on disk. */
 static void

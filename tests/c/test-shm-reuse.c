@@ -34,18 +34,6 @@ memory_folder (void)
   return folder;
 }
 
-static guint
-count_files (const char *folder)
-{
-  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
-}
-
 static GVariant *
 bytes_value (gsize  size,
              guint8 seed)
