@@ -180,7 +180,7 @@ for step in "${steps[@]}"; do
       tests=(test-backend test-parallel test-memory test-memory-stress test-memory-reclaim
              test-process-backend test-process-memory test-faults
              test-persist test-persist-frames test-persist-local test-hash test-task-count test-nesting
-             test-main-context-slices)
+             test-main-context-slices test-buffer-pool)
       seconds=10
       if (( full )); then
         seconds=60
