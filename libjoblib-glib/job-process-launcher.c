@@ -122,7 +122,11 @@ static char *
 launcher_describe (JobWorkerLauncher *launcher,
                    JobLaunchedWorker *worker)
 {
-  return g_strdup_printf (_("worker %d"), (int) job_process_worker_get_pid (process_of (worker)));
+  GPid pid = job_process_worker_get_pid (process_of (worker));
+
+  if (pid <= 0)
+    return g_strdup (_("a worker of unknown pid"));
+  return g_strdup_printf (_("worker %d"), (int) pid);
 }
 
 static gboolean

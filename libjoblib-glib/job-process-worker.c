@@ -109,10 +109,16 @@ describe_exit (JobProcessWorker *worker)
     {
       int sig = g_subprocess_get_term_sig (worker->process);
 
+      if (worker->pid <= 0)
+        return g_strdup_printf (_("a worker of unknown pid killed by signal %d (%s)"),
+                                sig, g_strsignal (sig));
       return g_strdup_printf (_("worker %d killed by signal %d (%s)"),
                               (int) worker->pid, sig, g_strsignal (sig));
     }
 
+  if (worker->pid <= 0)
+    return g_strdup_printf (_("a worker of unknown pid exited with status %d"),
+                            g_subprocess_get_exit_status (worker->process));
   return g_strdup_printf (_("worker %d exited with status %d"),
                           (int) worker->pid,
                           g_subprocess_get_exit_status (worker->process));
@@ -184,6 +190,35 @@ on_connection_end (JobWorkerConnection *connection,
                            job_process_worker_ref (worker));
 }
 
+/* Runs in the child between fork and exec (async-signal-safe only):
+ * stores its pid in a page the parent shares with it until exec. */
+static void
+store_own_pid (gpointer user_data)
+{
+  volatile gint32 *slot = user_data;
+
+  *slot = (gint32) getpid ();
+}
+
+/* The pid of @process. GSubprocess forgets the pid of a process once
+ * GLib reaped it (g_subprocess_get_identifier() returns NULL), and GLib
+ * reaps on its own thread: a worker that exits at once can be reaped
+ * before g_subprocess_launcher_spawnv() returns, more so when the
+ * spawning thread is slowed by load or by failing allocations. So the
+ * child stores its own pid in @slot before exec; the identifier is only
+ * the fallback when that page could not be mapped. 0: unknown. */
+static GPid
+pid_of (GSubprocess           *process,
+        const volatile gint32 *slot)
+{
+  const char *identifier;
+
+  if (slot != NULL && *slot > 0)
+    return (GPid) *slot;
+  identifier = g_subprocess_get_identifier (process);
+  return identifier != NULL ? (GPid) g_ascii_strtoll (identifier, NULL, 10) : 0;
+}
+
 JobProcessWorker *
 job_process_worker_spawn (const char                *kind,
                           const char * const        *argv,
@@ -202,6 +237,7 @@ job_process_worker_spawn (const char                *kind,
   GInputStream *in;
   GOutputStream *out;
   void *page = MAP_FAILED;
+  volatile gint32 *pid_slot;
   int status_fd;
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
@@ -235,9 +271,20 @@ job_process_worker_spawn (const char                *kind,
   else if (status_fd >= 0)
     close (status_fd);
 
+  /* Shared with the child until its exec only: the worker program
+   * cannot write a pid of its choosing there. */
+  pid_slot = mmap (NULL, sizeof (gint32), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (pid_slot == MAP_FAILED)
+    pid_slot = NULL;
+  else
+    g_subprocess_launcher_set_child_setup (launcher, store_own_pid, (gpointer) pid_slot, NULL);
+
   process = g_subprocess_launcher_spawnv (launcher, argv, &local_error);
   if (process == NULL)
     {
+      if (pid_slot != NULL)
+        munmap ((void *) pid_slot, sizeof (gint32));
       if (page != MAP_FAILED)
         munmap (page, JOB_WORKER_STATUS_SIZE);
       g_set_error (error, JOB_ERROR, JOB_ERROR_NOT_FOUND,
@@ -254,7 +301,9 @@ job_process_worker_spawn (const char                *kind,
   worker = g_new0 (JobProcessWorker, 1);
   g_atomic_ref_count_init (&worker->ref_count);
   worker->process = process;
-  worker->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (process), NULL, 10);
+  worker->pid = pid_of (process, pid_slot);
+  if (pid_slot != NULL)
+    munmap ((void *) pid_slot, sizeof (gint32));
   worker->status = page != MAP_FAILED ? page : NULL;
   worker->frame_func = frame_func;
   worker->end_func = end_func;

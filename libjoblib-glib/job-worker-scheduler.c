@@ -757,7 +757,8 @@ job_worker_scheduler_append_pids (JobWorkerScheduler *self,
       JobScheduledWorker *worker = g_ptr_array_index (self->workers, i);
       GPid pid = (GPid) klass (self)->get_pid (self->launcher, worker->launched);
 
-      if (job_launched_worker_is_alive (worker->launched))
+      /* never 0 (kill (0, ...) would hit the caller's process group) */
+      if (pid > 0 && job_launched_worker_is_alive (worker->launched))
         g_array_append_val (pids, pid);
     }
 }

@@ -17,6 +17,7 @@
 #include <gio/gunixoutputstream.h>
 #include <joblib-glib.h>
 
+#include "crash-report.h"
 #include "job-worker-connection-private.h"
 #include "job-worker-protocol-private.h"
 
@@ -97,6 +98,7 @@ test_connection (void)
       Ending ending = { loop, NULL, FALSE };
       int to_reader[2], from_reader[2];
 
+      crash_report_install ();
       limit_address_space ();
       g_assert_cmpint (pipe (to_reader), ==, 0);
       g_assert_cmpint (pipe (from_reader), ==, 0);
@@ -132,6 +134,7 @@ test_read_frame (void)
       g_autoptr(GError) error = NULL;
       JobWorkerMessage message;
 
+      crash_report_install ();
       limit_address_space ();
       hello = job_worker_read_frame (in, JOB_WORKER_FRAME_DEFAULT_MAX, &message, NULL, &error);
       g_assert_no_error (error);
@@ -187,6 +190,7 @@ test_process_worker (void)
       g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
       const char * const argv_real[] = { self, "--hostile-worker", NULL };
 
+      crash_report_install ();
       limit_address_space ();
       job_process_backend_set_worker_command ("native", argv_real);
       job_parallel_set_backend (parallel, backend);
@@ -201,6 +205,30 @@ test_process_worker (void)
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
+}
+
+/* A crash in one of these subprocesses says where (crash-report.h),
+ * rather than "killed by signal 11" with empty output. */
+static void
+test_crash_is_reported (void)
+{
+#ifdef CRASH_REPORT_SANITIZER
+  g_test_skip ("the sanitizer reports crashes itself");
+#else
+  if (g_test_subprocess ())
+    {
+      volatile int *nowhere = NULL;
+
+      crash_report_install ();
+      limit_address_space ();
+      *nowhere = 1;
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRASH: signal 11 (SIGSEGV) at address (nil)*"
+                             "backtrace:*test-frame-growth(*CRASH: end of backtrace*");
+#endif
 }
 
 static int
@@ -224,5 +252,6 @@ main (int    argc,
   g_test_add_func ("/joblib/frame-growth/read-frame", test_read_frame);
   g_test_add_func ("/joblib/frame-growth/large-frame-arrives", test_large_frame_arrives);
   g_test_add_func ("/joblib/frame-growth/process-worker", test_process_worker);
+  g_test_add_func ("/joblib/frame-growth/crash-is-reported", test_crash_is_reported);
   return g_test_run ();
 }
