@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -51,6 +52,28 @@ round_to_pages (gsize size)
   return (size + page_size () - 1) & ~(page_size () - 1);
 }
 
+/* fork() copies the pool but not its thread: the child must not believe
+ * a reaper runs for it, or what it pools would stay until it exits. The
+ * lock is held across fork() so that the child's copy is consistent. */
+static void
+before_fork (void)
+{
+  g_mutex_lock (&lock);
+}
+
+static void
+after_fork_in_parent (void)
+{
+  g_mutex_unlock (&lock);
+}
+
+static void
+after_fork_in_child (void)
+{
+  reaper_running = FALSE;
+  g_mutex_unlock (&lock);
+}
+
 /* Under the lock: the cap from the environment, else the default, at
  * most 1/32 of the RAM. */
 static void
@@ -62,6 +85,7 @@ configure_once (void)
   if (configured)
     return;
   configured = TRUE;
+  pthread_atfork (before_fork, after_fork_in_parent, after_fork_in_child);
   idle_usec = DEFAULT_IDLE_USEC;
   max_bytes = DEFAULT_MAX_BYTES;
   if (pages > 0)

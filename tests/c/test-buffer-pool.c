@@ -4,6 +4,7 @@
  * apply to a reused buffer, and threads never share one. */
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -271,6 +272,56 @@ test_threads (void)
   job_buffer_pool_trim ();
 }
 
+/* A child forked while the pool's thread runs has no such thread: what
+ * it pools must still be unmapped once idle. */
+static void
+test_fork (void)
+{
+  JobPooledBuffer *buffer = NULL;
+  int status;
+  pid_t pid;
+
+  if (g_getenv ("JOB_TEST_UNDER_VALGRIND") != NULL)
+    {
+      /* the child runs GLib code after fork(), which memcheck's
+       * --child-silent-after-fork setup is not meant for */
+      g_test_skip ("forks a child that runs GLib code");
+      return;
+    }
+#ifdef __SANITIZE_THREAD__
+  /* ThreadSanitizer stops a forked child of a threaded process that
+   * starts a thread, which is what this child must do */
+  g_test_skip ("ThreadSanitizer refuses threads after fork()");
+  return;
+#endif
+  reset (64 * MIB);
+  job_buffer_pool_acquire (4 * MIB, &buffer);
+  job_buffer_pool_release (buffer);
+  g_assert_true (stats ().reaper_running);
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      JobPooledBuffer *mine = NULL;
+      guint8 *data;
+      gint64 give_up = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+      job_buffer_pool_configure (64 * MIB, 20 * 1000);
+      data = job_buffer_pool_acquire (5 * MIB, &mine);
+      job_buffer_pool_release (mine);
+      while (stats ().pooled_count > 0 && g_get_monotonic_time () < give_up)
+        g_usleep (5 * 1000);
+      _exit (stats ().pooled_count == 0 && !is_mapped (data) ? 0 : 1);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  /* the parent's pool is as it was */
+  g_assert_cmpuint (stats ().pooled_count, ==, 1);
+  job_buffer_pool_trim ();
+}
+
 static void
 test_bad_input (void)
 {
@@ -300,6 +351,7 @@ main (int   argc,
   g_test_add_func ("/joblib/buffer-pool/idle-release", test_idle_release);
   g_test_add_func ("/joblib/buffer-pool/load-reuses", test_load_reuses);
   g_test_add_func ("/joblib/buffer-pool/threads", test_threads);
+  g_test_add_func ("/joblib/buffer-pool/fork", test_fork);
   g_test_add_func ("/joblib/buffer-pool/bad-input", test_bad_input);
   status = g_test_run ();
   {
