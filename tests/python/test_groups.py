@@ -242,7 +242,7 @@ def test_worker_results_frames_are_the_bytes_glib_writes():
     # the Python worker writes its RESULTS payloads by hand: they must be
     # GLib's serialization of (tuav), for framing offsets of 1, 2 and 4 bytes
     from joblib_glib._gi import GLib
-    from joblib_glib.worker import _results_payload
+    from joblib_glib.worker import _results_payload, _serialized
     for n, size in ((1, 0), (2, 3), (7, 40), (40, 100), (3, 70000), (300, 30)):
         values = []
         for i in range(n):
@@ -259,8 +259,30 @@ def test_worker_results_frames_are_the_bytes_glib_writes():
             GLib.Variant("t", 2 ** 40 + n), GLib.Variant("u", 3 * n),
             GLib.Variant.new_array(GLib.VariantType("v"),
                                    [GLib.Variant.new_variant(v) for v in values]))
-        assert _results_payload(2 ** 40 + n, 3 * n, values) == \
+        assert _results_payload(2 ** 40 + n, 3 * n, [_serialized(v) for v in values]) == \
             expected.get_data_as_bytes().get_data()
+
+
+def test_worker_encodes_results_as_to_variant_does():
+    # numbers, booleans and strings are written by hand: the bytes and type
+    # of to_variant's GLib.Variant; anything else goes through to_variant
+    from joblib_glib import to_variant
+    from joblib_glib.worker import encode_result
+    values = [0, -1, 2 ** 63 - 1, -2 ** 63, 2 ** 63, -2 ** 63 - 1, 10 ** 30, 0.0, -0.0, 1.5,
+              float("inf"), float("-inf"), 1e-310, True, False, "", "abc", "é€😀",
+              "nul\0inside", "lone \udc80 surrogate", None, b"raw", [1, 2], (1.0,), {"a": 1}]
+    for value in values:
+        try:
+            expected = to_variant(value, by_value=True)
+        except Exception as exc:  # noqa: BLE001 -- the same error either way
+            with pytest.raises(type(exc)):
+                encode_result(value)
+            continue
+        data, type_string = encode_result(value)
+        assert type_string == expected.get_type_string().encode("ascii"), value
+        assert data == expected.get_data_as_bytes().get_data(), value
+    nan_data, nan_type = encode_result(float("nan"))
+    assert nan_type == b"d" and nan_data == to_variant(float("nan")).get_data_as_bytes().get_data()
 
 
 def blob(i):

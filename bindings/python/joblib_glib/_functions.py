@@ -434,9 +434,7 @@ class PythonFunction:
         unpickled = unpickle_call_args(args)
         if unpickled is None:
             return self.call_variant(args)
-        # results go back as loky sends them (cloudpickle for classes
-        # that only exist here, sent by value)
-        return to_variant(mapped_result(self._call_values(*unpickled)), by_value=True)
+        return to_variant(self.call_values(*unpickled, True), by_value=True)
 
     def call_variant(self, args):
         """Run the function on an argument tuple made by make_args."""
@@ -447,9 +445,19 @@ class PythonFunction:
         copy_small = self.arrays is not None
         values = [from_variant(args.get_child_value(i), copy_small=copy_small)
                   for i in range(n - 1)]
+        return to_variant(self.call_values(values, opaque), by_value=True)
+
+    def call_values(self, values, opaque, pickled=False):
+        """The Python result of the function on bound argument values read
+        from a task's argument tuple: one pickle (``pickled``; results go
+        back as loky sends them, cloudpickle for classes that only exist
+        here, sent by value), or one value per argument (arrays handed as
+        ``arrays`` says)."""
+        if pickled:
+            return mapped_result(self._call_values(values, opaque))
         if self.arrays is not None:
             values = [worker_array(v, *self.arrays) for v in values]
-        return to_variant(self._call_values(values, opaque), by_value=True)
+        return self._call_values(values, opaque)
 
     def _call_values(self, values, opaque):
         if not opaque and len(values) == self.signature.n_plain:

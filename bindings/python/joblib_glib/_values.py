@@ -72,6 +72,18 @@ _new_from_bytes = GLib.Variant.new_from_bytes
 _NONE = GLib.Variant("mv", None)
 
 
+def _string(obj):
+    """A str's variant: "s", or, when GLib's strings cannot hold it (a NUL,
+    a lone surrogate), the tagged bytes that _from_tagged reads back."""
+    if "\0" not in obj:
+        try:
+            return _new_string(obj)
+        except UnicodeEncodeError:
+            pass
+    return _tagged("str", _new_from_bytes(_AY, _new_bytes(obj.encode("utf-8", "surrogatepass")),
+                                          True))
+
+
 class _NotPlain(Exception):
     """Raised inside _plain: the value needs pickle."""
 
@@ -91,7 +103,7 @@ def _plain(obj, seen, sort_keys=False, coerce_mmap=False):
     if kind is float:
         return _new_double(obj)
     if kind is str:
-        return _new_string(obj)
+        return _string(obj)
     if kind is bool:
         return _new_boolean(obj)
     if obj is None:
@@ -146,13 +158,17 @@ def _set_order(item):
 
 
 def _plain_dict(obj, seen, sort_keys, coerce_mmap):
-    if all(type(k) is str for k in obj):
+    if all(type(k) is str and "\0" not in k for k in obj):
         items = sorted(obj.items()) if sort_keys else obj.items()
         # the introspected constructors: GLib.Variant("a{sv}", ...) parses
         # type strings for every member, several times slower
-        return _new_array(_SV_ENTRY, [
-            _new_dict_entry(_new_string(k), _new_variant(_plain(v, seen, sort_keys, coerce_mmap)))
-            for k, v in items])
+        try:
+            return _new_array(_SV_ENTRY, [
+                _new_dict_entry(_new_string(k),
+                                _new_variant(_plain(v, seen, sort_keys, coerce_mmap)))
+                for k, v in items])
+        except UnicodeEncodeError:
+            pass   # a key with a lone surrogate: as a general dict
     if sort_keys:
         raise _NotPlain  # joblib orders mixed keys its own way: the hasher does it
     pairs = [GLib.Variant.new_tuple(_new_variant(_plain(k, seen, sort_keys, coerce_mmap)),
@@ -243,7 +259,7 @@ def to_variant(obj, allow_pickle=True, by_value=False):
     if kind is float:
         return _new_double(obj)
     if kind is str:
-        return _new_string(obj)
+        return _string(obj)
     if kind is bool:
         return _new_boolean(obj)
     if (kind is list or kind is dict or kind is tuple or kind is set or kind is frozenset) \
@@ -350,29 +366,32 @@ def call_arg_variant(obj):
     return to_variant(obj)
 
 
-def _parse_array(raw):
-    """(typestr, shape, data) of a (ssatay) JobArray variant's bytes when
-    they are in the normal form that _serialized_array writes (GLib's),
-    else None. Every offset is checked against the size."""
-    size = len(raw)
+def _parse_array(raw, start=0, end=None):
+    """(typestr, shape, data start, data end) of the (ssatay) JobArray
+    variant in raw[start:end] (bytes, bytearray or memoryview) when it is
+    in the normal form that _serialized_array writes (GLib's), else None.
+    Every offset is checked against the size; positions are raw's."""
+    size = (len(raw) if end is None else end) - start
     width = 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
     body = size - 3 * width
-    if body < len(_ARRAY_HEAD) or not raw.startswith(_ARRAY_HEAD):
+    if body < len(_ARRAY_HEAD) or raw[start:start + len(_ARRAY_HEAD)] != _ARRAY_HEAD:
         return None
     shape_end, typestr_end, tag_end = struct.unpack_from(_OFFSET_FORMATS[
-        (1, 2, 4, 8).index(width)][1], raw, body)
+        (1, 2, 4, 8).index(width)][1], raw, start + body)
     shape_start = typestr_end + (-typestr_end % 8)
     if tag_end != len(_ARRAY_HEAD) or not tag_end < typestr_end <= shape_start <= \
-            shape_end <= body or (shape_end - shape_start) % 8 or raw[typestr_end - 1] != 0:
+            shape_end <= body or (shape_end - shape_start) % 8 or \
+            raw[start + typestr_end - 1] != 0:
         return None
     try:
-        typestr = raw[tag_end:typestr_end - 1].decode("ascii")
+        typestr = bytes(raw[start + tag_end:start + typestr_end - 1]).decode("ascii")
     except UnicodeDecodeError:
         return None
     if "\0" in typestr:
         return None
-    shape = struct.unpack_from("=%dQ" % ((shape_end - shape_start) // 8), raw, shape_start)
-    return typestr, shape, raw[shape_end:body]
+    shape = struct.unpack_from("=%dQ" % ((shape_end - shape_start) // 8), raw,
+                               start + shape_start)
+    return typestr, shape, start + shape_end, start + body
 
 
 def _array_or_none(value, writable, copy_small):
@@ -380,9 +399,11 @@ def _array_or_none(value, writable, copy_small):
     ``copy_small``, one of up to 64 KiB is read from a copy of the whole
     value: one call of PyGObject instead of about eight (1.5 µs each)."""
     if copy_small and value.get_size() <= _COPY_MAX:
-        parsed = _parse_array(value.get_data_as_bytes().get_data() or b"")
+        raw = value.get_data_as_bytes().get_data() or b""
+        parsed = _parse_array(raw)
         if parsed is not None:
-            return _buffers.array_from_data(parsed[2], parsed[0], parsed[1], writable)
+            return _buffers.array_from_data(raw[parsed[2]:parsed[3]], parsed[0], parsed[1],
+                                            writable)
     if value.get_child_value(0).get_string() == _ARRAY_TAG:
         return array_from_variant(value, writable)
     return None
@@ -645,17 +666,31 @@ def _needs_variant(value):
         (numpy is not None and isinstance(value, numpy.ndarray))
 
 
+def pickled_args_span(data, start, end):
+    """(start, end) of the pickle inside the ("pickle", <ay>) argument
+    tuple serialized in data[start:end] (bytes or bytearray), when it is in
+    the form pickled_args_variant writes, else None.  The framing offset's
+    width is GLib's for a container of that total size."""
+    size = end - start
+    width = 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
+    body_end = end - width
+    head, tail = len(_PICKLED_ARGS_HEAD), len(_PICKLED_ARGS_TAIL)
+    if body_end - start < head + tail or \
+            data[start:start + head] != _PICKLED_ARGS_HEAD or \
+            data[body_end - tail:body_end] != _PICKLED_ARGS_TAIL or \
+            data[body_end:end] != (7).to_bytes(width, "little"):
+        return None
+    return start + head, body_end - tail
+
+
 def unpickle_call_args(value):
     """(values, opaque) of an argument tuple made by pickled_call_args, or
     None for another tuple.  Only for calls from our own process (workers)."""
     if value.get_type_string() != _TAG:
         return None
     data = value.get_data_as_bytes().get_data() or b""
-    # the offset size that a body of this total size was given
-    size = next(size for size in (1, 2, 4, 8) if _offset_size(len(data) - size) == size)
-    end = len(data) - size
-    if not (data.startswith(_PICKLED_ARGS_HEAD) and data[end:] == (7).to_bytes(size, "little")
-            and data.endswith(_PICKLED_ARGS_TAIL, 0, end)):
+    span = pickled_args_span(data, 0, len(data))
+    if span is None:
         # not in the serialized form written above: read it by its parts
         if value.get_child_value(0).get_string() != "pickle":
             return None
@@ -663,4 +698,4 @@ def unpickle_call_args(value):
         if payload.get_type_string() != "ay":
             return None
         return pickle.loads(bytes(payload.get_data_as_bytes().get_data() or b""))
-    return pickle.loads(data[len(_PICKLED_ARGS_HEAD):end - len(_PICKLED_ARGS_TAIL)])
+    return pickle.loads(data[span[0]:span[1]])

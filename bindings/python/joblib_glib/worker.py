@@ -96,7 +96,9 @@ class _Channel:
         ready, _, _ = select.select([self.in_fd], [], [], 0)
         return bool(ready)
 
-    def read(self, GLib):
+    def read(self):
+        """The next frame's (type, payload): bytes, or a bytearray for a
+        large frame; (None, None) at the end of the stream."""
         header = self._read_exactly(_HEADER.size)
         if header is None:
             return None, None
@@ -108,16 +110,22 @@ class _Channel:
             raise ProtocolError(f"bad frame header (version {version}, type {kind}, "
                                 f"length {length})")
         if length > _READ_AHEAD:
-            data = _buffers().bytes_for_bytearray(self._read_payload(length))
+            return kind, self._read_payload(length)
+        payload = self._read_exactly(length) if length else b""
+        if payload is None:
+            raise ProtocolError("the stream ended inside a frame")
+        return kind, payload
+
+    def body(self, GLib, kind, payload):
+        """A frame's payload as the GLib.Variant of its type."""
+        if isinstance(payload, bytearray):
+            data = _buffers().bytes_for_bytearray(payload)
         else:
-            payload = self._read_exactly(length) if length else b""
-            if payload is None:
-                raise ProtocolError("the stream ended inside a frame")
             data = GLib.Bytes.new(payload)
         # Untrusted bytes are safe to read as a GVariant (trusted=False):
         # malformed parts read as default values, never outside the buffer.
-        body = GLib.Variant.new_from_bytes(_variant_type(GLib, version, kind), data, False)
-        return kind, body
+        return GLib.Variant.new_from_bytes(_variant_type(GLib, self.version, kind), data,
+                                           False)
 
     def _read_payload(self, n):
         """A large frame's @n bytes, read into one buffer that the frame's
@@ -145,11 +153,15 @@ class _Channel:
         self.pending += data
 
     def result(self, GLib, call_id, position, value):
+        """Holds a task's answer: a GLib.Variant, or on a little-endian
+        machine its serialized (bytes, type) as encode_result makes it."""
         if self.version == 1:
             self.append(GLib, _RESULT, GLib.Variant("(tuv)", (call_id, position, value)))
             return
         if self.results is None:
             self.results = (call_id, position, [])
+        if sys.byteorder == "little" and type(value) is not tuple:
+            value = _serialized(value)
         self.results[2].append(value)
 
     def _end_results(self, GLib):
@@ -205,27 +217,57 @@ def _variant_type(GLib, version, kind):
     return found
 
 
+def _serialized(value):
+    """(bytes, type string as bytes) of a GLib.Variant."""
+    return value.get_data_as_bytes().get_data() or b"", value.get_type_string().encode("ascii")
+
+
+_INT64 = struct.Struct("<q")
+_DOUBLE = struct.Struct("<d")
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def encode_result(value):
+    """A task's Python result as the (bytes, type) of the GLib.Variant
+    that _values.to_variant(value, by_value=True) makes, little-endian:
+    numbers, booleans and strings written here (struct, no PyGObject
+    call), anything else through GLib."""
+    kind = type(value)
+    if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+        return _INT64.pack(value), b"x"
+    if kind is float:
+        return _DOUBLE.pack(value), b"d"
+    if kind is bool:
+        return (b"\1" if value else b"\0"), b"b"
+    if kind is str and "\0" not in value:
+        try:
+            return value.encode("utf-8") + b"\0", b"s"
+        except UnicodeEncodeError:
+            pass   # lone surrogates: to_variant's own form
+    from ._values import to_variant
+    return _serialized(to_variant(value, by_value=True))
+
+
 def _results_payload(call_id, first, values):
     """The little-endian serialized form of a RESULTS (tuav) payload, as
-    GLib writes it (checked against GLib by the tests): the t and the u, the
-    `v` elements (a value's bytes, a zero byte, its type string), each at an
-    offset aligned to 8, then the end of each element as a framing offset
-    whose width depends on the size of the array.  Built here because one
-    GLib.Variant made from Python costs microseconds, and a group's answer
-    took five of them."""
+    GLib writes it (checked against GLib by the tests), from each value's
+    (bytes, type): the t and the u, the `v` elements (a value's bytes, a
+    zero byte, its type string), each at an offset aligned to 8, then the
+    end of each element as a framing offset whose width depends on the size
+    of the array.  Built here because one GLib.Variant made from Python
+    costs microseconds, and a group's answer took five of them."""
     parts = []
     ends = []
     size = 0
-    for value in values:
+    for data, type_string in values:
         if size % 8:
             pad = 8 - size % 8
             parts.append(bytes(pad))
             size += pad
-        data = value.get_data_as_bytes().get_data() or b""
-        tail = b"\0" + value.get_type_string().encode("ascii")
         parts.append(data)
-        parts.append(tail)
-        size += len(data) + len(tail)
+        parts.append(b"\0")
+        parts.append(type_string)
+        size += len(data) + 1 + len(type_string)
         ends.append(size)
     width = _framing_width(size, len(ends))
     parts.extend(end.to_bytes(width, "little") for end in ends)
@@ -259,12 +301,28 @@ def _map_status_page():
 
 
 class _Resolver:
-    """Function references -> callables from an argument tuple to a value."""
+    """Function references -> (call, python): ``call`` runs the function on
+    an argument tuple (a GLib.Variant) and returns a GLib.Variant;
+    ``python`` is its PythonFunction when it can take values read from the
+    frame's bytes (_callframe), else None."""
 
     def __init__(self):
         self.cache = {}
+        self.serialized = {}   # the same, by the reference's bytes
+        self.reference_type = None
 
-    def resolve(self, reference):
+    def resolve(self, GLib, reference):
+        """The (call, python) of a reference: a GLib.Variant, or its
+        serialized bytes (read through GLib the first time only)."""
+        if type(reference) is bytes:
+            found = self.serialized.get(reference)
+            if found is None:
+                if self.reference_type is None:
+                    self.reference_type = GLib.VariantType.new("(sa{sv})")
+                found = self.resolve(GLib, GLib.Variant.new_from_bytes(
+                    self.reference_type, GLib.Bytes.new(reference), False))
+                self.serialized[reference] = found
+            return found
         key = reference.print_(False)
         found = self.cache.get(key)
         if found is None:
@@ -293,8 +351,9 @@ class _Resolver:
         if getattr(func, "_joblib_glib_memorized", False):
             func = func.func
         if memory is None:
-            return PythonFunction(func, arrays=_array_settings(fields)).call_pickled
-        return _cached_call(func, reference)
+            python = PythonFunction(func, arrays=_array_settings(fields))
+            return python.call_pickled, python
+        return _cached_call(func, reference), None
 
 
 def _array_settings(fields):
@@ -366,57 +425,102 @@ def _error_message(exc):
     return ERROR_DOMAIN, 1, format_remote_exception(exc)
 
 
-def _tasks(channel, body):
-    """(reference index, argument tuple, shared-memory arguments) per task."""
-    if channel.version == 1:
-        tasks = body.get_child_value(3)
-        for position in range(tasks.n_children()):
-            task = tasks.get_child_value(position)
-            shared = task.get_child_value(2)
-            yield (task.get_child_value(0).get_uint32(), task.get_child_value(1).get_variant(),
-                   [shared.get_child_value(i).unpack() for i in range(shared.n_children())])
-        return
-    indexes = body.get_child_value(3).unpack()
-    args = body.get_child_value(4)
-    if args.n_children() != len(indexes):
-        raise ProtocolError(f"a call of {len(indexes)} tasks with {args.n_children()} "
-                            f"argument tuples")
-    shared = {}
-    table = body.get_child_value(5)
-    for i in range(table.n_children()):
-        task, position, path, type_string, size = table.get_child_value(i).unpack()
-        shared.setdefault(task, []).append((position, path, type_string, size))
-    for position, index in enumerate(indexes):
-        yield index, args.get_child_value(position).get_variant(), shared.get(position, [])
+class _GLibCall:
+    """A CALL frame read through GLib: version 1, or a frame that
+    _callframe leaves to GLib."""
 
+    def __init__(self, channel, body):
+        self.batch_id = body.get_child_value(0).get_uint64()
+        self.stop_on_error = body.get_child_value(1).get_boolean()
+        references = body.get_child_value(2)
+        self.references = [references.get_child_value(i)
+                           for i in range(references.n_children())]
+        # (reference index, argument tuple, shared-memory arguments) per task
+        self.tasks = list(self._tasks(channel, body))
+        self.indexes = [task[0] for task in self.tasks]
 
-def _run_call(GLib, channel, resolver, status, body):
-    start = time.monotonic()
-    batch_id = body.get_child_value(0).get_uint64()
-    stop_on_error = body.get_child_value(1).get_boolean()
-    references = body.get_child_value(2)
-    funcs = []
-    for i in range(references.n_children()):
+    @staticmethod
+    def _tasks(channel, body):
+        if channel.version == 1:
+            tasks = body.get_child_value(3)
+            for position in range(tasks.n_children()):
+                task = tasks.get_child_value(position)
+                shared = task.get_child_value(2)
+                yield (task.get_child_value(0).get_uint32(),
+                       task.get_child_value(1).get_variant(),
+                       [shared.get_child_value(i).unpack() for i in range(shared.n_children())])
+            return
+        indexes = body.get_child_value(3).unpack()
+        args = body.get_child_value(4)
+        if args.n_children() != len(indexes):
+            raise ProtocolError(f"a call of {len(indexes)} tasks with {args.n_children()} "
+                                f"argument tuples")
+        shared = {}
+        table = body.get_child_value(5)
+        for i in range(table.n_children()):
+            task, position, path, type_string, size = table.get_child_value(i).unpack()
+            shared.setdefault(task, []).append((position, path, type_string, size))
+        for position, index in enumerate(indexes):
+            yield index, args.get_child_value(position).get_variant(), shared.get(position, [])
+
+    def run(self, GLib, position, call, python):
+        """Task ``position``'s answer (a GLib.Variant)."""
+        _, task_args, shared = self.tasks[position]
+        args, mapped = _arguments(GLib, task_args, shared)
         try:
-            funcs.append(resolver.resolve(references.get_child_value(i)))
+            return call(args)
+        finally:
+            del mapped
+
+
+class _BytesCall:
+    """A CALL frame read from its bytes (_callframe); a task whose
+    arguments are not read there is read through GLib."""
+
+    def __init__(self, channel, payload, frame):
+        self.channel = channel
+        self.payload = payload
+        self.frame = frame
+        self.batch_id = frame.batch_id
+        self.stop_on_error = frame.stop_on_error
+        self.references = frame.references
+        self.indexes = frame.indexes
+        self.args = None   # the argument tuples through GLib, when needed
+
+    def run(self, GLib, position, call, python):
+        """Task ``position``'s answer: (bytes, type), or a GLib.Variant."""
+        if python is not None:
+            decoded = self.frame.decode_args(position)
+            if decoded is not None:
+                return encode_result(python.call_values(*decoded))
+        if self.args is None:
+            self.args = self.channel.body(GLib, _CALL, self.payload).get_child_value(4)
+        return call(self.args.get_child_value(position).get_variant())
+
+
+def _run_call(GLib, channel, resolver, status, call):
+    start = time.monotonic()
+    batch_id = call.batch_id
+    funcs = []
+    for reference in call.references:
+        try:
+            funcs.append(resolver.resolve(GLib, reference))
         except ProtocolError:
             raise
         except BaseException as exc:  # noqa: BLE001 -- reported per task
             funcs.append(exc)
-    for position, (index, task_args, shared) in enumerate(_tasks(channel, body)):
+    for position, index in enumerate(call.indexes):
         if status is not None:
             _STATUS.pack_into(status, 0, batch_id, position, 1)
         result = None
         error = None
-        mapped = []
         try:
             if index >= len(funcs):
                 raise ProtocolError(f"task {position} names function {index} of {len(funcs)}")
             func = funcs[index]
             if isinstance(func, BaseException):
                 raise func
-            args, mapped = _arguments(GLib, task_args, shared)
-            result = func(args)
+            result = call.run(GLib, position, *func)
         except ProtocolError:
             raise
         except BaseException as exc:  # noqa: BLE001 -- every exception goes back
@@ -430,9 +534,8 @@ def _run_call(GLib, channel, resolver, status, body):
             channel.result(GLib, batch_id, position, result)
         else:
             channel.append(GLib, _ERROR, GLib.Variant("(tusis)", (batch_id, position) + error))
-        del mapped
         channel.maybe_flush(GLib)
-        if error is not None and stop_on_error:
+        if error is not None and call.stop_on_error:
             break
     channel.done(GLib, batch_id, time.monotonic() - start)
 
@@ -442,7 +545,7 @@ def _run_init(GLib, channel, resolver, body):
     value.  Returns None, or the error it sent as call 0, task 0 (its
     (domain, code, message)): then the worker must leave."""
     try:
-        func = resolver.resolve(body.get_child_value(0))
+        func = resolver.resolve(GLib, body.get_child_value(0))[0]
         args = body.get_child_value(1).get_variant()
         if not args.get_type_string().startswith("("):
             raise ProtocolError(f"initializer arguments of type {args.get_type_string()!r} "
@@ -482,6 +585,7 @@ def main():
     os.dup2(null_fd, 0)
     os.close(null_fd)
 
+    from . import _callframe
     from ._functions import set_process_nesting_level
     from ._gi import GLib
     # tasks here are one level down: their Parallel calls use threads,
@@ -493,7 +597,7 @@ def main():
     first = True
     try:
         while True:
-            kind, body = channel.read(GLib)
+            kind, payload = channel.read()
             if kind is None or kind == _GOODBYE:
                 channel.flush(GLib)   # answers held while this was queued
                 return 0
@@ -504,7 +608,7 @@ def main():
                 channel.append(GLib, _HELLO,
                                GLib.Variant("(sxa{sv})", ("python", os.getpid(), {})))
             if kind == _INIT:
-                error = _run_init(GLib, channel, resolver, body)
+                error = _run_init(GLib, channel, resolver, channel.body(GLib, kind, payload))
                 channel.flush(GLib)
                 if error is not None:
                     from ._functions import _REMOTE_MARKER
@@ -519,7 +623,12 @@ def main():
             if not channel.pending and channel.results is None:
                 # "old" counts from the first answer held
                 channel.last_flush = time.monotonic()
-            _run_call(GLib, channel, resolver, status, body)
+            frame = _callframe.parse(payload) if channel.version == 2 else None
+            if frame is None:
+                call = _GLibCall(channel, channel.body(GLib, kind, payload))
+            else:
+                call = _BytesCall(channel, payload, frame)
+            _run_call(GLib, channel, resolver, status, call)
             if not channel.input_waiting():
                 channel.flush(GLib)
     except ProtocolError as error:
