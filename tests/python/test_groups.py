@@ -298,3 +298,19 @@ def test_large_and_mixed_results_from_workers_match_joblib():
                                                       for i in range(300))
     assert ours == theirs
     assert [type(value) for value in ours] == [type(value) for value in theirs]
+
+
+def test_group_answers_are_pickled_bytes_read_in_either_form():
+    # a worker answers a group with the pickle's bytes (an "ay" written by
+    # hand); the parent also reads the GLib.Variant earlier workers sent
+    import pickle
+
+    from joblib_glib._chunks import read_chunk_result, run_chunk
+    from joblib_glib._gi import GLib
+    answer = run_chunk(5, [("name", "operator", "add")],
+                       pickle.dumps((None, [(1, 2), ("a", "b")], None)))
+    assert type(answer) is bytes
+    seconds, results = read_chunk_result(answer)
+    assert results == [3, "ab"] and seconds >= 0
+    as_variant = GLib.Variant.new_from_bytes(GLib.VariantType("ay"), GLib.Bytes.new(answer), True)
+    assert read_chunk_result(as_variant) == (seconds, results)

@@ -33,8 +33,6 @@ from ._functions import PythonFunction, mapped_result, pickled_function_or_name,
 from ._gi import GLib, Joblib
 from ._values import _PLAIN_TYPES, _needs_variant, dumps, from_variant, pickled_args_variant
 
-_AY = GLib.VariantType.new("ay")
-
 
 def _note_task(exc, index, func):
     """The note a failed task gets, as the C run writes it for one call:
@@ -81,8 +79,8 @@ def run_chunk(first, table, data):
     pickle of the group's columns (see TaskSource._remote_group): the
     function of each task (an index in ``table``, or None when all run
     the first), the argument tuples, and the keyword arguments (None when
-    no task has any).  Returns the pickled (seconds, results) as bytes of
-    an ``ay`` variant."""
+    no task has any).  Returns the pickled (seconds, results): bytes, which
+    travel as an ``ay`` variant (written by the worker with no GLib call)."""
     funcs = [_resolve(entry) for entry in table]
     indexes, args_list, kwargs_list = pickle.loads(data)
     start = time.perf_counter()
@@ -107,14 +105,16 @@ def run_chunk(first, table, data):
     if numpy is not None and any(type(result) is numpy.memmap for result in results):
         results = [mapped_result(result) for result in results]
     # as loky sends results: classes that exist only here go by value
-    data = dumps((elapsed, results), by_value=True)
-    return GLib.Variant.new_from_bytes(_AY, GLib.Bytes.new(data), True)
+    return dumps((elapsed, results), by_value=True)
 
 
 def read_chunk_result(value):
     """(seconds, results) of a value returned by run_chunk, as the parent
-    gets it (a GLib.Variant of type ay)."""
-    return pickle.loads(value.get_data_as_bytes().get_data() or b"")
+    reads it: bytes, or the ``ay`` GLib.Variant a worker of an earlier
+    version answered."""
+    if isinstance(value, GLib.Variant):
+        value = value.get_data_as_bytes().get_data() or b""
+    return pickle.loads(value)
 
 
 # --- in this process (threads, n_jobs=1) ----------------------------------

@@ -230,8 +230,9 @@ _INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 def encode_result(value):
     """A task's Python result as the (bytes, type) of the GLib.Variant
     that _values.to_variant(value, by_value=True) makes, little-endian:
-    numbers, booleans and strings written here (struct, no PyGObject
-    call), anything else through GLib."""
+    numbers, booleans, strings and bytes (the answer of a group of tasks,
+    _chunks.run_chunk) written here with no PyGObject call, anything else
+    through GLib."""
     kind = type(value)
     if kind is int and _INT64_MIN <= value <= _INT64_MAX:
         return _INT64.pack(value), b"x"
@@ -239,6 +240,8 @@ def encode_result(value):
         return _DOUBLE.pack(value), b"d"
     if kind is bool:
         return (b"\1" if value else b"\0"), b"b"
+    if kind is bytes:
+        return value, b"ay"
     if kind is str and "\0" not in value:
         try:
             return value.encode("utf-8") + b"\0", b"s"
