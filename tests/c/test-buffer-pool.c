@@ -322,6 +322,56 @@ test_fork (void)
   job_buffer_pool_trim ();
 }
 
+/* Run by test_environment() in a child, where the pool reads
+ * JOB_BUFFER_POOL_MAX_BYTES at its first use. */
+static void
+test_environment_child (void)
+{
+  JobPooledBuffer *buffer = NULL;
+  guint8 *small, *large;
+
+  if (!g_test_subprocess ())
+    return;
+  small = job_buffer_pool_acquire (4 * MIB, &buffer);
+  job_buffer_pool_release (buffer);
+  large = job_buffer_pool_acquire (6 * MIB, &buffer);
+  job_buffer_pool_release (buffer);
+  /* 6 MiB is past a cap of 5 000 000 bytes; with 0 nothing is kept */
+  g_assert_false (is_mapped (large));
+  if (g_str_equal (g_getenv ("JOB_BUFFER_POOL_MAX_BYTES"), "0"))
+    {
+      g_assert_false (is_mapped (small));
+      g_assert_cmpuint (stats ().pooled_bytes, ==, 0);
+    }
+  else
+    {
+      g_assert_true (is_mapped (small));
+      g_assert_cmpuint (stats ().pooled_bytes, ==, 4 * MIB);
+    }
+  g_print ("pooled %" G_GSIZE_FORMAT "\n", stats ().pooled_bytes);
+}
+
+static void
+test_environment (void)
+{
+  g_setenv ("JOB_BUFFER_POOL_MAX_BYTES", "5000000", TRUE);
+  g_test_trap_subprocess ("/joblib/buffer-pool/environment-child", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*pooled 4194304*");
+
+  g_setenv ("JOB_BUFFER_POOL_MAX_BYTES", "0", TRUE);
+  g_test_trap_subprocess ("/joblib/buffer-pool/environment-child", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*pooled 0*");
+
+  /* not a number: a warning that names it (fatal in a test) */
+  g_setenv ("JOB_BUFFER_POOL_MAX_BYTES", "lots", TRUE);
+  g_test_trap_subprocess ("/joblib/buffer-pool/environment-child", 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*JOB_BUFFER_POOL_MAX_BYTES=lots is not a number of bytes*");
+  g_unsetenv ("JOB_BUFFER_POOL_MAX_BYTES");
+}
+
 static void
 test_bad_input (void)
 {
@@ -352,6 +402,8 @@ main (int   argc,
   g_test_add_func ("/joblib/buffer-pool/load-reuses", test_load_reuses);
   g_test_add_func ("/joblib/buffer-pool/threads", test_threads);
   g_test_add_func ("/joblib/buffer-pool/fork", test_fork);
+  g_test_add_func ("/joblib/buffer-pool/environment", test_environment);
+  g_test_add_func ("/joblib/buffer-pool/environment-child", test_environment_child);
   g_test_add_func ("/joblib/buffer-pool/bad-input", test_bad_input);
   status = g_test_run ();
   {
