@@ -237,3 +237,27 @@ def test_a_task_error_in_a_frame_read_from_bytes():
                                          for k in range(6))
     assert Parallel(n_jobs=2, batch_size=1)(delayed(explode)(np.arange(k, k + 2))
                                             for k in range(4, 7)) == [4, 5, 6]
+
+
+def test_argument_tuples_written_by_hand_are_glib_s():
+    # the parent writes (v…vb) argument tuples of arrays and scalars itself:
+    # the same bytes and type as GLib's tuple of call_arg_variant's values
+    from joblib_glib._values import call_arg_variant, serialized_call_args
+    rng = random.Random(5)
+    pool = [0, -1, 2 ** 63 - 1, -2 ** 63, 1.5, -0.0, float("inf"), True, False, "", "é€😀",
+            np.arange(3), np.zeros((2, 0, 3), dtype="<f4"), np.array(2.5), np.ones(7, ">i2"),
+            np.full(300, 9, dtype="|u1"), np.full(65536, 1, dtype="|u1"),
+            np.arange(1000, dtype="<f8")]
+    left_to_glib = [2 ** 63, "a\0b", "\udc80", None, [1], np.arange(6).reshape(2, 3).T,
+                    np.zeros(65537, dtype="|u1"), np.array(["a"]), np.float64(1.0),
+                    np.arange(9000, dtype="<f8")]   # over 64 KiB: shared, not copied
+    for n in range(40):
+        values = [rng.choice(pool) for _ in range(n % 6)]
+        opaque = n % 3 == 0
+        expected = PythonFunction._variant_args(values, opaque, call_arg_variant)
+        ours = serialized_call_args(values, opaque)
+        assert ours.get_type_string() == expected.get_type_string()
+        assert ours.get_data_as_bytes().get_data() == expected.get_data_as_bytes().get_data()
+        assert ours.is_normal_form()
+    for value in left_to_glib:
+        assert serialized_call_args([1, value], False) is None

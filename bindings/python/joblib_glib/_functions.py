@@ -24,8 +24,8 @@ from gi.module import get_introspection_module
 
 from . import _interrupt
 from ._gi import GLib, Joblib
-from ._values import (call_arg_variant, from_variant, pickled_call_args, to_variant,
-                      unpickle_call_args)
+from ._values import (call_arg_variant, from_variant, pickled_call_args, serialized_call_args,
+                      to_variant, unpickle_call_args)
 
 # How deep the calling thread is in nested Parallel calls: 0 in the
 # caller, 1 in a task of a top-level call (a worker thread, or a worker
@@ -426,6 +426,9 @@ class PythonFunction:
         pickled = pickled_call_args(values, opaque, self.memmapper)
         if pickled is not None:
             return pickled
+        serialized = serialized_call_args(values, opaque)
+        if serialized is not None:
+            return serialized
         return self._variant_args(values, opaque, call_arg_variant)
 
     def call_pickled(self, args):

@@ -366,6 +366,63 @@ def call_arg_variant(obj):
     return to_variant(obj)
 
 
+_ARGS_TYPES = {}
+_LITTLE = sys.byteorder == "little"
+
+
+def serialized_call_args(values, opaque):
+    """The argument tuple (v…vb) that call_arg_variant's values and the
+    ``opaque`` flag make, written here as GLib serializes it when every
+    value is a small contiguous array or a number, boolean or string
+    (little-endian machines), else None.  One GLib call instead of four
+    or five per argument: the form a worker reads from the frame's bytes
+    (_callframe).  Checked against GLib's own by the tests."""
+    if not _LITTLE:
+        return None
+    numpy = sys.modules.get("numpy")
+    parts = []
+    ends = []
+    size = 0
+    for value in values:
+        kind = type(value)
+        if kind is int and _INT64_MIN <= value <= _INT64_MAX:
+            part = struct.pack("<q", value) + b"\0x"
+        elif kind is float:
+            part = struct.pack("<d", value) + b"\0d"
+        elif kind is bool:
+            part = b"\1\0b" if value else b"\0\0b"
+        elif kind is str and "\0" not in value:
+            try:
+                part = value.encode("utf-8") + b"\0\0s"
+            except UnicodeEncodeError:
+                return None
+        elif numpy is not None and kind is numpy.ndarray and value.nbytes <= _COPY_MAX and \
+                value.dtype.str[1:] in _ARRAY_TYPES and value.flags.c_contiguous:
+            part = _serialized_array(value.dtype.str, value.shape, value.tobytes()) + \
+                b"\0" + _ARRAY.encode("ascii")
+        else:
+            return None
+        if size % 8:
+            parts.append(bytes(8 - size % 8))
+            size += 8 - size % 8
+        parts.append(part)
+        size += len(part)
+        ends.append(size)
+    parts.append(b"\1" if opaque else b"\0")
+    size += 1
+    # one framing offset per variant, the last one's first, in the
+    # smallest width that addresses the whole tuple
+    for width in (1, 2, 4, 8):
+        if size + width * len(ends) <= (1 << (8 * width)) - 1 or width == 8:
+            break
+    parts.extend(end.to_bytes(width, "little") for end in reversed(ends))
+    type_string = "(" + "v" * len(ends) + "b)"
+    variant_type = _ARGS_TYPES.get(type_string)
+    if variant_type is None:
+        variant_type = _ARGS_TYPES.setdefault(type_string, GLib.VariantType.new(type_string))
+    return _new_from_bytes(variant_type, _new_bytes(b"".join(parts)), True)
+
+
 def _parse_array(raw, start=0, end=None):
     """(typestr, shape, data start, data end) of the (ssatay) JobArray
     variant in raw[start:end] (bytes, bytearray or memoryview) when it is
