@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -39,11 +40,35 @@ typedef struct
 } Idle;
 
 /* All under @pool_lock: path (owned) -> GArray of Idle; @owner is the
- * process the fds belong to. */
+ * fork generation (below) of the process the fds belong to. */
 static GMutex pool_lock;
 static GHashTable *pool;
 static guint n_idle;
-static pid_t owner;
+static guint owner;
+
+/* (atomic) Bumped in each forked child. glibc no longer caches getpid():
+ * comparing pids cost two system calls per cache miss. */
+static guint fork_generation;
+
+static void
+forked_child (void)
+{
+  g_atomic_int_inc (&fork_generation);
+}
+
+static guint
+current_fork_generation (void)
+{
+  static gsize registered;
+
+  if (g_once_init_enter (&registered))
+    {
+      /* From a shared library, glibc drops the handler at dlclose(). */
+      pthread_atfork (NULL, NULL, forked_child);
+      g_once_init_leave (&registered, 1);
+    }
+  return (guint) g_atomic_int_get (&fork_generation);
+}
 
 static void
 idle_array_free (gpointer data)
@@ -61,12 +86,14 @@ idle_array_free (gpointer data)
 static void
 ensure_pool (void)
 {
-  if (pool != NULL && owner == getpid ())
+  guint generation = current_fork_generation ();
+
+  if (pool != NULL && owner == generation)
     return;
   g_clear_pointer (&pool, g_hash_table_unref);
   pool = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, idle_array_free);
   n_idle = 0;
-  owner = getpid ();
+  owner = generation;
 }
 
 static int
@@ -270,6 +297,7 @@ lock_key_byte (const char   *function_dir,
           current.st_dev == lock->dev && current.st_ino == lock->ino)
         {
           *supported = TRUE;
+          lock->kept = TRUE;
           return fd;
         }
       close (fd);  /* and its lock, if taken */
@@ -319,6 +347,7 @@ job_cache_store_lock (const char   *function_dir,
   lock->fd = -1;
   lock->remote = NULL;
   lock->per_key = FALSE;
+  lock->kept = FALSE;
   if (job_cache_path_is_uri (function_dir))
     lock->remote = job_cache_gio_store_lock (function_dir, hex);
   else

@@ -49,8 +49,15 @@ GVariant   *job_cache_store_read_output   (const char                  *path,
                                            gint64                      *created_usec,
                                            GError                     **error);
 
+/* Stores an entry (temporary folder, renamed into place once). The
+ * function folder's version file is written when it is missing; with
+ * *@version_known TRUE, the caller knows it is there (seen in this same
+ * folder: see JobCacheLock.kept) and it is not looked for, unless the
+ * function folder had to be made. *@version_known is TRUE on return once
+ * the file is known to be there. */
 gboolean    job_cache_store_write_entry   (const char                  *function_dir,
                                            const char                  *version,
+                                           gboolean                    *version_known,
                                            const char                  *hex,
                                            GVariant                    *output,
                                            const char                  *metadata_json,
@@ -92,6 +99,10 @@ typedef struct
   gboolean per_key; /* fd locks <hex>.lock, unlinked on unlock */
   dev_t    dev;     /* the locked file's, to keep its fd for reuse */
   ino_t    ino;
+  /* the fd was kept from this process's last lock of the same `.locks`,
+   * still the file at its path: the function folder is the one of then
+   * (the open fd keeps its inode number from being reused) */
+  gboolean kept;
 } JobCacheLock;
 
 void        job_cache_store_lock          (const char   *function_dir,

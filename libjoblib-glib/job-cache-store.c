@@ -390,6 +390,7 @@ write_text_file (const char  *path,
 gboolean
 job_cache_store_write_entry (const char                  *function_dir,
                              const char                  *version,
+                             gboolean                    *version_known,
                              const char                  *hex,
                              GVariant                    *output,
                              const char                  *metadata_json,
@@ -418,10 +419,15 @@ job_cache_store_write_entry (const char                  *function_dir,
       strcpy (tmp + strlen (tmp) - 6, "XXXXXX");
       if (g_mkdtemp_full (tmp, 0755) == NULL)
         return job_set_error_from_errno (error, errno, _("Cannot create"), tmp);
+      /* a new folder (a clear removed the old one): no version file yet */
+      *version_known = FALSE;
     }
-  if (!g_file_test (version_path, G_FILE_TEST_EXISTS))
-    g_file_set_contents_full (version_path, version, -1, G_FILE_SET_CONTENTS_CONSISTENT,
-                              0644, NULL);
+  /* The version file leaves only with its folder (a clear): once known
+   * in this folder, it is not looked for on every miss. */
+  if (!*version_known)
+    *version_known = g_file_test (version_path, G_FILE_TEST_EXISTS) ||
+                     g_file_set_contents_full (version_path, version, -1,
+                                               G_FILE_SET_CONTENTS_CONSISTENT, 0644, NULL);
 
   /* No fsync: a cache entry lost in a crash is recomputed, and an entry
    * cut short by one fails its checksum and is recomputed too. */

@@ -38,6 +38,13 @@ GVariant *job_memorized_lookup         (JobMemorizedFunction  *self,
                                         const JobCacheKey     *key,
                                         gboolean               load,
                                         gboolean               warn);
+/* Like job_memorized_lookup() without @warn, for a lookup that a cached
+ * call of the same key follows in the same thread (the one-call read path
+ * of bindings): when the output is not there, the thread remembers the
+ * key, and that call skips its own first lookup (it looks again under
+ * the key's lock before computing, as always). */
+GVariant *job_memorized_lookup_before_call (JobMemorizedFunction *self,
+                                            const JobCacheKey    *key);
 /* The whole cached call; see job-memorized-call.c. */
 GVariant *job_memorized_cached_call    (JobMemorizedFunction  *self,
                                         GVariant              *args,

@@ -20,6 +20,27 @@
 /* Arguments bigger than this are described, not printed, in metadata. */
 #define MAX_PRINTED_ARG 1024
 
+/* The key that job_memorized_lookup_before_call() last found absent in
+ * this thread: the cached call that follows (a binding's ordinary path
+ * after its one-call lookup missed) need not look for it again before
+ * taking the key's lock. Only a hint: the lookup under the lock decides. */
+typedef struct
+{
+  gconstpointer  function;  /* not a reference: only compared */
+  char          *hash;      /* (owned) */
+} AbsentKey;
+
+static void
+absent_key_free (gpointer data)
+{
+  AbsentKey *absent = data;
+
+  g_free (absent->hash);
+  g_free (absent);
+}
+
+static GPrivate absent_key = G_PRIVATE_INIT (absent_key_free);
+
 void
 job_cache_key_clear (JobCacheKey *key)
 {
@@ -107,6 +128,7 @@ job_memorized_ensure_version (JobMemorizedFunction *self)
       g_free (self->checked_version);
       self->checked_version = g_strdup (version);
       self->checked_generation = generation;
+      g_atomic_int_set (&self->version_stored, FALSE);
     }
   g_mutex_unlock (&self->version_lock);
 }
@@ -185,11 +207,68 @@ entry_is_valid (JobMemorizedFunction *self,
 /* Looks the key up. With @load, returns the stored value; without, only
  * checks that a valid entry exists (and returns a placeholder). With
  * @warn, says why an entry that is there cannot be used. */
+static GVariant *lookup (JobMemorizedFunction *self,
+                         const JobCacheKey    *key,
+                         gboolean              load,
+                         gboolean              warn,
+                         gboolean             *absent);
+
 GVariant *
 job_memorized_lookup (JobMemorizedFunction *self,
                       const JobCacheKey    *key,
                       gboolean              load,
                       gboolean              warn)
+{
+  return lookup (self, key, load, warn, NULL);
+}
+
+GVariant *
+job_memorized_lookup_before_call (JobMemorizedFunction *self,
+                                  const JobCacheKey    *key)
+{
+  gboolean absent = FALSE;
+  GVariant *value = lookup (self, key, TRUE, FALSE, &absent);
+  AbsentKey *last = g_private_get (&absent_key);
+
+  if (!absent)
+    {
+      if (last != NULL)
+        last->function = NULL;
+      return value;
+    }
+  if (last == NULL)
+    {
+      last = g_new0 (AbsentKey, 1);
+      g_private_set (&absent_key, last);
+    }
+  last->function = self;
+  g_free (last->hash);
+  last->hash = g_strdup (key->hash);
+  return value;
+}
+
+/* Whether the last lookup_before_call of this thread found @key absent;
+ * forgets it either way. */
+static gboolean
+take_absent (JobMemorizedFunction *self,
+             const JobCacheKey    *key)
+{
+  AbsentKey *last = g_private_get (&absent_key);
+  gboolean found;
+
+  if (last == NULL || last->function == NULL)
+    return FALSE;
+  found = last->function == (gconstpointer) self && strcmp (last->hash, key->hash) == 0;
+  last->function = NULL;
+  return found;
+}
+
+static GVariant *
+lookup (JobMemorizedFunction *self,
+        const JobCacheKey    *key,
+        gboolean              load,
+        gboolean              warn,
+        gboolean             *absent)
 {
   g_autofree char *output = g_build_filename (key->entry_dir, "output", NULL);
   g_autoptr(GError) error = NULL;
@@ -215,6 +294,8 @@ job_memorized_lookup (JobMemorizedFunction *self,
 
   if (value == NULL)
     {
+      if (absent != NULL)
+        *absent = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
       /* Other errors (ENOTDIR, EACCES) mean no usable cache: a plain miss,
        * and the write that follows warns. */
       if (!warn)
@@ -262,6 +343,7 @@ compute_and_store (JobMemorizedFunction  *self,
   guint64 size = 0;
   gint64 start;
   JobCacheLock lock;
+  gboolean version_known;
 
   job_cache_store_lock (self->function_dir, key_hex (key), &lock);
   /* Another process may have stored it while we waited for the lock; a
@@ -291,10 +373,14 @@ compute_and_store (JobMemorizedFunction  *self,
 
   metadata = build_metadata (self, args, key, *duration);
   job_cache_settings_output_options (self->settings, &options);
+  /* seen in this folder, which is still the one of then */
+  version_known = lock.kept && g_atomic_int_get (&self->version_stored);
   *stored = job_cache_store_write_entry (self->function_dir,
                                          job_function_get_version (self->function),
-                                         key_hex (key), value,
+                                         &version_known, key_hex (key), value,
                                          metadata, &options, &size, &store_error);
+  if (version_known)
+    g_atomic_int_set (&self->version_stored, TRUE);
   job_cache_store_unlock (self->function_dir, key_hex (key), &lock);
 
   if (*stored)
@@ -319,6 +405,8 @@ job_memorized_cached_call (JobMemorizedFunction  *self,
                            double                *duration,
                            GError               **error)
 {
+  gboolean absent;
+
   *duration = -1.0;
   *stored = FALSE;
   job_cache_key_init (self, args, key);
@@ -331,6 +419,9 @@ job_memorized_cached_call (JobMemorizedFunction  *self,
     }
 
   job_memorized_ensure_version (self);
+  /* The binding that looked this key up a moment ago found no output:
+   * straight to the lock, under which the key is looked up again. */
+  absent = take_absent (self, key);
 
   /* A waiter whose leader gave up (cancelled) or only checked the disk
    * tries again, becoming the leader if nobody else is. */
@@ -341,7 +432,8 @@ job_memorized_cached_call (JobMemorizedFunction  *self,
       JobFlight *flight;
       gboolean leader;
 
-      value = job_memorized_lookup (self, key, load, TRUE);
+      value = absent ? NULL : job_memorized_lookup (self, key, load, TRUE);
+      absent = FALSE;
       if (value != NULL)
         {
           *stored = TRUE;

@@ -147,7 +147,7 @@ job_memorized_function_lookup_serialized (JobMemorizedFunction  *self,
   if (cache_key.entry_dir == NULL)
     return NULL;
   job_memorized_ensure_version (self);
-  value = job_memorized_lookup (self, &cache_key, TRUE, FALSE);
+  value = job_memorized_lookup_before_call (self, &cache_key);
   if (value == NULL)
     return NULL;
 

@@ -28,6 +28,9 @@ struct _JobMemorizedFunction
   GMutex                version_lock;
   char                 *checked_version;   /* (owned) (nullable) guarded by version_lock */
   guint                 checked_generation; /* guarded by version_lock */
+  /* (atomic) the function folder's version file was seen or written
+   * since the last version check: a miss need not look for it */
+  gint                  version_stored;
 };
 
 

@@ -59,15 +59,22 @@ job_flight_finish (JobFlight    *flight,
                    GVariant     *result,
                    const GError *error)
 {
+  gboolean waited_for;
+
   g_mutex_lock (&flights_lock);
   flight->finished = TRUE;
   flight->result = result != NULL ? g_variant_ref (result) : NULL;
   flight->error = error != NULL ? g_error_copy (error) : NULL;
   g_hash_table_remove (flights, flight->key);
-  /* One reference was the table's, one the leader's. */
+  /* One reference was the table's, one the leader's; any other is a
+   * waiter's, taken under this lock before it waits. */
+  waited_for = flight->ref_count > 2;
   flight_unref_locked (flight);
   flight_unref_locked (flight);
-  g_cond_broadcast (&flights_cond);
+  /* A broadcast is a futex system call even with nobody waiting: most
+   * flights (every miss) have no waiter. */
+  if (waited_for)
+    g_cond_broadcast (&flights_cond);
   g_mutex_unlock (&flights_lock);
 }
 

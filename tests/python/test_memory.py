@@ -170,3 +170,73 @@ def test_lookup_serialized_finds_what_call_stored(tmp_path, key_type, values):
     data, value_type, large = cached.lookup_serialized(key_type, key, 64)
     assert (data, value_type, large) == (b'stored\0', 's', None)
     assert calls == [key_type]
+
+
+def test_call_after_lookup_serialized_miss(tmp_path, counted):
+    """A call that follows a lookup_serialized miss of the same key (what
+    joblib_glib does on a miss) looks again under the key's lock: a result
+    another process stored in between is returned, not computed again, and
+    an incomplete entry left in between is replaced whole."""
+    function, calls = counted
+    mine = Joblib.Memory.new_for_path(str(tmp_path)).cache(function, ['verbose'])
+    other = Joblib.Memory.new_for_path(str(tmp_path)).cache(function, ['verbose'])
+    key = GLib.Variant('(x)', (6,)).get_data_as_bytes().get_data()
+
+    assert mine.lookup_serialized('(x)', key, 64)[1] is None
+    assert other.call(GLib.Variant('(xb)', (6, False)), None).unpack() == 36
+    assert calls == [6]
+    assert mine.call(GLib.Variant('(xb)', (6, False)), None).unpack() == 36
+    assert calls == [6]
+
+    key = GLib.Variant('(x)', (7,)).get_data_as_bytes().get_data()
+    assert mine.lookup_serialized('(x)', key, 64)[1] is None
+    entry = tmp_path / 'joblib-glib' / 'square' / \
+        mine.get_args_hash(GLib.Variant('(xb)', (7, False))).split(':')[1]
+    entry.mkdir()
+    (entry / 'metadata.json').write_text('{}')
+    assert mine.call(GLib.Variant('(xb)', (7, False)), None).unpack() == 49
+    assert calls == [6, 7]
+    assert sorted(p.name for p in entry.iterdir()) == ['metadata.json', 'output']
+    assert json.loads((entry / 'metadata.json').read_text())['input_args'] == {'x': 'int64 7'}
+    assert mine.lookup_serialized('(x)', key, 64)[1] == 'x'
+
+
+CLEAR_IN_ANOTHER_PROCESS = """
+import sys
+import gi
+gi.require_version('Joblib', '1.0')
+from gi.repository import Joblib
+memory = Joblib.Memory.new_for_path(sys.argv[1])
+memory.clear()
+memory.wait_reclaimed()
+"""
+
+
+@pytest.mark.parametrize("where", ["this process", "another process"])
+def test_version_file_again_after_a_clear(tmp_path, counted, where):
+    """The version file is written with the first entry, and again after
+    another Memory on the same folder (here or in another process) cleared
+    the whole cache, however many misses came before."""
+    import subprocess
+    import sys
+
+    function, calls = counted
+    memory = Joblib.Memory.new_for_path(str(tmp_path))
+    cached = memory.cache(function, ['verbose'])
+    version = tmp_path / 'joblib-glib' / 'square' / 'version'
+
+    for x in (2, 5, 6):
+        assert cached.call(GLib.Variant('(xb)', (x, False)), None).unpack() == x * x
+    assert version.read_text() == '1'
+    if where == "this process":
+        other = Joblib.Memory.new_for_path(str(tmp_path))
+        other.clear()
+        other.wait_reclaimed()
+    else:
+        subprocess.run([sys.executable, '-c', CLEAR_IN_ANOTHER_PROCESS, str(tmp_path)],
+                       check=True, timeout=60)
+    assert not version.exists()
+    assert cached.call(GLib.Variant('(xb)', (3, False)), None).unpack() == 9
+    assert version.read_text() == '1'
+    assert cached.call(GLib.Variant('(xb)', (2, False)), None).unpack() == 4
+    assert calls == [2, 5, 6, 3, 2]

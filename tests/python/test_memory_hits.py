@@ -163,3 +163,50 @@ def test_expired_entry_is_computed_again(tmp_path):
     import time
     time.sleep(0.01)
     assert stale(1) == 1 and computed == [1, 1]
+
+
+CACHED = {}  # module name -> the cached functions of the nested-call test
+
+
+def fib(n):
+    COMPUTED.append((n,))
+    return n if n < 2 else CACHED["fib"](n - 1) + CACHED["fib"](n - 2)
+
+
+def fib_sums(n, module_name):
+    """Calls the cached fib of its own module, directly and through a
+    sequential Parallel, and itself through a sequential Parallel, inside
+    its own cached computation (in the same thread)."""
+    module = joblib if module_name == "joblib" else joblib_glib
+    COMPUTED.append((n, module_name))
+    direct = CACHED["fib"](n)
+    through = module.Parallel(n_jobs=1)(module.delayed(CACHED["fib"])(i) for i in range(n))
+    inner = module.Parallel(n_jobs=1)(module.delayed(CACHED["sums"])(n - 1, module_name)
+                                      for _ in range(1 if n > 3 else 0))
+    return direct, list(through), inner[0] if inner else None
+
+
+def test_nested_cached_calls_get_their_own_arguments(tmp_path):
+    """Cached functions called (directly, recursively, through Parallel)
+    while a cached call computes in the same thread get their own
+    arguments and results, and compute what joblib computes."""
+    seen = {}
+    for module in MODULES:
+        memory = module.Memory(str(tmp_path / module.__name__), verbose=0)
+        CACHED["fib"] = memory.cache(fib)
+        CACHED["sums"] = memory.cache(fib_sums)
+        del COMPUTED[:]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outputs = [CACHED["fib"](12), CACHED["sums"](6, module.__name__),
+                       CACHED["sums"](6, module.__name__), CACHED["fib"](12)]
+        seen[module.__name__] = outputs, [c for c in COMPUTED if len(c) == 2], \
+            sorted(c for c in COMPUTED if len(c) == 1)
+    assert seen["joblib"][0][0] == 144
+    fibs, expected = [0, 1, 1, 2, 3, 5, 8], None
+    for n in range(3, 7):
+        expected = (fibs[n], fibs[:n], expected if n > 3 else None)
+    assert seen["joblib"][0][1] == expected
+    assert seen["joblib_glib"][0] == seen["joblib"][0]
+    assert seen["joblib_glib"][1] == [(n, "joblib_glib") for n, _ in seen["joblib"][1]]
+    assert seen["joblib_glib"][2] == seen["joblib"][2] == [(n,) for n in range(13)]

@@ -74,6 +74,14 @@ _pending = {}
 # callback from a thread that C started a new Python thread state, so such
 # locals are gone by the next callback.
 _failed_checks = {}
+# thread ident -> (MemorizedPython, _pending entry) of the call that this
+# thread's MemorizedFunc._run has in C right now: when C calls that very
+# function back in the same thread (a direct call's miss), _invoke takes
+# the values from here instead of reading the argument tuple, about seven
+# PyGObject calls and their variants.  Taken once (a call the function
+# makes inside reads its own arguments); the token in the tuple stays the
+# way for every other caller (Parallel, worker threads, processes).
+_calling = {}
 _tokens = itertools.count(1)
 # Free (token, uint64 variant) pairs: a call takes one and gives it back,
 # so a hit makes no token variant (a PyGObject constructor, then a Python
@@ -367,6 +375,15 @@ class MemorizedPython(PythonFunction):
         entry = None
         try:
             _raise_failed_check(self)
+            calling = _calling.pop(threading.get_ident(), None) if _calling else None
+            if calling is not None and calling[0] is self:
+                entry = calling[1]
+                values, opaque = entry[0], entry[1]
+                if self.announce is not None:
+                    self.announce(values, opaque)
+                return self._store_output(entry, self._call_values(values, opaque))
+            if calling is not None:
+                _calling[threading.get_ident()] = calling  # not this call's
             n = args.n_children()
             last = args.get_child_value(n - 1)
             opaque = last.get_boolean() if last.get_type_string() == "b" \
@@ -386,21 +403,26 @@ class MemorizedPython(PythonFunction):
                 values = [from_variant(args.get_child_value(i)) for i in range(n - 2)]
             if self.announce is not None:
                 self.announce(values, opaque)
-            output = self._call_values(values, opaque)
-            if entry is not None:
-                entry[2] = output
-            try:
-                return to_variant(output)
-            except Exception as error:  # noqa: BLE001 -- any pickling failure
-                if entry is None:
-                    raise
-                entry[3] = (output, error)
-                raise
+            return self._store_output(entry, self._call_values(values, opaque))
         except GLib.Error:
             raise
         except BaseException as exc:  # noqa: BLE001 -- every exception must reach C
             from ._functions import raise_as_glib_error
             raise_as_glib_error(exc)
+
+    @staticmethod
+    def _store_output(entry, output):
+        """The output's variant for C to store; the object itself is kept
+        in the caller's ``entry`` (None for a call from elsewhere)."""
+        if entry is not None:
+            entry[2] = output
+        try:
+            return to_variant(output)
+        except Exception as error:  # noqa: BLE001 -- any pickling failure
+            if entry is None:
+                raise
+            entry[3] = (output, error)
+            raise
 
 
 def validation_func(callback, python):
@@ -525,6 +547,9 @@ class MemorizedFunc:
         entry = _pending[token] = [values, opaque, _NOTHING, None]
         start = time.time()
         key = self._args(values, opaque, taken[1])
+        ident = threading.get_ident()
+        outer = _calling.get(ident)
+        _calling[ident] = (self._python, entry)
         try:
             result = method(key, None)
         except GLib.Error as error:
@@ -535,6 +560,10 @@ class MemorizedFunc:
                 return None, output, key
             reraise(error)
         finally:
+            if outer is None:
+                _calling.pop(ident, None)
+            else:
+                _calling[ident] = outer
             _pending.pop(token, None)
             if len(_free_tokens) < 64:
                 _free_tokens.append(taken)
