@@ -136,6 +136,33 @@ def main():
         print(f"\nmmap load, {data}: joblib {j['mmap_s'] * 1e3:.3f} ms, ours {o['mmap_s'] * 1e3:.3f} ms;"
               f" to the first element: joblib {j['mmap_first_s'] * 1e3:.3f} ms,"
               f" ours {o['mmap_first_s'] * 1e3:.3f} ms")
+    python_mapped_rows(array, repeats=21)
+
+
+def python_mapped_rows(array, repeats):
+    """joblib_glib.load(mmap_mode="r") then the first element, from Python,
+    next to joblib on the same array, the two alternating (skipped when
+    joblib_glib cannot be imported here)."""
+    try:
+        import joblib_glib
+    except ImportError:
+        return
+    firsts = {"joblib": [], "joblib_glib": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for module in (joblib, joblib_glib):
+            paths[module.__name__] = os.path.join(tmp, module.__name__ + ".pkl")
+            module.dump(array, paths[module.__name__])
+        for _ in range(repeats):
+            for module in (joblib, joblib_glib):
+                t0 = time.perf_counter()
+                mapped = module.load(paths[module.__name__], mmap_mode="r")
+                mapped[0]
+                firsts[module.__name__].append(time.perf_counter() - t0)
+                del mapped
+    j, o = (statistics.median(firsts[name]) for name in ("joblib", "joblib_glib"))
+    print(f"\nFrom Python, mmap load of the array to the first element: joblib {j * 1e3:.3f} ms,"
+          f" joblib_glib {o * 1e3:.3f} ms ({j / o:.2f}x)")
 
 
 if __name__ == "__main__":

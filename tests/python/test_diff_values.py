@@ -649,6 +649,44 @@ def test_load_mmap_write_back(mmap_mode, tmp_path):
     assert_same(snippet, tmp_path)
 
 
+@pytest.mark.parametrize("mmap_mode", ["r", "r+", "c"])
+def test_load_mmap_attributes(mmap_mode, tmp_path):
+    """Each array is a np.memmap over its own bytes of the file, with
+    np.memmap's attributes, as joblib's are (several arrays in one file)."""
+    import mmap
+    import os
+
+    def snippet(jl, folder):
+        arrays = [np.arange(3000.0), np.arange(7000, dtype=np.int32).reshape(70, 100),
+                  np.full(4000, 7, dtype=np.uint8)]
+        path = folder / "attrs.pkl"
+        jl.dump({"list": arrays[:2], "last": arrays[2]}, path)
+        value = jl.load(path, mmap_mode=mmap_mode)
+        loaded = value["list"] + [value["last"]]
+        facts = []
+        with open(path, "rb") as file:
+            whole = file.read()
+        for array, original in zip(loaded, arrays):
+            facts.append([type(array), array.filename == os.path.abspath(path), array.mode,
+                          isinstance(array.base, mmap.mmap), array.flags.writeable,
+                          whole[array.offset:array.offset + array.nbytes] == original.tobytes(),
+                          array.shape, array.dtype.str, bool((array == original).all())])
+        return facts
+    assert_same(snippet, tmp_path)
+
+
+@pytest.mark.parametrize("mmap_mode", [None, "r"])
+@pytest.mark.parametrize("where", ["missing", "folder"])
+def test_load_missing_file_or_folder(mmap_mode, where, tmp_path):
+    def snippet(jl, folder):
+        path = folder / "none.pkl" if where == "missing" else folder
+        try:
+            jl.load(path, mmap_mode=mmap_mode)
+        except OSError as error:
+            return [type(error), error.errno, error.filename == str(path)]
+    assert_same(snippet, tmp_path)
+
+
 def test_load_bad_mmap_mode(tmp_path):
     def snippet(jl, folder):
         jl.dump(np.ones(3), folder / "x.pkl")

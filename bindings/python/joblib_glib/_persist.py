@@ -23,6 +23,7 @@ from ._values import (_ARRAY, _ARRAY_TAG, _PICKLE_BUFFERS_TYPE, _TAG, PickleNotA
 _DEFAULT_ZLIB_LEVEL = 3  # joblib's level for compress=True
 _MAGIC = b"\x89JOBGLIB"
 _PREAMBLE = struct.Struct("<8sIIQQ")
+_TABLE_ENTRY = struct.Struct("=4Q")  # (ordinal, offset, length, checksum)
 _HEADER_TYPE = "(sva(tttt))"
 
 
@@ -228,17 +229,17 @@ def load(filename, mmap_mode=None, allow_pickle=False, trusted=None):
         return from_variant(variant, allow_pickle=allow_pickle, writable=True, trusted=trusted,
                                 native=True)
     path = _path(filename)
-    if path is not None:
-        _check_path(path, False)
-    if _joblib_files.is_joblib_file(_file(filename)):
+    # one look at the file's head: the raise is open()'s, as in joblib
+    ours = path is not None and _is_ours(path)
+    if not ours and _joblib_files.is_joblib_file(_file(filename)):
         return _joblib_files.load(_file(filename), path, mmap_mode, allow_pickle, trusted)
-    if path is not None:
+    if path is not None and not ours:
         with open(path, "rb") as file:
             data = _read_python_codec(file)
         if data is not None:
             return from_variant(_load_bytes(data), allow_pickle=allow_pickle, writable=True,
                                 trusted=trusted)
-    mapped = mmap_mode is not None and path is not None and _uncompressed(path)
+    mapped = mmap_mode is not None and ours
     if mmap_mode is not None and path is not None and not mapped:
         warnings.warn(f'mmap_mode "{mmap_mode}" is not compatible with compressed file '
                       f'{path}. "{mmap_mode}" flag will be ignored.', stacklevel=2)
@@ -260,6 +261,29 @@ def load(filename, mmap_mode=None, allow_pickle=False, trusted=None):
     return _as_memmaps(value, variant, path, mmap_mode)
 
 
+def _is_ours(path):
+    """Whether ``path`` starts with this library's uncompressed magic and
+    no registered Python compressor claims its head.  Raises open()'s
+    OSError (missing file, a folder, no permission) as joblib.load does."""
+    head = _read_at(path, 0, 16)
+    if head[:len(_MAGIC)] != _MAGIC:
+        return False
+    from . import _compressors
+    return not _compressors._COMPRESSORS or _compressors.by_prefix(head) is None
+
+
+def _read_at(path, offset, size):
+    """Up to ``size`` bytes of ``path`` from ``offset``; the OSError names
+    the path, as open() would."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.pread(fd, size, offset)
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, path) from None
+    finally:
+        os.close(fd)
+
+
 def _uncompressed(path):
     try:
         with open(path, "rb") as file:
@@ -272,15 +296,23 @@ def _array_offsets(path):
     """File offsets of the array buffers of an uncompressed file, in the
     order from_variant meets them: JobArrays' data, then nothing else."""
     from ._buffers import _address_of_data, shares_buffers
-    with open(path, "rb") as file:
-        magic, version, flags, size, _checksum = _PREAMBLE.unpack(file.read(_PREAMBLE.size))
-        header_bytes = GLib.Bytes.new(file.read(size))
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        magic, version, flags, size, _checksum = _PREAMBLE.unpack(
+            os.pread(fd, _PREAMBLE.size, 0))
+        header_bytes = GLib.Bytes.new(os.pread(fd, size, _PREAMBLE.size))
+    finally:
+        os.close(fd)
     header = GLib.Variant.new_from_bytes(GLib.VariantType(_HEADER_TYPE), header_bytes, False)
-    table = {}
+    # a(tttt): fixed-size entries back to back, read as GLib reads them
     entries = header.get_child_value(2)
-    for i in range(entries.n_children()):
-        ordinal, offset, length, _ = entries.get_child_value(i).unpack()
-        table[ordinal] = offset
+    data = entries.get_data_as_bytes().get_data() or b""
+    if len(data) == entries.n_children() * _TABLE_ENTRY.size:
+        table = {ordinal: offset for ordinal, offset, _length, _sum
+                 in _TABLE_ENTRY.iter_unpack(data)}
+    else:
+        table = {entries.get_child_value(i).unpack()[0]: entries.get_child_value(i).unpack()[1]
+                 for i in range(entries.n_children())}
     base = _address_of_data(header_bytes) if shares_buffers() else None
     offsets = []
     ordinal = [0]
@@ -404,13 +436,42 @@ def _as_memmaps(value, variant, path, mmap_mode):
     offsets = iter(_array_offsets(path))
     mode = "r+" if mmap_mode == "w+" else mmap_mode  # as joblib: never truncate
     writable = []
-    value = _mapped(value, path, mode, offsets, writable)
+    value = _mapped(value, _FileMap(path, mode), offsets, writable)
     if writable:
         _Writeback.track(path, writable)
     return value
 
 
-def _mapped(item, path, mode, offsets, writable):
+class _FileMap:
+    """One mapping of the whole file in np.memmap's mode, made at the first
+    array and shared by all of them: each array is a np.memmap whose
+    attributes (filename, offset, mode, its mmap as base) are those
+    np.memmap(path, offset=...) gives, without a file opened per array."""
+
+    _ACCESS = {"r": "ACCESS_READ", "c": "ACCESS_COPY", "r+": "ACCESS_WRITE"}
+
+    def __init__(self, path, mode):
+        self.path = path
+        self.mode = mode
+        self.whole = None
+
+    def array(self, dtype, shape, offset):
+        import mmap
+        import numpy as np
+        if self.whole is None:
+            with open(self.path, "r+b" if self.mode == "r+" else "rb") as file:
+                self.whole = mmap.mmap(file.fileno(), 0,
+                                       access=getattr(mmap, self._ACCESS[self.mode]))
+        mapped = np.ndarray.__new__(np.memmap, shape, dtype=dtype, buffer=self.whole,
+                                    offset=offset, order="C")
+        mapped._mmap = self.whole
+        mapped.filename = os.path.abspath(self.path)
+        mapped.offset = offset
+        mapped.mode = self.mode
+        return mapped
+
+
+def _mapped(item, files, offsets, writable):
     """``item`` with each array (met in file order) made a np.memmap."""
     import numpy as np
     kind = type(item)
@@ -418,17 +479,16 @@ def _mapped(item, path, mode, offsets, writable):
         offset = next(offsets, None)
         if offset is None or item.size == 0:
             return item
-        mapped = np.memmap(path, dtype=item.dtype, mode=mode, offset=offset,
-                           shape=item.shape, order="C")
-        if mode == "r+":
+        mapped = files.array(item.dtype, item.shape, offset)
+        if files.mode == "r+":
             writable.append(mapped)
         return mapped
     if kind is list:
-        return [_mapped(v, path, mode, offsets, writable) for v in item]
+        return [_mapped(v, files, offsets, writable) for v in item]
     if kind is tuple:
-        return tuple(_mapped(v, path, mode, offsets, writable) for v in item)
+        return tuple(_mapped(v, files, offsets, writable) for v in item)
     if kind is dict:
-        return {k: _mapped(v, path, mode, offsets, writable) for k, v in item.items()}
+        return {k: _mapped(v, files, offsets, writable) for k, v in item.items()}
     return item
 
 
