@@ -91,8 +91,10 @@ job_cache_key_init_hash (JobMemorizedFunction *self,
                          JobCacheKey          *key)
 {
   key->hash = hash;
+  /* g_strconcat: every hit and miss builds this path and the output's,
+   * and a folder made by g_build_filename() has no trailing separator */
   key->entry_dir = self->function_dir != NULL
-    ? g_build_filename (self->function_dir, key->hash + strlen (JOB_HASH_ALGORITHM ":"), NULL)
+    ? g_strconcat (self->function_dir, "/", key->hash + strlen (JOB_HASH_ALGORITHM ":"), NULL)
     : NULL;
 }
 
@@ -270,7 +272,7 @@ lookup (JobMemorizedFunction *self,
         gboolean              warn,
         gboolean             *absent)
 {
-  g_autofree char *output = g_build_filename (key->entry_dir, "output", NULL);
+  g_autofree char *output = g_strconcat (key->entry_dir, "/output", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) value = NULL;
   gint64 created = 0;
