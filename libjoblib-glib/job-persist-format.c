@@ -281,6 +281,25 @@ make_header (GVariant *skeleton,
                                             &table));
 }
 
+/* The size make_header() gives for @skeleton and @n_entries table entries,
+ * without building it (a header built through GLib's format parser cost a
+ * tenth of a small Memory store): "(sva(tttt))" is the type string and its
+ * zero, the boxed skeleton at the next 8 (its bytes, a zero, its type
+ * string), the table at the next 8, then the framing offsets of the first
+ * two members. job_persist_layout_encode() checks the first entry's offset
+ * against the header it builds. */
+static guint64
+header_size_of (GVariant *skeleton,
+                guint     n_entries)
+{
+  gsize type_length = strlen (g_variant_get_type_string (skeleton));
+  guint64 body = type_length + 1;
+
+  body = ((body + 7) & ~(guint64) 7) + g_variant_get_size (skeleton) + 1 + type_length;
+  body = ((body + 7) & ~(guint64) 7) + (guint64) n_entries * 4 * sizeof (guint64);
+  return body + 2 * job_variant_offset_size_for_body (body, 2);
+}
+
 static JobPersistLayout *
 plan (GVariant   *value,
       GPtrArray  *externals,
@@ -288,7 +307,6 @@ plan (GVariant   *value,
       GError    **error)
 {
   g_autoptr(JobPersistLayout) layout = g_new0 (JobPersistLayout, 1);
-  g_autoptr(GVariant) header = NULL;
   StripState state = { externals, NULL, 0, 0, checksums };
   gboolean changed = FALSE;
   guint64 offset;
@@ -305,10 +323,8 @@ plan (GVariant   *value,
     return NULL;
 
   /* Table entries are fixed-size: the header size does not depend on the
-   * offsets or checksums, so measure it once with zeros, then fill the
-   * offsets in. */
-  header = make_header (layout->skeleton, layout->entries);
-  offset = JOB_PERSIST_PREAMBLE_SIZE + g_variant_get_size (header);
+   * offsets or checksums, so the offsets can be placed before it exists. */
+  offset = JOB_PERSIST_PREAMBLE_SIZE + header_size_of (layout->skeleton, layout->entries->len);
   for (guint i = 0; i < layout->entries->len; i++)
     {
       JobPersistEntry *e = &g_array_index (layout->entries, JobPersistEntry, i);
@@ -349,6 +365,7 @@ job_persist_layout_encode (JobPersistLayout *layout)
       header = swapped;
     }
   header_size = g_variant_get_size (header);
+  g_assert (header_size == header_size_of (layout->skeleton, layout->entries->len));
   g_assert (layout->entries->len == 0 ||
             job_persist_align (JOB_PERSIST_PREAMBLE_SIZE + header_size) ==
               g_array_index (layout->entries, JobPersistEntry, 0).offset);

@@ -95,3 +95,24 @@ def test_bad_input(tmp_path):
         load(tmp_path / "bad.job")
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "missing.job")
+
+
+@pytest.mark.parametrize("lengths", [range(150, 300), range(65300, 65560)])
+def test_header_sizes_across_offset_widths(tmp_path, lengths):
+    """The dump places its arrays after a header whose size it computes
+    before building it: headers whose framing offsets change width (one,
+    two, four bytes) round-trip, with and without an array after them."""
+    path = tmp_path / "h.bin"
+    array = np.arange(1000.0)
+    sizes = set()
+    for length in lengths:
+        for value in ({"pad": "x" * length}, {"pad": "x" * length, "array": array}):
+            dump(value, path)
+            back = load(path)
+            assert back["pad"] == value["pad"]
+            if "array" in value:
+                assert back["array"].dtype == array.dtype and (back["array"] == array).all()
+            with open(path, "rb") as file:
+                sizes.add(int.from_bytes(file.read(24)[16:24], "little"))
+    # the lengths chosen make the header cross a width boundary
+    assert min(sizes) <= (255 if lengths.start < 1000 else 65535) < max(sizes)
