@@ -55,7 +55,26 @@ guint64           job_persist_checksum         (gconstpointer      data,
  * hashing on a second thread only helps then. */
 gboolean          job_persist_cpu_is_free      (void);
 
-/* Dump side. */
+/* Shared by both sides of the format (job-persist-format.c). */
+gboolean          job_persist_is_fixed_array   (GVariant          *value);
+/* FALSE with JOB_ERROR_TOO_LARGE past JOB_PERSIST_MAX_DEPTH. */
+gboolean          job_persist_check_depth      (guint              depth,
+                                                GError           **error);
+typedef GVariant *(*JobPersistMapChild) (GVariant  *child,
+                                         guint      depth,
+                                         gpointer   data,
+                                         gboolean  *changed,
+                                         GError   **error);
+/* (transfer full) @value with each child replaced by what @map_child makes
+ * of it; @value itself when no child changed. NULL on error. */
+GVariant         *job_persist_map_container    (GVariant           *value,
+                                                guint               depth,
+                                                JobPersistMapChild  map_child,
+                                                gpointer            data,
+                                                gboolean           *changed,
+                                                GError            **error);
+
+/* Dump side (job-persist-plan.c). */
 GBytes           *job_persist_encode           (GVariant          *value,
                                                 GPtrArray         *externals,
                                                 GError           **error);
