@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A run's feed: its input (an array of calls, or a source pulled lazily)
- * cut into batches by the batch size, within the window of batches in
+/* A run's feed, above the dispatcher's core (job-parallel-dispatcher.c):
+ * it starts the run, cuts its input (an array of calls, or a source pulled
+ * lazily) into batches by the batch size, within the window of batches in
  * flight; each batch goes to the backend, to its worker pool's inbox, or
  * (main-thread-only functions) to the owner context; the batches that
- * come back go to job_dispatcher_batch_done(). On the run's context only,
- * as the rest of the dispatcher (job-parallel-dispatcher.c). */
+ * come back go to job_dispatcher_batch_done(), and then more are cut. On
+ * the run's context only, as the core. */
 #include "config.h"
 
 #include "job-error.h"
@@ -17,6 +18,8 @@ typedef struct
   JobDispatcher *run;    /* (owned) */
   JobBatch       *batch;  /* (owned) */
 } BatchInFlight;
+
+static void dispatch_more (JobDispatcher *run);
 
 static void
 on_backend_batch_done (GObject      *source_object,
@@ -34,14 +37,15 @@ on_backend_batch_done (GObject      *source_object,
     g_clear_error (&error);
 
   job_dispatcher_batch_done (run, batch, g_steal_pointer (&error));
+  dispatch_more (run);
 }
 
 /* Batches of a worker pool: the pool gives every task an outcome (a
  * cancelled run's tasks get the cancellation), so the batch itself
  * never fails. */
-void
-job_dispatcher_on_pool_batch_done (JobBatch *batch,
-                                   gpointer  user_data)
+static void
+on_pool_batch_done (JobBatch *batch,
+                    gpointer  user_data)
 {
   BatchInFlight *flight = user_data;
   g_autoptr(JobDispatcher) run = flight->run;
@@ -49,6 +53,7 @@ job_dispatcher_on_pool_batch_done (JobBatch *batch,
 
   g_free (flight);
   job_dispatcher_batch_done (run, owned, NULL);
+  dispatch_more (run);
 }
 
 static void
@@ -63,6 +68,7 @@ on_owner_batch_done (GObject      *source_object,
   g_free (flight);
   g_task_propagate_boolean (G_TASK (result), NULL);
   job_dispatcher_batch_done (run, batch, NULL);
+  dispatch_more (run);
 }
 
 /* Main-thread-only calls never go to the backend: they run on their
@@ -292,8 +298,9 @@ window (JobDispatcher *run)
   return MAX (run->options.pre_dispatch, pipeline);
 }
 
-void
-job_dispatcher_dispatch_more (JobDispatcher *run)
+/* Cuts batches from the input while the window has room. */
+static void
+dispatch_more (JobDispatcher *run)
 {
   guint limit;
 
@@ -317,4 +324,23 @@ job_dispatcher_dispatch_more (JobDispatcher *run)
   g_main_context_pop_thread_default (run->context);
   run->dispatching = FALSE;
   job_dispatcher_maybe_complete (run);
+}
+
+void
+job_dispatcher_start (JobRunOptions      *options,
+                      GPtrArray          *calls,
+                      JobCallIterateFunc  source,
+                      gpointer            source_data,
+                      GDestroyNotify      source_destroy,
+                      GCancellable       *cancellable,
+                      GTask              *task)
+{
+  g_autoptr(JobDispatcher) run = job_dispatcher_new (options, calls, source, source_data,
+                                                     source_destroy, cancellable, task);
+
+  if (run->task == NULL)
+    return;  /* cancelled before it started */
+  if (run->pool != NULL)
+    run->inbox = job_batch_inbox_new (run->context, on_pool_batch_done);
+  dispatch_more (run);
 }

@@ -12,10 +12,11 @@
 G_BEGIN_DECLS
 
 /* The inside of a run, for the two files that implement it:
- * job-parallel-dispatcher.c (start, results, errors, cancellation,
- * timeouts, completion) and job-parallel-dispatcher-feed.c (the input cut
- * into batches and handed to the backend, its worker pool or the owner
- * context, and the batches that come back). Nothing else includes this. */
+ * job-parallel-dispatcher-feed.c (the start, the input cut into batches
+ * and handed to the backend, its worker pool or the owner context, and the
+ * batches that come back) above job-parallel-dispatcher.c (the run made
+ * ready, results, errors, cancellation, timeouts, completion). Nothing
+ * else includes this. */
 
 /* One run of a JobParallel: the dispatcher.
  *
@@ -79,9 +80,20 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (JobDispatcher, job_dispatcher_unref)
 guint          job_dispatcher_add_tasks          (guint          tasks,
                                                   JobCall       *call);
 
-/* job-parallel-dispatcher.c */
-/* Records the outcomes of @batch (taking @batch_error) and dispatches
- * more. */
+/* job-parallel-dispatcher.c: the core, below the feed; it never calls
+ * the feed. */
+/* A run made ready on the thread-default main context, nothing dispatched
+ * yet; a run whose @cancellable was already cancelled comes back completed
+ * (its task returned). Takes the options' contents. */
+JobDispatcher *job_dispatcher_new                (JobRunOptions      *options,
+                                                  GPtrArray          *calls,
+                                                  JobCallIterateFunc  source,
+                                                  gpointer            source_data,
+                                                  GDestroyNotify      source_destroy,
+                                                  GCancellable       *cancellable,
+                                                  GTask              *task);
+/* Records the outcomes of @batch (taking @batch_error), its progress and
+ * verbose line; the feed then dispatches more. */
 void           job_dispatcher_batch_done         (JobDispatcher *run,
                                                   JobBatch      *batch,
                                                   GError        *batch_error);
@@ -92,11 +104,7 @@ void           job_dispatcher_stop               (JobDispatcher *run,
                                                   gboolean       now);
 void           job_dispatcher_maybe_complete     (JobDispatcher *run);
 
-/* job-parallel-dispatcher-feed.c */
-/* Cuts batches from the input while the window has room. */
-void           job_dispatcher_dispatch_more      (JobDispatcher *run);
-/* The inbox callback of runs on a worker pool. */
-void           job_dispatcher_on_pool_batch_done (JobBatch      *batch,
-                                                  gpointer       user_data);
+/* job-parallel-dispatcher-feed.c, above the core, defines
+ * job_dispatcher_start() (job-parallel-dispatcher-private.h). */
 
 G_END_DECLS

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One run of a JobParallel, the dispatcher: its start, the results and
- * errors of the batches that come back, cancellation, timeouts and
- * completion. Cutting the input into batches and handing them out is in
- * job-parallel-dispatcher-feed.c; the run's state, in
+/* One run of a JobParallel, the dispatcher's core: the run made ready, the
+ * results and errors of the batches that come back, cancellation, timeouts
+ * and completion. The feed above it (job-parallel-dispatcher-feed.c)
+ * starts the run, cuts the input into batches, hands them out and brings
+ * them back here; this file never calls up into it. The run's state is in
  * job-parallel-dispatcher-state-private.h. */
 #include "config.h"
 
@@ -379,18 +380,16 @@ job_dispatcher_batch_done (JobDispatcher *run,
                                      known_total (run),
                                      run->options.pre_dispatch == G_MAXUINT
                                        ? 0 : run->options.pre_dispatch);
-
-  job_dispatcher_dispatch_more (run);
 }
 
-void
-job_dispatcher_start (JobRunOptions      *options,
-                      GPtrArray          *calls,
-                      JobCallIterateFunc  source,
-                      gpointer            source_data,
-                      GDestroyNotify      source_destroy,
-                      GCancellable       *cancellable,
-                      GTask              *task)
+JobDispatcher *
+job_dispatcher_new (JobRunOptions      *options,
+                    GPtrArray          *calls,
+                    JobCallIterateFunc  source,
+                    gpointer            source_data,
+                    GDestroyNotify      source_destroy,
+                    GCancellable       *cancellable,
+                    GTask              *task)
 {
   g_autoptr(JobDispatcher) run = g_new0 (JobDispatcher, 1);
 
@@ -417,8 +416,6 @@ job_dispatcher_start (JobRunOptions      *options,
     }
   run->in_flight = g_ptr_array_new_with_free_func ((GDestroyNotify) job_batch_unref);
   run->pool = job_worker_pool_for_backend (run->options.backend);
-  if (run->pool != NULL)
-    run->inbox = job_batch_inbox_new (run->context, job_dispatcher_on_pool_batch_done);
   run->tasks_cancellable = g_cancellable_new ();
   run->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   run->printer = job_progress_printer_new (run->options.n_jobs_requested,
@@ -434,7 +431,7 @@ job_dispatcher_start (JobRunOptions      *options,
       if (g_cancellable_is_cancelled (cancellable))
         {
           on_cancelled (run);
-          return;
+          return g_steal_pointer (&run);
         }
       run->cancel_watch = job_cancel_watch_new (cancellable, run->context,
                                                 "[joblib-glib] run cancelled", on_cancelled,
@@ -455,5 +452,5 @@ job_dispatcher_start (JobRunOptions      *options,
       g_source_attach (run->timeout_source, run->context);
     }
 
-  job_dispatcher_dispatch_more (run);
+  return g_steal_pointer (&run);
 }
