@@ -25,6 +25,7 @@ import struct
 import sys
 
 from . import _buffers
+from ._framing import offset_width
 from ._values import _ARRAY, _parse_array, pickled_args_span
 
 _CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
@@ -36,11 +37,6 @@ _ARRAY_TYPE = _ARRAY.encode("ascii")
 _arities = {}
 
 
-def _width(size):
-    """GLib's width of the framing offsets of a container of ``size`` bytes."""
-    return 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
-
-
 def _elements(data, start, end, align):
     """The (start, end) of each element of the array of variable-size
     elements (aligned to ``align``) serialized in data[start:end], or None
@@ -48,7 +44,7 @@ def _elements(data, start, end, align):
     size = end - start
     if size == 0:
         return []
-    width = _width(size)
+    width = offset_width(size)
     code = _CODES[width]
     last = struct.unpack_from("<" + code, data, end - width)[0]
     if last > size - width or (size - last) % width:
@@ -87,7 +83,7 @@ def parse(data):
     if sys.byteorder != "little":
         return None
     size = len(data)
-    width = _width(size)
+    width = offset_width(size)
     tail = size - 3 * width
     if tail < 16 or data[8] > 1:
         return None
@@ -156,7 +152,7 @@ def decode_args(data, start, end, type_string):
     if count is None:
         return None
     size = end - start
-    width = _width(size)
+    width = offset_width(size)
     # one framing offset per v member, stored last to first, after the b
     table = end - count * width
     flag = table - 1

@@ -286,8 +286,7 @@ def _read_at(path, offset, size):
 
 def _uncompressed(path):
     try:
-        with open(path, "rb") as file:
-            return file.read(len(_MAGIC)) == _MAGIC
+        return _read_at(path, 0, len(_MAGIC)) == _MAGIC
     except OSError:
         return False
 
@@ -311,8 +310,8 @@ def _array_offsets(path):
         table = {ordinal: offset for ordinal, offset, _length, _sum
                  in _TABLE_ENTRY.iter_unpack(data)}
     else:
-        table = {entries.get_child_value(i).unpack()[0]: entries.get_child_value(i).unpack()[1]
-                 for i in range(entries.n_children())}
+        table = dict(entries.get_child_value(i).unpack()[:2]
+                     for i in range(entries.n_children()))
     base = _address_of_data(header_bytes) if shares_buffers() else None
     offsets = []
     ordinal = [0]

@@ -25,6 +25,7 @@ import struct
 import sys
 
 from . import _buffers
+from ._framing import offset_width, offset_width_for_body
 from ._safe_pickle import PickleNotAllowedError, safe_loads
 
 from gi.module import get_introspection_module
@@ -429,7 +430,7 @@ def _parse_array(raw, start=0, end=None):
     in the normal form that _serialized_array writes (GLib's), else None.
     Every offset is checked against the size; positions are raw's."""
     size = (len(raw) if end is None else end) - start
-    width = 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
+    width = offset_width(size)
     body = size - 3 * width
     if body < len(_ARRAY_HEAD) or raw[start:start + len(_ARRAY_HEAD)] != _ARRAY_HEAD:
         return None
@@ -682,14 +683,6 @@ _PICKLED_ARGS_TAIL = b"\0ay"
 _PLAIN_TYPES = frozenset([int, float, str, bool, bytes, type(None), complex, tuple, list, dict])
 
 
-def _offset_size(body_size):
-    """GVariant's framing offset size for a container of this body."""
-    for size, limit in ((1, 0xff), (2, 0xffff), (4, 0xffffffff)):
-        if body_size + size <= limit:
-            return size
-    return 8
-
-
 def pickled_call_args(values, opaque, memmapper=None):
     """A call's bound arguments (see _functions._Signature.bind) as a
     ("pickle", <ay>) argument tuple, or None when a value is an array or a
@@ -713,7 +706,7 @@ def pickled_args_variant(data):
     (values, opaque) pair (as pickled_call_args makes it)."""
     body = b"".join((_PICKLED_ARGS_HEAD, data, _PICKLED_ARGS_TAIL))
     # the end of the string child, little-endian as every framing offset
-    data = body + (7).to_bytes(_offset_size(len(body)), "little")
+    data = body + (7).to_bytes(offset_width_for_body(len(body), 1), "little")
     return GLib.Variant.new_from_bytes(_PICKLED_ARGS_TYPE, GLib.Bytes.new(data), True)
 
 
@@ -729,7 +722,7 @@ def pickled_args_span(data, start, end):
     the form pickled_args_variant writes, else None.  The framing offset's
     width is GLib's for a container of that total size."""
     size = end - start
-    width = 1 if size <= 0xff else 2 if size <= 0xffff else 4 if size <= 0xffffffff else 8
+    width = offset_width(size)
     body_end = end - width
     head, tail = len(_PICKLED_ARGS_HEAD), len(_PICKLED_ARGS_TAIL)
     if body_end - start < head + tail or \

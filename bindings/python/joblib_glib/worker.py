@@ -24,6 +24,8 @@ import struct
 import sys
 import time
 
+from ._framing import offset_width_for_body
+
 _HEADER = struct.Struct("<IBBH")
 _HELLO, _CALL, _RESULT, _ERROR, _DONE, _GOODBYE, _INIT = range(1, 8)
 # Frame types by protocol version. Version 2 sends the tasks of a call as
@@ -272,18 +274,9 @@ def _results_payload(call_id, first, values):
         parts.append(type_string)
         size += len(data) + 1 + len(type_string)
         ends.append(size)
-    width = _framing_width(size, len(ends))
+    width = offset_width_for_body(size, len(ends))
     parts.extend(end.to_bytes(width, "little") for end in ends)
     return _RESULTS_HEAD.pack(call_id, first) + b"".join(parts)
-
-
-def _framing_width(body_size, n_offsets):
-    """The width of the framing offsets of an array of variable-size
-    elements: the smallest whose total (body and offsets) it can address."""
-    for width, limit in ((1, 0xff), (2, 0xffff), (4, 0xffffffff)):
-        if body_size + width * n_offsets <= limit:
-            return width
-    return 8
 
 
 def _map_status_page():
